@@ -1,0 +1,199 @@
+/**
+ * The module-level API: the same calls for every scheme, dispatched to the default store of each
+ * URI's scheme (see `storeFor` for stores with options).
+ */
+import { BatchError, CallSite, S3dlioError, toS3dlioError } from './errors';
+import type {
+  BatchOptions,
+  DeleteBucketOptions,
+  ListOptions,
+  ObjectStat,
+  ObjectStore,
+  OperationOptions,
+  PutData,
+  PutItem,
+  RenameOptions,
+} from './object-store';
+import { runOperation } from './operation';
+import { storeFor } from './stores';
+import { parseUri } from './uri';
+import { expectArray, optionalBoolean } from './validate';
+
+/**
+ * Calls `call` on the default store of `uri`'s scheme. A URI that names no store rejects (never
+ * throws synchronously), with the caller's stack.
+ */
+function withStore<T>(operation: string, uri: unknown, call: (store: ObjectStore) => Promise<T>): Promise<T> {
+  let store: ObjectStore;
+  try {
+    store = storeFor(uri as string);
+  } catch (error) {
+    return Promise.reject(new CallSite().attach(toS3dlioError(error, operation, typeof uri === 'string' ? uri : '')));
+  }
+  return call(store);
+}
+
+/** Reads a whole object. The bytes are not copied after the read. */
+export function get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
+  return withStore('get', uri, (store) => store.get(uri, options));
+}
+
+/**
+ * Reads `length` bytes from `offset` (to the end when omitted). Past-the-end ranges are clamped;
+ * an offset beyond the size is `ERR_RANGE_NOT_SATISFIABLE`.
+ */
+export function getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
+  return withStore('getRange', uri, (store) => store.getRange(uri, offset, length, options));
+}
+
+/** Writes a whole object atomically (never half-visible). Strings are written as UTF-8. */
+export function put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
+  return withStore('put', uri, (store) => store.put(uri, data, options));
+}
+
+/** Full URIs below `prefixUri`, sorted. */
+export function list(prefixUri: string, options?: ListOptions): Promise<string[]> {
+  return withStore('list', prefixUri, (store) => store.list(prefixUri, options));
+}
+
+/** Streams the URIs below `prefixUri` without holding the listing in memory. */
+export function listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
+  return storeFor(prefixUri).listStream(prefixUri, options);
+}
+
+/** Size, modification time and (where the backend has them) etag and content type. */
+export function stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
+  return withStore('stat', uri, (store) => store.stat(uri, options));
+}
+
+/** Whether an object exists at `uri`. */
+export function exists(uri: string, options?: OperationOptions): Promise<boolean> {
+  return withStore('exists', uri, (store) => store.exists(uri, options));
+}
+
+/** Deletes one object (`ERR_NOT_FOUND` when there is none). Exported as `delete`. */
+export function deleteObject(uri: string, options?: OperationOptions): Promise<void> {
+  return withStore('delete', uri, (store) => store.delete(uri, options));
+}
+
+/** Deletes every object below `prefixUri`; resolves to the number deleted. */
+export function deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+  return withStore('deletePrefix', prefixUri, (store) => store.deletePrefix(prefixUri, options));
+}
+
+/** Creates a bucket (container, directory); succeeds if it exists. */
+export function createBucket(uri: string, options?: OperationOptions): Promise<void> {
+  return withStore('createBucket', uri, (store) => store.createBucket(uri, options));
+}
+
+/** Deletes a bucket; `ERR_BUCKET_NOT_EMPTY` unless it is empty or `{ force: true }`. */
+export function deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
+  return withStore('deleteBucket', uri, (store) => store.deleteBucket(uri, options));
+}
+
+/**
+ * Copies one object. Within one scheme the backend copies (server-side, or the kernel for local
+ * files); across schemes the bytes go through this process.
+ */
+export function copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
+  return withStore('copy', srcUri, (source) => {
+    if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
+    return runOperation('copy', srcUri, options, async (scope) => {
+      const bytes = await source.get(srcUri, { signal: scope.signal });
+      await storeFor(dstUri).put(dstUri, bytes, { signal: scope.signal });
+    });
+  });
+}
+
+/**
+ * Moves one object: atomic within one local filesystem. Across schemes it is copy + delete, which
+ * `{ requireAtomic: true }` refuses with `ERR_CROSS_DEVICE`.
+ */
+export function rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
+  return withStore('rename', srcUri, (source) => {
+    if (sameScheme(srcUri, dstUri)) return source.rename(srcUri, dstUri, options);
+    return runOperation('rename', srcUri, options, async (scope, opts) => {
+      if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
+        throw new S3dlioError('ERR_CROSS_DEVICE', `rename ${srcUri} -> ${dstUri}: a rename across schemes cannot be atomic`, {
+          uri: srcUri,
+          operation: 'rename',
+        });
+      }
+      await copy(srcUri, dstUri, { signal: scope.signal });
+      await source.delete(srcUri, { signal: scope.signal });
+    });
+  });
+}
+
+/** Reads many objects (any mix of schemes); results in input order. */
+export function getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
+  return inGroups('getMany', uris, (uri) => uri, (store, group) => store.getMany(group, options));
+}
+
+/** Writes many objects (any mix of schemes). */
+export async function putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
+  await inGroups('putMany', items, (item) => item?.uri, async (store, group) => {
+    await store.putMany(group, options);
+    return group.map(() => undefined);
+  });
+}
+
+/** Deletes many objects (any mix of schemes); resolves to the number deleted. */
+export async function deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
+  const done = await inGroups('deleteMany', uris, (uri) => uri, async (store, group) => {
+    await store.deleteMany(group, options);
+    return group.map(() => undefined);
+  });
+  return done.length;
+}
+
+function sameScheme(a: string, b: string): boolean {
+  try {
+    return parseUri(a).scheme === parseUri(b).scheme;
+  } catch {
+    return false; // the store call reports the malformed URI with its proper error
+  }
+}
+
+/**
+ * Splits a batch by scheme, runs each group on its store, and puts results back in input order.
+ * Failures of all groups are merged into one BatchError.
+ */
+async function inGroups<I, R>(
+  operation: string,
+  items: readonly I[],
+  uriOf: (item: I) => unknown,
+  run: (store: ObjectStore, group: I[]) => Promise<R[]>,
+): Promise<R[]> {
+  const callSite = new CallSite();
+  const list = expectArray(items, operation === 'putMany' ? 'items' : 'uris') as I[];
+  const groups = new Map<ObjectStore, { items: I[]; indexes: number[] }>();
+  try {
+    list.forEach((item, index) => {
+      const store = storeFor(uriOf(item) as string);
+      const group = groups.get(store) ?? { items: [], indexes: [] };
+      group.items.push(item);
+      group.indexes.push(index);
+      groups.set(store, group);
+    });
+  } catch (error) {
+    throw callSite.attach(toS3dlioError(error, operation, ''));
+  }
+  if (groups.size <= 1) {
+    const [store] = groups.keys();
+    return store ? run(store, list) : [];
+  }
+  const results = new Array<R>(list.length);
+  const settled = await Promise.allSettled(
+    [...groups].map(async ([store, group]) => {
+      const values = await run(store, group.items);
+      group.indexes.forEach((index, position) => (results[index] = values[position]));
+    }),
+  );
+  const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+  if (failures.length === 0) return results;
+  const batchFailures = failures.filter((failure): failure is BatchError => failure instanceof BatchError);
+  if (batchFailures.length !== failures.length) throw failures.find((failure) => !(failure instanceof BatchError));
+  const errors = batchFailures.flatMap((failure) => failure.errors);
+  throw callSite.attach(new BatchError(operation, errors, list.length - errors.length));
+}

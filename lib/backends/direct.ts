@@ -1,0 +1,50 @@
+/**
+ * direct:// — like file://, but every byte moves with O_DIRECT (no page cache): aligned reads and
+ * writes from addon-allocated memory, unaligned ranges served as views of the covering aligned span.
+ */
+import { invalidValue, optionalBoolean, optionalPositiveInteger } from '../validate';
+import { DEFAULT_CHUNK_SIZE } from './file';
+import { LocalStore } from './local-store';
+
+/** Options of a direct:// store. */
+export interface DirectStoreOptions {
+  /**
+   * Minimum alignment in bytes for offsets, lengths and memory (a power of two from 512 to 1 MiB).
+   * Default: what the filesystem reports (statx STATX_DIOALIGN), else 4096.
+   */
+  alignment?: number;
+  /**
+   * Where the filesystem cannot do O_DIRECT (tmpfs, some network filesystems), use buffered I/O and
+   * warn once, instead of failing with `ERR_DIRECT_IO_UNSUPPORTED` (default false).
+   */
+  allowBufferedFallback?: boolean;
+  /** fdatasync each written file and fsync its directory before `put` resolves (default false). */
+  fsync?: boolean;
+  /** Bytes per read/write syscall, rounded up to the alignment (default 16 MiB). */
+  chunkSize?: number;
+}
+
+/** The direct:// backend. */
+export class DirectStore extends LocalStore {
+  readonly scheme = 'direct' as const;
+
+  constructor(options: DirectStoreOptions = {}) {
+    super({
+      direct: true,
+      alignment: validAlignment(options.alignment),
+      cacheMode: 0,
+      fsync: optionalBoolean(options.fsync, 'options.fsync', false),
+      chunkSize: optionalPositiveInteger(options.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      allowBufferedFallback: optionalBoolean(options.allowBufferedFallback, 'options.allowBufferedFallback', false),
+    });
+  }
+}
+
+function validAlignment(value: unknown): number {
+  if (value === undefined) return 0;
+  const alignment = optionalPositiveInteger(value, 'options.alignment', 0);
+  if (alignment < 512 || alignment > 1 << 20 || (alignment & (alignment - 1)) !== 0) {
+    throw invalidValue('options.alignment', 'a power of two from 512 to 1048576', value);
+  }
+  return alignment;
+}

@@ -1,0 +1,40 @@
+/** file:// — objects are files under an absolute path, read and written through the page cache. */
+import { CACHE_MODES } from '../native';
+import { optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
+import { LocalStore } from './local-store';
+
+/** posix_fadvise mode applied to reads: `auto` is sequential for whole objects, normal for ranges. */
+export type PageCacheMode = keyof typeof CACHE_MODES;
+
+/** Options of a file:// store. */
+export interface FileStoreOptions {
+  /**
+   * Page-cache hint for reads (posix_fadvise): `auto` (default), `sequential`, `random`, `normal`,
+   * or `dontneed` (drop the object's pages after reading it: streaming a dataset once).
+   */
+  pageCache?: PageCacheMode;
+  /** fdatasync each written file and fsync its directory before `put` resolves (default false). */
+  fsync?: boolean;
+  /** Bytes per read/write syscall (default 16 MiB). */
+  chunkSize?: number;
+}
+
+/** The default bytes per read/write syscall. */
+export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+
+/** The file:// backend. */
+export class FileStore extends LocalStore {
+  readonly scheme = 'file' as const;
+
+  constructor(options: FileStoreOptions = {}) {
+    const pageCache = optionalEnum(options.pageCache, 'options.pageCache', Object.keys(CACHE_MODES) as PageCacheMode[], 'auto');
+    super({
+      direct: false,
+      alignment: 0,
+      cacheMode: CACHE_MODES[pageCache],
+      fsync: optionalBoolean(options.fsync, 'options.fsync', false),
+      chunkSize: optionalPositiveInteger(options.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      allowBufferedFallback: false,
+    });
+  }
+}

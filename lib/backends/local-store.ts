@@ -1,0 +1,390 @@
+/**
+ * What file:// and direct:// share: the object API over a local directory tree, with the bytes
+ * moved by the native addon (zero-copy reads, atomic temp-file + rename writes).
+ */
+import { constants as bufferConstants } from 'buffer';
+import { constants as fsConstants, promises as fs } from 'fs';
+
+import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
+import { settleConcurrently } from '../internal/pool';
+import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
+import * as native from '../native';
+import type {
+  BatchOptions,
+  DeleteBucketOptions,
+  ListOptions,
+  ObjectStat,
+  ObjectStore,
+  OperationOptions,
+  PutData,
+  PutItem,
+  RenameOptions,
+} from '../object-store';
+import { OperationScope, runOperation, warnOnce } from '../operation';
+import { isLocalScheme, parseUri } from '../uri';
+import {
+  expectArray,
+  expectNonNegativeInteger,
+  expectOptions,
+  invalidValue,
+  optionalBoolean,
+  optionalPattern,
+  optionalPositiveInteger,
+  optionalSignal,
+  toBytes,
+} from '../validate';
+
+/** Batch concurrency when the caller gives none. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** How the local store moves bytes; set by the file:// and direct:// subclasses. */
+export interface LocalIoSettings {
+  /** Open with O_DIRECT. */
+  direct: boolean;
+  /** Minimum direct-I/O alignment (0: what the filesystem reports). */
+  alignment: number;
+  /** posix_fadvise mode for buffered reads (native CACHE_MODES value). */
+  cacheMode: number;
+  /** fdatasync files and fsync their directory before a write resolves. */
+  fsync: boolean;
+  /** Bytes per read/write syscall. */
+  chunkSize: number;
+  /** On a filesystem without O_DIRECT, fall back to buffered I/O (warning once) instead of failing. */
+  allowBufferedFallback: boolean;
+}
+
+// Node refuses typed arrays above this length; fail before reading rather than after.
+const MAX_OBJECT_LENGTH = bufferConstants.MAX_LENGTH;
+
+/** The ObjectStore implementation shared by the local backends. */
+export abstract class LocalStore implements ObjectStore {
+  abstract readonly scheme: 'file' | 'direct';
+
+  protected constructor(protected readonly settings: LocalIoSettings) {}
+
+  // ---- reads ----
+
+  get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
+    return runOperation('get', uri, options, (scope) => this.read(this.pathOf(uri), 0, -1, scope));
+  }
+
+  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
+    return runOperation('getRange', uri, options, async (scope) => {
+      const path = this.pathOf(uri);
+      const start = expectNonNegativeInteger(offset, 'offset');
+      const count = length === undefined ? -1 : expectNonNegativeInteger(length, 'length');
+      return this.read(path, start, count, scope);
+    });
+  }
+
+  getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
+    return runOperation('getMany', firstOf(uris), options, async (scope, opts) => {
+      const list = expectArray(uris, 'uris');
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
+      const results = await scope.race(this.readMany(paths, concurrency, scope));
+      const errors: S3dlioError[] = [];
+      const values = results.map((result, index) => {
+        if (!(result instanceof Error)) return new Uint8Array(result.buffer, result.byteOffset, result.length);
+        errors.push(toS3dlioError(result, 'getMany', String(list[index])) as S3dlioError);
+        return new Uint8Array(0);
+      });
+      if (errors.length > 0) throw new BatchError('getMany', errors, values.length - errors.length);
+      return values;
+    });
+  }
+
+  // ---- writes ----
+
+  put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
+    return runOperation('put', uri, options, (scope) => this.write(this.objectPathOf(uri), toBytes(data), scope));
+  }
+
+  putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
+    return runOperation('putMany', firstOf(items), options, async (scope, opts) => {
+      const list = expectArray(items, 'items') as PutItem[];
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const prepared = list.map((item, index) => {
+        if (typeof item !== 'object' || item === null) throw invalidValue(`items[${index}]`, 'an object { uri, data }', item);
+        return { uri: item.uri, path: this.objectPathOf(item.uri, `items[${index}].uri`), bytes: toBytes(item.data, `items[${index}].data`) };
+      });
+      await this.settleBatch('putMany', prepared, concurrency, scope, (item) => this.write(item.path, item.bytes, scope));
+    });
+  }
+
+  // ---- listing and metadata ----
+
+  async list(prefixUri: string, options?: ListOptions): Promise<string[]> {
+    const uris: string[] = [];
+    for await (const uri of this.listStream(prefixUri, options)) uris.push(uri);
+    return uris.sort();
+  }
+
+  listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
+    // Validate and capture the caller's stack now, not at the first iteration.
+    const callSite = new CallSite();
+    const opts = expectOptions<ListOptions>(options);
+    const signal = optionalSignal(opts.signal);
+    const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
+    const pattern = optionalPattern(opts.pattern);
+    const matcher = pattern && new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    const prefixPath = this.pathOf(prefixUri, 'prefixUri');
+    const scheme = this.scheme;
+    return (async function* () {
+      try {
+        for await (const entry of walkPrefix(prefixPath, recursive)) {
+          if (signal?.aborted) throw abortError('listStream', prefixUri, signal.reason);
+          if (matcher && !matcher.test(entry.path.slice(prefixPath.length))) continue;
+          yield `${scheme}://${entry.path}`;
+        }
+      } catch (error) {
+        throw callSite.attach(toS3dlioError(error, 'listStream', prefixUri));
+      }
+    })();
+  }
+
+  stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
+    return runOperation('stat', uri, options, async () => {
+      const stats = await fs.stat(this.pathOf(uri));
+      if (stats.isDirectory()) throw notAnObject(uri, 'stat', 'ERR_IS_DIRECTORY', 'it is a directory');
+      if (!stats.isFile()) throw notAnObject(uri, 'stat', 'ERR_NOT_A_FILE', 'it is not a regular file');
+      return { uri, size: stats.size, lastModified: stats.mtime };
+    });
+  }
+
+  exists(uri: string, options?: OperationOptions): Promise<boolean> {
+    return runOperation('exists', uri, options, async () => {
+      try {
+        return (await fs.stat(this.pathOf(uri))).isFile();
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+        throw error;
+      }
+    });
+  }
+
+  // ---- deletion ----
+
+  delete(uri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('delete', uri, options, () => fs.unlink(this.pathOf(uri)));
+  }
+
+  deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
+    return runOperation('deleteMany', firstOf(uris), options, async (scope, opts) => {
+      const list = expectArray(uris, 'uris');
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const items = list.map((uri, index) => ({ uri: String(uri), path: this.pathOf(uri, `uris[${index}]`) }));
+      await this.settleBatch('deleteMany', items, concurrency, scope, (item) => fs.unlink(item.path));
+      return items.length;
+    });
+  }
+
+  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+    return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const prefixPath = this.pathOf(prefixUri, 'prefixUri');
+      if (prefixPath === '/') throw invalidValue('prefixUri', 'a prefix below the filesystem root', prefixUri);
+      // Delete in bounded batches while streaming the listing: memory stays flat for any tree size.
+      let deleted = 0;
+      let batch: { uri: string; path: string }[] = [];
+      const flush = async (): Promise<void> => {
+        await this.settleBatch('deletePrefix', batch, concurrency, scope, (item) => fs.unlink(item.path));
+        deleted += batch.length;
+        batch = [];
+      };
+      for await (const entry of walkPrefix(prefixPath, true)) {
+        batch.push({ uri: `${this.scheme}://${entry.path}`, path: entry.path });
+        if (batch.length >= 1000) await flush();
+      }
+      await flush();
+      await pruneEmptyDirectories(prefixPath);
+      return deleted;
+    });
+  }
+
+  // ---- copy and rename ----
+
+  copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('copy', srcUri, options, async (scope) => {
+      const source = this.pathOf(srcUri, 'srcUri');
+      const destination = this.objectPathOf(dstUri, 'dstUri');
+      await this.copyFile(source, destination, scope);
+    });
+  }
+
+  rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
+    return runOperation('rename', srcUri, options, async (scope, opts) => {
+      const requireAtomic = optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false);
+      const source = this.pathOf(srcUri, 'srcUri');
+      const destination = this.objectPathOf(dstUri, 'dstUri');
+      await ensureParent(destination);
+      try {
+        await fs.rename(source, destination);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV' || requireAtomic) throw error;
+        warnOnce(
+          'S3DLIO_RENAME_NOT_ATOMIC',
+          `rename ${srcUri} -> ${dstUri} crosses filesystems: copying then deleting (not atomic). ` +
+            'Pass { requireAtomic: true } to fail instead.',
+        );
+        await this.copyFile(source, destination, scope);
+        await fs.unlink(source);
+      }
+    });
+  }
+
+  // ---- buckets (directories) ----
+
+  createBucket(uri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('createBucket', uri, options, async () => {
+      await fs.mkdir(this.pathOf(uri), { recursive: true });
+    });
+  }
+
+  deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
+    return runOperation('deleteBucket', uri, options, async (_scope, opts) => {
+      const force = optionalBoolean(opts.force, 'options.force', false);
+      const path = this.pathOf(uri);
+      if (path === '/') throw invalidValue('uri', 'a bucket below the filesystem root', uri);
+      const stats = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+        throw error;
+      });
+      if (!stats?.isDirectory()) {
+        throw new S3dlioError('ERR_BUCKET_NOT_FOUND', `deleteBucket ${uri}: no such bucket (directory)`, { uri, operation: 'deleteBucket' });
+      }
+      if (force) return fs.rm(path, { recursive: true });
+      await fs.rmdir(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+        throw new S3dlioError('ERR_BUCKET_NOT_EMPTY', `deleteBucket ${uri}: the bucket is not empty (pass { force: true } to delete its objects)`, {
+          uri,
+          operation: 'deleteBucket',
+          cause: error,
+        });
+      });
+    });
+  }
+
+  // ---- internals ----
+
+  /** The absolute path of a URI of this store's scheme. */
+  protected pathOf(uri: unknown, name = 'uri'): string {
+    const parsed = parseUri(uri, name);
+    if (parsed.scheme !== this.scheme || !isLocalScheme(parsed.scheme)) {
+      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: this ${this.scheme}:// store only takes ${this.scheme}:// URIs`, { uri: parsed.uri });
+    }
+    return parsed.path as string;
+  }
+
+  /** Like pathOf, for a URI that names an object to create (so it cannot end with `/`). */
+  protected objectPathOf(uri: unknown, name = 'uri'): string {
+    const path = this.pathOf(uri, name);
+    if (path.endsWith('/')) {
+      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: an object key cannot end with '/'`, { uri: String(uri) });
+    }
+    return path;
+  }
+
+  private readOptions(direct: boolean): native.NativeReadOptions {
+    const { alignment, cacheMode, chunkSize } = this.settings;
+    return { direct, alignment, cacheMode, chunkSize, maxLength: MAX_OBJECT_LENGTH };
+  }
+
+  private async read(path: string, offset: number, length: number, scope: OperationScope): Promise<Uint8Array> {
+    const result = await scope.race(
+      this.withFallback(path, (direct) =>
+        native.readFile(path, { ...this.readOptions(direct), offset, length }, scope.cancelFlag),
+      ),
+    );
+    // A view over the addon's memory: no copy between the read and the caller.
+    return new Uint8Array(result.buffer, result.byteOffset, result.length);
+  }
+
+  private async readMany(paths: string[], threads: number, scope: OperationScope): Promise<Array<native.NativeReadResult | Error>> {
+    const results = await native.readFiles(paths, { ...this.readOptions(this.settings.direct), threads }, scope.cancelFlag);
+    const refused = results.flatMap((result, index) => (isDirectIoRefusal(result) ? [index] : []));
+    if (refused.length === 0 || !this.settings.allowBufferedFallback) return results;
+    this.warnFallback(paths[refused[0]]);
+    const retried = await native.readFiles(refused.map((index) => paths[index]), { ...this.readOptions(false), threads }, scope.cancelFlag);
+    refused.forEach((index, position) => (results[index] = retried[position]));
+    return results;
+  }
+
+  private write(path: string, bytes: Uint8Array, scope: OperationScope): Promise<void> {
+    const { alignment, fsync, chunkSize } = this.settings;
+    // Not raced against the signal: the native job removes its temporary file before settling.
+    return this.withFallback(path, (direct) =>
+      native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
+    );
+  }
+
+  private async copyFile(source: string, destination: string, scope: OperationScope): Promise<void> {
+    await ensureParent(destination);
+    const temp = tempPathFor(destination);
+    try {
+      // Reflink/copy_file_range where the filesystem has them; the kernel moves the bytes.
+      await fs.copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
+      scope.throwIfAborted();
+      await fs.rename(temp, destination);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** Runs `io` with O_DIRECT when configured, degrading to buffered I/O only when allowed. */
+  private async withFallback<T>(path: string, io: (direct: boolean) => Promise<T>): Promise<T> {
+    if (!this.settings.direct) return io(false);
+    try {
+      return await io(true);
+    } catch (error) {
+      if (!this.settings.allowBufferedFallback || !isDirectIoRefusal(error)) throw error;
+      this.warnFallback(path);
+      return io(false);
+    }
+  }
+
+  private warnFallback(path: string): void {
+    warnOnce(
+      'S3DLIO_DIRECT_IO_FALLBACK',
+      `direct:// cannot use O_DIRECT for ${path}; using buffered I/O because allowBufferedFallback is set. ` +
+        'Results and speed are those of file://.',
+    );
+  }
+
+  /** Runs a batch with bounded concurrency; throws BatchError listing every failed item. */
+  private async settleBatch<I extends { uri: string }>(
+    operation: string,
+    items: I[],
+    concurrency: number,
+    scope: OperationScope,
+    task: (item: I) => Promise<unknown>,
+  ): Promise<void> {
+    const signal = scope.signal;
+    const results = await settleConcurrently(items, concurrency, task, () => signal?.aborted === true, (item) =>
+      abortError(operation, item.uri, signal?.reason),
+    );
+    scope.throwIfAborted();
+    const errors = results.flatMap((result, index) =>
+      result.ok ? [] : [toS3dlioError(result.error, operation, items[index].uri) as S3dlioError],
+    );
+    if (errors.length > 0) throw new BatchError(operation, errors, items.length - errors.length);
+  }
+}
+
+function isDirectIoRefusal(value: unknown): boolean {
+  return value instanceof Error && (value as { code?: unknown }).code === 'ERR_DIRECT_IO_UNSUPPORTED';
+}
+
+/** The URI that names a batch in messages: its first item's. */
+function firstOf(items: readonly unknown[]): string {
+  const first: unknown = Array.isArray(items) ? items[0] : undefined;
+  if (typeof first === 'string') return first;
+  const uri = (first as { uri?: unknown } | undefined)?.uri;
+  return typeof uri === 'string' ? uri : '';
+}
+
+function notAnObject(uri: string, operation: string, code: 'ERR_IS_DIRECTORY' | 'ERR_NOT_A_FILE', reason: string): S3dlioError {
+  return new S3dlioError(code, `${operation} ${uri}: ${reason}, not an object`, { uri, operation });
+}

@@ -1,0 +1,197 @@
+/**
+ * The one error class of the library, its stable codes, and the mapping from native (errno) and
+ * argument errors. Codes are public API: see the table in README.md.
+ */
+
+/** Stable error codes. Errno names the library does not translate (e.g. `EIO`) pass through. */
+export type ErrorCode =
+  | 'ERR_INVALID_URI'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_ALREADY_EXISTS'
+  | 'ERR_IS_DIRECTORY'
+  | 'ERR_NOT_A_FILE'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_NO_SPACE'
+  | 'ERR_CROSS_DEVICE'
+  | 'ERR_ABORTED'
+  | 'ERR_RANGE_NOT_SATISFIABLE'
+  | 'ERR_OBJECT_TOO_LARGE'
+  | 'ERR_CHANGED_DURING_READ'
+  | 'ERR_DIRECT_IO_UNSUPPORTED'
+  | 'ERR_BUCKET_NOT_FOUND'
+  | 'ERR_BUCKET_NOT_EMPTY'
+  | 'ERR_BACKEND_UNAVAILABLE'
+  | 'ERR_BATCH_FAILED'
+  | 'ERR_NATIVE'
+  | (string & {});
+
+/** Fields every S3dlioError may carry besides `code`. */
+export interface S3dlioErrorDetails {
+  /** The URI the failed operation was about (credentials are never included). */
+  uri?: string;
+  /** The public operation that failed, e.g. `get`. */
+  operation?: string;
+  /** The underlying error (native errno error, SDK error, abort reason, ...). */
+  cause?: unknown;
+  /** errno number when the failure came from a syscall. */
+  errno?: number;
+  /** The failing syscall, when there is one. */
+  syscall?: string;
+}
+
+/** Every failure the library reports (argument type errors excepted) is an S3dlioError. */
+export class S3dlioError extends Error {
+  /** Stable, documented code: branch on this, not on the message. */
+  readonly code: ErrorCode;
+  /** The URI the operation was about. */
+  declare readonly uri?: string;
+  /** The public operation that failed. */
+  declare readonly operation?: string;
+  /** errno number when the failure came from a syscall. */
+  declare readonly errno?: number;
+  /** The failing syscall, when there is one. */
+  declare readonly syscall?: string;
+
+  constructor(code: ErrorCode, message: string, details: S3dlioErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    if (details.uri !== undefined) this.uri = details.uri;
+    if (details.operation !== undefined) this.operation = details.operation;
+    if (details.errno !== undefined) this.errno = details.errno;
+    if (details.syscall !== undefined) this.syscall = details.syscall;
+  }
+
+  override get name(): string {
+    return 'S3dlioError';
+  }
+}
+
+/**
+ * A batch operation (getMany, putMany, deleteMany, ...) in which some items failed. `errors` lists
+ * every failure (each an S3dlioError with its `uri`); nothing is hidden behind the first one.
+ */
+export class BatchError extends AggregateError {
+  /** Always `ERR_BATCH_FAILED`. */
+  readonly code = 'ERR_BATCH_FAILED' as const;
+  /** The batch operation, e.g. `getMany`. */
+  readonly operation: string;
+  /** How many items succeeded. */
+  readonly succeeded: number;
+  declare readonly errors: S3dlioError[];
+
+  constructor(operation: string, errors: S3dlioError[], succeeded: number) {
+    const first = errors[0];
+    super(
+      errors,
+      `${operation}: ${errors.length} of ${errors.length + succeeded} items failed` +
+        (first ? ` (first: ${first.message})` : ''),
+    );
+    this.operation = operation;
+    this.succeeded = succeeded;
+  }
+
+  override get name(): string {
+    return 'BatchError';
+  }
+}
+
+/** errno names with a portable meaning across backends. */
+const ERRNO_TO_CODE: Record<string, ErrorCode> = {
+  ENOENT: 'ERR_NOT_FOUND',
+  // A path component that is a file: the object does not exist.
+  ENOTDIR: 'ERR_NOT_FOUND',
+  EEXIST: 'ERR_ALREADY_EXISTS',
+  EISDIR: 'ERR_IS_DIRECTORY',
+  EACCES: 'ERR_ACCESS_DENIED',
+  EPERM: 'ERR_ACCESS_DENIED',
+  EROFS: 'ERR_ACCESS_DENIED',
+  ENOSPC: 'ERR_NO_SPACE',
+  EDQUOT: 'ERR_NO_SPACE',
+  EXDEV: 'ERR_CROSS_DEVICE',
+  ECANCELED: 'ERR_ABORTED',
+};
+
+interface ErrnoLike {
+  code?: unknown;
+  errno?: unknown;
+  syscall?: unknown;
+  message?: unknown;
+}
+
+/** The public code for an errno name or ERR_* code coming from the native layer or `fs`. */
+export function codeForErrno(name: string): ErrorCode {
+  return ERRNO_TO_CODE[name] ?? name;
+}
+
+/** Removes `user:password@` from URIs so credentials never reach a message. */
+export function redactUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/**
+ * Wraps any thrown value from an operation into an S3dlioError with the operation, URI and cause.
+ * S3dlioErrors and argument TypeErrors/RangeErrors pass through unchanged.
+ */
+export function toS3dlioError(error: unknown, operation: string, uri: string): Error {
+  if (error instanceof S3dlioError || error instanceof BatchError) return error;
+  if (isArgumentError(error)) return error;
+  const errnoLike = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
+  const rawCode = typeof errnoLike.code === 'string' ? errnoLike.code : 'ERR_NATIVE';
+  const detail = typeof errnoLike.message === 'string' ? errnoLike.message : String(error);
+  const safeUri = redactUri(uri);
+  return new S3dlioError(codeForErrno(rawCode), `${operation} ${safeUri}: ${stripPath(detail)}`, {
+    uri: safeUri,
+    operation,
+    cause: error,
+    errno: typeof errnoLike.errno === 'number' ? Math.abs(errnoLike.errno) : undefined,
+    syscall: typeof errnoLike.syscall === 'string' ? errnoLike.syscall : undefined,
+  });
+}
+
+/** Node's fs messages repeat the path ("ENOENT: ..., open '/x'"); the URI already says it. */
+function stripPath(message: string): string {
+  return message.replace(/, \w+ '.*'$/, '');
+}
+
+function isArgumentError(error: unknown): error is TypeError | RangeError {
+  if (!(error instanceof TypeError || error instanceof RangeError)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_OUT_OF_RANGE';
+}
+
+/** The error an aborted operation rejects with; `cause` is the signal's reason. */
+export function abortError(operation: string, uri: string, reason: unknown): S3dlioError {
+  const safeUri = redactUri(uri);
+  return new S3dlioError('ERR_ABORTED', `${operation} ${safeUri}: the operation was aborted`, {
+    uri: safeUri,
+    operation,
+    cause: reason,
+  });
+}
+
+/**
+ * Captures the caller's stack synchronously, before any await, so that errors raised later from
+ * native code or the thread pool still point at the user's call site.
+ */
+export class CallSite {
+  private readonly frames: string;
+
+  constructor() {
+    const holder: { stack?: string } = {};
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 20;
+    Error.captureStackTrace(holder, CallSite);
+    Error.stackTraceLimit = limit;
+    const stack = holder.stack ?? '';
+    this.frames = stack.slice(stack.indexOf('\n') + 1);
+  }
+
+  /** Gives `error` a stack made of its own header line and the captured caller frames. */
+  attach<E extends Error>(error: E): E {
+    if (this.frames) error.stack = `${error.name}: ${error.message}\n${this.frames}`;
+    return error;
+  }
+}

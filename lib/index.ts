@@ -1,0 +1,44 @@
+/**
+ * s3dlio for Node: one URI-based storage API over s3://, az://, gs://, file:// and direct://.
+ *
+ * @example
+ * import { put, get, list } from 's3dlio';
+ * await put('file:///tmp/data/a.bin', new Uint8Array(1024));
+ * const bytes = await get('direct:///tmp/data/a.bin');
+ */
+export {
+  copy,
+  createBucket,
+  deleteBucket,
+  deleteMany,
+  deleteObject as delete,
+  deleteObject,
+  deletePrefix,
+  exists,
+  get,
+  getMany,
+  getRange,
+  list,
+  listStream,
+  put,
+  putMany,
+  rename,
+  stat,
+} from './api';
+export { storeFor, type StoreOptions } from './stores';
+export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';
+export { DirectStore, type DirectStoreOptions } from './backends/direct';
+export type {
+  BatchOptions,
+  DeleteBucketOptions,
+  ListOptions,
+  ObjectStat,
+  ObjectStore,
+  OperationOptions,
+  PutData,
+  PutItem,
+  RenameOptions,
+} from './object-store';
+export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
+export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';
+export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -1,0 +1,111 @@
+/** Filesystem helpers shared by the local backends (file://, direct://). */
+import { randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+
+/**
+ * Temporary files of in-progress writes: `.{name}.s3dlio-{pid}-{16 hex}.tmp` in the destination's
+ * directory (the native writer uses the same form). Listings skip them.
+ */
+const TEMP_NAME = /^\..*\.s3dlio-\d+-[0-9a-f]{16}\.tmp$/;
+
+/** Whether a directory entry is an in-progress write. */
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/** A fresh temporary path beside `destination`. */
+export function tempPathFor(destination: string): string {
+  const name = path.basename(destination).slice(0, 160);
+  return path.join(path.dirname(destination), `.${name}.s3dlio-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/** mkdir -p for the directory that will hold `file`. */
+export async function ensureParent(file: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+}
+
+/** An entry found below a prefix. */
+export interface WalkEntry {
+  /** Absolute path; directories (non-recursive mode only) end with `/`. */
+  path: string;
+  directory: boolean;
+}
+
+/**
+ * Object-store prefix semantics on a directory tree: `/a/b/` lists inside `b`, `/a/b` lists the
+ * entries of `/a` whose names start with `b` (so `b/`, `b.txt` and `bc/` all match).
+ */
+export function splitPrefix(prefixPath: string): { directory: string; namePrefix: string } {
+  if (prefixPath.endsWith('/')) return { directory: prefixPath.slice(0, -1) || '/', namePrefix: '' };
+  return { directory: path.dirname(prefixPath), namePrefix: path.basename(prefixPath) };
+}
+
+function childPath(directory: string, name: string): string {
+  return directory === '/' ? `/${name}` : `${directory}/${name}`;
+}
+
+/**
+ * Streams the entries below `prefixPath` one directory handle per level, never the whole tree.
+ * Symlinks to files are followed; symlinked directories are listed but not descended into, so a
+ * link cycle cannot loop. Missing directories list as empty, like an empty prefix in a bucket.
+ */
+export async function* walkPrefix(prefixPath: string, recursive: boolean): AsyncGenerator<WalkEntry> {
+  const { directory, namePrefix } = splitPrefix(prefixPath);
+  yield* walkDirectory(directory, namePrefix, recursive);
+}
+
+async function* walkDirectory(directory: string, namePrefix: string, recursive: boolean): AsyncGenerator<WalkEntry> {
+  let handle;
+  try {
+    handle = await fs.opendir(directory, { bufferSize: 128 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw error;
+  }
+  // for-await closes the handle however the loop ends (completion, break, throw).
+  for await (const entry of handle) {
+    if (namePrefix && !entry.name.startsWith(namePrefix)) continue;
+    if (isTempName(entry.name)) continue;
+    const full = childPath(directory, entry.name);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    const followable = entry.isSymbolicLink();
+    if (followable) {
+      const target = await fs.stat(full).catch(() => undefined); // dangling links are skipped
+      isDirectory = target?.isDirectory() ?? false;
+      isFile = target?.isFile() ?? false;
+    }
+    if (isDirectory) {
+      if (!recursive) yield { path: `${full}/`, directory: true };
+      else if (!followable) yield* walkDirectory(full, '', true);
+    } else if (isFile) {
+      yield { path: full, directory: false };
+    }
+  }
+}
+
+/**
+ * Removes the directories below the prefix that are empty after a deletePrefix (post-order).
+ */
+export async function pruneEmptyDirectories(prefixPath: string): Promise<void> {
+  const { directory, namePrefix } = splitPrefix(prefixPath);
+  await pruneBelow(directory, namePrefix);
+}
+
+async function pruneBelow(directory: string, namePrefix: string): Promise<void> {
+  const entries = await fs.readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
+    throw error;
+  });
+  for (const entry of entries) {
+    if (!entry.isDirectory() || (namePrefix && !entry.name.startsWith(namePrefix))) continue;
+    const full = childPath(directory, entry.name);
+    await pruneBelow(full, '');
+    await fs.rmdir(full).catch((error: NodeJS.ErrnoException) => {
+      // Not empty (new objects, foreign files) or already gone: it stays as it is.
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOENT') throw error;
+    });
+  }
+}

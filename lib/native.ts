@@ -1,0 +1,156 @@
+/**
+ * The only module that loads the C++ addon. Every native symbol is declared here with its types;
+ * the rest of the library calls these typed wrappers.
+ */
+import * as path from 'path';
+
+/** Page-cache modes, as the addon numbers them (native/file_io.h `CacheMode`). */
+export const CACHE_MODES = { auto: 0, normal: 1, sequential: 2, random: 3, dontneed: 4 } as const;
+
+/** What a native read returns: a view description over an addon-allocated ArrayBuffer. */
+export interface NativeReadResult {
+  /** Memory owned by the addon until GC (external ArrayBuffer, freed by its finalizer). */
+  buffer: ArrayBuffer;
+  /** Where the requested bytes start (non-zero for unaligned direct reads). */
+  byteOffset: number;
+  /** Number of requested bytes (clamped to the end of the file). */
+  length: number;
+  /** Size of the whole file. */
+  fileSize: number;
+}
+
+/** Options of native reads. */
+export interface NativeReadOptions {
+  direct?: boolean;
+  alignment?: number;
+  cacheMode?: number;
+  offset?: number;
+  /** Bytes to read; omit (or -1) to read to the end. */
+  length?: number;
+  chunkSize?: number;
+  /** Largest result accepted; larger reads fail with ERR_OBJECT_TOO_LARGE before allocating. */
+  maxLength?: number;
+  /** readFiles only: worker threads. */
+  threads?: number;
+}
+
+/** Options of native atomic writes. */
+export interface NativeWriteOptions {
+  direct?: boolean;
+  alignment?: number;
+  fsync?: boolean;
+  chunkSize?: number;
+}
+
+/** What `directIoInfo` reports about a file or directory. */
+export interface DirectIoInfo {
+  supported: boolean;
+  memoryAlignment: number;
+  offsetAlignment: number;
+  fromStatx: boolean;
+  filesystemType: number;
+  reason?: string;
+}
+
+/** Build facts of the loaded addon. */
+export interface NativeBuildInfo {
+  /** Hash of native/ + binding.gyp the binary was built from (scripts/native-hash.js). */
+  sourceHash: string;
+  /** Whether this platform build can use O_DIRECT. */
+  directIo: boolean;
+  /** ArrayBuffers copied because the runtime refused external buffers (Electron >= 21). */
+  externalBufferFallbacks: number;
+}
+
+/** An Int32Array over shared memory: JS stores 1 to ask the native job to stop. */
+export type CancelFlag = Int32Array;
+
+interface Addon {
+  buildInfo(): NativeBuildInfo;
+  allocAligned(size: number, alignment: number): ArrayBuffer;
+  readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult>;
+  readFiles(
+    paths: string[],
+    options: NativeReadOptions,
+    cancel?: CancelFlag,
+  ): Promise<Array<NativeReadResult | Error>>;
+  writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
+  directIoInfo(path: string): Promise<DirectIoInfo>;
+}
+
+/** The package root (one level above lib/ or dist/). */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+function loadAddon(): Addon {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = require('node-gyp-build') as (dir: string) => unknown;
+  const addon = load(PACKAGE_ROOT) as Addon;
+  assertNotStale(addon.buildInfo().sourceHash);
+  return addon;
+}
+
+/**
+ * node-gyp-build silently prefers build/ over prebuilds/: a binary built from other sources than
+ * the ones shipped would run old native code. Refuse it unless explicitly allowed.
+ */
+function assertNotStale(builtHash: string): void {
+  if (process.env.S3DLIO_ALLOW_STALE_NATIVE === '1') return;
+  const expected = expectedSourceHash();
+  if (expected === undefined || expected === builtHash) return;
+  const error = new Error(
+    `s3dlio: the native addon was built from other sources (hash ${builtHash}) than the ones in ` +
+      `${PACKAGE_ROOT}/native (hash ${expected}). Rebuild it with \`npm run build:native\` ` +
+      '(and `npm run prebuild` before committing), or set S3DLIO_ALLOW_STALE_NATIVE=1.',
+  );
+  Object.defineProperty(error, 'code', { value: 'ERR_NATIVE_STALE', enumerable: true });
+  throw error;
+}
+
+/** Hash of the shipped native sources, or undefined when they are not shipped. */
+export function expectedSourceHash(): string | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { nativeSourceHash } = require(path.join(PACKAGE_ROOT, 'scripts', 'native-hash.js')) as {
+      nativeSourceHash(root: string): string;
+    };
+    return nativeSourceHash(PACKAGE_ROOT);
+  } catch {
+    return undefined; // sources not shipped: nothing to compare with
+  }
+}
+
+const addon: Addon = loadAddon();
+
+/** Build facts of the loaded addon. */
+export function buildInfo(): NativeBuildInfo {
+  return addon.buildInfo();
+}
+
+/** Zero-filled memory aligned to `alignment` bytes (for O_DIRECT), owned by the addon. */
+export function allocAligned(size: number, alignment: number): ArrayBuffer {
+  return addon.allocAligned(size, alignment);
+}
+
+/** Reads a file or a range of it off the event loop (optionally with O_DIRECT). */
+export function readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult> {
+  return addon.readFile(path, options, cancel);
+}
+
+/** Reads many files in one native call with `options.threads` worker threads. */
+export function readFiles(
+  paths: string[],
+  options: NativeReadOptions,
+  cancel?: CancelFlag,
+): Promise<Array<NativeReadResult | Error>> {
+  return addon.readFiles(paths, options, cancel);
+}
+
+/** Writes `data` to a temporary file beside `path` and renames it into place. */
+export function writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void> {
+  return addon.writeFile(path, data, options, cancel);
+}
+
+/** Whether O_DIRECT works for a file or a directory, and with which alignment. */
+export function directIoInfo(path: string): Promise<DirectIoInfo> {
+  return addon.directIoInfo(path);
+}

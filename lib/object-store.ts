@@ -1,0 +1,106 @@
+/**
+ * The one interface every backend implements, and the option types of its methods. Every method
+ * takes full URIs of the store's scheme, so code written against it works on any backend.
+ */
+import type { Scheme } from './uri';
+
+/** Options every async operation accepts. */
+export interface OperationOptions {
+  /** Aborts the operation: it rejects with `ERR_ABORTED` and leaves no partial object behind. */
+  signal?: AbortSignal;
+}
+
+/** Options of `list` and `listStream`. */
+export interface ListOptions extends OperationOptions {
+  /**
+   * `true`: every object below the prefix. `false` (default): only direct children; "directories"
+   * (common prefixes) are returned as URIs ending with `/`.
+   */
+  recursive?: boolean;
+  /** Keeps only entries whose path relative to the prefix matches (RegExp or regex source). */
+  pattern?: RegExp | string;
+}
+
+/** Options of the batch operations. */
+export interface BatchOptions extends OperationOptions {
+  /** Items in flight at once (default 16). */
+  concurrency?: number;
+}
+
+/** Options of `rename`. */
+export interface RenameOptions extends OperationOptions {
+  /**
+   * Fail with `ERR_CROSS_DEVICE` instead of copying and deleting when the rename cannot be atomic
+   * (source and destination on different filesystems). Default false: copy + delete, with a warning.
+   */
+  requireAtomic?: boolean;
+}
+
+/** Options of `deleteBucket`. */
+export interface DeleteBucketOptions extends OperationOptions {
+  /** Delete the objects in the bucket too. Without it a non-empty bucket is `ERR_BUCKET_NOT_EMPTY`. */
+  force?: boolean;
+}
+
+/** Metadata of one object. */
+export interface ObjectStat {
+  /** The object's URI. */
+  uri: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last modification time. */
+  lastModified: Date;
+  /** Entity tag, where the backend has one. */
+  etag?: string;
+  /** Content type, where the backend stores one. */
+  contentType?: string;
+}
+
+/** Bytes accepted by `put`: strings are written as UTF-8. */
+export type PutData = Uint8Array | ArrayBuffer | ArrayBufferView | string;
+
+/** One item of `putMany`. */
+export interface PutItem {
+  uri: string;
+  data: PutData;
+}
+
+/** A storage backend. Obtain one with `storeFor(uri, options)`. */
+export interface ObjectStore {
+  /** The scheme this store serves. */
+  readonly scheme: Scheme;
+  /** Whole object. The bytes are returned without a copy (memory owned by the addon or the SDK). */
+  get(uri: string, options?: OperationOptions): Promise<Uint8Array>;
+  /**
+   * `length` bytes from `offset` (to the end when omitted). A range that runs past the end is
+   * clamped; an offset past the end is `ERR_RANGE_NOT_SATISFIABLE`; offset === size gives 0 bytes.
+   */
+  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array>;
+  /** Writes the whole object atomically: it is either complete or absent, never half-written. */
+  put(uri: string, data: PutData, options?: OperationOptions): Promise<void>;
+  /** Full URIs below `prefixUri`, sorted. */
+  list(prefixUri: string, options?: ListOptions): Promise<string[]>;
+  /** Like `list`, but streamed: never holds the whole listing in memory (order not guaranteed). */
+  listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string>;
+  stat(uri: string, options?: OperationOptions): Promise<ObjectStat>;
+  /** Whether an object exists at `uri` (a directory/prefix is not an object). */
+  exists(uri: string, options?: OperationOptions): Promise<boolean>;
+  /** Deletes one object; `ERR_NOT_FOUND` if there is none. */
+  delete(uri: string, options?: OperationOptions): Promise<void>;
+  /** Deletes every object below `prefixUri`; resolves to how many were deleted. */
+  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number>;
+  /** Deletes every URI; rejects with `BatchError` listing each failure. Resolves to the count. */
+  deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number>;
+  /** Copies one object within this store. */
+  copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void>;
+  /** Moves one object within this store (atomic on one local filesystem). */
+  rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void>;
+  /** Creates the bucket (a directory for local stores); succeeds if it already exists. */
+  createBucket(uri: string, options?: OperationOptions): Promise<void>;
+  /** Deletes the bucket; `ERR_BUCKET_NOT_EMPTY` unless empty or `force`. */
+  deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void>;
+  /** Many whole objects, results in input order; rejects with `BatchError` listing each failure. */
+  getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]>;
+  /** Writes many objects; rejects with `BatchError` listing each failure. */
+  putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void>;
+}

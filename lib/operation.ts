@@ -1,0 +1,92 @@
+/**
+ * The frame every public operation runs in: caller stack captured before the first await, the
+ * AbortSignal wired to native cancellation, and every failure turned into an S3dlioError.
+ */
+import { CallSite, S3dlioError, abortError, toS3dlioError } from './errors';
+import type { CancelFlag } from './native';
+import type { OperationOptions } from './object-store';
+import { expectOptions, optionalSignal } from './validate';
+
+/** Cancellation state of one running operation. */
+export class OperationScope {
+  /** Shared with native jobs, which poll it between chunks. */
+  readonly cancelFlag: CancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly aborted: Promise<never>;
+  private readonly onAbort: () => void;
+  private rejectAborted: (error: unknown) => void = () => undefined;
+
+  constructor(
+    private readonly operation: string,
+    private readonly uri: string,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.aborted = new Promise<never>((_, reject) => {
+      this.rejectAborted = reject;
+    });
+    // Nobody may be racing this promise; never report it as unhandled.
+    this.aborted.catch(() => undefined);
+    this.onAbort = () => {
+      Atomics.store(this.cancelFlag, 0, 1);
+      this.rejectAborted(abortError(this.operation, this.uri, this.signal?.reason));
+    };
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Throws ERR_ABORTED if the signal has fired (call between steps of multi-step operations). */
+  throwIfAborted(): void {
+    if (this.signal?.aborted) throw abortError(this.operation, this.uri, this.signal.reason);
+  }
+
+  /**
+   * Settles with `work` or rejects as soon as the signal fires. Only for work whose abandonment is
+   * harmless (reads): the native job stops at its next chunk and its memory goes to GC.
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.aborted]);
+  }
+
+  dispose(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/**
+ * Runs `body` as the public operation `operation` on `uri`. Must be called synchronously from
+ * the public entry point so the captured stack includes the user's frames. Validation of
+ * `options` happens inside, so bad arguments reject the returned promise instead of throwing.
+ */
+export async function runOperation<T, O extends OperationOptions = OperationOptions>(
+  operation: string,
+  uri: unknown,
+  options: O | undefined,
+  body: (scope: OperationScope, options: Partial<O>) => Promise<T>,
+): Promise<T> {
+  const callSite = new CallSite();
+  const label = typeof uri === 'string' ? uri : '';
+  let scope: OperationScope | undefined;
+  try {
+    const opts = expectOptions<O>(options);
+    scope = new OperationScope(operation, label, optionalSignal(opts.signal));
+    scope.throwIfAborted();
+    return await body(scope, opts);
+  } catch (error) {
+    let wrapped = toS3dlioError(error, operation, label);
+    // A native job that saw the cancel flag reports ECANCELED: report the signal's reason instead.
+    const signal = scope?.signal;
+    if (signal?.aborted && wrapped instanceof S3dlioError && wrapped.code === 'ERR_ABORTED' && wrapped.cause !== signal.reason) {
+      wrapped = abortError(operation, label, signal.reason);
+    }
+    throw callSite.attach(wrapped);
+  } finally {
+    scope?.dispose();
+  }
+}
+
+const warned = new Set<string>();
+
+/** Emits a process warning once per `key` (used for the documented, opt-in degradations). */
+export function warnOnce(key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  process.emitWarning(message, { code: key, type: 'S3dlioWarning' });
+}

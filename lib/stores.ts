@@ -1,0 +1,42 @@
+/** Choosing the backend for a URI: `storeFor`, and the shared default store of each scheme. */
+import { DirectStore, type DirectStoreOptions } from './backends/direct';
+import { FileStore, type FileStoreOptions } from './backends/file';
+import { S3dlioError } from './errors';
+import type { ObjectStore } from './object-store';
+import { type Scheme, parseUri } from './uri';
+import { expectOptions } from './validate';
+
+/** Backend options for `storeFor`; each backend reads the fields that concern it. */
+export type StoreOptions = FileStoreOptions & DirectStoreOptions;
+
+const defaultStores = new Map<Scheme, ObjectStore>();
+
+function createStore(scheme: Scheme, uri: string, options: StoreOptions): ObjectStore {
+  switch (scheme) {
+    case 'file':
+      return new FileStore(options);
+    case 'direct':
+      return new DirectStore(options);
+    default:
+      throw new S3dlioError(
+        'ERR_BACKEND_UNAVAILABLE',
+        `The ${scheme}:// backend is not available in this version (local backends: file://, direct://)`,
+        { uri },
+      );
+  }
+}
+
+/**
+ * An ObjectStore for the scheme of `uri`. Without options, the shared default store of that
+ * scheme; with options, a new store holding them.
+ */
+export function storeFor(uri: string, options?: StoreOptions): ObjectStore {
+  const { scheme, uri: normalized } = parseUri(uri);
+  if (options !== undefined) return createStore(scheme, normalized, expectOptions<StoreOptions>(options));
+  let store = defaultStores.get(scheme);
+  if (!store) {
+    store = createStore(scheme, normalized, {});
+    defaultStores.set(scheme, store);
+  }
+  return store;
+}

@@ -1,0 +1,97 @@
+/**
+ * URI parsing. URIs are taken literally: no percent-decoding, and `%`, `+`, `#`, `?` and spaces are
+ * part of the key, as in the AWS CLI. This keeps every legal object key addressable.
+ */
+import { S3dlioError } from './errors';
+import { expectString } from './validate';
+
+/** Backend schemes. `gcs://` is an alias of `gs://`; Azure https URLs map to `az`. */
+export type Scheme = 's3' | 'az' | 'gs' | 'file' | 'direct';
+
+/** The URI prefixes the library accepts, for messages and docs. */
+export const ACCEPTED_SCHEMES = ['s3://', 'az://', 'gs://', 'gcs://', 'file://', 'direct://'] as const;
+
+/** A parsed URI. */
+export interface ParsedUri {
+  /** The URI as given (scheme lower-cased). */
+  readonly uri: string;
+  readonly scheme: Scheme;
+  /** Bucket (S3/GCS) or container (Azure); empty for local schemes. */
+  readonly bucket: string;
+  /** Object key inside the bucket; for local schemes the absolute path without its leading `/`. */
+  readonly key: string;
+  /** Azure storage account. */
+  readonly account?: string;
+  /** Absolute filesystem path, for `file://` and `direct://`. */
+  readonly path?: string;
+}
+
+const SCHEME_ALIASES: Record<string, Scheme> = {
+  s3: 's3',
+  az: 'az',
+  gs: 'gs',
+  gcs: 'gs',
+  file: 'file',
+  direct: 'direct',
+};
+
+const AZURE_HTTPS = /^https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net(?:\/(.*))?$/i;
+
+function invalid(uri: string, reason: string): S3dlioError {
+  return new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: ${reason}`, { uri });
+}
+
+/** True for file:// and direct://. */
+export function isLocalScheme(scheme: Scheme): scheme is 'file' | 'direct' {
+  return scheme === 'file' || scheme === 'direct';
+}
+
+/**
+ * Parses `value` into its scheme, bucket and key. Throws TypeError for a non-string and
+ * S3dlioError `ERR_INVALID_URI` for anything malformed, naming the accepted schemes.
+ */
+export function parseUri(value: unknown, name = 'uri'): ParsedUri {
+  const raw = expectString(value, name);
+  if (raw.includes('\0')) throw invalid(raw, 'it contains a NUL character');
+
+  const azure = AZURE_HTTPS.exec(raw);
+  if (azure) return parseCloud(`az://${azure[1]}/${azure[2] ?? ''}`, 'az', `${azure[1]}/${azure[2] ?? ''}`);
+
+  const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(raw);
+  const scheme = match ? SCHEME_ALIASES[match[1].toLowerCase()] : undefined;
+  if (!match || !scheme) {
+    throw invalid(raw, `expected a URI starting with one of ${ACCEPTED_SCHEMES.join(', ')}`);
+  }
+  const rest = match[2];
+  const uri = `${match[1].toLowerCase()}://${rest}`;
+  return isLocalScheme(scheme) ? parseLocal(uri, scheme, rest) : parseCloud(uri, scheme, rest);
+}
+
+function parseLocal(uri: string, scheme: 'file' | 'direct', path: string): ParsedUri {
+  if (path.length === 0) throw invalid(uri, `an empty path; use ${scheme}:///absolute/path`);
+  if (!path.startsWith('/')) {
+    throw invalid(uri, `relative paths are not allowed; use ${scheme}:///absolute/path`);
+  }
+  const segments = path.split('/');
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw invalid(uri, "path segments '.' and '..' are not allowed");
+  }
+  return { uri, scheme, bucket: '', key: path.slice(1), path };
+}
+
+function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {
+  const parts = rest.split('/');
+  if (scheme === 'az') {
+    const [account, container = '', ...key] = parts;
+    if (!account) throw invalid(uri, 'missing the storage account (az://account/container/key)');
+    return { uri, scheme, account, bucket: container, key: key.join('/') };
+  }
+  const [bucket, ...key] = parts;
+  if (!bucket) throw invalid(uri, `missing the bucket (${scheme}://bucket/key)`);
+  return { uri, scheme, bucket, key: key.join('/') };
+}
+
+/** The URI of `path` under a local scheme. */
+export function localUri(scheme: 'file' | 'direct', path: string): string {
+  return `${scheme}://${path}`;
+}

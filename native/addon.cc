@@ -1,0 +1,37 @@
+// Registers the native functions. Every symbol here is declared, typed and documented in
+// lib/native.ts, the only TypeScript module that loads this addon.
+#include <napi.h>
+
+#include "aligned_memory.h"
+#include "direct_io.h"
+#include "file_io.h"
+
+#ifndef S3DLIO_SOURCE_HASH
+#define S3DLIO_SOURCE_HASH "unknown"
+#endif
+
+namespace {
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("sourceHash", S3DLIO_SOURCE_HASH);
+  object.Set("directIo", s3dlio::kHaveODirect);
+  object.Set("externalBufferFallbacks",
+             static_cast<double>(s3dlio::ExternalBufferFallbackCount()));
+  return object;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("allocAligned", Napi::Function::New(env, s3dlio::AllocAligned, "allocAligned"));
+  exports.Set("readFile", Napi::Function::New(env, s3dlio::ReadFile, "readFile"));
+  exports.Set("readFiles", Napi::Function::New(env, s3dlio::ReadFiles, "readFiles"));
+  exports.Set("writeFile", Napi::Function::New(env, s3dlio::WriteFile, "writeFile"));
+  exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::DirectIoInfo, "directIoInfo"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(s3dlio, Init)

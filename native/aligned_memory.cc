@@ -1,0 +1,99 @@
+#include "aligned_memory.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace s3dlio {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() { Close(); }
+
+int UniqueFd::Release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+int UniqueFd::Close() {
+  if (fd_ < 0) return 0;
+  int result = ::close(fd_);
+  fd_ = -1;
+  return result == 0 ? 0 : errno;
+}
+
+void FreeDeleter::operator()(void* pointer) const { std::free(pointer); }
+
+AlignedMemory AlignedMemory::Allocate(size_t size, size_t alignment) {
+  AlignedMemory memory;
+  void* pointer = nullptr;
+  // posix_memalign rejects a zero size on some platforms; callers never need empty memory.
+  if (size == 0) size = alignment;
+  if (posix_memalign(&pointer, alignment, size) != 0) return memory;
+  memory.data_.reset(static_cast<uint8_t*>(pointer));
+  memory.size_ = size;
+  return memory;
+}
+
+void* AlignedMemory::Release() {
+  size_ = 0;
+  return data_.release();
+}
+
+namespace {
+std::atomic<uint64_t> external_fallbacks{0};
+
+void FreeExternal(napi_env /*env*/, void* data, void* /*hint*/) { std::free(data); }
+}  // namespace
+
+Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length) {
+  if (length == 0 || !memory) return Napi::ArrayBuffer::New(env, 0);
+  void* data = memory.Release();
+  napi_value result;
+  napi_status status =
+      napi_create_external_arraybuffer(env, data, length, FreeExternal, nullptr, &result);
+  if (status == napi_ok) return Napi::ArrayBuffer(env, result);
+
+  // External buffers refused (napi_no_external_buffers_allowed): copy once, free ours.
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  external_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, length);
+  std::memcpy(copy.Data(), data, length);
+  std::free(data);
+  return copy;
+}
+
+uint64_t ExternalBufferFallbackCount() { return external_fallbacks.load(); }
+
+Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Arguments are validated in TypeScript (lib/native.ts).
+  size_t size = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  size_t alignment = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+  AlignedMemory memory = AlignedMemory::Allocate(size, alignment);
+  if (!memory) {
+    Napi::Error error = Napi::Error::New(env, "cannot allocate aligned memory");
+    error.Set("code", "ENOMEM");
+    error.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::memset(memory.data(), 0, size);
+  return ToArrayBuffer(env, std::move(memory), size);
+}
+
+}  // namespace s3dlio

@@ -1,0 +1,98 @@
+// One unit of native work = one Napi::AsyncWorker resolving a Promise. A job is a plain struct:
+//   void Execute();                          // runs on the libuv pool, no V8 access
+//   Napi::Value Result(Napi::Env env);       // runs on the main thread
+//   NativeError error;                       // set by Execute on failure
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "errors.h"
+
+namespace s3dlio {
+
+// Cooperative cancellation: JS owns an Int32Array over a SharedArrayBuffer and stores 1 into it
+// when the AbortSignal fires; workers poll it between chunks.
+class CancelFlag {
+ public:
+  CancelFlag() = default;
+  // Accepts undefined (never cancelled) or an Int32Array.
+  static CancelFlag From(const Napi::Value& value);
+
+  bool requested() const {
+    return flag_ != nullptr && flag_->load(std::memory_order_relaxed) != 0;
+  }
+
+ private:
+  std::atomic<int32_t>* flag_ = nullptr;
+};
+
+inline NativeError Cancelled(const std::string& path) {
+  NativeError error = NativeError::Custom("ECANCELED", "operation cancelled", path);
+  error.errnum = ECANCELED;
+  return error;
+}
+
+template <typename Job>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, Job job)
+      : Napi::AsyncWorker(env, "s3dlio"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        job_(std::move(job)) {}
+
+  // Keeps a JS value (input buffer, cancel flag) alive until the job has finished.
+  void KeepAlive(const Napi::Value& value) {
+    if (value.IsObject()) keep_alive_.push_back(Napi::Persistent(value.As<Napi::Object>()));
+  }
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      job_.Execute();
+    } catch (const std::exception& exception) {
+      // Never let a C++ exception escape into libuv or V8.
+      job_.error = NativeError::Custom("ERR_NATIVE", exception.what(), "");
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (!job_.error.ok()) {
+      deferred_.Reject(ToJsError(env, job_.error).Value());
+      return;
+    }
+    Napi::Value result = job_.Result(env);
+    if (env.IsExceptionPending()) {
+      deferred_.Reject(env.GetAndClearPendingException().Value());
+      return;
+    }
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  std::vector<Napi::ObjectReference> keep_alive_;
+};
+
+// Queues `job` on the libuv pool; `keep_alive` values stay referenced until it completes.
+template <typename Job>
+Napi::Promise QueueJob(Napi::Env env, Job job, std::initializer_list<Napi::Value> keep_alive = {}) {
+  auto* worker = new PromiseWorker<Job>(env, std::move(job));
+  for (const Napi::Value& value : keep_alive) worker->KeepAlive(value);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace s3dlio

@@ -1,0 +1,68 @@
+// Whole-file and ranged reads (buffered or O_DIRECT) and atomic whole-file writes. These are the
+// blocking building blocks; the *Job structs in file_read.cc / file_write.cc run them off the
+// event loop.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "aligned_memory.h"
+#include "async_job.h"
+#include "errors.h"
+
+namespace s3dlio {
+
+// Page-cache hints applied with posix_fadvise (buffered reads only). Values match lib/native.ts.
+enum class CacheMode : int32_t { kAuto = 0, kNormal = 1, kSequential = 2, kRandom = 3, kDontNeed = 4 };
+
+struct ReadSpec {
+  std::string path;
+  bool direct = false;
+  uint32_t alignment = 0;            // minimum direct-I/O alignment requested by the user
+  CacheMode cache_mode = CacheMode::kAuto;
+  uint64_t offset = 0;
+  int64_t length = -1;               // -1 reads to the end
+  uint64_t chunk_size = 16u << 20;   // bytes per read syscall
+  uint64_t max_length = UINT64_MAX;  // larger results fail before anything is allocated
+};
+
+struct ReadResult {
+  AlignedMemory memory;     // covers the aligned span for direct reads
+  uint64_t view_offset = 0; // where the requested bytes start inside `memory`
+  uint64_t length = 0;      // requested bytes actually available (clamped to the file end)
+  uint64_t file_size = 0;
+};
+
+NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result);
+
+// { buffer: ArrayBuffer, byteOffset, length, fileSize } for one successful read.
+Napi::Object ReadResultToJs(Napi::Env env, ReadResult& result);
+
+struct WriteSpec {
+  std::string path;
+  bool direct = false;
+  uint32_t alignment = 0;
+  bool fsync = false;               // fdatasync the file and fsync its directory
+  uint64_t chunk_size = 16u << 20;
+};
+
+// Writes to a temporary file beside `spec.path` and renames it into place: the object is either
+// complete or absent, and the temporary file never outlives a failure or a cancellation.
+NativeError WriteAtomically(const WriteSpec& spec, const uint8_t* data, size_t length,
+                            const CancelFlag& cancel);
+
+// A unique hidden temporary name in the same directory as `path` (so a rename stays atomic).
+std::string TempPathFor(const std::string& path);
+
+// Reads the option fields shared by the JS entry points.
+ReadSpec ReadSpecFromJs(const Napi::Object& options);
+WriteSpec WriteSpecFromJs(const Napi::Object& options);
+
+Napi::Value ReadFile(const Napi::CallbackInfo& info);
+Napi::Value ReadFiles(const Napi::CallbackInfo& info);
+Napi::Value WriteFile(const Napi::CallbackInfo& info);
+Napi::Value DirectIoInfo(const Napi::CallbackInfo& info);
+
+}  // namespace s3dlio

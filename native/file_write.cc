@@ -1,0 +1,266 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <random>
+
+#include "direct_io.h"
+#include "file_io.h"
+#include "js_options.h"
+
+namespace s3dlio {
+
+namespace {
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+// A unique hidden name in the destination's directory, so the final rename stays on one
+// filesystem (atomic) and readers listing the directory skip it.
+std::string TempPathFor(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = std::random_device{}() ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  char suffix[64];
+  std::snprintf(suffix, sizeof(suffix), ".s3dlio-%d-%016llx.tmp", static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(seed + counter.fetch_add(1) * 0x9E3779B97F4A7C15ull));
+  // Keep the temporary name within NAME_MAX however long the destination name is.
+  std::string base = BaseName(path).substr(0, 160);
+  std::string dir = DirName(path);
+  return (dir == "/" ? "" : dir) + "/." + base + suffix;
+}
+
+namespace {
+
+// mkdir -p for the parents of `path`.
+NativeError MakeParents(const std::string& path) {
+  std::string dir = DirName(path);
+  for (size_t position = 1; position <= dir.size(); ++position) {
+    if (position != dir.size() && dir[position] != '/') continue;
+    std::string prefix = dir.substr(0, position);
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
+      return NativeError::FromErrno(errno, "mkdir", prefix);
+    }
+  }
+  return {};
+}
+
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  ~TempFileGuard() {
+    if (armed_) ::unlink(path_.c_str());
+  }
+  void Disarm() { armed_ = false; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool armed_ = true;
+};
+
+NativeError WriteAll(int fd, const uint8_t* data, size_t length, uint64_t offset,
+                     const std::string& path) {
+  while (length > 0) {
+    ssize_t written = ::pwrite(fd, data, length, static_cast<off_t>(offset));
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return NativeError::FromErrno(errno, "pwrite", path);
+    }
+    data += written;
+    offset += static_cast<uint64_t>(written);
+    length -= static_cast<size_t>(written);
+  }
+  return {};
+}
+
+NativeError WriteChunks(int fd, const uint8_t* data, size_t length, uint64_t chunk,
+                        const CancelFlag& cancel, const std::string& path) {
+  for (size_t done = 0; done < length;) {
+    if (cancel.requested()) return Cancelled(path);
+    size_t size = static_cast<size_t>(std::min<uint64_t>(chunk, length - done));
+    NativeError error = WriteAll(fd, data + done, size, done, path);
+    if (!error.ok()) return error;
+    done += size;
+  }
+  return {};
+}
+
+// O_DIRECT needs aligned memory; JS memory is not. Copy chunk k+1 into one bounce buffer while
+// chunk k is written from the other, so the copy hides behind the device time.
+NativeError WriteChunksThroughBounce(int fd, const uint8_t* data, size_t length, uint64_t chunk,
+                                     size_t memory_alignment, const CancelFlag& cancel,
+                                     const std::string& path) {
+  AlignedMemory buffers[2] = {AlignedMemory::Allocate(chunk, memory_alignment),
+                              AlignedMemory::Allocate(chunk, memory_alignment)};
+  if (!buffers[0] || !buffers[1]) return NativeError::FromErrno(ENOMEM, "posix_memalign", path);
+  std::future<NativeError> in_flight;
+  NativeError error;
+  size_t index = 0;
+  for (size_t done = 0; done < length; done += chunk, ++index) {
+    if (cancel.requested()) {
+      error = Cancelled(path);
+      break;
+    }
+    size_t size = static_cast<size_t>(std::min<uint64_t>(chunk, length - done));
+    uint8_t* target = buffers[index % 2].data();
+    std::memcpy(target, data + done, size);
+    if (in_flight.valid()) {
+      error = in_flight.get();
+      if (!error.ok()) break;
+    }
+    in_flight = std::async(std::launch::async, [=, &path]() {
+      return WriteAll(fd, target, size, done, path);
+    });
+  }
+  if (in_flight.valid()) {
+    NativeError last = in_flight.get();
+    if (error.ok()) error = last;
+  }
+  return error;
+}
+
+NativeError WriteDirect(int fd, const WriteSpec& spec, const DirectIoAlignment& alignment,
+                        const uint8_t* data, size_t length, const CancelFlag& cancel) {
+  const uint64_t unit = alignment.offset;
+  const size_t memory_alignment = std::max<size_t>(alignment.memory, 4096);
+  const uint64_t chunk = AlignUp(std::max<uint64_t>(spec.chunk_size, unit), unit);
+  const size_t body = static_cast<size_t>(AlignDown(length, unit));
+  const bool user_memory_aligned = reinterpret_cast<uintptr_t>(data) % alignment.memory == 0;
+
+  NativeError error =
+      user_memory_aligned
+          ? WriteChunks(fd, data, body, chunk, cancel, spec.path)
+          : WriteChunksThroughBounce(fd, data, body, chunk, memory_alignment, cancel, spec.path);
+  if (!error.ok() || body == length) return error;
+
+  // Unaligned tail: write one zero-padded aligned block, then cut the file to its exact size.
+  AlignedMemory block = AlignedMemory::Allocate(unit, memory_alignment);
+  if (!block) return NativeError::FromErrno(ENOMEM, "posix_memalign", spec.path);
+  std::memset(block.data(), 0, unit);
+  std::memcpy(block.data(), data + body, length - body);
+  error = WriteAll(fd, block.data(), unit, body, spec.path);
+  if (!error.ok()) return error;
+  if (::ftruncate(fd, static_cast<off_t>(length)) != 0) {
+    return NativeError::FromErrno(errno, "ftruncate", spec.path);
+  }
+  return {};
+}
+
+int SyncData(int fd) {
+#ifdef __linux__
+  return ::fdatasync(fd);
+#else
+  return ::fsync(fd);
+#endif
+}
+
+NativeError SyncDirectory(const std::string& path) {
+  UniqueFd dir(::open(DirName(path).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!dir.valid()) return NativeError::FromErrno(errno, "open", DirName(path));
+  if (::fsync(dir.get()) != 0) return NativeError::FromErrno(errno, "fsync", DirName(path));
+  return {};
+}
+
+}  // namespace
+
+NativeError WriteAtomically(const WriteSpec& spec, const uint8_t* data, size_t length,
+                            const CancelFlag& cancel) {
+  if (cancel.requested()) return Cancelled(spec.path);
+  if (spec.direct && !kHaveODirect) {
+    return DirectIoUnsupported(spec.path, "O_DIRECT is only implemented on Linux");
+  }
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (spec.direct ? DirectOpenFlag() : 0);
+  std::string temp = TempPathFor(spec.path);
+  UniqueFd fd(::open(temp.c_str(), flags, 0666));
+  if (!fd.valid() && errno == ENOENT) {
+    NativeError error = MakeParents(spec.path);
+    if (!error.ok()) return error;
+    fd = UniqueFd(::open(temp.c_str(), flags, 0666));
+  }
+  if (!fd.valid()) {
+    if (spec.direct && errno == EINVAL) {
+      return DirectIoUnsupported(spec.path, "open(O_DIRECT) was refused with EINVAL");
+    }
+    return NativeError::FromErrno(errno, "open", spec.path);
+  }
+  TempFileGuard guard(temp);
+
+  NativeError error;
+  if (spec.direct) {
+    DirectIoAlignment alignment = ProbeDirectIo(fd.get(), spec.alignment);
+    if (!alignment.supported) return DirectIoUnsupported(spec.path, alignment.reason);
+    error = WriteDirect(fd.get(), spec, alignment, data, length, cancel);
+  } else {
+    error = WriteChunks(fd.get(), data, length, spec.chunk_size, cancel, spec.path);
+  }
+  if (!error.ok()) return error;
+  if (spec.fsync && SyncData(fd.get()) != 0) return NativeError::FromErrno(errno, "fdatasync", spec.path);
+  if (int close_error = fd.Close()) return NativeError::FromErrno(close_error, "close", spec.path);
+  // Last point of no return: after the rename the object is visible and the write has happened.
+  if (cancel.requested()) return Cancelled(spec.path);
+  if (::rename(temp.c_str(), spec.path.c_str()) != 0) {
+    return NativeError::FromErrno(errno, "rename", spec.path);
+  }
+  guard.Disarm();
+  if (spec.fsync) return SyncDirectory(spec.path);
+  return {};
+}
+
+WriteSpec WriteSpecFromJs(const Napi::Object& options) {
+  WriteSpec spec;
+  spec.direct = OptionBool(options, "direct", false);
+  spec.alignment = static_cast<uint32_t>(OptionInt(options, "alignment", 0));
+  spec.fsync = OptionBool(options, "fsync", false);
+  spec.chunk_size = static_cast<uint64_t>(OptionInt(options, "chunkSize", spec.chunk_size));
+  return spec;
+}
+
+namespace {
+
+struct WriteJob {
+  WriteSpec spec;
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  CancelFlag cancel;
+  NativeError error;
+
+  void Execute() { error = WriteAtomically(spec, data, length, cancel); }
+  Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+};
+
+}  // namespace
+
+// writeFile(path, data: Uint8Array, options, cancelFlag?) -> Promise<undefined>
+Napi::Value WriteFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  WriteJob job;
+  job.spec = WriteSpecFromJs(info[2].As<Napi::Object>());
+  job.spec.path = info[0].As<Napi::String>().Utf8Value();
+  job.data = data.Data();
+  job.length = data.ByteLength();
+  job.cancel = CancelFlag::From(info[3]);
+  // The input bytes and the cancel flag stay referenced until the worker has finished.
+  return QueueJob(env, std::move(job), {info[1], info[3]});
+}
+
+}  // namespace s3dlio
