@@ -26,6 +26,7 @@ struct ReadSpec {
   int64_t length = -1;               // -1 reads to the end
   uint64_t chunk_size = 16u << 20;   // bytes per read syscall
   uint64_t max_length = UINT64_MAX;  // larger results fail before anything is allocated
+  unsigned direct_threads = 4;       // chunks in flight for one O_DIRECT read
 };
 
 struct ReadResult {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,67 @@ void AdviseBeforeRead(int fd, const ReadSpec& spec, uint64_t offset, uint64_t le
 #else
   (void)fd; (void)spec; (void)offset; (void)length; (void)whole_file;
 #endif
+}
+
+// Reads one chunk fully; returns the bytes read (fewer only at end of file).
+NativeError ReadChunk(int fd, uint8_t* memory, uint64_t file_offset, uint64_t want, uint64_t unit,
+                      const CancelFlag& cancel, const std::string& path, uint64_t* got_total) {
+  uint64_t done = 0;
+  while (done < want) {
+    if (cancel.requested()) return Cancelled(path);
+    ssize_t got = ::pread(fd, memory + done, static_cast<size_t>(want - done),
+                          static_cast<off_t>(file_offset + done));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return NativeError::FromErrno(errno, "pread", path);
+    }
+    if (got == 0) break;
+    done += static_cast<uint64_t>(got);
+    if (static_cast<uint64_t>(got) % unit != 0) break;  // O_DIRECT short read: end of file
+  }
+  *got_total = done;
+  return {};
+}
+
+// Reads the first `needed` bytes of [start, start + span) into `memory`, chunk by chunk. With
+// threads > 1 several chunks are in flight at once: O_DIRECT has no readahead, so this is what
+// keeps the device queue full.
+NativeError ReadSpan(int fd, uint8_t* memory, uint64_t start, uint64_t span, uint64_t needed,
+                     uint64_t chunk, uint64_t unit, unsigned threads, const CancelFlag& cancel,
+                     const std::string& path) {
+  const uint64_t chunks = (span + chunk - 1) / chunk;
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  NativeError first_error;
+  auto work = [&]() {
+    for (uint64_t index = next++; index < chunks && !failed.load(); index = next++) {
+      const uint64_t begin = index * chunk;
+      const uint64_t want = std::min(chunk, span - begin);
+      uint64_t got = 0;
+      NativeError error = ReadChunk(fd, memory + begin, start + begin, want, unit, cancel, path, &got);
+      if (error.ok() && begin + got < std::min(begin + want, needed)) {
+        error = NativeError::Custom("ERR_CHANGED_DURING_READ",
+                                    "the file became shorter while it was being read", path);
+      }
+      if (!error.ok()) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.exchange(true)) first_error = std::move(error);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const uint64_t extra = std::min<uint64_t>(threads, chunks) > 1 ? std::min<uint64_t>(threads, chunks) - 1 : 0;
+  for (uint64_t i = 0; i < extra; ++i) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::exception&) {
+      break;  // fewer threads than asked: the others still read every chunk
+    }
+  }
+  work();
+  for (std::thread& thread : pool) thread.join();
+  return first_error;
 }
 
 NativeError OpenForRead(const ReadSpec& spec, UniqueFd* fd) {
@@ -121,23 +183,9 @@ NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult
   if (!result->memory) return NativeError::FromErrno(ENOMEM, "posix_memalign", spec.path);
 
   const uint64_t needed = spec.offset + length - start;
-  uint64_t done = 0;
-  while (done < needed) {
-    if (cancel.requested()) return Cancelled(spec.path);
-    size_t want = static_cast<size_t>(std::min(chunk, span - done));
-    ssize_t got = ::pread(fd.get(), result->memory.data() + done, want, static_cast<off_t>(start + done));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return NativeError::FromErrno(errno, "pread", spec.path);
-    }
-    if (got == 0) break;
-    done += static_cast<uint64_t>(got);
-    if (static_cast<uint64_t>(got) % unit != 0) break;  // O_DIRECT short read: end of file
-  }
-  if (done < needed) {
-    return NativeError::Custom("ERR_CHANGED_DURING_READ",
-                               "the file became shorter while it was being read", spec.path);
-  }
+  error = ReadSpan(fd.get(), result->memory.data(), start, span, needed, chunk, unit,
+                   spec.direct ? spec.direct_threads : 1, cancel, spec.path);
+  if (!error.ok()) return error;
 #ifdef POSIX_FADV_DONTNEED
   if (!spec.direct && spec.cache_mode == CacheMode::kDontNeed) {
     Advise(fd.get(), spec.offset, length, POSIX_FADV_DONTNEED);
@@ -167,6 +215,7 @@ ReadSpec ReadSpecFromJs(const Napi::Object& options) {
   spec.offset = static_cast<uint64_t>(OptionInt(options, "offset", 0));
   spec.length = OptionInt(options, "length", -1);
   spec.chunk_size = static_cast<uint64_t>(OptionInt(options, "chunkSize", spec.chunk_size));
+  spec.direct_threads = static_cast<unsigned>(std::max<int64_t>(1, OptionInt(options, "directThreads", spec.direct_threads)));
   int64_t max_length = OptionInt(options, "maxLength", -1);
   if (max_length >= 0) spec.max_length = static_cast<uint64_t>(max_length);
   return spec;
