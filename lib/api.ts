@@ -42,7 +42,12 @@ export function get(uri: string, options?: OperationOptions): Promise<Uint8Array
  * Reads `length` bytes from `offset` (to the end when omitted). Past-the-end ranges are clamped;
  * an offset beyond the size is `ERR_RANGE_NOT_SATISFIABLE`.
  */
-export function getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
+export function getRange(
+  uri: string,
+  offset: number,
+  length?: number,
+  options?: OperationOptions,
+): Promise<Uint8Array> {
   return withStore('getRange', uri, (store) => store.getRange(uri, offset, length, options));
 }
 
@@ -114,10 +119,14 @@ export function rename(srcUri: string, dstUri: string, options?: RenameOptions):
     if (sameScheme(srcUri, dstUri)) return source.rename(srcUri, dstUri, options);
     return runOperation('rename', srcUri, options, async (scope, opts) => {
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
-        throw new S3dlioError('ERR_CROSS_DEVICE', `rename ${srcUri} -> ${dstUri}: a rename across schemes cannot be atomic`, {
-          uri: srcUri,
-          operation: 'rename',
-        });
+        throw new S3dlioError(
+          'ERR_CROSS_DEVICE',
+          `rename ${srcUri} -> ${dstUri}: a rename across schemes cannot be atomic`,
+          {
+            uri: srcUri,
+            operation: 'rename',
+          },
+        );
       }
       await copy(srcUri, dstUri, { signal: scope.signal });
       await source.delete(srcUri, { signal: scope.signal });
@@ -127,23 +136,38 @@ export function rename(srcUri: string, dstUri: string, options?: RenameOptions):
 
 /** Reads many objects (any mix of schemes); results in input order. */
 export function getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
-  return inGroups('getMany', uris, (uri) => uri, (store, group) => store.getMany(group, options));
+  return inGroups(
+    'getMany',
+    uris,
+    (uri) => uri,
+    (store, group) => store.getMany(group, options),
+  );
 }
 
 /** Writes many objects (any mix of schemes). */
 export async function putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
-  await inGroups('putMany', items, (item) => item?.uri, async (store, group) => {
-    await store.putMany(group, options);
-    return group.map(() => undefined);
-  });
+  await inGroups(
+    'putMany',
+    items,
+    (item) => item?.uri,
+    async (store, group) => {
+      await store.putMany(group, options);
+      return group.map(() => undefined);
+    },
+  );
 }
 
 /** Deletes many objects (any mix of schemes); resolves to the number deleted. */
 export async function deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
-  const done = await inGroups('deleteMany', uris, (uri) => uri, async (store, group) => {
-    await store.deleteMany(group, options);
-    return group.map(() => undefined);
-  });
+  const done = await inGroups(
+    'deleteMany',
+    uris,
+    (uri) => uri,
+    async (store, group) => {
+      await store.deleteMany(group, options);
+      return group.map(() => undefined);
+    },
+  );
   return done.length;
 }
 

@@ -43,7 +43,9 @@ function printTable(rows: Row[]): void {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
   const format = (cells: string[]): string =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join('  ');
   console.log(format(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const line of lines) console.log(format(line));
@@ -72,8 +74,16 @@ async function main(): Promise<void> {
     const smallBytes = SMALL_COUNT * SMALL_SIZE;
     const rows: Row[] = [];
 
-    rows.push(await timed('putMany file:// (small objects)', SMALL_COUNT, smallBytes, () => putMany(items, { concurrency: 16 })));
-    rows.push(await timed('put direct:// (large object)', 1, LARGE_SIZE, () => direct.put(large.uri.replace('file://', 'direct://'), large.data)));
+    rows.push(
+      await timed('putMany file:// (small objects)', SMALL_COUNT, smallBytes, () =>
+        putMany(items, { concurrency: 16 }),
+      ),
+    );
+    rows.push(
+      await timed('put direct:// (large object)', 1, LARGE_SIZE, () =>
+        direct.put(large.uri.replace('file://', 'direct://'), large.data),
+      ),
+    );
 
     const listed = await list(`file://${prefix}`, { pattern: /^shard-\d+\.bin$/ });
     if (listed.length !== SMALL_COUNT) throw new Error(`listed ${listed.length} shards, expected ${SMALL_COUNT}`);
@@ -81,15 +91,38 @@ async function main(): Promise<void> {
 
     let fileShards: Uint8Array[] = [];
     let directShards: Uint8Array[] = [];
-    rows.push(await timed('getMany file://', SMALL_COUNT, smallBytes, async () => (fileShards = await getMany(listed, { concurrency: 16 }))));
+    rows.push(
+      await timed(
+        'getMany file://',
+        SMALL_COUNT,
+        smallBytes,
+        async () => (fileShards = await getMany(listed, { concurrency: 16 })),
+      ),
+    );
     const directUris = listed.map((uri) => uri.replace('file://', 'direct://'));
-    rows.push(await timed('getMany direct://', SMALL_COUNT, smallBytes, async () => (directShards = await direct.getMany(directUris, { concurrency: 16 }))));
+    rows.push(
+      await timed(
+        'getMany direct://',
+        SMALL_COUNT,
+        smallBytes,
+        async () => (directShards = await direct.getMany(directUris, { concurrency: 16 })),
+      ),
+    );
     let largeFile: Uint8Array = new Uint8Array(0);
     let largeDirect: Uint8Array = new Uint8Array(0);
     rows.push(await timed('get file:// (large)', 1, LARGE_SIZE, async () => (largeFile = await get(large.uri))));
-    rows.push(await timed('get direct:// (large)', 1, LARGE_SIZE, async () => (largeDirect = await direct.get(large.uri.replace('file://', 'direct://')))));
+    rows.push(
+      await timed(
+        'get direct:// (large)',
+        1,
+        LARGE_SIZE,
+        async () => (largeDirect = await direct.get(large.uri.replace('file://', 'direct://'))),
+      ),
+    );
 
-    const mismatches = items.filter((item, index) => !sameBytes(item.data, fileShards[index]) || !sameBytes(item.data, directShards[index]));
+    const mismatches = items.filter(
+      (item, index) => !sameBytes(item.data, fileShards[index]) || !sameBytes(item.data, directShards[index]),
+    );
     if (mismatches.length > 0 || !sameBytes(large.data, largeFile) || !sameBytes(large.data, largeDirect)) {
       throw new Error(`read-back mismatch (${mismatches.length} shards differ)`);
     }

@@ -69,11 +69,7 @@ interface Addon {
   buildInfo(): NativeBuildInfo;
   allocAligned(size: number, alignment: number): ArrayBuffer;
   readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult>;
-  readFiles(
-    paths: string[],
-    options: NativeReadOptions,
-    cancel?: CancelFlag,
-  ): Promise<Array<NativeReadResult | Error>>;
+  readFiles(paths: string[], options: NativeReadOptions, cancel?: CancelFlag): Promise<Array<NativeReadResult | Error>>;
   writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
   directIoInfo(path: string): Promise<DirectIoInfo>;
 }
@@ -146,7 +142,12 @@ export function readFiles(
 }
 
 /** Writes `data` to a temporary file beside `path` and renames it into place. */
-export function writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void> {
+export function writeFile(
+  path: string,
+  data: Uint8Array,
+  options: NativeWriteOptions,
+  cancel?: CancelFlag,
+): Promise<void> {
   return addon.writeFile(path, data, options, cancel);
 }
 

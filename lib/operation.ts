@@ -73,7 +73,12 @@ export async function runOperation<T, O extends OperationOptions = OperationOpti
     let wrapped = toS3dlioError(error, operation, label);
     // A native job that saw the cancel flag reports ECANCELED: report the signal's reason instead.
     const signal = scope?.signal;
-    if (signal?.aborted && wrapped instanceof S3dlioError && wrapped.code === 'ERR_ABORTED' && wrapped.cause !== signal.reason) {
+    if (
+      signal?.aborted &&
+      wrapped instanceof S3dlioError &&
+      wrapped.code === 'ERR_ABORTED' &&
+      wrapped.cause !== signal.reason
+    ) {
       wrapped = abortError(operation, label, signal.reason);
     }
     throw callSite.attach(wrapped);

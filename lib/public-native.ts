@@ -31,7 +31,11 @@ export function directIoInfo(uri: string, options?: OperationOptions): Promise<n
   return runOperation('directIoInfo', uri, options, async () => {
     const parsed = parseUri(uri);
     if (!isLocalScheme(parsed.scheme)) {
-      throw new S3dlioError('ERR_INVALID_URI', `directIoInfo takes a file:// or direct:// URI, not ${parsed.scheme}://`, { uri });
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `directIoInfo takes a file:// or direct:// URI, not ${parsed.scheme}://`,
+        { uri },
+      );
     }
     return native.directIoInfo(parsed.path as string);
   });

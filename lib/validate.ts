@@ -6,7 +6,8 @@
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} of type string`;
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} of type string`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   if (typeof value === 'function') return 'a function';
   return `${String(value)} of type ${typeof value}`;
@@ -93,12 +94,7 @@ export function optionalSignal(value: unknown): AbortSignal | undefined {
 }
 
 /** One of a fixed set of strings. */
-export function optionalEnum<T extends string>(
-  value: unknown,
-  name: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
+export function optionalEnum<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string') throw invalidType(name, `one of ${allowed.join(', ')}`, value);
   if (!(allowed as readonly string[]).includes(value)) {

@@ -27,7 +27,12 @@ export class FileStore extends LocalStore {
   readonly scheme = 'file' as const;
 
   constructor(options: FileStoreOptions = {}) {
-    const pageCache = optionalEnum(options.pageCache, 'options.pageCache', Object.keys(CACHE_MODES) as PageCacheMode[], 'auto');
+    const pageCache = optionalEnum(
+      options.pageCache,
+      'options.pageCache',
+      Object.keys(CACHE_MODES) as PageCacheMode[],
+      'auto',
+    );
     super({
       direct: false,
       alignment: 0,

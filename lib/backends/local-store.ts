@@ -20,7 +20,7 @@ import type {
   PutItem,
   RenameOptions,
 } from '../object-store';
-import { OperationScope, runOperation, warnOnce } from '../operation';
+import { type OperationScope, runOperation, warnOnce } from '../operation';
 import { isLocalScheme, parseUri } from '../uri';
 import {
   expectArray,
@@ -105,10 +105,17 @@ export abstract class LocalStore implements ObjectStore {
       const list = expectArray(items, 'items') as PutItem[];
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const prepared = list.map((item, index) => {
-        if (typeof item !== 'object' || item === null) throw invalidValue(`items[${index}]`, 'an object { uri, data }', item);
-        return { uri: item.uri, path: this.objectPathOf(item.uri, `items[${index}].uri`), bytes: toBytes(item.data, `items[${index}].data`) };
+        if (typeof item !== 'object' || item === null)
+          throw invalidValue(`items[${index}]`, 'an object { uri, data }', item);
+        return {
+          uri: item.uri,
+          path: this.objectPathOf(item.uri, `items[${index}].uri`),
+          bytes: toBytes(item.data, `items[${index}].data`),
+        };
       });
-      await this.settleBatch('putMany', prepared, concurrency, scope, (item) => this.write(item.path, item.bytes, scope));
+      await this.settleBatch('putMany', prepared, concurrency, scope, (item) =>
+        this.write(item.path, item.bytes, scope),
+      );
     });
   }
 
@@ -252,16 +259,23 @@ export abstract class LocalStore implements ObjectStore {
         throw error;
       });
       if (!stats?.isDirectory()) {
-        throw new S3dlioError('ERR_BUCKET_NOT_FOUND', `deleteBucket ${uri}: no such bucket (directory)`, { uri, operation: 'deleteBucket' });
+        throw new S3dlioError('ERR_BUCKET_NOT_FOUND', `deleteBucket ${uri}: no such bucket (directory)`, {
+          uri,
+          operation: 'deleteBucket',
+        });
       }
       if (force) return fs.rm(path, { recursive: true });
       await fs.rmdir(path).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-        throw new S3dlioError('ERR_BUCKET_NOT_EMPTY', `deleteBucket ${uri}: the bucket is not empty (pass { force: true } to delete its objects)`, {
-          uri,
-          operation: 'deleteBucket',
-          cause: error,
-        });
+        throw new S3dlioError(
+          'ERR_BUCKET_NOT_EMPTY',
+          `deleteBucket ${uri}: the bucket is not empty (pass { force: true } to delete its objects)`,
+          {
+            uri,
+            operation: 'deleteBucket',
+            cause: error,
+          },
+        );
       });
     });
   }
@@ -272,7 +286,11 @@ export abstract class LocalStore implements ObjectStore {
   protected pathOf(uri: unknown, name = 'uri'): string {
     const parsed = parseUri(uri, name);
     if (parsed.scheme !== this.scheme || !isLocalScheme(parsed.scheme)) {
-      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: this ${this.scheme}:// store only takes ${this.scheme}:// URIs`, { uri: parsed.uri });
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: this ${this.scheme}:// store only takes ${this.scheme}:// URIs`,
+        { uri: parsed.uri },
+      );
     }
     return parsed.path as string;
   }
@@ -281,7 +299,11 @@ export abstract class LocalStore implements ObjectStore {
   protected objectPathOf(uri: unknown, name = 'uri'): string {
     const path = this.pathOf(uri, name);
     if (path.endsWith('/')) {
-      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: an object key cannot end with '/'`, { uri: String(uri) });
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: an object key cannot end with '/'`,
+        { uri: String(uri) },
+      );
     }
     return path;
   }
@@ -301,12 +323,24 @@ export abstract class LocalStore implements ObjectStore {
     return new Uint8Array(result.buffer, result.byteOffset, result.length);
   }
 
-  private async readMany(paths: string[], threads: number, scope: OperationScope): Promise<Array<native.NativeReadResult | Error>> {
-    const results = await native.readFiles(paths, { ...this.readOptions(this.settings.direct), threads }, scope.cancelFlag);
+  private async readMany(
+    paths: string[],
+    threads: number,
+    scope: OperationScope,
+  ): Promise<Array<native.NativeReadResult | Error>> {
+    const results = await native.readFiles(
+      paths,
+      { ...this.readOptions(this.settings.direct), threads },
+      scope.cancelFlag,
+    );
     const refused = results.flatMap((result, index) => (isDirectIoRefusal(result) ? [index] : []));
     if (refused.length === 0 || !this.settings.allowBufferedFallback) return results;
     this.warnFallback(paths[refused[0]]);
-    const retried = await native.readFiles(refused.map((index) => paths[index]), { ...this.readOptions(false), threads }, scope.cancelFlag);
+    const retried = await native.readFiles(
+      refused.map((index) => paths[index]),
+      { ...this.readOptions(false), threads },
+      scope.cancelFlag,
+    );
     refused.forEach((index, position) => (results[index] = retried[position]));
     return results;
   }
@@ -362,8 +396,12 @@ export abstract class LocalStore implements ObjectStore {
     task: (item: I) => Promise<unknown>,
   ): Promise<void> {
     const signal = scope.signal;
-    const results = await settleConcurrently(items, concurrency, task, () => signal?.aborted === true, (item) =>
-      abortError(operation, item.uri, signal?.reason),
+    const results = await settleConcurrently(
+      items,
+      concurrency,
+      task,
+      () => signal?.aborted === true,
+      (item) => abortError(operation, item.uri, signal?.reason),
     );
     scope.throwIfAborted();
     const errors = results.flatMap((result, index) =>
@@ -385,6 +423,11 @@ function firstOf(items: readonly unknown[]): string {
   return typeof uri === 'string' ? uri : '';
 }
 
-function notAnObject(uri: string, operation: string, code: 'ERR_IS_DIRECTORY' | 'ERR_NOT_A_FILE', reason: string): S3dlioError {
+function notAnObject(
+  uri: string,
+  operation: string,
+  code: 'ERR_IS_DIRECTORY' | 'ERR_NOT_A_FILE',
+  reason: string,
+): S3dlioError {
   return new S3dlioError(code, `${operation} ${uri}: ${reason}, not an object`, { uri, operation });
 }
