@@ -104,8 +104,13 @@ export function copy(srcUri: string, dstUri: string, options?: OperationOptions)
   return withStore('copy', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
     return runOperation('copy', srcUri, options, async (scope) => {
-      const bytes = await source.get(srcUri, { signal: scope.signal });
-      await storeFor(dstUri).put(dstUri, bytes, { signal: scope.signal });
+      const destination = storeFor(dstUri);
+      try {
+        const bytes = await source.get(srcUri, { signal: scope.signal });
+        await destination.put(dstUri, bytes, { signal: scope.signal });
+      } catch (error) {
+        throw relabel(error, 'copy', `${srcUri} -> ${dstUri}`);
+      }
     });
   });
 }
@@ -169,6 +174,18 @@ export async function deleteMany(uris: readonly string[], options?: BatchOptions
     },
   );
   return done.length;
+}
+
+/** The failure of a step (get, put) reported as the failure of the operation the user called. */
+function relabel(error: unknown, operation: string, what: string): unknown {
+  if (!(error instanceof S3dlioError) || error.code === 'ERR_ABORTED') return error;
+  return new S3dlioError(error.code, `${operation} ${what}: ${error.message}`, {
+    uri: error.uri,
+    operation,
+    cause: error,
+    errno: error.errno,
+    syscall: error.syscall,
+  });
 }
 
 function sameScheme(a: string, b: string): boolean {

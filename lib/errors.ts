@@ -25,6 +25,15 @@ export type ErrorCode =
   | 'ERR_BUCKET_NOT_EMPTY'
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_BATCH_FAILED'
+  | 'ERR_THROTTLED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_CONNECTION'
+  | 'ERR_TRUNCATED_BODY'
+  | 'ERR_SERVER'
+  | 'ERR_CONFLICT'
+  | 'ERR_PRECONDITION_FAILED'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_CLOUD'
   | 'ERR_NATIVE'
   | (string & {});
 
@@ -56,9 +65,10 @@ export class S3dlioError extends Error {
   declare readonly syscall?: string;
 
   constructor(code: ErrorCode, message: string, details: S3dlioErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // Credentials written into a URI (`s3://key:secret@…`) never reach a message or a field.
+    super(redactUserInfo(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
-    if (details.uri !== undefined) this.uri = details.uri;
+    if (details.uri !== undefined) this.uri = redactUri(details.uri);
     if (details.operation !== undefined) this.operation = details.operation;
     if (details.errno !== undefined) this.errno = details.errno;
     if (details.syscall !== undefined) this.syscall = details.syscall;
@@ -126,9 +136,14 @@ export function codeForErrno(name: string): ErrorCode {
   return ERRNO_TO_CODE[name] ?? name;
 }
 
-/** Removes `user:password@` from URIs so credentials never reach a message. */
+/** Removes `user:password@` from a URI so credentials never reach a message. */
 export function redactUri(uri: string): string {
   return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/** Removes `user:password@` from every URI quoted in a text. */
+function redactUserInfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, '$1');
 }
 
 /**
@@ -157,8 +172,9 @@ function stripPath(message: string): string {
 }
 
 function isArgumentError(error: unknown): error is TypeError | RangeError {
-  if (!(error instanceof TypeError || error instanceof RangeError)) return false;
-  const code = (error as { code?: unknown }).code;
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  if (name !== 'TypeError' && name !== 'RangeError') return false;
   return code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_OUT_OF_RANGE';
 }
 

@@ -17,6 +17,8 @@ export interface NativeReadResult {
   length: number;
   /** Size of the whole file. */
   fileSize: number;
+  /** Set when the runtime refused external buffers and the bytes were copied once. */
+  copied?: true;
 }
 
 /** Options of native reads. */

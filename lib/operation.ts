@@ -16,8 +16,11 @@ export class OperationScope {
   private rejectAborted: (error: unknown) => void = () => undefined;
 
   constructor(
-    private readonly operation: string,
-    private readonly uri: string,
+    /** The public operation, for error messages. */
+    readonly operation: string,
+    /** The URI the operation is about, for error messages. */
+    readonly uri: string,
+    /** The caller's signal, if any. */
     readonly signal: AbortSignal | undefined,
   ) {
     this.aborted = new Promise<never>((_, reject) => {

@@ -76,7 +76,9 @@ function parseLocal(uri: string, scheme: 'file' | 'direct', path: string): Parse
   if (segments.some((segment) => segment === '.' || segment === '..')) {
     throw invalid(uri, "path segments '.' and '..' are not allowed");
   }
-  return { uri, scheme, bucket: '', key: path.slice(1), path };
+  // `//` means `/` to the kernel; say so here too, so `file:////` is recognisably the root.
+  const normalized = path.replace(/\/{2,}/g, '/');
+  return { uri, scheme, bucket: '', key: normalized.slice(1), path: normalized };
 }
 
 function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {

@@ -3,6 +3,7 @@
  * valid input. Type mistakes throw TypeError (`ERR_INVALID_ARG_TYPE`), bad values RangeError
  * (`ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE`), like Node's own APIs.
  */
+import { types } from 'util';
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -89,8 +90,18 @@ export function expectOptions<T extends object>(value: unknown, name = 'options'
 /** An optional AbortSignal. */
 export function optionalSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', value);
-  return value;
+  // Duck-typed: an AbortSignal from another realm (vm context, test sandbox) is still one.
+  const candidate = value as Partial<AbortSignal> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.aborted !== 'boolean' ||
+    typeof candidate.addEventListener !== 'function' ||
+    typeof candidate.removeEventListener !== 'function'
+  ) {
+    throw invalidType('options.signal', 'an AbortSignal', value);
+  }
+  return value as AbortSignal;
 }
 
 /** One of a fixed set of strings. */
@@ -111,9 +122,11 @@ export function expectArray(value: unknown, name: string): unknown[] {
 
 /** Data accepted by put: bytes, an ArrayBuffer or a string (UTF-8). Returns a view, no copy. */
 export function toBytes(value: unknown, name = 'data'): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return new Uint8Array(value);
+  // Realm-independent checks: buffers from a vm context or worker pass too.
+  if (ArrayBuffer.isView(value)) {
+    return types.isUint8Array(value) ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (types.isAnyArrayBuffer(value)) return new Uint8Array(value);
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   throw invalidType(name, 'a Uint8Array, ArrayBuffer or string', value);
 }
@@ -121,7 +134,7 @@ export function toBytes(value: unknown, name = 'data'): Uint8Array {
 /** A regular expression, or a string compiled as one. */
 export function optionalPattern(value: unknown, name = 'options.pattern'): RegExp | undefined {
   if (value === undefined) return undefined;
-  if (value instanceof RegExp) return value;
+  if (types.isRegExp(value)) return value;
   if (typeof value !== 'string') throw invalidType(name, 'a RegExp or a regular expression string', value);
   try {
     return new RegExp(value);

@@ -1,6 +1,9 @@
 #include "aligned_memory.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <cerrno>
@@ -8,6 +11,11 @@
 #include <cstring>
 
 namespace s3dlio {
+
+namespace {
+constexpr size_t kHugePageSize = 2u << 20;
+constexpr size_t kHugePageThreshold = 8u << 20;
+}  // namespace
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) {
@@ -39,7 +47,16 @@ AlignedMemory AlignedMemory::Allocate(size_t size, size_t alignment) {
   void* pointer = nullptr;
   // posix_memalign rejects a zero size on some platforms; callers never need empty memory.
   if (size == 0) size = alignment;
+#ifdef MADV_HUGEPAGE
+  // Large buffers are filled once by read(): with 2 MiB pages the kernel takes 512x fewer page
+  // faults to populate them (transparent huge pages in "madvise" mode need the hint).
+  const bool huge = size >= kHugePageThreshold;
+  if (huge) alignment = std::max(alignment, kHugePageSize);
+#endif
   if (posix_memalign(&pointer, alignment, size) != 0) return memory;
+#ifdef MADV_HUGEPAGE
+  if (huge) (void)madvise(pointer, size, MADV_HUGEPAGE);  // a hint: failure changes nothing
+#endif
   memory.data_.reset(static_cast<uint8_t*>(pointer));
   memory.size_ = size;
   return memory;
@@ -56,7 +73,8 @@ std::atomic<uint64_t> external_fallbacks{0};
 void FreeExternal(napi_env /*env*/, void* data, void* /*hint*/) { std::free(data); }
 }  // namespace
 
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length) {
+Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length, bool* copied) {
+  if (copied != nullptr) *copied = false;
   if (length == 0 || !memory) return Napi::ArrayBuffer::New(env, 0);
   void* data = memory.Release();
   napi_value result;
@@ -72,6 +90,7 @@ Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t leng
     napi_get_and_clear_last_exception(env, &ignored);
   }
   external_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  if (copied != nullptr) *copied = true;
   Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, length);
   std::memcpy(copy.Data(), data, length);
   std::free(data);

@@ -53,7 +53,9 @@ class AlignedMemory {
 
 // Hands `memory` to JS without copying: the ArrayBuffer's finalizer frees it. Where the runtime
 // forbids external buffers (Electron >= 21) it falls back to one copy and counts it.
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length);
+// `copied` (optional) tells the caller which of the two happened.
+Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length,
+                                bool* copied = nullptr);
 
 // How many ArrayBuffers had to be copied because external buffers were refused.
 uint64_t ExternalBufferFallbackCount();

@@ -200,7 +200,9 @@ Napi::Object ReadResultToJs(Napi::Env env, ReadResult& result) {
   size_t bytes = result.length == 0 ? 0 : static_cast<size_t>(result.view_offset + result.length);
   // The ArrayBuffer covers only what was asked for (plus the leading alignment slack for direct
   // reads); the allocation may be larger and is freed whole by the finalizer.
-  object.Set("buffer", ToArrayBuffer(env, std::move(result.memory), bytes));
+  bool copied = false;
+  object.Set("buffer", ToArrayBuffer(env, std::move(result.memory), bytes, &copied));
+  if (copied) object.Set("copied", true);
   object.Set("byteOffset", static_cast<double>(result.length == 0 ? 0 : result.view_offset));
   object.Set("length", static_cast<double>(result.length));
   object.Set("fileSize", static_cast<double>(result.file_size));

@@ -6,7 +6,7 @@ import { constants as bufferConstants } from 'buffer';
 import { constants as fsConstants, promises as fs } from 'fs';
 
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
-import { settleConcurrently } from '../internal/pool';
+import { batchLabel, runBatch } from '../internal/batch';
 import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
 import * as native from '../native';
 import type {
@@ -78,14 +78,14 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
-    return runOperation('getMany', firstOf(uris), options, async (scope, opts) => {
+    return runOperation('getMany', batchLabel(uris), options, async (scope, opts) => {
       const list = expectArray(uris, 'uris');
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
       const results = await scope.race(this.readMany(paths, concurrency, scope));
       const errors: S3dlioError[] = [];
       const values = results.map((result, index) => {
-        if (!(result instanceof Error)) return new Uint8Array(result.buffer, result.byteOffset, result.length);
+        if (isReadResult(result)) return viewOf(result);
         errors.push(toS3dlioError(result, 'getMany', String(list[index])) as S3dlioError);
         return new Uint8Array(0);
       });
@@ -101,7 +101,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
-    return runOperation('putMany', firstOf(items), options, async (scope, opts) => {
+    return runOperation('putMany', batchLabel(items), options, async (scope, opts) => {
       const list = expectArray(items, 'items') as PutItem[];
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const prepared = list.map((item, index) => {
@@ -113,9 +113,7 @@ export abstract class LocalStore implements ObjectStore {
           bytes: toBytes(item.data, `items[${index}].data`),
         };
       });
-      await this.settleBatch('putMany', prepared, concurrency, scope, (item) =>
-        this.write(item.path, item.bytes, scope),
-      );
+      await runBatch(scope, prepared, uriOfItem, concurrency, (item) => this.write(item.path, item.bytes, scope));
     });
   }
 
@@ -139,6 +137,7 @@ export abstract class LocalStore implements ObjectStore {
     const scheme = this.scheme;
     return (async function* () {
       try {
+        if (signal?.aborted) throw abortError('listStream', prefixUri, signal.reason);
         for await (const entry of walkPrefix(prefixPath, recursive)) {
           if (signal?.aborted) throw abortError('listStream', prefixUri, signal.reason);
           if (matcher && !matcher.test(entry.path.slice(prefixPath.length))) continue;
@@ -178,11 +177,11 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
-    return runOperation('deleteMany', firstOf(uris), options, async (scope, opts) => {
+    return runOperation('deleteMany', batchLabel(uris), options, async (scope, opts) => {
       const list = expectArray(uris, 'uris');
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const items = list.map((uri, index) => ({ uri: String(uri), path: this.pathOf(uri, `uris[${index}]`) }));
-      await this.settleBatch('deleteMany', items, concurrency, scope, (item) => fs.unlink(item.path));
+      await runBatch(scope, items, uriOfItem, concurrency, (item) => fs.unlink(item.path));
       return items.length;
     });
   }
@@ -196,7 +195,7 @@ export abstract class LocalStore implements ObjectStore {
       let deleted = 0;
       let batch: { uri: string; path: string }[] = [];
       const flush = async (): Promise<void> => {
-        await this.settleBatch('deletePrefix', batch, concurrency, scope, (item) => fs.unlink(item.path));
+        await runBatch(scope, batch, uriOfItem, concurrency, (item) => fs.unlink(item.path));
         deleted += batch.length;
         batch = [];
       };
@@ -319,8 +318,7 @@ export abstract class LocalStore implements ObjectStore {
         native.readFile(path, { ...this.readOptions(direct), offset, length }, scope.cancelFlag),
       ),
     );
-    // A view over the addon's memory: no copy between the read and the caller.
-    return new Uint8Array(result.buffer, result.byteOffset, result.length);
+    return viewOf(result);
   }
 
   private async readMany(
@@ -386,41 +384,32 @@ export abstract class LocalStore implements ObjectStore {
         'Results and speed are those of file://.',
     );
   }
+}
 
-  /** Runs a batch with bounded concurrency; throws BatchError listing every failed item. */
-  private async settleBatch<I extends { uri: string }>(
-    operation: string,
-    items: I[],
-    concurrency: number,
-    scope: OperationScope,
-    task: (item: I) => Promise<unknown>,
-  ): Promise<void> {
-    const signal = scope.signal;
-    const results = await settleConcurrently(
-      items,
-      concurrency,
-      task,
-      () => signal?.aborted === true,
-      (item) => abortError(operation, item.uri, signal?.reason),
+/** A view over the addon's memory: no copy between the read syscall and the caller. */
+function viewOf(result: native.NativeReadResult): Uint8Array {
+  if (result.copied) {
+    warnOnce(
+      'S3DLIO_EXTERNAL_BUFFERS_REFUSED',
+      'This runtime refuses external ArrayBuffers (e.g. Electron >= 21): every read is copied once more.',
     );
-    scope.throwIfAborted();
-    const errors = results.flatMap((result, index) =>
-      result.ok ? [] : [toS3dlioError(result.error, operation, items[index].uri) as S3dlioError],
-    );
-    if (errors.length > 0) throw new BatchError(operation, errors, items.length - errors.length);
   }
+  return new Uint8Array(result.buffer, result.byteOffset, result.length);
+}
+
+/** Native batch entries are results or errors; errors may come from another realm, so no instanceof. */
+function isReadResult(value: native.NativeReadResult | Error): value is native.NativeReadResult {
+  return typeof (value as Partial<native.NativeReadResult>).fileSize === 'number';
 }
 
 function isDirectIoRefusal(value: unknown): boolean {
-  return value instanceof Error && (value as { code?: unknown }).code === 'ERR_DIRECT_IO_UNSUPPORTED';
+  return (
+    typeof value === 'object' && value !== null && (value as { code?: unknown }).code === 'ERR_DIRECT_IO_UNSUPPORTED'
+  );
 }
 
-/** The URI that names a batch in messages: its first item's. */
-function firstOf(items: readonly unknown[]): string {
-  const first: unknown = Array.isArray(items) ? items[0] : undefined;
-  if (typeof first === 'string') return first;
-  const uri = (first as { uri?: unknown } | undefined)?.uri;
-  return typeof uri === 'string' ? uri : '';
+function uriOfItem(item: { uri: string }): string {
+  return item.uri;
 }
 
 function notAnObject(

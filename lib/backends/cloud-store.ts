@@ -1,0 +1,485 @@
+/**
+ * What s3://, az:// and gs:// share: the object API (ranges, listing, batches, buckets) built on a
+ * small driver per cloud whose methods are single requests. Every request goes through one place
+ * that retries idempotent steps, times attempts out, and maps failures to typed errors.
+ */
+import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
+import { batchLabel, runBatch } from '../internal/batch';
+import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
+import { type RetryPolicy, withRetry } from '../internal/retry';
+import type {
+  BatchOptions,
+  DeleteBucketOptions,
+  ListOptions,
+  ObjectStat,
+  ObjectStore,
+  OperationOptions,
+  PutData,
+  PutItem,
+  RenameOptions,
+} from '../object-store';
+import { OperationScope, runOperation } from '../operation';
+import {
+  expectArray,
+  expectNonNegativeInteger,
+  expectOptions,
+  invalidValue,
+  optionalBoolean,
+  optionalPattern,
+  optionalPositiveInteger,
+  optionalSignal,
+  toBytes,
+} from '../validate';
+import { DEFAULT_CONCURRENCY } from './local-store';
+
+/** One object (or a bucket, with an empty key) of a cloud store. */
+export interface CloudRef {
+  /** The URI up to and including the bucket and its `/` (e.g. `s3://bucket/`, `az://acct/cont/`). */
+  base: string;
+  bucket: string;
+  key: string;
+}
+
+/** Metadata returned by a HEAD request. */
+export interface ObjectHead {
+  size: number;
+  lastModified: Date;
+  etag?: string;
+  contentType?: string;
+}
+
+/** One page of a listing. */
+export interface ListPage {
+  keys: string[];
+  /** Common prefixes (delimiter mode), each ending with the delimiter. */
+  prefixes: string[];
+  nextToken?: string;
+}
+
+/** Inclusive byte range; `end` omitted means to the end. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/** The single-request primitives of one cloud. Each call is one attempt; `signal` bounds it. */
+export interface CloudDriver {
+  readonly scheme: 's3' | 'az' | 'gs';
+  /** Parses and validates a URI of this cloud (bucket name rules, account). */
+  parse(uri: string, name: string): CloudRef;
+  read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array>;
+  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
+  head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead>;
+  listPage(
+    ref: CloudRef,
+    delimiter: string | undefined,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ListPage>;
+  /** Deletes one object; rejects with a not-found failure when it does not exist. */
+  remove(ref: CloudRef, signal?: AbortSignal): Promise<void>;
+  /** Batch delete (S3 DeleteObjects); per-key error or undefined. Absent: one request per key. */
+  removeBatch?(bucket: CloudRef, keys: string[], signal?: AbortSignal): Promise<Array<unknown | undefined>>;
+  /** Largest batch `removeBatch` takes. */
+  readonly removeBatchSize?: number;
+  /** Server-side copy within this cloud. */
+  copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void>;
+  /** Creates the bucket; resolves when it already exists and is ours. */
+  createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
+  deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
+  /** Bucket names visible with these credentials. */
+  listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]>;
+  /** What an SDK or HTTP error means (network errors are classified before this is asked). */
+  classify(error: unknown): CloudFailure;
+}
+
+/** The ObjectStore implementation shared by the cloud backends. */
+export class CloudStore implements ObjectStore {
+  readonly scheme: 's3' | 'az' | 'gs';
+
+  constructor(
+    protected readonly driver: CloudDriver,
+    protected readonly retryPolicy: RetryPolicy,
+  ) {
+    this.scheme = driver.scheme;
+  }
+
+  // ---- reads ----
+
+  get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
+    return runOperation('get', uri, options, (scope) => {
+      const ref = this.driver.parse(uri, 'uri');
+      return this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal));
+    });
+  }
+
+  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
+    return runOperation('getRange', uri, options, async (scope) => {
+      const ref = this.driver.parse(uri, 'uri');
+      const start = expectNonNegativeInteger(offset, 'offset');
+      const count = length === undefined ? undefined : expectNonNegativeInteger(length, 'length');
+      // HTTP cannot ask for zero bytes: check existence and bounds with a HEAD instead.
+      if (count === 0) return this.emptyRangeAt(scope, uri, ref, start);
+      try {
+        const range = { start, end: count === undefined ? undefined : start + count - 1 };
+        return await this.request(scope, uri, true, (signal) => this.driver.read(ref, range, signal));
+      } catch (error) {
+        // Servers refuse a range that starts at the end (416); the API promises 0 bytes there.
+        if (!(error instanceof S3dlioError) || error.code !== 'ERR_RANGE_NOT_SATISFIABLE') throw error;
+        return this.emptyRangeAt(scope, uri, ref, start, error);
+      }
+    });
+  }
+
+  getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
+    return runOperation('getMany', batchLabel(uris), options, async (scope, opts) => {
+      const list = expectArray(uris, 'uris') as string[];
+      const refs = list.map((uri, index) => this.driver.parse(uri, `uris[${index}]`));
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      return runBatch(scope, list, identity, concurrency, (uri, index) =>
+        this.request(scope, uri, true, (signal) => this.driver.read(refs[index], undefined, signal)),
+      );
+    });
+  }
+
+  // ---- writes ----
+
+  put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
+    return runOperation('put', uri, options, (scope) => {
+      const ref = this.objectRef(uri, 'uri');
+      const bytes = toBytes(data);
+      // A single PUT replaces the object whole: retrying it is safe.
+      return this.request(scope, uri, true, (signal) => this.driver.write(ref, bytes, signal));
+    });
+  }
+
+  putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
+    return runOperation('putMany', batchLabel(items), options, async (scope, opts) => {
+      const list = expectArray(items, 'items') as PutItem[];
+      const prepared = list.map((item, index) => {
+        if (typeof item !== 'object' || item === null)
+          throw invalidValue(`items[${index}]`, 'an object { uri, data }', item);
+        return {
+          ref: this.objectRef(item.uri, `items[${index}].uri`),
+          bytes: toBytes(item.data, `items[${index}].data`),
+        };
+      });
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      await runBatch(
+        scope,
+        list.map((item) => item.uri),
+        identity,
+        concurrency,
+        (uri, index) =>
+          this.request(scope, uri, true, (signal) =>
+            this.driver.write(prepared[index].ref, prepared[index].bytes, signal),
+          ),
+      );
+    });
+  }
+
+  // ---- listing and metadata ----
+
+  async list(prefixUri: string, options?: ListOptions): Promise<string[]> {
+    const uris: string[] = [];
+    for await (const uri of this.listStream(prefixUri, options)) uris.push(uri);
+    return uris.sort();
+  }
+
+  listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
+    const callSite = new CallSite();
+    const opts = expectOptions<ListOptions>(options);
+    const signal = optionalSignal(opts.signal);
+    const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
+    const pattern = optionalPattern(opts.pattern);
+    const matcher = pattern && new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    const ref = this.driver.parse(prefixUri, 'prefixUri');
+    const pages = (scope: OperationScope) => this.pages(scope, prefixUri, ref, recursive ? undefined : '/');
+    const openScope = () => this.streamScope('listStream', prefixUri, signal);
+    return (async function* () {
+      // One scope for the whole iteration: abort and per-request retries apply to every page.
+      const scope = openScope();
+      try {
+        for await (const page of pages(scope)) {
+          for (const key of [...page.keys, ...page.prefixes]) {
+            if (matcher && !matcher.test(key.slice(ref.key.length))) continue;
+            yield `${ref.base}${key}`;
+          }
+        }
+      } catch (error) {
+        throw callSite.attach(toS3dlioError(error, 'listStream', prefixUri));
+      } finally {
+        scope.dispose();
+      }
+    })();
+  }
+
+  stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
+    return runOperation('stat', uri, options, async (scope) => {
+      const ref = this.objectRef(uri, 'uri');
+      const head = await this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
+      return { uri, ...head };
+    });
+  }
+
+  exists(uri: string, options?: OperationOptions): Promise<boolean> {
+    return runOperation('exists', uri, options, async (scope) => {
+      const ref = this.objectRef(uri, 'uri');
+      try {
+        await this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
+        return true;
+      } catch (error) {
+        if (error instanceof S3dlioError && (error.code === 'ERR_NOT_FOUND' || error.code === 'ERR_BUCKET_NOT_FOUND'))
+          return false;
+        throw error;
+      }
+    });
+  }
+
+  // ---- deletion ----
+
+  delete(uri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('delete', uri, options, (scope) => {
+      const ref = this.objectRef(uri, 'uri');
+      return this.request(scope, uri, true, (signal) => this.driver.remove(ref, signal));
+    });
+  }
+
+  deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
+    return runOperation('deleteMany', batchLabel(uris), options, async (scope, opts) => {
+      const list = expectArray(uris, 'uris') as string[];
+      const refs = list.map((uri, index) => this.objectRef(uri, `uris[${index}]`));
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      await this.removeAll(scope, refs, list, concurrency);
+      return list.length;
+    });
+  }
+
+  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+    return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
+      const ref = this.driver.parse(prefixUri, 'prefixUri');
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      return this.deleteBelow(scope, prefixUri, ref, concurrency);
+    });
+  }
+
+  // ---- copy and rename ----
+
+  copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('copy', srcUri, options, (scope) => {
+      const source = this.objectRef(srcUri, 'srcUri');
+      const destination = this.objectRef(dstUri, 'dstUri');
+      return this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
+    });
+  }
+
+  rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
+    return runOperation('rename', srcUri, options, async (scope, opts) => {
+      const source = this.objectRef(srcUri, 'srcUri');
+      const destination = this.objectRef(dstUri, 'dstUri');
+      if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
+        throw new S3dlioError(
+          'ERR_CROSS_DEVICE',
+          `rename ${srcUri}: object stores have no atomic rename (copy + delete)`,
+          {
+            uri: srcUri,
+            operation: 'rename',
+          },
+        );
+      }
+      await this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
+      await this.request(scope, srcUri, true, (signal) => this.driver.remove(source, signal));
+    });
+  }
+
+  // ---- buckets ----
+
+  createBucket(uri: string, options?: OperationOptions): Promise<void> {
+    return runOperation('createBucket', uri, options, (scope) => {
+      const ref = this.driver.parse(uri, 'uri');
+      return this.request(scope, uri, true, (signal) => this.driver.createBucket(ref, signal));
+    });
+  }
+
+  deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
+    return runOperation('deleteBucket', uri, options, async (scope, opts) => {
+      const ref = this.driver.parse(uri, 'uri');
+      const bucket = { ...ref, key: '' };
+      if (optionalBoolean(opts.force, 'options.force', false))
+        await this.deleteBelow(scope, uri, bucket, DEFAULT_CONCURRENCY);
+      await this.request(scope, uri, true, (signal) => this.driver.deleteBucket(bucket, signal));
+    });
+  }
+
+  listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
+    return runOperation('listBuckets', schemeUri, options, async (scope) => {
+      const base = this.bucketListBase(schemeUri);
+      const names = await this.request(scope, schemeUri, true, (signal) => this.driver.listBuckets({ base }, signal));
+      return names.map((name) => `${base}${name}/`).sort();
+    });
+  }
+
+  // ---- internals ----
+
+  /** Where bucket URIs start for `listBuckets` (`s3://`, `az://account/`, `gs://`). */
+  protected bucketListBase(schemeUri: string): string {
+    return `${schemeUri.slice(0, schemeUri.indexOf('://'))}://`;
+  }
+
+  /** A ref that names an object (non-empty key not ending in `/`). */
+  protected objectRef(uri: unknown, name: string): CloudRef {
+    const ref = this.driver.parse(uri as string, name);
+    if (ref.key === '' || ref.key.endsWith('/')) {
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: expected an object key after the bucket, not ending with '/'`,
+        {
+          uri: String(uri),
+        },
+      );
+    }
+    return ref;
+  }
+
+  /**
+   * One step of an operation: retried with backoff when `idempotent` and the failure is transient,
+   * each attempt bounded by the attempt timeout; failures become typed S3dlioErrors.
+   */
+  protected async request<T>(
+    scope: OperationScope,
+    uri: string,
+    idempotent: boolean,
+    run: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    let attemptSignal: AbortSignal | undefined;
+    const failureOf = (error: unknown): CloudFailure => {
+      if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
+      return classifyNetworkError(error) ?? this.driver.classify(error);
+    };
+    try {
+      return await withRetry(
+        this.retryPolicy,
+        idempotent,
+        scope.signal,
+        (signal) => {
+          attemptSignal = signal;
+          return run(signal);
+        },
+        failureOf,
+      );
+    } catch (error) {
+      if (scope.signal?.aborted) throw abortError(scope.operation, uri, scope.signal.reason);
+      if (error instanceof S3dlioError) throw error;
+      throw cloudError(failureOf(error), scope.operation, uri, error);
+    }
+  }
+
+  private async emptyRangeAt(
+    scope: OperationScope,
+    uri: string,
+    ref: CloudRef,
+    offset: number,
+    rangeError?: S3dlioError,
+  ): Promise<Uint8Array> {
+    const head = await this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
+    if (offset <= head.size) return new Uint8Array(0);
+    throw (
+      rangeError ??
+      new S3dlioError(
+        'ERR_RANGE_NOT_SATISFIABLE',
+        `getRange ${uri}: offset ${offset} is past the end of the object (size ${head.size})`,
+        {
+          uri,
+          operation: 'getRange',
+        },
+      )
+    );
+  }
+
+  private async *pages(
+    scope: OperationScope,
+    uri: string,
+    ref: CloudRef,
+    delimiter: string | undefined,
+  ): AsyncGenerator<ListPage> {
+    let token: string | undefined;
+    do {
+      const page = await this.request(scope, uri, true, (signal) =>
+        this.driver.listPage(ref, delimiter, token, signal),
+      );
+      yield page;
+      token = page.nextToken;
+    } while (token);
+  }
+
+  private streamScope(operation: string, uri: string, signal: AbortSignal | undefined): OperationScope {
+    const scope = new OperationScope(operation, uri, signal);
+    scope.throwIfAborted();
+    return scope;
+  }
+
+  private async deleteBelow(scope: OperationScope, uri: string, ref: CloudRef, concurrency: number): Promise<number> {
+    const batchSize = this.driver.removeBatchSize ?? 1000;
+    let deleted = 0;
+    let batch: CloudRef[] = [];
+    const flush = async (): Promise<void> => {
+      await this.removeAll(
+        scope,
+        batch,
+        batch.map((item) => `${item.base}${item.key}`),
+        concurrency,
+      );
+      deleted += batch.length;
+      batch = [];
+    };
+    // Stream the listing and delete in bounded batches: memory stays flat for any prefix size.
+    for await (const page of this.pages(scope, uri, ref, undefined)) {
+      for (const key of page.keys) {
+        batch.push({ ...ref, key });
+        if (batch.length >= batchSize) await flush();
+      }
+    }
+    if (batch.length > 0) await flush();
+    return deleted;
+  }
+
+  private async removeAll(scope: OperationScope, refs: CloudRef[], uris: string[], concurrency: number): Promise<void> {
+    const operation = scope.operation;
+    const driver = this.driver;
+    if (!driver.removeBatch || refs.length === 0) {
+      await runBatch(scope, uris, identity, concurrency, (uri, index) =>
+        this.request(scope, uri, true, (signal) => driver.remove(refs[index], signal)),
+      );
+      return;
+    }
+    // Batch API: group per bucket, chunks of removeBatchSize, per-key failures reported each.
+    const size = driver.removeBatchSize ?? 1000;
+    const errors: S3dlioError[] = [];
+    for (let start = 0; start < refs.length; start += size) {
+      const chunk = refs.slice(start, start + size);
+      const bucket = { ...chunk[0], key: '' };
+      if (chunk.some((ref) => ref.bucket !== bucket.bucket || ref.base !== bucket.base)) {
+        await runBatch(scope, uris.slice(start, start + size), identity, concurrency, (uri, index) =>
+          this.request(scope, uri, true, (signal) => driver.remove(chunk[index], signal)),
+        );
+        continue;
+      }
+      const results = await this.request(scope, uris[start], true, (signal) =>
+        driver.removeBatch!(
+          bucket,
+          chunk.map((ref) => ref.key),
+          signal,
+        ),
+      );
+      results.forEach((failure, index) => {
+        if (failure !== undefined)
+          errors.push(cloudError(driver.classify(failure), operation, uris[start + index], failure));
+      });
+    }
+    if (errors.length > 0) throw new BatchError(operation, errors, refs.length - errors.length);
+  }
+}
+
+function identity(uri: string): string {
+  return uri;
+}

@@ -1,0 +1,116 @@
+/**
+ * Turning SDK and network failures into S3dlioErrors with the library's codes, without letting a
+ * credential, signature or SAS token reach a message, a log or the `cause` chain.
+ */
+import { type ErrorCode, S3dlioError, redactUri } from '../errors';
+
+/** What a failed cloud request means. */
+export interface CloudFailure {
+  code: ErrorCode;
+  /** Worth retrying (idempotent steps only). */
+  retryable: boolean;
+  /** Throttling (503 SlowDown, 429): back off longer. */
+  throttled?: boolean;
+  /** HTTP status, when the server answered. */
+  status?: number;
+  /** The service's own error code (`NoSuchKey`, `BlobNotFound`, `notFound`, ...). */
+  serviceCode?: string;
+  /** Server request id, for support tickets. */
+  requestId?: string;
+  message: string;
+}
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  // Azure SAS and S3 presigned query parameters.
+  [
+    /([?&](?:sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|GoogleAccessId|X-Goog-Signature|X-Goog-Credential)=)[^&\s"'<]*/gi,
+    '$1REDACTED',
+  ],
+  [/(AccountKey=)[^;\s"']*/gi, '$1REDACTED'],
+  [/(SharedAccessSignature=)[^;\s"']*/gi, '$1REDACTED'],
+  [/(Authorization:?\s*)(?:AWS4-HMAC-SHA256|SharedKey|Bearer|Basic)\s+[^\s"',]*/gi, '$1REDACTED'],
+  [/(Credential=)[^,\s"']*/gi, '$1REDACTED'],
+  [/(Signature=)[^,\s"'&]*/gi, '$1REDACTED'],
+];
+
+/** Removes credentials from any text that may quote a request (URL, header, connection string). */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((result, [pattern, replacement]) => result.replace(pattern, replacement), text);
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** Failures below HTTP: connection reset/refused, DNS, premature close. */
+export function classifyNetworkError(error: unknown): CloudFailure | undefined {
+  const object = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    name?: unknown;
+  };
+  const code = typeof object.code === 'string' ? object.code : undefined;
+  const message = typeof object.message === 'string' ? object.message : '';
+  if (
+    (code && NETWORK_CODES.has(code)) ||
+    /socket hang up|premature close|ECONNRESET|aborted by the server/i.test(message)
+  ) {
+    return { code: 'ERR_CONNECTION', retryable: true, message: `connection failed (${code ?? message})` };
+  }
+  return undefined;
+}
+
+/** The library's code for an HTTP status, when the service code does not say more. */
+export function classifyStatus(status: number): Pick<CloudFailure, 'code' | 'retryable' | 'throttled'> {
+  if (status === 404) return { code: 'ERR_NOT_FOUND', retryable: false };
+  if (status === 401 || status === 403) return { code: 'ERR_ACCESS_DENIED', retryable: false };
+  if (status === 409) return { code: 'ERR_CONFLICT', retryable: false };
+  if (status === 412) return { code: 'ERR_PRECONDITION_FAILED', retryable: false };
+  if (status === 416) return { code: 'ERR_RANGE_NOT_SATISFIABLE', retryable: false };
+  if (status === 408) return { code: 'ERR_TIMEOUT', retryable: true };
+  if (status === 429 || status === 503) return { code: 'ERR_THROTTLED', retryable: true, throttled: true };
+  if (status >= 500) return { code: 'ERR_SERVER', retryable: true };
+  if (status === 400) return { code: 'ERR_INVALID_REQUEST', retryable: false };
+  return { code: 'ERR_CLOUD', retryable: false };
+}
+
+/** A timeout of one attempt (our per-attempt signal fired, not the caller's). */
+export function timeoutFailure(timeoutMs: number): CloudFailure {
+  return { code: 'ERR_TIMEOUT', retryable: true, message: `no answer within ${timeoutMs} ms` };
+}
+
+/**
+ * The S3dlioError for a classified failure. Its `cause` is a sanitized Error (name, service code,
+ * status, request id, redacted message), never the SDK's object, which can hold request headers.
+ */
+export function cloudError(failure: CloudFailure, operation: string, uri: string, original: unknown): S3dlioError {
+  const name = (original as { name?: unknown } | null)?.name;
+  const originalName = typeof name === 'string' ? name : 'Error';
+  const cause = new Error(redactSecrets(failure.message));
+  cause.name = originalName;
+  Object.assign(cause, {
+    ...(failure.serviceCode !== undefined && { code: failure.serviceCode }),
+    ...(failure.status !== undefined && { statusCode: failure.status }),
+    ...(failure.requestId !== undefined && { requestId: failure.requestId }),
+  });
+  const safeUri = redactSecrets(redactUri(uri));
+  const status =
+    failure.status !== undefined
+      ? ` (HTTP ${failure.status}${failure.serviceCode ? ` ${failure.serviceCode}` : ''})`
+      : '';
+  return new S3dlioError(failure.code, `${operation} ${safeUri}: ${redactSecrets(failure.message)}${status}`, {
+    uri: safeUri,
+    operation,
+    cause,
+  });
+}
