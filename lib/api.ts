@@ -96,6 +96,11 @@ export function deleteBucket(uri: string, options?: DeleteBucketOptions): Promis
   return withStore('deleteBucket', uri, (store) => store.deleteBucket(uri, options));
 }
 
+/** Buckets (containers; directories for local schemes) under `schemeUri`, e.g. `s3://`. */
+export function listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
+  return withStore('listBuckets', schemeUri, (store) => store.listBuckets(schemeUri, options));
+}
+
 /**
  * Copies one object. Within one scheme the backend copies (server-side, or the kernel for local
  * files); across schemes the bytes go through this process.

@@ -19,6 +19,7 @@ export {
   getMany,
   getRange,
   list,
+  listBuckets,
   listStream,
   put,
   putMany,

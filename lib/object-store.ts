@@ -99,6 +99,8 @@ export interface ObjectStore {
   createBucket(uri: string, options?: OperationOptions): Promise<void>;
   /** Deletes the bucket; `ERR_BUCKET_NOT_EMPTY` unless empty or `force`. */
   deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void>;
+  /** URIs of the buckets (containers, directories) under `schemeUri`, each ending with `/`. */
+  listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]>;
   /** Many whole objects, results in input order; rejects with `BatchError` listing each failure. */
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]>;
   /** Writes many objects; rejects with `BatchError` listing each failure. */

@@ -1,13 +1,14 @@
 /** Choosing the backend for a URI: `storeFor`, and the shared default store of each scheme. */
 import { DirectStore, type DirectStoreOptions } from './backends/direct';
 import { FileStore, type FileStoreOptions } from './backends/file';
+import { S3Store, type S3StoreOptions } from './backends/s3';
 import { S3dlioError } from './errors';
 import type { ObjectStore } from './object-store';
 import { type Scheme, parseUri } from './uri';
 import { expectOptions } from './validate';
 
 /** Backend options for `storeFor`; each backend reads the fields that concern it. */
-export type StoreOptions = FileStoreOptions & DirectStoreOptions;
+export type StoreOptions = FileStoreOptions & DirectStoreOptions & S3StoreOptions;
 
 const defaultStores = new Map<Scheme, ObjectStore>();
 
@@ -17,6 +18,8 @@ function createStore(scheme: Scheme, uri: string, options: StoreOptions): Object
       return new FileStore(options);
     case 'direct':
       return new DirectStore(options);
+    case 's3':
+      return new S3Store(options);
     default:
       throw new S3dlioError(
         'ERR_BACKEND_UNAVAILABLE',

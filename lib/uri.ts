@@ -16,7 +16,7 @@ export interface ParsedUri {
   /** The URI as given (scheme lower-cased). */
   readonly uri: string;
   readonly scheme: Scheme;
-  /** Bucket (S3/GCS) or container (Azure); empty for local schemes. */
+  /** Bucket (S3/GCS) or container (Azure); empty for local schemes and scheme-only URIs. */
   readonly bucket: string;
   /** Object key inside the bucket; for local schemes the absolute path without its leading `/`. */
   readonly key: string;
@@ -88,8 +88,9 @@ function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {
     if (!account) throw invalid(uri, 'missing the storage account (az://account/container/key)');
     return { uri, scheme, account, bucket: container, key: key.join('/') };
   }
+  // An empty bucket is allowed here (`s3://` picks a store, lists buckets); stores that need a
+  // bucket refuse it with their own naming rules.
   const [bucket, ...key] = parts;
-  if (!bucket) throw invalid(uri, `missing the bucket (${scheme}://bucket/key)`);
   return { uri, scheme, bucket, key: key.join('/') };
 }
 

@@ -279,6 +279,19 @@ export abstract class LocalStore implements ObjectStore {
     });
   }
 
+  /** The directories directly under the path of `schemeUri` (a local "bucket" is a directory). */
+  listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
+    return runOperation('listBuckets', schemeUri, options, async () => {
+      const path = this.pathOf(schemeUri, 'schemeUri');
+      const directory = path.endsWith('/') ? path : `${path}/`;
+      const entries = await fs.readdir(directory, { withFileTypes: true });
+      return entries
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => `${this.scheme}://${directory}${entry.name}/`)
+        .sort();
+    });
+  }
+
   // ---- internals ----
 
   /** The absolute path of a URI of this store's scheme. */

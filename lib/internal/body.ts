@@ -14,7 +14,24 @@ export class TruncatedBodyError extends Error {
  * Reads `body` into one buffer. With `expectedLength` (Content-Length) the buffer is allocated
  * once and chunks are copied straight into place; a body shorter or longer than announced throws.
  */
-export async function readBody(body: AsyncIterable<Uint8Array>, expectedLength?: number): Promise<Uint8Array> {
+export async function readBody(
+  body: AsyncIterable<Uint8Array>,
+  expectedLength?: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  // Stop the transfer as soon as the caller aborts (or the attempt times out).
+  const destroyable = body as { destroy?: (error?: unknown) => void };
+  const onAbort = (): void => destroyable.destroy?.(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    return await collect(body, expectedLength);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function collect(body: AsyncIterable<Uint8Array>, expectedLength: number | undefined): Promise<Uint8Array> {
   if (expectedLength === undefined) {
     const chunks: Uint8Array[] = [];
     for await (const chunk of body) chunks.push(chunk);

@@ -1,0 +1,368 @@
+/**
+ * s3:// — Amazon S3 and S3-compatible stores (MinIO, Ceph, Vast, AIStore, moto) through
+ * `@aws-sdk/client-s3`. URI forms: `s3://bucket/key`, and `s3://host:port/bucket/key` to name an
+ * endpoint inline (plain HTTP for loopback hosts, HTTPS otherwise).
+ */
+import { readFileSync } from 'fs';
+import * as http from 'http';
+import * as https from 'https';
+
+import type * as S3 from '@aws-sdk/client-s3';
+import type * as SmithyHttp from '@smithy/node-http-handler';
+
+import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
+import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { S3dlioError } from '../errors';
+import { readBody } from '../internal/body';
+import { parseUri } from '../uri';
+import { optionalBoolean, optionalEnum } from '../validate';
+import {
+  type ByteRange,
+  type CloudDriver,
+  type CloudRef,
+  CloudStore,
+  type ListPage,
+  type ObjectHead,
+} from './cloud-store';
+
+/** Options of an s3:// store. Environment variables apply where an option is not given. */
+export interface S3StoreOptions extends CloudCommonOptions {
+  /** Region (env `AWS_REGION`, `AWS_DEFAULT_REGION`; default `us-east-1`). */
+  region?: string;
+  /** Endpoint URL of an S3-compatible store (env `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`). */
+  endpoint?: string;
+  /** Path-style addressing (`endpoint/bucket/key`); default true when an endpoint is set. */
+  forcePathStyle?: boolean;
+  /** Static credentials or a provider; default: the SDK's chain (env, profile, SSO, IMDS, ...). */
+  credentials?: S3.S3ClientConfig['credentials'];
+  /** PEM file of CA certificates to trust (env `AWS_CA_BUNDLE`). TLS verification stays on. */
+  caBundle?: string;
+  /**
+   * When the SDK adds request checksums: `WHEN_SUPPORTED` (SDK default) or `WHEN_REQUIRED` for
+   * stores that reject them (env `AWS_REQUEST_CHECKSUM_CALCULATION`, read by the SDK).
+   */
+  checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
+  pageSize?: number;
+}
+
+type S3Sdk = typeof S3;
+
+let sdk: S3Sdk | undefined;
+/** Loaded on first use: programs that only touch local files never pay for the AWS SDK. */
+function loadSdk(): S3Sdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sdk ??= require('@aws-sdk/client-s3') as S3Sdk;
+  return sdk;
+}
+
+// 3–63 characters of lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const SERVICE_CODES: Record<string, Pick<CloudFailure, 'code' | 'retryable' | 'throttled'>> = {
+  NoSuchKey: { code: 'ERR_NOT_FOUND', retryable: false },
+  NotFound: { code: 'ERR_NOT_FOUND', retryable: false },
+  NoSuchBucket: { code: 'ERR_BUCKET_NOT_FOUND', retryable: false },
+  BucketNotEmpty: { code: 'ERR_BUCKET_NOT_EMPTY', retryable: false },
+  BucketAlreadyExists: { code: 'ERR_ALREADY_EXISTS', retryable: false },
+  InvalidBucketName: { code: 'ERR_INVALID_URI', retryable: false },
+  AccessDenied: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  InvalidAccessKeyId: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  SignatureDoesNotMatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  ExpiredToken: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  InvalidToken: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  CredentialsProviderError: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  InvalidRange: { code: 'ERR_RANGE_NOT_SATISFIABLE', retryable: false },
+  SlowDown: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  Throttling: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  ThrottlingException: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  RequestLimitExceeded: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  TooManyRequestsException: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  RequestTimeout: { code: 'ERR_TIMEOUT', retryable: true },
+  TimeoutError: { code: 'ERR_TIMEOUT', retryable: true },
+  InternalError: { code: 'ERR_SERVER', retryable: true },
+  ServiceUnavailable: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+};
+
+interface S3ErrorShape {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+}
+
+/** Encodes a key for the CopySource header: every byte but `/` percent-encoded. */
+function encodeCopySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** `host:port` of an endpoint named inside the URI (`s3://host:port/bucket/`), if any. */
+function inlineEndpoint(base: string): string | undefined {
+  return /^s3:\/\/([^/]*:[^/]*)\//.exec(base)?.[1];
+}
+
+class S3Driver implements CloudDriver {
+  readonly scheme = 's3' as const;
+  readonly removeBatchSize = 1000;
+  private readonly clients = new Map<string, S3.S3Client>();
+  private readonly region: string;
+  private readonly endpoint?: string;
+  private readonly forcePathStyle?: boolean;
+  private readonly checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  private readonly ca?: string;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: S3StoreOptions) {
+    const env = process.env;
+    this.region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    this.endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    if (this.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(this.endpoint)) {
+      throw new S3dlioError(
+        'ERR_INVALID_ARG_VALUE',
+        `Invalid S3 endpoint ${JSON.stringify(this.endpoint)}: expected http(s)://host[:port]`,
+      );
+    }
+    this.forcePathStyle =
+      options.forcePathStyle === undefined
+        ? undefined
+        : optionalBoolean(options.forcePathStyle, 'options.forcePathStyle', false);
+    this.checksums =
+      options.checksums === undefined
+        ? undefined
+        : optionalEnum(options.checksums, 'options.checksums', ['WHEN_SUPPORTED', 'WHEN_REQUIRED'], 'WHEN_SUPPORTED');
+    const caPath = options.caBundle ?? env.AWS_CA_BUNDLE;
+    if (caPath) {
+      try {
+        this.ca = readFileSync(caPath, 'utf8');
+      } catch (error) {
+        throw new S3dlioError(
+          'ERR_INVALID_ARG_VALUE',
+          `Cannot read the CA bundle ${caPath}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  parse(uri: string, name: string): CloudRef {
+    const parsed = parseUri(uri, name);
+    if (parsed.scheme !== 's3')
+      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: this store only takes s3:// URIs`, {
+        uri,
+      });
+    let bucket = parsed.bucket;
+    let key = parsed.key;
+    let base = 's3://';
+    // Bucket names cannot contain ':', so `s3://host:port/bucket/key` names an endpoint.
+    if (bucket.includes(':')) {
+      const [next = '', ...rest] = key.split('/');
+      base = `s3://${bucket}/`;
+      bucket = next;
+      key = rest.join('/');
+    }
+    if (bucket === '') {
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: missing the bucket (s3://bucket/key)`,
+        { uri },
+      );
+    }
+    if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) {
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: ${JSON.stringify(bucket)} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.', '-')`,
+        { uri },
+      );
+    }
+    return { base: `${base}${bucket}/`, bucket, key };
+  }
+
+  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const { GetObjectCommand } = loadSdk();
+    const Range = range && `bytes=${range.start}-${range.end ?? ''}`;
+    const output = await this.client(ref).send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range }), {
+      abortSignal: signal,
+    });
+    const body = output.Body as AsyncIterable<Uint8Array> | undefined;
+    if (!body) return new Uint8Array(0);
+    return readBody(body, output.ContentLength, signal);
+  }
+
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const { PutObjectCommand } = loadSdk();
+    await this.client(ref).send(
+      new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: bytes, ContentLength: bytes.byteLength }),
+      { abortSignal: signal },
+    );
+  }
+
+  async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
+    const { HeadObjectCommand } = loadSdk();
+    const output = await this.client(ref).send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
+      abortSignal: signal,
+    });
+    return {
+      size: output.ContentLength ?? 0,
+      lastModified: output.LastModified ?? new Date(0),
+      ...(output.ETag !== undefined && { etag: output.ETag }),
+      ...(output.ContentType !== undefined && { contentType: output.ContentType }),
+    };
+  }
+
+  async listPage(
+    ref: CloudRef,
+    delimiter: string | undefined,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ListPage> {
+    const { ListObjectsV2Command } = loadSdk();
+    const output = await this.client(ref).send(
+      new ListObjectsV2Command({
+        Bucket: ref.bucket,
+        Prefix: ref.key || undefined,
+        Delimiter: delimiter,
+        ContinuationToken: token,
+        MaxKeys: this.pageSize,
+      }),
+      { abortSignal: signal },
+    );
+    return {
+      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [item.Key])),
+      prefixes: (output.CommonPrefixes ?? []).flatMap((item) => (item.Prefix === undefined ? [] : [item.Prefix])),
+      nextToken: output.IsTruncated ? output.NextContinuationToken : undefined,
+    };
+  }
+
+  async remove(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    // S3 answers 204 for a missing key; the API promises ERR_NOT_FOUND, so ask first.
+    await this.head(ref, signal);
+    const { DeleteObjectCommand } = loadSdk();
+    await this.client(ref).send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal });
+  }
+
+  async removeBatch(bucket: CloudRef, keys: string[], signal?: AbortSignal): Promise<Array<unknown | undefined>> {
+    const { DeleteObjectsCommand } = loadSdk();
+    const output = await this.client(bucket).send(
+      new DeleteObjectsCommand({
+        Bucket: bucket.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+      { abortSignal: signal },
+    );
+    const failures = new Map(
+      (output.Errors ?? []).map((error) => [error.Key, { name: error.Code, message: error.Message ?? error.Code }]),
+    );
+    return keys.map((key) => failures.get(key));
+  }
+
+  async copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void> {
+    if (inlineEndpoint(source.base) !== inlineEndpoint(destination.base)) {
+      // Different endpoints: no server-side copy between them.
+      return this.write(destination, await this.read(source, undefined, signal), signal);
+    }
+    const { CopyObjectCommand } = loadSdk();
+    await this.client(destination).send(
+      new CopyObjectCommand({
+        Bucket: destination.bucket,
+        Key: destination.key,
+        CopySource: encodeCopySource(source.bucket, source.key),
+      }),
+      { abortSignal: signal },
+    );
+  }
+
+  async createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    const { CreateBucketCommand } = loadSdk();
+    const configuration =
+      this.region === 'us-east-1' ? undefined : { LocationConstraint: this.region as S3.BucketLocationConstraint };
+    try {
+      await this.client(ref).send(
+        new CreateBucketCommand({ Bucket: ref.bucket, CreateBucketConfiguration: configuration }),
+        {
+          abortSignal: signal,
+        },
+      );
+    } catch (error) {
+      if ((error as S3ErrorShape).name !== 'BucketAlreadyOwnedByYou') throw error;
+    }
+  }
+
+  async deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    const { DeleteBucketCommand } = loadSdk();
+    await this.client(ref).send(new DeleteBucketCommand({ Bucket: ref.bucket }), { abortSignal: signal });
+  }
+
+  async listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]> {
+    const { ListBucketsCommand } = loadSdk();
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const output = await this.client(ref).send(new ListBucketsCommand({ ContinuationToken: token }), {
+        abortSignal: signal,
+      });
+      for (const bucket of output.Buckets ?? []) if (bucket.Name) names.push(bucket.Name);
+      token = output.ContinuationToken;
+    } while (token);
+    return names;
+  }
+
+  classify(error: unknown): CloudFailure {
+    const shape = (typeof error === 'object' && error !== null ? error : {}) as S3ErrorShape;
+    const serviceCode = shape.name ?? shape.Code;
+    const status = shape.$metadata?.httpStatusCode;
+    const known = serviceCode ? SERVICE_CODES[serviceCode] : undefined;
+    const base = known ?? (status !== undefined ? classifyStatus(status) : { code: 'ERR_CLOUD', retryable: false });
+    const message =
+      serviceCode === 'NotFound' && status === 404
+        ? 'no such object'
+        : serviceCode === 'CredentialsProviderError'
+          ? `no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or pass options.credentials): ${shape.message ?? ''}`
+          : (shape.message ?? String(error));
+    return { ...base, status, serviceCode, requestId: shape.$metadata?.requestId, message };
+  }
+
+  /** One client per endpoint, created on first use and reused (keep-alive connection pool). */
+  private client(ref: Pick<CloudRef, 'base'>): S3.S3Client {
+    const inline = inlineEndpoint(ref.base);
+    const endpoint = inline
+      ? `${isLoopbackHost(inline.replace(/:\d+$/, '')) ? 'http' : 'https'}://${inline}`
+      : this.endpoint;
+    const key = endpoint ?? '';
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.createClient(endpoint);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private createClient(endpoint: string | undefined): S3.S3Client {
+    const { S3Client } = loadSdk();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NodeHttpHandler } = require('@smithy/node-http-handler') as typeof SmithyHttp;
+    const { connectTimeoutMs, maxSockets } = connectionSettingsFrom(this.options);
+    return new S3Client({
+      region: this.region,
+      endpoint,
+      forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
+      credentials: this.options.credentials,
+      // Retries are ours (lib/internal/retry.ts): one policy for every backend, tested end to end.
+      maxAttempts: 1,
+      requestChecksumCalculation: this.checksums,
+      responseChecksumValidation: this.checksums,
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: connectTimeoutMs,
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets, ...(this.ca !== undefined && { ca: this.ca }) }),
+      }),
+    });
+  }
+}
+
+/** The s3:// backend. */
+export class S3Store extends CloudStore {
+  constructor(options: S3StoreOptions = {}) {
+    super(new S3Driver(options), retryPolicyFrom(options));
+  }
+}

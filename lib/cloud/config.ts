@@ -1,0 +1,77 @@
+/**
+ * Settings every cloud backend shares (retries, timeouts, connection pool), from options first,
+ * then environment variables, then defaults. Documented in README.md ("Retries and timeouts").
+ */
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../internal/retry';
+import { invalidValue, optionalPositiveInteger } from '../validate';
+
+/** Options of every cloud store. */
+export interface CloudCommonOptions {
+  /** Attempts per request, first included (env `S3DLIO_MAX_ATTEMPTS`, default 4). 1 = no retry. */
+  maxAttempts?: number;
+  /** Time limit of one attempt in ms (env `S3DLIO_ATTEMPT_TIMEOUT_MS`, default 60000). */
+  attemptTimeoutMs?: number;
+  /** TCP/TLS connect timeout in ms (env `S3DLIO_CONNECT_TIMEOUT_MS`, default 10000). */
+  connectTimeoutMs?: number;
+  /** First retry backoff ceiling in ms, doubling (env `S3DLIO_RETRY_BASE_MS`, default 100). */
+  retryBaseDelayMs?: number;
+  /** Keep-alive sockets per endpoint (env `S3DLIO_MAX_SOCKETS`, default 64). */
+  maxSockets?: number;
+}
+
+/** Connection settings derived from the options. */
+export interface ConnectionSettings {
+  connectTimeoutMs: number;
+  maxSockets: number;
+}
+
+function fromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw invalidValue(`process.env.${name}`, 'a positive integer', raw);
+  return value;
+}
+
+function setting(
+  options: CloudCommonOptions,
+  key: keyof CloudCommonOptions,
+  envName: string,
+  fallback: number,
+  env: NodeJS.ProcessEnv,
+): number {
+  return optionalPositiveInteger(options[key], `options.${key}`, fromEnv(envName, env) ?? fallback);
+}
+
+/** The retry policy for a store. */
+export function retryPolicyFrom(options: CloudCommonOptions, env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+  return {
+    maxAttempts: setting(options, 'maxAttempts', 'S3DLIO_MAX_ATTEMPTS', DEFAULT_RETRY_POLICY.maxAttempts, env),
+    baseDelayMs: setting(options, 'retryBaseDelayMs', 'S3DLIO_RETRY_BASE_MS', DEFAULT_RETRY_POLICY.baseDelayMs, env),
+    maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
+    attemptTimeoutMs: setting(
+      options,
+      'attemptTimeoutMs',
+      'S3DLIO_ATTEMPT_TIMEOUT_MS',
+      DEFAULT_RETRY_POLICY.attemptTimeoutMs,
+      env,
+    ),
+  };
+}
+
+/** Connect timeout and pool size for a store. */
+export function connectionSettingsFrom(
+  options: CloudCommonOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionSettings {
+  return {
+    connectTimeoutMs: setting(options, 'connectTimeoutMs', 'S3DLIO_CONNECT_TIMEOUT_MS', 10_000, env),
+    maxSockets: setting(options, 'maxSockets', 'S3DLIO_MAX_SOCKETS', 64, env),
+  };
+}
+
+/** Whether a host name is this machine (plain HTTP is the default for it). */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}

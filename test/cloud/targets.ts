@@ -1,0 +1,55 @@
+/**
+ * The cloud backends under test, each pointed at the server test/global-setup.ts started (or at
+ * the endpoint the S3DLIO_TEST_* variables name). Every contract test runs on each of them.
+ */
+import { randomBytes } from 'crypto';
+
+import { type ObjectStore, storeFor } from '../../lib';
+
+export interface CloudTarget {
+  /** Label in test names. */
+  name: string;
+  scheme: 's3' | 'az' | 'gs';
+  /** A store configured for the test server. */
+  store(options?: Record<string, unknown>): ObjectStore;
+  /** URI of a bucket (container) with this name. */
+  bucketUri(bucket: string): string;
+  /** How `listBuckets` is called on this backend. */
+  schemeUri: string;
+}
+
+/** A fresh, valid bucket name (3–63 lowercase characters) unique to this run. */
+export function newBucketName(label: string): string {
+  return `t-${label}-${randomBytes(4).toString('hex')}`.toLowerCase().slice(0, 63);
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: test/global-setup.ts should have started the server`);
+  return value;
+}
+
+/** S3 on moto (or S3DLIO_TEST_S3_ENDPOINT with S3DLIO_TEST_S3_ACCESS_KEY/SECRET_KEY/REGION). */
+export function s3Target(): CloudTarget {
+  const options = (): Record<string, unknown> => ({
+    endpoint: required('S3DLIO_TEST_S3_ENDPOINT'),
+    region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
+    credentials: {
+      accessKeyId: process.env.S3DLIO_TEST_S3_ACCESS_KEY ?? 'test',
+      secretAccessKey: process.env.S3DLIO_TEST_S3_SECRET_KEY ?? 'test',
+    },
+    retryBaseDelayMs: 20,
+  });
+  return {
+    name: 's3 (moto)',
+    scheme: 's3',
+    store: (extra = {}) => storeFor('s3://', { ...options(), ...extra }),
+    bucketUri: (bucket) => `s3://${bucket}/`,
+    schemeUri: 's3://',
+  };
+}
+
+/** The targets the contract suites run on. */
+export function cloudTargets(): CloudTarget[] {
+  return [s3Target()];
+}
