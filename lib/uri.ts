@@ -3,7 +3,7 @@
  * part of the key, as in the AWS CLI. This keeps every legal object key addressable.
  */
 import { S3dlioError } from './errors';
-import { expectString } from './validate';
+import { invalidType } from './validate';
 
 /** Backend schemes. `gcs://` is an alias of `gs://`; Azure https URLs map to `az`. */
 export type Scheme = 's3' | 'az' | 'gs' | 'file' | 'direct';
@@ -51,7 +51,10 @@ export function isLocalScheme(scheme: Scheme): scheme is 'file' | 'direct' {
  * S3dlioError `ERR_INVALID_URI` for anything malformed, naming the accepted schemes.
  */
 export function parseUri(value: unknown, name = 'uri'): ParsedUri {
-  const raw = expectString(value, name);
+  if (typeof value !== 'string') throw invalidType(name, 'a string', value);
+  const raw = value;
+  if (raw === '')
+    throw invalid(raw, `an empty string; expected a URI starting with one of ${ACCEPTED_SCHEMES.join(', ')}`);
   if (raw.includes('\0')) throw invalid(raw, 'it contains a NUL character');
 
   const azure = AZURE_HTTPS.exec(raw);

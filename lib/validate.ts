@@ -131,14 +131,24 @@ export function toBytes(value: unknown, name = 'data'): Uint8Array {
   throw invalidType(name, 'a Uint8Array, ArrayBuffer or string', value);
 }
 
-/** A regular expression, or a string compiled as one. */
-export function optionalPattern(value: unknown, name = 'options.pattern'): RegExp | undefined {
+/**
+ * A list filter from a RegExp or a regex string. Flags are kept as given (`y` anchors at the
+ * start); `lastIndex` is reset before each test so `g`/`y` patterns carry no state between paths.
+ */
+export function optionalMatcher(value: unknown, name = 'options.pattern'): ((path: string) => boolean) | undefined {
   if (value === undefined) return undefined;
-  if (types.isRegExp(value)) return value;
-  if (typeof value !== 'string') throw invalidType(name, 'a RegExp or a regular expression string', value);
-  try {
-    return new RegExp(value);
-  } catch (error) {
-    throw invalidValue(name, `a valid regular expression (${(error as Error).message})`, value);
+  let pattern: RegExp;
+  if (types.isRegExp(value)) pattern = new RegExp(value);
+  else if (typeof value !== 'string') throw invalidType(name, 'a RegExp or a regular expression string', value);
+  else {
+    try {
+      pattern = new RegExp(value);
+    } catch (error) {
+      throw invalidValue(name, `a valid regular expression (${(error as Error).message})`, value);
+    }
   }
+  return (path) => {
+    pattern.lastIndex = 0;
+    return pattern.test(path);
+  };
 }

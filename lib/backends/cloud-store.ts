@@ -25,7 +25,7 @@ import {
   expectOptions,
   invalidValue,
   optionalBoolean,
-  optionalPattern,
+  optionalMatcher,
   optionalPositiveInteger,
   optionalSignal,
   toBytes,
@@ -191,8 +191,7 @@ export class CloudStore implements ObjectStore {
     const opts = expectOptions<ListOptions>(options);
     const signal = optionalSignal(opts.signal);
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
-    const pattern = optionalPattern(opts.pattern);
-    const matcher = pattern && new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    const matches = optionalMatcher(opts.pattern);
     const ref = this.driver.parse(prefixUri, 'prefixUri');
     const pages = (scope: OperationScope) => this.pages(scope, prefixUri, ref, recursive ? undefined : '/');
     const openScope = () => this.streamScope('listStream', prefixUri, signal);
@@ -202,7 +201,7 @@ export class CloudStore implements ObjectStore {
       try {
         for await (const page of pages(scope)) {
           for (const key of [...page.keys, ...page.prefixes]) {
-            if (matcher && !matcher.test(key.slice(ref.key.length))) continue;
+            if (matches && !matches(key.slice(ref.key.length))) continue;
             yield `${ref.base}${key}`;
           }
         }

@@ -28,7 +28,7 @@ import {
   expectOptions,
   invalidValue,
   optionalBoolean,
-  optionalPattern,
+  optionalMatcher,
   optionalPositiveInteger,
   optionalSignal,
   toBytes,
@@ -131,8 +131,7 @@ export abstract class LocalStore implements ObjectStore {
     const opts = expectOptions<ListOptions>(options);
     const signal = optionalSignal(opts.signal);
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
-    const pattern = optionalPattern(opts.pattern);
-    const matcher = pattern && new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    const matches = optionalMatcher(opts.pattern);
     const prefixPath = this.pathOf(prefixUri, 'prefixUri');
     const scheme = this.scheme;
     return (async function* () {
@@ -140,7 +139,7 @@ export abstract class LocalStore implements ObjectStore {
         if (signal?.aborted) throw abortError('listStream', prefixUri, signal.reason);
         for await (const entry of walkPrefix(prefixPath, recursive)) {
           if (signal?.aborted) throw abortError('listStream', prefixUri, signal.reason);
-          if (matcher && !matcher.test(entry.path.slice(prefixPath.length))) continue;
+          if (matches && !matches(entry.path.slice(prefixPath.length))) continue;
           yield `${scheme}://${entry.path}`;
         }
       } catch (error) {
