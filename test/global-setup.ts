@@ -5,24 +5,33 @@
  *
  *   S3DLIO_TEST_S3_ENDPOINT     (default: moto_server on a free port)
  *   S3DLIO_TEST_AZURE_CONNECTION_STRING (default: Azurite)
+ *   S3DLIO_TEST_GCS_ENDPOINT    (default: test/servers/gcs-server.ts, in this process)
  */
 import { azuriteConnectionString, startAzurite } from './servers/azurite';
+import { startGcsServer } from './servers/gcs-server';
 import { startMoto } from './servers/moto';
 import type { ProcessServer } from './servers/process-server';
 
 declare global {
   // eslint-disable-next-line no-var
-  var __S3DLIO_TEST_SERVERS__: ProcessServer[] | undefined;
+  var __S3DLIO_TEST_SERVERS__: Array<Pick<ProcessServer, 'stop'>> | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
-  const servers: ProcessServer[] = [];
+  const servers: Array<Pick<ProcessServer, 'stop'>> = [];
   globalThis.__S3DLIO_TEST_SERVERS__ = servers;
-  const started = await Promise.all([
+  const settled = await Promise.allSettled([
     process.env.S3DLIO_TEST_S3_ENDPOINT ? undefined : startMoto(),
     process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING ? undefined : startAzurite(),
+    process.env.S3DLIO_TEST_GCS_ENDPOINT ? undefined : startGcsServer(),
   ]);
-  const [moto, azurite] = started;
+  const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failures.length > 0) {
+    // Stop what did start, then fail the run with every reason.
+    await Promise.all(settled.map((result) => (result.status === 'fulfilled' ? result.value?.stop() : undefined)));
+    throw new AggregateError(failures, `test servers failed to start: ${failures.map(String).join('; ')}`);
+  }
+  const [moto, azurite, gcs] = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
   if (moto) {
     servers.push(moto);
     process.env.S3DLIO_TEST_S3_ENDPOINT = moto.url;
@@ -30,5 +39,9 @@ export default async function globalSetup(): Promise<void> {
   if (azurite) {
     servers.push(azurite);
     process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING = azuriteConnectionString(azurite.url);
+  }
+  if (gcs) {
+    servers.push(gcs);
+    process.env.S3DLIO_TEST_GCS_ENDPOINT = gcs.url;
   }
 }
