@@ -74,6 +74,10 @@ export async function runOperation<T, O extends OperationOptions = OperationOpti
     return await body(scope, opts);
   } catch (error) {
     let wrapped = toS3dlioError(error, operation, label);
+    // Errors raised before any I/O (URI parsing) do not know the operation yet.
+    if (wrapped instanceof S3dlioError && wrapped.operation === undefined) {
+      Object.defineProperty(wrapped, 'operation', { value: operation, enumerable: true });
+    }
     // A native job that saw the cancel flag reports ECANCELED: report the signal's reason instead.
     const signal = scope?.signal;
     if (

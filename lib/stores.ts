@@ -1,6 +1,8 @@
 /** Choosing the backend for a URI: `storeFor`, and the shared default store of each scheme. */
+import { AzureStore, type AzureStoreOptions } from './backends/azure';
 import { DirectStore, type DirectStoreOptions } from './backends/direct';
 import { FileStore, type FileStoreOptions } from './backends/file';
+import { GcsStore, type GcsStoreOptions } from './backends/gcs';
 import { S3Store, type S3StoreOptions } from './backends/s3';
 import { S3dlioError } from './errors';
 import type { ObjectStore } from './object-store';
@@ -8,7 +10,7 @@ import { type Scheme, parseUri } from './uri';
 import { expectOptions } from './validate';
 
 /** Backend options for `storeFor`; each backend reads the fields that concern it. */
-export type StoreOptions = FileStoreOptions & DirectStoreOptions & S3StoreOptions;
+export type StoreOptions = FileStoreOptions & DirectStoreOptions & S3StoreOptions & AzureStoreOptions & GcsStoreOptions;
 
 const defaultStores = new Map<Scheme, ObjectStore>();
 
@@ -20,12 +22,14 @@ function createStore(scheme: Scheme, uri: string, options: StoreOptions): Object
       return new DirectStore(options);
     case 's3':
       return new S3Store(options);
-    default:
-      throw new S3dlioError(
-        'ERR_BACKEND_UNAVAILABLE',
-        `The ${scheme}:// backend is not available in this version (local backends: file://, direct://)`,
-        { uri },
-      );
+    case 'az':
+      return new AzureStore(options);
+    case 'gs':
+      return new GcsStore(options);
+    default: {
+      const unknown: never = scheme;
+      throw new S3dlioError('ERR_INVALID_URI', `No backend for the scheme of ${uri} (${String(unknown)})`, { uri });
+    }
   }
 }
 

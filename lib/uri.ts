@@ -86,6 +86,11 @@ function parseLocal(uri: string, scheme: 'file' | 'direct', path: string): Parse
 
 function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {
   const parts = rest.split('/');
+  // No bucket, container or account name contains '@': this is `user:secret@…`. Refuse it without
+  // quoting it (the S3dlioError constructor strips the userinfo from the URI it shows).
+  if (parts[0].includes('@')) {
+    throw invalid(uri, 'credentials in a URI are not supported; pass them as options or environment variables');
+  }
   if (scheme === 'az') {
     const [account, container = '', ...key] = parts;
     if (!account) throw invalid(uri, 'missing the storage account (az://account/container/key)');

@@ -13,7 +13,6 @@ import { startMoto } from './servers/moto';
 import type { ProcessServer } from './servers/process-server';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __S3DLIO_TEST_SERVERS__: Array<Pick<ProcessServer, 'stop'>> | undefined;
 }
 

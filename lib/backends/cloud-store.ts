@@ -5,6 +5,7 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
+import { TruncatedBodyError } from '../internal/body';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
 import { type RetryPolicy, withRetry } from '../internal/retry';
 import type {
@@ -353,6 +354,8 @@ export class CloudStore implements ObjectStore {
     let attemptSignal: AbortSignal | undefined;
     const failureOf = (error: unknown): CloudFailure => {
       if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
+      if (error instanceof TruncatedBodyError)
+        return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: error.message };
       return classifyNetworkError(error) ?? this.driver.classify(error);
     };
     try {
@@ -451,30 +454,42 @@ export class CloudStore implements ObjectStore {
       );
       return;
     }
-    // Batch API: group per bucket, chunks of removeBatchSize, per-key failures reported each.
+    // Batch API: chunks of removeBatchSize, `concurrency` chunks in flight, per-key failures each reported.
     const size = driver.removeBatchSize ?? 1000;
+    const chunks: number[] = [];
+    for (let start = 0; start < refs.length; start += size) chunks.push(start);
     const errors: S3dlioError[] = [];
-    for (let start = 0; start < refs.length; start += size) {
-      const chunk = refs.slice(start, start + size);
-      const bucket = { ...chunk[0], key: '' };
-      if (chunk.some((ref) => ref.bucket !== bucket.bucket || ref.base !== bucket.base)) {
-        await runBatch(scope, uris.slice(start, start + size), identity, concurrency, (uri, index) =>
-          this.request(scope, uri, true, (signal) => driver.remove(chunk[index], signal)),
+    await runBatch(
+      scope,
+      chunks,
+      (start) => uris[start],
+      concurrency,
+      async (start) => {
+        const chunk = refs.slice(start, start + size);
+        const bucket = { ...chunk[0], key: '' };
+        if (chunk.some((ref) => ref.bucket !== bucket.bucket || ref.base !== bucket.base)) {
+          // Keys of several buckets in one chunk: one request per key.
+          await runBatch(scope, uris.slice(start, start + size), identity, concurrency, (uri, index) =>
+            this.request(scope, uri, true, (signal) => driver.remove(chunk[index], signal)),
+          ).catch((error: unknown) => {
+            if (!(error instanceof BatchError)) throw error;
+            errors.push(...error.errors);
+          });
+          return;
+        }
+        const results = await this.request(scope, uris[start], true, (signal) =>
+          driver.removeBatch!(
+            bucket,
+            chunk.map((ref) => ref.key),
+            signal,
+          ),
         );
-        continue;
-      }
-      const results = await this.request(scope, uris[start], true, (signal) =>
-        driver.removeBatch!(
-          bucket,
-          chunk.map((ref) => ref.key),
-          signal,
-        ),
-      );
-      results.forEach((failure, index) => {
-        if (failure !== undefined)
-          errors.push(cloudError(driver.classify(failure), operation, uris[start + index], failure));
-      });
-    }
+        results.forEach((failure, index) => {
+          if (failure !== undefined)
+            errors.push(cloudError(driver.classify(failure), operation, uris[start + index], failure));
+        });
+      },
+    );
     if (errors.length > 0) throw new BatchError(operation, errors, refs.length - errors.length);
   }
 }

@@ -16,7 +16,7 @@ export class TruncatedBodyError extends Error {
  */
 export async function readBody(
   body: AsyncIterable<Uint8Array>,
-  expectedLength?: number,
+  expectedLength?: number | (() => number | undefined),
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   // Stop the transfer as soon as the caller aborts (or the attempt times out).
@@ -31,23 +31,39 @@ export async function readBody(
   }
 }
 
-async function collect(body: AsyncIterable<Uint8Array>, expectedLength: number | undefined): Promise<Uint8Array> {
-  if (expectedLength === undefined) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of body) chunks.push(chunk);
-    const joined = Buffer.concat(chunks);
-    return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
-  }
-  // Not zero-filled and not from the shared pool: every byte is overwritten below.
-  const target = Buffer.allocUnsafeSlow(expectedLength);
+/**
+ * `expectedLength` may be a function: some SDK streams only learn the length from the response
+ * headers once reading has started, always before the first body chunk.
+ */
+async function collect(
+  body: AsyncIterable<Uint8Array>,
+  expectedLength: number | (() => number | undefined) | undefined,
+): Promise<Uint8Array> {
+  const lengthNow = (): number | undefined =>
+    typeof expectedLength === 'function' ? expectedLength() : expectedLength;
+  let target: Buffer | undefined;
+  let expected: number | undefined;
+  const chunks: Uint8Array[] = [];
   let received = 0;
   for await (const chunk of body) {
-    if (received + chunk.byteLength > expectedLength) {
-      throw new Error(`the response body is longer than its Content-Length (${expectedLength})`);
+    if (received === 0 && target === undefined && chunks.length === 0) {
+      expected = lengthNow();
+      // Not zero-filled and not from the shared pool: every byte is overwritten below.
+      if (expected !== undefined) target = Buffer.allocUnsafeSlow(expected);
     }
-    target.set(chunk, received);
+    if (target === undefined) {
+      chunks.push(chunk);
+    } else {
+      if (received + chunk.byteLength > target.byteLength) {
+        throw new Error(`the response body is longer than its Content-Length (${target.byteLength})`);
+      }
+      target.set(chunk, received);
+    }
     received += chunk.byteLength;
   }
-  if (received !== expectedLength) throw new TruncatedBodyError(received, expectedLength);
-  return new Uint8Array(target.buffer, target.byteOffset, expectedLength);
+  expected ??= lengthNow();
+  if (expected !== undefined && received !== expected) throw new TruncatedBodyError(received, expected);
+  if (target) return new Uint8Array(target.buffer, target.byteOffset, received);
+  const joined = Buffer.concat(chunks);
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
 }

@@ -40,7 +40,9 @@ beforeEach(() => {
 });
 
 test('503 SlowDown twice, then success: the get is retried and returns every byte', async () => {
-  proxy.setRules([{ method: 'GET', path: objectPath, times: 2, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } }]);
+  proxy.setRules([
+    { method: 'GET', path: objectPath, times: 2, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } },
+  ]);
   expectSameBytes(await viaProxy().get(`s3://${bucket}/data.bin`), bytes);
   expect(proxy.stats.byType.status).toBe(2);
 });
@@ -65,7 +67,9 @@ test('a dropped connection is retried (ECONNRESET), and reported as ERR_CONNECTI
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'drop' } }]);
   expectSameBytes(await viaProxy().get(`s3://${bucket}/data.bin`), bytes);
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'drop' } }]);
-  await expect(viaProxy({ maxAttempts: 2 }).get(`s3://${bucket}/data.bin`)).rejects.toMatchObject({ code: 'ERR_CONNECTION' });
+  await expect(viaProxy({ maxAttempts: 2 }).get(`s3://${bucket}/data.bin`)).rejects.toMatchObject({
+    code: 'ERR_CONNECTION',
+  });
 });
 
 test('a body truncated mid-transfer is never returned as short data: retried, or ERR_TRUNCATED_BODY', async () => {
@@ -86,7 +90,9 @@ test('an attempt slower than attemptTimeoutMs times out, is retried, and gives E
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'delay', ms: 1500 } }]);
   expectSameBytes(await viaProxy({ attemptTimeoutMs: 400 }).get(`s3://${bucket}/data.bin`), bytes);
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 1500 } }]);
-  await expect(viaProxy({ attemptTimeoutMs: 300, maxAttempts: 2 }).get(`s3://${bucket}/data.bin`)).rejects.toMatchObject({
+  await expect(
+    viaProxy({ attemptTimeoutMs: 300, maxAttempts: 2 }).get(`s3://${bucket}/data.bin`),
+  ).rejects.toMatchObject({
     code: 'ERR_TIMEOUT',
   });
 });
@@ -99,7 +105,9 @@ test('4xx answers are not retried (a missing key costs one request)', async () =
 test('the caller aborting during backoff stops the retries with ERR_ABORTED', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } }]);
   const controller = new AbortController();
-  const pending = viaProxy({ maxAttempts: 50, retryBaseDelayMs: 200 }).get(`s3://${bucket}/data.bin`, { signal: controller.signal });
+  const pending = viaProxy({ maxAttempts: 50, retryBaseDelayMs: 200 }).get(`s3://${bucket}/data.bin`, {
+    signal: controller.signal,
+  });
   setTimeout(() => controller.abort(new Error('enough')), 300);
   await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
   expect(proxy.stats.requests).toBeLessThan(10);

@@ -49,7 +49,39 @@ export function s3Target(): CloudTarget {
   };
 }
 
+/** Azure Blob on Azurite, through S3DLIO_TEST_AZURE_CONNECTION_STRING (its account devstoreaccount1). */
+export function azTarget(): CloudTarget {
+  return {
+    name: 'az (Azurite)',
+    scheme: 'az',
+    store: (extra = {}) =>
+      storeFor('az://devstoreaccount1/', {
+        connectionString: required('S3DLIO_TEST_AZURE_CONNECTION_STRING'),
+        retryBaseDelayMs: 20,
+        ...extra,
+      }),
+    bucketUri: (bucket) => `az://devstoreaccount1/${bucket}/`,
+    schemeUri: 'az://devstoreaccount1/',
+  };
+}
+
+/** GCS on test/servers/gcs-server.ts (or S3DLIO_TEST_GCS_ENDPOINT, S3DLIO_TEST_GCS_PROJECT). */
+export function gsTarget(): CloudTarget {
+  const options = (): Record<string, unknown> => ({
+    endpoint: required('S3DLIO_TEST_GCS_ENDPOINT'),
+    projectId: process.env.S3DLIO_TEST_GCS_PROJECT ?? 'test',
+    retryBaseDelayMs: 20,
+  });
+  return {
+    name: 'gs (test GCS server)',
+    scheme: 'gs',
+    store: (extra = {}) => storeFor('gs://', { ...options(), ...extra }),
+    bucketUri: (bucket) => `gs://${bucket}/`,
+    schemeUri: 'gs://',
+  };
+}
+
 /** The targets the contract suites run on. */
 export function cloudTargets(): CloudTarget[] {
-  return [s3Target()];
+  return [s3Target(), azTarget(), gsTarget()];
 }

@@ -4,7 +4,10 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 
 /** A fresh directory on the disk filesystem (O_DIRECT capable); removed in afterAll. */
-export function useTempDir(prefix = 's3dlio-test-'): { readonly path: string; uri(scheme: 'file' | 'direct', rel?: string): string } {
+export function useTempDir(prefix = 's3dlio-test-'): {
+  readonly path: string;
+  uri(scheme: 'file' | 'direct', rel?: string): string;
+} {
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), prefix));

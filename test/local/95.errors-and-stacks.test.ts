@@ -212,14 +212,18 @@ describe('errors never contain credentials from the URI', () => {
     expect(String(error.stack)).not.toContain('s3cr3tK3y');
   });
 
-  test.each(['ftp://user:s3cr3tK3y@host/file', 'file://user:s3cr3tK3y@host/x', 'direct://user:s3cr3tK3y@/x'])(
-    'a failing operation on %s does not echo the credentials',
-    async (uri) => {
-      const error = await rejectionOf(s3dlio.get(uri));
-      expect(error).toBeInstanceOf(S3dlioError);
-      expect(error.message).not.toContain('s3cr3tK3y');
-      expect(String(error.uri ?? '')).not.toContain('s3cr3tK3y');
-      expect(String(error.stack)).not.toContain('s3cr3tK3y');
-    },
-  );
+  test.each([
+    'ftp://user:s3cr3tK3y@host/file',
+    'file://user:s3cr3tK3y@host/x',
+    'direct://user:s3cr3tK3y@/x',
+    's3://AKIDEXAMPLE:s3cr3tK3y@bucket/key',
+    'gs://user:s3cr3tK3y@bucket/key',
+    'az://user:s3cr3tK3y@account/container/key',
+  ])('a failing operation on %s does not echo the credentials', async (uri) => {
+    const error = await rejectionOf(s3dlio.get(uri));
+    expect(error).toBeInstanceOf(S3dlioError);
+    expect(error.message).not.toContain('s3cr3tK3y');
+    expect(String(error.uri ?? '')).not.toContain('s3cr3tK3y');
+    expect(String(error.stack)).not.toContain('s3cr3tK3y');
+  });
 });

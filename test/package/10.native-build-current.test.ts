@@ -8,8 +8,10 @@ import * as path from 'path';
 import { buildInfo } from '../../lib';
 
 const root = path.resolve(__dirname, '..', '..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { nativeSourceHash } = require(path.join(root, 'scripts', 'native-hash.js')) as { nativeSourceHash(dir: string): string };
+
+const { nativeSourceHash } = require(path.join(root, 'scripts', 'native-hash.js')) as {
+  nativeSourceHash(dir: string): string;
+};
 const sourceHash = nativeSourceHash(root);
 
 test('the loaded addon was built from the native sources of this checkout', () => {
@@ -22,7 +24,6 @@ test('the committed linux-x64 prebuild was built from the native sources of this
   const binaries = readdirSync(dir).filter((name) => name.endsWith('.node'));
   expect(binaries.length).toBeGreaterThan(0);
   for (const name of binaries) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const prebuild = require(path.join(dir, name)) as { buildInfo(): { sourceHash: string } };
     expect({ name, hash: prebuild.buildInfo().sourceHash }).toEqual({ name, hash: sourceHash });
   }

@@ -22,7 +22,10 @@ beforeAll(() => {
   if (!tarball) throw new Error(`npm pack wrote no tarball in ${work}`);
   consumer = path.join(work, 'consumer');
   run('mkdir', ['-p', consumer], work);
-  writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  writeFileSync(
+    path.join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+  );
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, tarball)], consumer);
 }, 180_000);
 
@@ -32,8 +35,16 @@ afterAll(() => {
 
 test('the tarball ships the compiled API, types, the ES module wrapper, native sources and the prebuild', () => {
   const installed = path.join(consumer, 'node_modules', 's3dlio');
-  const files = ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'binding.gyp', 'native/addon.cc', 'prebuilds/linux-x64'];
-  for (const file of files) expect(readdirSync(path.dirname(path.join(installed, file)))).toContain(path.basename(file));
+  const files = [
+    'dist/index.js',
+    'dist/index.mjs',
+    'dist/index.d.ts',
+    'binding.gyp',
+    'native/addon.cc',
+    'prebuilds/linux-x64',
+  ];
+  for (const file of files)
+    expect(readdirSync(path.dirname(path.join(installed, file)))).toContain(path.basename(file));
   expect(readdirSync(installed)).not.toContain('test');
 });
 
@@ -81,6 +92,18 @@ test('TypeScript users get complete declarations (strict type-check of a consume
      void main;`,
   );
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), 'use.ts'];
+  const args = [
+    '--noEmit',
+    '--strict',
+    '--module',
+    'node16',
+    '--moduleResolution',
+    'node16',
+    '--types',
+    'node',
+    '--typeRoots',
+    path.join(root, 'node_modules', '@types'),
+    'use.ts',
+  ];
   expect(() => run(process.execPath, [tsc, ...args], consumer)).not.toThrow();
 });

@@ -66,7 +66,10 @@ export async function startProcessServer(
 
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    const failed = await Promise.race([spawnError, new Promise<undefined>((resolve) => setTimeout(resolve, 100))]);
+    const failed = await Promise.race([
+      spawnError,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100)),
+    ]);
     if (failed) throw new Error(`${name}: could not start \`${command}\`: ${failed.message}`);
     if (exited) throw new Error(`${name} exited before answering on ${url}:\n${output}`);
     if (await answers(url + (options.probePath ?? '/'))) break;

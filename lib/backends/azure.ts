@@ -1,0 +1,644 @@
+/**
+ * az:// — Azure Blob Storage (and Azurite) through `@azure/storage-blob`. URI forms:
+ * `az://account/container/key` and `https://account.blob.core.windows.net/container/key`; listings
+ * answer in the form the prefix was given in.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import * as net from 'net';
+import type { Duplex } from 'stream';
+
+import type * as AzIdentity from '@azure/identity';
+import type * as AzBlob from '@azure/storage-blob';
+
+import {
+  type CloudCommonOptions,
+  type ConnectionSettings,
+  connectionSettingsFrom,
+  isLoopbackHost,
+  retryPolicyFrom,
+} from '../cloud/config';
+import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { S3dlioError } from '../errors';
+import { readBody } from '../internal/body';
+import { parseUri } from '../uri';
+import { invalidValue, optionalPositiveInteger } from '../validate';
+import {
+  type ByteRange,
+  type CloudDriver,
+  type CloudRef,
+  CloudStore,
+  type ListPage,
+  type ObjectHead,
+} from './cloud-store';
+
+/**
+ * Options of an az:// store. Credentials: the first one given among the options (connection
+ * string, SAS token, account key), else among the environment variables in the same order, else
+ * `DefaultAzureCredential` (managed identity, workload identity, Azure CLI, ...).
+ */
+export interface AzureStoreOptions extends CloudCommonOptions {
+  /**
+   * A storage connection string (env `AZURE_STORAGE_CONNECTION_STRING`): `AccountName=…;AccountKey=…`
+   * or `BlobEndpoint=…;SharedAccessSignature=…`, or `UseDevelopmentStorage=true`. It carries its own
+   * endpoint (`BlobEndpoint`), and serves the one account it names.
+   */
+  connectionString?: string;
+  /** A SAS token (`sv=…&sig=…`, leading `?` allowed) for the URI's account (env `AZURE_STORAGE_SAS_TOKEN`). */
+  sasToken?: string;
+  /**
+   * The shared key of the URI's account (env `AZURE_STORAGE_KEY`, which belongs to the account in
+   * `AZURE_STORAGE_ACCOUNT` when that is set).
+   */
+  accountKey?: string;
+  /**
+   * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
+   * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
+   * endpoint on a loopback or IP host without a path gets `/<account>` appended (path-style).
+   */
+  endpoint?: string;
+  /** Blobs per List Blobs page (default 5000, the Azure maximum). */
+  pageSize?: number;
+}
+
+type BlobSdk = typeof AzBlob;
+type IdentitySdk = typeof AzIdentity;
+
+let sdk: BlobSdk | undefined;
+/** Loaded on first use: programs that never touch az:// never pay for the Azure SDK. */
+function loadSdk(): BlobSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sdk ??= require('@azure/storage-blob') as BlobSdk;
+  return sdk;
+}
+
+function loadIdentity(): IdentitySdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@azure/identity') as IdentitySdk;
+}
+
+/** Storage account names: 3–24 lowercase letters and digits. */
+const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
+/** Container names: 3–63 lowercase letters, digits and single hyphens, alphanumeric at both ends. */
+const CONTAINER_NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
+/** Containers with a reserved name. */
+const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
+/** `https://account.blob.core.windows.net/` at the start of a URI. */
+const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
+const MAX_PAGE_SIZE = 5000;
+
+const SERVICE_CODES: Record<string, Pick<CloudFailure, 'code' | 'retryable' | 'throttled'>> = {
+  BlobNotFound: { code: 'ERR_NOT_FOUND', retryable: false },
+  ContainerNotFound: { code: 'ERR_BUCKET_NOT_FOUND', retryable: false },
+  ContainerAlreadyExists: { code: 'ERR_ALREADY_EXISTS', retryable: false },
+  BlobAlreadyExists: { code: 'ERR_ALREADY_EXISTS', retryable: false },
+  ContainerBeingDeleted: { code: 'ERR_CONFLICT', retryable: false },
+  AuthenticationFailed: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationFailure: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationPermissionMismatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationProtocolMismatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationResourceTypeMismatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationServiceMismatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AuthorizationSourceIPMismatch: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  InsufficientAccountPermissions: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  NoAuthenticationInformation: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  AccountIsDisabled: { code: 'ERR_ACCESS_DENIED', retryable: false },
+  InvalidRange: { code: 'ERR_RANGE_NOT_SATISFIABLE', retryable: false },
+  InvalidResourceName: { code: 'ERR_INVALID_URI', retryable: false },
+  RequestBodyTooLarge: { code: 'ERR_OBJECT_TOO_LARGE', retryable: false },
+  ServerBusy: { code: 'ERR_THROTTLED', retryable: true, throttled: true },
+  OperationTimedOut: { code: 'ERR_TIMEOUT', retryable: true },
+  InternalError: { code: 'ERR_SERVER', retryable: true },
+};
+
+/** What HEAD answers carry no body to say (the code is in `x-ms-error-code` only). */
+const BODYLESS_MESSAGES: Record<string, string> = {
+  BlobNotFound: 'The specified blob does not exist.',
+  ContainerNotFound: 'The specified container does not exist.',
+};
+
+/** @azure/identity errors: no usable credential, or the identity provider said no. */
+const IDENTITY_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+interface RestErrorShape {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  details?: { errorCode?: string; 'x-ms-request-id'?: string; requestId?: string };
+  response?: { headers?: { get?(name: string): string | undefined } };
+}
+
+/** A failure the driver itself decides (not an SDK error). Its name becomes the cause's name. */
+class DriverFailure extends Error {
+  constructor(
+    name: string,
+    readonly failure: CloudFailure,
+  ) {
+    super(failure.message);
+    this.name = name;
+  }
+}
+
+/** The account named by a base (`az://account/…` or `https://account.blob.core.windows.net/…`). */
+function accountOf(base: string): string {
+  const https = HTTPS_FORM.exec(base);
+  if (https) return https[1].toLowerCase();
+  return base.slice('az://'.length).split('/')[0];
+}
+
+/** Waits `ms`, rejecting with the signal's reason if it fires. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
+function boundConnect(socket: Duplex | null | undefined, timeoutMs: number): void {
+  if (!(socket instanceof net.Socket) || !socket.connecting) return;
+  const timer = setTimeout(() => {
+    const error = Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    socket.destroy(error);
+  }, timeoutMs);
+  const clear = (): void => clearTimeout(timer);
+  socket.once('connect', clear);
+  socket.once('close', clear);
+}
+
+class PooledHttpAgent extends http.Agent {
+  constructor(
+    options: http.AgentOptions,
+    private readonly connectTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    boundConnect(socket, this.connectTimeoutMs);
+    return socket;
+  }
+}
+
+class PooledHttpsAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly connectTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    boundConnect(socket, this.connectTimeoutMs);
+    return socket;
+  }
+}
+
+/** Where the credential came from: decides how a client is built and what it may serve. */
+type Credential =
+  | { kind: 'connection-string'; source: string }
+  | { kind: 'sas'; source: string }
+  | { kind: 'key'; source: string; onlyAccount?: string }
+  | { kind: 'default' };
+
+/** A string option that holds a secret: its value never appears in an error. */
+function secretOption(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw Object.assign(new TypeError(`Expected a non-empty string for \`${name}\``), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  return value;
+}
+
+/** Proxy variables the SDK honours; a custom agent would bypass the proxy, so none is set then. */
+function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'].some(
+    (name) => !!env[name],
+  );
+}
+
+class AzureDriver implements CloudDriver {
+  readonly scheme = 'az' as const;
+  // Whatever holds a secret (the credential, clients whose URL carries a SAS or whose pipeline
+  // holds a key) is in #private fields: `util.inspect(store)` never shows them.
+  readonly #credential: Credential;
+  readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
+  #defaultCredential?: AzIdentity.TokenCredential;
+  private readonly endpoint?: URL;
+  private readonly pageSize: number;
+  private readonly connection: ConnectionSettings;
+  private readonly useAgent: boolean;
+  private agents?: { http: http.Agent; https: https.Agent };
+
+  constructor(options: AzureStoreOptions) {
+    const env = process.env;
+    this.#credential = AzureDriver.credentialFrom(options, env);
+    this.connection = connectionSettingsFrom(options, env);
+    const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
+    if (endpoint !== undefined) this.endpoint = AzureDriver.endpointUrl(endpoint, options.endpoint !== undefined);
+    const pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', MAX_PAGE_SIZE);
+    if (pageSize > MAX_PAGE_SIZE)
+      throw invalidValue('options.pageSize', `an integer from 1 to ${MAX_PAGE_SIZE}`, pageSize);
+    this.pageSize = pageSize;
+    this.useAgent = !proxyConfigured(env);
+  }
+
+  private static credentialFrom(options: AzureStoreOptions, env: NodeJS.ProcessEnv): Credential {
+    const connectionString = secretOption(options.connectionString, 'options.connectionString');
+    if (connectionString) return { kind: 'connection-string', source: connectionString };
+    const sasToken = secretOption(options.sasToken, 'options.sasToken');
+    if (sasToken) return { kind: 'sas', source: sasToken.replace(/^\?/, '') };
+    const accountKey = secretOption(options.accountKey, 'options.accountKey');
+    if (accountKey) return { kind: 'key', source: accountKey };
+    if (env.AZURE_STORAGE_CONNECTION_STRING)
+      return { kind: 'connection-string', source: env.AZURE_STORAGE_CONNECTION_STRING };
+    if (env.AZURE_STORAGE_SAS_TOKEN) return { kind: 'sas', source: env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '') };
+    if (env.AZURE_STORAGE_KEY)
+      return { kind: 'key', source: env.AZURE_STORAGE_KEY, onlyAccount: env.AZURE_STORAGE_ACCOUNT || undefined };
+    return { kind: 'default' };
+  }
+
+  private static endpointUrl(value: unknown, fromOptions: boolean): URL {
+    const name = fromOptions ? 'options.endpoint' : 'process.env.AZURE_STORAGE_ENDPOINT';
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+      // Not echoed as given: a URL with a query may carry a SAS.
+      throw invalidValue(name, 'a blob service URL http(s)://host[:port][/path]', redactSecrets(String(value)));
+    }
+    return url;
+  }
+
+  parse(uri: string, name: string): CloudRef {
+    const parsed = parseUri(uri, name);
+    // Messages quote the URI: never with a signature in it.
+    const shown = redactSecrets(uri);
+    const invalid = (reason: string): S3dlioError =>
+      new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(shown)}: ${reason}`, { uri: shown });
+    if (parsed.scheme !== 'az') throw invalid('this store only takes az:// URIs');
+    if (HTTPS_FORM.test(uri) && /\?(?:.*&)?sig=/.test(uri)) {
+      // A pasted SAS URL: the query would otherwise become part of the key (keys are literal).
+      throw invalid(
+        'a SAS URL; pass the token as options.sasToken (or AZURE_STORAGE_SAS_TOKEN) and the URI without its query',
+      );
+    }
+    const account = this.checkAccount(uri, parsed.account ?? '');
+    const container = parsed.bucket;
+    if (container === '') throw invalid('missing the container (az://account/container/key)');
+    if (!CONTAINER_NAME.test(container) && !SPECIAL_CONTAINERS.has(container)) {
+      throw invalid(
+        `${JSON.stringify(container)} is not a valid Azure container name (3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit)`,
+      );
+    }
+    return { base: `${this.accountBase(uri, account)}${container}/`, bucket: container, key: parsed.key };
+  }
+
+  /** `az://account/` or `https://account.blob.core.windows.net/`: where container URIs start. */
+  accountBase(uri: string, account?: string): string {
+    const name = account ?? this.checkAccount(uri, parseUri(uri, 'schemeUri').account ?? '');
+    return HTTPS_FORM.test(uri) ? `https://${name}.blob.core.windows.net/` : `az://${name}/`;
+  }
+
+  private checkAccount(uri: string, raw: string): string {
+    // Host names are case-insensitive: the https form may be written in any case.
+    const account = HTTPS_FORM.test(uri) ? raw.toLowerCase() : raw;
+    if (!ACCOUNT_NAME.test(account)) {
+      const shown = redactSecrets(uri);
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(shown)}: ${JSON.stringify(account)} is not a valid Azure storage account name (3-24 lowercase letters and digits)`,
+        { uri: shown },
+      );
+    }
+    return account;
+  }
+
+  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const blob = this.container(ref).getBlobClient(ref.key);
+    const offset = range?.start ?? 0;
+    const count = range?.end === undefined ? undefined : range.end - offset + 1;
+    // maxRetryRequests 0: a body cut short is an error here, and CloudStore retries the whole read.
+    const response = await blob.download(offset, count, { abortSignal: signal, maxRetryRequests: 0 });
+    const body = response.readableStreamBody as (NodeJS.ReadableStream & AsyncIterable<Uint8Array>) | undefined;
+    if (!body) return new Uint8Array(0);
+    try {
+      return await readBody(body, response.contentLength, signal);
+    } catch (error) {
+      // The SDK's body stream reports a connection lost mid-body as an AbortError (or as "Data
+      // corruption failure" once its own retries are spent): say what happened.
+      const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+      const cutShort =
+        name === 'AbortError' ||
+        (typeof message === 'string' && /^Data corruption failure: received less/.test(message));
+      if (signal?.aborted || !cutShort) throw error;
+      throw new DriverFailure('TruncatedBodyError', {
+        code: 'ERR_TRUNCATED_BODY',
+        retryable: true,
+        message: `the response body ended before its Content-Length (${response.contentLength} bytes)`,
+      });
+    }
+  }
+
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    // One Put Blob request (up to 5000 MiB): the blob appears whole or not at all.
+    await this.container(ref).getBlockBlobClient(ref.key).upload(bytes, bytes.byteLength, { abortSignal: signal });
+  }
+
+  async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
+    const properties = await this.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
+    return {
+      size: properties.contentLength ?? 0,
+      lastModified: properties.lastModified ?? new Date(0),
+      ...(properties.etag !== undefined && { etag: properties.etag }),
+      ...(properties.contentType !== undefined && { contentType: properties.contentType }),
+    };
+  }
+
+  async listPage(
+    ref: CloudRef,
+    delimiter: string | undefined,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ListPage> {
+    const container = this.container(ref);
+    const options = { prefix: ref.key || undefined, abortSignal: signal };
+    const settings = { continuationToken: token, maxPageSize: this.pageSize };
+    if (delimiter === undefined) {
+      const { value: page } = (await container.listBlobsFlat(options).byPage(settings).next()) as {
+        value?: AzBlob.ContainerListBlobFlatSegmentResponse;
+      };
+      return {
+        keys: page ? page.segment.blobItems.map((item) => item.name) : [],
+        prefixes: [],
+        nextToken: page?.continuationToken || undefined,
+      };
+    }
+    const { value: page } = (await container.listBlobsByHierarchy(delimiter, options).byPage(settings).next()) as {
+      value?: AzBlob.ContainerListBlobHierarchySegmentResponse;
+    };
+    return {
+      keys: page ? page.segment.blobItems.map((item) => item.name) : [],
+      prefixes: page ? (page.segment.blobPrefixes ?? []).map((item) => item.name) : [],
+      nextToken: page?.continuationToken || undefined,
+    };
+  }
+
+  async remove(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    // Azure answers 404 BlobNotFound for a missing blob. Snapshots go with their blob.
+    await this.container(ref).deleteBlob(ref.key, { abortSignal: signal, deleteSnapshots: 'include' });
+  }
+
+  async copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void> {
+    if (this.clientKey(source) !== this.clientKey(destination)) {
+      // Another account (or endpoint): the source would need its own SAS; copy through here.
+      return this.write(destination, await this.read(source, undefined, signal), signal);
+    }
+    const sourceUrl = this.container(source).getBlobClient(source.key).url;
+    const target = this.container(destination).getBlobClient(destination.key);
+    // Copy Blob: within one account the request's own credential authorizes the source (Copy
+    // Blob From URL would need a SAS or a public source). Usually done at once; else poll, with
+    // our own backoff and signal (the SDK poller's delay ignores the signal).
+    const poller = await target.beginCopyFromURL(sourceUrl, { abortSignal: signal });
+    for (let delay = 50; !poller.isDone(); delay = Math.min(delay * 2, 2000)) {
+      await pause(delay, signal);
+      await poller.poll({ abortSignal: signal });
+    }
+  }
+
+  async createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    await this.container(ref).createIfNotExists({ abortSignal: signal });
+  }
+
+  async deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    // Azure deletes non-empty containers; the API promises ERR_BUCKET_NOT_EMPTY, so look first.
+    const container = this.container(ref);
+    const { value: page } = (await container
+      .listBlobsFlat({ abortSignal: signal })
+      .byPage({ maxPageSize: 1 })
+      .next()) as { value?: AzBlob.ContainerListBlobFlatSegmentResponse };
+    if (page && page.segment.blobItems.length > 0) {
+      throw new DriverFailure('ContainerNotEmpty', {
+        code: 'ERR_BUCKET_NOT_EMPTY',
+        retryable: false,
+        message: 'the container is not empty (pass { force: true } to delete its blobs too)',
+      });
+    }
+    await container.delete({ abortSignal: signal });
+  }
+
+  async listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]> {
+    const names: string[] = [];
+    const pages = this.client(ref).listContainers({ abortSignal: signal }).byPage({ maxPageSize: MAX_PAGE_SIZE });
+    for await (const page of pages) for (const item of page.containerItems ?? []) names.push(item.name);
+    return names;
+  }
+
+  classify(error: unknown): CloudFailure {
+    if (error instanceof DriverFailure) return error.failure;
+    const shape = (typeof error === 'object' && error !== null ? error : {}) as RestErrorShape;
+    const name = shape.name ?? '';
+    const text = typeof shape.message === 'string' ? shape.message : String(error);
+    if (name === 'TruncatedBodyError' || /^Data corruption failure: received less data/i.test(text)) {
+      return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: text };
+    }
+    if (name === 'AbortError') {
+      // Our own signals are handled before classify: this is the SDK giving up on a connection.
+      return {
+        code: 'ERR_CONNECTION',
+        retryable: true,
+        message: 'the connection closed before the answer was complete',
+      };
+    }
+    if (IDENTITY_ERRORS.has(name)) {
+      return {
+        code: 'ERR_ACCESS_DENIED',
+        retryable: false,
+        message: `no usable Azure credential (set AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_KEY, pass a credential option, or sign in for DefaultAzureCredential): ${text}`,
+      };
+    }
+    const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
+    const header = (header: string): string | undefined => {
+      try {
+        return shape.response?.headers?.get?.(header) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const serviceCode =
+      (status !== undefined ? shape.code : undefined) ?? shape.details?.errorCode ?? header('x-ms-error-code');
+    const requestId = shape.details?.['x-ms-request-id'] ?? shape.details?.requestId ?? header('x-ms-request-id');
+    const known = serviceCode ? SERVICE_CODES[serviceCode] : undefined;
+    const base =
+      known ??
+      (status !== undefined
+        ? classifyStatus(status)
+        : shape.code === 'REQUEST_SEND_ERROR'
+          ? { code: 'ERR_CONNECTION', retryable: true }
+          : { code: 'ERR_CLOUD', retryable: false });
+    // Service messages end with "RequestId:…" and "Time:…" lines: the request id has its field.
+    const firstLine = text.split('\n')[0].trim();
+    const message =
+      firstLine ||
+      (serviceCode && BODYLESS_MESSAGES[serviceCode]) ||
+      (status !== undefined ? `the service answered HTTP ${status}` : name || 'unknown error');
+    return {
+      ...base,
+      ...(status !== undefined && { status }),
+      ...(serviceCode !== undefined && { serviceCode }),
+      ...(requestId !== undefined && { requestId }),
+      message,
+    };
+  }
+
+  // ---- clients ----
+
+  private container(ref: CloudRef): AzBlob.ContainerClient {
+    return this.client(ref).getContainerClient(ref.bucket);
+  }
+
+  /** Clients are created once per (credential, account, endpoint) and reused: one connection pool. */
+  private clientKey(ref: Pick<CloudRef, 'base'>): string {
+    const credential = this.#credential;
+    const account = accountOf(ref.base);
+    if (credential.kind === 'connection-string') return credential.kind;
+    return `${credential.kind}|${account}|${this.serviceUrl(account)}`;
+  }
+
+  private client(ref: Pick<CloudRef, 'base'>): AzBlob.BlobServiceClient {
+    const key = this.clientKey(ref);
+    let client = this.#clients.get(key);
+    if (!client) {
+      try {
+        client = this.createClient(accountOf(ref.base));
+      } catch (error) {
+        // The SDK refuses a malformed connection string (or credential) when the client is made.
+        throw new DriverFailure('InvalidConfiguration', {
+          code: 'ERR_INVALID_ARG_VALUE',
+          retryable: false,
+          message: `cannot configure the Azure client (${this.#credential.kind}): ${(error as Error)?.message ?? String(error)}`,
+        });
+      }
+      this.#clients.set(key, client);
+    }
+    const credential = this.#credential;
+    const account = accountOf(ref.base);
+    if (credential.kind === 'connection-string' && client.accountName !== account) {
+      throw new DriverFailure('CredentialMismatch', {
+        code: 'ERR_ACCESS_DENIED',
+        retryable: false,
+        message: `the connection string is for account ${JSON.stringify(client.accountName)}, not ${JSON.stringify(account)}`,
+      });
+    }
+    if (credential.kind === 'key' && credential.onlyAccount !== undefined && credential.onlyAccount !== account) {
+      throw new DriverFailure('CredentialMismatch', {
+        code: 'ERR_ACCESS_DENIED',
+        retryable: false,
+        message: `AZURE_STORAGE_KEY is the key of account ${JSON.stringify(credential.onlyAccount)} (AZURE_STORAGE_ACCOUNT), not of ${JSON.stringify(account)}`,
+      });
+    }
+    return client;
+  }
+
+  /** The blob service URL of an account (no credentials in it). */
+  private serviceUrl(account: string): string {
+    if (!this.endpoint) return `https://${account}.blob.core.windows.net`;
+    const url = this.endpoint.href.replace(/\/+$/, '');
+    const pathless = this.endpoint.pathname === '/' || this.endpoint.pathname === '';
+    const host = this.endpoint.hostname;
+    // Emulators (Azurite) address accounts by path: http://127.0.0.1:10000/devstoreaccount1.
+    if (pathless && (isLoopbackHost(host) || net.isIP(host.replace(/^\[|\]$/g, '')) !== 0)) return `${url}/${account}`;
+    return url;
+  }
+
+  private pipelineOptions(url: string): AzBlob.StoragePipelineOptions & { agent?: http.Agent } {
+    return {
+      // Retries are ours (lib/internal/retry.ts): one policy for every backend.
+      retryOptions: { maxTries: 1 },
+      keepAliveOptions: { enable: true },
+      ...(this.useAgent && { agent: this.agentFor(url) }),
+    };
+  }
+
+  /** Keep-alive agents with the pool size and connect timeout of the options (one per protocol). */
+  private agentFor(url: string): http.Agent {
+    if (!this.agents) {
+      const { connectTimeoutMs, maxSockets } = this.connection;
+      const settings = { keepAlive: true, maxSockets };
+      this.agents = {
+        http: new PooledHttpAgent(settings, connectTimeoutMs),
+        https: new PooledHttpsAgent(settings, connectTimeoutMs),
+      };
+    }
+    return url.startsWith('https:') ? this.agents.https : this.agents.http;
+  }
+
+  private createClient(account: string): AzBlob.BlobServiceClient {
+    const { BlobServiceClient, StorageSharedKeyCredential } = loadSdk();
+    const credential = this.#credential;
+    switch (credential.kind) {
+      case 'connection-string': {
+        // Parsed once without options to learn the endpoint's protocol, which picks the agent.
+        const probe = BlobServiceClient.fromConnectionString(credential.source);
+        return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+      }
+      case 'sas': {
+        const url = this.serviceUrl(account);
+        return new BlobServiceClient(`${url}?${credential.source}`, undefined, this.pipelineOptions(url));
+      }
+      case 'key': {
+        const url = this.serviceUrl(account);
+        const key = new StorageSharedKeyCredential(account, credential.source);
+        return new BlobServiceClient(url, key, this.pipelineOptions(url));
+      }
+      case 'default': {
+        const url = this.serviceUrl(account);
+        this.#defaultCredential ??= new (loadIdentity().DefaultAzureCredential)();
+        return new BlobServiceClient(url, this.#defaultCredential, this.pipelineOptions(url));
+      }
+    }
+  }
+}
+
+/** The az:// backend. */
+export class AzureStore extends CloudStore {
+  private readonly azure: AzureDriver;
+
+  constructor(options: AzureStoreOptions = {}) {
+    const driver = new AzureDriver(options);
+    super(driver, retryPolicyFrom(options));
+    this.azure = driver;
+  }
+
+  /** Containers belong to an account: `listBuckets('az://account')` gives `az://account/container/`. */
+  protected override bucketListBase(schemeUri: string): string {
+    return this.azure.accountBase(schemeUri);
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * gs:// (alias gcs://) — Google Cloud Storage through `@google-cloud/storage`. Credentials: the
+ * SDK's application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);
+ * `STORAGE_EMULATOR_HOST` or `endpoint` points it at an emulator (sent unauthenticated).
+ */
+import type { Readable, Writable } from 'stream';
+
+import type * as Gcs from '@google-cloud/storage';
+
+import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
+import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { S3dlioError } from '../errors';
+import { readBody } from '../internal/body';
+import { parseUri } from '../uri';
+import {
+  type ByteRange,
+  type CloudDriver,
+  type CloudRef,
+  CloudStore,
+  type ListPage,
+  type ObjectHead,
+} from './cloud-store';
+
+/** Options of a gs:// store. Environment variables apply where an option is not given. */
+export interface GcsStoreOptions extends CloudCommonOptions {
+  /** Project id, needed to create and list buckets (env `GOOGLE_CLOUD_PROJECT`, `GCLOUD_PROJECT`). */
+  projectId?: string;
+  /** Service-account key file (default: application default credentials). */
+  keyFilename?: string;
+  /** JSON API endpoint of an emulator or private endpoint (env `STORAGE_EMULATOR_HOST`). */
+  endpoint?: string;
+  /** Objects per list page (default 1000). */
+  pageSize?: number;
+}
+
+type GcsSdk = typeof Gcs;
+
+let sdk: GcsSdk | undefined;
+/** Loaded on first use: programs that never touch gs:// do not pay for the SDK. */
+function loadSdk(): GcsSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sdk ??= require('@google-cloud/storage') as GcsSdk;
+  return sdk;
+}
+
+// 3–63 characters (222 with dots) of lowercase letters, digits, '-', '_', '.', alphanumeric at both ends.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+interface GcsErrorShape {
+  code?: number | string;
+  message?: string;
+  errors?: Array<{ reason?: string; message?: string }>;
+  response?: { headers?: Record<string, string> };
+}
+
+/** The `{ error: { message, errors } }` body GCS sends with an error, when `text` is one. */
+function parseErrorBody(text: string | undefined): GcsErrorShape | undefined {
+  if (!text?.startsWith('{')) return undefined;
+  try {
+    return (JSON.parse(text) as { error?: GcsErrorShape }).error;
+  } catch {
+    return undefined; // not JSON after all: the message is used as it is
+  }
+}
+
+/** Settles with `work` or rejects when `signal` fires (for SDK calls that take no signal). */
+function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+class GcsDriver implements CloudDriver {
+  readonly scheme = 'gs' as const;
+  private storage?: Gcs.Storage;
+  private readonly endpoint?: string;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: GcsStoreOptions) {
+    const endpoint = options.endpoint ?? process.env.STORAGE_EMULATOR_HOST;
+    this.endpoint = endpoint && !/^https?:\/\//.test(endpoint) ? `http://${endpoint}` : endpoint;
+    this.pageSize = options.pageSize ?? 1000;
+  }
+
+  parse(uri: string, name: string): CloudRef {
+    const parsed = parseUri(uri, name);
+    if (parsed.scheme !== 'gs')
+      throw new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: this store only takes gs:// URIs`, {
+        uri,
+      });
+    if (parsed.bucket === '') {
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: missing the bucket (gs://bucket/key)`,
+        { uri },
+      );
+    }
+    if (!BUCKET_NAME.test(parsed.bucket) || parsed.bucket.includes('..')) {
+      throw new S3dlioError(
+        'ERR_INVALID_URI',
+        `Invalid URI ${JSON.stringify(uri)}: ${JSON.stringify(parsed.bucket)} is not a valid GCS bucket name (3-63 lowercase letters, digits, '-', '_', '.')`,
+        { uri },
+      );
+    }
+    // Keep the alias the caller used (gs:// or gcs://) in the URIs we hand back.
+    const scheme = parsed.uri.slice(0, parsed.uri.indexOf('://'));
+    return { base: `${scheme}://${parsed.bucket}/`, bucket: parsed.bucket, key: parsed.key };
+  }
+
+  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const stream = this.file(ref).createReadStream(range ? { start: range.start, end: range.end } : {});
+    // The SDK sends the request when reading starts and emits 'response' before the first chunk.
+    let length: number | undefined;
+    stream.once('response', (response: { headers?: Record<string, string | undefined> }) => {
+      const headers = response.headers ?? {};
+      // A transcoded (gzip) object's length is not the length of what we receive.
+      if (headers['content-length'] !== undefined && !headers['content-encoding'])
+        length = Number(headers['content-length']);
+    });
+    return readBody(stream as Readable, () => length, signal);
+  }
+
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    // One multipart request, validated with CRC32C by the SDK (resumable uploads are for writers).
+    const stream: Writable = this.file(ref).createWriteStream({ resumable: false, validation: 'crc32c' });
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    const onAbort = (): void => void stream.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      stream.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
+    const [metadata] = await raceSignal(this.file(ref).getMetadata(), signal);
+    return {
+      size: Number(metadata.size ?? 0),
+      lastModified: new Date(metadata.updated ?? metadata.timeCreated ?? 0),
+      ...(metadata.etag !== undefined && { etag: metadata.etag }),
+      ...(metadata.contentType !== undefined && { contentType: metadata.contentType }),
+    };
+  }
+
+  async listPage(
+    ref: CloudRef,
+    delimiter: string | undefined,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ListPage> {
+    const query: Gcs.GetFilesOptions = {
+      autoPaginate: false,
+      maxResults: this.pageSize,
+      ...(ref.key && { prefix: ref.key }),
+      ...(delimiter && { delimiter }),
+      ...(token && { pageToken: token }),
+    };
+    const [files, nextQuery, response] = await raceSignal(this.bucket(ref).getFiles(query), signal);
+    const prefixes = (response as { prefixes?: string[] } | undefined)?.prefixes ?? [];
+    return {
+      keys: files.map((file) => file.name),
+      prefixes,
+      nextToken: (nextQuery as { pageToken?: string } | null | undefined)?.pageToken,
+    };
+  }
+
+  async remove(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    await raceSignal(this.file(ref).delete(), signal);
+  }
+
+  async copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void> {
+    // Server-side (objects.rewrite); the SDK loops over rewrite tokens for large objects.
+    await raceSignal(this.file(source).copy(this.file(destination)), signal);
+  }
+
+  async createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    try {
+      await raceSignal(this.client().createBucket(ref.bucket), signal);
+    } catch (error) {
+      // 409: the name is taken. Ours (we can read it) counts as success, like S3's AlreadyOwnedByYou.
+      if ((error as GcsErrorShape).code !== 409) throw error;
+      await raceSignal(this.bucket(ref).getMetadata(), signal);
+    }
+  }
+
+  async deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
+    await raceSignal(this.bucket(ref).delete(), signal);
+  }
+
+  async listBuckets(_ref: { base: string }, signal?: AbortSignal): Promise<string[]> {
+    const [buckets] = await raceSignal(this.client().getBuckets({ autoPaginate: true }), signal);
+    return buckets.map((bucket) => bucket.name);
+  }
+
+  classify(error: unknown): CloudFailure {
+    const shape = (typeof error === 'object' && error !== null ? error : {}) as GcsErrorShape;
+    // Download streams report the raw JSON error body as the message: read the real one out of it.
+    const body = parseErrorBody(shape.message);
+    const message = body?.message ?? shape.message ?? String(error);
+    const reason = body?.errors?.[0]?.reason ?? shape.errors?.[0]?.reason;
+    if (shape.code === 'CONTENT_DOWNLOAD_MISMATCH') {
+      return { code: 'ERR_CHECKSUM_MISMATCH', retryable: true, serviceCode: shape.code, message };
+    }
+    const status = typeof shape.code === 'number' ? shape.code : undefined;
+    if (status === undefined) return { code: 'ERR_CLOUD', retryable: false, message };
+    let base = classifyStatus(status);
+    if (status === 404 && /bucket/i.test(message)) base = { code: 'ERR_BUCKET_NOT_FOUND', retryable: false };
+    if (status === 409 && /not empty/i.test(message)) base = { code: 'ERR_BUCKET_NOT_EMPTY', retryable: false };
+    else if (status === 409) base = { code: 'ERR_ALREADY_EXISTS', retryable: false };
+    if (status === 400 && reason === 'invalid' && /bucket/i.test(message))
+      base = { code: 'ERR_INVALID_URI', retryable: false };
+    return { ...base, status, serviceCode: reason, message };
+  }
+
+  private client(): Gcs.Storage {
+    if (!this.storage) {
+      const { Storage } = loadSdk();
+      this.storage = new Storage({
+        projectId: this.options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT,
+        ...(this.options.keyFilename !== undefined && { keyFilename: this.options.keyFilename }),
+        ...(this.endpoint !== undefined && { apiEndpoint: this.endpoint }),
+        // Retries are ours (lib/internal/retry.ts), the same policy for every backend.
+        retryOptions: { autoRetry: false },
+      });
+    }
+    return this.storage;
+  }
+
+  private bucket(ref: CloudRef): Gcs.Bucket {
+    return this.client().bucket(ref.bucket);
+  }
+
+  private file(ref: CloudRef): Gcs.File {
+    return this.bucket(ref).file(ref.key);
+  }
+}
+
+/** The gs:// backend. */
+export class GcsStore extends CloudStore {
+  constructor(options: GcsStoreOptions = {}) {
+    super(new GcsDriver(options), retryPolicyFrom(options));
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * What only gs:// has: the gcs:// alias, STORAGE_EMULATOR_HOST configuration, GCS bucket naming,
+ * and broken downloads through the fault proxy (the SDK alone can hang on a truncated body: the
+ * library must turn it into an error or a successful retry, never short data).
+ */
+import * as s3dlio from '../../lib';
+import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
+import { gsTarget, newBucketName } from './targets';
+
+const target = gsTarget();
+const store = target.store();
+const bucket = newBucketName('gcs');
+const base = `gs://${bucket}/`;
+const bytes = testBytes(2 << 20, 31);
+
+beforeAll(async () => {
+  await store.createBucket(base);
+  await store.put(`${base}data.bin`, bytes);
+});
+afterAll(() => store.deleteBucket(base, { force: true }));
+
+test('gcs:// is an alias of gs://, and listings keep the alias the caller used', async () => {
+  const alias = `gcs://${bucket}/`;
+  await store.put(`${alias}alias/obj`, 'via alias');
+  expect(Buffer.from(await store.get(`${base}alias/obj`)).toString()).toBe('via alias');
+  expect(await store.list(`${alias}alias/`)).toEqual([`${alias}alias/obj`]);
+  expect(await store.list(`${base}alias/`)).toEqual([`${base}alias/obj`]);
+});
+
+test.each(['ab', 'UPPER', 'a..b', '-start', 'end_', 'x'.repeat(223)])(
+  'invalid bucket name %j → ERR_INVALID_URI',
+  async (name) => {
+    const error = await rejectionOf(store.stat(`gs://${name}/key`));
+    expect(error).toMatchObject({ code: 'ERR_INVALID_URI', operation: 'stat' });
+  },
+);
+
+test('STORAGE_EMULATOR_HOST configures the default gs:// store of module functions', async () => {
+  const saved = { ...process.env };
+  process.env.STORAGE_EMULATOR_HOST = process.env.S3DLIO_TEST_GCS_ENDPOINT;
+  process.env.GOOGLE_CLOUD_PROJECT = 'test';
+  try {
+    let lib: typeof s3dlio | undefined;
+    jest.isolateModules(() => {
+      lib = require('../../lib') as typeof s3dlio;
+    });
+    await lib!.put(`${base}env/obj`, 'from env');
+    expect(Buffer.from(await lib!.get(`${base}env/obj`)).toString()).toBe('from env');
+    expect(await lib!.listBuckets('gs://')).toContain(base);
+  } finally {
+    process.env = saved;
+  }
+});
+
+describe('through the fault proxy', () => {
+  let proxy: FaultProxy;
+  const media = new RegExp(`/b/${bucket}/o/data\\.bin\\?.*alt=media`);
+  const viaProxy = (options: Record<string, unknown> = {}) =>
+    target.store({ endpoint: proxy.url, retryBaseDelayMs: 5, ...options });
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: process.env.S3DLIO_TEST_GCS_ENDPOINT as string });
+  });
+  afterAll(() => proxy.stop());
+  beforeEach(() => {
+    proxy.clearRules();
+    proxy.resetStats();
+  });
+
+  test('a truncated download is retried and returns every byte', async () => {
+    proxy.setRules([{ method: 'GET', path: media, times: 1, action: { type: 'truncate', bytes: 65_536 } }]);
+    expectSameBytes(await viaProxy({ attemptTimeoutMs: 5000 }).get(`${base}data.bin`), bytes);
+    expect(proxy.stats.byType.truncate).toBe(1);
+  });
+
+  test('a download that is always truncated fails with a typed error, never short data', async () => {
+    proxy.setRules([{ method: 'GET', path: media, action: { type: 'truncate', bytes: 65_536 } }]);
+    const error = await rejectionOf(viaProxy({ attemptTimeoutMs: 2000, maxAttempts: 2 }).get(`${base}data.bin`));
+    expect(['ERR_TRUNCATED_BODY', 'ERR_CONNECTION', 'ERR_TIMEOUT']).toContain(error.code);
+  });
+
+  test('503 and a dropped connection are retried', async () => {
+    proxy.setRules([
+      {
+        method: 'GET',
+        path: media,
+        nth: 1,
+        action: { type: 'status', status: 503, body: '{"error":{"code":503,"message":"busy"}}' },
+      },
+      { method: 'GET', path: media, nth: 2, action: { type: 'drop' } },
+    ]);
+    expectSameBytes(await viaProxy().get(`${base}data.bin`), bytes);
+    expect(proxy.stats.faults).toBe(2);
+  });
+});
