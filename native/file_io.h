@@ -30,13 +30,26 @@ struct ReadSpec {
 };
 
 struct ReadResult {
-  AlignedMemory memory;     // covers the aligned span for direct reads
-  uint64_t view_offset = 0; // where the requested bytes start inside `memory`
+  AlignedMemory memory;     // covers the aligned span for direct reads (empty when in a slab)
+  uint8_t* data = nullptr;  // start of the span: memory.data(), or a place inside a slab
+  int64_t slab = -1;        // index of the shared slab holding the bytes (batch reads), or -1
+  uint64_t slab_offset = 0; // where `data` starts inside that slab
+  uint64_t view_offset = 0; // where the requested bytes start inside the span
   uint64_t length = 0;      // requested bytes actually available (clamped to the file end)
   uint64_t file_size = 0;
 };
 
-NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result);
+// Where a read puts its bytes. The default gives each read its own allocation; batch reads of
+// small files carve them out of shared slabs instead (see ReadManyJob).
+class ReadAllocator {
+ public:
+  virtual ~ReadAllocator() = default;
+  // Sets result->data (and result->memory or result->slab); false when out of memory.
+  virtual bool Allocate(size_t size, size_t alignment, ReadResult* result) = 0;
+};
+
+NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result,
+                      ReadAllocator* allocator = nullptr);
 
 // { buffer: ArrayBuffer, byteOffset, length, fileSize } for one successful read.
 Napi::Object ReadResultToJs(Napi::Env env, ReadResult& result);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -128,7 +129,22 @@ NativeError OpenForRead(const ReadSpec& spec, UniqueFd* fd) {
 
 }  // namespace
 
-NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result) {
+namespace {
+
+// One allocation per read, freed by the ArrayBuffer's finalizer.
+class OwnAllocation : public ReadAllocator {
+ public:
+  bool Allocate(size_t size, size_t alignment, ReadResult* result) override {
+    result->memory = AlignedMemory::Allocate(size, alignment);
+    result->data = result->memory.data();
+    return static_cast<bool>(result->memory);
+  }
+};
+
+}  // namespace
+
+NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result,
+                      ReadAllocator* allocator) {
   if (cancel.requested()) return Cancelled(spec.path);
   UniqueFd fd;
   NativeError error = OpenForRead(spec, &fd);
@@ -179,11 +195,13 @@ NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult
     AdviseBeforeRead(fd.get(), spec, start, length, spec.offset == 0 && length == size);
   }
 
-  result->memory = AlignedMemory::Allocate(span, memory_alignment);
-  if (!result->memory) return NativeError::FromErrno(ENOMEM, "posix_memalign", spec.path);
+  OwnAllocation own;
+  if (!(allocator != nullptr ? allocator : &own)->Allocate(span, memory_alignment, result)) {
+    return NativeError::FromErrno(ENOMEM, "posix_memalign", spec.path);
+  }
 
   const uint64_t needed = spec.offset + length - start;
-  error = ReadSpan(fd.get(), result->memory.data(), start, span, needed, chunk, unit,
+  error = ReadSpan(fd.get(), result->data, start, span, needed, chunk, unit,
                    spec.direct ? spec.direct_threads : 1, cancel, spec.path);
   if (!error.ok()) return error;
 #ifdef POSIX_FADV_DONTNEED
@@ -235,6 +253,54 @@ struct ReadJob {
   Napi::Value Result(Napi::Env env) { return ReadResultToJs(env, result); }
 };
 
+// Small files of a batch share slabs: one 8 MiB allocation (huge pages where available) holds
+// dozens of results, instead of one mmap'd allocation and dozens of page faults per file. A
+// result keeps its slab alive (it is a view of the slab's ArrayBuffer), which bounds the extra
+// memory a caller can retain to one slab per object it keeps.
+constexpr size_t kSlabSize = 8u << 20;
+constexpr size_t kLargestSlabItem = 1u << 20;
+
+struct Slab {
+  AlignedMemory memory;
+  uint64_t used = 0;  // written only by the thread that owns the slab, read after join
+};
+
+class SlabAllocator : public ReadAllocator {
+ public:
+  SlabAllocator(std::vector<std::unique_ptr<Slab>>* slabs, std::mutex* mutex)
+      : slabs_(slabs), mutex_(mutex) {}
+
+  bool Allocate(size_t size, size_t alignment, ReadResult* result) override {
+    if (size > kLargestSlabItem) {
+      result->memory = AlignedMemory::Allocate(size, alignment);
+      result->data = result->memory.data();
+      return static_cast<bool>(result->memory);
+    }
+    uint64_t offset = current_ == nullptr ? 0 : AlignUp(current_->used, alignment);
+    if (current_ == nullptr || offset + size > kSlabSize) {
+      auto slab = std::make_unique<Slab>();
+      slab->memory = AlignedMemory::Allocate(kSlabSize, std::max<size_t>(alignment, 4096));
+      if (!slab->memory) return false;
+      std::lock_guard<std::mutex> lock(*mutex_);
+      current_index_ = static_cast<int64_t>(slabs_->size());
+      current_ = slab.get();
+      slabs_->push_back(std::move(slab));
+      offset = 0;
+    }
+    current_->used = offset + size;
+    result->data = current_->memory.data() + offset;
+    result->slab = current_index_;
+    result->slab_offset = offset;
+    return true;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Slab>>* slabs_;
+  std::mutex* mutex_;
+  Slab* current_ = nullptr;
+  int64_t current_index_ = -1;
+};
+
 // Many files in one native call: `threads` workers pull indices from a shared counter, so the
 // disk sees that many requests in flight without one libuv round-trip per file.
 struct ReadManyJob {
@@ -244,6 +310,7 @@ struct ReadManyJob {
   CancelFlag cancel;
   std::vector<ReadResult> results;
   std::vector<NativeError> errors;
+  std::vector<std::unique_ptr<Slab>> slabs;
   NativeError error;
 
   void Execute() {
@@ -251,11 +318,13 @@ struct ReadManyJob {
     results.resize(count);
     errors.resize(count);
     std::atomic<size_t> next{0};
+    std::mutex slab_mutex;
     auto work = [&]() {
+      SlabAllocator allocator(&slabs, &slab_mutex);
       for (size_t index = next++; index < count; index = next++) {
         ReadSpec spec = common;
         spec.path = paths[index];
-        errors[index] = ReadRange(spec, cancel, &results[index]);
+        errors[index] = ReadRange(spec, cancel, &results[index], &allocator);
       }
     };
     std::vector<std::thread> pool;
@@ -274,11 +343,25 @@ struct ReadManyJob {
 
   Napi::Value Result(Napi::Env env) {
     Napi::Array array = Napi::Array::New(env, paths.size());
+    std::vector<Napi::ArrayBuffer> slab_buffers(slabs.size());
     for (size_t i = 0; i < paths.size(); ++i) {
-      if (errors[i].ok()) {
-        array.Set(static_cast<uint32_t>(i), ReadResultToJs(env, results[i]));
-      } else {
+      ReadResult& result = results[i];
+      if (!errors[i].ok()) {
         array.Set(static_cast<uint32_t>(i), ToJsError(env, errors[i]).Value());
+      } else if (result.slab < 0) {
+        array.Set(static_cast<uint32_t>(i), ReadResultToJs(env, result));
+      } else {
+        Napi::ArrayBuffer& buffer = slab_buffers[static_cast<size_t>(result.slab)];
+        Slab& slab = *slabs[static_cast<size_t>(result.slab)];
+        bool copied = false;
+        if (buffer.IsEmpty()) buffer = ToArrayBuffer(env, std::move(slab.memory), slab.used, &copied);
+        Napi::Object object = Napi::Object::New(env);
+        object.Set("buffer", buffer);
+        if (copied) object.Set("copied", true);
+        object.Set("byteOffset", static_cast<double>(result.slab_offset + result.view_offset));
+        object.Set("length", static_cast<double>(result.length));
+        object.Set("fileSize", static_cast<double>(result.file_size));
+        array.Set(static_cast<uint32_t>(i), object);
       }
     }
     return array;

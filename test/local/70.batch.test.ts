@@ -254,3 +254,29 @@ describe('mixed file:// + direct:// batches (module functions)', () => {
     expectBatchError(error, 'deleteMany', [b.uri('x1', 'file'), b.uri('x2', 'direct')], 0);
   });
 });
+
+describe('getMany memory: small objects share slabs, results never overlap', () => {
+  test.each(SCHEMES)('%s:// — writing into one result never changes another, sizes 0 B to 1.5 MiB', async (scheme) => {
+    const box = sandbox(tmp.path, scheme, 'slabs');
+    const sizes = [0, 1, 63, 64, 65, 511, 4095, 4097, 100_000, 1 << 20, (1 << 20) + 1, 1_500_000];
+    const files = Array.from({ length: 120 }, (_, index) => ({
+      uri: box.uri(`s-${index}.bin`),
+      size: sizes[index % sizes.length],
+    }));
+    for (const [index, file] of files.entries())
+      writeFileSync(file.uri.replace(/^\w+:\/\//, ''), testBytes(file.size, index + 1));
+    const results = await getMany(
+      files.map((file) => file.uri),
+      { concurrency: 4 },
+    );
+    files.forEach((file, index) => expectSameBytes(results[index], testBytes(file.size, index + 1), file.uri));
+    // Several results live in one ArrayBuffer (a slab), at distinct, non-overlapping places.
+    const sharing = new Set(results.filter((bytes) => bytes.byteLength > 0).map((bytes) => bytes.buffer));
+    expect(sharing.size).toBeLessThan(results.filter((bytes) => bytes.byteLength > 0).length);
+    // Each result gets its own byte value; any overlap would leave a neighbour's value behind.
+    results.forEach((bytes, index) => bytes.fill(index));
+    results.forEach((bytes, index) =>
+      expect({ index, intact: bytes.every((value) => value === index) }).toEqual({ index, intact: true }),
+    );
+  });
+});
