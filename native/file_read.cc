@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t kBufferedAlignment = 64;
 constexpr size_t kPageSize = 4096;
+constexpr uint64_t kSequentialHintThreshold = 4u << 20;
 
 void Advise(int fd, uint64_t offset, uint64_t length, int advice) {
 #ifdef POSIX_FADV_NORMAL
@@ -35,7 +36,8 @@ void AdviseBeforeRead(int fd, const ReadSpec& spec, uint64_t offset, uint64_t le
 #ifdef POSIX_FADV_NORMAL
   switch (spec.cache_mode) {
     case CacheMode::kAuto:
-      if (whole_file) Advise(fd, offset, length, POSIX_FADV_SEQUENTIAL);
+      // Small files are read in one go anyway: the hint would only cost a syscall per file.
+      if (whole_file && length >= kSequentialHintThreshold) Advise(fd, offset, length, POSIX_FADV_SEQUENTIAL);
       break;
     case CacheMode::kSequential: Advise(fd, offset, length, POSIX_FADV_SEQUENTIAL); break;
     case CacheMode::kRandom: Advise(fd, offset, length, POSIX_FADV_RANDOM); break;

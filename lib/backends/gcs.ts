@@ -29,6 +29,12 @@ export interface GcsStoreOptions extends CloudCommonOptions {
   keyFilename?: string;
   /** JSON API endpoint of an emulator or private endpoint (env `STORAGE_EMULATOR_HOST`). */
   endpoint?: string;
+  /**
+   * An auth client of `google-auth-library` (e.g. workload identity federation, impersonation).
+   * With a custom `endpoint` it is used too (requests to non-Google endpoints are otherwise sent
+   * without credentials, as emulators expect).
+   */
+  authClient?: Gcs.StorageOptions['authClient'];
   /** Objects per list page (default 1000). */
   pageSize?: number;
 }
@@ -237,6 +243,10 @@ class GcsDriver implements CloudDriver {
         projectId: this.options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT,
         ...(this.options.keyFilename !== undefined && { keyFilename: this.options.keyFilename }),
         ...(this.endpoint !== undefined && { apiEndpoint: this.endpoint }),
+        ...(this.options.authClient !== undefined && {
+          authClient: this.options.authClient,
+          useAuthWithCustomEndpoint: true,
+        }),
         // Retries are ours (lib/internal/retry.ts), the same policy for every backend.
         retryOptions: { autoRetry: false },
       });

@@ -3,9 +3,12 @@
  * and broken downloads through the fault proxy (the SDK alone can hang on a truncated body: the
  * library must turn it into an error or a successful retry, never short data).
  */
+import { OAuth2Client } from 'google-auth-library';
+
 import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
+import { startGcsServer } from '../servers/gcs-server';
 import { gsTarget, newBucketName } from './targets';
 
 const target = gsTarget();
@@ -92,5 +95,47 @@ describe('through the fault proxy', () => {
     ]);
     expectSameBytes(await viaProxy().get(`${base}data.bin`), bytes);
     expect(proxy.stats.faults).toBe(2);
+  });
+});
+
+describe('credentials, against a GCS server that checks bearer tokens', () => {
+  let server: Awaited<ReturnType<typeof startGcsServer>>;
+  const goodToken = 'ya29.good-token-for-tests';
+  const badToken = 'ya29.WRONG-token-s3cr3t';
+  const withToken = (token: string, options: Record<string, unknown> = {}) => {
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 });
+    return s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test', authClient, ...options });
+  };
+
+  beforeAll(async () => {
+    server = await startGcsServer({ requireBearerToken: goodToken });
+  });
+  afterAll(() => server.stop());
+
+  test('the right token works through a custom authClient', async () => {
+    const store = withToken(goodToken);
+    await store.createBucket('gs://auth-bucket/');
+    await store.put('gs://auth-bucket/k', 'signed');
+    expect(Buffer.from(await store.get('gs://auth-bucket/k')).toString()).toBe('signed');
+  });
+
+  test('a wrong token → ERR_ACCESS_DENIED (not retried); the token appears nowhere in the error', async () => {
+    const before = server.requests;
+    const error = await rejectionOf(withToken(badToken).get('gs://auth-bucket/k'));
+    expect(error).toMatchObject({ code: 'ERR_ACCESS_DENIED', operation: 'get' });
+    expect(server.requests - before).toBe(1);
+    const everything = JSON.stringify({
+      message: error.message,
+      stack: error.stack,
+      cause: String(error.cause),
+      fields: { ...error },
+    });
+    expect(everything).not.toContain('WRONG-token');
+  });
+
+  test('no credentials at all → ERR_ACCESS_DENIED', async () => {
+    const anonymous = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test' });
+    await expect(anonymous.stat('gs://auth-bucket/k')).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED' });
   });
 });

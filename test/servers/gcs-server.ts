@@ -85,6 +85,11 @@ export interface GcsServerOptions {
   maxListPageSize?: number;
   /** Called when each request has been answered (or its connection closed). */
   onRequest?: (record: GcsRequestRecord) => void;
+  /**
+   * Require `Authorization: Bearer <token>` on every request; anything else gets GCS's 401
+   * (`Invalid Credentials`, reason `authError`). Off by default (emulators do not check).
+   */
+  requireBearerToken?: string;
 }
 
 export interface GcsServer {
@@ -127,6 +132,19 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       if (log.length > LOG_CAP) log.splice(0, log.length - LOG_CAP);
       options.onRequest?.(record);
     });
+    if (
+      options.requireBearerToken !== undefined &&
+      req.headers.authorization !== `Bearer ${options.requireBearerToken}`
+    ) {
+      sendError(
+        req,
+        res,
+        new GcsError(401, 'authError', 'Invalid Credentials', {
+          'WWW-Authenticate': 'Bearer realm="https://accounts.google.com/"',
+        }),
+      );
+      return;
+    }
     router.handle(req, res).catch((err: unknown) => sendError(req, res, err));
   });
   server.on('connection', (s: Socket) => {
