@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/aligned_memory.cc",
         "native/async_job.cc",
+        "native/crc32c.cc",
         "native/direct_io.cc",
         "native/errors.cc",
         "native/file_read.cc",

@@ -27,6 +27,7 @@ export {
   stat,
 } from './api';
 export { storeFor, type StoreOptions } from './stores';
+export { crc32c } from './checksum';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';
 export { DirectStore, type DirectStoreOptions } from './backends/direct';
 export type {

@@ -62,6 +62,8 @@ export interface NativeBuildInfo {
   directIo: boolean;
   /** ArrayBuffers copied because the runtime refused external buffers (Electron >= 21). */
   externalBufferFallbacks: number;
+  /** Whether CRC32C uses the CPU instruction (SSE4.2 / ARMv8 CRC) rather than tables. */
+  crc32cHardware: boolean;
 }
 
 /** An Int32Array over shared memory: JS stores 1 to ask the native job to stop. */
@@ -74,6 +76,8 @@ interface Addon {
   readFiles(paths: string[], options: NativeReadOptions, cancel?: CancelFlag): Promise<Array<NativeReadResult | Error>>;
   writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
   directIoInfo(path: string): Promise<DirectIoInfo>;
+  crc32c(data: Uint8Array, seed: number): number;
+  crc32cPortable(data: Uint8Array, seed: number): number;
 }
 
 /** The package root (one level above lib/ or dist/). */
@@ -156,4 +160,14 @@ export function writeFile(
 /** Whether O_DIRECT works for a file or a directory, and with which alignment. */
 export function directIoInfo(path: string): Promise<DirectIoInfo> {
   return addon.directIoInfo(path);
+}
+
+/** CRC32C of `data` continuing from `seed` (hardware instruction when available). */
+export function crc32c(data: Uint8Array, seed: number): number {
+  return addon.crc32c(data, seed);
+}
+
+/** CRC32C on the portable table path whatever the CPU (for cross-checks in tests). */
+export function crc32cPortable(data: Uint8Array, seed: number): number {
+  return addon.crc32cPortable(data, seed);
 }

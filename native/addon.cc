@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "aligned_memory.h"
+#include "crc32c.h"
 #include "direct_io.h"
 #include "file_io.h"
 
@@ -17,6 +18,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("sourceHash", S3DLIO_SOURCE_HASH);
   object.Set("directIo", s3dlio::kHaveODirect);
+  object.Set("crc32cHardware", s3dlio::Crc32cHardware());
   object.Set("externalBufferFallbacks",
              static_cast<double>(s3dlio::ExternalBufferFallbackCount()));
   return object;
@@ -29,6 +31,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readFiles", Napi::Function::New(env, s3dlio::ReadFiles, "readFiles"));
   exports.Set("writeFile", Napi::Function::New(env, s3dlio::WriteFile, "writeFile"));
   exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::DirectIoInfo, "directIoInfo"));
+  exports.Set("crc32c", Napi::Function::New(env, s3dlio::Crc32cJs, "crc32c"));
+  exports.Set("crc32cPortable", Napi::Function::New(env, s3dlio::Crc32cPortableJs, "crc32cPortable"));
   return exports;
 }
 
