@@ -6,6 +6,7 @@ import { BatchError, CallSite, S3dlioError, toS3dlioError } from './errors';
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  GetOptions,
   ListOptions,
   ObjectStat,
   ObjectStore,
@@ -34,7 +35,7 @@ function withStore<T>(operation: string, uri: unknown, call: (store: ObjectStore
 }
 
 /** Reads a whole object. The bytes are not copied after the read. */
-export function get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
+export function get(uri: string, options?: GetOptions): Promise<Uint8Array> {
   return withStore('get', uri, (store) => store.get(uri, options));
 }
 

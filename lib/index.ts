@@ -33,6 +33,7 @@ export { DirectStore, type DirectStoreOptions } from './backends/direct';
 export type {
   BatchOptions,
   DeleteBucketOptions,
+  GetOptions,
   ListOptions,
   ObjectStat,
   ObjectStore,

@@ -10,6 +10,19 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `get` and `getRange`. */
+export interface GetOptions extends OperationOptions {
+  /**
+   * Cloud backends: objects (or ranges) larger than this are fetched as concurrent ranged GETs
+   * into one buffer (default 32 MiB; 0 turns the RangeEngine off). Local backends ignore it.
+   */
+  rangeThreshold?: number;
+  /** Bytes per range (default 8 MiB for objects of 256 MiB or more, 4 MiB below). */
+  chunkSize?: number;
+  /** Ranges in flight (default: scaled to the object, at most 32). */
+  concurrency?: number;
+}
+
 /** Options of `list` and `listStream`. */
 export interface ListOptions extends OperationOptions {
   /**
@@ -70,12 +83,12 @@ export interface ObjectStore {
   /** The scheme this store serves. */
   readonly scheme: Scheme;
   /** Whole object. The bytes are returned without a copy (memory owned by the addon or the SDK). */
-  get(uri: string, options?: OperationOptions): Promise<Uint8Array>;
+  get(uri: string, options?: GetOptions): Promise<Uint8Array>;
   /**
    * `length` bytes from `offset` (to the end when omitted). A range that runs past the end is
    * clamped; an offset past the end is `ERR_RANGE_NOT_SATISFIABLE`; offset === size gives 0 bytes.
    */
-  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array>;
+  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array>;
   /** Writes the whole object atomically: it is either complete or absent, never half-written. */
   put(uri: string, data: PutData, options?: OperationOptions): Promise<void>;
   /** Full URIs below `prefixUri`, sorted. */

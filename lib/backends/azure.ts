@@ -20,7 +20,7 @@ import {
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
 import { S3dlioError } from '../errors';
-import { readBody } from '../internal/body';
+import { readBody, type BodyPlacement, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
 import {
@@ -341,16 +341,26 @@ class AzureDriver implements CloudDriver {
     return account;
   }
 
-  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(
+    ref: CloudRef,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+    placement?: BodyPlacement,
+  ): Promise<Uint8Array> {
     const blob = this.container(ref).getBlobClient(ref.key);
     const offset = range?.start ?? 0;
     const count = range?.end === undefined ? undefined : range.end - offset + 1;
     // maxRetryRequests 0: a body cut short is an error here, and CloudStore retries the whole read.
     const response = await blob.download(offset, count, { abortSignal: signal, maxRetryRequests: 0 });
     const body = response.readableStreamBody as (NodeJS.ReadableStream & AsyncIterable<Uint8Array>) | undefined;
+    const target = placement?.onHeaders({
+      length: response.contentLength,
+      totalSize: totalFromContentRange(response.contentRange) ?? response.contentLength,
+      etag: response.etag,
+    });
     if (!body) return new Uint8Array(0);
     try {
-      return await readBody(body, response.contentLength, signal);
+      return await readBody(body, response.contentLength, signal, () => target);
     } catch (error) {
       // The SDK's body stream reports a connection lost mid-body as an AbortError (or as "Data
       // corruption failure" once its own retries are spent): say what happened.
@@ -633,7 +643,7 @@ export class AzureStore extends CloudStore {
 
   constructor(options: AzureStoreOptions = {}) {
     const driver = new AzureDriver(options);
-    super(driver, retryPolicyFrom(options));
+    super(driver, retryPolicyFrom(options), options);
     this.azure = driver;
   }
 

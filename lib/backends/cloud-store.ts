@@ -5,12 +5,14 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
-import { TruncatedBodyError } from '../internal/body';
+import { type BodyPlacement, TruncatedBodyError } from '../internal/body';
+import { type ByteWindow, DEFAULT_RANGE_THRESHOLD, type RangeOptions, readInRanges } from '../engine/range-engine';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
 import { type RetryPolicy, withRetry } from '../internal/retry';
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  GetOptions,
   ListOptions,
   ObjectStat,
   ObjectStore,
@@ -68,7 +70,16 @@ export interface CloudDriver {
   readonly scheme: 's3' | 'az' | 'gs';
   /** Parses and validates a URI of this cloud (bucket name rules, account). */
   parse(uri: string, name: string): CloudRef;
-  read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * GET of the object or a range of it. `placement.onHeaders` is called once the response headers
+   * are in (size, length, etag) and may say where the body goes.
+   */
+  read(
+    ref: CloudRef,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+    placement?: BodyPlacement,
+  ): Promise<Uint8Array>;
   write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead>;
   listPage(
@@ -101,29 +112,53 @@ export class CloudStore implements ObjectStore {
   constructor(
     protected readonly driver: CloudDriver,
     protected readonly retryPolicy: RetryPolicy,
+    rangeDefaults: Partial<RangeOptions> = {},
   ) {
     this.scheme = driver.scheme;
+    // Copy the three fields only: the options object may also hold credentials.
+    const { rangeThreshold, chunkSize, concurrency } = rangeDefaults;
+    this.rangeDefaults = { rangeThreshold, chunkSize, concurrency };
   }
+
+  private readonly rangeDefaults: Partial<RangeOptions>;
 
   // ---- reads ----
 
-  get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
-    return runOperation('get', uri, options, (scope) => {
+  get(uri: string, options?: GetOptions): Promise<Uint8Array> {
+    return runOperation('get', uri, options, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
-      return this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal));
+      const ranges = this.rangeOptionsFrom(opts);
+      try {
+        return await this.readWindow(scope, uri, ref, { start: 0 }, ranges);
+      } catch (error) {
+        // An empty object has no byte 0: S3 answers a ranged GET with 416. Ask for all of it.
+        if (
+          ranges.rangeThreshold === 0 ||
+          !(error instanceof S3dlioError) ||
+          error.code !== 'ERR_RANGE_NOT_SATISFIABLE'
+        )
+          throw error;
+        return this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal));
+      }
     });
   }
 
-  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
-    return runOperation('getRange', uri, options, async (scope) => {
+  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
+    return runOperation('getRange', uri, options, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
       const start = expectNonNegativeInteger(offset, 'offset');
       const count = length === undefined ? undefined : expectNonNegativeInteger(length, 'length');
+      const ranges = this.rangeOptionsFrom(opts);
       // HTTP cannot ask for zero bytes: check existence and bounds with a HEAD instead.
       if (count === 0) return this.emptyRangeAt(scope, uri, ref, start);
       try {
-        const range = { start, end: count === undefined ? undefined : start + count - 1 };
-        return await this.request(scope, uri, true, (signal) => this.driver.read(ref, range, signal));
+        return await this.readWindow(
+          scope,
+          uri,
+          ref,
+          { start, end: count === undefined ? undefined : start + count - 1 },
+          ranges,
+        );
       } catch (error) {
         // Servers refuse a range that starts at the end (416); the API promises 0 bytes there.
         if (!(error instanceof S3dlioError) || error.code !== 'ERR_RANGE_NOT_SATISFIABLE') throw error;
@@ -320,6 +355,46 @@ export class CloudStore implements ObjectStore {
   }
 
   // ---- internals ----
+
+  /**
+   * Reads `window` of the object: through the RangeEngine (concurrent ranges into one buffer) when
+   * it is on, else as one GET (ranged unless the window is the whole object).
+   */
+  private readWindow(
+    scope: OperationScope,
+    uri: string,
+    ref: CloudRef,
+    window: ByteWindow,
+    ranges: RangeOptions,
+  ): Promise<Uint8Array> {
+    if (ranges.rangeThreshold === 0) {
+      const range = window.start === 0 && window.end === undefined ? undefined : window;
+      return this.request(scope, uri, true, (signal) => this.driver.read(ref, range, signal));
+    }
+    const readRange = async (range: ByteRange, placement: BodyPlacement, signal: AbortSignal): Promise<Uint8Array> => {
+      // Each range has its own retries and is cancelled with its siblings.
+      const rangeScope = new OperationScope(scope.operation, uri, signal);
+      try {
+        return await this.request(rangeScope, uri, true, (attempt) => this.driver.read(ref, range, attempt, placement));
+      } finally {
+        rangeScope.dispose();
+      }
+    };
+    return readInRanges(readRange, window, ranges, scope.signal, uri);
+  }
+
+  /** Range settings of one call: the call's options, then the store's, then the defaults. */
+  private rangeOptionsFrom(options: Partial<GetOptions>): RangeOptions {
+    const threshold = options.rangeThreshold ?? this.rangeDefaults.rangeThreshold ?? DEFAULT_RANGE_THRESHOLD;
+    return {
+      rangeThreshold: expectNonNegativeInteger(threshold, 'options.rangeThreshold'),
+      chunkSize:
+        optionalPositiveInteger(options.chunkSize ?? this.rangeDefaults.chunkSize, 'options.chunkSize', 0) || undefined,
+      concurrency:
+        optionalPositiveInteger(options.concurrency ?? this.rangeDefaults.concurrency, 'options.concurrency', 0) ||
+        undefined,
+    };
+  }
 
   /** Where bucket URIs start for `listBuckets` (`s3://`, `az://account/`, `gs://`). */
   protected bucketListBase(schemeUri: string): string {

@@ -10,7 +10,7 @@ import type * as Gcs from '@google-cloud/storage';
 import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
-import { readBody } from '../internal/body';
+import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import {
   type ByteRange,
@@ -126,17 +126,37 @@ class GcsDriver implements CloudDriver {
     return { base: `${scheme}://${parsed.bucket}/`, bucket: parsed.bucket, key: parsed.key };
   }
 
-  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(
+    ref: CloudRef,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+    placement?: BodyPlacement,
+  ): Promise<Uint8Array> {
     const stream = this.file(ref).createReadStream(range ? { start: range.start, end: range.end } : {});
     // The SDK sends the request when reading starts and emits 'response' before the first chunk.
     let length: number | undefined;
+    let target: Uint8Array | undefined;
     stream.once('response', (response: { headers?: Record<string, string | undefined> }) => {
       const headers = response.headers ?? {};
       // A transcoded (gzip) object's length is not the length of what we receive.
       if (headers['content-length'] !== undefined && !headers['content-encoding'])
         length = Number(headers['content-length']);
+      try {
+        target = placement?.onHeaders({
+          length,
+          totalSize: totalFromContentRange(headers['content-range']) ?? length,
+          etag: headers['x-goog-generation'] ?? headers.etag,
+        });
+      } catch (error) {
+        stream.destroy(error as Error);
+      }
     });
-    return readBody(stream as Readable, () => length, signal);
+    return readBody(
+      stream as Readable,
+      () => length,
+      signal,
+      () => target,
+    );
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -266,6 +286,6 @@ class GcsDriver implements CloudDriver {
 /** The gs:// backend. */
 export class GcsStore extends CloudStore {
   constructor(options: GcsStoreOptions = {}) {
-    super(new GcsDriver(options), retryPolicyFrom(options));
+    super(new GcsDriver(options), retryPolicyFrom(options), options);
   }
 }

@@ -12,6 +12,7 @@ import * as native from '../native';
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  GetOptions,
   ListOptions,
   ObjectStat,
   ObjectStore,
@@ -64,11 +65,11 @@ export abstract class LocalStore implements ObjectStore {
 
   // ---- reads ----
 
-  get(uri: string, options?: OperationOptions): Promise<Uint8Array> {
+  get(uri: string, options?: GetOptions): Promise<Uint8Array> {
     return runOperation('get', uri, options, (scope) => this.read(this.pathOf(uri), 0, -1, scope));
   }
 
-  getRange(uri: string, offset: number, length?: number, options?: OperationOptions): Promise<Uint8Array> {
+  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
     return runOperation('getRange', uri, options, async (scope) => {
       const path = this.pathOf(uri);
       const start = expectNonNegativeInteger(offset, 'offset');

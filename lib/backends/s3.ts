@@ -13,7 +13,7 @@ import type * as SmithyHttp from '@smithy/node-http-handler';
 import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
-import { readBody } from '../internal/body';
+import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { optionalBoolean, optionalEnum } from '../validate';
 import {
@@ -178,15 +178,25 @@ class S3Driver implements CloudDriver {
     return { base: `${base}${bucket}/`, bucket, key };
   }
 
-  async read(ref: CloudRef, range: ByteRange | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(
+    ref: CloudRef,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+    placement?: BodyPlacement,
+  ): Promise<Uint8Array> {
     const { GetObjectCommand } = loadSdk();
     const Range = range && `bytes=${range.start}-${range.end ?? ''}`;
     const output = await this.client(ref).send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range }), {
       abortSignal: signal,
     });
     const body = output.Body as AsyncIterable<Uint8Array> | undefined;
+    const target = placement?.onHeaders({
+      length: output.ContentLength,
+      totalSize: totalFromContentRange(output.ContentRange) ?? output.ContentLength,
+      etag: output.ETag,
+    });
     if (!body) return new Uint8Array(0);
-    return readBody(body, output.ContentLength, signal);
+    return readBody(body, output.ContentLength, signal, () => target);
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -363,6 +373,6 @@ class S3Driver implements CloudDriver {
 /** The s3:// backend. */
 export class S3Store extends CloudStore {
   constructor(options: S3StoreOptions = {}) {
-    super(new S3Driver(options), retryPolicyFrom(options));
+    super(new S3Driver(options), retryPolicyFrom(options), options);
   }
 }

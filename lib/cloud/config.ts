@@ -17,6 +17,12 @@ export interface CloudCommonOptions {
   retryBaseDelayMs?: number;
   /** Keep-alive sockets per endpoint (env `S3DLIO_MAX_SOCKETS`, default 64). */
   maxSockets?: number;
+  /** RangeEngine: split gets larger than this (default 32 MiB; 0 = off). Overridable per call. */
+  rangeThreshold?: number;
+  /** RangeEngine: bytes per range (default 8 MiB for objects >= 256 MiB, else 4 MiB). */
+  chunkSize?: number;
+  /** RangeEngine: ranges in flight (default scaled to the object, at most 32). */
+  concurrency?: number;
 }
 
 /** Connection settings derived from the options. */

@@ -1,5 +1,30 @@
 /** Collecting an HTTP response body into one Uint8Array, with its length checked. */
 
+/** What the response headers say, handed to a BodyPlacement before the body is read. */
+export interface ResponseHeaders {
+  /** Bytes in this response (Content-Length), when known. */
+  length?: number;
+  /** Size of the whole object (from Content-Range, or Content-Length of a full response). */
+  totalSize?: number;
+  /** Entity tag (or generation) of the object version that answered. */
+  etag?: string;
+}
+
+/**
+ * Lets the caller choose where a body goes once the headers are in: the RangeEngine puts each
+ * range straight into its place in the object's buffer, so no range is copied twice.
+ */
+export interface BodyPlacement {
+  /** Returns the exact-length target for the body, or undefined for a buffer of its own. */
+  onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
+}
+
+/** `bytes 0-99/1000` → the total (1000); undefined for `*` or a missing header. */
+export function totalFromContentRange(header: string | undefined): number | undefined {
+  const match = header ? /\/(\d+)\s*$/.exec(header) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
 /** A response body that ended before its announced length: an error, never short data. */
 export class TruncatedBodyError extends Error {
   readonly code = 'ERR_TRUNCATED_BODY';
@@ -18,38 +43,51 @@ export async function readBody(
   body: AsyncIterable<Uint8Array>,
   expectedLength?: number | (() => number | undefined),
   signal?: AbortSignal,
+  target?: () => Uint8Array | undefined,
 ): Promise<Uint8Array> {
-  // Stop the transfer as soon as the caller aborts (or the attempt times out).
+  if (signal?.aborted) throw signal.reason;
+  // Stop the transfer as soon as the caller aborts (or the attempt times out), and settle then
+  // even if the stream never reports its destruction (some SDK streams stall on a cut body).
   const destroyable = body as { destroy?: (error?: unknown) => void };
-  const onAbort = (): void => destroyable.destroy?.(signal?.reason);
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => {
+      reject(signal?.reason);
+      destroyable.destroy?.(signal?.reason);
+    };
+  });
   signal?.addEventListener('abort', onAbort, { once: true });
+  const reading = collect(body, expectedLength, target);
+  // Whichever loses the race must not surface as an unhandled rejection.
+  reading.catch(() => undefined);
+  aborted.catch(() => undefined);
   try {
-    if (signal?.aborted) throw signal.reason;
-    return await collect(body, expectedLength);
+    return await (signal ? Promise.race([reading, aborted]) : reading);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 }
 
-/**
- * `expectedLength` may be a function: some SDK streams only learn the length from the response
- * headers once reading has started, always before the first body chunk.
- */
 async function collect(
   body: AsyncIterable<Uint8Array>,
   expectedLength: number | (() => number | undefined) | undefined,
+  placement: (() => Uint8Array | undefined) | undefined,
 ): Promise<Uint8Array> {
   const lengthNow = (): number | undefined =>
     typeof expectedLength === 'function' ? expectedLength() : expectedLength;
-  let target: Buffer | undefined;
+  let target: Uint8Array | undefined;
   let expected: number | undefined;
   const chunks: Uint8Array[] = [];
   let received = 0;
   for await (const chunk of body) {
     if (received === 0 && target === undefined && chunks.length === 0) {
       expected = lengthNow();
+      target = placement?.();
+      if (target !== undefined && expected !== undefined && target.byteLength !== expected) {
+        throw new Error(`the response has ${expected} bytes where ${target.byteLength} were asked for`);
+      }
       // Not zero-filled and not from the shared pool: every byte is overwritten below.
-      if (expected !== undefined) target = Buffer.allocUnsafeSlow(expected);
+      if (target === undefined && expected !== undefined) target = Buffer.allocUnsafeSlow(expected);
     }
     if (target === undefined) {
       chunks.push(chunk);
@@ -61,7 +99,12 @@ async function collect(
     }
     received += chunk.byteLength;
   }
-  expected ??= lengthNow();
+  if (received === 0 && chunks.length === 0) {
+    // An empty body never ran the first-chunk step.
+    expected = lengthNow();
+    target = placement?.();
+    if (target !== undefined && target.byteLength !== 0) throw new TruncatedBodyError(0, target.byteLength);
+  }
   if (expected !== undefined && received !== expected) throw new TruncatedBodyError(received, expected);
   if (target) return new Uint8Array(target.buffer, target.byteOffset, received);
   const joined = Buffer.concat(chunks);

@@ -1,0 +1,166 @@
+/**
+ * RangeEngine: one large object fetched as concurrent ranged GETs, assembled in place in one
+ * preallocated buffer (no per-range buffers, no concatenation). The first request asks for the
+ * first `rangeThreshold` bytes, so objects up to the threshold cost exactly one request and the
+ * first response's Content-Range tells the size: no HEAD is ever paid. As soon as those headers
+ * arrive the remaining ranges start, while the first body is still streaming.
+ */
+import { constants as bufferConstants } from 'buffer';
+
+import { S3dlioError } from '../errors';
+import type { BodyPlacement, ResponseHeaders } from '../internal/body';
+
+/** An inclusive byte range; `end` omitted means to the end of the object. */
+export interface ByteWindow {
+  start: number;
+  end?: number;
+}
+
+/** How a get is split. */
+export interface RangeOptions {
+  /** Only objects (or windows) larger than this are split (default 32 MiB). */
+  rangeThreshold: number;
+  /** Bytes per range (default 8 MiB for objects of 256 MiB and more, 4 MiB below). */
+  chunkSize?: number;
+  /** Ranges in flight (default: one per chunk, at most 32). */
+  concurrency?: number;
+}
+
+/** Defaults of the RangeEngine for cloud backends. */
+export const DEFAULT_RANGE_THRESHOLD = 32 * 1024 * 1024;
+const LARGE_OBJECT = 256 * 1024 * 1024;
+const MAX_CONCURRENCY = 32;
+
+/** One ranged read of the object, retried by the caller's policy, aborted by `signal`. */
+export type RangeReader = (
+  range: { start: number; end: number },
+  placement: BodyPlacement,
+  signal: AbortSignal,
+) => Promise<Uint8Array>;
+
+/** Default chunk size for an object of `size` bytes. */
+export function defaultChunkSize(size: number): number {
+  return size >= LARGE_OBJECT ? 8 * 1024 * 1024 : 4 * 1024 * 1024;
+}
+
+/**
+ * Reads `window` of an object through `read`, splitting it when it is larger than
+ * `options.rangeThreshold`. The result is byte-identical to one GET of the window (clamped to the
+ * object's end). A failed range fails the whole read with its cause; every other range in flight
+ * is cancelled, and so are all of them when `signal` fires.
+ */
+export async function readInRanges(
+  read: RangeReader,
+  window: ByteWindow,
+  options: RangeOptions,
+  signal: AbortSignal | undefined,
+  uri: string,
+): Promise<Uint8Array> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const firstEnd = window.start + options.rangeThreshold - 1;
+  const first = { start: window.start, end: window.end === undefined ? firstEnd : Math.min(window.end, firstEnd) };
+  const firstLength = first.end - first.start + 1;
+  let whole: Uint8Array | undefined;
+  let rest: Promise<void> | undefined;
+
+  const placement: BodyPlacement = {
+    onHeaders(headers: ResponseHeaders): Uint8Array | undefined {
+      // A retried first request lands in the same place; the plan is made once.
+      if (whole) return whole.subarray(0, firstLength);
+      if (headers.totalSize === undefined) return undefined;
+      const end = Math.min(window.end ?? headers.totalSize - 1, headers.totalSize - 1);
+      const wanted = end - window.start + 1;
+      if (wanted <= firstLength) return undefined;
+      if (wanted > bufferConstants.MAX_LENGTH) {
+        throw new S3dlioError(
+          'ERR_OBJECT_TOO_LARGE',
+          `get ${uri}: ${wanted} bytes do not fit in one buffer (limit ${bufferConstants.MAX_LENGTH}); read it in ranges with getRange`,
+          { uri, operation: 'get' },
+        );
+      }
+      // Not zero-filled: every byte is written by exactly one range.
+      const buffer = Buffer.allocUnsafeSlow(wanted);
+      whole = new Uint8Array(buffer.buffer, buffer.byteOffset, wanted);
+      const version = { totalSize: headers.totalSize, etag: headers.etag };
+      rest = readRest(read, whole, window.start, first.end + 1, end, options, controller, version, uri);
+      // Without a handler here, a failure before the first body ends would look unhandled.
+      rest.catch(() => undefined);
+      return whole.subarray(0, firstLength);
+    },
+  };
+
+  try {
+    const head = await read(first, placement, controller.signal);
+    if (!whole) return head;
+    await rest;
+    return whole;
+  } catch (error) {
+    controller.abort(error);
+    // The first failure is the cause; ranges cancelled because of it are not.
+    await rest?.catch(() => undefined);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function readRest(
+  read: RangeReader,
+  whole: Uint8Array,
+  base: number,
+  from: number,
+  to: number,
+  options: RangeOptions,
+  controller: AbortController,
+  version: ResponseHeaders,
+  uri: string,
+): Promise<void> {
+  const chunkSize = options.chunkSize ?? defaultChunkSize(whole.byteLength);
+  const ranges: Array<{ start: number; end: number }> = [];
+  for (let start = from; start <= to; start += chunkSize)
+    ranges.push({ start, end: Math.min(start + chunkSize - 1, to) });
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? MAX_CONCURRENCY, ranges.length));
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < ranges.length && !failure && !controller.signal.aborted) {
+      const range = ranges[next++];
+      const target = whole.subarray(range.start - base, range.end - base + 1);
+      try {
+        await read(range, { onHeaders: (headers) => sameVersion(headers, version, uri) && target }, controller.signal);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          controller.abort(error); // cancel the siblings at once
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failure) throw failure.error;
+  if (controller.signal.aborted) throw controller.signal.reason;
+}
+
+/**
+ * Every range must come from the object version the first response described: an object replaced
+ * during the read would otherwise be assembled from two versions without anyone noticing.
+ */
+function sameVersion(headers: ResponseHeaders, first: ResponseHeaders, uri: string): true {
+  const sizeChanged = headers.totalSize !== undefined && headers.totalSize !== first.totalSize;
+  const etagChanged = headers.etag !== undefined && first.etag !== undefined && headers.etag !== first.etag;
+  if (sizeChanged || etagChanged) {
+    throw new S3dlioError(
+      'ERR_CHANGED_DURING_READ',
+      `get ${uri}: the object was replaced while its ranges were being read`,
+      {
+        uri,
+        operation: 'get',
+      },
+    );
+  }
+  return true;
+}
