@@ -2,7 +2,7 @@
  * The module-level API: the same calls for every scheme, dispatched to the default store of each
  * URI's scheme (see `storeFor` for stores with options).
  */
-import { BatchError, CallSite, S3dlioError, toS3dlioError } from './errors';
+import { BatchError, CallSite, S3dlioError, relabel, toS3dlioError } from './errors';
 import type {
   BatchOptions,
   DeleteBucketOptions,
@@ -14,7 +14,10 @@ import type {
   PutData,
   PutItem,
   RenameOptions,
+  StreamOptions,
 } from './object-store';
+import type { Readable } from 'stream';
+import type { ReadableStream } from 'stream/web';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
@@ -50,6 +53,21 @@ export function getRange(
   options?: OperationOptions,
 ): Promise<Uint8Array> {
   return withStore('getRange', uri, (store) => store.getRange(uri, offset, length, options));
+}
+
+/** Reads the whole object into `target` (from `offset`); resolves to the byte count. */
+export function getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
+  return withStore('getInto', uri, (store) => store.getInto(uri, target, offset, options));
+}
+
+/** The object as a Node Readable: sequential ranged reads with read-ahead, any object size. */
+export function getStream(uri: string, options?: StreamOptions): Readable {
+  return storeFor(uri).getStream(uri, options);
+}
+
+/** The object as a web ReadableStream. */
+export function getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
+  return storeFor(uri).getWebStream(uri, options);
 }
 
 /** Writes a whole object atomically (never half-visible). Strings are written as UTF-8. */
@@ -180,18 +198,6 @@ export async function deleteMany(uris: readonly string[], options?: BatchOptions
     },
   );
   return done.length;
-}
-
-/** The failure of a step (get, put) reported as the failure of the operation the user called. */
-function relabel(error: unknown, operation: string, what: string): unknown {
-  if (!(error instanceof S3dlioError) || error.code === 'ERR_ABORTED') return error;
-  return new S3dlioError(error.code, `${operation} ${what}: ${error.message}`, {
-    uri: error.uri,
-    operation,
-    cause: error,
-    errno: error.errno,
-    syscall: error.syscall,
-  });
 }
 
 function sameScheme(a: string, b: string): boolean {

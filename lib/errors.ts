@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_RANGE_NOT_SATISFIABLE'
   | 'ERR_OBJECT_TOO_LARGE'
+  | 'ERR_TARGET_TOO_SMALL'
   | 'ERR_CHANGED_DURING_READ'
   | 'ERR_DIRECT_IO_UNSUPPORTED'
   | 'ERR_BUCKET_NOT_FOUND'
@@ -210,4 +211,18 @@ export class CallSite {
     if (this.frames) error.stack = `${error.name}: ${error.message}\n${this.frames}`;
     return error;
   }
+}
+
+/** The failure of a step (get, put) reported as the failure of the operation the user called. */
+export function relabel(error: Error, operation: string, what: string): Error;
+export function relabel(error: unknown, operation: string, what: string): unknown;
+export function relabel(error: unknown, operation: string, what: string): unknown {
+  if (!(error instanceof S3dlioError) || error.code === 'ERR_ABORTED') return error;
+  return new S3dlioError(error.code, `${operation} ${what}: ${error.message}`, {
+    uri: error.uri,
+    operation,
+    cause: error,
+    errno: error.errno,
+    syscall: error.syscall,
+  });
 }

@@ -16,8 +16,11 @@ export {
   deletePrefix,
   exists,
   get,
+  getInto,
   getMany,
   getRange,
+  getStream,
+  getWebStream,
   list,
   listBuckets,
   listStream,
@@ -41,6 +44,7 @@ export type {
   PutData,
   PutItem,
   RenameOptions,
+  StreamOptions,
 } from './object-store';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';

@@ -2,7 +2,13 @@
  * The one interface every backend implements, and the option types of its methods. Every method
  * takes full URIs of the store's scheme, so code written against it works on any backend.
  */
+import type { Readable } from 'stream';
+import type { ReadableStream } from 'stream/web';
+
+import type { StreamOptions } from './engine/streams';
 import type { Scheme } from './uri';
+
+export type { StreamOptions } from './engine/streams';
 
 /** Options every async operation accepts. */
 export interface OperationOptions {
@@ -89,6 +95,16 @@ export interface ObjectStore {
    * clamped; an offset past the end is `ERR_RANGE_NOT_SATISFIABLE`; offset === size gives 0 bytes.
    */
   getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array>;
+  /**
+   * Reads the whole object into `target` from `offset` and resolves to the byte count. Cloud
+   * backends write each range straight into the target; local ones copy once from the read.
+   * An object larger than the room left is `ERR_TARGET_TOO_SMALL`.
+   */
+  getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number>;
+  /** The object as a Node Readable: sequential ranged reads, bounded memory, any size. */
+  getStream(uri: string, options?: StreamOptions): Readable;
+  /** The object as a web ReadableStream (same reads as getStream). */
+  getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array>;
   /** Writes the whole object atomically: it is either complete or absent, never half-written. */
   put(uri: string, data: PutData, options?: OperationOptions): Promise<void>;
   /** Full URIs below `prefixUri`, sorted. */

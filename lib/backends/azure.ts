@@ -20,7 +20,7 @@ import {
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
 import { S3dlioError } from '../errors';
-import { readBody, type BodyPlacement, totalFromContentRange } from '../internal/body';
+import { readBody, type BodyPlacement, placeBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
 import {
@@ -353,7 +353,7 @@ class AzureDriver implements CloudDriver {
     // maxRetryRequests 0: a body cut short is an error here, and CloudStore retries the whole read.
     const response = await blob.download(offset, count, { abortSignal: signal, maxRetryRequests: 0 });
     const body = response.readableStreamBody as (NodeJS.ReadableStream & AsyncIterable<Uint8Array>) | undefined;
-    const target = placement?.onHeaders({
+    const target = placeBody(body, placement, {
       length: response.contentLength,
       totalSize: totalFromContentRange(response.contentRange) ?? response.contentLength,
       etag: response.etag,

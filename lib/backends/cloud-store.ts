@@ -5,6 +5,16 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
+import {
+  type StreamOptions,
+  intoWindow,
+  placeInto,
+  rangeStream,
+  rangeWebStream,
+  targetTooSmall,
+} from '../engine/streams';
+import type { Readable } from 'stream';
+import type { ReadableStream } from 'stream/web';
 import { type BodyPlacement, TruncatedBodyError } from '../internal/body';
 import { type ByteWindow, DEFAULT_RANGE_THRESHOLD, type RangeOptions, readInRanges } from '../engine/range-engine';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
@@ -165,6 +175,39 @@ export class CloudStore implements ObjectStore {
         return this.emptyRangeAt(scope, uri, ref, start, error);
       }
     });
+  }
+
+  getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
+    return runOperation('getInto', uri, options, async (scope, opts) => {
+      const ref = this.driver.parse(uri, 'uri');
+      const window = intoWindow(target, offset);
+      const ranges = this.rangeOptionsFrom(opts);
+      // Every range (and an object below the threshold too) is written straight into the target.
+      const allocate = (size: number): Uint8Array => {
+        if (size > window.byteLength) throw targetTooSmall(uri, size, window.byteLength);
+        return window.subarray(0, size);
+      };
+      const plan = { ...ranges, rangeThreshold: ranges.rangeThreshold || DEFAULT_RANGE_THRESHOLD, allocate };
+      try {
+        return placeInto(window, await this.readWindow(scope, uri, ref, { start: 0 }, plan), uri);
+      } catch (error) {
+        if (!(error instanceof S3dlioError) || error.code !== 'ERR_RANGE_NOT_SATISFIABLE') throw error;
+        // An empty object (S3 answers a ranged GET of it with 416).
+        return placeInto(
+          window,
+          await this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal)),
+          uri,
+        );
+      }
+    });
+  }
+
+  getStream(uri: string, options?: StreamOptions): Readable {
+    return rangeStream(this, uri, options);
+  }
+
+  getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
+    return rangeWebStream(this, uri, options);
   }
 
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {

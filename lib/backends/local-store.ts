@@ -4,9 +4,12 @@
  */
 import { constants as bufferConstants } from 'buffer';
 import { constants as fsConstants, promises as fs } from 'fs';
+import type { Readable } from 'stream';
+import type { ReadableStream } from 'stream/web';
 
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
+import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
 import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
 import * as native from '../native';
 import type {
@@ -76,6 +79,22 @@ export abstract class LocalStore implements ObjectStore {
       const count = length === undefined ? -1 : expectNonNegativeInteger(length, 'length');
       return this.read(path, start, count, scope);
     });
+  }
+
+  getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
+    return runOperation('getInto', uri, options, async (scope) => {
+      const window = intoWindow(target, offset);
+      // One copy: the native read lands in addon memory (aligned, for direct://), then here.
+      return placeInto(window, await this.read(this.pathOf(uri), 0, -1, scope), uri);
+    });
+  }
+
+  getStream(uri: string, options?: StreamOptions): Readable {
+    return rangeStream(this, uri, options);
+  }
+
+  getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
+    return rangeWebStream(this, uri, options);
   }
 
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {

@@ -13,7 +13,7 @@ import type * as SmithyHttp from '@smithy/node-http-handler';
 import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
-import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
+import { type BodyPlacement, placeBody, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { optionalBoolean, optionalEnum } from '../validate';
 import {
@@ -190,7 +190,7 @@ class S3Driver implements CloudDriver {
       abortSignal: signal,
     });
     const body = output.Body as AsyncIterable<Uint8Array> | undefined;
-    const target = placement?.onHeaders({
+    const target = placeBody(body, placement, {
       length: output.ContentLength,
       totalSize: totalFromContentRange(output.ContentRange) ?? output.ContentLength,
       etag: output.ETag,

@@ -24,6 +24,11 @@ export interface RangeOptions {
   chunkSize?: number;
   /** Ranges in flight (default: one per chunk, at most 32). */
   concurrency?: number;
+  /**
+   * Where the bytes go once the size is known (default: a new buffer). When given, even an object
+   * below the threshold is read straight into it (getInto).
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Defaults of the RangeEngine for cloud backends. */
@@ -37,6 +42,12 @@ export type RangeReader = (
   placement: BodyPlacement,
   signal: AbortSignal,
 ) => Promise<Uint8Array>;
+
+/** Not zero-filled: every byte is written by exactly one range. */
+function newBuffer(size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+}
 
 /** Default chunk size for an object of `size` bytes. */
 export function defaultChunkSize(size: number): number {
@@ -70,26 +81,26 @@ export async function readInRanges(
   const placement: BodyPlacement = {
     onHeaders(headers: ResponseHeaders): Uint8Array | undefined {
       // A retried first request lands in the same place; the plan is made once.
-      if (whole) return whole.subarray(0, firstLength);
+      if (whole) return whole.subarray(0, Math.min(firstLength, whole.byteLength));
       if (headers.totalSize === undefined) return undefined;
       const end = Math.min(window.end ?? headers.totalSize - 1, headers.totalSize - 1);
-      const wanted = end - window.start + 1;
-      if (wanted <= firstLength) return undefined;
+      const wanted = Math.max(0, end - window.start + 1);
+      if (wanted <= firstLength && !options.allocate) return undefined;
       if (wanted > bufferConstants.MAX_LENGTH) {
         throw new S3dlioError(
           'ERR_OBJECT_TOO_LARGE',
-          `get ${uri}: ${wanted} bytes do not fit in one buffer (limit ${bufferConstants.MAX_LENGTH}); read it in ranges with getRange`,
+          `get ${uri}: ${wanted} bytes do not fit in one buffer (limit ${bufferConstants.MAX_LENGTH}); read it with getStream or getRange windows`,
           { uri, operation: 'get' },
         );
       }
-      // Not zero-filled: every byte is written by exactly one range.
-      const buffer = Buffer.allocUnsafeSlow(wanted);
-      whole = new Uint8Array(buffer.buffer, buffer.byteOffset, wanted);
-      const version = { totalSize: headers.totalSize, etag: headers.etag };
-      rest = readRest(read, whole, window.start, first.end + 1, end, options, controller, version, uri);
-      // Without a handler here, a failure before the first body ends would look unhandled.
-      rest.catch(() => undefined);
-      return whole.subarray(0, firstLength);
+      whole = options.allocate ? options.allocate(wanted) : newBuffer(wanted);
+      if (wanted > firstLength) {
+        const version = { totalSize: headers.totalSize, etag: headers.etag };
+        rest = readRest(read, whole, window.start, first.end + 1, end, options, controller, version, uri);
+        // Without a handler here, a failure before the first body ends would look unhandled.
+        rest.catch(() => undefined);
+      }
+      return whole.subarray(0, Math.min(firstLength, wanted));
     },
   };
 

@@ -19,6 +19,25 @@ export interface BodyPlacement {
   onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
 }
 
+/**
+ * Asks `placement` where the body goes. If it refuses (throws: object too large, target too
+ * small, another version), the body is discarded so its stream cannot fail unobserved later.
+ */
+export function placeBody(
+  body: unknown,
+  placement: BodyPlacement | undefined,
+  headers: ResponseHeaders,
+): Uint8Array | undefined {
+  try {
+    return placement?.onHeaders(headers);
+  } catch (error) {
+    const stream = body as { on?: (event: string, listener: () => void) => void; destroy?: () => void } | undefined;
+    stream?.on?.('error', () => undefined);
+    stream?.destroy?.();
+    throw error;
+  }
+}
+
 /** `bytes 0-99/1000` → the total (1000); undefined for `*` or a missing header. */
 export function totalFromContentRange(header: string | undefined): number | undefined {
   const match = header ? /\/(\d+)\s*$/.exec(header) : null;
