@@ -18,6 +18,7 @@ import type {
 } from './object-store';
 import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
+import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
@@ -68,6 +69,11 @@ export function getStream(uri: string, options?: StreamOptions): Readable {
 /** The object as a web ReadableStream. */
 export function getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
   return storeFor(uri).getWebStream(uri, options);
+}
+
+/** A streaming writer for `uri` (see ObjectStore.createWriter). */
+export function createWriter(uri: string, options?: WriterOptions): ObjectWriter {
+  return storeFor(uri).createWriter(uri, options);
 }
 
 /** Writes a whole object atomically (never half-visible). Strings are written as UTF-8. */

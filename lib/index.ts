@@ -9,6 +9,7 @@
 export {
   copy,
   createBucket,
+  createWriter,
   deleteBucket,
   deleteMany,
   deleteObject as delete,
@@ -45,7 +46,10 @@ export type {
   PutItem,
   RenameOptions,
   StreamOptions,
+  WriteResult,
+  WriterOptions,
 } from './object-store';
+export { ObjectWriter } from './engine/writer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -6,9 +6,11 @@ import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
 import type { StreamOptions } from './engine/streams';
+import type { ObjectWriter, WriterOptions } from './engine/writer';
 import type { Scheme } from './uri';
 
 export type { StreamOptions } from './engine/streams';
+export type { WriteResult, WriterOptions } from './engine/writer';
 
 /** Options every async operation accepts. */
 export interface OperationOptions {
@@ -105,6 +107,11 @@ export interface ObjectStore {
   getStream(uri: string, options?: StreamOptions): Readable;
   /** The object as a web ReadableStream (same reads as getStream). */
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array>;
+  /**
+   * A streaming writer: parts of `partSize` uploaded with `concurrency` in flight (S3 multipart,
+   * Azure blocks, GCS resumable, a temporary file locally); nothing is visible before `close()`.
+   */
+  createWriter(uri: string, options?: WriterOptions): ObjectWriter;
   /** Writes the whole object atomically: it is either complete or absent, never half-written. */
   put(uri: string, data: PutData, options?: OperationOptions): Promise<void>;
   /** Full URIs below `prefixUri`, sorted. */

@@ -30,6 +30,7 @@ import {
   CloudStore,
   type ListPage,
   type ObjectHead,
+  type UploadDriver,
 } from './cloud-store';
 
 /**
@@ -377,9 +378,39 @@ class AzureDriver implements CloudDriver {
     }
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
     // One Put Blob request (up to 5000 MiB): the blob appears whole or not at all.
-    await this.container(ref).getBlockBlobClient(ref.key).upload(bytes, bytes.byteLength, { abortSignal: signal });
+    await this.container(ref)
+      .getBlockBlobClient(ref.key)
+      .upload(bytes, bytes.byteLength, {
+        abortSignal: signal,
+        ...(contentType !== undefined && { blobHTTPHeaders: { blobContentType: contentType } }),
+      });
+  }
+
+  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+    const blob = this.container(ref).getBlockBlobClient(ref.key);
+    // Block ids must all have the same length: the part index, zero-padded, base64.
+    const blockId = (index: number): string => Buffer.from(String(index).padStart(8, '0')).toString('base64');
+    return {
+      maxParts: 50_000,
+      minPartSize: 1,
+      // Staging a block id again replaces it: safe to retry.
+      partsIdempotent: true,
+      uploadPart: async (index, bytes, signal) => {
+        await blob.stageBlock(blockId(index), bytes, bytes.byteLength, { abortSignal: signal });
+      },
+      complete: async (parts, signal) => {
+        const ids = Array.from({ length: parts }, (_, index) => blockId(index));
+        const response = await blob.commitBlockList(ids, {
+          abortSignal: signal,
+          ...(options.contentType !== undefined && { blobHTTPHeaders: { blobContentType: options.contentType } }),
+        });
+        return response.etag === undefined ? {} : { etag: response.etag };
+      },
+      // Uncommitted blocks are never visible and the service discards them (after 7 days at most).
+      abort: async () => undefined,
+    };
   }
 
   async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {

@@ -5,6 +5,7 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
+import { ObjectWriter, type PartSink, type WriterOptions } from '../engine/writer';
 import {
   type StreamOptions,
   intoWindow,
@@ -75,6 +76,20 @@ export interface ByteRange {
   end?: number;
 }
 
+/** One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable). */
+export interface UploadDriver {
+  readonly maxParts: number;
+  readonly minPartSize: number;
+  /** Parts must be sent in order, one at a time. */
+  readonly sequential?: boolean;
+  /** Whether re-sending a part after a failure is safe (S3 part numbers, Azure block ids). */
+  readonly partsIdempotent: boolean;
+  uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
+  complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }>;
+  /** Removes whatever was staged; resolves when there was nothing. */
+  abort(): Promise<void>;
+}
+
 /** The single-request primitives of one cloud. Each call is one attempt; `signal` bounds it. */
 export interface CloudDriver {
   readonly scheme: 's3' | 'az' | 'gs';
@@ -90,7 +105,7 @@ export interface CloudDriver {
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array>;
-  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
+  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void>;
   head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead>;
   listPage(
     ref: CloudRef,
@@ -111,6 +126,8 @@ export interface CloudDriver {
   deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
   /** Bucket names visible with these credentials. */
   listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]>;
+  /** Starts (lazily, at the first part) a multipart upload of `ref`. */
+  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver;
   /** What an SDK or HTTP error means (network errors are classified before this is asked). */
   classify(error: unknown): CloudFailure;
 }
@@ -204,6 +221,34 @@ export class CloudStore implements ObjectStore {
 
   getStream(uri: string, options?: StreamOptions): Readable {
     return rangeStream(this, uri, options);
+  }
+
+  createWriter(uri: string, options?: WriterOptions): ObjectWriter {
+    const ref = this.objectRef(uri, 'uri');
+    const opts = expectOptions<WriterOptions>(options);
+    const upload = this.driver.openUpload(ref, { contentType: opts.contentType });
+    // Each step runs with the store's retries; only steps that are safe to repeat are retried.
+    const step = <T>(
+      idempotent: boolean,
+      signal: AbortSignal,
+      run: (attempt?: AbortSignal) => Promise<T>,
+    ): Promise<T> => {
+      const scope = new OperationScope('write', uri, signal);
+      return this.request(scope, uri, idempotent, run).finally(() => scope.dispose());
+    };
+    const sink: PartSink = {
+      maxParts: upload.maxParts,
+      minPartSize: upload.minPartSize,
+      sequential: upload.sequential,
+      uploadPart: (index, _offset, bytes, signal) =>
+        step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, bytes, attempt)),
+      complete: (_total, parts, signal) => step(false, signal, (attempt) => upload.complete(parts, attempt)),
+      putWhole: (bytes, signal) =>
+        step(true, signal, (attempt) => this.driver.write(ref, bytes, attempt, opts.contentType)).then(() => ({})),
+      abort: () => upload.abort(),
+      storedSize: (signal) => step(true, signal, (attempt) => this.driver.head(ref, attempt)).then((head) => head.size),
+    };
+    return new ObjectWriter(uri, sink, opts);
   }
 
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {

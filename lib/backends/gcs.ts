@@ -19,6 +19,7 @@ import {
   CloudStore,
   type ListPage,
   type ObjectHead,
+  type UploadDriver,
 } from './cloud-store';
 
 /** Options of a gs:// store. Environment variables apply where an option is not given. */
@@ -159,9 +160,13 @@ class GcsDriver implements CloudDriver {
     );
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
     // One multipart request, validated with CRC32C by the SDK (resumable uploads are for writers).
-    const stream: Writable = this.file(ref).createWriteStream({ resumable: false, validation: 'crc32c' });
+    const stream: Writable = this.file(ref).createWriteStream({
+      resumable: false,
+      validation: 'crc32c',
+      ...(contentType !== undefined && { contentType }),
+    });
     const done = new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
       stream.on('error', reject);
@@ -234,6 +239,58 @@ class GcsDriver implements CloudDriver {
   async listBuckets(_ref: { base: string }, signal?: AbortSignal): Promise<string[]> {
     const [buckets] = await raceSignal(this.client().getBuckets({ autoPaginate: true }), signal);
     return buckets.map((bucket) => bucket.name);
+  }
+
+  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+    // A resumable upload session: the SDK sends the bytes in order and finalizes at end().
+    let stream: Writable | undefined;
+    let finished: Promise<void> | undefined;
+    const open = (): Writable => {
+      if (!stream) {
+        const created: Writable = this.file(ref).createWriteStream({
+          resumable: true,
+          validation: 'crc32c',
+          ...(options.contentType !== undefined && { contentType: options.contentType }),
+        });
+        finished = new Promise<void>((resolve, reject) => {
+          created.on('finish', resolve);
+          created.on('error', reject);
+        });
+        finished.catch(() => undefined); // observed by complete() or by the next write
+        stream = created;
+      }
+      return stream;
+    };
+    const fail = (): Promise<never> =>
+      (finished as Promise<void>).then(() => Promise.reject(new Error('the upload stream ended early')));
+    return {
+      maxParts: Number.MAX_SAFE_INTEGER,
+      minPartSize: 1,
+      sequential: true,
+      // Bytes already handed to the session cannot be taken back: no blind retry of a part.
+      partsIdempotent: false,
+      uploadPart: async (_index, bytes, signal) => {
+        const target = open();
+        const written = new Promise<void>((resolve, reject) => {
+          const ok = target.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (error) =>
+            error ? reject(error) : undefined,
+          );
+          if (ok) resolve();
+          else target.once('drain', resolve);
+        });
+        await raceSignal(Promise.race([written, fail()]), signal);
+      },
+      complete: async (_parts, signal) => {
+        const target = open();
+        target.end();
+        await raceSignal(finished as Promise<void>, signal);
+        return {};
+      },
+      abort: async () => {
+        // The session is never finalized, so nothing becomes visible.
+        stream?.destroy();
+      },
+    };
   }
 
   classify(error: unknown): CloudFailure {

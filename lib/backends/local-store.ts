@@ -9,6 +9,8 @@ import type { ReadableStream } from 'stream/web';
 
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
+import { ObjectWriter, type WriterOptions } from '../engine/writer';
+import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
 import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
 import * as native from '../native';
@@ -91,6 +93,18 @@ export abstract class LocalStore implements ObjectStore {
 
   getStream(uri: string, options?: StreamOptions): Readable {
     return rangeStream(this, uri, options);
+  }
+
+  createWriter(uri: string, options?: WriterOptions): ObjectWriter {
+    const destination = this.objectPathOf(uri);
+    const { direct, fsync, allowBufferedFallback } = this.settings;
+    const sink = new LocalPartSink(destination, {
+      direct,
+      fsync,
+      allowBufferedFallback,
+      putWhole: (bytes, signal) => this.put(uri, bytes, { signal }),
+    });
+    return new ObjectWriter(uri, sink, options);
   }
 
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {

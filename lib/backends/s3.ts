@@ -23,6 +23,7 @@ import {
   CloudStore,
   type ListPage,
   type ObjectHead,
+  type UploadDriver,
 } from './cloud-store';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
@@ -199,10 +200,16 @@ class S3Driver implements CloudDriver {
     return readBody(body, output.ContentLength, signal, () => target);
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
     const { PutObjectCommand } = loadSdk();
     await this.client(ref).send(
-      new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: bytes, ContentLength: bytes.byteLength }),
+      new PutObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ContentType: contentType,
+      }),
       { abortSignal: signal },
     );
   }
@@ -317,6 +324,10 @@ class S3Driver implements CloudDriver {
     return names;
   }
 
+  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+    return new S3MultipartUpload(this.client(ref), ref, options.contentType);
+  }
+
   classify(error: unknown): CloudFailure {
     const shape = (typeof error === 'object' && error !== null ? error : {}) as S3ErrorShape;
     const serviceCode = shape.name ?? shape.Code;
@@ -367,6 +378,99 @@ class S3Driver implements CloudDriver {
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets, ...(this.ca !== undefined && { ca: this.ca }) }),
       }),
     });
+  }
+}
+
+/**
+ * An S3 multipart upload: created at the first part, parts of at least 5 MiB (but the last) and at
+ * most 10,000, completed with the part ETags in order, aborted (parts deleted) on failure.
+ */
+class S3MultipartUpload implements UploadDriver {
+  readonly maxParts = 10_000;
+  readonly minPartSize = 5 * 1024 * 1024;
+  // Re-uploading a part number replaces it: parts are safe to retry.
+  readonly partsIdempotent = true;
+  private uploadId: Promise<string> | undefined;
+  private readonly etags: string[] = [];
+
+  constructor(
+    private readonly client: S3.S3Client,
+    private readonly ref: CloudRef,
+    private readonly contentType: string | undefined,
+  ) {}
+
+  async uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const { UploadPartCommand } = loadSdk();
+    const UploadId = await this.start(signal);
+    const output = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.ref.bucket,
+        Key: this.ref.key,
+        UploadId,
+        PartNumber: index + 1,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+      }),
+      { abortSignal: signal },
+    );
+    if (!output.ETag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
+    this.etags[index] = output.ETag;
+  }
+
+  async complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }> {
+    const { CompleteMultipartUploadCommand } = loadSdk();
+    const UploadId = await this.start(signal);
+    const Parts = Array.from({ length: parts }, (_, index) => ({ PartNumber: index + 1, ETag: this.etags[index] }));
+    if (Parts.some((part) => part.ETag === undefined)) throw new Error('a part of the multipart upload has no ETag');
+    const output = await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.ref.bucket,
+        Key: this.ref.key,
+        UploadId,
+        MultipartUpload: { Parts },
+      }),
+      { abortSignal: signal },
+    );
+    return output.ETag === undefined ? {} : { etag: output.ETag };
+  }
+
+  async abort(): Promise<void> {
+    const pending = this.uploadId;
+    if (!pending) return;
+    const UploadId = await pending.catch(() => undefined);
+    if (!UploadId) return;
+    const { AbortMultipartUploadCommand } = loadSdk();
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.ref.bucket, Key: this.ref.key, UploadId }));
+  }
+
+  private start(signal?: AbortSignal): Promise<string> {
+    if (!this.uploadId) {
+      const { CreateMultipartUploadCommand } = loadSdk();
+      // Not cancelled with the part that started it: an upload created server-side must be known
+      // here, or abort() could not delete it. Callers still stop waiting when `signal` fires.
+      this.uploadId = this.client
+        .send(
+          new CreateMultipartUploadCommand({
+            Bucket: this.ref.bucket,
+            Key: this.ref.key,
+            ContentType: this.contentType,
+          }),
+        )
+        .then((output) => {
+          if (!output.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+          return output.UploadId;
+        });
+      // A failed start may be retried with the next attempt (nothing was created).
+      this.uploadId.catch(() => (this.uploadId = undefined));
+    }
+    if (!signal) return this.uploadId;
+    return Promise.race([
+      this.uploadId,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+    ]);
   }
 }
 

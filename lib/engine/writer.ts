@@ -1,0 +1,285 @@
+/**
+ * Streaming writers: `createWriter(uri)` cuts what is written into parts and hands them to a
+ * backend sink (S3 multipart upload, Azure staged blocks, GCS resumable upload, a temporary file for
+ * local schemes) with at most `concurrency` parts in flight. Memory stays within
+ * `partSize × (concurrency + 1)`: `write` waits while the window is full. Nothing is visible until
+ * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
+ */
+import { Writable } from 'stream';
+
+import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
+import { expectOptions, optionalPositiveInteger, optionalSignal, toBytes } from '../validate';
+
+/** Options of `createWriter`. */
+export interface WriterOptions {
+  /** Bytes per part (default 16 MiB; S3 needs at least 5 MiB, GCS multiples of 256 KiB). */
+  partSize?: number;
+  /** Parts uploaded at once (default 4; GCS resumable uploads are sequential). */
+  concurrency?: number;
+  /** Content type stored with the object (cloud backends). */
+  contentType?: string;
+  /** After completion, check the stored size against the bytes written (one HEAD). */
+  verify?: boolean;
+  /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
+  signal?: AbortSignal;
+}
+
+/** What `close()` resolves to. */
+export interface WriteResult {
+  /** Bytes written. */
+  bytes: number;
+  /** Parts uploaded (1 for an object written in one request). */
+  parts: number;
+  /** ETag (or generation) of the stored object, where the backend returns one. */
+  etag?: string;
+}
+
+/** A backend's side of a streaming upload. Parts may complete in any order. */
+export interface PartSink {
+  /** Largest number of parts the backend accepts (S3 10,000, Azure 50,000). */
+  readonly maxParts: number;
+  /** Smallest part the backend accepts, except the last one. */
+  readonly minPartSize: number;
+  /** Parts must be sent one after another (GCS resumable). */
+  readonly sequential?: boolean;
+  /** partSize must be a multiple of this (O_DIRECT alignment for direct://). */
+  readonly partSizeMultiple?: number;
+  /** Memory for one part (aligned for direct://). */
+  allocate?(size: number): Uint8Array;
+  /** Uploads part `index` (0-based) at byte `offset`. */
+  uploadPart(index: number, offset: number, bytes: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** Makes the object visible; `parts` is the number uploaded. */
+  complete(totalBytes: number, parts: number, signal: AbortSignal): Promise<{ etag?: string }>;
+  /** Writes a small object in one request, when no part was needed. */
+  putWhole(bytes: Uint8Array, signal: AbortSignal): Promise<{ etag?: string }>;
+  /** Cancels the upload and removes whatever was staged. Must not throw for "nothing to do". */
+  abort(): Promise<void>;
+  /** The stored size, for `verify`. */
+  storedSize(signal: AbortSignal): Promise<number>;
+}
+
+/** Default part size. */
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+
+/** A streaming writer. Obtain one with `createWriter(uri, options)`. */
+export class ObjectWriter {
+  private readonly partSize: number;
+  private readonly concurrency: number;
+  private readonly verify: boolean;
+  private readonly controller = new AbortController();
+  private readonly callSite = new CallSite();
+  private current: Uint8Array | undefined;
+  private filled = 0;
+  private written = 0;
+  private parts = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  private cancelled: Promise<void> | undefined;
+  private readonly signal: AbortSignal | undefined;
+
+  /** @internal use createWriter */
+  constructor(
+    private readonly uri: string,
+    private readonly sink: PartSink,
+    options: WriterOptions = {},
+  ) {
+    const opts = expectOptions<WriterOptions>(options);
+    this.signal = optionalSignal(opts.signal);
+    this.partSize = optionalPositiveInteger(opts.partSize, 'options.partSize', DEFAULT_PART_SIZE);
+    if (this.partSize < sink.minPartSize) {
+      throw new S3dlioError(
+        'ERR_OUT_OF_RANGE',
+        `createWriter ${uri}: partSize ${this.partSize} is below this backend's minimum of ${sink.minPartSize} bytes`,
+        {
+          uri,
+          operation: 'createWriter',
+        },
+      );
+    }
+    if (sink.partSizeMultiple && this.partSize % sink.partSizeMultiple !== 0) {
+      throw new S3dlioError(
+        'ERR_OUT_OF_RANGE',
+        `createWriter ${uri}: partSize must be a multiple of ${sink.partSizeMultiple} bytes here`,
+        {
+          uri,
+          operation: 'createWriter',
+        },
+      );
+    }
+    this.concurrency = sink.sequential ? 1 : optionalPositiveInteger(opts.concurrency, 'options.concurrency', 4);
+    this.verify = opts.verify === true;
+    const onAbort = (): void => void this.abort(this.signal?.reason).catch(() => undefined);
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** Bytes accepted so far. */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  /** Appends `chunk`; waits while `concurrency` parts are in flight (backpressure). */
+  async write(chunk: Uint8Array | ArrayBuffer | ArrayBufferView | string): Promise<void> {
+    await this.assertOpen('write');
+    let bytes = toBytes(chunk, 'chunk');
+    while (bytes.byteLength > 0) {
+      this.current ??= this.sink.allocate
+        ? this.sink.allocate(this.partSize)
+        : new Uint8Array(Buffer.allocUnsafeSlow(this.partSize).buffer, 0, this.partSize);
+      const take = Math.min(bytes.byteLength, this.partSize - this.filled);
+      this.current.set(bytes.subarray(0, take), this.filled);
+      this.filled += take;
+      this.written += take;
+      bytes = bytes.subarray(take);
+      if (this.filled === this.partSize) await this.dispatch(false);
+    }
+  }
+
+  /** Uploads what is left and makes the object visible. */
+  async close(): Promise<WriteResult> {
+    await this.assertOpen('close');
+    this.state = 'closing';
+    try {
+      let etag: string | undefined;
+      if (this.parts === 0) {
+        // Small enough for one request: no multipart upload is ever created.
+        const whole = (this.current ?? new Uint8Array(0)).subarray(0, this.filled);
+        ({ etag } = await this.sink.putWhole(whole, this.controller.signal));
+        this.parts = 1;
+      } else {
+        if (this.filled > 0) await this.dispatch(true);
+        await this.drain();
+        this.throwIfFailed();
+        ({ etag } = await this.sink.complete(this.written, this.parts, this.controller.signal));
+      }
+      if (this.verify) await this.checkStoredSize();
+      this.state = 'closed';
+      return { bytes: this.written, parts: this.parts, ...(etag !== undefined && { etag }) };
+    } catch (error) {
+      await this.cancel(error);
+      throw this.fail(error, 'close');
+    }
+  }
+
+  /** Cancels the upload; nothing becomes visible. Resolves once staged data is removed. */
+  async abort(reason?: unknown): Promise<void> {
+    if (this.state === 'closed') return;
+    await this.cancel(reason ?? new Error('aborted'));
+  }
+
+  /** A Node Writable over this writer (`pipeline(source, writer.toWritable())`). */
+  toWritable(): Writable {
+    return new Writable({
+      highWaterMark: this.partSize,
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.write(chunk).then(() => callback(), callback);
+      },
+      final: (callback) => {
+        this.close().then(() => callback(), callback);
+      },
+      destroy: (error, callback) => {
+        if (error && this.state === 'open')
+          this.abort(error).then(
+            () => callback(error),
+            () => callback(error),
+          );
+        else callback(error);
+      },
+    });
+  }
+
+  private async dispatch(last: boolean): Promise<void> {
+    const index = this.parts;
+    if (index + 1 > this.sink.maxParts) {
+      const error = new S3dlioError(
+        'ERR_TOO_MANY_PARTS',
+        `write ${this.uri}: more than ${this.sink.maxParts} parts of ${this.partSize} bytes; use a larger partSize`,
+        { uri: this.uri, operation: 'write' },
+      );
+      await this.cancel(error);
+      throw error;
+    }
+    const bytes = (this.current as Uint8Array).subarray(0, this.filled);
+    const offset = index * this.partSize;
+    this.parts++;
+    this.current = undefined;
+    this.filled = 0;
+    const upload = this.sink.uploadPart(index, offset, bytes, this.controller.signal).then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= error;
+        this.controller.abort(error);
+      },
+    );
+    this.inFlight.add(upload);
+    void upload.finally(() => this.inFlight.delete(upload));
+    // Backpressure: the caller waits while the window is full.
+    while (this.inFlight.size >= this.concurrency && !last) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.signal?.aborted) throw abortError('write', this.uri, this.signal.reason);
+    if (this.state === 'aborted') throw abortError('write', this.uri, 'the writer was aborted');
+  }
+
+  private cancel(reason: unknown): Promise<void> {
+    if (this.cancelled) return this.cancelled;
+    this.state = 'aborted';
+    this.failure ??= reason;
+    this.controller.abort(reason);
+    this.cancelled = (async () => {
+      await Promise.allSettled(this.inFlight);
+      try {
+        await this.sink.abort();
+      } catch (error) {
+        // The upload's own failure is what the caller gets; a failed cleanup must still be seen.
+        process.emitWarning(
+          `${this.uri}: the upload failed or was aborted, and removing what it had staged failed too ` +
+            `(${toS3dlioError(error, 'abort', this.uri).message}); the storage may keep the staged parts`,
+          { code: 'S3DLIO_UPLOAD_CLEANUP_FAILED', type: 'S3dlioWarning' },
+        );
+      }
+    })();
+    return this.cancelled;
+  }
+
+  private async checkStoredSize(): Promise<void> {
+    const stored = await this.sink.storedSize(this.controller.signal);
+    if (stored !== this.written) {
+      throw new S3dlioError(
+        'ERR_VERIFY_FAILED',
+        `close ${this.uri}: ${this.written} bytes were written but the stored object has ${stored}`,
+        {
+          uri: this.uri,
+          operation: 'close',
+        },
+      );
+    }
+  }
+
+  /** Rejects unless open; after an abort, only once the staged data has been removed. */
+  private async assertOpen(operation: string): Promise<void> {
+    if (this.state === 'open') return;
+    if (this.state === 'aborted') {
+      await this.cancelled?.catch(() => undefined);
+      throw this.fail(this.failure ?? new Error('aborted'), operation);
+    }
+    throw this.callSite.attach(
+      new S3dlioError('ERR_WRITER_CLOSED', `${operation} ${this.uri}: the writer is ${this.state}`, {
+        uri: this.uri,
+        operation,
+      }),
+    );
+  }
+
+  private fail(error: unknown, operation: string): Error {
+    if (this.signal?.aborted) return this.callSite.attach(abortError(operation, this.uri, this.signal.reason));
+    return this.callSite.attach(toS3dlioError(error, operation, this.uri));
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * createWriter on all five backends: exact bytes for sizes around part boundaries, nothing visible
+ * before close, abort and failures leave nothing behind (no object, no temp file, no multipart
+ * upload), the Writable adapter, verify; and the writer's own rules (backpressure window, part
+ * limit) against a recording sink.
+ */
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
+
+import { type ObjectStore, ObjectWriter, storeFor } from '../../lib';
+import type { PartSink } from '../../lib/engine/writer';
+import { cloudTargets, newBucketName } from '../cloud/targets';
+import { expectSameBytes, rejectionOf, tempFilesIn, testBytes } from '../helpers/local';
+
+interface Backend {
+  name: string;
+  store: ObjectStore;
+  partSize: number;
+  base: () => string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  leftovers(): Promise<string[]>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+let scratch = '';
+
+const local = (scheme: 'file' | 'direct'): Backend => ({
+  name: `${scheme}://`,
+  store: storeFor(`${scheme}:///`),
+  partSize: 256 * KiB,
+  base: () => `${scheme}://${scratch}/${scheme}/`,
+  setUp: async () => undefined,
+  tearDown: async () => undefined,
+  leftovers: async () => tempFilesIn(path.join(scratch, scheme)),
+});
+
+const cloud: Backend[] = cloudTargets().map((target) => {
+  const bucket = newBucketName('wr');
+  const bucketUri = target.bucketUri(bucket);
+  const store = target.store();
+  return {
+    name: target.name,
+    store,
+    // S3 refuses parts below 5 MiB (but the last).
+    partSize: target.scheme === 's3' ? 5 * MiB : 256 * KiB,
+    base: () => bucketUri,
+    setUp: () => store.createBucket(bucketUri),
+    tearDown: () => store.deleteBucket(bucketUri, { force: true }),
+    leftovers: async () => {
+      if (target.scheme !== 's3') return [];
+      const client = new S3Client({
+        endpoint: process.env.S3DLIO_TEST_S3_ENDPOINT,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      client.destroy();
+      return (uploads.Uploads ?? []).map((upload) => `${upload.Key} ${upload.UploadId}`);
+    },
+  };
+});
+
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 's3dlio-writer-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function writeInPieces(writer: ObjectWriter, bytes: Uint8Array, piece = 100_003): Promise<void> {
+  for (let at = 0; at < bytes.byteLength; at += piece) await writer.write(bytes.subarray(at, at + piece));
+}
+
+describe.each(
+  [local('file'), local('direct'), ...cloud].map((backend) => [backend.name, backend] as [string, Backend]),
+)('%s', (_name, backend) => {
+  const P = backend.partSize;
+  beforeAll(() => backend.setUp());
+  afterAll(() => backend.tearDown());
+
+  test.each([0, 1, P - 1, P, P + 1, 3 * P + 17])('%i bytes written in odd pieces come back identical', async (size) => {
+    const uri = `${backend.base()}w-${size}.bin`;
+    const bytes = testBytes(size, size + 5);
+    const writer = backend.store.createWriter(uri, { partSize: P, concurrency: 3, verify: true });
+    await writeInPieces(writer, bytes);
+    const result = await writer.close();
+    expect(result).toMatchObject({ bytes: size, parts: Math.max(1, Math.ceil(size / P)) });
+    expectSameBytes(await backend.store.get(uri), bytes);
+    expect(await backend.leftovers()).toEqual([]);
+  });
+
+  test('nothing is visible before close; abort leaves no object, temp file or upload', async () => {
+    const uri = `${backend.base()}aborted.bin`;
+    const writer = backend.store.createWriter(uri, { partSize: P });
+    await writeInPieces(writer, testBytes(2 * P + 5, 1));
+    expect(await backend.store.exists(uri)).toBe(false);
+    await writer.abort();
+    expect(await backend.store.exists(uri)).toBe(false);
+    expect(await backend.leftovers()).toEqual([]);
+    await expect(writer.write('more')).rejects.toBeDefined();
+  });
+
+  test('the signal aborts: close rejects with ERR_ABORTED and nothing becomes visible', async () => {
+    const uri = `${backend.base()}signalled.bin`;
+    const controller = new AbortController();
+    const writer = backend.store.createWriter(uri, { partSize: P, signal: controller.signal });
+    await writeInPieces(writer, testBytes(P + 7, 2));
+    controller.abort(new Error('user stop'));
+    const error = await rejectionOf(writer.close());
+    expect(error).toMatchObject({ code: 'ERR_ABORTED' });
+    expect(await backend.store.exists(uri)).toBe(false);
+    expect(await backend.leftovers()).toEqual([]);
+  });
+
+  test('the Writable adapter works with stream.pipeline', async () => {
+    const uri = `${backend.base()}piped.bin`;
+    const bytes = testBytes(2 * P + 333, 3);
+    const writer = backend.store.createWriter(uri, { partSize: P });
+    await pipeline(
+      Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000, P + 10), bytes.subarray(P + 10)]),
+      writer.toWritable(),
+    );
+    expectSameBytes(await backend.store.get(uri), bytes);
+  });
+});
+
+describe('writer rules, against a recording sink', () => {
+  function recordingSink(options: { maxParts?: number; delayMs?: number } = {}) {
+    const log = { inFlight: 0, maxInFlight: 0, parts: [] as number[], aborted: false, completed: false };
+    const sink: PartSink = {
+      maxParts: options.maxParts ?? 1000,
+      minPartSize: 1,
+      uploadPart: async (index) => {
+        log.inFlight++;
+        log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
+        await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 5));
+        log.inFlight--;
+        log.parts.push(index);
+      },
+      complete: async () => {
+        log.completed = true;
+        return {};
+      },
+      putWhole: async () => ({}),
+      abort: async () => {
+        log.aborted = true;
+      },
+      storedSize: async () => 0,
+    };
+    return { sink, log };
+  }
+
+  test('at most `concurrency` parts are in flight: write() waits (bounded memory)', async () => {
+    const { sink, log } = recordingSink({ delayMs: 20 });
+    const writer = new ObjectWriter('mem://x', sink, { partSize: 10, concurrency: 3 });
+    await writer.write(new Uint8Array(10 * 12));
+    await writer.close();
+    expect(log.maxInFlight).toBe(3);
+    expect(log.parts.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, index) => index));
+  });
+
+  test('going past the backend part limit fails before the extra part, and aborts the upload', async () => {
+    const { sink, log } = recordingSink({ maxParts: 3 });
+    const writer = new ObjectWriter('mem://x', sink, { partSize: 10, concurrency: 2 });
+    const error = await rejectionOf(writer.write(new Uint8Array(45)));
+    expect(error).toMatchObject({ code: 'ERR_TOO_MANY_PARTS' });
+    expect(log.aborted).toBe(true);
+    expect(log.completed).toBe(false);
+  });
+});
