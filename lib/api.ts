@@ -13,10 +13,12 @@ import type {
   OperationOptions,
   PutData,
   PutItem,
+  PutOptions,
   RenameOptions,
   StreamOptions,
 } from './object-store';
 import type { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { runOperation } from './operation';
@@ -77,7 +79,7 @@ export function createWriter(uri: string, options?: WriterOptions): ObjectWriter
 }
 
 /** Writes a whole object atomically (never half-visible). Strings are written as UTF-8. */
-export function put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
+export function put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
   return withStore('put', uri, (store) => store.put(uri, data, options));
 }
 
@@ -135,10 +137,12 @@ export function copy(srcUri: string, dstUri: string, options?: OperationOptions)
     if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
     return runOperation('copy', srcUri, options, async (scope) => {
       const destination = storeFor(dstUri);
+      // Streamed: memory stays at a few chunks whatever the object's size.
+      const writer = destination.createWriter(dstUri, { signal: scope.signal });
       try {
-        const bytes = await source.get(srcUri, { signal: scope.signal });
-        await destination.put(dstUri, bytes, { signal: scope.signal });
+        await pipeline(source.getStream(srcUri, { signal: scope.signal }), writer.toWritable());
       } catch (error) {
+        await writer.abort(error);
         throw relabel(error, 'copy', `${srcUri} -> ${dstUri}`);
       }
     });

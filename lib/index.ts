@@ -44,6 +44,7 @@ export type {
   OperationOptions,
   PutData,
   PutItem,
+  PutOptions,
   RenameOptions,
   StreamOptions,
   WriteResult,

@@ -31,6 +31,16 @@ export interface GetOptions extends OperationOptions {
   concurrency?: number;
 }
 
+/** Options of `put`. */
+export interface PutOptions extends OperationOptions {
+  /** Cloud backends: larger objects go up as multipart uploads (default 64 MiB; S3 PUT ends at 5 GiB). */
+  multipartThreshold?: number;
+  /** Part size of those uploads (default 16 MiB). */
+  partSize?: number;
+  /** Parts in flight (default 4). */
+  concurrency?: number;
+}
+
 /** Options of `list` and `listStream`. */
 export interface ListOptions extends OperationOptions {
   /**
@@ -113,7 +123,7 @@ export interface ObjectStore {
    */
   createWriter(uri: string, options?: WriterOptions): ObjectWriter;
   /** Writes the whole object atomically: it is either complete or absent, never half-written. */
-  put(uri: string, data: PutData, options?: OperationOptions): Promise<void>;
+  put(uri: string, data: PutData, options?: PutOptions): Promise<void>;
   /** Full URIs below `prefixUri`, sorted. */
   list(prefixUri: string, options?: ListOptions): Promise<string[]>;
   /** Like `list`, but streamed: never holds the whole listing in memory (order not guaranteed). */

@@ -5,7 +5,7 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
-import { ObjectWriter, type PartSink, type WriterOptions } from '../engine/writer';
+import { DEFAULT_MULTIPART_THRESHOLD, ObjectWriter, type PartSink, type WriterOptions } from '../engine/writer';
 import {
   type StreamOptions,
   intoWindow,
@@ -30,6 +30,7 @@ import type {
   OperationOptions,
   PutData,
   PutItem,
+  PutOptions,
   RenameOptions,
 } from '../object-store';
 import { OperationScope, runOperation } from '../operation';
@@ -142,10 +143,13 @@ export class CloudStore implements ObjectStore {
     rangeDefaults: Partial<RangeOptions> = {},
   ) {
     this.scheme = driver.scheme;
-    // Copy the three fields only: the options object may also hold credentials.
+    // Copy the fields needed only: the options object may also hold credentials.
     const { rangeThreshold, chunkSize, concurrency } = rangeDefaults;
     this.rangeDefaults = { rangeThreshold, chunkSize, concurrency };
+    this.multipartThreshold = (rangeDefaults as { multipartThreshold?: number }).multipartThreshold;
   }
+
+  private readonly multipartThreshold: number | undefined;
 
   private readonly rangeDefaults: Partial<RangeOptions>;
 
@@ -268,12 +272,29 @@ export class CloudStore implements ObjectStore {
 
   // ---- writes ----
 
-  put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
-    return runOperation('put', uri, options, (scope) => {
+  put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
+    return runOperation('put', uri, options, async (scope, opts) => {
       const ref = this.objectRef(uri, 'uri');
       const bytes = toBytes(data);
+      const threshold = optionalPositiveInteger(
+        opts.multipartThreshold ?? this.multipartThreshold,
+        'options.multipartThreshold',
+        DEFAULT_MULTIPART_THRESHOLD,
+      );
+      if (bytes.byteLength > threshold) {
+        // Large objects go up in parts, concurrently, each retried on its own; the parts are views
+        // of `bytes` (no copy), which the caller handed over for the duration of the put.
+        const writer = this.createWriter(uri, {
+          partSize: opts.partSize,
+          concurrency: opts.concurrency,
+          signal: scope.signal,
+        });
+        await writer.writeOwned(bytes);
+        await writer.close();
+        return;
+      }
       // A single PUT replaces the object whole: retrying it is safe.
-      return this.request(scope, uri, true, (signal) => this.driver.write(ref, bytes, signal));
+      await this.request(scope, uri, true, (signal) => this.driver.write(ref, bytes, signal));
     });
   }
 

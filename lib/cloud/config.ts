@@ -23,6 +23,8 @@ export interface CloudCommonOptions {
   chunkSize?: number;
   /** RangeEngine: ranges in flight (default scaled to the object, at most 32). */
   concurrency?: number;
+  /** `put` of more bytes than this is a multipart upload (default 64 MiB). */
+  multipartThreshold?: number;
 }
 
 /** Connection settings derived from the options. */

@@ -61,6 +61,9 @@ export interface PartSink {
 /** Default part size. */
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 
+/** `put` of more bytes than this goes up as a multipart upload (cloud backends). */
+export const DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+
 /** A streaming writer. Obtain one with `createWriter(uri, options)`. */
 export class ObjectWriter {
   private readonly partSize: number;
@@ -133,6 +136,24 @@ export class ObjectWriter {
       bytes = bytes.subarray(take);
       if (this.filled === this.partSize) await this.dispatch(false);
     }
+  }
+
+  /**
+   * Like `write`, but whole parts are sent as views of `bytes` without copying them. Only for a
+   * caller that leaves `bytes` untouched until `close()` settles (`put` does).
+   * @internal
+   */
+  async writeOwned(bytes: Uint8Array): Promise<void> {
+    await this.assertOpen('write');
+    let rest = bytes;
+    while (this.filled === 0 && rest.byteLength >= this.partSize && !this.sink.allocate) {
+      this.current = rest.subarray(0, this.partSize);
+      this.filled = this.partSize;
+      this.written += this.partSize;
+      rest = rest.subarray(this.partSize);
+      await this.dispatch(false);
+    }
+    if (rest.byteLength > 0) await this.write(rest);
   }
 
   /** Uploads what is left and makes the object visible. */

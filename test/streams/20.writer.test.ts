@@ -173,3 +173,49 @@ describe('writer rules, against a recording sink', () => {
     expect(log.completed).toBe(false);
   });
 });
+
+describe.each(cloud.map((backend) => [backend.name, backend] as [string, Backend]))(
+  '%s: put above multipartThreshold',
+  (_name, backend) => {
+    beforeAll(() => backend.setUp());
+    afterAll(() => backend.tearDown());
+
+    test('goes up in parts, byte-identical, nothing staged left over', async () => {
+      const uri = `${backend.base()}big-put.bin`;
+      const bytes = testBytes(11 * MiB + 3, 44);
+      await backend.store.put(uri, bytes, { multipartThreshold: 6 * MiB, partSize: 5 * MiB, concurrency: 2 });
+      expectSameBytes(await backend.store.get(uri), bytes);
+      expect(await backend.leftovers()).toEqual([]);
+    });
+  },
+);
+
+test('a cross-scheme copy is streamed through a writer (file:// → s3://, s3:// → direct://)', async () => {
+  const [s3] = cloud;
+  await s3.setUp();
+  // Module functions use the default s3:// store, configured from the environment at first use.
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: process.env.S3DLIO_TEST_S3_ENDPOINT,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+  });
+  try {
+    const bytes = testBytes(3 * MiB + 11, 45);
+    const source = `file://${scratch}/xcopy/src.bin`;
+    await storeFor('file:///').put(source, bytes);
+    const { copy, get } = await import('../../lib');
+    await copy(source, `${s3.base()}copied.bin`);
+    await copy(`${s3.base()}copied.bin`, `direct://${scratch}/xcopy/back.bin`);
+    expectSameBytes(await get(`direct://${scratch}/xcopy/back.bin`), bytes);
+    await expect(copy(`${s3.base()}missing.bin`, `file://${scratch}/xcopy/none.bin`)).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+      operation: 'copy',
+    });
+    expect(tempFilesIn(path.join(scratch, 'xcopy'))).toEqual([]);
+  } finally {
+    process.env = saved;
+    await s3.tearDown();
+  }
+});
