@@ -51,6 +51,15 @@ export type {
   WriterOptions,
 } from './object-store';
 export { ObjectWriter } from './engine/writer';
+export {
+  download,
+  upload,
+  type DownloadOptions,
+  type TransferOptions,
+  type TransferProgress,
+  type TransferResult,
+  type UploadOptions,
+} from './engine/transfer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -1,0 +1,127 @@
+/**
+ * upload / download between local trees and every backend: paths kept relative to the pattern
+ * base / prefix, unicode and spaces, progress, every failure reported, and keys that try to
+ * escape the destination directory refused with nothing written outside it.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+
+import { BatchError, type TransferProgress, download, storeFor, upload } from '../../lib';
+import { cloudTargets, newBucketName } from '../cloud/targets';
+import { expectSameBytes, rejectionOf, testBytes, treeOf } from '../helpers/local';
+
+let scratch = '';
+const tree: Record<string, Uint8Array> = {
+  'a.bin': testBytes(1000, 1),
+  'sub/b.bin': testBytes(70_000, 2),
+  'sub/deeper/ünï côde.txt': testBytes(10, 3),
+  'sub/skip.tmp': testBytes(5, 4),
+};
+
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 's3dlio-transfer-'));
+  for (const [rel, bytes] of Object.entries(tree)) {
+    mkdirSync(path.dirname(path.join(scratch, 'src', rel)), { recursive: true });
+    writeFileSync(path.join(scratch, 'src', rel), bytes);
+  }
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const destinations = [
+  {
+    name: 'direct://',
+    prefix: () => `direct://${scratch}/dest-direct/data/`,
+    setUp: async () => undefined,
+    tearDown: async () => undefined,
+  },
+  ...cloudTargets().map((target) => {
+    const bucket = target.bucketUri(newBucketName('xfer'));
+    return {
+      name: target.name,
+      prefix: () => `${bucket}data/`,
+      setUp: async () => undefined,
+      tearDown: () => target.store().deleteBucket(bucket, { force: true }),
+      target,
+    };
+  }),
+];
+
+describe.each(
+  destinations.map((destination) => [destination.name, destination] as [string, (typeof destinations)[number]]),
+)('%s', (_name, destination) => {
+  afterAll(() => destination.tearDown());
+  const configure = (): void => {
+    // Module functions (upload/download) use each scheme's default store, configured from the env.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: process.env.S3DLIO_TEST_S3_ENDPOINT,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      AZURE_STORAGE_CONNECTION_STRING: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING,
+      STORAGE_EMULATOR_HOST: process.env.S3DLIO_TEST_GCS_ENDPOINT,
+      GOOGLE_CLOUD_PROJECT: 'test',
+    });
+  };
+
+  test('upload of glob patterns, then download, round-trips the tree with progress', async () => {
+    configure();
+    const progress: TransferProgress[] = [];
+    const sent = await upload([`${scratch}/src/**/*.bin`, `${scratch}/src/sub/deeper/*`], destination.prefix(), {
+      createBucket: true,
+      concurrency: 3,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(sent).toMatchObject({ objects: 3, bytes: 71_010, failed: [] });
+    expect(progress.at(-1)).toMatchObject({ objectsDone: 3, objectsTotal: 3, bytesDone: 71_010, bytesTotal: 71_010 });
+    const store = storeFor(destination.prefix());
+    expect(await store.list(destination.prefix(), { recursive: true })).toEqual(
+      ['a.bin', 'sub/b.bin', 'ünï côde.txt'].map((rel) => `${destination.prefix()}${rel}`),
+    );
+
+    const into = path.join(scratch, `down-${destination.name.replace(/\W+/g, '')}`);
+    const received = await download(destination.prefix(), into, { concurrency: 2 });
+    expect(received).toMatchObject({ objects: 3, bytes: 71_010, failed: [] });
+    expectSameBytes(readFileSync(path.join(into, 'sub/b.bin')), tree['sub/b.bin']);
+    expectSameBytes(readFileSync(path.join(into, 'ünï côde.txt')), tree['sub/deeper/ünï côde.txt']);
+    expect(treeOf(into)).toEqual(['a.bin', 'sub/', 'sub/b.bin', 'ünï côde.txt']);
+  });
+});
+
+describe('download never writes outside the directory it was given', () => {
+  const target = cloudTargets()[0];
+  const bucket = target.bucketUri(newBucketName('evil'));
+  const store = target.store();
+  beforeAll(async () => {
+    await store.createBucket(bucket);
+    await store.put(`${bucket}evil/ok.txt`, 'fine');
+    await store.put(`${bucket}evil/../../escape.txt`, 'escaped');
+    await store.put(`${bucket}evil/a/../../../etc/passwd-ish`, 'escaped');
+    await store.put(`${bucket}evil//abs.txt`, 'absolute');
+  });
+  afterAll(() => store.deleteBucket(bucket, { force: true }));
+
+  test('unsafe keys are refused with ERR_UNSAFE_PATH; the safe ones are written; nothing lands outside', async () => {
+    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    const into = path.join(scratch, 'jail', 'inside');
+    mkdirSync(into, { recursive: true });
+    const error = await rejectionOf(download(`${bucket}evil/`, into));
+    expect(error).toBeInstanceOf(BatchError);
+    expect(error.errors.map((item: { code: string }) => item.code)).toEqual([
+      'ERR_UNSAFE_PATH',
+      'ERR_UNSAFE_PATH',
+      'ERR_UNSAFE_PATH',
+    ]);
+    expect(treeOf(path.join(scratch, 'jail'))).toEqual(['inside/', 'inside/ok.txt']);
+    expect(existsSync(path.join(scratch, 'escape.txt'))).toBe(false);
+
+    const lenient = await download(`${bucket}evil/`, path.join(scratch, 'jail2'), { continueOnError: true });
+    expect(lenient.objects).toBe(1);
+    expect(lenient.failed.map((failure) => failure.error.code)).toEqual([
+      'ERR_UNSAFE_PATH',
+      'ERR_UNSAFE_PATH',
+      'ERR_UNSAFE_PATH',
+    ]);
+  });
+});
