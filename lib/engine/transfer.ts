@@ -9,6 +9,8 @@ import * as path from 'path';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
+import { glob } from 'tinyglobby';
+
 import { BatchError, S3dlioError, toS3dlioError } from '../errors';
 import { settleConcurrently } from '../internal/pool';
 import type { OperationOptions } from '../object-store';
@@ -155,8 +157,6 @@ export function upload(
     if (optionalBoolean(opts.createBucket, 'options.createBucket', false))
       await store.createBucket(bucketOf(base), { signal: scope.signal });
 
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { glob } = require('tinyglobby') as typeof import('tinyglobby');
     const files = new Map<string, string>(); // destination URI -> local file
     for (const pattern of patterns) {
       const root = path.resolve(patternBase(pattern));
