@@ -2,6 +2,8 @@
  * The frame every public operation runs in: caller stack captured before the first await, the
  * AbortSignal wired to native cancellation, and every failure turned into an S3dlioError.
  */
+import { setMaxListeners } from 'events';
+
 import { CallSite, S3dlioError, abortError, toS3dlioError } from './errors';
 import type { CancelFlag } from './native';
 import type { OperationOptions } from './object-store';
@@ -15,14 +17,31 @@ export class OperationScope {
   private readonly onAbort: () => void;
   private rejectAborted: (error: unknown) => void = () => undefined;
 
+  /**
+   * The signal the operation's work listens to: aborted with the caller's reason when the caller's
+   * signal fires. Internal work (dozens of ranges, retries, timeouts) adds its listeners here, not
+   * to the caller's signal, so it never trips Node's MaxListeners warning on the caller's object.
+   */
+  readonly signal: AbortSignal | undefined;
+  private readonly callerSignal: AbortSignal | undefined;
+  private readonly onCallerAbort: () => void;
+
   constructor(
     /** The public operation, for error messages. */
     readonly operation: string,
     /** The URI the operation is about, for error messages. */
     readonly uri: string,
     /** The caller's signal, if any. */
-    readonly signal: AbortSignal | undefined,
+    callerSignal: AbortSignal | undefined,
   ) {
+    this.callerSignal = callerSignal;
+    const linked = callerSignal ? new AbortController() : undefined;
+    if (linked) setMaxListeners(0, linked.signal);
+    this.signal = linked?.signal;
+    this.onCallerAbort = () => linked?.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) linked?.abort(callerSignal.reason);
+    else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+
     this.aborted = new Promise<never>((_, reject) => {
       this.rejectAborted = reject;
     });
@@ -32,7 +51,8 @@ export class OperationScope {
       Atomics.store(this.cancelFlag, 0, 1);
       this.rejectAborted(abortError(this.operation, this.uri, this.signal?.reason));
     };
-    signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.signal?.aborted) this.onAbort();
+    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /** Throws ERR_ABORTED if the signal has fired (call between steps of multi-step operations). */
@@ -50,6 +70,7 @@ export class OperationScope {
 
   dispose(): void {
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
 

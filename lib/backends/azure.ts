@@ -20,6 +20,7 @@ import {
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
 import { S3dlioError } from '../errors';
+import { sleep } from '../internal/abort';
 import { readBody, type BodyPlacement, placeBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -151,22 +152,6 @@ function accountOf(base: string): string {
   const https = HTTPS_FORM.exec(base);
   if (https) return https[1].toLowerCase();
   return base.slice('az://'.length).split('/')[0];
-}
-
-/** Waits `ms`, rejecting with the signal's reason if it fires. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
@@ -469,7 +454,7 @@ class AzureDriver implements CloudDriver {
     // our own backoff and signal (the SDK poller's delay ignores the signal).
     const poller = await target.beginCopyFromURL(sourceUrl, { abortSignal: signal });
     for (let delay = 50; !poller.isDone(); delay = Math.min(delay * 2, 2000)) {
-      await pause(delay, signal);
+      await sleep(delay, signal);
       await poller.poll({ abortSignal: signal });
     }
   }

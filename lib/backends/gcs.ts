@@ -10,6 +10,7 @@ import type * as Gcs from '@google-cloud/storage';
 import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
+import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import {
@@ -68,26 +69,6 @@ function parseErrorBody(text: string | undefined): GcsErrorShape | undefined {
   } catch {
     return undefined; // not JSON after all: the message is used as it is
   }
-}
-
-/** Settles with `work` or rejects when `signal` fires (for SDK calls that take no signal). */
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 class GcsDriver implements CloudDriver {

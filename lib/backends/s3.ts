@@ -13,6 +13,7 @@ import type * as SmithyHttp from '@smithy/node-http-handler';
 import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
+import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, placeBody, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { optionalBoolean, optionalEnum } from '../validate';
@@ -463,14 +464,7 @@ class S3MultipartUpload implements UploadDriver {
       // A failed start may be retried with the next attempt (nothing was created).
       this.uploadId.catch(() => (this.uploadId = undefined));
     }
-    if (!signal) return this.uploadId;
-    return Promise.race([
-      this.uploadId,
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
-    ]);
+    return raceSignal(this.uploadId, signal);
   }
 }
 

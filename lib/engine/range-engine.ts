@@ -6,6 +6,7 @@
  * arrive the remaining ranges start, while the first body is still streaming.
  */
 import { constants as bufferConstants } from 'buffer';
+import { setMaxListeners } from 'events';
 
 import { S3dlioError } from '../errors';
 import type { BodyPlacement, ResponseHeaders } from '../internal/body';
@@ -68,6 +69,8 @@ export async function readInRanges(
   uri: string,
 ): Promise<Uint8Array> {
   const controller = new AbortController();
+  // Up to `concurrency` ranges, each with its retries and timeouts, listen to this signal.
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort(signal?.reason);
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -5,6 +5,7 @@
  * `partSize × (concurrency + 1)`: `write` waits while the window is full. Nothing is visible until
  * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
  */
+import { setMaxListeners } from 'events';
 import { Writable } from 'stream';
 
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
@@ -69,7 +70,7 @@ export class ObjectWriter {
   private readonly partSize: number;
   private readonly concurrency: number;
   private readonly verify: boolean;
-  private readonly controller = new AbortController();
+  private readonly controller = ObjectWriter.unlimitedController();
   private readonly callSite = new CallSite();
   private current: Uint8Array | undefined;
   private filled = 0;
@@ -114,6 +115,13 @@ export class ObjectWriter {
     this.verify = opts.verify === true;
     const onAbort = (): void => void this.abort(this.signal?.reason).catch(() => undefined);
     this.signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** Parts in flight each listen to the writer's signal. */
+  private static unlimitedController(): AbortController {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
   }
 
   /** Bytes accepted so far. */

@@ -2,6 +2,7 @@
  * Retries with exponential backoff and full jitter, each attempt bounded by its own timeout and
  * cancelled by the operation's AbortSignal. Only steps marked idempotent are retried.
  */
+import { sleep } from './abort';
 
 /** How cloud operations are retried (options and environment variables in README.md). */
 export interface RetryPolicy {
@@ -35,21 +36,6 @@ export interface AttemptFailure {
 export function backoffDelay(policy: RetryPolicy, attempt: number, throttled: boolean, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt * (throttled ? 2 : 1));
   return Math.floor(random() * ceiling);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The signal for one attempt: the operation's signal, plus the attempt timeout when set. */

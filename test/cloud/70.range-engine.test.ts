@@ -4,6 +4,7 @@
  * object replaced mid-read detected instead of assembled from two versions.
  */
 import { type ObjectStore, storeFor } from '../../lib';
+import { runNodeScript } from '../helpers/child';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
 import { type CloudTarget, cloudTargets, newBucketName, s3Target } from './targets';
@@ -122,6 +123,26 @@ describe('s3 (moto) behind the fault proxy: requests, failures, aborts', () => {
     const started = Date.now();
     await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('32 ranges in flight under one caller signal trip no MaxListeners warning', async () => {
+    // Slow answers keep every range (with its retry and timeout listeners) in flight at once. A
+    // plain Node child process: jest's sandbox does not see process warnings.
+    proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 100 } }]);
+    const child = await runNodeScript(
+      `const s = require(LIB);
+       const warnings = [];
+       process.on('warning', (w) => warnings.push(w.name));
+       (async () => {
+         const store = s.storeFor('s3://', { endpoint: ARGS.endpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+         const bytes = await store.get(ARGS.uri, { signal: new AbortController().signal, rangeThreshold: 1 << 20, chunkSize: 64 << 10, concurrency: 32 });
+         await new Promise((resolve) => setTimeout(resolve, 50));
+         console.log(JSON.stringify({ length: bytes.byteLength, warnings: warnings.filter((name) => name === 'MaxListenersExceededWarning') }));
+       })().catch((error) => { console.error(error); process.exit(1); });`,
+      { endpoint: proxy.url, uri },
+    );
+    expect(child.code).toBe(0);
+    expect(JSON.parse(child.stdout.trim().split('\n').at(-1) as string)).toEqual({ length: size, warnings: [] });
   });
 
   test('an object replaced during the read is ERR_CHANGED_DURING_READ, never a mix of versions', async () => {
