@@ -21,10 +21,11 @@ import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
+import { runBatch } from './internal/batch';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
-import { expectArray, optionalBoolean } from './validate';
+import { expectArray, optionalBoolean, optionalPositiveInteger } from './validate';
 
 /**
  * Calls `call` on the default store of `uri`'s scheme. A URI that names no store rejects (never
@@ -128,11 +129,21 @@ export function listBuckets(schemeUri: string, options?: OperationOptions): Prom
   return withStore('listBuckets', schemeUri, (store) => store.listBuckets(schemeUri, options));
 }
 
+/** Options of `copy`. */
+export interface CopyOptions extends OperationOptions {
+  /** Copy every object below `srcUri` (a prefix) to the same relative keys below `dstUri`. */
+  recursive?: boolean;
+  /** Objects copied at once in recursive mode (default 8). */
+  concurrency?: number;
+}
+
 /**
- * Copies one object. Within one scheme the backend copies (server-side, or the kernel for local
- * files); across schemes the bytes go through this process.
+ * Copies one object, or with `{ recursive: true }` every object below a prefix. Within one scheme
+ * the backend copies (server-side, or the kernel for local files); across schemes the bytes are
+ * streamed through this process with bounded memory. A recursive copy reports every failure.
  */
-export function copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
+export function copy(srcUri: string, dstUri: string, options?: CopyOptions): Promise<void> {
+  if (options?.recursive === true) return copyPrefix(srcUri, dstUri, options);
   return withStore('copy', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
     return runOperation('copy', srcUri, options, async (scope) => {
@@ -147,6 +158,25 @@ export function copy(srcUri: string, dstUri: string, options?: OperationOptions)
       }
     });
   });
+}
+
+function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions): Promise<void> {
+  return withStore('copy', srcPrefix, (source) =>
+    runOperation('copy', srcPrefix, options, async (scope, opts) => {
+      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
+      const destinationBase = dstPrefix.endsWith('/') ? dstPrefix : `${dstPrefix}/`;
+      // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
+      const sourceBase = srcPrefix.slice(0, srcPrefix.lastIndexOf('/') + 1);
+      const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
+      await runBatch(
+        scope,
+        uris,
+        (uri) => uri,
+        concurrency,
+        (uri) => copy(uri, `${destinationBase}${uri.slice(sourceBase.length)}`, { signal: scope.signal }),
+      );
+    }),
+  );
 }
 
 /**

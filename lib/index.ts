@@ -30,6 +30,7 @@ export {
   rename,
   stat,
 } from './api';
+export type { CopyOptions } from './api';
 export { storeFor, type StoreOptions } from './stores';
 export { crc32c } from './checksum';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';

@@ -125,3 +125,42 @@ describe('download never writes outside the directory it was given', () => {
     ]);
   });
 });
+
+describe('copy with { recursive: true } across backends', () => {
+  const target = cloudTargets()[0];
+  const bucket = target.bucketUri(newBucketName('rcp'));
+  const store = target.store();
+  beforeAll(async () => {
+    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    await store.createBucket(bucket);
+    await store.putMany(Object.entries(tree).map(([rel, data]) => ({ uri: `${bucket}tree/${rel}`, data })));
+  });
+  afterAll(() => store.deleteBucket(bucket, { force: true }));
+
+  test('s3:// prefix → file:// directory → s3:// prefix keeps every relative key and byte', async () => {
+    const { copy } = await import('../../lib');
+    const local = `file://${scratch}/rcopy/`;
+    await copy(`${bucket}tree/`, local, { recursive: true, concurrency: 3 });
+    expect(treeOf(path.join(scratch, 'rcopy'))).toEqual([
+      'a.bin',
+      'sub/',
+      'sub/b.bin',
+      'sub/deeper/',
+      'sub/deeper/ünï côde.txt',
+      'sub/skip.tmp',
+    ]);
+    await copy(local, `${bucket}again/`, { recursive: true });
+    for (const [rel, bytes] of Object.entries(tree)) expectSameBytes(await store.get(`${bucket}again/${rel}`), bytes);
+  });
+
+  test('a key that would climb out of a local destination fails (reported), nothing lands outside', async () => {
+    const { copy } = await import('../../lib');
+    await store.put(`${bucket}bad/../../outside.txt`, 'x');
+    await store.put(`${bucket}bad/fine.txt`, 'y');
+    const error = await rejectionOf(copy(`${bucket}bad/`, `file://${scratch}/rjail/in/`, { recursive: true }));
+    expect(error).toBeInstanceOf(BatchError);
+    expect(error.errors.map((item: { code: string }) => item.code)).toEqual(['ERR_INVALID_URI']);
+    expect(treeOf(path.join(scratch, 'rjail'))).toEqual(['in/', 'in/fine.txt']);
+  });
+});
