@@ -24,15 +24,8 @@ import { sleep } from '../internal/abort';
 import { readBody, type BodyPlacement, placeBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
-import {
-  type ByteRange,
-  type CloudDriver,
-  type CloudRef,
-  CloudStore,
-  type ListPage,
-  type ObjectHead,
-  type UploadDriver,
-} from './cloud-store';
+import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+import { CloudStore } from './cloud-store';
 
 /**
  * Options of an az:// store. Credentials: the first one given among the options (connection

@@ -34,6 +34,7 @@ import type {
   RenameOptions,
 } from '../object-store';
 import { OperationScope, runOperation } from '../operation';
+import type { ByteRange, CloudDriver, CloudRef, ListPage } from './cloud-driver';
 import {
   expectArray,
   expectNonNegativeInteger,
@@ -46,92 +47,6 @@ import {
   toBytes,
 } from '../validate';
 import { DEFAULT_CONCURRENCY } from './local-store';
-
-/** One object (or a bucket, with an empty key) of a cloud store. */
-export interface CloudRef {
-  /** The URI up to and including the bucket and its `/` (e.g. `s3://bucket/`, `az://acct/cont/`). */
-  base: string;
-  bucket: string;
-  key: string;
-}
-
-/** Metadata returned by a HEAD request. */
-export interface ObjectHead {
-  size: number;
-  lastModified: Date;
-  etag?: string;
-  contentType?: string;
-}
-
-/** One page of a listing. */
-export interface ListPage {
-  keys: string[];
-  /** Common prefixes (delimiter mode), each ending with the delimiter. */
-  prefixes: string[];
-  nextToken?: string;
-}
-
-/** Inclusive byte range; `end` omitted means to the end. */
-export interface ByteRange {
-  start: number;
-  end?: number;
-}
-
-/** One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable). */
-export interface UploadDriver {
-  readonly maxParts: number;
-  readonly minPartSize: number;
-  /** Parts must be sent in order, one at a time. */
-  readonly sequential?: boolean;
-  /** Whether re-sending a part after a failure is safe (S3 part numbers, Azure block ids). */
-  readonly partsIdempotent: boolean;
-  uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
-  complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }>;
-  /** Removes whatever was staged; resolves when there was nothing. */
-  abort(): Promise<void>;
-}
-
-/** The single-request primitives of one cloud. Each call is one attempt; `signal` bounds it. */
-export interface CloudDriver {
-  readonly scheme: 's3' | 'az' | 'gs';
-  /** Parses and validates a URI of this cloud (bucket name rules, account). */
-  parse(uri: string, name: string): CloudRef;
-  /**
-   * GET of the object or a range of it. `placement.onHeaders` is called once the response headers
-   * are in (size, length, etag) and may say where the body goes.
-   */
-  read(
-    ref: CloudRef,
-    range: ByteRange | undefined,
-    signal?: AbortSignal,
-    placement?: BodyPlacement,
-  ): Promise<Uint8Array>;
-  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void>;
-  head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead>;
-  listPage(
-    ref: CloudRef,
-    delimiter: string | undefined,
-    token: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<ListPage>;
-  /** Deletes one object; rejects with a not-found failure when it does not exist. */
-  remove(ref: CloudRef, signal?: AbortSignal): Promise<void>;
-  /** Batch delete (S3 DeleteObjects); per-key error or undefined. Absent: one request per key. */
-  removeBatch?(bucket: CloudRef, keys: string[], signal?: AbortSignal): Promise<Array<unknown | undefined>>;
-  /** Largest batch `removeBatch` takes. */
-  readonly removeBatchSize?: number;
-  /** Server-side copy within this cloud. */
-  copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void>;
-  /** Creates the bucket; resolves when it already exists and is ours. */
-  createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
-  deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
-  /** Bucket names visible with these credentials. */
-  listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]>;
-  /** Starts (lazily, at the first part) a multipart upload of `ref`. */
-  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver;
-  /** What an SDK or HTTP error means (network errors are classified before this is asked). */
-  classify(error: unknown): CloudFailure;
-}
 
 /** The ObjectStore implementation shared by the cloud backends. */
 export class CloudStore implements ObjectStore {

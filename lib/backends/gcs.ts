@@ -13,15 +13,8 @@ import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
-import {
-  type ByteRange,
-  type CloudDriver,
-  type CloudRef,
-  CloudStore,
-  type ListPage,
-  type ObjectHead,
-  type UploadDriver,
-} from './cloud-store';
+import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+import { CloudStore } from './cloud-store';
 
 /** Options of a gs:// store. Environment variables apply where an option is not given. */
 export interface GcsStoreOptions extends CloudCommonOptions {

@@ -17,15 +17,8 @@ import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, placeBody, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { optionalBoolean, optionalEnum } from '../validate';
-import {
-  type ByteRange,
-  type CloudDriver,
-  type CloudRef,
-  CloudStore,
-  type ListPage,
-  type ObjectHead,
-  type UploadDriver,
-} from './cloud-store';
+import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+import { CloudStore } from './cloud-store';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
 export interface S3StoreOptions extends CloudCommonOptions {
