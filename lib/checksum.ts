@@ -1,4 +1,8 @@
 /** Checksums computed natively (CRC32C with the CPU's instruction where it has one). */
+import { createHash } from 'crypto';
+
+import { S3dlioError } from './errors';
+import type { StoredChecksum } from './internal/body';
 import * as native from './native';
 import { invalidType, outOfRange, toBytes } from './validate';
 
@@ -14,4 +18,26 @@ export function crc32c(data: Uint8Array | ArrayBuffer | ArrayBufferView | string
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw outOfRange('seed', 'an unsigned 32-bit integer', seed);
   return native.crc32c(bytes, seed);
+}
+
+/**
+ * Checks `bytes` against a checksum the service stored for the whole object; throws
+ * ERR_CHECKSUM_MISMATCH naming both values when they differ.
+ */
+export function verifyStoredChecksum(bytes: Uint8Array, stored: StoredChecksum, uri: string): void {
+  const actual = stored.algorithm === 'crc32c' ? crc32cBase64(bytes) : createHash('md5').update(bytes).digest('base64');
+  if (actual !== stored.base64) {
+    throw new S3dlioError(
+      'ERR_CHECKSUM_MISMATCH',
+      `get ${uri}: the ${stored.algorithm} of the bytes read (${actual}) differs from the stored one (${stored.base64})`,
+      { uri, operation: 'get' },
+    );
+  }
+}
+
+/** CRC32C as the services send it: the 4 bytes big-endian, base64. */
+export function crc32cBase64(bytes: Uint8Array): string {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(native.crc32c(bytes, 0));
+  return value.toString('base64');
 }

@@ -29,6 +29,12 @@ export interface GetOptions extends OperationOptions {
   chunkSize?: number;
   /** Ranges in flight (default: scaled to the object, at most 32). */
   concurrency?: number;
+  /**
+   * Check the bytes against the checksum the service stored for the object (GCS CRC32C, S3
+   * CRC32C, Azure Content-MD5) and fail with ERR_CHECKSUM_MISMATCH if they differ. Objects without
+   * a stored whole-object checksum (S3 multipart, local files) are returned unchecked.
+   */
+  verify?: boolean;
 }
 
 /** Options of `put`. */

@@ -21,7 +21,7 @@ import {
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
-import { readBody, type BodyPlacement, placeBody, totalFromContentRange } from '../internal/body';
+import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
@@ -220,6 +220,13 @@ function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
+/** A stored MD5 as ResponseHeaders fields. */
+function storedMd5(md5: Uint8Array | undefined): { checksum?: StoredChecksum } {
+  return md5 && md5.byteLength === 16
+    ? { checksum: { algorithm: 'md5', base64: Buffer.from(md5).toString('base64') } }
+    : {};
+}
+
 class AzureDriver implements CloudDriver {
   readonly scheme = 'az' as const;
   // Whatever holds a secret (the credential, clients whose URL carries a SAS or whose pipeline
@@ -336,6 +343,8 @@ class AzureDriver implements CloudDriver {
       length: response.contentLength,
       totalSize: totalFromContentRange(response.contentRange) ?? response.contentLength,
       etag: response.etag,
+      // The blob's MD5 (kept by the service for single-request uploads), on ranged reads too.
+      ...storedMd5(response.blobContentMD5 ?? (range === undefined ? response.contentMD5 : undefined)),
     });
     if (!body) return new Uint8Array(0);
     try {
@@ -399,6 +408,11 @@ class AzureDriver implements CloudDriver {
       ...(properties.etag !== undefined && { etag: properties.etag }),
       ...(properties.contentType !== undefined && { contentType: properties.contentType }),
     };
+  }
+
+  async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {
+    const properties = await this.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
+    return storedMd5(properties.contentMD5).checksum;
   }
 
   async listPage(

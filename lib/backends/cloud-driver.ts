@@ -3,7 +3,7 @@
  * (one attempt each; CloudStore adds retries, timeouts, ranges, batches and typed errors).
  */
 import type { CloudFailure } from '../cloud/errors';
-import type { BodyPlacement } from '../internal/body';
+import type { BodyPlacement, StoredChecksum } from '../internal/body';
 
 /** One object (or a bucket, with an empty key) of a cloud store. */
 export interface CloudRef {
@@ -85,6 +85,8 @@ export interface CloudDriver {
   deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void>;
   /** Bucket names visible with these credentials. */
   listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]>;
+  /** The whole-object checksum the service keeps, if any (for verify when a ranged read lacked it). */
+  storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined>;
   /** Starts (lazily, at the first part) a multipart upload of `ref`. */
   openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver;
   /** What an SDK or HTTP error means (network errors are classified before this is asked). */

@@ -16,7 +16,8 @@ import {
 } from '../engine/streams';
 import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
-import { type BodyPlacement, TruncatedBodyError } from '../internal/body';
+import { type BodyPlacement, type ResponseHeaders, type StoredChecksum, TruncatedBodyError } from '../internal/body';
+import { verifyStoredChecksum } from '../checksum';
 import { type ByteWindow, DEFAULT_RANGE_THRESHOLD, type RangeOptions, readInRanges } from '../engine/range-engine';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
 import { type RetryPolicy, withRetry } from '../internal/retry';
@@ -73,9 +74,28 @@ export class CloudStore implements ObjectStore {
   get(uri: string, options?: GetOptions): Promise<Uint8Array> {
     return runOperation('get', uri, options, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
-      const ranges = this.rangeOptionsFrom(opts);
+      let stored: StoredChecksum | undefined;
+      const verify = optionalBoolean(opts.verify, 'options.verify', false);
+      const ranges = {
+        ...this.rangeOptionsFrom(opts),
+        wantsChecksum: verify,
+        onFirstHeaders: (headers: ResponseHeaders) => (stored = headers.checksum),
+      };
       try {
-        return await this.readWindow(scope, uri, ref, { start: 0 }, ranges);
+        // With verify the engine is used even when off: it is what reads the stored checksum.
+        const bytes = await this.readWindow(
+          scope,
+          uri,
+          ref,
+          { start: 0 },
+          verify && ranges.rangeThreshold === 0 ? { ...ranges, rangeThreshold: DEFAULT_RANGE_THRESHOLD } : ranges,
+        );
+        if (verify) {
+          // Ranged answers may not carry the stored checksum (S3 sends it for whole objects only).
+          stored ??= await this.request(scope, uri, true, (signal) => this.driver.storedChecksum(ref, signal));
+          if (stored) verifyStoredChecksum(bytes, stored, uri);
+        }
+        return bytes;
       } catch (error) {
         // An empty object has no byte 0: S3 answers a ranged GET with 416. Ask for all of it.
         if (

@@ -11,7 +11,7 @@ import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
-import { type BodyPlacement, readBody, totalFromContentRange } from '../internal/body';
+import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
@@ -52,6 +52,12 @@ interface GcsErrorShape {
   message?: string;
   errors?: Array<{ reason?: string; message?: string }>;
   response?: { headers?: Record<string, string> };
+}
+
+/** The whole object's CRC32C from `x-goog-hash: crc32c=…,md5=…`, as ResponseHeaders fields. */
+function storedCrc32c(header: string | undefined): { checksum?: StoredChecksum } {
+  const value = header && /(?:^|,)\s*crc32c=([^,]+)/.exec(header)?.[1];
+  return value ? { checksum: { algorithm: 'crc32c', base64: value.trim() } } : {};
 }
 
 /** The `{ error: { message, errors } }` body GCS sends with an error, when `text` is one. */
@@ -121,6 +127,7 @@ class GcsDriver implements CloudDriver {
           length,
           totalSize: totalFromContentRange(headers['content-range']) ?? length,
           etag: headers['x-goog-generation'] ?? headers.etag,
+          ...storedCrc32c(headers['x-goog-hash']),
         });
       } catch (error) {
         stream.destroy(error as Error);
@@ -163,6 +170,11 @@ class GcsDriver implements CloudDriver {
       ...(metadata.etag !== undefined && { etag: metadata.etag }),
       ...(metadata.contentType !== undefined && { contentType: metadata.contentType }),
     };
+  }
+
+  async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {
+    const [metadata] = await raceSignal(this.file(ref).getMetadata(), signal);
+    return metadata.crc32c ? { algorithm: 'crc32c', base64: metadata.crc32c } : undefined;
   }
 
   async listPage(

@@ -30,6 +30,10 @@ export interface RangeOptions {
    * below the threshold is read straight into it (getInto).
    */
   allocate?: (size: number) => Uint8Array;
+  /** Told the first response's headers (size, etag, stored checksum). */
+  onFirstHeaders?: (headers: ResponseHeaders) => void;
+  /** Ask for the stored checksum with the first request. */
+  wantsChecksum?: boolean;
 }
 
 /** Defaults of the RangeEngine for cloud backends. */
@@ -82,7 +86,9 @@ export async function readInRanges(
   let rest: Promise<void> | undefined;
 
   const placement: BodyPlacement = {
+    wantsChecksum: options.wantsChecksum,
     onHeaders(headers: ResponseHeaders): Uint8Array | undefined {
+      options.onFirstHeaders?.(headers);
       // A retried first request lands in the same place; the plan is made once.
       if (whole) return whole.subarray(0, Math.min(firstLength, whole.byteLength));
       if (headers.totalSize === undefined) return undefined;

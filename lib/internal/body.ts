@@ -8,6 +8,14 @@ export interface ResponseHeaders {
   totalSize?: number;
   /** Entity tag (or generation) of the object version that answered. */
   etag?: string;
+  /** The stored checksum of the whole object, when the service sent one. */
+  checksum?: StoredChecksum;
+}
+
+/** A whole-object checksum kept by the service (base64, as the services send it). */
+export interface StoredChecksum {
+  algorithm: 'crc32c' | 'md5';
+  base64: string;
 }
 
 /**
@@ -17,6 +25,8 @@ export interface ResponseHeaders {
 export interface BodyPlacement {
   /** Returns the exact-length target for the body, or undefined for a buffer of its own. */
   onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
+  /** Ask the service for the stored checksum (S3 sends it only when asked). */
+  wantsChecksum?: boolean;
 }
 
 /**

@@ -13,6 +13,7 @@
  * | `truncate`       | the upstream status and headers (incl. its Content-Length), then only the first  |
  * |                  | `bytes` body bytes, then the socket is closed (FIN): a premature end of body.    |
  * | `reset-mid-body` | the same, but the socket is reset (TCP RST → ECONNRESET) after `bytes` bytes      |
+ * | `corrupt`        | the response forwarded whole, but the body byte at `at` is flipped (same length) |
  * |                  | (default: half the Content-Length, or after the first body chunk).               |
  *
  * A rule matches on `method` and a `path` regex (tested against the raw request target, path +
@@ -35,13 +36,14 @@ import {
 } from 'http';
 import type { AddressInfo, Socket } from 'net';
 
-export type FaultType = 'drop' | 'delay' | 'status' | 'truncate' | 'reset-mid-body';
+export type FaultType = 'drop' | 'delay' | 'status' | 'truncate' | 'reset-mid-body' | 'corrupt';
 
 export type FaultAction =
   | { type: 'drop'; afterForward?: boolean }
   | { type: 'delay'; ms: number }
   | { type: 'status'; status: number; body?: string | Buffer; headers?: Record<string, string> }
   | { type: 'truncate'; bytes: number }
+  | { type: 'corrupt'; at: number }
   | { type: 'reset-mid-body'; bytes?: number };
 
 export interface FaultRule {
@@ -138,7 +140,7 @@ const emptyStats = (): FaultProxyStats => ({
   requests: 0,
   forwarded: 0,
   faults: 0,
-  byType: { drop: 0, delay: 0, status: 0, truncate: 0, 'reset-mid-body': 0 },
+  byType: { drop: 0, delay: 0, status: 0, truncate: 0, 'reset-mid-body': 0, corrupt: 0 },
   byRule: {},
 });
 
@@ -258,7 +260,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,
-    mode: { dropResponse?: boolean; cut?: BodyCut },
+    mode: { dropResponse?: boolean; cut?: BodyCut; corruptAt?: number },
   ): void => {
     stats.forwarded++;
     const up = httpRequest({
@@ -290,6 +292,24 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes));
       const cut = mode.cut;
+      if (mode.corruptAt !== undefined) {
+        // Flip one byte in flight: same length, valid HTTP, wrong content.
+        let seen = 0;
+        const at = mode.corruptAt;
+        upRes.on('data', (chunk: Buffer) => {
+          if (at >= seen && at < seen + chunk.length) {
+            chunk = Buffer.from(chunk);
+            chunk[at - seen] ^= 0xff;
+          }
+          seen += chunk.length;
+          res.write(chunk);
+        });
+        upRes.on('end', () => {
+          finished = true;
+          res.end();
+        });
+        return;
+      }
       if (!cut) {
         upRes.pipe(res);
         upRes.on('end', () => {
@@ -374,6 +394,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return forward(req, res, { cut: { bytes: action.bytes, reset: false } });
       case 'reset-mid-body':
         return forward(req, res, { cut: { bytes: action.bytes, reset: true } });
+      case 'corrupt':
+        return forward(req, res, { corruptAt: action.at });
     }
   });
   server.on('connection', (s: Socket) => {
