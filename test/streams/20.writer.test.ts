@@ -83,7 +83,7 @@ describe.each(
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
 
-  test.each([0, 1, P - 1, P, P + 1, 3 * P + 17])('%i bytes written in odd pieces come back identical', async (size) => {
+  test.each([0, 1, 4095, 4097, P - 1, P, P + 1, 3 * P + 17])('%i bytes written in odd pieces come back identical', async (size) => {
     const uri = `${backend.base()}w-${size}.bin`;
     const bytes = testBytes(size, size + 5);
     const writer = backend.store.createWriter(uri, { partSize: P, concurrency: 3, verify: true });
