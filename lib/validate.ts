@@ -71,6 +71,21 @@ export function optionalPositiveInteger(value: unknown, name: string, fallback: 
   return value === undefined ? fallback : expectPositiveInteger(value, name);
 }
 
+/** An optional integer within [min, max], with a default. */
+export function optionalIntegerInRange(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidType(name, `an integer from ${min} to ${max}`, value);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw outOfRange(name, `an integer from ${min} to ${max}`, value);
+  return value;
+}
+
 /** An optional boolean with a default. */
 export function optionalBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;

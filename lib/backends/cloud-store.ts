@@ -5,7 +5,13 @@
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
-import { DEFAULT_MULTIPART_THRESHOLD, ObjectWriter, type PartSink, type WriterOptions } from '../engine/writer';
+import {
+  DEFAULT_MULTIPART_THRESHOLD,
+  ObjectWriter,
+  type PartSink,
+  type WriterOptions,
+  writerUri,
+} from '../engine/writer';
 import {
   type StreamOptions,
   intoWindow,
@@ -162,7 +168,8 @@ export class CloudStore implements ObjectStore {
     return rangeStream(this, uri, options);
   }
 
-  createWriter(uri: string, options?: WriterOptions): ObjectWriter {
+  createWriter(requestedUri: string, options?: WriterOptions): ObjectWriter {
+    const uri = writerUri(requestedUri, options);
     const ref = this.objectRef(uri, 'uri');
     const opts = expectOptions<WriterOptions>(options);
     const upload = this.driver.openUpload(ref, { contentType: opts.contentType });

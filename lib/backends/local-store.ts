@@ -9,7 +9,7 @@ import type { ReadableStream } from 'stream/web';
 
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
-import { ObjectWriter, type WriterOptions } from '../engine/writer';
+import { ObjectWriter, type WriterOptions, writerUri } from '../engine/writer';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
 import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
@@ -95,7 +95,8 @@ export abstract class LocalStore implements ObjectStore {
     return rangeStream(this, uri, options);
   }
 
-  createWriter(uri: string, options?: WriterOptions): ObjectWriter {
+  createWriter(requestedUri: string, options?: WriterOptions): ObjectWriter {
+    const uri = writerUri(requestedUri, options);
     const destination = this.objectPathOf(uri);
     const { direct, fsync, allowBufferedFallback } = this.settings;
     const sink = new LocalPartSink(destination, {

@@ -6,10 +6,19 @@
  * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
  */
 import { setMaxListeners } from 'events';
+
+import type * as ZstdWasm from '@bokuweb/zstd-wasm';
 import { Writable } from 'stream';
 
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
-import { expectOptions, optionalPositiveInteger, optionalSignal, toBytes } from '../validate';
+import {
+  expectOptions,
+  optionalEnum,
+  optionalIntegerInRange,
+  optionalPositiveInteger,
+  optionalSignal,
+  toBytes,
+} from '../validate';
 
 /** Options of `createWriter`. */
 export interface WriterOptions {
@@ -21,14 +30,25 @@ export interface WriterOptions {
   contentType?: string;
   /** After completion, check the stored size against the bytes written (one HEAD). */
   verify?: boolean;
+  /**
+   * `zstd`: store the bytes zstd-compressed, one frame per part (a valid multi-frame .zst that
+   * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. Default `none`.
+   */
+  compression?: 'none' | 'zstd';
+  /** zstd level, 1 (fast) to 19 (small); default 3. */
+  compressionLevel?: number;
   /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
   signal?: AbortSignal;
 }
 
 /** What `close()` resolves to. */
 export interface WriteResult {
-  /** Bytes written. */
+  /** The object written (with `.zst` added when compressing). */
+  uri: string;
+  /** Bytes given to `write`. */
   bytes: number;
+  /** Bytes stored (differs from `bytes` when compressed). */
+  storedBytes: number;
   /** Parts uploaded (1 for an object written in one request). */
   parts: number;
   /** ETag (or generation) of the stored object, where the backend returns one. */
@@ -59,6 +79,11 @@ export interface PartSink {
   storedSize(signal: AbortSignal): Promise<number>;
 }
 
+/** The key a writer with these options writes: `.zst` appended when compressing with zstd. */
+export function writerUri(uri: string, options: WriterOptions | undefined): string {
+  return options?.compression === 'zstd' && !uri.endsWith('.zst') ? `${uri}.zst` : uri;
+}
+
 /** Default part size. */
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 
@@ -75,6 +100,8 @@ export class ObjectWriter {
   private current: Uint8Array | undefined;
   private filled = 0;
   private written = 0;
+  private input = 0;
+  private readonly compressor: ZstdFrames | undefined;
   private parts = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
@@ -113,6 +140,14 @@ export class ObjectWriter {
     }
     this.concurrency = sink.sequential ? 1 : optionalPositiveInteger(opts.concurrency, 'options.concurrency', 4);
     this.verify = opts.verify === true;
+    const compression = optionalEnum(opts.compression, 'options.compression', ['none', 'zstd'], 'none');
+    this.compressor =
+      compression === 'zstd'
+        ? new ZstdFrames(
+            this.partSize,
+            optionalIntegerInRange(opts.compressionLevel, 'options.compressionLevel', 1, 19, 3),
+          )
+        : undefined;
     const onAbort = (): void => void this.abort(this.signal?.reason).catch(() => undefined);
     this.signal?.addEventListener('abort', onAbort, { once: true });
   }
@@ -132,7 +167,18 @@ export class ObjectWriter {
   /** Appends `chunk`; waits while `concurrency` parts are in flight (backpressure). */
   async write(chunk: Uint8Array | ArrayBuffer | ArrayBufferView | string): Promise<void> {
     await this.assertOpen('write');
-    let bytes = toBytes(chunk, 'chunk');
+    const bytes = toBytes(chunk, 'chunk');
+    this.input += bytes.byteLength;
+    if (this.compressor) {
+      for (const frame of await this.compressor.push(bytes)) await this.append(frame);
+      return;
+    }
+    await this.append(bytes);
+  }
+
+  /** Adds bytes to the stored stream, dispatching each full part. */
+  private async append(data: Uint8Array): Promise<void> {
+    let bytes = data;
     while (bytes.byteLength > 0) {
       this.current ??= this.sink.allocate
         ? this.sink.allocate(this.partSize)
@@ -169,6 +215,7 @@ export class ObjectWriter {
     await this.assertOpen('close');
     this.state = 'closing';
     try {
+      if (this.compressor) await this.append(await this.compressor.flush());
       let etag: string | undefined;
       if (this.parts === 0) {
         // Small enough for one request: no multipart upload is ever created.
@@ -183,7 +230,13 @@ export class ObjectWriter {
       }
       if (this.verify) await this.checkStoredSize();
       this.state = 'closed';
-      return { bytes: this.written, parts: this.parts, ...(etag !== undefined && { etag }) };
+      return {
+        uri: this.uri,
+        bytes: this.input,
+        storedBytes: this.written,
+        parts: this.parts,
+        ...(etag !== undefined && { etag }),
+      };
     } catch (error) {
       await this.cancel(error);
       throw this.fail(error, 'close');
@@ -310,5 +363,55 @@ export class ObjectWriter {
   private fail(error: unknown, operation: string): Error {
     if (this.signal?.aborted) return this.callSite.attach(abortError(operation, this.uri, this.signal.reason));
     return this.callSite.attach(toS3dlioError(error, operation, this.uri));
+  }
+}
+
+type ZstdModule = typeof ZstdWasm;
+let zstd: Promise<ZstdModule> | undefined;
+/** The zstd WebAssembly build, loaded and initialised on first use. */
+function loadZstd(): Promise<ZstdModule> {
+  zstd ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const module = require('@bokuweb/zstd-wasm') as ZstdModule;
+    await module.init();
+    return module;
+  })();
+  return zstd;
+}
+
+/** Cuts the input into frames of `frameSize` and compresses each one (concatenated frames are a valid .zst). */
+class ZstdFrames {
+  private buffer: Uint8Array;
+  private filled = 0;
+
+  constructor(
+    private readonly frameSize: number,
+    private readonly level: number,
+  ) {
+    this.buffer = new Uint8Array(frameSize);
+  }
+
+  async push(bytes: Uint8Array): Promise<Uint8Array[]> {
+    const frames: Uint8Array[] = [];
+    let rest = bytes;
+    while (rest.byteLength > 0) {
+      const take = Math.min(rest.byteLength, this.frameSize - this.filled);
+      this.buffer.set(rest.subarray(0, take), this.filled);
+      this.filled += take;
+      rest = rest.subarray(take);
+      if (this.filled === this.frameSize) frames.push(await this.frame());
+    }
+    return frames;
+  }
+
+  async flush(): Promise<Uint8Array> {
+    return this.filled > 0 ? this.frame() : new Uint8Array(0);
+  }
+
+  private async frame(): Promise<Uint8Array> {
+    const { compress } = await loadZstd();
+    const compressed = compress(Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.filled), this.level);
+    this.filled = 0;
+    return compressed;
   }
 }

@@ -83,16 +83,19 @@ describe.each(
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
 
-  test.each([0, 1, 4095, 4097, P - 1, P, P + 1, 3 * P + 17])('%i bytes written in odd pieces come back identical', async (size) => {
-    const uri = `${backend.base()}w-${size}.bin`;
-    const bytes = testBytes(size, size + 5);
-    const writer = backend.store.createWriter(uri, { partSize: P, concurrency: 3, verify: true });
-    await writeInPieces(writer, bytes);
-    const result = await writer.close();
-    expect(result).toMatchObject({ bytes: size, parts: Math.max(1, Math.ceil(size / P)) });
-    expectSameBytes(await backend.store.get(uri), bytes);
-    expect(await backend.leftovers()).toEqual([]);
-  });
+  test.each([0, 1, 4095, 4097, P - 1, P, P + 1, 3 * P + 17])(
+    '%i bytes written in odd pieces come back identical',
+    async (size) => {
+      const uri = `${backend.base()}w-${size}.bin`;
+      const bytes = testBytes(size, size + 5);
+      const writer = backend.store.createWriter(uri, { partSize: P, concurrency: 3, verify: true });
+      await writeInPieces(writer, bytes);
+      const result = await writer.close();
+      expect(result).toMatchObject({ bytes: size, parts: Math.max(1, Math.ceil(size / P)) });
+      expectSameBytes(await backend.store.get(uri), bytes);
+      expect(await backend.leftovers()).toEqual([]);
+    },
+  );
 
   test('nothing is visible before close; abort leaves no object, temp file or upload', async () => {
     const uri = `${backend.base()}aborted.bin`;
@@ -218,4 +221,42 @@ test('a cross-scheme copy is streamed through a writer (file:// → s3://, s3://
     process.env = saved;
     await s3.tearDown();
   }
+});
+
+describe('zstd compression (one frame per part, a .zst that the zstd CLI reads)', () => {
+  test.each([local('file'), ...cloud.slice(0, 1)].map((backend) => [backend.name, backend] as [string, Backend]))(
+    '%s: `.zst` appended, smaller when compressible, `zstd -d` gives back every byte',
+    async (_name, backend) => {
+      await backend.setUp();
+      try {
+        const { execFileSync } = await import('child_process');
+        // Compressible: long runs of a few patterns.
+        const bytes = new Uint8Array(3 * backend.partSize + 1234).map((_, index) => (index >> 10) % 7);
+        const writer = backend.store.createWriter(`${backend.base()}data.bin`, {
+          partSize: backend.partSize,
+          compression: 'zstd',
+        });
+        await writeInPieces(writer, bytes);
+        const result = await writer.close();
+        expect(result.uri).toBe(`${backend.base()}data.bin.zst`);
+        expect(result.bytes).toBe(bytes.byteLength);
+        expect(result.storedBytes).toBeLessThan(bytes.byteLength / 10);
+        const stored = await backend.store.get(result.uri);
+        expect(stored.byteLength).toBe(result.storedBytes);
+        // An independent decoder: the zstd command-line tool (Debian package `zstd`).
+        const decoded = execFileSync('zstd', ['-d', '-c'], { input: stored, maxBuffer: 256 * 1024 * 1024 });
+        expectSameBytes(decoded, bytes);
+      } finally {
+        await backend.tearDown();
+      }
+    },
+  );
+
+  test('compression options are validated', () => {
+    const store = storeFor('file:///');
+    expect(() => store.createWriter(`file://${scratch}/x`, { compression: 'lz4' as 'zstd' })).toThrow(/none, zstd/);
+    expect(() => store.createWriter(`file://${scratch}/x`, { compression: 'zstd', compressionLevel: 30 })).toThrow(
+      /1 to 19/,
+    );
+  });
 });
