@@ -382,6 +382,7 @@ class AzureDriver implements CloudDriver {
     return {
       maxParts: 50_000,
       minPartSize: 1,
+      maxPartSize: 4000 * 1024 * 1024,
       // Staging a block id again replaces it: safe to retry.
       partsIdempotent: true,
       uploadPart: async (index, bytes, signal) => {

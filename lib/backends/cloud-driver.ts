@@ -39,6 +39,7 @@ export interface ByteRange {
 export interface UploadDriver {
   readonly maxParts: number;
   readonly minPartSize: number;
+  readonly maxPartSize?: number;
   /** Parts must be sent in order, one at a time. */
   readonly sequential?: boolean;
   /** Whether re-sending a part after a failure is safe (S3 part numbers, Azure block ids). */

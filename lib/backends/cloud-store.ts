@@ -185,6 +185,7 @@ export class CloudStore implements ObjectStore {
     const sink: PartSink = {
       maxParts: upload.maxParts,
       minPartSize: upload.minPartSize,
+      maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
       uploadPart: (index, _offset, bytes, signal) =>
         step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, bytes, attempt)),

@@ -413,6 +413,7 @@ class S3Driver implements CloudDriver {
 class S3MultipartUpload implements UploadDriver {
   readonly maxParts = 10_000;
   readonly minPartSize = 5 * 1024 * 1024;
+  readonly maxPartSize = 5 * 1024 * 1024 * 1024;
   // Re-uploading a part number replaces it: parts are safe to retry.
   readonly partsIdempotent = true;
   private uploadId: Promise<string> | undefined;

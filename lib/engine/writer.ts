@@ -61,6 +61,8 @@ export interface PartSink {
   readonly maxParts: number;
   /** Smallest part the backend accepts, except the last one. */
   readonly minPartSize: number;
+  /** Largest part the backend accepts. */
+  readonly maxPartSize?: number;
   /** Parts must be sent one after another (GCS resumable). */
   readonly sequential?: boolean;
   /** partSize must be a multiple of this (O_DIRECT alignment for direct://). */
@@ -122,6 +124,16 @@ export class ObjectWriter {
       throw new S3dlioError(
         'ERR_OUT_OF_RANGE',
         `createWriter ${uri}: partSize ${this.partSize} is below this backend's minimum of ${sink.minPartSize} bytes`,
+        {
+          uri,
+          operation: 'createWriter',
+        },
+      );
+    }
+    if (sink.maxPartSize !== undefined && this.partSize > sink.maxPartSize) {
+      throw new S3dlioError(
+        'ERR_OUT_OF_RANGE',
+        `createWriter ${uri}: partSize ${this.partSize} is above this backend's maximum of ${sink.maxPartSize} bytes`,
         {
           uri,
           operation: 'createWriter',

@@ -252,6 +252,17 @@ describe('zstd compression (one frame per part, a .zst that the zstd CLI reads)'
     },
   );
 
+  test('part sizes outside a backend limits are refused up front (S3: 5 MiB to 5 GiB)', () => {
+    const s3 = cloud[0].store;
+    expect(() => s3.createWriter(`${cloud[0].base()}x`, { partSize: 4 * MiB })).toThrow(/below this backend's minimum/);
+    expect(() => s3.createWriter(`${cloud[0].base()}x`, { partSize: 6 * 1024 * MiB })).toThrow(
+      /above this backend's maximum/,
+    );
+    expect(() => storeFor('direct:///').createWriter(`direct://${scratch}/x`, { partSize: 4097 })).toThrow(
+      /multiple of 4096/,
+    );
+  });
+
   test('compression options are validated', () => {
     const store = storeFor('file:///');
     expect(() => store.createWriter(`file://${scratch}/x`, { compression: 'lz4' as 'zstd' })).toThrow(/none, zstd/);
