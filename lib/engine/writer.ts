@@ -212,9 +212,10 @@ export class ObjectWriter {
   async writeOwned(bytes: Uint8Array): Promise<void> {
     await this.assertOpen('write');
     let rest = bytes;
-    while (this.filled === 0 && rest.byteLength >= this.partSize && !this.sink.allocate) {
+    while (this.filled === 0 && rest.byteLength >= this.partSize && !this.sink.allocate && !this.compressor) {
       this.current = rest.subarray(0, this.partSize);
       this.filled = this.partSize;
+      this.input += this.partSize;
       this.written += this.partSize;
       rest = rest.subarray(this.partSize);
       await this.dispatch(false);
