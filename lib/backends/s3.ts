@@ -346,7 +346,7 @@ class S3Driver implements CloudDriver {
   }
 
   openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
-    return new S3MultipartUpload(this.client(ref), ref, options.contentType);
+    return new S3MultipartUpload(this.client(ref), ref, options.contentType, this.checksums !== 'WHEN_REQUIRED');
   }
 
   classify(error: unknown): CloudFailure {
@@ -418,16 +418,20 @@ class S3MultipartUpload implements UploadDriver {
   readonly partsIdempotent = true;
   private uploadId: Promise<string> | undefined;
   private readonly etags: string[] = [];
+  private readonly checksums: string[] = [];
 
   constructor(
     private readonly client: S3.S3Client,
     private readonly ref: CloudRef,
     private readonly contentType: string | undefined,
+    // Part CRC32Cs computed natively (not by the SDK in JS) and checked by S3 on each part.
+    private readonly withChecksums: boolean,
   ) {}
 
   async uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const { UploadPartCommand } = loadSdk();
     const UploadId = await this.start(signal);
+    const checksum = this.withChecksums ? crc32cBase64(bytes) : undefined;
     const output = await this.client.send(
       new UploadPartCommand({
         Bucket: this.ref.bucket,
@@ -436,9 +440,11 @@ class S3MultipartUpload implements UploadDriver {
         PartNumber: index + 1,
         Body: bytes,
         ContentLength: bytes.byteLength,
+        ...(checksum !== undefined && { ChecksumAlgorithm: 'CRC32C' as const, ChecksumCRC32C: checksum }),
       }),
       { abortSignal: signal },
     );
+    if (checksum !== undefined) this.checksums[index] = checksum;
     if (!output.ETag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
     this.etags[index] = output.ETag;
   }
@@ -446,7 +452,11 @@ class S3MultipartUpload implements UploadDriver {
   async complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }> {
     const { CompleteMultipartUploadCommand } = loadSdk();
     const UploadId = await this.start(signal);
-    const Parts = Array.from({ length: parts }, (_, index) => ({ PartNumber: index + 1, ETag: this.etags[index] }));
+    const Parts = Array.from({ length: parts }, (_, index) => ({
+      PartNumber: index + 1,
+      ETag: this.etags[index],
+      ...(this.checksums[index] !== undefined && { ChecksumCRC32C: this.checksums[index] }),
+    }));
     if (Parts.some((part) => part.ETag === undefined)) throw new Error('a part of the multipart upload has no ETag');
     const output = await this.client.send(
       new CompleteMultipartUploadCommand({
@@ -480,6 +490,7 @@ class S3MultipartUpload implements UploadDriver {
             Bucket: this.ref.bucket,
             Key: this.ref.key,
             ContentType: this.contentType,
+            ...(this.withChecksums && { ChecksumAlgorithm: 'CRC32C' as const }),
           }),
         )
         .then((output) => {
