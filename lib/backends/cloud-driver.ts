@@ -42,6 +42,8 @@ export interface UploadDriver {
   readonly maxPartSize?: number;
   /** Parts must be sent in order, one at a time. */
   readonly sequential?: boolean;
+  /** A multipart object's stored checksum is a checksum of part checksums (S3), not of the bytes. */
+  readonly compositeChecksums?: boolean;
   /** Whether re-sending a part after a failure is safe (S3 part numbers, Azure block ids). */
   readonly partsIdempotent: boolean;
   uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;

@@ -194,6 +194,10 @@ export class CloudStore implements ObjectStore {
         step(true, signal, (attempt) => this.driver.write(ref, bytes, attempt, opts.contentType)).then(() => ({})),
       abort: () => upload.abort(),
       storedSize: (signal) => step(true, signal, (attempt) => this.driver.head(ref, attempt)).then((head) => head.size),
+      storedChecksum: async (signal, multipart) =>
+        multipart && upload.compositeChecksums
+          ? undefined
+          : step(true, signal, (attempt) => this.driver.storedChecksum(ref, attempt)),
     };
     return new ObjectWriter(uri, sink, opts);
   }

@@ -244,8 +244,9 @@ class S3Driver implements CloudDriver {
       },
     );
     const value = output.ChecksumCRC32C;
-    // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
-    return value && !value.includes('-') ? { algorithm: 'crc32c', base64: value } : undefined;
+    // A multipart object's checksum is composite ("…-N", ChecksumType COMPOSITE): not of the bytes.
+    const composite = output.ChecksumType === 'COMPOSITE' || value?.includes('-');
+    return value && !composite ? { algorithm: 'crc32c', base64: value } : undefined;
   }
 
   async listPage(
@@ -416,6 +417,7 @@ class S3MultipartUpload implements UploadDriver {
   readonly maxPartSize = 5 * 1024 * 1024 * 1024;
   // Re-uploading a part number replaces it: parts are safe to retry.
   readonly partsIdempotent = true;
+  readonly compositeChecksums = true;
   private uploadId: Promise<string> | undefined;
   private readonly etags: string[] = [];
   private readonly checksums: string[] = [];

@@ -10,6 +10,8 @@ import { setMaxListeners } from 'events';
 import type * as ZstdWasm from '@bokuweb/zstd-wasm';
 import { Writable } from 'stream';
 
+import { crc32c } from '../native';
+import type { StoredChecksum } from '../internal/body';
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import {
   expectOptions,
@@ -28,7 +30,11 @@ export interface WriterOptions {
   concurrency?: number;
   /** Content type stored with the object (cloud backends). */
   contentType?: string;
-  /** After completion, check the stored size against the bytes written (one HEAD). */
+  /**
+   * After completion, check the stored size against the bytes written, and the stored CRC32C
+   * against the one computed while writing where the backend keeps a whole-object CRC32C (GCS,
+   * S3 single-request uploads). One HEAD.
+   */
   verify?: boolean;
   /**
    * `zstd`: store the bytes zstd-compressed, one frame per part (a valid multi-frame .zst that
@@ -79,6 +85,8 @@ export interface PartSink {
   abort(): Promise<void>;
   /** The stored size, for `verify`. */
   storedSize(signal: AbortSignal): Promise<number>;
+  /** The stored whole-object checksum, for `verify` (undefined: the backend keeps none). */
+  storedChecksum?(signal: AbortSignal, multipart: boolean): Promise<StoredChecksum | undefined>;
 }
 
 /** The key a writer with these options writes: `.zst` appended when compressing with zstd. */
@@ -103,6 +111,7 @@ export class ObjectWriter {
   private filled = 0;
   private written = 0;
   private input = 0;
+  private crc = 0;
   private readonly compressor: ZstdFrames | undefined;
   private parts = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -197,6 +206,7 @@ export class ObjectWriter {
         : new Uint8Array(Buffer.allocUnsafeSlow(this.partSize).buffer, 0, this.partSize);
       const take = Math.min(bytes.byteLength, this.partSize - this.filled);
       this.current.set(bytes.subarray(0, take), this.filled);
+      if (this.verify) this.crc = crc32c(bytes.subarray(0, take), this.crc);
       this.filled += take;
       this.written += take;
       bytes = bytes.subarray(take);
@@ -214,6 +224,7 @@ export class ObjectWriter {
     let rest = bytes;
     while (this.filled === 0 && rest.byteLength >= this.partSize && !this.sink.allocate && !this.compressor) {
       this.current = rest.subarray(0, this.partSize);
+      if (this.verify) this.crc = crc32c(this.current, this.crc);
       this.filled = this.partSize;
       this.input += this.partSize;
       this.written += this.partSize;
@@ -230,7 +241,8 @@ export class ObjectWriter {
     try {
       if (this.compressor) await this.append(await this.compressor.flush());
       let etag: string | undefined;
-      if (this.parts === 0) {
+      const multipart = this.parts > 0;
+      if (!multipart) {
         // Small enough for one request: no multipart upload is ever created.
         const whole = (this.current ?? new Uint8Array(0)).subarray(0, this.filled);
         ({ etag } = await this.sink.putWhole(whole, this.controller.signal));
@@ -241,7 +253,7 @@ export class ObjectWriter {
         this.throwIfFailed();
         ({ etag } = await this.sink.complete(this.written, this.parts, this.controller.signal));
       }
-      if (this.verify) await this.checkStoredSize();
+      if (this.verify) await this.checkStored(multipart);
       this.state = 'closed';
       return {
         uri: this.uri,
@@ -344,7 +356,7 @@ export class ObjectWriter {
     return this.cancelled;
   }
 
-  private async checkStoredSize(): Promise<void> {
+  private async checkStored(multipart: boolean): Promise<void> {
     const stored = await this.sink.storedSize(this.controller.signal);
     if (stored !== this.written) {
       throw new S3dlioError(
@@ -354,6 +366,17 @@ export class ObjectWriter {
           uri: this.uri,
           operation: 'close',
         },
+      );
+    }
+    const checksum = await this.sink.storedChecksum?.(this.controller.signal, multipart);
+    if (checksum?.algorithm !== 'crc32c') return;
+    const expected = Buffer.alloc(4);
+    expected.writeUInt32BE(this.crc);
+    if (checksum.base64 !== expected.toString('base64')) {
+      throw new S3dlioError(
+        'ERR_VERIFY_FAILED',
+        `close ${this.uri}: the stored CRC32C (${checksum.base64}) differs from the bytes written (${expected.toString('base64')})`,
+        { uri: this.uri, operation: 'close' },
       );
     }
   }

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 
-import { type ObjectStore, ObjectWriter, storeFor } from '../../lib';
+import { type ObjectStore, ObjectWriter, crc32c, storeFor } from '../../lib';
 import type { PartSink } from '../../lib/engine/writer';
 import { cloudTargets, newBucketName } from '../cloud/targets';
 import { expectSameBytes, rejectionOf, tempFilesIn, testBytes } from '../helpers/local';
@@ -165,6 +165,35 @@ describe('writer rules, against a recording sink', () => {
     await writer.close();
     expect(log.maxInFlight).toBe(3);
     expect(log.parts.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, index) => index));
+  });
+
+  test('verify compares the stored CRC32C with the bytes written: a mismatch is ERR_VERIFY_FAILED', async () => {
+    const { sink } = recordingSink();
+    const data = new Uint8Array(25).fill(9);
+    const right = Buffer.alloc(4);
+    right.writeUInt32BE(crc32c(data));
+    const honest = new ObjectWriter(
+      'mem://x',
+      {
+        ...sink,
+        storedSize: async () => 25,
+        storedChecksum: async () => ({ algorithm: 'crc32c', base64: right.toString('base64') }),
+      },
+      { partSize: 10, verify: true },
+    );
+    await honest.write(data);
+    await expect(honest.close()).resolves.toMatchObject({ bytes: 25 });
+    const lying = new ObjectWriter(
+      'mem://x',
+      {
+        ...sink,
+        storedSize: async () => 25,
+        storedChecksum: async () => ({ algorithm: 'crc32c', base64: 'AAAAAA==' }),
+      },
+      { partSize: 10, verify: true },
+    );
+    await lying.write(data);
+    await expect(lying.close()).rejects.toMatchObject({ code: 'ERR_VERIFY_FAILED' });
   });
 
   test('going past the backend part limit fails before the extra part, and aborts the upload', async () => {
