@@ -505,3 +505,26 @@ describe('in front of the GCS server, with the SDK', () => {
     expect((await file.download())[0].equals(data)).toBe(true);
   });
 });
+
+test('throttle paces a response body to the given rate per connection', async () => {
+  const body = Buffer.alloc(400_000, 1);
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Length': String(body.length) });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = await startFaultProxy({ target: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  try {
+    proxy.setRules([{ action: { type: 'throttle', bytesPerSecond: 1_000_000 } }]);
+    const started = Date.now();
+    const response = await fetch(proxy.url);
+    const received = Buffer.from(await response.arrayBuffer());
+    const elapsed = Date.now() - started;
+    expect(received.equals(body)).toBe(true);
+    // 400 kB at 1 MB/s: about 400 ms; well above an unthrottled loopback transfer.
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+  } finally {
+    await proxy.stop();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -14,6 +14,7 @@
  * |                  | `bytes` body bytes, then the socket is closed (FIN): a premature end of body.    |
  * | `reset-mid-body` | the same, but the socket is reset (TCP RST → ECONNRESET) after `bytes` bytes      |
  * | `corrupt`        | the response forwarded whole, but the body byte at `at` is flipped (same length) |
+ * | `throttle`       | the response body paced at `bytesPerSecond` per connection (a per-stream link)  |
  * |                  | (default: half the Content-Length, or after the first body chunk).               |
  *
  * A rule matches on `method` and a `path` regex (tested against the raw request target, path +
@@ -36,7 +37,7 @@ import {
 } from 'http';
 import type { AddressInfo, Socket } from 'net';
 
-export type FaultType = 'drop' | 'delay' | 'status' | 'truncate' | 'reset-mid-body' | 'corrupt';
+export type FaultType = 'drop' | 'delay' | 'status' | 'truncate' | 'reset-mid-body' | 'corrupt' | 'throttle';
 
 export type FaultAction =
   | { type: 'drop'; afterForward?: boolean }
@@ -44,6 +45,7 @@ export type FaultAction =
   | { type: 'status'; status: number; body?: string | Buffer; headers?: Record<string, string> }
   | { type: 'truncate'; bytes: number }
   | { type: 'corrupt'; at: number }
+  | { type: 'throttle'; bytesPerSecond: number }
   | { type: 'reset-mid-body'; bytes?: number };
 
 export interface FaultRule {
@@ -140,7 +142,7 @@ const emptyStats = (): FaultProxyStats => ({
   requests: 0,
   forwarded: 0,
   faults: 0,
-  byType: { drop: 0, delay: 0, status: 0, truncate: 0, 'reset-mid-body': 0, corrupt: 0 },
+  byType: { drop: 0, delay: 0, status: 0, truncate: 0, 'reset-mid-body': 0, corrupt: 0, throttle: 0 },
   byRule: {},
 });
 
@@ -260,7 +262,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,
-    mode: { dropResponse?: boolean; cut?: BodyCut; corruptAt?: number },
+    mode: { dropResponse?: boolean; cut?: BodyCut; corruptAt?: number; bytesPerSecond?: number },
   ): void => {
     stats.forwarded++;
     const up = httpRequest({
@@ -292,6 +294,26 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes));
       const cut = mode.cut;
+      if (mode.bytesPerSecond !== undefined) {
+        // Pace the body: after each chunk, wait until the elapsed time matches the rate.
+        const rate = mode.bytesPerSecond;
+        const started = Date.now();
+        let sent = 0;
+        upRes.on('data', (chunk: Buffer) => {
+          res.write(chunk);
+          sent += chunk.length;
+          const wait = (sent / rate) * 1000 - (Date.now() - started);
+          if (wait > 1) {
+            upRes.pause();
+            later(() => upRes.resume(), wait);
+          }
+        });
+        upRes.on('end', () => {
+          finished = true;
+          res.end();
+        });
+        return;
+      }
       if (mode.corruptAt !== undefined) {
         // Flip one byte in flight: same length, valid HTTP, wrong content.
         let seen = 0;
@@ -396,6 +418,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return forward(req, res, { cut: { bytes: action.bytes, reset: true } });
       case 'corrupt':
         return forward(req, res, { corruptAt: action.at });
+      case 'throttle':
+        return forward(req, res, { bytesPerSecond: action.bytesPerSecond });
     }
   });
   server.on('connection', (s: Socket) => {
