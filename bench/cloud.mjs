@@ -93,7 +93,7 @@ try {
           if (bytes.byteLength !== size) throw new Error(`${backend.name}: got ${bytes.byteLength} bytes`);
           timings[mode].push(size / MiB / seconds);
           process.stderr.write(
-            `[bench] ${backend.name} latency ${latency} ms ${mode}: ${(size / MiB / seconds).toFixed(0)} MiB/s\n`,
+            `[bench] ${backend.name} ${latency} ${mode}: ${(size / MiB / seconds).toFixed(0)} MiB/s\n`,
           );
         }
       }

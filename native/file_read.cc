@@ -173,7 +173,8 @@ NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult
   if (length > spec.max_length) {
     return NativeError::Custom("ERR_OBJECT_TOO_LARGE",
                                std::to_string(length) + " bytes do not fit in one buffer (limit " +
-                                   std::to_string(spec.max_length) + ")",
+                                   std::to_string(spec.max_length) +
+                                   "); read it with getStream or getRange windows",
                                spec.path);
   }
   result->file_size = size;
