@@ -10,6 +10,8 @@ import type { ReadableStream } from 'stream/web';
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
 import { ObjectWriter, type WriterOptions, writerUri } from '../engine/writer';
+import { readInRanges } from '../engine/range-engine';
+import type { BodyPlacement } from '../internal/body';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
 import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
@@ -71,7 +73,50 @@ export abstract class LocalStore implements ObjectStore {
   // ---- reads ----
 
   get(uri: string, options?: GetOptions): Promise<Uint8Array> {
-    return runOperation('get', uri, options, (scope) => this.read(this.pathOf(uri), 0, -1, scope));
+    return runOperation('get', uri, options, (scope, opts) => {
+      const path = this.pathOf(uri);
+      // The RangeEngine is opt-in here: native reads already keep chunks in flight (direct://)
+      // or ride the page cache (file://). Asked for explicitly, it runs the same engine as the
+      // clouds over native ranged reads (each range copied once into the result).
+      if (opts.rangeThreshold === undefined || opts.rangeThreshold === 0) return this.read(path, 0, -1, scope);
+      const ranges = {
+        rangeThreshold: expectNonNegativeInteger(opts.rangeThreshold, 'options.rangeThreshold'),
+        chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', 0) || undefined,
+        concurrency: optionalPositiveInteger(opts.concurrency, 'options.concurrency', 0) || undefined,
+      };
+      return readInRanges(
+        (range, placement) => this.readRangeInto(path, range, placement, scope),
+        { start: 0 },
+        ranges,
+        scope.signal,
+        uri,
+      );
+    });
+  }
+
+  /** One native ranged read handed to the RangeEngine's placement (one copy into its buffer). */
+  private async readRangeInto(
+    path: string,
+    range: { start: number; end: number },
+    placement: BodyPlacement,
+    scope: OperationScope,
+  ): Promise<Uint8Array> {
+    const result = await this.readResult(path, range.start, range.end - range.start + 1, scope);
+    const bytes = viewOf(result);
+    const target = placement.onHeaders({ length: bytes.byteLength, totalSize: result.fileSize });
+    if (!target) return bytes;
+    if (target.byteLength !== bytes.byteLength) {
+      throw new S3dlioError(
+        'ERR_CHANGED_DURING_READ',
+        `get ${path}: the file changed size while its ranges were being read`,
+        {
+          uri: `${this.scheme}://${path}`,
+          operation: 'get',
+        },
+      );
+    }
+    target.set(bytes);
+    return target;
   }
 
   getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
@@ -360,12 +405,20 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   private async read(path: string, offset: number, length: number, scope: OperationScope): Promise<Uint8Array> {
-    const result = await scope.race(
+    return viewOf(await this.readResult(path, offset, length, scope));
+  }
+
+  private readResult(
+    path: string,
+    offset: number,
+    length: number,
+    scope: OperationScope,
+  ): Promise<native.NativeReadResult> {
+    return scope.race(
       this.withFallback(path, (direct) =>
         native.readFile(path, { ...this.readOptions(direct), offset, length }, scope.cancelFlag),
       ),
     );
-    return viewOf(result);
   }
 
   private async readMany(

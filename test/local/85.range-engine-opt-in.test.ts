@@ -1,0 +1,35 @@
+/**
+ * Local stores run the RangeEngine only when asked (rangeThreshold set): byte-identical results
+ * for sizes around the threshold and chunk edges, on file:// and direct://.
+ */
+import { writeFileSync } from 'fs';
+
+import { storeFor } from '../../lib';
+import { SCHEMES, expectSameBytes, testBytes } from '../helpers/local';
+import { useTempDir } from '../helpers/temp';
+
+const tmp = useTempDir();
+const KiB = 1024;
+
+describe.each(SCHEMES)('%s://', (scheme) => {
+  const store = storeFor(`${scheme}:///`);
+  test.each([0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, 300 * KiB + 7])(
+    'get of %i bytes through the engine is byte-identical',
+    async (size) => {
+      const file = `${tmp.path}/${scheme}-${size}.bin`;
+      writeFileSync(file, testBytes(size, size + 11));
+      const bytes = await store.get(`${scheme}://${file}`, {
+        rangeThreshold: 64 * KiB,
+        chunkSize: 16 * KiB,
+        concurrency: 4,
+      });
+      expectSameBytes(bytes, testBytes(size, size + 11));
+    },
+  );
+
+  test('a missing object is ERR_NOT_FOUND through the engine too', async () => {
+    await expect(store.get(`${scheme}://${tmp.path}/missing.bin`, { rangeThreshold: 1024 })).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+    });
+  });
+});
