@@ -7,6 +7,7 @@
         "native/aligned_memory.cc",
         "native/async_job.cc",
         "native/crc32c.cc",
+        "native/datagen.cc",
         "native/direct_io.cc",
         "native/errors.cc",
         "native/file_read.cc",

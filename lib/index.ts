@@ -33,6 +33,7 @@ export {
 export type { CopyOptions } from './api';
 export { storeFor, type StoreOptions } from './stores';
 export { crc32c } from './checksum';
+export { DataGenerator, fillRandom, generateData, type DataGenOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';
 export { DirectStore, type DirectStoreOptions } from './backends/direct';
 export type {

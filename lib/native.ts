@@ -44,6 +44,19 @@ export interface NativeWriteOptions {
   chunkSize?: number;
 }
 
+/** Options of the native data generator (see native/datagen.h). */
+export interface NativeDataGenOptions {
+  seedHigh: number;
+  seedLow: number;
+  dedup: number;
+  compress: number;
+  /** Size of the whole logical stream, which the dedup pattern is laid over. */
+  totalSize: number;
+  /** Where this buffer starts in the stream (a multiple of 4096). */
+  startOffset: number;
+  threads: number;
+}
+
 /** What `directIoInfo` reports about a file or directory. */
 export interface DirectIoInfo {
   supported: boolean;
@@ -77,6 +90,8 @@ interface Addon {
   writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
   directIoInfo(path: string): Promise<DirectIoInfo>;
   crc32c(data: Uint8Array, seed: number): number;
+  generateData(size: number, options: NativeDataGenOptions): Promise<ArrayBuffer>;
+  fillData(target: Uint8Array, options: NativeDataGenOptions): Promise<void>;
   crc32cPortable(data: Uint8Array, seed: number): number;
 }
 
@@ -170,4 +185,14 @@ export function crc32c(data: Uint8Array, seed: number): number {
 /** CRC32C on the portable table path whatever the CPU (for cross-checks in tests). */
 export function crc32cPortable(data: Uint8Array, seed: number): number {
   return addon.crc32cPortable(data, seed);
+}
+
+/** Generates `size` bytes of synthetic data off the event loop, into addon memory. */
+export function generateData(size: number, options: NativeDataGenOptions): Promise<ArrayBuffer> {
+  return addon.generateData(size, options);
+}
+
+/** Fills `target` with synthetic data off the event loop (the target stays referenced). */
+export function fillData(target: Uint8Array, options: NativeDataGenOptions): Promise<void> {
+  return addon.fillData(target, options);
 }

@@ -4,6 +4,7 @@
 
 #include "aligned_memory.h"
 #include "crc32c.h"
+#include "datagen.h"
 #include "direct_io.h"
 #include "file_io.h"
 
@@ -32,6 +33,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeFile", Napi::Function::New(env, s3dlio::WriteFile, "writeFile"));
   exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::DirectIoInfo, "directIoInfo"));
   exports.Set("crc32c", Napi::Function::New(env, s3dlio::Crc32cJs, "crc32c"));
+  exports.Set("generateData", Napi::Function::New(env, s3dlio::GenerateData, "generateData"));
+  exports.Set("fillData", Napi::Function::New(env, s3dlio::FillData, "fillData"));
   exports.Set("crc32cPortable", Napi::Function::New(env, s3dlio::Crc32cPortableJs, "crc32cPortable"));
   return exports;
 }

@@ -1,0 +1,110 @@
+/**
+ * Synthetic data for storage benchmarks and ingest tests, generated natively at memory speed:
+ * `dedup = N` makes about 1/N of the 4 KiB blocks unique (the rest repeat them), `compress = N`
+ * makes a general-purpose compressor reach about N:1 (each block is 1/N random bytes, the rest
+ * zeros). Each call gives new data unless a `seed` is given; the same seed gives the same bytes.
+ */
+import { randomBytes } from 'crypto';
+import { availableParallelism } from 'os';
+import { Readable } from 'stream';
+
+import * as native from './native';
+import { expectNonNegativeInteger, expectOptions, invalidType, optionalPositiveInteger, outOfRange } from './validate';
+
+/** Options of the data generator. */
+export interface DataGenOptions {
+  /** Total blocks / unique blocks (>= 1; default 1: every block unique). */
+  dedup?: number;
+  /** Target compression ratio (>= 1; default 1: incompressible). */
+  compress?: number;
+  /** Reproducible data: the same seed (a safe integer or a bigint) gives the same bytes. */
+  seed?: number | bigint;
+  /** Native threads (default: all cores). */
+  threads?: number;
+}
+
+const BLOCK = 4096;
+
+interface Resolved {
+  seedHigh: number;
+  seedLow: number;
+  dedup: number;
+  compress: number;
+  threads: number;
+}
+
+function ratio(value: unknown, name: string): number {
+  if (value === undefined) return 1;
+  if (typeof value !== 'number') throw invalidType(name, 'a number >= 1', value);
+  if (!Number.isFinite(value) || value < 1) throw outOfRange(name, 'a number >= 1', value);
+  return value;
+}
+
+function resolve(options: DataGenOptions | undefined): Resolved {
+  const opts = expectOptions<DataGenOptions>(options);
+  let seed: bigint;
+  if (opts.seed === undefined) seed = randomBytes(8).readBigUInt64BE();
+  else if (typeof opts.seed === 'bigint') seed = BigInt.asUintN(64, opts.seed);
+  else if (typeof opts.seed === 'number' && Number.isSafeInteger(opts.seed))
+    seed = BigInt.asUintN(64, BigInt(opts.seed));
+  else throw invalidType('options.seed', 'a safe integer or a bigint', opts.seed);
+  return {
+    seedHigh: Number(seed >> 32n),
+    seedLow: Number(seed & 0xffffffffn),
+    dedup: ratio(opts.dedup, 'options.dedup'),
+    compress: ratio(opts.compress, 'options.compress'),
+    threads: optionalPositiveInteger(opts.threads, 'options.threads', availableParallelism()),
+  };
+}
+
+/** `size` bytes of synthetic data, generated off the event loop into addon memory (no copy). */
+export async function generateData(size: number, options?: DataGenOptions): Promise<Uint8Array> {
+  const bytes = expectNonNegativeInteger(size, 'size');
+  const resolved = resolve(options);
+  if (bytes === 0) return new Uint8Array(0);
+  return new Uint8Array(await native.generateData(bytes, { ...resolved, totalSize: bytes, startOffset: 0 }));
+}
+
+/** Fills `target` in place with synthetic data (off the event loop). */
+export async function fillRandom(target: Uint8Array, options?: DataGenOptions): Promise<void> {
+  if (!ArrayBuffer.isView(target)) throw invalidType('target', 'a Uint8Array', target);
+  const view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  await native.fillData(view, { ...resolve(options), totalSize: view.byteLength, startOffset: 0 });
+}
+
+/**
+ * Any total size of synthetic data, chunk by chunk with constant memory. The dedup pattern spans
+ * the whole stream, so the chunks together have the requested ratios.
+ */
+export class DataGenerator implements AsyncIterable<Uint8Array> {
+  private readonly resolved: Resolved;
+  private readonly chunkSize: number;
+
+  constructor(
+    readonly totalSize: number,
+    options?: DataGenOptions & { chunkSize?: number },
+  ) {
+    expectNonNegativeInteger(totalSize, 'totalSize');
+    this.resolved = resolve(options);
+    const chunk = optionalPositiveInteger(options?.chunkSize, 'options.chunkSize', 8 * 1024 * 1024);
+    // Chunks start on block boundaries so every chunk continues the same stream.
+    this.chunkSize = Math.max(BLOCK, Math.floor(chunk / BLOCK) * BLOCK);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (let offset = 0; offset < this.totalSize; offset += this.chunkSize) {
+      const size = Math.min(this.chunkSize, this.totalSize - offset);
+      const buffer = await native.generateData(size, {
+        ...this.resolved,
+        totalSize: this.totalSize,
+        startOffset: offset,
+      });
+      yield new Uint8Array(buffer);
+    }
+  }
+
+  /** The stream as a Node Readable. */
+  toReadable(): Readable {
+    return Readable.from(this, { objectMode: false });
+  }
+}
