@@ -24,7 +24,14 @@ import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 import { type BodyPlacement, type ResponseHeaders, type StoredChecksum, TruncatedBodyError } from '../internal/body';
 import { verifyStoredChecksum } from '../checksum';
-import { type ByteWindow, DEFAULT_RANGE_THRESHOLD, type RangeOptions, readInRanges } from '../engine/range-engine';
+import {
+  type ByteWindow,
+  DEFAULT_RANGE_THRESHOLD,
+  type RangeOptions,
+  type RangeSettings,
+  rangeOptionsFrom,
+  readInRanges,
+} from '../engine/range-engine';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
 import { type RetryPolicy, withRetry } from '../internal/retry';
 import type {
@@ -62,7 +69,7 @@ export class CloudStore implements ObjectStore {
   constructor(
     protected readonly driver: CloudDriver,
     protected readonly retryPolicy: RetryPolicy,
-    rangeDefaults: Partial<RangeOptions> = {},
+    rangeDefaults: RangeSettings = {},
   ) {
     this.scheme = driver.scheme;
     // Copy the fields needed only: the options object may also hold credentials.
@@ -73,7 +80,7 @@ export class CloudStore implements ObjectStore {
 
   private readonly multipartThreshold: number | undefined;
 
-  private readonly rangeDefaults: Partial<RangeOptions>;
+  private readonly rangeDefaults: RangeSettings;
 
   // ---- reads ----
 
@@ -83,7 +90,7 @@ export class CloudStore implements ObjectStore {
       let stored: StoredChecksum | undefined;
       const verify = optionalBoolean(opts.verify, 'options.verify', false);
       const ranges = {
-        ...this.rangeOptionsFrom(opts),
+        ...rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD),
         wantsChecksum: verify,
         onFirstHeaders: (headers: ResponseHeaders) => (stored = headers.checksum),
       };
@@ -120,7 +127,7 @@ export class CloudStore implements ObjectStore {
       const ref = this.driver.parse(uri, 'uri');
       const start = expectNonNegativeInteger(offset, 'offset');
       const count = length === undefined ? undefined : expectNonNegativeInteger(length, 'length');
-      const ranges = this.rangeOptionsFrom(opts);
+      const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
       // HTTP cannot ask for zero bytes: check existence and bounds with a HEAD instead.
       if (count === 0) return this.emptyRangeAt(scope, uri, ref, start);
       try {
@@ -143,7 +150,7 @@ export class CloudStore implements ObjectStore {
     return runOperation('getInto', uri, options, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
       const window = intoWindow(target, offset);
-      const ranges = this.rangeOptionsFrom(opts);
+      const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
       // Every range (and an object below the threshold too) is written straight into the target.
       const allocate = (size: number): Uint8Array => {
         if (size > window.byteLength) throw targetTooSmall(uri, size, window.byteLength);
@@ -437,19 +444,6 @@ export class CloudStore implements ObjectStore {
       }
     };
     return readInRanges(readRange, window, ranges, scope.signal, uri);
-  }
-
-  /** Range settings of one call: the call's options, then the store's, then the defaults. */
-  private rangeOptionsFrom(options: Partial<GetOptions>): RangeOptions {
-    const threshold = options.rangeThreshold ?? this.rangeDefaults.rangeThreshold ?? DEFAULT_RANGE_THRESHOLD;
-    return {
-      rangeThreshold: expectNonNegativeInteger(threshold, 'options.rangeThreshold'),
-      chunkSize:
-        optionalPositiveInteger(options.chunkSize ?? this.rangeDefaults.chunkSize, 'options.chunkSize', 0) || undefined,
-      concurrency:
-        optionalPositiveInteger(options.concurrency ?? this.rangeDefaults.concurrency, 'options.concurrency', 0) ||
-        undefined,
-    };
   }
 
   /** Where bucket URIs start for `listBuckets` (`s3://`, `az://account/`, `gs://`). */

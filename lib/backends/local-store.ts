@@ -10,7 +10,7 @@ import type { ReadableStream } from 'stream/web';
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { batchLabel, runBatch } from '../internal/batch';
 import { ObjectWriter, type WriterOptions, writerUri } from '../engine/writer';
-import { readInRanges } from '../engine/range-engine';
+import { rangeOptionsFrom, readInRanges } from '../engine/range-engine';
 import type { BodyPlacement } from '../internal/body';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
@@ -79,11 +79,7 @@ export abstract class LocalStore implements ObjectStore {
       // or ride the page cache (file://). Asked for explicitly, it runs the same engine as the
       // clouds over native ranged reads (each range copied once into the result).
       if (opts.rangeThreshold === undefined || opts.rangeThreshold === 0) return this.read(path, 0, -1, scope);
-      const ranges = {
-        rangeThreshold: expectNonNegativeInteger(opts.rangeThreshold, 'options.rangeThreshold'),
-        chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', 0) || undefined,
-        concurrency: optionalPositiveInteger(opts.concurrency, 'options.concurrency', 0) || undefined,
-      };
+      const ranges = rangeOptionsFrom(opts, {}, 0);
       return readInRanges(
         (range, placement) => this.readRangeInto(path, range, placement, scope),
         { start: 0 },

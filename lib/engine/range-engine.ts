@@ -10,6 +10,7 @@ import { setMaxListeners } from 'events';
 
 import { S3dlioError } from '../errors';
 import type { BodyPlacement, ResponseHeaders } from '../internal/body';
+import { expectNonNegativeInteger, optionalPositiveInteger } from '../validate';
 
 /** An inclusive byte range; `end` omitted means to the end of the object. */
 export interface ByteWindow {
@@ -47,6 +48,27 @@ export type RangeReader = (
   placement: BodyPlacement,
   signal: AbortSignal,
 ) => Promise<Uint8Array>;
+
+/** The RangeEngine fields of a call's options (`get`, `getRange`, store defaults). */
+export type RangeSettings = Partial<Pick<RangeOptions, 'rangeThreshold' | 'chunkSize' | 'concurrency'>>;
+
+/**
+ * Range settings of one call, validated: the call's options, then `defaults` (the store's), then
+ * `fallbackThreshold` for the threshold (0 = engine off).
+ */
+export function rangeOptionsFrom(
+  options: RangeSettings,
+  defaults: RangeSettings,
+  fallbackThreshold: number,
+): RangeOptions {
+  const threshold = options.rangeThreshold ?? defaults.rangeThreshold ?? fallbackThreshold;
+  return {
+    rangeThreshold: expectNonNegativeInteger(threshold, 'options.rangeThreshold'),
+    chunkSize: optionalPositiveInteger(options.chunkSize ?? defaults.chunkSize, 'options.chunkSize', 0) || undefined,
+    concurrency:
+      optionalPositiveInteger(options.concurrency ?? defaults.concurrency, 'options.concurrency', 0) || undefined,
+  };
+}
 
 /** Not zero-filled: every byte is written by exactly one range. */
 function newBuffer(size: number): Uint8Array {
