@@ -1,0 +1,146 @@
+/**
+ * Synthetic objects in the formats AI/ML datasets are stored in, for storage benchmarks and
+ * data-loader tests: the payload comes from the native generator (so `dedup` and `compress`
+ * apply to it), then it is wrapped as raw bytes, an `.npz`, a TFRecord file or an HDF5 file.
+ */
+import { generateData, type DataGenOptions } from '../datagen';
+import { S3dlioError } from '../errors';
+import {
+  expectNonNegativeInteger,
+  expectOptions,
+  invalidType,
+  invalidValue,
+  optionalSignal,
+  outOfRange,
+} from '../validate';
+import { encodeExample } from './example';
+import { encodeHdf5 } from './hdf5';
+import { encodeNpz } from './npz';
+import { encodeTfRecords, formatTfRecordIndex } from './tfrecord';
+
+/** The object formats {@link generateObject} writes. */
+export type ObjectFormat = 'raw' | 'npz' | 'tfrecord' | 'hdf5';
+
+/** File extension of each format, without the dot. */
+export const FORMAT_EXTENSIONS: Readonly<Record<ObjectFormat, string>> = Object.freeze({
+  raw: 'bin',
+  npz: 'npz',
+  tfrecord: 'tfrecord',
+  hdf5: 'h5',
+});
+
+/** Every format, in the order messages list them. */
+export const OBJECT_FORMATS: readonly ObjectFormat[] = Object.freeze(Object.keys(FORMAT_EXTENSIONS) as ObjectFormat[]);
+
+/** Options of {@link generateObject}: the generator's, plus the format's. */
+export interface GenerateObjectOptions extends DataGenOptions {
+  /** TFRecord: records per object (default 1); the payload is split evenly between them. */
+  records?: number;
+  /** The int64 `label` stored with the payload (npz, tfrecord); default 0. */
+  label?: number;
+  /** Rejects with `ERR_ABORTED`, checked between the steps. */
+  signal?: AbortSignal;
+}
+
+/** A file stored next to an object, named `<object name><suffix>` (e.g. the TFRecord index). */
+export interface Sidecar {
+  /** Appended to the object's name, e.g. `.idx`. */
+  suffix: string;
+  /** The sidecar's bytes. */
+  data: Uint8Array;
+}
+
+/** An object ready to store, and the files that go with it. */
+export interface GeneratedObject {
+  /** The object's bytes. */
+  data: Uint8Array;
+  /** Files to store next to it: `[{ suffix: '.idx', … }]` for TFRecord, none for the others. */
+  sidecars: Sidecar[];
+}
+
+function expectFormat(value: unknown): ObjectFormat {
+  const expected = `one of ${OBJECT_FORMATS.join(', ')}`;
+  if (typeof value !== 'string') throw invalidType('format', expected, value);
+  if (!(OBJECT_FORMATS as readonly string[]).includes(value)) throw invalidValue('format', expected, value);
+  return value as ObjectFormat;
+}
+
+/**
+ * One synthetic object of `size` payload bytes in `format`:
+ *
+ * - `raw`: the payload itself (no copy).
+ * - `npz`: arrays `data` (uint8, shape `(size,)`) and `label` (int64, shape `(1,)`).
+ * - `tfrecord`: `records` `tf.train.Example`s, each with `data` (bytes: its share of the payload)
+ *   and `label` (int64); sidecar `.idx`, the DALI index (`"<offset> <size>\n"` per record).
+ * - `hdf5`: dataset `data`, uint8, shape `(size,)`.
+ *
+ * The same `seed` gives the same bytes, in every format.
+ */
+export async function generateObject(
+  format: ObjectFormat,
+  size: number,
+  options?: GenerateObjectOptions,
+): Promise<GeneratedObject> {
+  const kind = expectFormat(format);
+  const bytes = expectNonNegativeInteger(size, 'size');
+  const opts = expectOptions<GenerateObjectOptions>(options);
+  const signal = optionalSignal(opts.signal);
+  let records = 1;
+  if (opts.records !== undefined) {
+    if (typeof opts.records !== 'number') throw invalidType('options.records', 'a positive integer', opts.records);
+    if (!Number.isSafeInteger(opts.records) || opts.records <= 0) {
+      throw outOfRange('options.records', 'a positive integer', opts.records);
+    }
+    records = opts.records;
+  }
+  if (kind === 'tfrecord' && bytes > 0 && records > bytes) {
+    throw outOfRange('options.records', `a positive integer up to size (${bytes}): every record needs a byte`, records);
+  }
+  const label = opts.label ?? 0;
+  if (typeof label !== 'number') throw invalidType('options.label', 'a safe integer', label);
+  if (!Number.isSafeInteger(label)) throw invalidValue('options.label', 'a safe integer', label);
+  const generation: DataGenOptions = {
+    dedup: opts.dedup,
+    compress: opts.compress,
+    seed: opts.seed,
+    threads: opts.threads,
+  };
+
+  checkAborted(signal);
+  const payload = await generateData(bytes, generation);
+  checkAborted(signal);
+  switch (kind) {
+    case 'raw':
+      return { data: payload, sidecars: [] };
+    case 'npz':
+      return {
+        data: encodeNpz({ data: payload, label: BigInt64Array.of(BigInt(label)) }),
+        sidecars: [],
+      };
+    case 'tfrecord': {
+      const examples: Uint8Array[] = [];
+      // Even split, record sizes differing by at most one byte; q and r keep the products small.
+      const q = Math.floor(bytes / records);
+      const r = bytes % records;
+      const boundary = (i: number): number => q * i + Math.floor((r * i) / records);
+      for (let i = 0; i < records; i++) {
+        const start = boundary(i);
+        const end = boundary(i + 1);
+        examples.push(encodeExample({ data: payload.subarray(start, end), label: [label] }));
+      }
+      const { data, index } = encodeTfRecords(examples);
+      return { data, sidecars: [{ suffix: '.idx', data: Buffer.from(formatTfRecordIndex(index), 'utf8') }] };
+    }
+    case 'hdf5':
+      return { data: await encodeHdf5({ name: 'data', data: payload }, { signal }), sidecars: [] };
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new S3dlioError('ERR_ABORTED', 'generateObject: the operation was aborted', {
+      operation: 'generateObject',
+      cause: signal.reason,
+    });
+  }
+}

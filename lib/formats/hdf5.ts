@@ -1,0 +1,453 @@
+/**
+ * HDF5 files through h5wasm (the HDF5 C library compiled to WebAssembly), run in a worker thread:
+ *
+ * - h5wasm is ESM-only and this library compiles to CommonJS, where tsc turns `import()` into
+ *   `require()`; the worker's source is plain JavaScript that TypeScript does not rewrite, so its
+ *   `import()` stays an import, in every host (also test runners that load CommonJS in a VM, where
+ *   an `import()` in the main thread is refused).
+ * - HDF5 calls are synchronous and slow for large datasets (tens of ms per 64 MiB); in a worker
+ *   they do not block the event loop.
+ * - The WebAssembly heap only grows; stopping the worker once it has been idle returns it.
+ *
+ * h5wasm's Node build reads and writes real paths, so each call goes through a private temporary
+ * file in `os.tmpdir()`, always removed afterwards. Its heap is limited to 2 GiB, so data is
+ * limited to {@link HDF5_MAX_BYTES} per call.
+ */
+import { randomBytes } from 'crypto';
+import { readFileSync } from 'fs';
+import { readFile, rm, writeFile } from 'fs/promises';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { Worker } from 'worker_threads';
+
+import { S3dlioError } from '../errors';
+import { expectArray, expectOptions, invalidType, invalidValue, optionalSignal, outOfRange } from '../validate';
+import { badFormat, copyBytes, expectBytes, formatCount, invalidArgument, type NumericArray } from './common';
+import { npyDtypeOf, npyView, type NpyDtype } from './npy';
+
+/** A dataset to write: its name in the root group, its elements, and optionally its shape. */
+export interface Hdf5DatasetInput {
+  /** Name in the root group (no `/`). */
+  name: string;
+  /** Elements; the HDF5 type follows the array type (Uint8Array → H5T_STD_U8LE, Float32Array → H5T_IEEE_F32LE, …). */
+  data: NumericArray;
+  /** Dimensions (default `[data.length]`); their product must be `data.length`. */
+  shape?: readonly number[];
+}
+
+/** A dataset read from a file. */
+export interface Hdf5Dataset {
+  /** Path from the root group, without the leading `/` (e.g. `data`, `group/labels`). */
+  name: string;
+  /** Element type in NumPy's notation (`|u1`, `<f4`, `<i8`, …), little-endian. */
+  dtype: NpyDtype;
+  /** Dimensions; `[]` for a scalar dataset. */
+  shape: number[];
+  /** The elements, row-major, in new memory. */
+  data: NumericArray;
+}
+
+/** Options of {@link encodeHdf5}. */
+export interface Hdf5Options {
+  /** Rejects with `ERR_ABORTED` before the HDF5 call starts or once it returns (one call cannot be interrupted). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link readHdf5}. */
+export interface Hdf5ReadOptions extends Hdf5Options {
+  /** Only these datasets (paths from the root, e.g. `data`); default: every dataset in the file. */
+  datasets?: readonly string[];
+}
+
+/**
+ * Largest data per call: all datasets written by one `encodeHdf5`, or one dataset read by
+ * `readHdf5`. h5wasm copies the data into its WebAssembly heap, which cannot exceed 2 GiB.
+ */
+export const HDF5_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** How long an idle worker (and its WebAssembly heap) is kept for the next call. */
+const IDLE_MS = 10_000;
+
+// The worker, as plain JavaScript: TypeScript never rewrites the `import()` inside this string.
+// HDF5 reports errors by printing its error stack and returning an error code, which h5wasm does
+// not always turn into an exception (a failed H5Dcreate is silent): the worker captures what is
+// printed during each call and fails the call when anything was, quoting HDF5's own reason.
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('worker_threads');
+const fs = require('fs');
+let printed = [];
+// The HDF5 library writes its error stack to file descriptor 2 through fs.writeSync (emscripten's
+// NODERAWFS); JavaScript-side messages use console.error. Both are captured.
+const writeSync = fs.writeSync;
+fs.writeSync = function (fd, buffer, offset, length, ...rest) {
+  if (fd !== 2) return writeSync.call(fs, fd, buffer, offset, length, ...rest);
+  if (typeof buffer === 'string') printed.push(buffer);
+  else printed.push(Buffer.from(buffer.buffer, buffer.byteOffset + (offset || 0), length === undefined ? buffer.byteLength - (offset || 0) : length).toString('utf8'));
+  return typeof buffer === 'string' ? Buffer.byteLength(buffer) : length === undefined ? buffer.byteLength - (offset || 0) : length;
+};
+console.error = (...args) => { printed.push(args.join(' ') + '\\n'); };
+console.warn = console.error;
+const loading = import(workerData.entry).then(async (h5) => { await h5.ready; return h5; });
+
+function check(what) {
+  if (printed.length === 0) return;
+  const text = printed.join('');
+  const minors = [...text.matchAll(/minor: (.*)/g)].map((m) => m[1].trim());
+  const frames = [...text.matchAll(/ in (\\w+\\(\\)): (.*)/g)].map((m) => m[1] + ': ' + m[2].trim());
+  const detail = [minors[minors.length - 1], frames[frames.length - 1]].filter(Boolean).join(' — ') || text.slice(0, 500);
+  throw new Error(what + ': ' + detail);
+}
+
+function open(h5, file, mode) {
+  const handle = new h5.File(file, mode);
+  if (Number(handle.file_id) < 0) {
+    check('cannot open the file');
+    throw new Error('cannot open the file');
+  }
+  return handle;
+}
+
+function write(h5, request) {
+  const file = open(h5, request.file, 'w');
+  try {
+    for (const d of request.datasets) {
+      file.create_dataset({ name: d.name, data: d.data, shape: d.shape });
+      check('cannot create dataset ' + JSON.stringify(d.name));
+    }
+  } finally {
+    file.close();
+  }
+  check('cannot write the file');
+  return [];
+}
+
+function read(h5, request) {
+  const file = open(h5, request.file, 'r');
+  try {
+    const names = request.datasets || file.paths().filter((p) => file.get(p) instanceof h5.Dataset);
+    return names.map((name) => {
+      const dataset = file.get(name);
+      if (!(dataset instanceof h5.Dataset)) return { name, missing: true };
+      const m = dataset.metadata;
+      const out = { name, type: m.type, size: m.size, signed: m.signed, littleEndian: m.littleEndian, shape: m.shape };
+      out.bytes = m.size * m.total_size;
+      // Integers (class 0) and floats (class 1) within the heap budget only: the rest is reported, not read.
+      if ((m.type === 0 || m.type === 1) && !m.vlen && out.bytes <= request.maxBytes) out.data = dataset.value;
+      check('cannot read dataset ' + JSON.stringify(name));
+      return out;
+    });
+  } finally {
+    file.close();
+  }
+}
+
+parentPort.on('message', async (request) => {
+  try {
+    const h5 = await loading;
+    printed = [];
+    const result = request.op === 'write' ? write(h5, request) : read(h5, request);
+    const transfer = result.filter((r) => r.data && r.data.byteLength === r.data.buffer.byteLength).map((r) => r.data.buffer);
+    parentPort.postMessage({ id: request.id, result }, transfer);
+  } catch (error) {
+    parentPort.postMessage({ id: request.id, error: String((error && error.message) || error) });
+  }
+});
+`;
+
+interface WorkerDataset {
+  name: string;
+  type?: number;
+  size?: number;
+  signed?: boolean;
+  littleEndian?: boolean;
+  shape?: number[];
+  bytes?: number;
+  data?: NumericArray;
+  missing?: true;
+}
+
+interface WorkerReply {
+  id: number;
+  result?: WorkerDataset[];
+  error?: string;
+}
+
+interface Pending {
+  resolve: (result: WorkerDataset[]) => void;
+  reject: (error: Error) => void;
+  /** The worker the call went to. */
+  worker: Worker;
+}
+
+/** The worker itself failed (crashed, exited), as opposed to an HDF5 call failing in it. */
+class WorkerFailure extends Error {}
+
+let worker: Worker | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+/**
+ * The file URL of h5wasm's Node build. `require.resolve` cannot find it: the package exports
+ * `./node` under the "import" condition only. So: Node's module search path, then the package's
+ * own `exports` map.
+ */
+function h5wasmEntry(): string {
+  for (const dir of require.resolve.paths('h5wasm') ?? []) {
+    const root = path.join(dir, 'h5wasm');
+    let manifest: { exports?: Record<string, { import?: unknown } | undefined> };
+    try {
+      manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    const target = manifest.exports?.['./node']?.import;
+    if (typeof target === 'string') return pathToFileURL(path.join(root, target)).href;
+  }
+  throw new S3dlioError('ERR_MODULE_NOT_FOUND', 'HDF5 support needs the h5wasm package (a dependency), not found');
+}
+
+function startWorker(): Worker {
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { entry: h5wasmEntry() } });
+  w.on('message', (reply: WorkerReply) => {
+    const call = pending.get(reply.id);
+    pending.delete(reply.id);
+    settle();
+    if (!call) return;
+    if (reply.error !== undefined) call.reject(new Error(reply.error));
+    else call.resolve(reply.result ?? []);
+  });
+  const failAll = (error: Error): void => {
+    if (worker === w) worker = undefined;
+    // Only this worker's calls: a replacement may already be running others.
+    for (const [id, call] of pending) {
+      if (call.worker !== w) continue;
+      pending.delete(id);
+      call.reject(error);
+    }
+  };
+  w.on('error', (error) => failAll(new WorkerFailure(`the HDF5 worker failed: ${error.message}`)));
+  w.on('exit', (code) => failAll(new WorkerFailure(`the HDF5 worker exited (code ${code})`)));
+  return w;
+}
+
+/** While calls are pending the worker keeps the process alive; once idle it does not, and it stops later. */
+function settle(): void {
+  if (pending.size > 0 || !worker) return;
+  worker.unref();
+  const idle = worker;
+  idleTimer = setTimeout(() => {
+    if (worker === idle && pending.size === 0) {
+      worker = undefined;
+      void idle.terminate();
+    }
+  }, IDLE_MS);
+  idleTimer.unref();
+}
+
+function call(request: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<WorkerDataset[]> {
+  if (idleTimer) clearTimeout(idleTimer);
+  worker ??= startWorker();
+  worker.ref();
+  const id = nextId++;
+  const w = worker;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject, worker: w });
+    w.postMessage({ ...request, id }, transfer);
+  });
+}
+
+/**
+ * Stops the HDF5 worker now, releasing its WebAssembly heap; pending calls fail with
+ * `ERR_NATIVE`, the next call starts a new worker. (Idle workers stop by themselves.)
+ */
+export async function stopHdf5Worker(): Promise<void> {
+  const w = worker;
+  if (!w) return;
+  worker = undefined;
+  if (idleTimer) clearTimeout(idleTimer);
+  await w.terminate();
+}
+
+function tempPath(): string {
+  return path.join(tmpdir(), `.s3dlio-${process.pid}-${randomBytes(8).toString('hex')}.h5`);
+}
+
+function checkAborted(signal: AbortSignal | undefined, operation: string): void {
+  if (signal?.aborted) {
+    throw new S3dlioError('ERR_ABORTED', `${operation}: the operation was aborted`, {
+      operation,
+      cause: signal.reason,
+    });
+  }
+}
+
+const DTYPE_BY_TYPE: Readonly<Record<string, NpyDtype>> = {
+  'int-1-false': '|u1',
+  'int-1-true': '|i1',
+  'int-2-false': '<u2',
+  'int-2-true': '<i2',
+  'int-4-false': '<u4',
+  'int-4-true': '<i4',
+  'int-8-false': '<u8',
+  'int-8-true': '<i8',
+  'float-4': '<f4',
+  'float-8': '<f8',
+};
+
+function expectDataset(
+  value: unknown,
+  name: string,
+  seen: Set<string>,
+): { name: string; data: NumericArray; shape: number[] } {
+  if (typeof value !== 'object' || value === null) throw invalidType(name, 'an object { name, data, shape? }', value);
+  const input = value as Partial<Hdf5DatasetInput>;
+  if (typeof input.name !== 'string' || !/^[^/]+$/.test(input.name) || input.name === '.' || input.name === '..') {
+    throw invalidValue(`${name}.name`, "a non-empty dataset name without '/' (other than . and ..)", input.name);
+  }
+  if (seen.has(input.name)) throw invalidValue(`${name}.name`, 'a name not used by another dataset', input.name);
+  seen.add(input.name);
+  const data = input.data as NumericArray;
+  if (npyDtypeOf(data) === undefined) {
+    throw invalidType(`${name}.data`, 'an integer or float typed array (not Uint8ClampedArray)', data);
+  }
+  let shape: number[];
+  if (input.shape === undefined) shape = [data.length];
+  else {
+    if (!Array.isArray(input.shape))
+      throw invalidType(`${name}.shape`, 'an array of non-negative integers', input.shape);
+    shape = input.shape.map((d: unknown, i) => {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+        throw outOfRange(`${name}.shape[${i}]`, 'a non-negative safe integer', d);
+      }
+      return d;
+    });
+    const count = shape.reduce((p, d) => p * d, 1);
+    if (count !== data.length) {
+      throw invalidArgument(
+        `${name}.shape`,
+        `a shape of ${data.length} elements (the length of data)`,
+        `[${shape.join(', ')}] (${count} elements)`,
+      );
+    }
+  }
+  return { name: input.name, data, shape };
+}
+
+/**
+ * Writes datasets into a new HDF5 file and returns the file's bytes. Datasets are contiguous
+ * (no chunking, no compression), in the root group, typed after their arrays.
+ *
+ * @param datasets one dataset or several (distinct names).
+ * @throws S3dlioError `ERR_OBJECT_TOO_LARGE` over {@link HDF5_MAX_BYTES}; `ERR_NATIVE` when HDF5
+ *   fails (its own message quoted); `ERR_ABORTED`.
+ */
+export async function encodeHdf5(
+  datasets: Hdf5DatasetInput | readonly Hdf5DatasetInput[],
+  options?: Hdf5Options,
+): Promise<Uint8Array> {
+  const operation = 'encodeHdf5';
+  const list = Array.isArray(datasets) ? expectArray(datasets, 'datasets') : [datasets];
+  const seen = new Set<string>();
+  const checked = list.map((d, i) => expectDataset(d, Array.isArray(datasets) ? `datasets[${i}]` : 'datasets', seen));
+  const signal = optionalSignal(expectOptions<Hdf5Options>(options).signal);
+  const total = checked.reduce((sum, d) => sum + d.data.byteLength, 0);
+  if (total > HDF5_MAX_BYTES) {
+    throw new S3dlioError(
+      'ERR_OBJECT_TOO_LARGE',
+      `${operation}: ${formatCount(total)} bytes of datasets; h5wasm (a 2 GiB WebAssembly heap) takes at most ${formatCount(HDF5_MAX_BYTES)} per file`,
+      { operation },
+    );
+  }
+  checkAborted(signal, operation);
+  // Copies the worker can own (transferred, not cloned again); the caller's arrays stay usable.
+  const copies = checked.map((d) => ({
+    name: d.name,
+    shape: d.shape,
+    data: npyView(npyDtypeOf(d.data)!, copyBytes(d.data).buffer, 0, d.data.length),
+  }));
+  const file = tempPath();
+  try {
+    try {
+      await call(
+        { op: 'write', file, datasets: copies },
+        copies.map((d) => d.data.buffer as ArrayBuffer),
+      );
+    } catch (error) {
+      if (error instanceof S3dlioError) throw error;
+      const message = error instanceof WorkerFailure ? error.message : `HDF5: ${(error as Error).message}`;
+      throw new S3dlioError('ERR_NATIVE', `${operation}: ${message}`, { operation, cause: error });
+    }
+    checkAborted(signal, operation);
+    const written = await readFile(file);
+    return new Uint8Array(written.buffer, written.byteOffset, written.byteLength);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/**
+ * Reads the datasets of an HDF5 file (every dataset, in any group, or the ones named) into new
+ * memory. Integer and float datasets, little-endian, are supported.
+ *
+ * @throws S3dlioError `ERR_BAD_FORMAT` when the bytes are not an HDF5 file, a named dataset is
+ *   missing, or a dataset has another type (strings, compounds, big-endian, …);
+ *   `ERR_OBJECT_TOO_LARGE` for a dataset over {@link HDF5_MAX_BYTES}; `ERR_ABORTED`.
+ */
+export async function readHdf5(
+  bytes: Uint8Array | ArrayBufferView | ArrayBuffer,
+  options?: Hdf5ReadOptions,
+): Promise<Map<string, Hdf5Dataset>> {
+  const operation = 'readHdf5';
+  const input = expectBytes(bytes, 'bytes');
+  const opts = expectOptions<Hdf5ReadOptions>(options);
+  const signal = optionalSignal(opts.signal);
+  let names: string[] | undefined;
+  if (opts.datasets !== undefined) {
+    names = expectArray(opts.datasets, 'options.datasets').map((n, i) => {
+      if (typeof n !== 'string' || n.length === 0) throw invalidValue(`options.datasets[${i}]`, 'a dataset path', n);
+      return n.replace(/^\/+/, '');
+    });
+  }
+  checkAborted(signal, operation);
+  const file = tempPath();
+  let results: WorkerDataset[];
+  try {
+    await writeFile(file, input, { flag: 'wx', mode: 0o600 });
+    try {
+      results = await call({ op: 'read', file, datasets: names, maxBytes: HDF5_MAX_BYTES }, []);
+    } catch (error) {
+      if (error instanceof S3dlioError) throw error;
+      if (error instanceof WorkerFailure) {
+        throw new S3dlioError('ERR_NATIVE', `${operation}: ${error.message}`, { operation, cause: error });
+      }
+      throw badFormat(operation, `HDF5: ${(error as Error).message}`, error);
+    }
+  } finally {
+    await rm(file, { force: true });
+  }
+  checkAborted(signal, operation);
+  const out = new Map<string, Hdf5Dataset>();
+  for (const r of results) {
+    if (r.missing) throw badFormat(operation, `no dataset ${JSON.stringify(r.name)} in the file`);
+    const key = r.type === 0 ? `int-${r.size}-${r.signed}` : r.type === 1 ? `float-${r.size}` : '';
+    const dtype = DTYPE_BY_TYPE[key];
+    if (dtype && !r.data && (r.bytes ?? 0) > HDF5_MAX_BYTES) {
+      throw new S3dlioError(
+        'ERR_OBJECT_TOO_LARGE',
+        `${operation}: dataset ${JSON.stringify(r.name)} holds ${formatCount(r.bytes ?? 0)} bytes; h5wasm (a 2 GiB WebAssembly heap) reads at most ${formatCount(HDF5_MAX_BYTES)} per dataset`,
+        { operation },
+      );
+    }
+    if (!dtype || !r.data || (r.size !== 1 && !r.littleEndian)) {
+      throw badFormat(
+        operation,
+        `dataset ${JSON.stringify(r.name)} has an unsupported type (HDF5 class ${r.type}, ${r.size} bytes${r.littleEndian ? '' : ', big-endian'}); supported: little-endian integers and floats`,
+      );
+    }
+    out.set(r.name, { name: r.name, dtype, shape: r.shape ?? [], data: r.data });
+  }
+  return out;
+}
