@@ -31,7 +31,7 @@ export {
   stat,
 } from './api';
 export type { CopyOptions } from './api';
-export { storeFor, type StoreOptions } from './stores';
+export { configureDefaultStore, storeFor, type StoreOptions } from './stores';
 export { crc32c } from './checksum';
 export { DataGenerator, fillRandom, generateData, type DataGenOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';

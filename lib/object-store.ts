@@ -21,8 +21,9 @@ export interface OperationOptions {
 /** Options of `get` and `getRange`. */
 export interface GetOptions extends OperationOptions {
   /**
-   * Cloud backends: objects (or ranges) larger than this are fetched as concurrent ranged GETs
-   * into one buffer (default 32 MiB; 0 turns the RangeEngine off). Local backends ignore it.
+   * Objects (or ranges) larger than this are fetched as concurrent ranged reads into one buffer.
+   * Cloud backends: default 32 MiB, 0 turns the RangeEngine off. Local backends: off unless given
+   * (their native read is already parallel).
    */
   rangeThreshold?: number;
   /** Bytes per range (default 8 MiB for objects of 256 MiB or more, 4 MiB below). */

@@ -34,6 +34,18 @@ function createStore(scheme: Scheme, uri: string, options: StoreOptions): Object
 }
 
 /**
+ * Replaces the shared default store of `uri`'s scheme (the one the module-level API and the
+ * transfers use) by a store built with `options`, and returns it. A process-wide setting: meant for
+ * applications and the CLI, which configure an endpoint once; libraries should use `storeFor`.
+ */
+export function configureDefaultStore(uri: string, options: StoreOptions): ObjectStore {
+  const { scheme, uri: normalized } = parseUri(uri);
+  const store = createStore(scheme, normalized, expectOptions<StoreOptions>(options));
+  defaultStores.set(scheme, store);
+  return store;
+}
+
+/**
  * An ObjectStore for the scheme of `uri`. Without options, the shared default store of that
  * scheme; with options, a new store holding them.
  */

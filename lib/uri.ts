@@ -106,3 +106,11 @@ function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {
 export function localUri(scheme: 'file' | 'direct', path: string): string {
   return `${scheme}://${path}`;
 }
+
+/** The bucket (container) URI of a cloud URI, e.g. `s3://bucket/`; a local prefix is its own "bucket". */
+export function bucketUriOf(prefixUri: string): string {
+  const parsed = parseUri(prefixUri);
+  if (isLocalScheme(parsed.scheme)) return parsed.uri;
+  const account = parsed.account ? `${parsed.account}/` : '';
+  return `${parsed.uri.slice(0, parsed.uri.indexOf('://'))}://${account}${parsed.bucket}/`;
+}

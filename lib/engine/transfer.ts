@@ -16,7 +16,8 @@ import { settleConcurrently } from '../internal/pool';
 import type { OperationOptions } from '../object-store';
 import { runOperation } from '../operation';
 import { storeFor } from '../stores';
-import { isLocalScheme, parseUri } from '../uri';
+import { safeLocalTarget } from '../internal/local-paths';
+import { bucketUriOf } from '../uri';
 import { expectArray, expectString, optionalBoolean, optionalMatcher, optionalPositiveInteger } from '../validate';
 
 /** Progress of a transfer, reported after each chunk and each object. */
@@ -36,6 +37,8 @@ export interface TransferOptions extends OperationOptions {
   concurrency?: number;
   /** Called with the progress (often: keep it cheap). */
   onProgress?: (progress: TransferProgress) => void;
+  /** Called after each object is complete, with its destination (upload) or source URI and size. */
+  onObject?: (uri: string, bytes: number) => void;
   /** Resolve with the failures listed instead of rejecting with a BatchError (default false). */
   continueOnError?: boolean;
   /** Part size of the writers (default 16 MiB). */
@@ -155,7 +158,7 @@ export function upload(
     const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
     const continueOnError = optionalBoolean(opts.continueOnError, 'options.continueOnError', false);
     if (optionalBoolean(opts.createBucket, 'options.createBucket', false))
-      await store.createBucket(bucketOf(base), { signal: scope.signal });
+      await store.createBucket(bucketUriOf(base), { signal: scope.signal });
 
     const files = new Map<string, string>(); // destination URI -> local file
     for (const pattern of patterns) {
@@ -195,6 +198,7 @@ export function upload(
         }
         bytes += sizes[index];
         progress.object();
+        opts.onObject?.(item.uri, sizes[index]);
       },
       () => scope.signal?.aborted === true,
       () => new S3dlioError('ERR_ABORTED', 'upload: aborted before this object started', { operation: 'upload' }),
@@ -230,7 +234,7 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
       items,
       concurrency,
       async (item) => {
-        const target = safeTarget(root, item.relative, item.uri);
+        const target = safeLocalTarget(root, item.relative, item.uri, 'download');
         const writer = files.createWriter(`file://${target}`, { signal: scope.signal, partSize: opts.partSize });
         let received = 0;
         try {
@@ -251,6 +255,7 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
         }
         bytes += received;
         progress.object();
+        opts.onObject?.(item.uri, received);
       },
       () => scope.signal?.aborted === true,
       () => new S3dlioError('ERR_ABORTED', 'download: aborted before this object started', { operation: 'download' }),
@@ -261,33 +266,5 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
 }
 
 /** The local path for a key, or ERR_UNSAFE_PATH when it would leave `root`. */
-function safeTarget(root: string, relative: string, uri: string): string {
-  const segments = relative.split('/');
-  const unsafe =
-    relative === '' ||
-    relative.startsWith('/') ||
-    relative.includes('\0') ||
-    relative.includes('\\') ||
-    segments.some((segment) => segment === '..' || segment === '.');
-  const target = path.resolve(root, ...segments);
-  if (unsafe || !target.startsWith(root + path.sep)) {
-    throw new S3dlioError(
-      'ERR_UNSAFE_PATH',
-      `download ${uri}: the key ${JSON.stringify(relative)} would be written outside ${root}; refused`,
-      {
-        uri,
-        operation: 'download',
-      },
-    );
-  }
-  return target;
-}
 
 /** The bucket (container, directory) a destination prefix lives in. */
-function bucketOf(prefixUri: string): string {
-  const parsed = parseUri(prefixUri, 'destPrefixUri');
-  if (isLocalScheme(parsed.scheme)) return prefixUri;
-  const account = parsed.account ? `${parsed.account}/` : '';
-  const scheme = prefixUri.slice(0, prefixUri.indexOf('://'));
-  return `${scheme}://${account}${parsed.bucket}/`;
-}

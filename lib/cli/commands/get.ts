@@ -1,0 +1,145 @@
+/** `s3dlio get`: read objects (and discard them, a read benchmark) or save them with `-o DIR`. */
+import * as path from 'path';
+import { Transform } from 'stream';
+import { pipeline } from 'stream/promises';
+
+import { get, getRange, getStream, list } from '../../api';
+import { download } from '../../engine/transfer';
+import { safeLocalTarget } from '../../internal/local-paths';
+import { storeFor } from '../../stores';
+import type { CliContext } from '../context';
+import { forEachConcurrent } from '../pool';
+import { CliUsageError } from '../usage-error';
+
+/** Options of `get`. */
+export interface GetCommandOptions {
+  jobs: number;
+  offset?: number;
+  length?: number;
+  recursive?: boolean;
+  /** A directory, or `-` for stdout (one object). */
+  output?: string;
+}
+
+/** Runs `get`. */
+export async function getCommand(ctx: CliContext, uri: string, options: GetCommandOptions): Promise<void> {
+  ctx.useUris(uri);
+  const ranged = options.offset !== undefined || options.length !== undefined;
+  const many = options.recursive === true || uri.endsWith('/');
+  if (many && ranged) throw new CliUsageError('--offset/--length read one object; not with a prefix or -r');
+  if (many && options.output === '-') throw new CliUsageError('-o - writes one object to stdout; not a prefix');
+  if (options.output === '-' && ctx.globals.json) throw new CliUsageError('-o - and --json both write to stdout');
+  if (many) return options.output === undefined ? readPrefix(ctx, uri, options) : downloadPrefix(ctx, uri, options);
+  return getOne(ctx, uri, options);
+}
+
+async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions): Promise<void> {
+  const { signal, reporter } = ctx;
+  const task = reporter.startTask('get', { objects: 1 });
+  const start = options.offset ?? 0;
+  const end = options.length === undefined ? undefined : start + options.length - 1;
+  try {
+    if (options.output === undefined) {
+      const bytes =
+        start === 0 && end === undefined
+          ? await get(uri, { signal })
+          : await getRange(uri, start, options.length, { signal });
+      task.add(1, bytes.byteLength);
+    } else {
+      const source = getStream(uri, { signal, start, ...(end !== undefined && { end }) });
+      const counted = countInto(task);
+      if (options.output === '-') {
+        await pipeline(source, counted, ctx.reporter.options.stdout, { end: false });
+      } else {
+        const name = uri.slice(uri.lastIndexOf('/') + 1);
+        const target = safeLocalTarget(path.resolve(options.output), name, uri, 'get');
+        const writer = storeFor('file:///').createWriter(`file://${target}`, { signal });
+        try {
+          await pipeline(source, counted, writer.toWritable());
+        } catch (error) {
+          await writer.abort(error);
+          throw error;
+        }
+      }
+      task.add(1, 0);
+    }
+    reporter.detail(`get ${uri} ${task.bytes} B`, { type: 'object', operation: 'get', uri, bytes: task.bytes });
+  } catch (error) {
+    reporter.failure(uri, error, 'get');
+  }
+  task.finish();
+}
+
+function countInto(task: { add(objects: number, bytes: number): void }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      task.add(0, chunk.byteLength);
+      callback(null, chunk);
+    },
+  });
+}
+
+async function readPrefix(ctx: CliContext, prefix: string, options: GetCommandOptions): Promise<void> {
+  const { signal, reporter } = ctx;
+  const task = reporter.startTask('get');
+  // Listed first so the bar knows its total; objects are read `jobs` at a time, each whole
+  // (zero-copy, ranged in parallel when large), then dropped.
+  const uris = (await list(prefix, { recursive: options.recursive === true, signal })).filter((u) => !u.endsWith('/'));
+  task.setTotals({ objects: uris.length });
+  await forEachConcurrent(
+    uris,
+    options.jobs,
+    signal,
+    async (uri) => {
+      const bytes = await get(uri, { signal });
+      task.add(1, bytes.byteLength);
+      reporter.detail(`get ${uri} ${bytes.byteLength} B`, {
+        type: 'object',
+        operation: 'get',
+        uri,
+        bytes: bytes.byteLength,
+      });
+    },
+    (uri, error) => reporter.failure(uri, error, 'get'),
+  );
+  task.finish(prefix);
+}
+
+async function downloadPrefix(ctx: CliContext, prefix: string, options: GetCommandOptions): Promise<void> {
+  await downloadTo(ctx, 'get', prefix, options.output as string, {
+    jobs: options.jobs,
+    recursive: options.recursive === true,
+  });
+}
+
+/** `download` and `get -o`: objects below a prefix into a directory, with progress. */
+export async function downloadTo(
+  ctx: CliContext,
+  operation: string,
+  prefix: string,
+  directory: string,
+  options: { jobs: number; recursive: boolean; pattern?: RegExp },
+): Promise<void> {
+  const { signal, reporter } = ctx;
+  const task = reporter.startTask(operation);
+  let totalsKnown = false;
+  const result = await download(prefix, directory, {
+    signal,
+    concurrency: options.jobs,
+    recursive: options.recursive,
+    ...(options.pattern && { pattern: options.pattern }),
+    continueOnError: true,
+    onProgress: (progress) => {
+      if (!totalsKnown) {
+        totalsKnown = true;
+        task.setTotals({ objects: progress.objectsTotal });
+      }
+      task.set(progress.objectsDone, progress.bytesDone);
+    },
+    onObject: (uri, bytes) =>
+      reporter.detail(`${operation} ${uri} ${bytes} B`, { type: 'object', operation, uri, bytes }),
+  });
+  for (const failure of result.failed) reporter.failure(failure.uri, failure.error, operation);
+  task.set(result.objects, result.bytes);
+  task.finish(prefix);
+}

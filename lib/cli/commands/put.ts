@@ -1,0 +1,111 @@
+/** `s3dlio put`: generate synthetic objects (raw, npz, tfrecord, hdf5) and write them. */
+import { createBucket, createWriter, put } from '../../api';
+import { DataGenerator } from '../../datagen';
+import type { ObjectFormat } from '../../formats';
+import { bucketUriOf } from '../../uri';
+import type { CliContext } from '../context';
+import { forEachConcurrent } from '../pool';
+import { CliUsageError } from '../usage-error';
+
+/** Options of `put`. */
+export interface PutCommandOptions {
+  objects: number;
+  size: number;
+  template?: string;
+  format: string;
+  dedup: number;
+  compress: number;
+  jobs: number;
+  createBucket?: boolean;
+  /** TFRecord: records per object. */
+  records?: number;
+}
+
+/** Raw objects larger than this are streamed through a writer (memory: a few parts per job). */
+const STREAM_ABOVE = 64 * 1024 * 1024;
+
+/** Runs `put`. */
+export async function putCommand(ctx: CliContext, prefix: string, options: PutCommandOptions): Promise<void> {
+  ctx.useUris(prefix);
+  // Loaded here: the format encoders (and HDF5's wasm) are not needed by the other commands.
+  const { FORMAT_EXTENSIONS, generateObject } = await import('../../formats');
+  const format = checkFormat(options.format, FORMAT_EXTENSIONS);
+  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const template = options.template ?? `object_{}_of_{}.${FORMAT_EXTENSIONS[format]}`;
+  checkTemplate(template, options.objects);
+  const keys = keyNames(template, options.objects);
+  const { signal, reporter } = ctx;
+  if (options.createBucket) await createBucket(bucketUriOf(base), { signal });
+
+  const task = reporter.startTask('put', { objects: options.objects, bytes: options.objects * options.size });
+  const generation = { dedup: options.dedup, compress: options.compress };
+  await forEachConcurrent(
+    keys,
+    options.jobs,
+    signal,
+    async (key) => {
+      const uri = `${base}${key}`;
+      let written: number;
+      if (format === 'raw' && options.size > STREAM_ABOVE) {
+        written = await streamRaw(uri, options.size, generation, signal, (bytes) => task.add(0, bytes));
+      } else {
+        const object = await generateObject(format, options.size, { ...generation, records: options.records, signal });
+        await put(uri, object.data, { signal });
+        for (const sidecar of object.sidecars) await put(`${uri}${sidecar.suffix}`, sidecar.data, { signal });
+        written = object.data.byteLength;
+        task.add(0, options.size);
+      }
+      task.add(1, 0);
+      reporter.detail(`put ${uri} ${written} B`, { type: 'object', operation: 'put', uri, bytes: written });
+    },
+    (key, error) => reporter.failure(`${base}${key}`, error, 'put'),
+  );
+  task.finish();
+}
+
+async function streamRaw(
+  uri: string,
+  size: number,
+  generation: { dedup: number; compress: number },
+  signal: AbortSignal,
+  onBytes: (bytes: number) => void,
+): Promise<number> {
+  const writer = createWriter(uri, { signal });
+  try {
+    for await (const chunk of new DataGenerator(size, { ...generation, chunkSize: 16 * 1024 * 1024 })) {
+      await writer.write(chunk);
+      onBytes(chunk.byteLength);
+    }
+    return (await writer.close()).bytes;
+  } catch (error) {
+    await writer.abort(error);
+    throw error;
+  }
+}
+
+function checkFormat(name: string, extensions: Record<ObjectFormat, string>): ObjectFormat {
+  if (!Object.hasOwn(extensions, name)) {
+    throw new CliUsageError(`unknown object format '${name}' (one of: ${Object.keys(extensions).join(', ')})`);
+  }
+  return name as ObjectFormat;
+}
+
+/** The first `{}` of a template is the object's index, the second the number of objects. */
+function checkTemplate(template: string, count: number): void {
+  const holes = template.split('{}').length - 1;
+  if (holes === 0 && count > 1) {
+    throw new CliUsageError(`template '${template}' has no {} for the object index, so ${count} objects would collide`);
+  }
+  if (holes > 2) throw new CliUsageError(`template '${template}' has more than two {} (index, count)`);
+  if (template.split('/').some((segment) => segment === '..' || segment === '.' || segment === '')) {
+    throw new CliUsageError(`template '${template}' must not contain empty, '.' or '..' path segments`);
+  }
+}
+
+/** Object names from the template (s3dlio's `object_{}_of_{}.dat`); lazy, for a million names. */
+function* keyNames(template: string, count: number): Generator<string> {
+  for (let index = 0; index < count; index++) {
+    let hole = 0;
+    yield template.replace(/\{\}/g, () => String(hole++ === 0 ? index : count));
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The state of one CLI run: the global options, the reporter, and the abort signal that Ctrl-C
+ * fires. Global connection options become the default stores of the schemes a command names.
+ */
+import { configureDefaultStore, type StoreOptions } from '../stores';
+import { type Scheme, isLocalScheme, parseUri } from '../uri';
+import type { Reporter } from './reporter';
+import { CliUsageError } from './usage-error';
+
+/** Options that every command accepts. */
+export interface GlobalOptions {
+  endpointUrl?: string;
+  region?: string;
+  caBundle?: string;
+  opLog?: string;
+  verbose: number;
+  json: boolean;
+  progress: boolean;
+}
+
+/** One run of the CLI. */
+export class CliContext {
+  private readonly controller = new AbortController();
+  /** Set once Ctrl-C (or SIGTERM) was received. */
+  interruptedBy: NodeJS.Signals | undefined;
+
+  constructor(
+    readonly globals: GlobalOptions,
+    readonly reporter: Reporter,
+  ) {}
+
+  /** Fires on Ctrl-C: every operation of the command takes it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Cancels all in-flight work (the first Ctrl-C). */
+  interrupt(signal: NodeJS.Signals): void {
+    if (this.interruptedBy) return;
+    this.interruptedBy = signal;
+    this.reporter.interrupted = true;
+    this.controller.abort(new Error(`interrupted by ${signal}`));
+  }
+
+  /**
+   * Checks the URIs a command names (a bad one is a usage error) and configures the default store
+   * of each cloud scheme among them from --endpoint-url, --region and --ca-bundle. An option that
+   * cannot apply is an error, never ignored.
+   */
+  useUris(...uris: string[]): void {
+    const schemes = new Set<Scheme>();
+    for (const uri of uris) {
+      try {
+        schemes.add(parseUri(uri).scheme);
+      } catch (error) {
+        throw new CliUsageError((error as Error).message);
+      }
+    }
+    const cloud = [...schemes].filter((scheme) => !isLocalScheme(scheme));
+    const { endpointUrl, region, caBundle } = this.globals;
+    if (endpointUrl !== undefined) {
+      if (cloud.length !== 1) {
+        throw new CliUsageError(
+          cloud.length === 0
+            ? '--endpoint-url applies to s3://, az:// and gs:// URIs; this command names none'
+            : `--endpoint-url is ambiguous for a command on ${cloud.map((s) => `${s}://`).join(' and ')}; ` +
+                'set AWS_ENDPOINT_URL, an Azure connection string or STORAGE_EMULATOR_HOST instead',
+        );
+      }
+      checkEndpoint(endpointUrl);
+    }
+    if (region !== undefined && !cloud.includes('s3')) throw new CliUsageError('--region applies to s3:// URIs only');
+    if (caBundle !== undefined && !cloud.includes('s3')) {
+      throw new CliUsageError(
+        '--ca-bundle applies to s3:// URIs; for az:// and gs:// start Node with NODE_EXTRA_CA_CERTS=<file>',
+      );
+    }
+    for (const scheme of cloud) {
+      const options: StoreOptions = {};
+      if (endpointUrl !== undefined) options.endpoint = endpointUrl;
+      if (scheme === 's3') {
+        if (region !== undefined) options.region = region;
+        if (caBundle !== undefined) options.caBundle = caBundle;
+      }
+      if (Object.keys(options).length > 0) configureDefaultStore(`${scheme}://configured/`, options);
+    }
+  }
+}
+
+function checkEndpoint(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliUsageError(`invalid --endpoint-url '${url}': expected http(s)://host[:port]`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliUsageError(`invalid --endpoint-url '${url}': expected http(s)://host[:port]`);
+  }
+}
