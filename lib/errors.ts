@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'ERR_PRECONDITION_FAILED'
   | 'ERR_INVALID_REQUEST'
   | 'ERR_CLOUD'
+  | 'ERR_ITEM_FAILED'
   | 'ERR_NATIVE'
   | (string & {});
 

@@ -108,3 +108,4 @@ export {
   type TfRecordIndexEntry,
   type TfRecordReadOptions,
 } from './formats';
+export * from './loader';

@@ -1,0 +1,455 @@
+/**
+ * DataLoader: a dataset read in shuffled, sharded batches with a pool of fetches in flight.
+ *
+ * Memory is bounded: an item is only started while fewer than `(prefetch + 1) × batchSize` items
+ * are fetched or in flight but not yet handed out, so at most that many items (plus the batch the
+ * consumer holds) are in memory, whatever the speeds of storage and consumer.
+ */
+import { Readable } from 'stream';
+import { ReadableStream } from 'stream/web';
+
+import { S3dlioError, abortError } from '../errors';
+import {
+  expectOptions,
+  invalidValue,
+  optionalBoolean,
+  optionalEnum,
+  optionalPositiveInteger,
+  optionalSignal,
+} from '../validate';
+import type { Dataset, FetchOptions } from './dataset';
+import { epochOrder, shardOf } from './sampling';
+
+/** Options of `new DataLoader(dataset, options)`. */
+export interface DataLoaderOptions {
+  /** Items per batch (default 32). */
+  batchSize?: number;
+  /** Drop the last batch of an epoch when it is smaller than `batchSize` (default false). */
+  dropLast?: boolean;
+  /** Shuffle each epoch (default false): deterministic for a given (seed, epoch). */
+  shuffle?: boolean;
+  /** Shuffle seed (default 0); the same on every rank. */
+  seed?: number;
+  /** Completed batches that may wait for the consumer (default 2). */
+  prefetch?: number;
+  /** Items fetched at once (default 16). */
+  concurrency?: number;
+  /** This process's rank (default env `RANK`, else 0). */
+  rank?: number;
+  /** Number of ranks (default env `WORLD_SIZE`, else 1). */
+  worldSize?: number;
+  /**
+   * `true` (default): batches, and items within them, follow the (shuffled) dataset order.
+   * `false`: items join the current batch as their fetches complete: a slow object does not hold
+   * back the others, at the price of a run-to-run varying composition of batches.
+   */
+  ordered?: boolean;
+  /** `fail` (default): a failed item fails the iteration. `skip`: it is counted in `stats` and left out. */
+  onError?: 'fail' | 'skip';
+  /** See `FetchOptions.readerMode` (default `whole`). */
+  readerMode?: 'whole' | 'range';
+  /** Range size in `range` mode (default 8 MiB). */
+  partSize?: number;
+  /** Stops the loader: the iteration rejects with ERR_ABORTED once in-flight fetches have settled. */
+  signal?: AbortSignal;
+}
+
+/** A skipped item (with `onError: 'skip'`). */
+export interface SkippedItem {
+  index: number;
+  uri: string;
+  code: string;
+  message: string;
+}
+
+/** What the current (or last) epoch did. */
+export interface LoaderStats {
+  epoch: number;
+  /** Items handed out in batches. */
+  items: number;
+  bytes: number;
+  batches: number;
+  /** Items left out after failing (`onError: 'skip'`). */
+  skipped: number;
+  /** The first 100 skipped items and why. */
+  errors: SkippedItem[];
+  /** Since the epoch started. */
+  seconds: number;
+  itemsPerSecond: number;
+  bytesPerSecond: number;
+  /** Time the consumer spent waiting in `next()` for a batch: storage not keeping up. */
+  waitMs: number;
+}
+
+const MAX_ERRORS_KEPT = 100;
+
+function envInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidValue(`env ${name}`, 'a non-negative integer', raw);
+  return value;
+}
+
+function itemBytes(item: unknown): number {
+  const size = (item as { size?: unknown } | null)?.size;
+  return typeof size === 'number' ? size : 0;
+}
+
+/**
+ * Reads a dataset in batches: `for await (const batch of loader)`, `loader.toReadable()`,
+ * `loader.toWebStream()` or `loader.toTfGenerator()`. Each iteration is one epoch; epochs count
+ * up from 0 (or from `setEpoch(n)`).
+ */
+export class DataLoader<T> implements AsyncIterable<T[]> {
+  readonly batchSize: number;
+  readonly dropLast: boolean;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly prefetch: number;
+  readonly concurrency: number;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly ordered: boolean;
+  readonly onError: 'fail' | 'skip';
+  private readonly fetchOptions: Omit<FetchOptions, 'signal'>;
+  private readonly signal: AbortSignal | undefined;
+  private nextEpoch = 0;
+  private current: EpochRun<T> | undefined;
+
+  constructor(
+    readonly dataset: Dataset<T>,
+    options?: DataLoaderOptions,
+  ) {
+    if (
+      typeof dataset !== 'object' ||
+      dataset === null ||
+      typeof dataset.get !== 'function' ||
+      typeof dataset.length !== 'number'
+    ) {
+      throw new TypeError('dataset: expected a Dataset (Dataset.fromPrefix / fromUris, or a subclass)');
+    }
+    const opts = expectOptions<DataLoaderOptions>(options);
+    this.batchSize = optionalPositiveInteger(opts.batchSize, 'options.batchSize', 32);
+    this.dropLast = optionalBoolean(opts.dropLast, 'options.dropLast', false);
+    this.shuffle = optionalBoolean(opts.shuffle, 'options.shuffle', false);
+    this.seed = opts.seed ?? 0;
+    if (!Number.isSafeInteger(this.seed) || this.seed < 0) {
+      throw invalidValue('options.seed', 'a non-negative integer', opts.seed);
+    }
+    this.prefetch = opts.prefetch ?? 2;
+    if (!Number.isSafeInteger(this.prefetch) || this.prefetch < 0) {
+      throw invalidValue('options.prefetch', 'a non-negative integer', opts.prefetch);
+    }
+    this.concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 16);
+    this.worldSize = optionalPositiveInteger(opts.worldSize ?? envInteger('WORLD_SIZE'), 'options.worldSize', 1);
+    this.rank = opts.rank ?? envInteger('RANK') ?? 0;
+    if (!Number.isSafeInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) {
+      throw invalidValue(
+        'options.rank',
+        `an integer in [0, ${this.worldSize}) (worldSize ${this.worldSize})`,
+        this.rank,
+      );
+    }
+    this.ordered = optionalBoolean(opts.ordered, 'options.ordered', true);
+    this.onError = optionalEnum(opts.onError, 'options.onError', ['fail', 'skip'] as const, 'fail');
+    const readerMode = optionalEnum(opts.readerMode, 'options.readerMode', ['whole', 'range'] as const, 'whole');
+    const partSize = optionalPositiveInteger(opts.partSize, 'options.partSize', 8 * 1024 * 1024);
+    this.fetchOptions = { readerMode, partSize };
+    this.signal = optionalSignal(opts.signal);
+  }
+
+  /** Items this rank reads per epoch. */
+  get itemsPerEpoch(): number {
+    const { length } = this.dataset;
+    return Math.floor(length / this.worldSize) + (this.rank < length % this.worldSize ? 1 : 0);
+  }
+
+  /** Batches per epoch for this rank. */
+  get length(): number {
+    const items = this.itemsPerEpoch;
+    return this.dropLast ? Math.floor(items / this.batchSize) : Math.ceil(items / this.batchSize);
+  }
+
+  /** The epoch the next iteration runs (then counts up by one per iteration). */
+  setEpoch(epoch: number): void {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw invalidValue('epoch', 'a non-negative integer', epoch);
+    this.nextEpoch = epoch;
+  }
+
+  /** Dataset indices this rank reads in `epoch`, in order (what the iteration fetches). */
+  indicesFor(epoch: number): number[] {
+    return shardOf(epochOrder(this.dataset.length, this.shuffle, this.seed, epoch), this.rank, this.worldSize);
+  }
+
+  /** Counters of the running (or last) epoch. */
+  get stats(): LoaderStats {
+    return (
+      this.current?.stats() ?? {
+        epoch: this.nextEpoch,
+        items: 0,
+        bytes: 0,
+        batches: 0,
+        skipped: 0,
+        errors: [],
+        seconds: 0,
+        itemsPerSecond: 0,
+        bytesPerSecond: 0,
+        waitMs: 0,
+      }
+    );
+  }
+
+  /** One epoch of batches. Breaking out of the loop stops the fetches and waits for them. */
+  [Symbol.asyncIterator](): AsyncIterator<T[]> {
+    const epoch = this.nextEpoch++;
+    this.current = new EpochRun(this, epoch, this.indicesFor(epoch), this.fetchOptions, this.signal);
+    return this.current;
+  }
+
+  /** An object-mode Readable of batches (one epoch); destroying it stops the loader. */
+  toReadable(): Readable {
+    return Readable.from(this, { objectMode: true, highWaterMark: 1 });
+  }
+
+  /** A web ReadableStream of batches (one epoch); cancelling it stops the loader. */
+  toWebStream(): ReadableStream<T[]> {
+    let iterator: AsyncIterator<T[]> | undefined;
+    return new ReadableStream<T[]>(
+      {
+        start: () => {
+          iterator = this[Symbol.asyncIterator]();
+        },
+        pull: async (controller) => {
+          const next = await (iterator as AsyncIterator<T[]>).next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        cancel: async () => {
+          await iterator?.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * For TensorFlow.js: `tf.data.generator(loader.toTfGenerator((batch) => ({ xs, ys })))`. Each
+   * time tf.js starts an iteration it gets a new epoch; `toTensors` turns a batch into the
+   * tensors (or any TensorContainer) the dataset yields.
+   */
+  toTfGenerator<U>(toTensors: (batch: T[]) => U): () => AsyncIterator<U> {
+    if (typeof toTensors !== 'function') throw new TypeError('toTensors: expected a function');
+    return () => {
+      const batches = this[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const next = await batches.next();
+          return next.done ? { done: true, value: undefined } : { done: false, value: toTensors(next.value) };
+        },
+        return: async () => {
+          await batches.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    };
+  }
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+/** One epoch: the fetch pool, the batches being formed and the consumer's side. */
+class EpochRun<T> implements AsyncIterator<T[]> {
+  private readonly controller = new AbortController();
+  private readonly started = performance.now();
+  private readonly window: number;
+  private nextPosition = 0;
+  private inFlight = 0;
+  private completed = 0;
+  /** Ordered mode: results waiting for the positions before them. */
+  private readonly waiting = new Map<number, Settled<T>>();
+  private emitPosition = 0;
+  private forming: T[] = [];
+  private readonly ready: T[][] = [];
+  /** Items started and not yet handed out or skipped. */
+  private outstanding = 0;
+  private failure: Error | undefined;
+  private finished = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private idle: (() => void) | undefined;
+  private readonly counters = { items: 0, bytes: 0, batches: 0, skipped: 0, waitMs: 0 };
+  private readonly errors: SkippedItem[] = [];
+  private readonly onUserAbort: () => void;
+
+  constructor(
+    private readonly loader: DataLoader<T>,
+    private readonly epoch: number,
+    private readonly indices: number[],
+    private readonly fetchOptions: Omit<FetchOptions, 'signal'>,
+    private readonly userSignal: AbortSignal | undefined,
+  ) {
+    this.window = (loader.prefetch + 1) * loader.batchSize;
+    this.onUserAbort = () => this.stop(abortError('DataLoader', '', userSignal?.reason));
+    if (userSignal?.aborted) this.onUserAbort();
+    else userSignal?.addEventListener('abort', this.onUserAbort, { once: true });
+    this.finished = indices.length === 0;
+    this.pump();
+  }
+
+  stats(): LoaderStats {
+    const seconds = (performance.now() - this.started) / 1000;
+    return {
+      epoch: this.epoch,
+      ...this.counters,
+      errors: [...this.errors],
+      seconds,
+      itemsPerSecond: this.counters.items / Math.max(seconds, 1e-9),
+      bytesPerSecond: this.counters.bytes / Math.max(seconds, 1e-9),
+    };
+  }
+
+  async next(): Promise<IteratorResult<T[]>> {
+    for (;;) {
+      if (this.failure) {
+        await this.settle();
+        throw this.failure;
+      }
+      const batch = this.ready.shift();
+      if (batch) {
+        this.outstanding -= batch.length;
+        this.counters.batches++;
+        this.counters.items += batch.length;
+        for (const item of batch) this.counters.bytes += itemBytes(item);
+        this.pump();
+        return { done: false, value: batch };
+      }
+      if (this.finished || this.closed) {
+        this.detach();
+        return { done: true, value: undefined };
+      }
+      const waitStart = performance.now();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.counters.waitMs += performance.now() - waitStart;
+    }
+  }
+
+  /** `break` out of a for-await loop: cancel the fetches and wait for them. */
+  async return(): Promise<IteratorResult<T[]>> {
+    this.closed = true;
+    this.controller.abort(abortError('DataLoader', '', 'the consumer stopped'));
+    this.ready.length = 0;
+    await this.settle();
+    this.detach();
+    return { done: true, value: undefined };
+  }
+
+  private stop(error: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = error;
+    this.controller.abort(error);
+    this.ready.length = 0;
+    this.notify();
+  }
+
+  private detach(): void {
+    this.userSignal?.removeEventListener('abort', this.onUserAbort);
+  }
+
+  /** Resolves once no fetch is in flight. */
+  private settle(): Promise<void> {
+    this.detach();
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Starts fetches while the pool and the memory window allow. */
+  private pump(): void {
+    while (
+      !this.failure &&
+      !this.closed &&
+      this.nextPosition < this.indices.length &&
+      this.inFlight < this.loader.concurrency &&
+      this.outstanding < this.window
+    ) {
+      const position = this.nextPosition++;
+      this.inFlight++;
+      this.outstanding++;
+      const index = this.indices[position];
+      this.loader.dataset
+        .get(index, { ...this.fetchOptions, signal: this.controller.signal })
+        .then(
+          (value): Settled<T> => ({ ok: true, value }),
+          (error: unknown): Settled<T> => ({ ok: false, error: this.itemError(index, error) }),
+        )
+        .then((result) => this.complete(position, index, result));
+    }
+  }
+
+  /** The error of a failed item, naming it: storage errors keep their code, others are ERR_ITEM_FAILED. */
+  private itemError(index: number, error: unknown): Error {
+    const uri = this.loader.dataset.source(index);
+    if (error instanceof S3dlioError && error.uri) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new S3dlioError(
+      error instanceof S3dlioError ? error.code : 'ERR_ITEM_FAILED',
+      `DataLoader: item ${index} (${uri}): ${message}`,
+      { uri, operation: 'DataLoader', cause: error },
+    );
+  }
+
+  private complete(position: number, index: number, result: Settled<T>): void {
+    this.inFlight--;
+    this.completed++;
+    if (this.failure || this.closed) {
+      if (this.inFlight === 0) this.idle?.();
+      return;
+    }
+    if (!result.ok) {
+      if (this.loader.onError === 'fail') {
+        this.stop(result.error);
+        if (this.inFlight === 0) this.idle?.();
+        return;
+      }
+      this.counters.skipped++;
+      this.outstanding--;
+      if (this.errors.length < MAX_ERRORS_KEPT) {
+        const { code = 'ERR_ITEM_FAILED' } = result.error as Partial<S3dlioError>;
+        this.errors.push({ index, uri: this.loader.dataset.source(index), code, message: result.error.message });
+      }
+    }
+    if (this.loader.ordered) {
+      this.waiting.set(position, result);
+      for (let next = this.waiting.get(this.emitPosition); next; next = this.waiting.get(this.emitPosition)) {
+        this.waiting.delete(this.emitPosition++);
+        if (next.ok) this.add(next.value);
+      }
+    } else if (result.ok) {
+      this.add(result.value);
+    }
+    if (this.completed === this.indices.length) {
+      if (this.forming.length > 0) {
+        if (this.loader.dropLast) this.outstanding -= this.forming.length;
+        else this.ready.push(this.forming);
+        this.forming = [];
+      }
+      this.finished = true;
+    }
+    this.pump();
+    this.notify();
+  }
+
+  private add(item: T): void {
+    this.forming.push(item);
+    if (this.forming.length === this.loader.batchSize) {
+      this.ready.push(this.forming);
+      this.forming = [];
+    }
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * Datasets: a fixed list of items on any backend, with map-style access (`length`, `get(i)`) and
+ * iteration. An item is an object (raw bytes, a parsed `.npy` or `.npz`) or one TFRecord record;
+ * its bytes are the buffer the read returned (zero-copy).
+ */
+import * as api from '../api';
+import { S3dlioError } from '../errors';
+import type { ObjectStore } from '../object-store';
+import { parseNpy, type NpyArray } from '../formats/npy';
+import { readNpz } from '../formats/npz';
+import { parseTfRecordIndex, readTfRecordAt, type TfRecordIndexEntry } from '../formats/tfrecord';
+import { warnOnce } from '../operation';
+import {
+  expectArray,
+  expectOptions,
+  expectString,
+  optionalBoolean,
+  optionalEnum,
+  optionalMatcher,
+  outOfRange,
+} from '../validate';
+import { MAX_DATASET_LENGTH } from './sampling';
+
+/** An item: the bytes of an object (or record) and where they came from. */
+export interface DatasetItem {
+  /** The object's URI. */
+  uri: string;
+  /** The bytes (a view of the buffer the read returned: no copy). */
+  data: Uint8Array;
+  /** `data.byteLength`. */
+  size: number;
+}
+
+/** An item of an `npy` dataset: the object parsed as a NumPy array (a view of `data`). */
+export interface NpyItem extends DatasetItem {
+  array: NpyArray;
+}
+
+/** An item of an `npz` dataset: the archive's arrays by name. */
+export interface NpzItem extends DatasetItem {
+  arrays: Map<string, NpyArray>;
+}
+
+/** An item of a `tfrecord` dataset: one record's data (CRCs checked), its file and place there. */
+export interface TfRecordItem extends DatasetItem {
+  /** Record number within its file, from 0. */
+  record: number;
+  /** Byte offset of the framed record in its file. */
+  offset: number;
+}
+
+/** How items are read. */
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /**
+   * `whole` (default): one read per object. `range`: objects larger than `partSize` are read as
+   * concurrent ranges of `partSize` into one buffer (the RangeEngine; worth it for large objects
+   * on cloud stores).
+   */
+  readerMode?: 'whole' | 'range';
+  /** Range size in `range` mode (default 8 MiB). */
+  partSize?: number;
+}
+
+/** The record formats a dataset can parse. */
+export type DatasetFormat = 'raw' | 'npy' | 'npz' | 'tfrecord';
+
+const DATASET_FORMATS: readonly DatasetFormat[] = ['raw', 'npy', 'npz', 'tfrecord'];
+
+/** Options of `Dataset.fromUris` and `Dataset.fromPrefix`. */
+export interface DatasetOptions {
+  /** How each object is parsed (default `raw`). */
+  format?: DatasetFormat;
+  /** TFRecord: check each record's CRCs (default true). */
+  verify?: boolean;
+  /**
+   * TFRecord: fail when a file has no `<file>.idx` index (DALI format, what `s3dlio put -o
+   * tfrecord` writes) instead of reading the whole file once to index it (default false; the
+   * fallback warns once).
+   */
+  requireIndex?: boolean;
+  /**
+   * The store to list and read with (e.g. `storeFor(uri, { endpoint })`); default: the shared
+   * default store of each URI's scheme.
+   */
+  store?: Pick<ObjectStore, 'get' | 'getRange' | 'getMany' | 'listStream'>;
+  signal?: AbortSignal;
+}
+
+/** Options of `Dataset.fromPrefix`. */
+export interface PrefixDatasetOptions extends DatasetOptions {
+  /** Every object below the prefix (default true), or only its direct children. */
+  recursive?: boolean;
+  /** Only keys (relative to the prefix) that match. */
+  pattern?: RegExp | string;
+}
+
+type ItemOf<F extends DatasetFormat | undefined> = F extends 'npy'
+  ? NpyItem
+  : F extends 'npz'
+    ? NpzItem
+    : F extends 'tfrecord'
+      ? TfRecordItem
+      : DatasetItem;
+
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/** A fixed, indexable list of items. Subclass it for other sources; `DataLoader` reads any. */
+export abstract class Dataset<T> implements AsyncIterable<T> {
+  /** Number of items. */
+  abstract readonly length: number;
+
+  /** Item `index` (0 ≤ index < length). */
+  abstract get(index: number, options?: FetchOptions): Promise<T>;
+
+  /** Where item `index` comes from (its URI), for error messages and stats. */
+  abstract source(index: number): string;
+
+  /**
+   * The same items passed through `transform` (sync or async). In a `DataLoader` the transform
+   * runs inside the fetch pool, `concurrency` at a time.
+   */
+  map<U>(transform: (item: T, index: number) => U | Promise<U>): Dataset<U> {
+    if (typeof transform !== 'function') {
+      throw new TypeError(`transform: expected a function, received ${typeof transform}`);
+    }
+    return new MappedDataset(this, transform);
+  }
+
+  /** The items in order, one read at a time (use a `DataLoader` for concurrency). */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (let index = 0; index < this.length; index++) yield await this.get(index);
+  }
+
+  /** A dataset of the objects `uris` (in this order), parsed as `options.format`. */
+  static async fromUris<O extends DatasetOptions>(
+    uris: readonly string[],
+    options?: O,
+  ): Promise<Dataset<ItemOf<O['format']>>> {
+    const list = expectArray(uris, 'uris').map((uri, i) => expectString(uri, `uris[${i}]`));
+    return datasetOf(list, expectOptions<DatasetOptions>(options), new Set()) as Promise<Dataset<ItemOf<O['format']>>>;
+  }
+
+  /**
+   * A dataset of the objects below `prefixUri` (listed once, sorted by URI so every rank and run
+   * sees the same order), parsed as `options.format`. TFRecord index files (`.idx`) are not items.
+   */
+  static async fromPrefix<O extends PrefixDatasetOptions>(
+    prefixUri: string,
+    options?: O,
+  ): Promise<Dataset<ItemOf<O['format']>>> {
+    const opts = expectOptions<PrefixDatasetOptions>(options);
+    expectString(prefixUri, 'prefixUri');
+    const recursive = optionalBoolean(opts.recursive, 'options.recursive', true);
+    optionalMatcher(opts.pattern);
+    const listed: string[] = [];
+    for await (const uri of storeOf(opts).listStream(prefixUri, {
+      recursive,
+      pattern: opts.pattern,
+      signal: opts.signal,
+    })) {
+      if (!uri.endsWith('/')) listed.push(uri);
+    }
+    listed.sort();
+    const all = new Set(listed);
+    const uris = opts.format === 'tfrecord' ? listed.filter((uri) => !isIndexOf(uri, all)) : listed;
+    return datasetOf(uris, opts, all) as Promise<Dataset<ItemOf<O['format']>>>;
+  }
+}
+
+type Io = Pick<ObjectStore, 'get' | 'getRange' | 'getMany' | 'listStream'>;
+
+function storeOf(options: DatasetOptions): Io {
+  const store = options.store;
+  if (store === undefined) return api;
+  if (typeof store !== 'object' || store === null || typeof store.get !== 'function') {
+    throw new TypeError('options.store: expected an ObjectStore (storeFor(uri, options))');
+  }
+  return store;
+}
+
+function isIndexOf(uri: string, all: Set<string>): boolean {
+  return uri.endsWith('.idx') && all.has(uri.slice(0, -'.idx'.length));
+}
+
+async function datasetOf(uris: string[], options: DatasetOptions, listed: Set<string>): Promise<Dataset<unknown>> {
+  if (uris.length > MAX_DATASET_LENGTH) {
+    throw new S3dlioError('ERR_OUT_OF_RANGE', `a dataset holds at most ${MAX_DATASET_LENGTH} items`, {});
+  }
+  const format = optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
+  const io = storeOf(options);
+  switch (format) {
+    case 'raw':
+      return new ObjectDataset(io, uris, (item) => item);
+    case 'npy':
+      return new ObjectDataset(io, uris, (item) => ({ ...item, array: parsed(item.uri, () => parseNpy(item.data)) }));
+    case 'npz':
+      return new ObjectDataset(io, uris, (item) => ({ ...item, arrays: parsed(item.uri, () => readNpz(item.data)) }));
+    case 'tfrecord':
+      return TfRecordDataset.open(io, uris, options, listed);
+  }
+}
+
+/** Runs a parser; its errors name the object. */
+function parsed<R>(uri: string, parse: () => R): R {
+  try {
+    return parse();
+  } catch (error) {
+    const code = error instanceof S3dlioError ? error.code : 'ERR_BAD_FORMAT';
+    throw new S3dlioError(code, `${uri}: ${(error as Error).message}`, { uri, cause: error });
+  }
+}
+
+function checkIndex(index: number, length: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= length) {
+    throw outOfRange('index', `an integer in [0, ${length})`, index);
+  }
+}
+
+/** Reads one whole object as the fetch options say. */
+function readObject(io: Io, uri: string, options: FetchOptions = {}): Promise<Uint8Array> {
+  if (options.readerMode === 'range') {
+    const part = options.partSize ?? DEFAULT_PART_SIZE;
+    return io.get(uri, { signal: options.signal, rangeThreshold: part, chunkSize: part });
+  }
+  return io.get(uri, { signal: options.signal });
+}
+
+/** One item per object. */
+class ObjectDataset<T> extends Dataset<T> {
+  constructor(
+    private readonly io: Io,
+    private readonly uris: readonly string[],
+    private readonly decode: (item: DatasetItem) => T,
+  ) {
+    super();
+  }
+
+  get length(): number {
+    return this.uris.length;
+  }
+
+  source(index: number): string {
+    return this.uris[index];
+  }
+
+  async get(index: number, options?: FetchOptions): Promise<T> {
+    checkIndex(index, this.uris.length);
+    const uri = this.uris[index];
+    const data = await readObject(this.io, uri, options);
+    return this.decode({ uri, data, size: data.byteLength });
+  }
+}
+
+/** One item per TFRecord record, located by the files' indexes. */
+class TfRecordDataset extends Dataset<TfRecordItem> {
+  private constructor(
+    private readonly io: Io,
+    private readonly files: readonly string[],
+    /** Per record: its file (index into `files`), number in the file, offset and framed length. */
+    private readonly fileOf: Uint32Array,
+    private readonly numberOf: Uint32Array,
+    private readonly offsetOf: Float64Array,
+    private readonly lengthOf: Float64Array,
+    private readonly verify: boolean,
+  ) {
+    super();
+  }
+
+  static async open(io: Io, files: string[], options: DatasetOptions, listed: Set<string>): Promise<TfRecordDataset> {
+    const verify = optionalBoolean(options.verify, 'options.verify', true);
+    const requireIndex = optionalBoolean(options.requireIndex, 'options.requireIndex', false);
+    const withIndex = files.filter((uri) => listed.has(`${uri}.idx`));
+    const without = files.filter((uri) => !listed.has(`${uri}.idx`));
+    if (without.length > 0 && requireIndex) {
+      throw new S3dlioError(
+        'ERR_NOT_FOUND',
+        `${without.length} TFRecord file(s) have no .idx index, e.g. ${without[0]}.idx (requireIndex is set)`,
+        { uri: `${without[0]}.idx` },
+      );
+    }
+    const indexes = new Map<string, TfRecordIndexEntry[]>();
+    const texts = await io.getMany(
+      withIndex.map((uri) => `${uri}.idx`),
+      { signal: options.signal },
+    );
+    withIndex.forEach((uri, i) =>
+      indexes.set(
+        uri,
+        parsed(`${uri}.idx`, () => parseTfRecordIndex(new TextDecoder().decode(texts[i]))),
+      ),
+    );
+    if (without.length > 0) {
+      warnOnce(
+        'S3DLIO_TFRECORD_NO_INDEX',
+        `${without.length} TFRecord file(s) have no .idx index (e.g. ${without[0]}): each is read once ` +
+          'to index it. Write indexes (s3dlio put -o tfrecord does), or set requireIndex to forbid this.',
+      );
+      for (const uri of without) {
+        const bytes = await io.get(uri, { signal: options.signal });
+        indexes.set(
+          uri,
+          parsed(uri, () => scanRecords(bytes)),
+        );
+      }
+    }
+    const total = files.reduce((sum, uri) => sum + (indexes.get(uri)?.length ?? 0), 0);
+    if (total > MAX_DATASET_LENGTH) {
+      throw new S3dlioError('ERR_OUT_OF_RANGE', `a dataset holds at most ${MAX_DATASET_LENGTH} records`, {});
+    }
+    const fileOf = new Uint32Array(total);
+    const numberOf = new Uint32Array(total);
+    const offsetOf = new Float64Array(total);
+    const lengthOf = new Float64Array(total);
+    let at = 0;
+    files.forEach((uri, file) => {
+      (indexes.get(uri) ?? []).forEach((entry, number) => {
+        fileOf[at] = file;
+        numberOf[at] = number;
+        offsetOf[at] = entry.offset;
+        lengthOf[at] = entry.length;
+        at++;
+      });
+    });
+    return new TfRecordDataset(io, files, fileOf, numberOf, offsetOf, lengthOf, verify);
+  }
+
+  get length(): number {
+    return this.fileOf.length;
+  }
+
+  source(index: number): string {
+    return this.files[this.fileOf[index]];
+  }
+
+  async get(index: number, options?: FetchOptions): Promise<TfRecordItem> {
+    checkIndex(index, this.length);
+    const uri = this.files[this.fileOf[index]];
+    const offset = this.offsetOf[index];
+    const framed = await this.io.getRange(uri, offset, this.lengthOf[index], { signal: options?.signal });
+    const record = this.numberOf[index];
+    const data = parsed(uri, () => {
+      if (framed.byteLength !== this.lengthOf[index]) {
+        throw new S3dlioError(
+          'ERR_BAD_FORMAT',
+          `record ${record} at byte offset ${offset}: the index says ${this.lengthOf[index]} bytes, ` +
+            `the file has ${framed.byteLength} there (stale index?)`,
+          {},
+        );
+      }
+      return readTfRecordAt(framed, 0, { verify: this.verify });
+    });
+    return { uri, data, size: data.byteLength, record, offset };
+  }
+}
+
+/** The index of a TFRecord file read whole: walks the length fields. */
+function scanRecords(bytes: Uint8Array): TfRecordIndexEntry[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const entries: TfRecordIndexEntry[] = [];
+  for (let offset = 0; offset < bytes.byteLength;) {
+    if (offset + 12 > bytes.byteLength) {
+      throw new S3dlioError(
+        'ERR_BAD_FORMAT',
+        `record ${entries.length} at byte offset ${offset}: truncated header`,
+        {},
+      );
+    }
+    const length = Number(view.getBigUint64(offset, true)) + 16;
+    if (offset + length > bytes.byteLength) {
+      throw new S3dlioError('ERR_BAD_FORMAT', `record ${entries.length} at byte offset ${offset}: truncated data`, {});
+    }
+    entries.push({ offset, length });
+    offset += length;
+  }
+  return entries;
+}
+
+/** `dataset.map(transform)`. */
+class MappedDataset<S, T> extends Dataset<T> {
+  constructor(
+    private readonly inner: Dataset<S>,
+    private readonly transform: (item: S, index: number) => T | Promise<T>,
+  ) {
+    super();
+  }
+
+  get length(): number {
+    return this.inner.length;
+  }
+
+  source(index: number): string {
+    return this.inner.source(index);
+  }
+
+  async get(index: number, options?: FetchOptions): Promise<T> {
+    return this.transform(await this.inner.get(index, options), index);
+  }
+}
