@@ -9,6 +9,7 @@ import * as path from 'path';
 import { REPO_ROOT } from '../helpers/child';
 import { expectSameBytes, tempFilesIn, testBytes, treeOf } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
+import { hdf5Tool, python } from '../formats/tools';
 import { BIN, jsonLines, runCli, runCliOk } from './cli';
 
 const tmp = useTempDir('s3dlio-cli-local-');
@@ -202,5 +203,24 @@ describe('ls streams: 100,000 keys list in a heap far too small to hold them', (
     const result = spawnSync(process.execPath, ['--max-old-space-size=12', '-e', script], { encoding: 'utf8' });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/heap out of memory/i);
+  });
+});
+
+describe('put -o: formats that other tools read', () => {
+  test('npz objects load in numpy with the payload size; hdf5 objects show their dataset in h5dump', async () => {
+    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '2', '-s', '10000', '-o', 'npz', '-x', '2']);
+    const shapes = python<Array<[number[], string]>>(
+      `print(json.dumps([[list(np.load(p)['data'].shape), str(np.load(p)['data'].dtype)] for p in ARGS]))`,
+      path.join(tmp.path, 'fmt', 'object_0_of_2.npz'),
+      path.join(tmp.path, 'fmt', 'object_1_of_2.npz'),
+    );
+    expect(shapes).toEqual([
+      [[10000], 'uint8'],
+      [[10000], 'uint8'],
+    ]);
+    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '1', '-s', '4KiB', '-o', 'hdf5']);
+    const header = hdf5Tool('h5dump', '-H', path.join(tmp.path, 'fmt', 'object_0_of_1.h5'));
+    expect(header).toMatch(/DATASET "data"/);
+    expect(header).toMatch(/DATASPACE\s+SIMPLE \{ \( 4096 \)/);
   });
 });
