@@ -38,11 +38,33 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, throttled: bo
   return Math.floor(random() * ceiling);
 }
 
-/** The signal for one attempt: the operation's signal, plus the attempt timeout when set. */
-export function attemptSignal(policy: RetryPolicy, signal: AbortSignal | undefined): AbortSignal | undefined {
-  if (policy.attemptTimeoutMs <= 0) return signal;
-  const timeout = AbortSignal.timeout(policy.attemptTimeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+/**
+ * The signal for one attempt: the operation's signal, plus the attempt timeout when set. The
+ * timer is a plain (strong) setTimeout, cleared by `done()`: `AbortSignal.timeout` holds its
+ * signal weakly, and an attempt stalled on a dead socket can become unreachable, be collected,
+ * and then never time out.
+ */
+export function attemptSignal(
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+): { signal: AbortSignal | undefined; done: () => void } {
+  if (policy.attemptTimeoutMs <= 0) return { signal, done: () => undefined };
+  // Linked by hand, not with AbortSignal.any, whose combined signal is also only weakly held.
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`attempt timed out after ${policy.attemptTimeoutMs} ms`, 'TimeoutError')),
+    policy.attemptTimeoutMs,
+  );
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /**
@@ -57,13 +79,16 @@ export async function withRetry<T>(
   classify: (error: unknown) => AttemptFailure,
 ): Promise<T> {
   for (let number = 0; ; number++) {
+    const bounded = attemptSignal(policy, signal);
     try {
-      return await attempt(attemptSignal(policy, signal), number);
+      return await attempt(bounded.signal, number);
     } catch (error) {
       if (signal?.aborted) throw error;
       const failure = classify(error);
       if (!idempotent || !failure.retryable || number + 1 >= policy.maxAttempts) throw error;
       await sleep(backoffDelay(policy, number, failure.throttled === true), signal);
+    } finally {
+      bounded.done();
     }
   }
 }
