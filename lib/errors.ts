@@ -200,21 +200,22 @@ export function abortError(operation: string, uri: string, reason: unknown): S3d
  * native code or the thread pool still point at the user's call site.
  */
 export class CallSite {
-  private readonly frames: string;
+  // The stack is captured now (cheap) and formatted only when an error needs it: formatting on
+  // every call cost ~15% of the main thread at 16k small reads per second.
+  private readonly holder: { stack?: string } = {};
 
   constructor() {
-    const holder: { stack?: string } = {};
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 20;
-    Error.captureStackTrace(holder, CallSite);
+    Error.captureStackTrace(this.holder, CallSite);
     Error.stackTraceLimit = limit;
-    const stack = holder.stack ?? '';
-    this.frames = stack.slice(stack.indexOf('\n') + 1);
   }
 
   /** Gives `error` a stack made of its own header line and the captured caller frames. */
   attach<E extends Error>(error: E): E {
-    if (this.frames) error.stack = `${error.name}: ${error.message}\n${this.frames}`;
+    const stack = this.holder.stack ?? '';
+    const frames = stack.slice(stack.indexOf('\n') + 1);
+    if (frames) error.stack = `${error.name}: ${error.message}\n${frames}`;
     return error;
   }
 }

@@ -9,22 +9,19 @@ import type { CancelFlag } from './native';
 import type { OperationOptions } from './object-store';
 import { expectOptions, optionalSignal } from './validate';
 
-/** Cancellation state of one running operation. */
+/**
+ * Cancellation state of one running operation. Everything is created on first use: an operation
+ * that never reads `signal` or `cancelFlag` (a small local read) pays one listener on the caller's
+ * signal, and nothing at all without one.
+ */
 export class OperationScope {
-  /** Shared with native jobs, which poll it between chunks. */
-  readonly cancelFlag: CancelFlag = new Int32Array(new SharedArrayBuffer(4));
-  private readonly aborted: Promise<never>;
-  private readonly onAbort: () => void;
-  private rejectAborted: (error: unknown) => void = () => undefined;
-
-  /**
-   * The signal the operation's work listens to: aborted with the caller's reason when the caller's
-   * signal fires. Internal work (dozens of ranges, retries, timeouts) adds its listeners here, not
-   * to the caller's signal, so it never trips Node's MaxListeners warning on the caller's object.
-   */
-  readonly signal: AbortSignal | undefined;
   private readonly callerSignal: AbortSignal | undefined;
-  private readonly onCallerAbort: () => void;
+  private readonly onCallerAbort = (): void => this.fire();
+  private fired = false;
+  private linked: AbortController | undefined;
+  private flag: CancelFlag | undefined;
+  private aborted: Promise<never> | undefined;
+  private rejectAborted: ((error: unknown) => void) | undefined;
 
   constructor(
     /** The public operation, for error messages. */
@@ -35,29 +32,47 @@ export class OperationScope {
     callerSignal: AbortSignal | undefined,
   ) {
     this.callerSignal = callerSignal;
-    const linked = callerSignal ? new AbortController() : undefined;
-    if (linked) setMaxListeners(0, linked.signal);
-    this.signal = linked?.signal;
-    this.onCallerAbort = () => linked?.abort(callerSignal?.reason);
-    if (callerSignal?.aborted) linked?.abort(callerSignal.reason);
+    if (callerSignal?.aborted) this.fire();
     else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
 
-    this.aborted = new Promise<never>((_, reject) => {
-      this.rejectAborted = reject;
-    });
-    // Nobody may be racing this promise; never report it as unhandled.
-    this.aborted.catch(() => undefined);
-    this.onAbort = () => {
-      Atomics.store(this.cancelFlag, 0, 1);
-      this.rejectAborted(abortError(this.operation, this.uri, this.signal?.reason));
-    };
-    if (this.signal?.aborted) this.onAbort();
-    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
+  /**
+   * The signal the operation's work listens to: aborted with the caller's reason when the caller's
+   * signal fires. Internal work (dozens of ranges, retries, timeouts) adds its listeners here, not
+   * to the caller's signal, so it never trips Node's MaxListeners warning on the caller's object.
+   */
+  get signal(): AbortSignal | undefined {
+    if (!this.callerSignal) return undefined;
+    if (!this.linked) {
+      this.linked = new AbortController();
+      setMaxListeners(0, this.linked.signal);
+      if (this.fired) this.linked.abort(this.callerSignal.reason);
+    }
+    return this.linked.signal;
+  }
+
+  /** Shared with native jobs, which poll it between chunks (undefined: nothing can cancel). */
+  get cancelFlag(): CancelFlag | undefined {
+    if (!this.callerSignal) return undefined;
+    if (!this.flag) {
+      this.flag = new Int32Array(new SharedArrayBuffer(4));
+      if (this.fired) Atomics.store(this.flag, 0, 1);
+    }
+    return this.flag;
+  }
+
+  private fire(): void {
+    if (this.fired) return;
+    this.fired = true;
+    const reason = this.callerSignal?.reason;
+    if (this.flag) Atomics.store(this.flag, 0, 1);
+    this.linked?.abort(reason);
+    this.rejectAborted?.(abortError(this.operation, this.uri, reason));
   }
 
   /** Throws ERR_ABORTED if the signal has fired (call between steps of multi-step operations). */
   throwIfAborted(): void {
-    if (this.signal?.aborted) throw abortError(this.operation, this.uri, this.signal.reason);
+    if (this.fired) throw abortError(this.operation, this.uri, this.callerSignal?.reason);
   }
 
   /**
@@ -65,11 +80,20 @@ export class OperationScope {
    * harmless (reads): the native job stops at its next chunk and its memory goes to GC.
    */
   race<T>(work: Promise<T>): Promise<T> {
+    if (!this.callerSignal) return work;
+    if (this.fired) {
+      work.catch(() => undefined); // abandoned: its failure is not news
+      return Promise.reject(abortError(this.operation, this.uri, this.callerSignal.reason));
+    }
+    if (!this.aborted) {
+      this.aborted = new Promise<never>((_, reject) => (this.rejectAborted = reject));
+      // Nobody may be racing this promise any more when it rejects; never report it as unhandled.
+      this.aborted.catch(() => undefined);
+    }
     return Promise.race([work, this.aborted]);
   }
 
   dispose(): void {
-    this.signal?.removeEventListener('abort', this.onAbort);
     this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
