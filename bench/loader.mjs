@@ -1,7 +1,8 @@
 // DataLoader throughput against its baselines, in one run on the same files:
 //   1. N × S files (default 5,000 × 128 KiB) on file:// and direct://, cold (caches dropped before
 //      every run, when root) and warm:
-//        - getMany(uris, { concurrency: C }): the same reads with nothing of the loader around them
+//        - getMany(uris, { concurrency: C }): one native call reading them all (the target baseline)
+//        - get() with C calls in flight: the loader's own reads without the loader (its overhead)
 //        - DataLoader (batchSize 32, concurrency C), in order and shuffled
 //        - fio randread of the same files (io_uring, iodepth C, bs = S, --opendir)
 //      Ratio targets: loader ≥ 0.9 × getMany.
@@ -46,7 +47,7 @@ if (args.quick) {
 }
 const { count: N, size: S, concurrency: C, batch: B } = args;
 const lib = await loadLibrary();
-const { DataLoader, Dataset, getMany } = lib;
+const { DataLoader, Dataset, get, getMany } = lib;
 const fio = fioVersion();
 if (!fio) console.error(`note: ${FIO_MISSING_MESSAGE}; the fio baseline is skipped`);
 
@@ -71,6 +72,20 @@ const totalBytes = N * S;
 const results = {};
 function record(id, label, value) {
   (results[id] ??= { label, values: [] }).values.push(value);
+}
+
+/** The loader's own work without the loader: `concurrency` get() calls in flight, bytes dropped. */
+async function getPool(list, concurrency) {
+  let next = 0;
+  let bytes = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const data = await get(list[next++]); // (not `bytes += await …`: that reads `bytes` before the await)
+      bytes += data.byteLength;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (bytes !== totalBytes) throw new Error(`get() pool read ${bytes} bytes, expected ${totalBytes}`);
 }
 
 async function loaderEpoch(scheme, options, consumerMs = 0) {
@@ -100,6 +115,10 @@ for (let run = 0; run < args.runs; run++) {
       record(`${key}.getMany`, `${scheme}:// getMany({ concurrency: ${C} }) [${state}]`, totalBytes / many.seconds);
       many.value.length = 0;
       globalThis.gc?.();
+
+      prepare();
+      const pool = await timeIt(() => getPool(uris(scheme), C));
+      record(`${key}.getPool`, `${scheme}:// get() × ${C} in flight [${state}]`, totalBytes / pool.seconds);
 
       prepare();
       const ordered = await loaderEpoch(scheme, {});
@@ -141,10 +160,10 @@ const consumerSeconds = (perBatchMs * Math.ceil(N / B)) / 1000;
 function peakRss(body) {
   const script = `
     const { Dataset, DataLoader, getMany } = require(${JSON.stringify(path.join(PACKAGE_ROOT, 'dist'))});
-    const uris = ${JSON.stringify(uris('direct'))};
+    const uris = Array.from({ length: ${N} }, (_, i) => 'direct://' + ${JSON.stringify(dir)} + '/item-' + String(i).padStart(6, '0') + '.bin');
     (async () => { ${body}; console.log(process.resourceUsage().maxRSS * 1024); })();`;
   const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`RSS child failed: ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`RSS child failed: ${child.error?.message ?? child.stderr}`);
   return Number(child.stdout.trim());
 }
 const rssBaseline = peakRss('await getMany(uris.slice(0, 1))');
@@ -169,6 +188,7 @@ for (const state of states) {
   for (const scheme of ['file', 'direct']) {
     const m = (id) => median(results[`${state}.${scheme}.${id}`]?.values ?? []);
     ratios.push([`${scheme}:// loader / getMany [${state}]`, m('loader') / m('getMany'), 0.9]);
+    ratios.push([`${scheme}:// loader / get() pool [${state}]`, m('loader') / m('getPool'), undefined]);
     ratios.push([`${scheme}:// loader shuffled / getMany [${state}]`, m('loader.shuffled') / m('getMany'), 0.9]);
     if (fio)
       ratios.push([

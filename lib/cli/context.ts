@@ -2,6 +2,8 @@
  * The state of one CLI run: the global options, the reporter, and the abort signal that Ctrl-C
  * fires. Global connection options become the default stores of the schemes a command names.
  */
+import { setMaxListeners } from 'events';
+
 import { configureDefaultStore, type StoreOptions } from '../stores';
 import { type Scheme, isLocalScheme, parseUri } from '../uri';
 import type { Reporter } from './reporter';
@@ -27,7 +29,10 @@ export class CliContext {
   constructor(
     readonly globals: GlobalOptions,
     readonly reporter: Reporter,
-  ) {}
+  ) {
+    // Every operation in flight (-j of them) listens to this signal.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   /** Fires on Ctrl-C: every operation of the command takes it. */
   get signal(): AbortSignal {

@@ -5,6 +5,7 @@
  * are fetched or in flight but not yet handed out, so at most that many items (plus the batch the
  * consumer holds) are in memory, whatever the speeds of storage and consumer.
  */
+import { setMaxListeners } from 'events';
 import { Readable } from 'stream';
 import { ReadableStream } from 'stream/web';
 
@@ -290,6 +291,8 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     private readonly userSignal: AbortSignal | undefined,
   ) {
     this.window = (loader.prefetch + 1) * loader.batchSize;
+    // Every fetch in flight listens to this signal: `concurrency` listeners are expected.
+    setMaxListeners(0, this.controller.signal);
     this.onUserAbort = () => this.stop(abortError('DataLoader', '', userSignal?.reason));
     if (userSignal?.aborted) this.onUserAbort();
     else userSignal?.addEventListener('abort', this.onUserAbort, { once: true });

@@ -43,11 +43,12 @@ describe('on a terminal', () => {
 
 describe('piped', () => {
   test('no bar and no escape codes: only the summary line on stderr, nothing on stdout', async () => {
-    const result = await runCliOk(['put', `file://${tmp.path}/piped/`, '-n', '10', '-s', '100KiB']);
+    // 40 objects, 32 in flight: also no MaxListenersExceededWarning from the shared abort signal.
+    const result = await runCliOk(['put', `file://${tmp.path}/piped/`, '-n', '40', '-s', '25KiB', '-j', '32']);
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(ESCAPES);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^put: 10 objects, 1000\.0 KiB in [\d.]+ s \([\d.]+ MB\/s, [\d.]+ objects\/s\)\n$/);
+    expect(result.stderr).toMatch(/^put: 40 objects, 1000\.0 KiB in [\d.]+ s \([\d.]+ MB\/s, [\d.]+ objects\/s\)\n$/);
   });
 });
 

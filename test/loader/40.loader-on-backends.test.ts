@@ -196,14 +196,14 @@ describe('no leaked handles: a process that breaks out of a loader exits on its 
         }
         const dataset = await Dataset.fromPrefix(ARGS.prefix, { store });
         let n = 0;
-        for await (const batch of new DataLoader(dataset, { batchSize: 4, concurrency: 8 })) if (++n === 2) break;
+        for await (const batch of new DataLoader(dataset, { batchSize: 4, concurrency: 32 })) if (++n === 2) break;
         if (ARGS.prefix.startsWith('gs://')) await store.deleteBucket(ARGS.prefix.replace(/data\\/$/, ''), { force: true });
         console.log('RESULT done ' + n);
         // No process.exit: the process must end by itself, with no handle left open.
       })();`,
       { prefix: prefix(), storeOptions },
     );
-    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.stderr).not.toMatch(/Error|Warning/); // incl. MaxListenersExceededWarning (32 fetches)
     expect(result.stdout).toContain('RESULT done 2');
     expect(result.code).toBe(0);
   });
