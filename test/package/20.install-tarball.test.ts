@@ -107,3 +107,12 @@ test('TypeScript users get complete declarations (strict type-check of a consume
   ];
   expect(() => run(process.execPath, [tsc, ...args], consumer)).not.toThrow();
 });
+
+test('installs the s3dlio command (node_modules/.bin), which runs from the installed package', () => {
+  const bin = path.join(consumer, 'node_modules', '.bin', 's3dlio');
+  const version = (JSON.parse(run('npm', ['pkg', 'get', 'version'], root)) as string).trim();
+  expect(run(bin, ['--version'], consumer).trim()).toBe(version);
+  const prefix = `file://${work}/cli/`;
+  run(bin, ['put', prefix, '-n', '3', '-s', '2KiB', '-o', 'npz'], consumer);
+  expect(run(bin, ['ls', '-r', '-c', prefix], consumer).trim()).toBe('3');
+});
