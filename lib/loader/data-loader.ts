@@ -277,7 +277,8 @@ class EpochRun<T> implements AsyncIterator<T[]> {
   private failure: Error | undefined;
   private finished = false;
   private closed = false;
-  private wake: (() => void) | undefined;
+  /** Consumers waiting in next() (one with for-await; several if next() is called without awaiting). */
+  private readonly waiters: Array<() => void> = [];
   private idle: (() => void) | undefined;
   private readonly counters = { items: 0, bytes: 0, batches: 0, skipped: 0, waitMs: 0 };
   private readonly errors: SkippedItem[] = [];
@@ -332,7 +333,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
         return { done: true, value: undefined };
       }
       const waitStart = performance.now();
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
       this.counters.waitMs += performance.now() - waitStart;
     }
   }
@@ -367,9 +368,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Starts fetches while the pool and the memory window allow. */

@@ -270,3 +270,18 @@ describe('bad options', () => {
     expect(() => new DataLoader([1, 2, 3] as never)).toThrow(/expected a Dataset/);
   });
 });
+
+describe('next() without awaiting', () => {
+  test('several pending next() calls all settle, each with its own batch, then done', async () => {
+    const iterator = new DataLoader(new SyntheticDataset(10, { delayMs: () => 5 }), { batchSize: 4 })[
+      Symbol.asyncIterator
+    ]();
+    const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next()]);
+    expect(results.map((r) => (r.done ? 'done' : r.value.map((item) => item.index)))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+      'done',
+    ]);
+  });
+});
