@@ -343,6 +343,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     this.closed = true;
     this.controller.abort(abortError('DataLoader', '', 'the consumer stopped'));
     this.ready.length = 0;
+    this.notify(); // a next() still waiting ends as done
     await this.settle();
     this.detach();
     return { done: true, value: undefined };

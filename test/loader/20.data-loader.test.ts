@@ -285,3 +285,13 @@ describe('next() without awaiting', () => {
     ]);
   });
 });
+
+test('return() while a next() is waiting: the waiting next() ends as done, fetches settle', async () => {
+  const dataset = new SyntheticDataset(100, { delayMs: () => 50 });
+  const iterator = new DataLoader(dataset, { batchSize: 8 })[Symbol.asyncIterator]();
+  const pending = iterator.next();
+  await sleep(5);
+  await iterator.return?.();
+  await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  expect(dataset.inFlight).toBe(0);
+});
