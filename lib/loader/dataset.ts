@@ -8,7 +8,13 @@ import { S3dlioError } from '../errors';
 import type { ObjectStore } from '../object-store';
 import { parseNpy, type NpyArray } from '../formats/npy';
 import { readNpz } from '../formats/npz';
-import { parseTfRecordIndex, readTfRecordAt, type TfRecordIndexEntry } from '../formats/tfrecord';
+import {
+  parseTfRecordIndex,
+  readTfRecordAt,
+  readTfRecords,
+  TFRECORD_OVERHEAD,
+  type TfRecordIndexEntry,
+} from '../formats/tfrecord';
 import { warnOnce } from '../operation';
 import {
   expectArray,
@@ -354,24 +360,15 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
   }
 }
 
-/** The index of a TFRecord file read whole: walks the length fields. */
+/**
+ * The index of a TFRecord file read whole, from the records `readTfRecords` walks (CRCs are
+ * checked later, when each record is read).
+ */
 function scanRecords(bytes: Uint8Array): TfRecordIndexEntry[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries: TfRecordIndexEntry[] = [];
-  for (let offset = 0; offset < bytes.byteLength;) {
-    if (offset + 12 > bytes.byteLength) {
-      throw new S3dlioError(
-        'ERR_BAD_FORMAT',
-        `record ${entries.length} at byte offset ${offset}: truncated header`,
-        {},
-      );
-    }
-    const length = Number(view.getBigUint64(offset, true)) + 16;
-    if (offset + length > bytes.byteLength) {
-      throw new S3dlioError('ERR_BAD_FORMAT', `record ${entries.length} at byte offset ${offset}: truncated data`, {});
-    }
-    entries.push({ offset, length });
-    offset += length;
+  for (const data of readTfRecords(bytes, { verify: false })) {
+    // Each record's data follows its 12-byte header (length + length CRC).
+    entries.push({ offset: data.byteOffset - bytes.byteOffset - 12, length: data.byteLength + TFRECORD_OVERHEAD });
   }
   return entries;
 }

@@ -188,6 +188,15 @@ describe('record formats', () => {
   });
 });
 
+test('tfrecord without .idx: a truncated file fails the scan with ERR_BAD_FORMAT and its URI', async () => {
+  mkdirSync(dir('tfr-cut'));
+  const encoded = encodeTfRecords([recordBytes(0, 0), recordBytes(0, 1)]);
+  writeFileSync(dir('tfr-cut/cut.tfrecord'), encoded.data.subarray(0, encoded.data.byteLength - 3));
+  const error = await rejectionOf(Dataset.fromPrefix(uri('tfr-cut/'), { format: 'tfrecord' }));
+  expect(error).toMatchObject({ code: 'ERR_BAD_FORMAT', uri: uri('tfr-cut/cut.tfrecord') });
+  expect(error.message).toMatch(/record 1 at byte offset \d+: truncated/);
+});
+
 describe('transforms', () => {
   test('map() runs a sync or async transform on each item, in the loader pool too', async () => {
     const dataset = (await Dataset.fromPrefix(uri('raw/'), { recursive: false })).map(async (item, index) => {
