@@ -77,6 +77,18 @@ export class Reporter {
     this.printErr(text);
   }
 
+  /** With -v: one object done (`put s3://b/k 4096 B`; a `type: object` record under --json). */
+  objectDone(operation: string, uri: string, bytes?: number, to?: string): void {
+    const text = `${operation} ${uri}${to === undefined ? '' : ` -> ${to}`}${bytes === undefined ? '' : ` ${bytes} B`}`;
+    this.detail(text, {
+      type: 'object',
+      operation,
+      uri,
+      ...(to !== undefined && { to }),
+      ...(bytes !== undefined && { bytes }),
+    });
+  }
+
   /** An informational line on stderr (not under --json). */
   notice(text: string): void {
     if (!this.options.json) this.printErr(text);

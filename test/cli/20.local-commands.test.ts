@@ -108,13 +108,25 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
     mkdirSync(path.join(local, 'sub dir'), { recursive: true });
     writeFileSync(path.join(local, 'sub dir', 'naïve café.txt'), testBytes(3000, 7));
     writeFileSync(path.join(local, 'top.bin'), testBytes(70_000, 8));
-    const up = await runCliOk(['--json', 'upload', `${local}/**`, uri('up/')]);
+    const up = await runCliOk(['-v', '--json', 'upload', `${local}/**`, uri('up/')]);
     expect(summaryOf(up.stdout)).toMatchObject({ operation: 'upload', objects: 2, bytes: 73_000 });
+    expect(jsonLines(up.stdout)).toContainEqual({
+      type: 'object',
+      operation: 'upload',
+      uri: uri('up/top.bin'),
+      bytes: 70_000,
+    });
     expect(treeOf(path.join(root(), 'up'))).toEqual(['sub dir/', 'sub dir/naïve café.txt', 'top.bin']);
 
     const back = path.join(tmp.path, `${scheme}-back`);
-    const down = await runCliOk(['--json', 'download', uri('up/'), back]);
+    const down = await runCliOk(['-v', '--json', 'download', uri('up/'), back]);
     expect(summaryOf(down.stdout)).toMatchObject({ operation: 'download', objects: 2, bytes: 73_000 });
+    expect(jsonLines(down.stdout)).toContainEqual({
+      type: 'object',
+      operation: 'download',
+      uri: uri('up/sub dir/naïve café.txt'),
+      bytes: 3000,
+    });
     expectSameBytes(readFileSync(path.join(back, 'sub dir', 'naïve café.txt')), testBytes(3000, 7));
     expectSameBytes(readFileSync(path.join(back, 'top.bin')), testBytes(70_000, 8));
   });

@@ -4,7 +4,7 @@ import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
 import { get, getRange, getStream, list } from '../../api';
-import { download } from '../../engine/transfer';
+import { downloadTo } from './transfer';
 import { safeLocalTarget } from '../../internal/local-paths';
 import { storeFor } from '../../stores';
 import type { CliContext } from '../context';
@@ -63,7 +63,7 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
       }
       task.add(1, 0);
     }
-    reporter.detail(`get ${uri} ${task.bytes} B`, { type: 'object', operation: 'get', uri, bytes: task.bytes });
+    reporter.objectDone('get', uri, task.bytes);
   } catch (error) {
     reporter.failure(uri, error, 'get');
   }
@@ -93,12 +93,7 @@ async function readPrefix(ctx: CliContext, prefix: string, options: GetCommandOp
     async (uri) => {
       const bytes = await get(uri, { signal });
       task.add(1, bytes.byteLength);
-      reporter.detail(`get ${uri} ${bytes.byteLength} B`, {
-        type: 'object',
-        operation: 'get',
-        uri,
-        bytes: bytes.byteLength,
-      });
+      reporter.objectDone('get', uri, bytes.byteLength);
     },
     (uri, error) => reporter.failure(uri, error, 'get'),
   );
@@ -110,36 +105,4 @@ async function downloadPrefix(ctx: CliContext, prefix: string, options: GetComma
     jobs: options.jobs,
     recursive: options.recursive === true,
   });
-}
-
-/** `download` and `get -o`: objects below a prefix into a directory, with progress. */
-export async function downloadTo(
-  ctx: CliContext,
-  operation: string,
-  prefix: string,
-  directory: string,
-  options: { jobs: number; recursive: boolean; pattern?: RegExp },
-): Promise<void> {
-  const { signal, reporter } = ctx;
-  const task = reporter.startTask(operation);
-  let totalsKnown = false;
-  const result = await download(prefix, directory, {
-    signal,
-    concurrency: options.jobs,
-    recursive: options.recursive,
-    ...(options.pattern && { pattern: options.pattern }),
-    continueOnError: true,
-    onProgress: (progress) => {
-      if (!totalsKnown) {
-        totalsKnown = true;
-        task.setTotals({ objects: progress.objectsTotal });
-      }
-      task.set(progress.objectsDone, progress.bytesDone);
-    },
-    onObject: (uri, bytes) =>
-      reporter.detail(`${operation} ${uri} ${bytes} B`, { type: 'object', operation, uri, bytes }),
-  });
-  for (const failure of result.failed) reporter.failure(failure.uri, failure.error, operation);
-  task.set(result.objects, result.bytes);
-  task.finish(prefix);
 }

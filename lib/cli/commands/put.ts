@@ -56,7 +56,7 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
         task.add(0, options.size);
       }
       task.add(1, 0);
-      reporter.detail(`put ${uri} ${written} B`, { type: 'object', operation: 'put', uri, bytes: written });
+      reporter.objectDone('put', uri, written);
     },
     (key, error) => reporter.failure(`${base}${key}`, error, 'put'),
   );

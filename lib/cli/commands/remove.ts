@@ -18,7 +18,7 @@ export async function removeCommand(
     try {
       await deleteObject(uri, { signal });
       task.add(1, 0);
-      reporter.detail(`rm ${uri}`, { type: 'object', operation: 'rm', uri });
+      reporter.objectDone('rm', uri);
     } catch (error) {
       reporter.failure(uri, error, 'rm');
     }
@@ -28,7 +28,7 @@ export async function removeCommand(
     try {
       await deleteMany(batch, { signal, concurrency: options.jobs });
       task.add(batch.length, 0);
-      for (const done of batch) reporter.detail(`rm ${done}`, { type: 'object', operation: 'rm', uri: done });
+      for (const done of batch) reporter.objectDone('rm', done);
     } catch (error) {
       // A BatchError names each failed key; the others were deleted.
       const failed = (error as { errors?: unknown[] }).errors?.length ?? batch.length;

@@ -1,9 +1,41 @@
 /** `s3dlio upload`, `download` and `cp`. */
 import { copy, listStream, stat } from '../../api';
-import { upload } from '../../engine/transfer';
+import { type TransferOptions, type TransferResult, download, upload } from '../../engine/transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
-import { downloadTo } from './get';
+
+/** The progress hooks `upload` and `download` take. */
+type TransferHooks = Pick<TransferOptions, 'signal' | 'continueOnError' | 'onProgress' | 'onObject'>;
+
+/**
+ * Runs an `upload` or `download` with progress (its first report gives the totals), a -v line per
+ * object, and every failure reported; `prefix`, when given, is named if nothing was found there.
+ */
+async function runTransfer(
+  ctx: CliContext,
+  operation: string,
+  transfer: (hooks: TransferHooks) => Promise<TransferResult>,
+  prefix?: string,
+): Promise<void> {
+  const { signal, reporter } = ctx;
+  const task = reporter.startTask(operation);
+  let totalsKnown = false;
+  const result = await transfer({
+    signal,
+    continueOnError: true,
+    onProgress: (progress) => {
+      if (!totalsKnown) {
+        totalsKnown = true;
+        task.setTotals({ objects: progress.objectsTotal, bytes: progress.bytesTotal });
+      }
+      task.set(progress.objectsDone, progress.bytesDone);
+    },
+    onObject: (uri, bytes) => reporter.objectDone(operation, uri, bytes),
+  });
+  for (const failure of result.failed) reporter.failure(failure.uri, failure.error, operation);
+  task.set(result.objects, result.bytes);
+  task.finish(prefix);
+}
 
 /** Runs `upload`: local files and globs below a destination prefix. */
 export async function uploadCommand(
@@ -13,27 +45,31 @@ export async function uploadCommand(
   options: { jobs: number; createBucket?: boolean },
 ): Promise<void> {
   ctx.useUris(destination);
-  const { signal, reporter } = ctx;
-  const task = reporter.startTask('upload');
-  let totalsKnown = false;
-  const result = await upload(patterns, destination, {
-    signal,
-    concurrency: options.jobs,
-    createBucket: options.createBucket === true,
-    continueOnError: true,
-    onProgress: (progress) => {
-      if (!totalsKnown) {
-        totalsKnown = true;
-        task.setTotals({ objects: progress.objectsTotal, bytes: progress.bytesTotal });
-      }
-      task.set(progress.objectsDone, progress.bytesDone);
-    },
-    onObject: (uri, bytes) =>
-      reporter.detail(`upload ${uri} ${bytes} B`, { type: 'object', operation: 'upload', uri, bytes }),
-  });
-  for (const failure of result.failed) reporter.failure(failure.uri, failure.error, 'upload');
-  task.set(result.objects, result.bytes);
-  task.finish();
+  await runTransfer(ctx, 'upload', (hooks) =>
+    upload(patterns, destination, { ...hooks, concurrency: options.jobs, createBucket: options.createBucket === true }),
+  );
+}
+
+/** `download` and `get -o`: objects below a prefix into a directory, with progress. */
+export async function downloadTo(
+  ctx: CliContext,
+  operation: string,
+  prefix: string,
+  directory: string,
+  options: { jobs: number; recursive: boolean; pattern?: RegExp },
+): Promise<void> {
+  await runTransfer(
+    ctx,
+    operation,
+    (hooks) =>
+      download(prefix, directory, {
+        ...hooks,
+        concurrency: options.jobs,
+        recursive: options.recursive,
+        ...(options.pattern && { pattern: options.pattern }),
+      }),
+    prefix,
+  );
 }
 
 /** Runs `download`: every object below a prefix into a directory. */
@@ -65,7 +101,7 @@ export async function copyCommand(
     const { size } = await stat(from, { signal });
     await copy(from, to, { signal });
     task.add(1, size);
-    reporter.detail(`cp ${from} -> ${to} ${size} B`, { type: 'object', operation: 'cp', uri: from, to, bytes: size });
+    reporter.objectDone('cp', from, size, to);
   };
   if (options.recursive !== true) {
     try {
