@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'child_process';
 import { readdirSync, statSync } from 'fs';
 import * as path from 'path';
 
+import { requiredEnv } from '../cloud/targets';
 import { REPO_ROOT } from '../helpers/child';
 
 /** The package's bin entry. */
@@ -134,12 +135,6 @@ export interface CloudCli {
   schemeUri: string;
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: test/global-setup.ts should have started the server`);
-  return value;
-}
-
 /** The three cloud test servers, as a CLI user would address them. */
 export function cloudClis(): CloudCli[] {
   return [
@@ -147,7 +142,7 @@ export function cloudClis(): CloudCli[] {
       scheme: 's3',
       args: [
         '--endpoint-url',
-        required('S3DLIO_TEST_S3_ENDPOINT'),
+        requiredEnv('S3DLIO_TEST_S3_ENDPOINT'),
         '--region',
         process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
       ],
@@ -161,13 +156,13 @@ export function cloudClis(): CloudCli[] {
     {
       scheme: 'az',
       args: [],
-      env: { AZURE_STORAGE_CONNECTION_STRING: required('S3DLIO_TEST_AZURE_CONNECTION_STRING') },
+      env: { AZURE_STORAGE_CONNECTION_STRING: requiredEnv('S3DLIO_TEST_AZURE_CONNECTION_STRING') },
       bucketUri: (bucket) => `az://devstoreaccount1/${bucket}/`,
       schemeUri: 'az://devstoreaccount1/',
     },
     {
       scheme: 'gs',
-      args: ['--endpoint-url', required('S3DLIO_TEST_GCS_ENDPOINT')],
+      args: ['--endpoint-url', requiredEnv('S3DLIO_TEST_GCS_ENDPOINT')],
       env: { GOOGLE_CLOUD_PROJECT: process.env.S3DLIO_TEST_GCS_PROJECT ?? 'test' },
       bucketUri: (bucket) => `gs://${bucket}/`,
       schemeUri: 'gs://',

@@ -23,7 +23,8 @@ export function newBucketName(label: string): string {
   return `t-${label}-${randomBytes(4).toString('hex')}`.toLowerCase().slice(0, 63);
 }
 
-function required(name: string): string {
+/** An environment variable the global setup sets (the test servers' endpoints). */
+export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: test/global-setup.ts should have started the server`);
   return value;
@@ -32,7 +33,7 @@ function required(name: string): string {
 /** S3 on moto (or S3DLIO_TEST_S3_ENDPOINT with S3DLIO_TEST_S3_ACCESS_KEY/SECRET_KEY/REGION). */
 export function s3Target(): CloudTarget {
   const options = (): Record<string, unknown> => ({
-    endpoint: required('S3DLIO_TEST_S3_ENDPOINT'),
+    endpoint: requiredEnv('S3DLIO_TEST_S3_ENDPOINT'),
     region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
     credentials: {
       accessKeyId: process.env.S3DLIO_TEST_S3_ACCESS_KEY ?? 'test',
@@ -56,7 +57,7 @@ export function azTarget(): CloudTarget {
     scheme: 'az',
     store: (extra = {}) =>
       storeFor('az://devstoreaccount1/', {
-        connectionString: required('S3DLIO_TEST_AZURE_CONNECTION_STRING'),
+        connectionString: requiredEnv('S3DLIO_TEST_AZURE_CONNECTION_STRING'),
         retryBaseDelayMs: 20,
         ...extra,
       }),
@@ -68,7 +69,7 @@ export function azTarget(): CloudTarget {
 /** GCS on test/servers/gcs-server.ts (or S3DLIO_TEST_GCS_ENDPOINT, S3DLIO_TEST_GCS_PROJECT). */
 export function gsTarget(): CloudTarget {
   const options = (): Record<string, unknown> => ({
-    endpoint: required('S3DLIO_TEST_GCS_ENDPOINT'),
+    endpoint: requiredEnv('S3DLIO_TEST_GCS_ENDPOINT'),
     projectId: process.env.S3DLIO_TEST_GCS_PROJECT ?? 'test',
     retryBaseDelayMs: 20,
   });

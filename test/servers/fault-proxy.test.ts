@@ -18,21 +18,10 @@ import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
 
 import { type FaultProxy, type FaultRule, SLOW_DOWN_BODY, seededRandom, startFaultProxy } from './fault-proxy';
 import { type GcsServer, startGcsServer } from './gcs-server';
+import { testBytes } from '../helpers/local';
 
-/** Deterministic bytes (not periodic, so a misplaced slice cannot compare equal). */
-function bytes(size: number, seed = 1): Buffer {
-  const out = Buffer.alloc(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** The shared deterministic test bytes (test/helpers/local.ts), as a Buffer. */
+const bytes = (size: number, seed = 1): Buffer => Buffer.from(testBytes(size, seed).buffer);
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

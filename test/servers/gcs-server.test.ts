@@ -17,21 +17,10 @@ import {
   type GcsServer,
   startGcsServer,
 } from './gcs-server';
+import { testBytes } from '../helpers/local';
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function bytes(size: number, seed = 1): Buffer {
-  const out = Buffer.alloc(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** The shared deterministic test bytes (test/helpers/local.ts), as a Buffer. */
+const bytes = (size: number, seed = 1): Buffer => Buffer.from(testBytes(size, seed).buffer);
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
 const crc = (b: Buffer): string => crc32cToBase64(crc32c(b));
