@@ -262,6 +262,8 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 /** One epoch: the fetch pool, the batches being formed and the consumer's side. */
 class EpochRun<T> implements AsyncIterator<T[]> {
   private readonly controller = new AbortController();
+  /** What every fetch of this epoch is given (one object, not one per item). */
+  private readonly fetch: FetchOptions;
   private readonly started = performance.now();
   private readonly window: number;
   private nextPosition = 0;
@@ -288,10 +290,11 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     private readonly loader: DataLoader<T>,
     private readonly epoch: number,
     private readonly indices: number[],
-    private readonly fetchOptions: Omit<FetchOptions, 'signal'>,
+    fetchOptions: Omit<FetchOptions, 'signal'>,
     private readonly userSignal: AbortSignal | undefined,
   ) {
     this.window = (loader.prefetch + 1) * loader.batchSize;
+    this.fetch = { ...fetchOptions, signal: this.controller.signal };
     // Every fetch in flight listens to this signal: `concurrency` listeners are expected.
     setMaxListeners(0, this.controller.signal);
     this.onUserAbort = () => this.stop(abortError('DataLoader', '', userSignal?.reason));
@@ -386,7 +389,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
       this.outstanding++;
       const index = this.indices[position];
       this.loader.dataset
-        .get(index, { ...this.fetchOptions, signal: this.controller.signal })
+        .get(index, this.fetch)
         .then(
           (value): Settled<T> => ({ ok: true, value }),
           (error: unknown): Settled<T> => ({ ok: false, error: this.itemError(index, error) }),
