@@ -11,6 +11,7 @@ import { expectSameBytes, tempFilesIn, testBytes, treeOf } from '../helpers/loca
 import { useTempDir } from '../helpers/temp';
 import { hdf5Tool, python } from '../formats/tools';
 import { BIN, jsonLines, runCli, runCliOk } from './cli';
+import { describeWith } from '../helpers/tools';
 
 const tmp = useTempDir('s3dlio-cli-local-');
 
@@ -218,7 +219,7 @@ describe('ls streams: 100,000 keys list in a heap far too small to hold them', (
   });
 });
 
-describe('put -o: formats that other tools read', () => {
+describeWith(['numpy', 'h5dump'], 'put -o: formats that other tools read', () => {
   test('npz objects load in numpy with the payload size; hdf5 objects show their dataset in h5dump', async () => {
     await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '2', '-s', '10000', '-o', 'npz', '-x', '2']);
     const shapes = python<Array<[number[], string]>>(

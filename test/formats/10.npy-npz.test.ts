@@ -10,6 +10,7 @@ import * as path from 'path';
 import { encodeNpy, encodeNpz, parseNpy, readNpz, S3dlioError, type NpyArray, type NpyInput } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
 import { useTempDir } from '../helpers/temp';
+import { describeWith, testWith } from '../helpers/tools';
 import { python, sha256 } from './tools';
 
 const tmp = useTempDir('s3dlio-npy-');
@@ -61,7 +62,7 @@ def describe(a):
 `;
 
 describe('NPY', () => {
-  test('NumPy loads every array we encode, and re-saving it with np.save gives the same bytes', () => {
+  testWith(['numpy'], 'NumPy loads every array we encode, and re-saving it with np.save gives the same bytes', () => {
     const files = CASES.map(([name, input, options]) => {
       const file = path.join(tmp.path, `${name}.npy`);
       writeFileSync(file, encodeNpy(input, options));
@@ -108,7 +109,7 @@ print(json.dumps(out))`,
     expect(header.slice(10).trimEnd()).toBe("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }");
   });
 
-  test('parses what NumPy writes: every dtype, bool, Fortran order, format versions 1.0, 2.0 and 3.0', () => {
+  testWith(['numpy'], 'parses what NumPy writes: every dtype, bool, Fortran order, format versions 1.0, 2.0 and 3.0', () => {
     const made = python<Array<NumpyView & { file: string; version: string }>>(
       `${DESCRIBE}
 arrays = {
@@ -190,7 +191,7 @@ print(json.dumps(out))`,
     }
   });
 
-  describe('corrupt and unsupported files → ERR_BAD_FORMAT saying what is wrong', () => {
+  describeWith(['numpy'], 'corrupt and unsupported files → ERR_BAD_FORMAT saying what is wrong', () => {
     const good = encodeNpy(Int32Array.of(1, 2, 3));
     let fromNumpy: Record<string, string> = {};
     beforeAll(() => {
@@ -292,7 +293,7 @@ describe('NPZ', () => {
     mask: { dtype: '|b1', shape: [3], data: Uint8Array.of(0, 1, 1) },
   };
 
-  test('NumPy loads what encodeNpz writes; Python zipfile finds every CRC-32 right and every entry stored', () => {
+  testWith(['numpy'], 'NumPy loads what encodeNpz writes; Python zipfile finds every CRC-32 right and every entry stored', () => {
     const file = path.join(tmp.path, 'ours.npz');
     writeFileSync(file, encodeNpz(arrays));
     const seen = python<{ arrays: Record<string, NumpyView>; bad: string | null; methods: number[]; names: string[] }>(
@@ -344,7 +345,7 @@ print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
     expect(methods).toEqual(Array(4).fill(writer === 'savez' ? 'stored' : 'deflated'));
   });
 
-  test('empty arrays: the CRC-32 of a chunk without memory continues the previous one', () => {
+  testWith(['numpy'], 'empty arrays: the CRC-32 of a chunk without memory continues the previous one', () => {
     // zlib.crc32(new Uint8Array(0), crc) returns 0 instead of crc (no backing store).
     const archive = encodeNpz({ empty: new Uint8Array(0), after: Uint8Array.of(1) });
     const file = path.join(tmp.path, 'empty.npz');
@@ -367,7 +368,7 @@ print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
     expect(read.get('images')!.shape).toEqual([2, 4, 4]);
   });
 
-  test('a flipped data byte fails the CRC-32 (ours and Python zipfile agree); verify: false reads it anyway', () => {
+  testWith(['numpy'], 'a flipped data byte fails the CRC-32 (ours and Python zipfile agree); verify: false reads it anyway', () => {
     const archive = encodeNpz({ x: Float64Array.of(1, 2, 3) });
     const x = readNpz(archive).get('x')!;
     const at = x.data.byteOffset + 8; // the second element's first byte
@@ -388,7 +389,7 @@ print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
     expect((readNpz(archive, { verify: false }).get('x')!.data as Float64Array)[1]).not.toBe(2);
   });
 
-  test('truncated or foreign archives → ERR_BAD_FORMAT', () => {
+  testWith(['numpy'], 'truncated or foreign archives → ERR_BAD_FORMAT', () => {
     const archive = encodeNpz({ x: Uint8Array.of(1) });
     expect(() => readNpz(archive.subarray(0, archive.byteLength - 5))).toThrow(
       expect.objectContaining({

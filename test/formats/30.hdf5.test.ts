@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../helpers/child';
 import { testBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
 import { hdf5Tool, sha256 } from './tools';
+import { testWith } from '../helpers/tools';
 
 const tmp = useTempDir('s3dlio-hdf5-');
 
@@ -42,7 +43,7 @@ function exportedBytes(file: string, dataset: string): Buffer {
   return readFileSync(out);
 }
 
-test('a uint8 dataset: h5dump shows name, type and shape; its binary export and readHdf5 give the input back', async () => {
+testWith(['h5dump'], 'a uint8 dataset: h5dump shows name, type and shape; its binary export and readHdf5 give the input back', async () => {
   const data = testBytes(100_000, 4);
   const bytes = await encodeHdf5({ name: 'data', data });
   const file = path.join(tmp.path, 'u8.h5');
@@ -80,7 +81,7 @@ const TYPES: Array<[string, NumericArray, number[], string, string]> = [
   ['empty', new Uint8Array(0), [0], 'H5T_STD_U8LE', '|u1'],
 ];
 
-test('every element type and several shapes in one file, checked with h5dump and read back', async () => {
+testWith(['h5dump'], 'every element type and several shapes in one file, checked with h5dump and read back', async () => {
   const bytes = await encodeHdf5(TYPES.map(([name, data, shape]) => ({ name, data, shape })));
   const file = path.join(tmp.path, 'types.h5');
   writeFileSync(file, bytes);
@@ -104,7 +105,7 @@ test('every element type and several shapes in one file, checked with h5dump and
   }
 });
 
-test('reads files the HDF5 tools wrote (h5import): nested groups, selected datasets; big-endian is refused', async () => {
+testWith(['h5import'], 'reads files the HDF5 tools wrote (h5import): nested groups, selected datasets; big-endian is refused', async () => {
   const ints = path.join(tmp.path, 'ints.bin');
   const floats = path.join(tmp.path, 'floats.bin');
   writeFileSync(ints, Buffer.from(Int32Array.of(0, -1, 2, -3, 4, -5).buffer));

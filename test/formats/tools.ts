@@ -5,11 +5,14 @@
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 
+import { assertTool } from '../helpers/tools';
+
 /**
  * Runs a Python script with numpy imported as `np`; `ARGS` is `sys.argv[1:]`. The script prints
  * one JSON value (last line of stdout), which is returned.
  */
 export function python<T>(script: string, ...args: string[]): T {
+  assertTool('numpy');
   const prelude = 'import sys, json, hashlib\nimport numpy as np\nARGS = sys.argv[1:]\n';
   const stdout = execFileSync('python3', ['-c', prelude + script, ...args], { encoding: 'utf8' });
   const lines = stdout.trim().split('\n');
@@ -18,6 +21,7 @@ export function python<T>(script: string, ...args: string[]): T {
 
 /** Runs h5dump (or another HDF5 tool) and returns its stdout. */
 export function hdf5Tool(tool: 'h5dump' | 'h5import', ...args: string[]): string {
+  assertTool(tool);
   return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

@@ -5,6 +5,9 @@ import { type ProcessServer, freePort, startProcessServer } from './process-serv
 
 const INSTALL_HINT = 'moto_server not found: install it with `pip install "moto[server]"` (see README "Testing")';
 
+/** moto is not installed here (the S3 tests are then skipped, or fail where tools are required). */
+export class MotoNotInstalledError extends Error {}
+
 function findMoto(): { command: string; args: string[] } {
   for (const candidate of [
     { command: 'moto_server', args: [] },
@@ -17,7 +20,7 @@ function findMoto(): { command: string; args: string[] } {
       // try the next way of running it
     }
   }
-  throw new Error(INSTALL_HINT);
+  throw new MotoNotInstalledError(INSTALL_HINT);
 }
 
 /** Starts moto on a free loopback port (`env`: e.g. INITIAL_NO_AUTH_ACTION_COUNT=0 for IAM checks). */

@@ -15,6 +15,7 @@ import { type ObjectStore, ObjectWriter, crc32c, storeFor } from '../../lib';
 import type { PartSink } from '../../lib/engine/writer';
 import { cloudTargets, newBucketName } from '../cloud/targets';
 import { expectSameBytes, rejectionOf, tempFilesIn, testBytes } from '../helpers/local';
+import { describeWith } from '../helpers/tools';
 
 interface Backend {
   name: string;
@@ -252,7 +253,7 @@ test('a cross-scheme copy is streamed through a writer (file:// → s3://, s3://
   }
 });
 
-describe('zstd compression (one frame per part, a .zst that the zstd CLI reads)', () => {
+describeWith(['zstd'], 'zstd compression (one frame per part, a .zst that the zstd CLI reads)', () => {
   test.each([local('file'), ...cloud.slice(0, 1)].map((backend) => [backend.name, backend] as [string, Backend]))(
     '%s: `.zst` appended, smaller when compressible, `zstd -d` gives back every byte',
     async (_name, backend) => {
