@@ -21,6 +21,7 @@ import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
+import { openDestination } from './engine/transfer';
 import { runBatch } from './internal/batch';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
@@ -168,13 +169,28 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
       // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
       const sourceBase = srcPrefix.slice(0, srcPrefix.lastIndexOf('/') + 1);
       const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
-      await runBatch(
-        scope,
-        uris,
-        (uri) => uri,
-        concurrency,
-        (uri) => copy(uri, `${destinationBase}${uri.slice(sourceBase.length)}`, { signal: scope.signal }),
-      );
+      // A local destination is a root: nothing is written outside it, through `..` or a symlink.
+      const destination = await openDestination(destinationBase, 'copy');
+      try {
+        await runBatch(
+          scope,
+          uris,
+          (uri) => uri,
+          concurrency,
+          async (uri) => {
+            const placed = await destination.place(uri.slice(sourceBase.length), uri);
+            try {
+              await copy(uri, placed.uri, { signal: scope.signal });
+            } catch (error) {
+              throw placed.describe(error);
+            } finally {
+              await placed.release();
+            }
+          },
+        );
+      } finally {
+        await destination.close();
+      }
     }),
   );
 }

@@ -6,7 +6,7 @@
  */
 import { createReadStream, promises as fs } from 'fs';
 import * as path from 'path';
-import { Transform } from 'stream';
+import { type Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
 import { glob } from 'tinyglobby';
@@ -16,8 +16,8 @@ import { settleConcurrently } from '../internal/pool';
 import type { OperationOptions } from '../object-store';
 import { runOperation } from '../operation';
 import { storeFor } from '../stores';
-import { safeLocalTarget } from '../internal/local-paths';
-import { bucketUriOf } from '../uri';
+import { LocalRoot, type PlacedFile } from '../internal/local-root';
+import { bucketUriOf, isLocalScheme, parseUri } from '../uri';
 import { expectArray, expectString, optionalBoolean, optionalMatcher, optionalPositiveInteger } from '../validate';
 
 /** Progress of a transfer, reported after each chunk and each object. */
@@ -49,6 +49,12 @@ export interface TransferOptions extends OperationOptions {
 export interface UploadOptions extends TransferOptions {
   /** Create the destination bucket (directory) first, if missing. */
   createBucket?: boolean;
+  /**
+   * Upload files reached through a symlink that leads out of the pattern's directory (default
+   * false: such files are refused with ERR_UNSAFE_PATH and listed as failures). Symlinks whose
+   * target stays inside the directory are always followed.
+   */
+  followSymlinks?: boolean;
 }
 
 /** Options of `download`. */
@@ -160,25 +166,28 @@ export function upload(
     if (optionalBoolean(opts.createBucket, 'options.createBucket', false))
       await store.createBucket(bucketUriOf(base), { signal: scope.signal });
 
-    const files = new Map<string, string>(); // destination URI -> local file
+    const followSymlinks = optionalBoolean(opts.followSymlinks, 'options.followSymlinks', false);
+    const files = new Map<string, { file: string; refused?: S3dlioError }>(); // destination URI -> local file
     for (const pattern of patterns) {
       const root = path.resolve(patternBase(pattern));
+      const realRoot = await fs.realpath(root).catch(() => root);
       for (const file of await glob(pattern, { absolute: true, onlyFiles: true, dot: true })) {
         const relative = path.relative(root, file).split(path.sep).join('/');
         const uri = `${base}${relative}`;
         const previous = files.get(uri);
-        if (previous !== undefined && previous !== file) {
+        if (previous !== undefined && previous.file !== file) {
           throw new S3dlioError(
             'ERR_INVALID_ARG_VALUE',
-            `upload: ${previous} and ${file} would both be written to ${uri}`,
+            `upload: ${previous.file} and ${file} would both be written to ${uri}`,
             { uri, operation: 'upload' },
           );
         }
-        files.set(uri, file);
+        const refused = followSymlinks ? undefined : await leavesTree(file, realRoot, uri);
+        files.set(uri, { file, ...(refused && { refused }) });
       }
     }
-    const items = [...files].map(([uri, file]) => ({ uri, file }));
-    const sizes = await Promise.all(items.map(async (item) => (await fs.stat(item.file)).size));
+    const items = [...files].map(([uri, entry]) => ({ uri, ...entry }));
+    const sizes = await Promise.all(items.map(async (item) => (item.refused ? 0 : (await fs.stat(item.file)).size)));
     const progress = new Progress(
       items.length,
       sizes.reduce((sum, size) => sum + size, 0),
@@ -189,6 +198,7 @@ export function upload(
       items,
       concurrency,
       async (item, index) => {
+        if (item.refused) throw item.refused;
         const writer = store.createWriter(item.uri, { signal: scope.signal, partSize: opts.partSize });
         try {
           await pipeline(createReadStream(item.file), counter(progress), writer.toWritable());
@@ -209,14 +219,29 @@ export function upload(
 }
 
 /**
+ * ERR_UNSAFE_PATH when `file` is reached through a symlink that leads out of `realRoot` (the
+ * pattern's directory, resolved): uploading it would publish a file the user did not point at.
+ */
+async function leavesTree(file: string, realRoot: string, uri: string): Promise<S3dlioError | undefined> {
+  const real = await fs.realpath(file);
+  if (real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) return undefined;
+  return new S3dlioError(
+    'ERR_UNSAFE_PATH',
+    `upload ${file}: it is a symbolic link to ${real}, outside ${realRoot}; not uploaded (pass { followSymlinks: true } to upload it)`,
+    { uri, operation: 'upload' },
+  );
+}
+
+/**
  * Downloads the objects below `srcPrefixUri` into `localDir`, keeping their paths relative to the
- * prefix (to the prefix's parent when it does not end with `/`). A key that would land outside
- * `localDir` (`..` segments, an absolute path) is refused with ERR_UNSAFE_PATH and nothing is written.
+ * prefix (to the prefix's parent when it does not end with `/`). Nothing is written outside
+ * `localDir`: a key that would leave it (`..` segments, an absolute path) or a path below it that
+ * is a symlink is refused with ERR_UNSAFE_PATH (see lib/internal/local-root.ts).
  */
 export function download(srcPrefixUri: string, localDir: string, options?: DownloadOptions): Promise<TransferResult> {
   return runOperation('download', srcPrefixUri, options, async (scope, opts) => {
     const prefix = expectString(srcPrefixUri, 'srcPrefixUri');
-    const root = path.resolve(expectString(localDir, 'localDir'));
+    const directory = expectString(localDir, 'localDir');
     const store = storeFor(prefix);
     const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
     const continueOnError = optionalBoolean(opts.continueOnError, 'options.continueOnError', false);
@@ -228,43 +253,132 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
     );
     const items = uris.map((uri) => ({ uri, relative: uri.slice(base.length) }));
     const progress = new Progress(items.length, undefined, opts.onProgress);
-    const files = storeFor('file:///');
+    const root = await LocalRoot.open(directory);
     let bytes = 0;
-    const results = await settleConcurrently(
-      items,
-      concurrency,
-      async (item) => {
-        const target = safeLocalTarget(root, item.relative, item.uri, 'download');
-        const writer = files.createWriter(`file://${target}`, { signal: scope.signal, partSize: opts.partSize });
-        let received = 0;
-        try {
-          await pipeline(
-            store.getStream(item.uri, { signal: scope.signal }),
-            new Transform({
-              transform(chunk: Buffer, _encoding, callback) {
-                received += chunk.byteLength;
-                progress.bytes(chunk.byteLength);
-                callback(null, chunk);
-              },
-            }),
-            writer.toWritable(),
-          );
-        } catch (error) {
-          await writer.abort(error);
-          throw error;
-        }
-        bytes += received;
-        progress.object();
-        opts.onObject?.(item.uri, received);
-      },
-      () => scope.signal?.aborted === true,
-      () => new S3dlioError('ERR_ABORTED', 'download: aborted before this object started', { operation: 'download' }),
-    );
-    scope.throwIfAborted();
-    return finish('download', items, results, bytes, continueOnError);
+    try {
+      const results = await settleConcurrently(
+        items,
+        concurrency,
+        async (item) => {
+          const placed = await root.place(item.relative, item.uri, 'download');
+          try {
+            const received = await writePlaced(store.getStream(item.uri, { signal: scope.signal }), placed, item.uri, {
+              signal: scope.signal,
+              partSize: opts.partSize,
+              onBytes: (count) => progress.bytes(count),
+            });
+            bytes += received;
+            progress.object();
+            opts.onObject?.(item.uri, received);
+          } finally {
+            await placed.release();
+          }
+        },
+        () => scope.signal?.aborted === true,
+        () => new S3dlioError('ERR_ABORTED', 'download: aborted before this object started', { operation: 'download' }),
+      );
+      scope.throwIfAborted();
+      return finish('download', items, results, bytes, continueOnError);
+    } finally {
+      await root.close();
+    }
   });
 }
 
-/** The local path for a key, or ERR_UNSAFE_PATH when it would leave `root`. */
+/**
+ * Writes `source` to a placed local file through a writer (temp file + rename: never half
+ * written); resolves to the byte count. Errors name the file as the user sees it.
+ * @internal also used by the CLI's `get -o`
+ */
+export async function writePlaced(
+  source: Readable,
+  placed: PlacedFile,
+  uri: string,
+  options: { signal?: AbortSignal; partSize?: number; onBytes?: (count: number) => void },
+): Promise<number> {
+  const writer = storeFor('file:///').createWriter(`file://${placed.path}`, {
+    signal: options.signal,
+    partSize: options.partSize,
+  });
+  let received = 0;
+  try {
+    await pipeline(
+      source,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.byteLength;
+          options.onBytes?.(chunk.byteLength);
+          callback(null, chunk);
+        },
+      }),
+      writer.toWritable(),
+    );
+  } catch (error) {
+    await writer.abort(error);
+    throw describedAs(error, placed, uri);
+  }
+  return received;
+}
 
-/** The bucket (container, directory) a destination prefix lives in. */
+/** One object's place in a destination prefix. */
+export interface PlacedObject {
+  /** The URI to write the object to. */
+  readonly uri: string;
+  /** The same place as the user sees it (destination prefix + key). */
+  readonly displayUri: string;
+  /** Rewrites an error about `uri` so it names the object as the user sees it. */
+  describe(error: unknown): unknown;
+  /** Releases what the placement holds (a directory handle for local destinations). */
+  release(): Promise<void>;
+}
+
+/** Where a prefix-to-prefix transfer writes (recursive copy): objects keyed relative to a prefix. */
+export interface Destination {
+  /** The place of the object whose key relative to the prefix is `relative` (`uri`: its source, for errors). */
+  place(relative: string, uri: string): Promise<PlacedObject>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the destination prefix `prefixUri` (ending with `/`). A local prefix is a destination
+ * root: keys that would leave it and symlinks below it are refused (ERR_UNSAFE_PATH). A cloud
+ * prefix just prepends itself to the keys.
+ */
+export async function openDestination(prefixUri: string, operation: string): Promise<Destination> {
+  const parsed = parseUri(prefixUri, 'dstUri');
+  if (!isLocalScheme(parsed.scheme)) {
+    return {
+      place: async (relative) => {
+        const uri = `${prefixUri}${relative}`;
+        return { uri, displayUri: uri, describe: (error) => error, release: async () => undefined };
+      },
+      close: async () => undefined,
+    };
+  }
+  const scheme = parsed.scheme;
+  const root = await LocalRoot.open(parsed.path as string);
+  return {
+    place: async (relative, uri) => {
+      const placed = await root.place(relative, uri, operation);
+      return {
+        uri: `${scheme}://${placed.path}`,
+        displayUri: `${scheme}://${placed.displayPath}`,
+        describe: (error) => describedAs(error, placed, uri),
+        release: () => placed.release(),
+      };
+    },
+    close: () => root.close(),
+  };
+}
+
+/** An error about a placed file, reported with the object's URI and the path the user knows. */
+function describedAs(error: unknown, placed: PlacedFile, uri: string): unknown {
+  if (!(error instanceof S3dlioError) || placed.path === placed.displayPath) return error;
+  return new S3dlioError(error.code, placed.describe(error.message), {
+    uri,
+    operation: error.operation,
+    cause: error,
+    errno: error.errno,
+    syscall: error.syscall,
+  });
+}

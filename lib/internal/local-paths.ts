@@ -3,8 +3,6 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 
-import { S3dlioError } from '../errors';
-
 /**
  * Temporary files of in-progress writes: `.{name}.s3dlio-{pid}-{16 hex}.tmp` in the destination's
  * directory (the native writer uses the same form). Listings skip them.
@@ -110,28 +108,4 @@ async function pruneBelow(directory: string, namePrefix: string): Promise<void> 
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOENT') throw error;
     });
   }
-}
-
-/**
- * The file below `root` that the object path `relative` maps to. A path that would land outside
- * `root` (`..` or `.` segments, an absolute path, backslashes, NUL) is refused with
- * ERR_UNSAFE_PATH: no transfer writes outside the directory the user named.
- */
-export function safeLocalTarget(root: string, relative: string, uri: string, operation: string): string {
-  const segments = relative.split('/');
-  const unsafe =
-    relative === '' ||
-    relative.startsWith('/') ||
-    relative.includes('\0') ||
-    relative.includes('\\') ||
-    segments.some((segment) => segment === '..' || segment === '.');
-  const target = path.resolve(root, ...segments);
-  if (unsafe || !target.startsWith(root + path.sep)) {
-    throw new S3dlioError(
-      'ERR_UNSAFE_PATH',
-      `${operation} ${uri}: the key ${JSON.stringify(relative)} would be written outside ${root}; refused`,
-      { uri, operation },
-    );
-  }
-  return target;
 }

@@ -27,7 +27,10 @@ function runs(command: string, args: string[]): boolean {
 
 const TOOLS = {
   h5dump: { probe: () => runs('h5dump', ['--version']), install: 'apt-get install -y hdf5-tools' },
-  h5import: { probe: () => runs('h5import', ['-h']) || runs('which', ['h5import']), install: 'apt-get install -y hdf5-tools' },
+  h5import: {
+    probe: () => runs('h5import', ['-h']) || runs('which', ['h5import']),
+    install: 'apt-get install -y hdf5-tools',
+  },
   zstd: { probe: () => runs('zstd', ['--version']), install: 'apt-get install -y zstd' },
   numpy: { probe: () => runs('python3', ['-c', 'import numpy']), install: 'pip install numpy' },
   aws: { probe: () => runs('aws', ['--version']), install: 'pip install awscli' },
@@ -75,7 +78,8 @@ function missingFor(tools: readonly ToolName[], title: string): ToolName[] {
   for (const tool of missing) {
     const line = `${tool}\t${installCommand(tool)}\t${file}\t${title}\n`;
     if (log) appendFileSync(log, line);
-    else process.stderr.write(`SKIPPED (${tool} is not installed; install it with: ${installCommand(tool)}): ${title}\n`);
+    else
+      process.stderr.write(`SKIPPED (${tool} is not installed; install it with: ${installCommand(tool)}): ${title}\n`);
   }
   return missing;
 }

@@ -1,12 +1,11 @@
 /** `s3dlio get`: read objects (and discard them, a read benchmark) or save them with `-o DIR`. */
-import * as path from 'path';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
 import { get, getRange, getStream, list } from '../../api';
 import { downloadTo } from './transfer';
-import { safeLocalTarget } from '../../internal/local-paths';
-import { storeFor } from '../../stores';
+import { LocalRoot } from '../../internal/local-root';
+import { writePlaced } from '../../engine/transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
 import { CliUsageError } from '../usage-error';
@@ -47,18 +46,20 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
       task.add(1, bytes.byteLength);
     } else {
       const source = getStream(uri, { signal, start, ...(end !== undefined && { end }) });
-      const counted = countInto(task);
       if (options.output === '-') {
-        await pipeline(source, counted, ctx.reporter.options.stdout, { end: false });
+        await pipeline(source, countInto(task), ctx.reporter.options.stdout, { end: false });
       } else {
-        const name = uri.slice(uri.lastIndexOf('/') + 1);
-        const target = safeLocalTarget(path.resolve(options.output), name, uri, 'get');
-        const writer = storeFor('file:///').createWriter(`file://${target}`, { signal });
+        // The directory named with -o is a destination root: nothing is written outside it.
+        const root = await LocalRoot.open(options.output);
         try {
-          await pipeline(source, counted, writer.toWritable());
-        } catch (error) {
-          await writer.abort(error);
-          throw error;
+          const placed = await root.place(uri.slice(uri.lastIndexOf('/') + 1), uri, 'get');
+          try {
+            await writePlaced(source, placed, uri, { signal, onBytes: (count) => task.add(0, count) });
+          } finally {
+            await placed.release();
+          }
+        } finally {
+          await root.close();
         }
       }
       task.add(1, 0);

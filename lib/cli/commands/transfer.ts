@@ -1,6 +1,6 @@
 /** `s3dlio upload`, `download` and `cp`. */
 import { copy, listStream, stat } from '../../api';
-import { type TransferOptions, type TransferResult, download, upload } from '../../engine/transfer';
+import { type TransferOptions, type TransferResult, download, openDestination, upload } from '../../engine/transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
 
@@ -97,11 +97,11 @@ export async function copyCommand(
   ctx.useUris(source, destination);
   const { signal, reporter } = ctx;
   const task = reporter.startTask('cp');
-  const copyOne = async (from: string, to: string): Promise<void> => {
+  const copyOne = async (from: string, to: string, shownAs = to): Promise<void> => {
     const { size } = await stat(from, { signal });
     await copy(from, to, { signal });
     task.add(1, size);
-    reporter.objectDone('cp', from, size, to);
+    reporter.objectDone('cp', from, size, shownAs);
   };
   if (options.recursive !== true) {
     try {
@@ -112,14 +112,29 @@ export async function copyCommand(
     return void task.finish();
   }
   const destinationBase = destination.endsWith('/') ? destination : `${destination}/`;
-  // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
+  // Keys keep their path relative to the prefix (to its parent when it has no trailing '/'). A
+  // local destination is a root: nothing is written outside it, through `..` or a symlink.
   const sourceBase = source.slice(0, source.lastIndexOf('/') + 1);
-  await forEachConcurrent(
-    listStream(source, { recursive: true, signal }),
-    options.jobs,
-    signal,
-    (uri) => copyOne(uri, `${destinationBase}${uri.slice(sourceBase.length)}`),
-    (uri, error) => reporter.failure(uri, error, 'cp'),
-  );
+  const target = await openDestination(destinationBase, 'cp');
+  try {
+    await forEachConcurrent(
+      listStream(source, { recursive: true, signal }),
+      options.jobs,
+      signal,
+      async (uri) => {
+        const placed = await target.place(uri.slice(sourceBase.length), uri);
+        try {
+          await copyOne(uri, placed.uri, placed.displayUri);
+        } catch (error) {
+          throw placed.describe(error);
+        } finally {
+          await placed.release();
+        }
+      },
+      (uri, error) => reporter.failure(uri, error, 'cp'),
+    );
+  } finally {
+    await target.close();
+  }
   task.finish(source);
 }
