@@ -8,6 +8,7 @@ import * as path from 'path';
 
 import { tempFilesIn } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
+import { testWith } from '../helpers/tools';
 import { cloudClis, completion, runCliOk, spawnCli } from './cli';
 
 const tmp = useTempDir('s3dlio-cli-progress-');
@@ -104,44 +105,48 @@ describe('Ctrl-C aborts the work in flight: exit 130, no partial object', () => 
     expect(tempFilesIn(dir)).toEqual([]);
   });
 
-  test('s3: SIGINT during multipart puts leaves no object and no open multipart upload behind', async () => {
-    const s3 = cloudClis().find((cli) => cli.scheme === 's3');
-    if (!s3) throw new Error('no s3 target');
-    const bucket = `cli-sigint-${process.pid}`;
-    await runCliOk([...s3.args, 'create-bucket', `s3://${bucket}/`], { env: s3.env });
-    // 80 MiB objects are multipart uploads (above the 64 MiB threshold), two in flight.
-    const child = spawnCli([...s3.args, '-v', 'put', `s3://${bucket}/big/`, '-n', '4', '-s', '80MiB', '-j', '2'], {
-      env: s3.env,
-    });
-    const done = completion(child);
-    await waitForOutput(child, /^put .* B$/m);
-    child.kill('SIGINT');
-    const result = await done;
-    expect(result.code).toBe(130);
+  testWith(
+    ['moto'],
+    's3: SIGINT during multipart puts leaves no object and no open multipart upload behind',
+    async () => {
+      const s3 = cloudClis().find((cli) => cli.scheme === 's3');
+      if (!s3) throw new Error('no s3 target');
+      const bucket = `cli-sigint-${process.pid}`;
+      await runCliOk([...s3.args, 'create-bucket', `s3://${bucket}/`], { env: s3.env });
+      // 80 MiB objects are multipart uploads (above the 64 MiB threshold), two in flight.
+      const child = spawnCli([...s3.args, '-v', 'put', `s3://${bucket}/big/`, '-n', '4', '-s', '80MiB', '-j', '2'], {
+        env: s3.env,
+      });
+      const done = completion(child);
+      await waitForOutput(child, /^put .* B$/m);
+      child.kill('SIGINT');
+      const result = await done;
+      expect(result.code).toBe(130);
 
-    const listing = await runCliOk([...s3.args, '--json', 'ls', '-r', `s3://${bucket}/`], { env: s3.env });
-    const uris = listing.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => (JSON.parse(line) as { uri: string }).uri);
-    expect(uris.length).toBeGreaterThan(0);
-    expect(uris.length).toBeLessThan(4);
-    for (const uri of uris) {
-      const stat = await runCliOk([...s3.args, '--json', 'stat', uri], { env: s3.env });
-      expect(JSON.parse(stat.stdout)).toMatchObject({ uri, size: 80 * 1024 * 1024 });
-    }
-    const client = new S3Client({
-      endpoint: process.env.S3DLIO_TEST_S3_ENDPOINT,
-      region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY },
-    });
-    try {
-      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-      expect(uploads.Uploads ?? []).toEqual([]);
-    } finally {
-      client.destroy();
-    }
-    await runCliOk([...s3.args, 'delete-bucket', '--force', `s3://${bucket}/`], { env: s3.env });
-  });
+      const listing = await runCliOk([...s3.args, '--json', 'ls', '-r', `s3://${bucket}/`], { env: s3.env });
+      const uris = listing.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { uri: string }).uri);
+      expect(uris.length).toBeGreaterThan(0);
+      expect(uris.length).toBeLessThan(4);
+      for (const uri of uris) {
+        const stat = await runCliOk([...s3.args, '--json', 'stat', uri], { env: s3.env });
+        expect(JSON.parse(stat.stdout)).toMatchObject({ uri, size: 80 * 1024 * 1024 });
+      }
+      const client = new S3Client({
+        endpoint: process.env.S3DLIO_TEST_S3_ENDPOINT,
+        region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY },
+      });
+      try {
+        const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        expect(uploads.Uploads ?? []).toEqual([]);
+      } finally {
+        client.destroy();
+      }
+      await runCliOk([...s3.args, 'delete-bucket', '--force', `s3://${bucket}/`], { env: s3.env });
+    },
+  );
 });

@@ -9,6 +9,7 @@ import * as path from 'path';
 
 import { requiredEnv } from '../cloud/targets';
 import { REPO_ROOT } from '../helpers/child';
+import { toolsAvailable } from '../helpers/tools';
 
 /** The package's bin entry. */
 export const BIN = path.join(REPO_ROOT, 'bin', 's3dlio.js');
@@ -137,7 +138,7 @@ export interface CloudCli {
 
 /** The three cloud test servers, as a CLI user would address them. */
 export function cloudClis(): CloudCli[] {
-  return [
+  const s3: CloudCli[] = [
     {
       scheme: 's3',
       args: [
@@ -153,6 +154,10 @@ export function cloudClis(): CloudCli[] {
       bucketUri: (bucket) => `s3://${bucket}/`,
       schemeUri: 's3://',
     },
+  ];
+  // S3 runs where moto is installed (skipped loudly elsewhere, see test/helpers/tools.ts).
+  return [
+    ...(toolsAvailable(['moto'], 'the s3 (moto) cases of this suite') ? s3 : []),
     {
       scheme: 'az',
       args: [],

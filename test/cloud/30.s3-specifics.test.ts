@@ -11,8 +11,11 @@ import * as path from 'path';
 import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { startMoto } from '../servers/moto';
+import { withTools } from '../helpers/tools';
 import { newBucketName, s3Target } from './targets';
 
+// The whole suite needs moto (skipped loudly without it); the AWS CLI cross-checks need `aws` too.
+const s3 = withTools(['moto'], 'S3 specifics (moto)');
 const target = s3Target();
 const store = target.store();
 const bucket = newBucketName('s3');
@@ -36,7 +39,7 @@ function aws(args: string[]): string {
   });
 }
 
-describe('cross-check with the AWS CLI', () => {
+withTools(['moto', 'aws'], 'cross-check with the AWS CLI').describe('cross-check with the AWS CLI', () => {
   test('objects written by the library are listed and read back by `aws s3`', async () => {
     const bytes = testBytes(200_000, 11);
     await store.put(`${base}cli/from lib/ünï.bin`, bytes);
@@ -56,21 +59,25 @@ describe('cross-check with the AWS CLI', () => {
   });
 });
 
-test('more than 1,000 keys: ListObjectsV2 pagination, DeleteObjects in chunks of 1,000', async () => {
-  const uris = Array.from({ length: 1100 }, (_, index) => `${base}many/${String(index).padStart(5, '0')}.bin`);
-  await store.putMany(
-    uris.map((uri) => ({ uri, data: new Uint8Array([1]) })),
-    { concurrency: 32 },
-  );
-  const listed = await store.list(`${base}many/`, { recursive: true });
-  expect(listed).toHaveLength(1100);
-  expect(listed).toEqual(uris);
-  expect(await store.deleteMany(uris.slice(0, 1050))).toBe(1050);
-  expect(await store.deletePrefix(`${base}many/`)).toBe(50);
-  expect(await store.list(`${base}many/`, { recursive: true })).toEqual([]);
-}, 120_000);
+s3.test(
+  'more than 1,000 keys: ListObjectsV2 pagination, DeleteObjects in chunks of 1,000',
+  async () => {
+    const uris = Array.from({ length: 1100 }, (_, index) => `${base}many/${String(index).padStart(5, '0')}.bin`);
+    await store.putMany(
+      uris.map((uri) => ({ uri, data: new Uint8Array([1]) })),
+      { concurrency: 32 },
+    );
+    const listed = await store.list(`${base}many/`, { recursive: true });
+    expect(listed).toHaveLength(1100);
+    expect(listed).toEqual(uris);
+    expect(await store.deleteMany(uris.slice(0, 1050))).toBe(1050);
+    expect(await store.deletePrefix(`${base}many/`)).toBe(50);
+    expect(await store.list(`${base}many/`, { recursive: true })).toEqual([]);
+  },
+  120_000,
+);
 
-test('an endpoint can be named inside the URI: s3://host:port/bucket/key', async () => {
+s3.test('an endpoint can be named inside the URI: s3://host:port/bucket/key', async () => {
   const host = new URL(endpoint()).host;
   const inline = `s3://${host}/${bucket}/inline/obj.txt`;
   await store.put(inline, 'inline endpoint');
@@ -78,7 +85,7 @@ test('an endpoint can be named inside the URI: s3://host:port/bucket/key', async
   expect(await store.list(`s3://${host}/${bucket}/inline/`)).toEqual([inline]);
 });
 
-test.each(['ab', 'UPPER', 'under_score', 'a..b', '-start', 'end-', 'x'.repeat(64)])(
+s3.test.each(['ab', 'UPPER', 'under_score', 'a..b', '-start', 'end-', 'x'.repeat(64)])(
   'invalid bucket name %j → ERR_INVALID_URI',
   async (name) => {
     const error = await rejectionOf(store.get(`s3://${name}/key`));
@@ -87,20 +94,23 @@ test.each(['ab', 'UPPER', 'under_score', 'a..b', '-start', 'end-', 'x'.repeat(64
   },
 );
 
-test('checksums: WHEN_REQUIRED (for stores that reject SDK checksums) still round-trips', async () => {
+s3.test('checksums: WHEN_REQUIRED (for stores that reject SDK checksums) still round-trips', async () => {
   const quiet = target.store({ checksums: 'WHEN_REQUIRED' });
   await quiet.put(`${base}checksum/when-required`, testBytes(1000));
   expectSameBytes(await quiet.get(`${base}checksum/when-required`), testBytes(1000));
   expect(() => target.store({ checksums: 'SOMETIMES' })).toThrow(/WHEN_SUPPORTED, WHEN_REQUIRED/);
 });
 
-test('a custom CA bundle is accepted without breaking a plain-HTTP endpoint; a missing one is a clear error', async () => {
-  const withCa = target.store({ caBundle: '/etc/ssl/certs/ca-certificates.crt' });
-  await withCa.put(`${base}ca/ok`, 'x');
-  expect(() => target.store({ caBundle: path.join(scratch, 'missing.pem') })).toThrow(/Cannot read the CA bundle/);
-});
+s3.test(
+  'a custom CA bundle is accepted without breaking a plain-HTTP endpoint; a missing one is a clear error',
+  async () => {
+    const withCa = target.store({ caBundle: '/etc/ssl/certs/ca-certificates.crt' });
+    await withCa.put(`${base}ca/ok`, 'x');
+    expect(() => target.store({ caBundle: path.join(scratch, 'missing.pem') })).toThrow(/Cannot read the CA bundle/);
+  },
+);
 
-test('module functions configure s3:// from the environment (AWS_ENDPOINT_URL, credentials, region)', async () => {
+s3.test('module functions configure s3:// from the environment (AWS_ENDPOINT_URL, credentials, region)', async () => {
   const saved = { ...process.env };
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: endpoint(),
@@ -117,7 +127,7 @@ test('module functions configure s3:// from the environment (AWS_ENDPOINT_URL, c
   }
 });
 
-describe('authentication is enforced by a moto with IAM checks on', () => {
+s3.describe('authentication is enforced by a moto with IAM checks on', () => {
   let strict: Awaited<ReturnType<typeof startMoto>>;
   beforeAll(async () => {
     strict = await startMoto({ INITIAL_NO_AUTH_ACTION_COUNT: '0' });

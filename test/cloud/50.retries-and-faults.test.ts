@@ -7,8 +7,11 @@
 import { type ObjectStore, storeFor } from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, SLOW_DOWN_BODY, startFaultProxy } from '../servers/fault-proxy';
-import { newBucketName, s3Target } from './targets';
+import { withTools } from '../helpers/tools';
+import { newBucketName, s3Endpoint, s3Target } from './targets';
 
+// The whole suite runs against moto (skipped loudly without it).
+const s3 = withTools(['moto'], 'retries and faults (S3 through the fault proxy)');
 let proxy: FaultProxy;
 const direct = s3Target().store();
 const bucket = newBucketName('faults');
@@ -26,7 +29,7 @@ function viaProxy(options: Record<string, unknown> = {}): ObjectStore {
 }
 
 beforeAll(async () => {
-  proxy = await startFaultProxy({ target: process.env.S3DLIO_TEST_S3_ENDPOINT as string });
+  proxy = await startFaultProxy({ target: s3Endpoint() });
   await direct.createBucket(`s3://${bucket}/`);
   await direct.put(`s3://${bucket}/data.bin`, bytes);
 });
@@ -39,7 +42,7 @@ beforeEach(() => {
   proxy.resetStats();
 });
 
-test('503 SlowDown twice, then success: the get is retried and returns every byte', async () => {
+s3.test('503 SlowDown twice, then success: the get is retried and returns every byte', async () => {
   proxy.setRules([
     { method: 'GET', path: objectPath, times: 2, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } },
   ]);
@@ -47,7 +50,7 @@ test('503 SlowDown twice, then success: the get is retried and returns every byt
   expect(proxy.stats.byType.status).toBe(2);
 });
 
-test('429 and 500 are retried too', async () => {
+s3.test('429 and 500 are retried too', async () => {
   proxy.setRules([
     { method: 'GET', path: objectPath, nth: 1, action: { type: 'status', status: 429 } },
     { method: 'GET', path: objectPath, nth: 2, action: { type: 'status', status: 500 } },
@@ -56,14 +59,14 @@ test('429 and 500 are retried too', async () => {
   expect(proxy.stats.faults).toBe(2);
 });
 
-test('persistent throttling → ERR_THROTTLED after exactly maxAttempts attempts', async () => {
+s3.test('persistent throttling → ERR_THROTTLED after exactly maxAttempts attempts', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } }]);
   const error = await rejectionOf(viaProxy({ maxAttempts: 3 }).get(`s3://${bucket}/data.bin`));
   expect(error).toMatchObject({ code: 'ERR_THROTTLED', operation: 'get' });
   expect(proxy.stats.requests).toBe(3);
 });
 
-test('a dropped connection is retried (ECONNRESET), and reported as ERR_CONNECTION when it persists', async () => {
+s3.test('a dropped connection is retried (ECONNRESET), and reported as ERR_CONNECTION when it persists', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'drop' } }]);
   expectSameBytes(await viaProxy().get(`s3://${bucket}/data.bin`), bytes);
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'drop' } }]);
@@ -72,7 +75,7 @@ test('a dropped connection is retried (ECONNRESET), and reported as ERR_CONNECTI
   });
 });
 
-test('a body truncated mid-transfer is never returned as short data: retried, or ERR_TRUNCATED_BODY', async () => {
+s3.test('a body truncated mid-transfer is never returned as short data: retried, or ERR_TRUNCATED_BODY', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'truncate', bytes: 100_000 } }]);
   expectSameBytes(await viaProxy().get(`s3://${bucket}/data.bin`), bytes);
   expect(proxy.stats.byType.truncate).toBe(1);
@@ -81,28 +84,31 @@ test('a body truncated mid-transfer is never returned as short data: retried, or
   expect(['ERR_TRUNCATED_BODY', 'ERR_CONNECTION']).toContain(error.code);
 });
 
-test('a connection reset mid-body of a range request is retried', async () => {
+s3.test('a connection reset mid-body of a range request is retried', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'reset-mid-body', bytes: 1000 } }]);
   expectSameBytes(await viaProxy().getRange(`s3://${bucket}/data.bin`, 5000, 200_000), bytes.subarray(5000, 205_000));
 });
 
-test('an attempt slower than attemptTimeoutMs times out, is retried, and gives ERR_TIMEOUT when all are slow', async () => {
-  proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'delay', ms: 1500 } }]);
-  expectSameBytes(await viaProxy({ attemptTimeoutMs: 400 }).get(`s3://${bucket}/data.bin`), bytes);
-  proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 1500 } }]);
-  await expect(
-    viaProxy({ attemptTimeoutMs: 300, maxAttempts: 2 }).get(`s3://${bucket}/data.bin`),
-  ).rejects.toMatchObject({
-    code: 'ERR_TIMEOUT',
-  });
-});
+s3.test(
+  'an attempt slower than attemptTimeoutMs times out, is retried, and gives ERR_TIMEOUT when all are slow',
+  async () => {
+    proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'delay', ms: 1500 } }]);
+    expectSameBytes(await viaProxy({ attemptTimeoutMs: 400 }).get(`s3://${bucket}/data.bin`), bytes);
+    proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 1500 } }]);
+    await expect(
+      viaProxy({ attemptTimeoutMs: 300, maxAttempts: 2 }).get(`s3://${bucket}/data.bin`),
+    ).rejects.toMatchObject({
+      code: 'ERR_TIMEOUT',
+    });
+  },
+);
 
-test('4xx answers are not retried (a missing key costs one request)', async () => {
+s3.test('4xx answers are not retried (a missing key costs one request)', async () => {
   await expect(viaProxy().get(`s3://${bucket}/missing.bin`)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   expect(proxy.stats.requests).toBe(1);
 });
 
-test('the caller aborting during backoff stops the retries with ERR_ABORTED', async () => {
+s3.test('the caller aborting during backoff stops the retries with ERR_ABORTED', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'status', status: 503, body: SLOW_DOWN_BODY } }]);
   const controller = new AbortController();
   const pending = viaProxy({ maxAttempts: 50, retryBaseDelayMs: 200 }).get(`s3://${bucket}/data.bin`, {

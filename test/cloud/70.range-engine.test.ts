@@ -7,7 +7,8 @@ import { type ObjectStore, storeFor } from '../../lib';
 import { runNodeScript } from '../helpers/child';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
-import { type CloudTarget, cloudTargets, newBucketName, s3Target } from './targets';
+import { withTools } from '../helpers/tools';
+import { type CloudTarget, cloudTargets, newBucketName, s3Endpoint, s3Target } from './targets';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -54,83 +55,85 @@ describe.each(cloudTargets().map((target) => [target.name, target] as [string, C
   },
 );
 
-describe('s3 (moto) behind the fault proxy: requests, failures, aborts', () => {
-  let proxy: FaultProxy;
-  let store: ObjectStore;
-  const direct = s3Target().store();
-  const bucket = newBucketName('rngf');
-  const size = 3 * MiB + 17;
-  const uri = `s3://${bucket}/big.bin`;
-  const bytes = testBytes(size, 77);
-  const objectPath = new RegExp(`^/${bucket}/big\\.bin`);
+withTools(['moto'], 's3 (moto) behind the fault proxy').describe(
+  's3 (moto) behind the fault proxy: requests, failures, aborts',
+  () => {
+    let proxy: FaultProxy;
+    let store: ObjectStore;
+    const direct = s3Target().store();
+    const bucket = newBucketName('rngf');
+    const size = 3 * MiB + 17;
+    const uri = `s3://${bucket}/big.bin`;
+    const bytes = testBytes(size, 77);
+    const objectPath = new RegExp(`^/${bucket}/big\\.bin`);
 
-  beforeAll(async () => {
-    proxy = await startFaultProxy({ target: process.env.S3DLIO_TEST_S3_ENDPOINT as string });
-    store = storeFor('s3://', {
-      endpoint: proxy.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      retryBaseDelayMs: 5,
-      ...ranges,
+    beforeAll(async () => {
+      proxy = await startFaultProxy({ target: s3Endpoint() });
+      store = storeFor('s3://', {
+        endpoint: proxy.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        retryBaseDelayMs: 5,
+        ...ranges,
+      });
+      await direct.createBucket(`s3://${bucket}/`);
+      await direct.put(uri, bytes);
+      await direct.put(`s3://${bucket}/small.bin`, bytes.subarray(0, 1000));
     });
-    await direct.createBucket(`s3://${bucket}/`);
-    await direct.put(uri, bytes);
-    await direct.put(`s3://${bucket}/small.bin`, bytes.subarray(0, 1000));
-  });
-  afterAll(async () => {
-    await direct.deleteBucket(`s3://${bucket}/`, { force: true });
-    await proxy.stop();
-  });
-  beforeEach(() => {
-    proxy.setRules([
-      { name: 'head', method: 'HEAD', action: { type: 'delay', ms: 0 } },
-      { name: 'get', method: 'GET', path: objectPath, action: { type: 'delay', ms: 0 } },
-    ]);
-    proxy.resetStats();
-  });
+    afterAll(async () => {
+      await direct.deleteBucket(`s3://${bucket}/`, { force: true });
+      await proxy.stop();
+    });
+    beforeEach(() => {
+      proxy.setRules([
+        { name: 'head', method: 'HEAD', action: { type: 'delay', ms: 0 } },
+        { name: 'get', method: 'GET', path: objectPath, action: { type: 'delay', ms: 0 } },
+      ]);
+      proxy.resetStats();
+    });
 
-  test('no HEAD: the first range tells the size; 1 + ceil((size - threshold) / chunk) GETs', async () => {
-    expectSameBytes(await store.get(uri), bytes);
-    expect(proxy.stats.byRule.head ?? 0).toBe(0);
-    expect(proxy.stats.byRule.get).toBe(1 + Math.ceil((size - ranges.rangeThreshold) / ranges.chunkSize));
-  });
+    test('no HEAD: the first range tells the size; 1 + ceil((size - threshold) / chunk) GETs', async () => {
+      expectSameBytes(await store.get(uri), bytes);
+      expect(proxy.stats.byRule.head ?? 0).toBe(0);
+      expect(proxy.stats.byRule.get).toBe(1 + Math.ceil((size - ranges.rangeThreshold) / ranges.chunkSize));
+    });
 
-  test('an object below the threshold costs exactly one request', async () => {
-    expectSameBytes(await store.get(`s3://${bucket}/small.bin`), bytes.subarray(0, 1000));
-    expect(proxy.stats.requests).toBe(1);
-  });
+    test('an object below the threshold costs exactly one request', async () => {
+      expectSameBytes(await store.get(`s3://${bucket}/small.bin`), bytes.subarray(0, 1000));
+      expect(proxy.stats.requests).toBe(1);
+    });
 
-  test('a failed range is retried on its own; the result is still byte-identical', async () => {
-    proxy.setRules([{ method: 'GET', path: objectPath, nth: 4, action: { type: 'status', status: 503 } }]);
-    expectSameBytes(await store.get(uri), bytes);
-    expect(proxy.stats.faults).toBe(1);
-  });
+    test('a failed range is retried on its own; the result is still byte-identical', async () => {
+      proxy.setRules([{ method: 'GET', path: objectPath, nth: 4, action: { type: 'status', status: 503 } }]);
+      expectSameBytes(await store.get(uri), bytes);
+      expect(proxy.stats.faults).toBe(1);
+    });
 
-  test('a range that keeps failing fails the whole get with its cause', async () => {
-    proxy.setRules([
-      { method: 'GET', path: objectPath, nth: 1, action: { type: 'delay', ms: 0 } },
-      { method: 'GET', path: objectPath, action: { type: 'drop' } },
-    ]);
-    const error = await rejectionOf(store.get(uri, { concurrency: 2 }));
-    expect(error).toMatchObject({ code: 'ERR_CONNECTION', operation: 'get', uri });
-  });
+    test('a range that keeps failing fails the whole get with its cause', async () => {
+      proxy.setRules([
+        { method: 'GET', path: objectPath, nth: 1, action: { type: 'delay', ms: 0 } },
+        { method: 'GET', path: objectPath, action: { type: 'drop' } },
+      ]);
+      const error = await rejectionOf(store.get(uri, { concurrency: 2 }));
+      expect(error).toMatchObject({ code: 'ERR_CONNECTION', operation: 'get', uri });
+    });
 
-  test('aborting cancels every range in flight with ERR_ABORTED', async () => {
-    proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 400 } }]);
-    const controller = new AbortController();
-    const pending = store.get(uri, { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('stop')), 600);
-    const started = Date.now();
-    await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
-    expect(Date.now() - started).toBeLessThan(5000);
-  });
+    test('aborting cancels every range in flight with ERR_ABORTED', async () => {
+      proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 400 } }]);
+      const controller = new AbortController();
+      const pending = store.get(uri, { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('stop')), 600);
+      const started = Date.now();
+      await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
 
-  test('32 ranges in flight under one caller signal trip no MaxListeners warning', async () => {
-    // Slow answers keep every range (with its retry and timeout listeners) in flight at once. A
-    // plain Node child process: jest's sandbox does not see process warnings.
-    proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 100 } }]);
-    const child = await runNodeScript(
-      `const s = require(LIB);
+    test('32 ranges in flight under one caller signal trip no MaxListeners warning', async () => {
+      // Slow answers keep every range (with its retry and timeout listeners) in flight at once. A
+      // plain Node child process: jest's sandbox does not see process warnings.
+      proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'delay', ms: 100 } }]);
+      const child = await runNodeScript(
+        `const s = require(LIB);
        const warnings = [];
        process.on('warning', (w) => warnings.push(w.name));
        (async () => {
@@ -139,24 +142,25 @@ describe('s3 (moto) behind the fault proxy: requests, failures, aborts', () => {
          await new Promise((resolve) => setTimeout(resolve, 50));
          console.log(JSON.stringify({ length: bytes.byteLength, warnings: warnings.filter((name) => name === 'MaxListenersExceededWarning') }));
        })().catch((error) => { console.error(error); process.exit(1); });`,
-      { endpoint: proxy.url, uri },
-    );
-    expect(child.code).toBe(0);
-    expect(JSON.parse(child.stdout.trim().split('\n').at(-1) as string)).toEqual({ length: size, warnings: [] });
-  });
+        { endpoint: proxy.url, uri },
+      );
+      expect(child.code).toBe(0);
+      expect(JSON.parse(child.stdout.trim().split('\n').at(-1) as string)).toEqual({ length: size, warnings: [] });
+    });
 
-  test('an object replaced during the read is ERR_CHANGED_DURING_READ, never a mix of versions', async () => {
-    const other = `s3://${bucket}/changing.bin`;
-    await direct.put(other, bytes);
-    const path = new RegExp(`^/${bucket}/changing\\.bin`);
-    // The first range answers at once; the others wait while a new version is written.
-    proxy.setRules([
-      { method: 'GET', path, nth: 1, action: { type: 'delay', ms: 0 } },
-      { method: 'GET', path, action: { type: 'delay', ms: 500 } },
-    ]);
-    const pending = rejectionOf(store.get(other));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await direct.put(other, testBytes(size, 78));
-    expect(await pending).toMatchObject({ code: 'ERR_CHANGED_DURING_READ', uri: other });
-  });
-});
+    test('an object replaced during the read is ERR_CHANGED_DURING_READ, never a mix of versions', async () => {
+      const other = `s3://${bucket}/changing.bin`;
+      await direct.put(other, bytes);
+      const path = new RegExp(`^/${bucket}/changing\\.bin`);
+      // The first range answers at once; the others wait while a new version is written.
+      proxy.setRules([
+        { method: 'GET', path, nth: 1, action: { type: 'delay', ms: 0 } },
+        { method: 'GET', path, action: { type: 'delay', ms: 500 } },
+      ]);
+      const pending = rejectionOf(store.get(other));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await direct.put(other, testBytes(size, 78));
+      expect(await pending).toMatchObject({ code: 'ERR_CHANGED_DURING_READ', uri: other });
+    });
+  },
+);

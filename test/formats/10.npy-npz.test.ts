@@ -10,7 +10,7 @@ import * as path from 'path';
 import { encodeNpy, encodeNpz, parseNpy, readNpz, S3dlioError, type NpyArray, type NpyInput } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
 import { useTempDir } from '../helpers/temp';
-import { describeWith, testWith } from '../helpers/tools';
+import { describeWith, testWith, withTools } from '../helpers/tools';
 import { python, sha256 } from './tools';
 
 const tmp = useTempDir('s3dlio-npy-');
@@ -109,9 +109,12 @@ print(json.dumps(out))`,
     expect(header.slice(10).trimEnd()).toBe("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }");
   });
 
-  testWith(['numpy'], 'parses what NumPy writes: every dtype, bool, Fortran order, format versions 1.0, 2.0 and 3.0', () => {
-    const made = python<Array<NumpyView & { file: string; version: string }>>(
-      `${DESCRIBE}
+  testWith(
+    ['numpy'],
+    'parses what NumPy writes: every dtype, bool, Fortran order, format versions 1.0, 2.0 and 3.0',
+    () => {
+      const made = python<Array<NumpyView & { file: string; version: string }>>(
+        `${DESCRIBE}
 arrays = {
   'u1': np.arange(250, dtype='u1'), 'i1': np.arange(-5, 5, dtype='i1'), 'u2': np.array([0, 65535], 'u2'),
   'i2': np.array([-3, 3], 'i2'), 'u4': np.array([7, 2**32 - 1], 'u4'), 'i4': np.arange(-6, 6, dtype='i4').reshape(3, 4),
@@ -127,26 +130,27 @@ for version in [None, (2, 0), (3, 0)]:
             np.lib.format.write_array(f, a, version=version)
         out.append(dict(describe(a), file=p, version=str(version)))
 print(json.dumps(out))`,
-      tmp.path,
-    );
-    expect(made).toHaveLength(39);
-    for (const expected of made) {
-      const array = parseNpy(readFileSync(expected.file));
-      expect({
-        file: expected.file,
-        dtype: array.dtype,
-        shape: array.shape,
-        sha: sha256(array.data),
-        fortran: array.fortranOrder,
-      }).toEqual({
-        file: expected.file,
-        dtype: expected.dtype,
-        shape: expected.shape,
-        sha: expected.sha,
-        fortran: expected.fortran,
-      });
-    }
-  });
+        tmp.path,
+      );
+      expect(made).toHaveLength(39);
+      for (const expected of made) {
+        const array = parseNpy(readFileSync(expected.file));
+        expect({
+          file: expected.file,
+          dtype: array.dtype,
+          shape: array.shape,
+          sha: sha256(array.data),
+          fortran: array.fortranOrder,
+        }).toEqual({
+          file: expected.file,
+          dtype: expected.dtype,
+          shape: expected.shape,
+          sha: expected.sha,
+          fortran: expected.fortran,
+        });
+      }
+    },
+  );
 
   test('typed array per dtype: <i8 → BigInt64Array, |b1 → Uint8Array, <f4 → Float32Array', () => {
     expect(parseNpy(encodeNpy(BigInt64Array.of(-1n))).data).toEqual(BigInt64Array.of(-1n));
@@ -293,11 +297,19 @@ describe('NPZ', () => {
     mask: { dtype: '|b1', shape: [3], data: Uint8Array.of(0, 1, 1) },
   };
 
-  testWith(['numpy'], 'NumPy loads what encodeNpz writes; Python zipfile finds every CRC-32 right and every entry stored', () => {
-    const file = path.join(tmp.path, 'ours.npz');
-    writeFileSync(file, encodeNpz(arrays));
-    const seen = python<{ arrays: Record<string, NumpyView>; bad: string | null; methods: number[]; names: string[] }>(
-      `${DESCRIBE}
+  testWith(
+    ['numpy'],
+    'NumPy loads what encodeNpz writes; Python zipfile finds every CRC-32 right and every entry stored',
+    () => {
+      const file = path.join(tmp.path, 'ours.npz');
+      writeFileSync(file, encodeNpz(arrays));
+      const seen = python<{
+        arrays: Record<string, NumpyView>;
+        bad: string | null;
+        methods: number[];
+        names: string[];
+      }>(
+        `${DESCRIBE}
 import zipfile
 z = np.load(ARGS[0])
 with zipfile.ZipFile(ARGS[0]) as f:
@@ -305,45 +317,49 @@ with zipfile.ZipFile(ARGS[0]) as f:
     methods = [i.compress_type for i in f.infolist()]
     names = f.namelist()
 print(json.dumps({'arrays': {k: describe(z[k]) for k in z.files}, 'bad': bad, 'methods': methods, 'names': names}))`,
-      file,
-    );
-    expect(seen.bad).toBeNull();
-    expect(seen.methods).toEqual([0, 0, 0, 0]);
-    expect(seen.names).toEqual(['images.npy', 'labels.npy', 'weights.npy', 'mask.npy']);
-    expect(seen.arrays).toEqual({
-      images: { dtype: '|u1', shape: [2, 4, 4], sha: sha256(dataOf(arrays.images!)), fortran: false },
-      labels: { dtype: '<i8', shape: [2], sha: sha256(dataOf(arrays.labels!)), fortran: false },
-      weights: { dtype: '<f4', shape: [3], sha: sha256(dataOf(arrays.weights!)), fortran: false },
-      mask: { dtype: '|b1', shape: [3], sha: sha256(dataOf(arrays.mask!)), fortran: false },
-    });
-  });
+        file,
+      );
+      expect(seen.bad).toBeNull();
+      expect(seen.methods).toEqual([0, 0, 0, 0]);
+      expect(seen.names).toEqual(['images.npy', 'labels.npy', 'weights.npy', 'mask.npy']);
+      expect(seen.arrays).toEqual({
+        images: { dtype: '|u1', shape: [2, 4, 4], sha: sha256(dataOf(arrays.images!)), fortran: false },
+        labels: { dtype: '<i8', shape: [2], sha: sha256(dataOf(arrays.labels!)), fortran: false },
+        weights: { dtype: '<f4', shape: [3], sha: sha256(dataOf(arrays.weights!)), fortran: false },
+        mask: { dtype: '|b1', shape: [3], sha: sha256(dataOf(arrays.mask!)), fortran: false },
+      });
+    },
+  );
 
-  test.each(['savez', 'savez_compressed'])('reads what np.%s writes, with the same bytes', (writer) => {
-    const file = path.join(tmp.path, `${writer}.npz`);
-    const expected = python<Record<string, NumpyView>>(
-      `${DESCRIBE}
+  withTools(['numpy'], 'reads what np.savez writes').test.each(['savez', 'savez_compressed'])(
+    'reads what np.%s writes, with the same bytes',
+    (writer) => {
+      const file = path.join(tmp.path, `${writer}.npz`);
+      const expected = python<Record<string, NumpyView>>(
+        `${DESCRIBE}
 rng = np.random.default_rng(5)
 arrays = {'x': rng.integers(0, 255, 100000, dtype='u1'), 'y': rng.normal(size=(30, 7)).astype('<f4'),
           'z': np.arange(-4, 4, dtype='<i8'), 'empty': np.zeros(0, dtype='<u2')}
 np.${writer}(ARGS[0], **arrays)
 print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
-      file,
-    );
-    const bytes = readFileSync(file);
-    const read = readNpz(bytes);
-    expect([...read.keys()].sort()).toEqual(Object.keys(expected).sort());
-    for (const [name, view] of Object.entries(expected)) {
-      const array = read.get(name)!;
-      expect({ name, dtype: array.dtype, shape: array.shape, sha: sha256(array.data) }).toEqual({
-        name,
-        dtype: view.dtype,
-        shape: view.shape,
-        sha: view.sha,
-      });
-    }
-    const methods = readZip(bytes).map((e) => e.method);
-    expect(methods).toEqual(Array(4).fill(writer === 'savez' ? 'stored' : 'deflated'));
-  });
+        file,
+      );
+      const bytes = readFileSync(file);
+      const read = readNpz(bytes);
+      expect([...read.keys()].sort()).toEqual(Object.keys(expected).sort());
+      for (const [name, view] of Object.entries(expected)) {
+        const array = read.get(name)!;
+        expect({ name, dtype: array.dtype, shape: array.shape, sha: sha256(array.data) }).toEqual({
+          name,
+          dtype: view.dtype,
+          shape: view.shape,
+          sha: view.sha,
+        });
+      }
+      const methods = readZip(bytes).map((e) => e.method);
+      expect(methods).toEqual(Array(4).fill(writer === 'savez' ? 'stored' : 'deflated'));
+    },
+  );
 
   testWith(['numpy'], 'empty arrays: the CRC-32 of a chunk without memory continues the previous one', () => {
     // zlib.crc32(new Uint8Array(0), crc) returns 0 instead of crc (no backing store).
@@ -368,26 +384,30 @@ print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
     expect(read.get('images')!.shape).toEqual([2, 4, 4]);
   });
 
-  testWith(['numpy'], 'a flipped data byte fails the CRC-32 (ours and Python zipfile agree); verify: false reads it anyway', () => {
-    const archive = encodeNpz({ x: Float64Array.of(1, 2, 3) });
-    const x = readNpz(archive).get('x')!;
-    const at = x.data.byteOffset + 8; // the second element's first byte
-    archive[at] ^= 0x01;
-    const file = path.join(tmp.path, 'bad-crc.npz');
-    writeFileSync(file, archive);
-    expect(python<string | null>('import zipfile\nprint(json.dumps(zipfile.ZipFile(ARGS[0]).testzip()))', file)).toBe(
-      'x.npy',
-    );
-    expect(() => readNpz(archive)).toThrow(
-      expect.objectContaining({
-        code: 'ERR_CHECKSUM_MISMATCH',
-        message: expect.stringMatching(
-          /^readNpz: entry "x\.npy": CRC-32 of the data is 0x[0-9a-f]{8}, the archive records/,
-        ),
-      }),
-    );
-    expect((readNpz(archive, { verify: false }).get('x')!.data as Float64Array)[1]).not.toBe(2);
-  });
+  testWith(
+    ['numpy'],
+    'a flipped data byte fails the CRC-32 (ours and Python zipfile agree); verify: false reads it anyway',
+    () => {
+      const archive = encodeNpz({ x: Float64Array.of(1, 2, 3) });
+      const x = readNpz(archive).get('x')!;
+      const at = x.data.byteOffset + 8; // the second element's first byte
+      archive[at] ^= 0x01;
+      const file = path.join(tmp.path, 'bad-crc.npz');
+      writeFileSync(file, archive);
+      expect(python<string | null>('import zipfile\nprint(json.dumps(zipfile.ZipFile(ARGS[0]).testzip()))', file)).toBe(
+        'x.npy',
+      );
+      expect(() => readNpz(archive)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_CHECKSUM_MISMATCH',
+          message: expect.stringMatching(
+            /^readNpz: entry "x\.npy": CRC-32 of the data is 0x[0-9a-f]{8}, the archive records/,
+          ),
+        }),
+      );
+      expect((readNpz(archive, { verify: false }).get('x')!.data as Float64Array)[1]).not.toBe(2);
+    },
+  );
 
   testWith(['numpy'], 'truncated or foreign archives → ERR_BAD_FORMAT', () => {
     const archive = encodeNpz({ x: Uint8Array.of(1) });

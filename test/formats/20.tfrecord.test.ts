@@ -73,15 +73,19 @@ describe('masked CRC32C', () => {
 });
 
 describe('TFRecord files', () => {
-  testWith(['numpy'], 'an independent Python reader (its own CRC32C) verifies every CRC and gets the same records', () => {
-    const file = path.join(tmp.path, 'ours.tfrecord');
-    writeFileSync(file, encodeTfRecords(RECORDS).data);
-    const shas = python<string[]>(
-      `${PY_TFRECORD}\nprint(json.dumps([hashlib.sha256(r).hexdigest() for r in read_tfrecords(ARGS[0])]))`,
-      file,
-    );
-    expect(shas).toEqual(RECORDS.map(sha256));
-  });
+  testWith(
+    ['numpy'],
+    'an independent Python reader (its own CRC32C) verifies every CRC and gets the same records',
+    () => {
+      const file = path.join(tmp.path, 'ours.tfrecord');
+      writeFileSync(file, encodeTfRecords(RECORDS).data);
+      const shas = python<string[]>(
+        `${PY_TFRECORD}\nprint(json.dumps([hashlib.sha256(r).hexdigest() for r in read_tfrecords(ARGS[0])]))`,
+        file,
+      );
+      expect(shas).toEqual(RECORDS.map(sha256));
+    },
+  );
 
   testWith(['numpy'], 'reads a file the independent Python writer framed, records as zero-copy views', () => {
     const file = path.join(tmp.path, 'python.tfrecord');

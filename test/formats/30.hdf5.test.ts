@@ -43,30 +43,34 @@ function exportedBytes(file: string, dataset: string): Buffer {
   return readFileSync(out);
 }
 
-testWith(['h5dump'], 'a uint8 dataset: h5dump shows name, type and shape; its binary export and readHdf5 give the input back', async () => {
-  const data = testBytes(100_000, 4);
-  const bytes = await encodeHdf5({ name: 'data', data });
-  const file = path.join(tmp.path, 'u8.h5');
-  writeFileSync(file, bytes);
-  const header = hdf5Tool('h5dump', '-H', file);
-  expect(header).toContain('DATASET "data" {');
-  expect(header).toContain('DATATYPE  H5T_STD_U8LE');
-  expect(header).toContain('DATASPACE  SIMPLE { ( 100000 ) / ( 100000 ) }');
-  expect(sha256(exportedBytes(file, 'data'))).toBe(sha256(data));
-  // h5dump -d prints the values themselves too: the first ones, as text.
-  const dump = hdf5Tool('h5dump', '-d', '/data', file);
-  expect(dump).toContain(`(0): ${Array.from(data.subarray(0, 5)).join(', ')},`);
+testWith(
+  ['h5dump'],
+  'a uint8 dataset: h5dump shows name, type and shape; its binary export and readHdf5 give the input back',
+  async () => {
+    const data = testBytes(100_000, 4);
+    const bytes = await encodeHdf5({ name: 'data', data });
+    const file = path.join(tmp.path, 'u8.h5');
+    writeFileSync(file, bytes);
+    const header = hdf5Tool('h5dump', '-H', file);
+    expect(header).toContain('DATASET "data" {');
+    expect(header).toContain('DATATYPE  H5T_STD_U8LE');
+    expect(header).toContain('DATASPACE  SIMPLE { ( 100000 ) / ( 100000 ) }');
+    expect(sha256(exportedBytes(file, 'data'))).toBe(sha256(data));
+    // h5dump -d prints the values themselves too: the first ones, as text.
+    const dump = hdf5Tool('h5dump', '-d', '/data', file);
+    expect(dump).toContain(`(0): ${Array.from(data.subarray(0, 5)).join(', ')},`);
 
-  const read = await readHdf5(bytes);
-  expect([...read.keys()]).toEqual(['data']);
-  const dataset = read.get('data')!;
-  expect({ name: dataset.name, dtype: dataset.dtype, shape: dataset.shape }).toEqual({
-    name: 'data',
-    dtype: '|u1',
-    shape: [100000],
-  });
-  expect(sha256(dataset.data)).toBe(sha256(data));
-});
+    const read = await readHdf5(bytes);
+    expect([...read.keys()]).toEqual(['data']);
+    const dataset = read.get('data')!;
+    expect({ name: dataset.name, dtype: dataset.dtype, shape: dataset.shape }).toEqual({
+      name: 'data',
+      dtype: '|u1',
+      shape: [100000],
+    });
+    expect(sha256(dataset.data)).toBe(sha256(data));
+  },
+);
 
 const TYPES: Array<[string, NumericArray, number[], string, string]> = [
   ['i8', Int8Array.of(-128, 0, 127, 5), [4], 'H5T_STD_I8LE', '|i1'],
@@ -81,89 +85,98 @@ const TYPES: Array<[string, NumericArray, number[], string, string]> = [
   ['empty', new Uint8Array(0), [0], 'H5T_STD_U8LE', '|u1'],
 ];
 
-testWith(['h5dump'], 'every element type and several shapes in one file, checked with h5dump and read back', async () => {
-  const bytes = await encodeHdf5(TYPES.map(([name, data, shape]) => ({ name, data, shape })));
-  const file = path.join(tmp.path, 'types.h5');
-  writeFileSync(file, bytes);
-  const header = hdf5Tool('h5dump', '-H', file);
-  const read = await readHdf5(bytes);
-  for (const [name, data, shape, h5type, dtype] of TYPES) {
-    const block = new RegExp(
-      `DATASET "${name}" \\{\\s+DATATYPE\\s+(\\S+)\\s+DATASPACE\\s+SIMPLE \\{ \\( ([\\d, ]+) \\)`,
-    );
-    const match = block.exec(header);
-    expect({ name, type: match?.[1], shape: match?.[2] }).toEqual({ name, type: h5type, shape: shape.join(', ') });
-    if (data.length > 0) expect({ name, sha: sha256(exportedBytes(file, name)) }).toEqual({ name, sha: sha256(data) });
-    const dataset = read.get(name)!;
-    expect({ name, dtype: dataset.dtype, shape: dataset.shape, type: dataset.data.constructor.name }).toEqual({
-      name,
-      dtype,
-      shape,
-      type: data.constructor.name,
-    });
-    expect(sha256(dataset.data)).toBe(sha256(data));
-  }
-});
+testWith(
+  ['h5dump'],
+  'every element type and several shapes in one file, checked with h5dump and read back',
+  async () => {
+    const bytes = await encodeHdf5(TYPES.map(([name, data, shape]) => ({ name, data, shape })));
+    const file = path.join(tmp.path, 'types.h5');
+    writeFileSync(file, bytes);
+    const header = hdf5Tool('h5dump', '-H', file);
+    const read = await readHdf5(bytes);
+    for (const [name, data, shape, h5type, dtype] of TYPES) {
+      const block = new RegExp(
+        `DATASET "${name}" \\{\\s+DATATYPE\\s+(\\S+)\\s+DATASPACE\\s+SIMPLE \\{ \\( ([\\d, ]+) \\)`,
+      );
+      const match = block.exec(header);
+      expect({ name, type: match?.[1], shape: match?.[2] }).toEqual({ name, type: h5type, shape: shape.join(', ') });
+      if (data.length > 0)
+        expect({ name, sha: sha256(exportedBytes(file, name)) }).toEqual({ name, sha: sha256(data) });
+      const dataset = read.get(name)!;
+      expect({ name, dtype: dataset.dtype, shape: dataset.shape, type: dataset.data.constructor.name }).toEqual({
+        name,
+        dtype,
+        shape,
+        type: data.constructor.name,
+      });
+      expect(sha256(dataset.data)).toBe(sha256(data));
+    }
+  },
+);
 
-testWith(['h5import'], 'reads files the HDF5 tools wrote (h5import): nested groups, selected datasets; big-endian is refused', async () => {
-  const ints = path.join(tmp.path, 'ints.bin');
-  const floats = path.join(tmp.path, 'floats.bin');
-  writeFileSync(ints, Buffer.from(Int32Array.of(0, -1, 2, -3, 4, -5).buffer));
-  writeFileSync(floats, Buffer.from(Float32Array.of(0.5, 1.5, 2.5, 3.5).buffer));
-  const config = (dataset: string, cls: 'IN' | 'FP', dims: string, order: 'LE' | 'BE'): string => {
-    const file = path.join(tmp.path, `${dataset.replace(/\//g, '_')}.cfg`);
-    writeFileSync(
+testWith(
+  ['h5import'],
+  'reads files the HDF5 tools wrote (h5import): nested groups, selected datasets; big-endian is refused',
+  async () => {
+    const ints = path.join(tmp.path, 'ints.bin');
+    const floats = path.join(tmp.path, 'floats.bin');
+    writeFileSync(ints, Buffer.from(Int32Array.of(0, -1, 2, -3, 4, -5).buffer));
+    writeFileSync(floats, Buffer.from(Float32Array.of(0.5, 1.5, 2.5, 3.5).buffer));
+    const config = (dataset: string, cls: 'IN' | 'FP', dims: string, order: 'LE' | 'BE'): string => {
+      const file = path.join(tmp.path, `${dataset.replace(/\//g, '_')}.cfg`);
+      writeFileSync(
+        file,
+        [
+          `PATH ${dataset}`,
+          `INPUT-CLASS ${cls}`,
+          'INPUT-SIZE 32',
+          'INPUT-BYTE-ORDER LE',
+          `RANK ${dims.split(' ').length}`,
+          `DIMENSION-SIZES ${dims}`,
+          `OUTPUT-CLASS ${cls}`,
+          'OUTPUT-SIZE 32',
+          cls === 'IN' ? 'OUTPUT-ARCHITECTURE STD' : 'OUTPUT-ARCHITECTURE IEEE',
+          `OUTPUT-BYTE-ORDER ${order}`,
+          '',
+        ].join('\n'),
+      );
+      return file;
+    };
+    const file = path.join(tmp.path, 'imported.h5');
+    hdf5Tool(
+      'h5import',
+      ints,
+      '-c',
+      config('train/labels', 'IN', '2 3', 'LE'),
+      floats,
+      '-c',
+      config('weights', 'FP', '4', 'LE'),
+      ints,
+      '-c',
+      config('be', 'IN', '6', 'BE'),
+      '-o',
       file,
-      [
-        `PATH ${dataset}`,
-        `INPUT-CLASS ${cls}`,
-        'INPUT-SIZE 32',
-        'INPUT-BYTE-ORDER LE',
-        `RANK ${dims.split(' ').length}`,
-        `DIMENSION-SIZES ${dims}`,
-        `OUTPUT-CLASS ${cls}`,
-        'OUTPUT-SIZE 32',
-        cls === 'IN' ? 'OUTPUT-ARCHITECTURE STD' : 'OUTPUT-ARCHITECTURE IEEE',
-        `OUTPUT-BYTE-ORDER ${order}`,
-        '',
-      ].join('\n'),
     );
-    return file;
-  };
-  const file = path.join(tmp.path, 'imported.h5');
-  hdf5Tool(
-    'h5import',
-    ints,
-    '-c',
-    config('train/labels', 'IN', '2 3', 'LE'),
-    floats,
-    '-c',
-    config('weights', 'FP', '4', 'LE'),
-    ints,
-    '-c',
-    config('be', 'IN', '6', 'BE'),
-    '-o',
-    file,
-  );
-  const bytes = readFileSync(file);
-  const read = await readHdf5(bytes, { datasets: ['train/labels', '/weights'] });
-  expect([...read.keys()]).toEqual(['train/labels', 'weights']);
-  expect(read.get('train/labels')).toEqual({
-    name: 'train/labels',
-    dtype: '<i4',
-    shape: [2, 3],
-    data: Int32Array.of(0, -1, 2, -3, 4, -5),
-  });
-  expect(read.get('weights')).toEqual({
-    name: 'weights',
-    dtype: '<f4',
-    shape: [4],
-    data: Float32Array.of(0.5, 1.5, 2.5, 3.5),
-  });
-  const all = await rejection(readHdf5(bytes));
-  expect(all.code).toBe('ERR_BAD_FORMAT');
-  expect(all.message).toContain('readHdf5: dataset "be" has an unsupported type (HDF5 class 0, 4 bytes, big-endian)');
-});
+    const bytes = readFileSync(file);
+    const read = await readHdf5(bytes, { datasets: ['train/labels', '/weights'] });
+    expect([...read.keys()]).toEqual(['train/labels', 'weights']);
+    expect(read.get('train/labels')).toEqual({
+      name: 'train/labels',
+      dtype: '<i4',
+      shape: [2, 3],
+      data: Int32Array.of(0, -1, 2, -3, 4, -5),
+    });
+    expect(read.get('weights')).toEqual({
+      name: 'weights',
+      dtype: '<f4',
+      shape: [4],
+      data: Float32Array.of(0.5, 1.5, 2.5, 3.5),
+    });
+    const all = await rejection(readHdf5(bytes));
+    expect(all.code).toBe('ERR_BAD_FORMAT');
+    expect(all.message).toContain('readHdf5: dataset "be" has an unsupported type (HDF5 class 0, 4 bytes, big-endian)');
+  },
+);
 
 test('input that is not HDF5, truncated, or lacks the dataset → ERR_BAD_FORMAT quoting HDF5', async () => {
   const notHdf5 = await rejection(readHdf5(Buffer.from('certainly not an HDF5 file')));

@@ -104,3 +104,16 @@ export function assertTool(tool: ToolName): void {
     throw new Error(`${tool} is not installed: install it with \`${installCommand(tool)}\` (see README "Testing")`);
   }
 }
+
+/** Whether every tool of `tools` is here; records the skip of `title` when one is missing. */
+export function toolsAvailable(tools: readonly ToolName[], title: string): boolean {
+  return missingFor(tools, title).length === 0;
+}
+
+/**
+ * `describe` and `test` for a group of tests that all need `tools` (e.g. a whole S3 suite):
+ * the real ones where the tools are here, `.skip` variants elsewhere (recorded once, as `title`).
+ */
+export function withTools(tools: readonly ToolName[], title: string): { describe: jest.Describe; test: jest.It } {
+  return toolsAvailable(tools, title) ? { describe, test } : { describe: describe.skip, test: test.skip };
+}

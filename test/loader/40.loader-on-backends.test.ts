@@ -8,7 +8,8 @@ import { createHash } from 'crypto';
 import { type ObjectStore, storeFor } from '../../lib';
 import { DataLoader } from '../../lib/loader/data-loader';
 import { Dataset } from '../../lib/loader/dataset';
-import { azTarget, type CloudTarget, gsTarget, newBucketName, s3Target } from '../cloud/targets';
+import { type CloudTarget, cloudTargets, gsTarget, newBucketName, s3Endpoint, s3Target } from '../cloud/targets';
+import { withTools } from '../helpers/tools';
 import { runNodeScript } from '../helpers/child';
 import { rejectionOf, testBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
@@ -54,13 +55,7 @@ function localBackend(scheme: 'file' | 'direct'): Backend {
   };
 }
 
-const backends: Backend[] = [
-  localBackend('file'),
-  localBackend('direct'),
-  cloudBackend(s3Target()),
-  cloudBackend(azTarget()),
-  cloudBackend(gsTarget()),
-];
+const backends: Backend[] = [localBackend('file'), localBackend('direct'), ...cloudTargets().map(cloudBackend)];
 
 describe.each(backends.map((backend) => [backend.name, backend] as const))('%s', (_name, backend) => {
   beforeAll(async () => {
@@ -128,54 +123,59 @@ describe.each(backends.map((backend) => [backend.name, backend] as const))('%s',
   });
 });
 
-describe('a backend failing mid-epoch (S3 through the fault proxy)', () => {
-  let proxy: FaultProxy;
-  const target = s3Target();
-  const bucket = newBucketName('loader-faults');
-  const direct = target.store();
-  beforeAll(async () => {
-    proxy = await startFaultProxy({ target: process.env.S3DLIO_TEST_S3_ENDPOINT as string });
-    await direct.createBucket(`s3://${bucket}/`);
-    for (let i = 0; i < 20; i++)
-      await direct.put(`s3://${bucket}/d/o${String(i).padStart(2, '0')}`, testBytes(2000, i));
-  });
-  afterAll(async () => {
-    await direct.deleteBucket(`s3://${bucket}/`, { force: true });
-    await proxy.stop();
-  });
+withTools(['moto'], 'a backend failing mid-epoch').describe(
+  'a backend failing mid-epoch (S3 through the fault proxy)',
+  () => {
+    let proxy: FaultProxy;
+    const target = s3Target();
+    const bucket = newBucketName('loader-faults');
+    const direct = target.store();
+    beforeAll(async () => {
+      proxy = await startFaultProxy({ target: s3Endpoint() });
+      await direct.createBucket(`s3://${bucket}/`);
+      for (let i = 0; i < 20; i++)
+        await direct.put(`s3://${bucket}/d/o${String(i).padStart(2, '0')}`, testBytes(2000, i));
+    });
+    afterAll(async () => {
+      await direct.deleteBucket(`s3://${bucket}/`, { force: true });
+      await proxy.stop();
+    });
 
-  const viaProxy = (): ObjectStore => target.store({ endpoint: proxy.url, maxAttempts: 2, retryBaseDelayMs: 5 });
+    const viaProxy = (): ObjectStore => target.store({ endpoint: proxy.url, maxAttempts: 2, retryBaseDelayMs: 5 });
 
-  test('an object that keeps failing fails the iteration with its URI, code and cause', async () => {
-    const dataset = await Dataset.fromPrefix(`s3://${bucket}/d/`, { store: viaProxy() });
-    proxy.setRules([{ method: 'GET', path: new RegExp(`^/${bucket}/d/o13`), action: { type: 'status', status: 500 } }]);
-    const error = await rejectionOf(
-      (async () => {
-        for await (const batch of new DataLoader(dataset, { batchSize: 4 })) void batch;
-      })(),
-    );
-    expect(error.uri).toBe(`s3://${bucket}/d/o13`);
-    expect(error.code).toBe('ERR_SERVER');
-    expect(proxy.stats.byType.status).toBe(2); // both attempts reached the server
-  });
+    test('an object that keeps failing fails the iteration with its URI, code and cause', async () => {
+      const dataset = await Dataset.fromPrefix(`s3://${bucket}/d/`, { store: viaProxy() });
+      proxy.setRules([
+        { method: 'GET', path: new RegExp(`^/${bucket}/d/o13`), action: { type: 'status', status: 500 } },
+      ]);
+      const error = await rejectionOf(
+        (async () => {
+          for await (const batch of new DataLoader(dataset, { batchSize: 4 })) void batch;
+        })(),
+      );
+      expect(error.uri).toBe(`s3://${bucket}/d/o13`);
+      expect(error.code).toBe('ERR_SERVER');
+      expect(proxy.stats.byType.status).toBe(2); // both attempts reached the server
+    });
 
-  test("onError 'skip': the epoch completes without it, and stats name it", async () => {
-    const dataset = await Dataset.fromPrefix(`s3://${bucket}/d/`, { store: viaProxy() });
-    proxy.setRules([
-      { method: 'GET', path: new RegExp(`^/${bucket}/d/o0[37]`), action: { type: 'status', status: 500 } },
-    ]);
-    const loader = new DataLoader(dataset, { batchSize: 4, onError: 'skip' });
-    const seen: string[] = [];
-    for await (const batch of loader) seen.push(...batch.map((item) => item.uri.slice(-3)));
-    expect(seen).toHaveLength(18);
-    expect(seen).not.toContain('o03');
-    expect(loader.stats.skipped).toBe(2);
-    expect(loader.stats.errors.map((e) => [e.uri.slice(-3), e.code])).toEqual([
-      ['o03', 'ERR_SERVER'],
-      ['o07', 'ERR_SERVER'],
-    ]);
-  });
-});
+    test("onError 'skip': the epoch completes without it, and stats name it", async () => {
+      const dataset = await Dataset.fromPrefix(`s3://${bucket}/d/`, { store: viaProxy() });
+      proxy.setRules([
+        { method: 'GET', path: new RegExp(`^/${bucket}/d/o0[37]`), action: { type: 'status', status: 500 } },
+      ]);
+      const loader = new DataLoader(dataset, { batchSize: 4, onError: 'skip' });
+      const seen: string[] = [];
+      for await (const batch of loader) seen.push(...batch.map((item) => item.uri.slice(-3)));
+      expect(seen).toHaveLength(18);
+      expect(seen).not.toContain('o03');
+      expect(loader.stats.skipped).toBe(2);
+      expect(loader.stats.errors.map((e) => [e.uri.slice(-3), e.code])).toEqual([
+        ['o03', 'ERR_SERVER'],
+        ['o07', 'ERR_SERVER'],
+      ]);
+    });
+  },
+);
 
 describe('no leaked handles: a process that breaks out of a loader exits on its own', () => {
   test.each([

@@ -8,7 +8,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 
 import { BatchError, type TransferProgress, download, storeFor, upload } from '../../lib';
-import { cloudTargets, newBucketName } from '../cloud/targets';
+import { cloudTargets, newBucketName, s3Target } from '../cloud/targets';
+import { withTools } from '../helpers/tools';
 import { expectSameBytes, rejectionOf, testBytes, treeOf } from '../helpers/local';
 
 let scratch = '';
@@ -88,8 +89,11 @@ describe.each(
   });
 });
 
-describe('download never writes outside the directory it was given', () => {
-  const target = cloudTargets()[0];
+// These two groups read through the default s3:// store, configured from the environment.
+const s3 = withTools(['moto'], 'download and recursive copy through the default s3:// store');
+
+s3.describe('download never writes outside the directory it was given', () => {
+  const target = s3Target();
   const bucket = target.bucketUri(newBucketName('evil'));
   const store = target.store();
   beforeAll(async () => {
@@ -126,8 +130,8 @@ describe('download never writes outside the directory it was given', () => {
   });
 });
 
-describe('copy with { recursive: true } across backends', () => {
-  const target = cloudTargets()[0];
+s3.describe('copy with { recursive: true } across backends', () => {
+  const target = s3Target();
   const bucket = target.bucketUri(newBucketName('rcp'));
   const store = target.store();
   beforeAll(async () => {
