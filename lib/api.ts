@@ -6,6 +6,7 @@ import { BatchError, CallSite, S3dlioError, relabel, toS3dlioError } from './err
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  DeletePrefixOptions,
   GetOptions,
   ListOptions,
   ObjectStat,
@@ -109,8 +110,11 @@ export function deleteObject(uri: string, options?: OperationOptions): Promise<v
   return withStore('delete', uri, (store) => store.delete(uri, options));
 }
 
-/** Deletes every object below `prefixUri`; resolves to the number deleted. */
-export function deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+/**
+ * Deletes every object below `prefixUri` (matching `pattern`); resolves to the number deleted. A
+ * local prefix that reaches a protected path is `ERR_PROTECTED_PATH` unless `allowProtectedPaths`.
+ */
+export function deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
   return withStore('deletePrefix', prefixUri, (store) => store.deletePrefix(prefixUri, options));
 }
 
