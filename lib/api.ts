@@ -23,6 +23,7 @@ import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { runBatch } from './internal/batch';
+import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
@@ -151,6 +152,8 @@ export function copy(srcUri: string, dstUri: string, options?: CopyOptions): Pro
   return withStore('copy', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
     return runOperation('copy', srcUri, options, async (scope) => {
+      // file:// and direct:// of one file: it already holds the bytes.
+      if (await sameLocalFile(srcUri, dstUri)) return;
       const destination = storeFor(dstUri);
       // Streamed: memory stays at a few chunks whatever the object's size.
       const writer = destination.createWriter(dstUri, { signal: scope.signal });
@@ -168,9 +171,7 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
   return withStore('copy', srcPrefix, (source) =>
     runOperation('copy', srcPrefix, options, async (scope, opts) => {
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
-      const destinationBase = dstPrefix.endsWith('/') ? dstPrefix : `${dstPrefix}/`;
-      // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
-      const sourceBase = srcPrefix.slice(0, srcPrefix.lastIndexOf('/') + 1);
+      const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
       const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
       await runBatch(
         scope,
@@ -191,6 +192,8 @@ export function rename(srcUri: string, dstUri: string, options?: RenameOptions):
   return withStore('rename', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.rename(srcUri, dstUri, options);
     return runOperation('rename', srcUri, options, async (scope, opts) => {
+      // file:// and direct:// of one file: nothing to move (copy + delete would delete it).
+      if (await sameLocalFile(srcUri, dstUri)) return;
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
         throw new S3dlioError(
           'ERR_CROSS_DEVICE',

@@ -372,10 +372,11 @@ export class CloudStore implements ObjectStore {
   // ---- copy and rename ----
 
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('copy', srcUri, options, (scope) => {
+    return runOperation('copy', srcUri, options, async (scope) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
-      return this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
+      if (await this.isSameObject(scope, srcUri, source, destination)) return;
+      await this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
     });
   }
 
@@ -383,6 +384,8 @@ export class CloudStore implements ObjectStore {
     return runOperation('rename', srcUri, options, async (scope, opts) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
+      // One object under two names: copy + delete would copy it onto itself, then delete it.
+      if (await this.isSameObject(scope, srcUri, source, destination)) return;
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
         throw new S3dlioError(
           'ERR_CROSS_DEVICE',
@@ -425,6 +428,14 @@ export class CloudStore implements ObjectStore {
       const names = await this.request(scope, schemeUri, true, (signal) => this.driver.listBuckets({ base }, signal));
       return names.map((name) => `${base}${name}/`).sort();
     });
+  }
+
+  /**
+   * The object (or, for a prefix, the place) `uri` designates, the same for every spelling of it:
+   * equal strings are one object of the service. Used by copy and rename across spellings.
+   */
+  identityOf(uri: string): string {
+    return this.driver.identity(this.driver.parse(uri, 'uri'));
   }
 
   // ---- internals ----
@@ -553,6 +564,21 @@ export class CloudStore implements ObjectStore {
     const scope = new OperationScope(operation, uri, signal);
     scope.throwIfAborted();
     return scope;
+  }
+
+  /**
+   * Whether two refs name one object (another spelling of the scheme, endpoint or account). If so,
+   * the source must exist: a HEAD reports ERR_NOT_FOUND as the copy or rename would have.
+   */
+  private async isSameObject(
+    scope: OperationScope,
+    uri: string,
+    source: CloudRef,
+    destination: CloudRef,
+  ): Promise<boolean> {
+    if (this.driver.identity(source) !== this.driver.identity(destination)) return false;
+    await this.request(scope, uri, true, (signal) => this.driver.head(source, signal));
+    return true;
   }
 
   private deleteBelow(

@@ -15,7 +15,14 @@ import { rangeOptionsFrom, readInRanges } from '../engine/range-engine';
 import type { BodyPlacement } from '../internal/body';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
-import { ensureParent, pruneEmptyDirectories, splitPrefix, tempPathFor, walkPrefix } from '../internal/local-paths';
+import {
+  ensureParent,
+  pruneEmptyDirectories,
+  sameFile,
+  splitPrefix,
+  tempPathFor,
+  walkPrefix,
+} from '../internal/local-paths';
 import * as native from '../native';
 import type {
   BatchOptions,
@@ -303,6 +310,8 @@ export abstract class LocalStore implements ObjectStore {
     return runOperation('copy', srcUri, options, async (scope) => {
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
+      // Two names of one file: it already holds the bytes (rewriting it would only risk them).
+      if (await sameFile(source, destination)) return;
       await this.copyFile(source, destination, scope);
     });
   }
@@ -312,6 +321,9 @@ export abstract class LocalStore implements ObjectStore {
       const requireAtomic = optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false);
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
+      // Two names of one file (a symlink and its target, hard links, a bind mount): nothing to move.
+      // rename(2) would replace the target by the link, and copy + unlink would delete the file.
+      if (await sameFile(source, destination)) return;
       await ensureParent(destination);
       try {
         await fs.rename(source, destination);

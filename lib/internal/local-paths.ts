@@ -112,6 +112,17 @@ export async function resolvePath(target: string): Promise<string> {
 }
 
 /**
+ * Whether two paths name one existing file: the same inode on the same device, whatever the
+ * spelling (symlinks, hard links, bind mounts, a case-insensitive filesystem). A path that cannot
+ * be stat'ed is no file, so the answer is false and the caller's own operation reports why.
+ */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const statOf = (file: string) => fs.stat(file, { bigint: true }).catch(() => undefined);
+  const [first, second] = await Promise.all([statOf(a), statOf(b)]);
+  return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
+}
+
+/**
  * Removes the directories below the prefix that are empty after a deletePrefix (post-order).
  */
 export async function pruneEmptyDirectories(prefixPath: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** `s3dlio upload`, `download` and `cp`. */
 import { copy, listStream, stat } from '../../api';
+import { recursiveCopyPlan } from '../../identity';
 import { type TransferOptions, type TransferResult, download, upload } from '../../engine/transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
@@ -111,9 +112,8 @@ export async function copyCommand(
     }
     return void task.finish();
   }
-  const destinationBase = destination.endsWith('/') ? destination : `${destination}/`;
-  // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
-  const sourceBase = source.slice(0, source.lastIndexOf('/') + 1);
+  // Refuses a destination inside the source: the streamed listing would find the copies again.
+  const { sourceBase, destinationBase } = await recursiveCopyPlan(source, destination);
   await forEachConcurrent(
     listStream(source, { recursive: true, signal }),
     options.jobs,
