@@ -146,6 +146,8 @@ export interface CopyOptions extends OperationOptions {
  * Copies one object, or with `{ recursive: true }` every object below a prefix. Within one scheme
  * the backend copies (server-side, or the kernel for local files); across schemes the bytes are
  * streamed through this process with bounded memory. A recursive copy reports every failure.
+ * Onto another name of the same object it does nothing; a recursive copy into a destination its
+ * own source prefix reaches is refused (`ERR_INVALID_ARG_VALUE`).
  */
 export function copy(srcUri: string, dstUri: string, options?: CopyOptions): Promise<void> {
   if (options?.recursive === true) return copyPrefix(srcUri, dstUri, options);
@@ -186,7 +188,8 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
 
 /**
  * Moves one object: atomic within one local filesystem. Across schemes it is copy + delete, which
- * `{ requireAtomic: true }` refuses with `ERR_CROSS_DEVICE`.
+ * `{ requireAtomic: true }` refuses with `ERR_CROSS_DEVICE`. Two names of the same object
+ * (`file://` and `direct://` of one file, …) leave it where it is.
  */
 export function rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
   return withStore('rename', srcUri, (source) => {

@@ -164,9 +164,12 @@ export interface ObjectStore {
   deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number>;
   /** Deletes every URI; rejects with `BatchError` listing each failure. Resolves to the count. */
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number>;
-  /** Copies one object within this store. */
+  /** Copies one object within this store; onto another name of the same object it does nothing. */
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void>;
-  /** Moves one object within this store (atomic on one local filesystem). */
+  /**
+   * Moves one object within this store (atomic on one local filesystem). When both URIs name the
+   * same object (a symlink and its target, `gcs://` and `gs://`, …) nothing moves and it resolves.
+   */
   rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void>;
   /** Creates the bucket (a directory for local stores); succeeds if it already exists. */
   createBucket(uri: string, options?: OperationOptions): Promise<void>;
