@@ -6,6 +6,7 @@ import { BatchError, CallSite, S3dlioError, relabel, toS3dlioError } from './err
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  DeletePrefixOptions,
   GetOptions,
   ListOptions,
   ObjectStat,
@@ -23,6 +24,7 @@ import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { openDestination } from './engine/transfer';
 import { runBatch } from './internal/batch';
+import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
@@ -110,8 +112,11 @@ export function deleteObject(uri: string, options?: OperationOptions): Promise<v
   return withStore('delete', uri, (store) => store.delete(uri, options));
 }
 
-/** Deletes every object below `prefixUri`; resolves to the number deleted. */
-export function deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+/**
+ * Deletes every object below `prefixUri` (matching `pattern`); resolves to the number deleted. A
+ * local prefix that reaches a protected path is `ERR_PROTECTED_PATH` unless `allowProtectedPaths`.
+ */
+export function deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
   return withStore('deletePrefix', prefixUri, (store) => store.deletePrefix(prefixUri, options));
 }
 
@@ -142,12 +147,16 @@ export interface CopyOptions extends OperationOptions {
  * Copies one object, or with `{ recursive: true }` every object below a prefix. Within one scheme
  * the backend copies (server-side, or the kernel for local files); across schemes the bytes are
  * streamed through this process with bounded memory. A recursive copy reports every failure.
+ * Onto another name of the same object it does nothing; a recursive copy into a destination its
+ * own source prefix reaches is refused (`ERR_INVALID_ARG_VALUE`).
  */
 export function copy(srcUri: string, dstUri: string, options?: CopyOptions): Promise<void> {
   if (options?.recursive === true) return copyPrefix(srcUri, dstUri, options);
   return withStore('copy', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
     return runOperation('copy', srcUri, options, async (scope) => {
+      // file:// and direct:// of one file: it already holds the bytes.
+      if (await sameLocalFile(srcUri, dstUri)) return;
       const destination = storeFor(dstUri);
       // Streamed: memory stays at a few chunks whatever the object's size.
       const writer = destination.createWriter(dstUri, { signal: scope.signal });
@@ -165,9 +174,7 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
   return withStore('copy', srcPrefix, (source) =>
     runOperation('copy', srcPrefix, options, async (scope, opts) => {
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
-      const destinationBase = dstPrefix.endsWith('/') ? dstPrefix : `${dstPrefix}/`;
-      // Keys keep their path relative to the prefix (to its parent when it has no trailing '/').
-      const sourceBase = srcPrefix.slice(0, srcPrefix.lastIndexOf('/') + 1);
+      const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
       const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
       // A local destination is a root: nothing is written outside it, through `..` or a symlink.
       const destination = await openDestination(destinationBase, 'copy');
@@ -197,12 +204,15 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
 
 /**
  * Moves one object: atomic within one local filesystem. Across schemes it is copy + delete, which
- * `{ requireAtomic: true }` refuses with `ERR_CROSS_DEVICE`.
+ * `{ requireAtomic: true }` refuses with `ERR_CROSS_DEVICE`. Two names of the same object
+ * (`file://` and `direct://` of one file, …) leave it where it is.
  */
 export function rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
   return withStore('rename', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.rename(srcUri, dstUri, options);
     return runOperation('rename', srcUri, options, async (scope, opts) => {
+      // file:// and direct:// of one file: nothing to move (copy + delete would delete it).
+      if (await sameLocalFile(srcUri, dstUri)) return;
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
         throw new S3dlioError(
           'ERR_CROSS_DEVICE',

@@ -39,6 +39,7 @@ export { DirectStore, type DirectStoreOptions } from './backends/direct';
 export type {
   BatchOptions,
   DeleteBucketOptions,
+  DeletePrefixOptions,
   GetOptions,
   ListOptions,
   ObjectStat,

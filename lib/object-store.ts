@@ -74,10 +74,26 @@ export interface RenameOptions extends OperationOptions {
   requireAtomic?: boolean;
 }
 
+/** Options of `deletePrefix`. */
+export interface DeletePrefixOptions extends BatchOptions {
+  /** Deletes only objects whose path relative to the prefix matches (RegExp or regex source), as `list`. */
+  pattern?: RegExp | string;
+  /** Called with the URI of each deleted object (after each batch of deletes). */
+  onDeleted?: (uri: string) => void;
+  /**
+   * Local stores: delete even when the prefix reaches a protected path (the filesystem root, a
+   * system or top-level directory, the home or current directory, a mount point), which is
+   * otherwise `ERR_PROTECTED_PATH`. Default false.
+   */
+  allowProtectedPaths?: boolean;
+}
+
 /** Options of `deleteBucket`. */
 export interface DeleteBucketOptions extends OperationOptions {
   /** Delete the objects in the bucket too. Without it a non-empty bucket is `ERR_BUCKET_NOT_EMPTY`. */
   force?: boolean;
+  /** Local stores: delete a protected directory too (see `DeletePrefixOptions`). Default false. */
+  allowProtectedPaths?: boolean;
 }
 
 /** Metadata of one object. */
@@ -140,13 +156,20 @@ export interface ObjectStore {
   exists(uri: string, options?: OperationOptions): Promise<boolean>;
   /** Deletes one object; `ERR_NOT_FOUND` if there is none. */
   delete(uri: string, options?: OperationOptions): Promise<void>;
-  /** Deletes every object below `prefixUri`; resolves to how many were deleted. */
-  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number>;
+  /**
+   * Deletes every object below `prefixUri` (matching `pattern`); resolves to how many were
+   * deleted. Failures are reported together at the end as a `BatchError`. A local prefix that
+   * reaches a protected path is `ERR_PROTECTED_PATH` (see `allowProtectedPaths`).
+   */
+  deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number>;
   /** Deletes every URI; rejects with `BatchError` listing each failure. Resolves to the count. */
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number>;
-  /** Copies one object within this store. */
+  /** Copies one object within this store; onto another name of the same object it does nothing. */
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void>;
-  /** Moves one object within this store (atomic on one local filesystem). */
+  /**
+   * Moves one object within this store (atomic on one local filesystem). When both URIs name the
+   * same object (a symlink and its target, `gcs://` and `gs://`, …) nothing moves and it resolves.
+   */
   rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void>;
   /** Creates the bucket (a directory for local stores); succeeds if it already exists. */
   createBucket(uri: string, options?: OperationOptions): Promise<void>;

@@ -307,6 +307,11 @@ class AzureDriver implements CloudDriver {
     return { base: `${this.accountBase(uri, account)}${container}/`, bucket: container, key: parsed.key };
   }
 
+  identity(ref: CloudRef): string {
+    // az://account/… and https://account.blob.core.windows.net/… reach the same account.
+    return `${accountOf(ref.base)}\n${ref.bucket}\n${ref.key}`;
+  }
+
   /** `az://account/` or `https://account.blob.core.windows.net/`: where container URIs start. */
   accountBase(uri: string, account?: string): string {
     const name = account ?? this.checkAccount(uri, parseUri(uri, 'schemeUri').account ?? '');

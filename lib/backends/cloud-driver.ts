@@ -58,6 +58,11 @@ export interface CloudDriver {
   /** Parses and validates a URI of this cloud (bucket name rules, account). */
   parse(uri: string, name: string): CloudRef;
   /**
+   * The object `ref` designates, whatever its spelling (scheme alias, inline endpoint, https or
+   * az:// form): two refs with the same identity are one object of the service.
+   */
+  identity(ref: CloudRef): string;
+  /**
    * GET of the object or a range of it. `placement.onHeaders` is called once the response headers
    * are in (size, length, etag) and may say where the body goes.
    */

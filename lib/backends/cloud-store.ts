@@ -4,7 +4,13 @@
  * that retries idempotent steps, times attempts out, and maps failures to typed errors.
  */
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
-import { batchLabel, runBatch } from '../internal/batch';
+import {
+  type DeletePrefixSettings,
+  batchLabel,
+  deleteInBatches,
+  deletePrefixSettings,
+  runBatch,
+} from '../internal/batch';
 import {
   DEFAULT_MULTIPART_THRESHOLD,
   ObjectWriter,
@@ -37,6 +43,7 @@ import { type RetryPolicy, withRetry } from '../internal/retry';
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  DeletePrefixOptions,
   GetOptions,
   ListOptions,
   ObjectStat,
@@ -353,21 +360,23 @@ export class CloudStore implements ObjectStore {
     });
   }
 
-  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+  deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
     return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
+      // allowProtectedPaths is validated but has nothing to protect here: the prefix names keys.
+      const settings = deletePrefixSettings(opts, DEFAULT_CONCURRENCY);
       const ref = this.driver.parse(prefixUri, 'prefixUri');
-      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
-      return this.deleteBelow(scope, prefixUri, ref, concurrency);
+      return this.deleteBelow(scope, prefixUri, ref, settings);
     });
   }
 
   // ---- copy and rename ----
 
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('copy', srcUri, options, (scope) => {
+    return runOperation('copy', srcUri, options, async (scope) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
-      return this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
+      if (await this.isSameObject(scope, srcUri, source, destination)) return;
+      await this.request(scope, srcUri, true, (signal) => this.driver.copy(source, destination, signal));
     });
   }
 
@@ -375,6 +384,8 @@ export class CloudStore implements ObjectStore {
     return runOperation('rename', srcUri, options, async (scope, opts) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
+      // One object under two names: copy + delete would copy it onto itself, then delete it.
+      if (await this.isSameObject(scope, srcUri, source, destination)) return;
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
         throw new S3dlioError(
           'ERR_CROSS_DEVICE',
@@ -403,8 +414,10 @@ export class CloudStore implements ObjectStore {
     return runOperation('deleteBucket', uri, options, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
       const bucket = { ...ref, key: '' };
+      // Validated for every backend; only local directories have protected paths.
+      optionalBoolean(opts.allowProtectedPaths, 'options.allowProtectedPaths', false);
       if (optionalBoolean(opts.force, 'options.force', false))
-        await this.deleteBelow(scope, uri, bucket, DEFAULT_CONCURRENCY);
+        await this.deleteBelow(scope, uri, bucket, { concurrency: DEFAULT_CONCURRENCY });
       await this.request(scope, uri, true, (signal) => this.driver.deleteBucket(bucket, signal));
     });
   }
@@ -415,6 +428,14 @@ export class CloudStore implements ObjectStore {
       const names = await this.request(scope, schemeUri, true, (signal) => this.driver.listBuckets({ base }, signal));
       return names.map((name) => `${base}${name}/`).sort();
     });
+  }
+
+  /**
+   * The object (or, for a prefix, the place) `uri` designates, the same for every spelling of it:
+   * equal strings are one object of the service. Used by copy and rename across spellings.
+   */
+  identityOf(uri: string): string {
+    return this.driver.identity(this.driver.parse(uri, 'uri'));
   }
 
   // ---- internals ----
@@ -545,38 +566,63 @@ export class CloudStore implements ObjectStore {
     return scope;
   }
 
-  private async deleteBelow(scope: OperationScope, uri: string, ref: CloudRef, concurrency: number): Promise<number> {
-    const batchSize = this.driver.removeBatchSize ?? 1000;
-    let deleted = 0;
-    let batch: CloudRef[] = [];
-    const flush = async (): Promise<void> => {
-      await this.removeAll(
-        scope,
-        batch,
-        batch.map((item) => `${item.base}${item.key}`),
-        concurrency,
-      );
-      deleted += batch.length;
-      batch = [];
-    };
-    // Stream the listing and delete in bounded batches: memory stays flat for any prefix size.
-    for await (const page of this.pages(scope, uri, ref, undefined)) {
-      for (const key of page.keys) {
-        batch.push({ ...ref, key });
-        if (batch.length >= batchSize) await flush();
-      }
-    }
-    if (batch.length > 0) await flush();
-    return deleted;
+  /**
+   * Whether two refs name one object (another spelling of the scheme, endpoint or account). If so,
+   * the source must exist: a HEAD reports ERR_NOT_FOUND as the copy or rename would have.
+   */
+  private async isSameObject(
+    scope: OperationScope,
+    uri: string,
+    source: CloudRef,
+    destination: CloudRef,
+  ): Promise<boolean> {
+    if (this.driver.identity(source) !== this.driver.identity(destination)) return false;
+    await this.request(scope, uri, true, (signal) => this.driver.head(source, signal));
+    return true;
   }
 
-  private async removeAll(scope: OperationScope, refs: CloudRef[], uris: string[], concurrency: number): Promise<void> {
+  private deleteBelow(
+    scope: OperationScope,
+    uri: string,
+    ref: CloudRef,
+    settings: Pick<DeletePrefixSettings, 'concurrency'> & Partial<DeletePrefixSettings>,
+  ): Promise<number> {
+    const { matches } = settings;
+    const pages = this.pages(scope, uri, ref, undefined);
+    // Stream the listing and delete in bounded batches: memory stays flat for any prefix size.
+    const refs = (async function* () {
+      for await (const page of pages) {
+        for (const key of page.keys) {
+          if (!matches || matches(key.slice(ref.key.length))) yield { ...ref, key };
+        }
+      }
+    })();
+    return deleteInBatches(
+      scope,
+      refs,
+      this.driver.removeBatchSize ?? 1000,
+      uriOfRef,
+      (batch, removed) =>
+        this.removeAll(scope, batch, batch.map(uriOfRef), settings.concurrency, (index) => removed(batch[index])),
+      settings.onDeleted,
+    );
+  }
+
+  private async removeAll(
+    scope: OperationScope,
+    refs: CloudRef[],
+    uris: string[],
+    concurrency: number,
+    removed: (index: number) => void = () => undefined,
+  ): Promise<void> {
     const operation = scope.operation;
     const driver = this.driver;
+    const removeOne = async (uri: string, index: number): Promise<void> => {
+      await this.request(scope, uri, true, (signal) => driver.remove(refs[index], signal));
+      removed(index);
+    };
     if (!driver.removeBatch || refs.length === 0) {
-      await runBatch(scope, uris, identity, concurrency, (uri, index) =>
-        this.request(scope, uri, true, (signal) => driver.remove(refs[index], signal)),
-      );
+      await runBatch(scope, uris, identity, concurrency, removeOne);
       return;
     }
     // Batch API: chunks of removeBatchSize, `concurrency` chunks in flight, per-key failures each reported.
@@ -595,7 +641,7 @@ export class CloudStore implements ObjectStore {
         if (chunk.some((ref) => ref.bucket !== bucket.bucket || ref.base !== bucket.base)) {
           // Keys of several buckets in one chunk: one request per key.
           await runBatch(scope, uris.slice(start, start + size), identity, concurrency, (uri, index) =>
-            this.request(scope, uri, true, (signal) => driver.remove(chunk[index], signal)),
+            removeOne(uri, start + index),
           ).catch((error: unknown) => {
             if (!(error instanceof BatchError)) throw error;
             errors.push(...error.errors);
@@ -610,8 +656,8 @@ export class CloudStore implements ObjectStore {
           ),
         );
         results.forEach((failure, index) => {
-          if (failure !== undefined)
-            errors.push(cloudError(driver.classify(failure), operation, uris[start + index], failure));
+          if (failure === undefined) removed(start + index);
+          else errors.push(cloudError(driver.classify(failure), operation, uris[start + index], failure));
         });
       },
     );
@@ -621,4 +667,8 @@ export class CloudStore implements ObjectStore {
 
 function identity(uri: string): string {
   return uri;
+}
+
+function uriOfRef(ref: CloudRef): string {
+  return `${ref.base}${ref.key}`;
 }

@@ -107,6 +107,11 @@ class GcsDriver implements CloudDriver {
     return { base: `${scheme}://${parsed.bucket}/`, bucket: parsed.bucket, key: parsed.key };
   }
 
+  identity(ref: CloudRef): string {
+    // gs:// and gcs:// name the same objects; one store talks to one endpoint.
+    return `${ref.bucket}\n${ref.key}`;
+  }
+
   async read(
     ref: CloudRef,
     range: ByteRange | undefined,

@@ -8,17 +8,26 @@ import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
 import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
-import { batchLabel, runBatch } from '../internal/batch';
+import { batchLabel, deleteInBatches, deletePrefixSettings, runBatch } from '../internal/batch';
+import { guardDelete } from '../internal/delete-guard';
 import { ObjectWriter, type WriterOptions, writerUri } from '../engine/writer';
 import { rangeOptionsFrom, readInRanges } from '../engine/range-engine';
 import type { BodyPlacement } from '../internal/body';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
-import { ensureParent, pruneEmptyDirectories, tempPathFor, walkPrefix } from '../internal/local-paths';
+import {
+  ensureParent,
+  pruneEmptyDirectories,
+  sameFile,
+  splitPrefix,
+  tempPathFor,
+  walkPrefix,
+} from '../internal/local-paths';
 import * as native from '../native';
 import type {
   BatchOptions,
   DeleteBucketOptions,
+  DeletePrefixOptions,
   GetOptions,
   ListOptions,
   ObjectStat,
@@ -261,24 +270,35 @@ export abstract class LocalStore implements ObjectStore {
     });
   }
 
-  deletePrefix(prefixUri: string, options?: BatchOptions): Promise<number> {
+  deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
     return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
-      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const settings = deletePrefixSettings(opts, DEFAULT_CONCURRENCY);
       const prefixPath = this.pathOf(prefixUri, 'prefixUri');
-      if (prefixPath === '/') throw invalidValue('prefixUri', 'a prefix below the filesystem root', prefixUri);
-      // Delete in bounded batches while streaming the listing: memory stays flat for any tree size.
-      let deleted = 0;
-      let batch: { uri: string; path: string }[] = [];
-      const flush = async (): Promise<void> => {
-        await runBatch(scope, batch, uriOfItem, concurrency, (item) => fs.unlink(item.path));
-        deleted += batch.length;
-        batch = [];
-      };
-      for await (const entry of walkPrefix(prefixPath, true)) {
-        batch.push({ uri: `${this.scheme}://${entry.path}`, path: entry.path });
-        if (batch.length >= 1000) await flush();
-      }
-      await flush();
+      const { directory, namePrefix } = splitPrefix(prefixPath);
+      await guardDelete(
+        { kind: 'entries', directory, namePrefix },
+        { operation: 'deletePrefix', uri: prefixUri, allowProtectedPaths: settings.allowProtectedPaths },
+      );
+      const { matches } = settings;
+      const scheme = this.scheme;
+      const entries = (async function* () {
+        for await (const entry of walkPrefix(prefixPath, true)) {
+          if (matches && !matches(entry.path.slice(prefixPath.length))) continue;
+          yield { uri: `${scheme}://${entry.path}`, path: entry.path };
+        }
+      })();
+      const deleted = await deleteInBatches(
+        scope,
+        entries,
+        1000,
+        uriOfItem,
+        (batch, removed) =>
+          runBatch(scope, batch, uriOfItem, settings.concurrency, async (item) => {
+            await fs.unlink(item.path);
+            removed(item);
+          }).then(() => undefined),
+        settings.onDeleted,
+      );
       await pruneEmptyDirectories(prefixPath);
       return deleted;
     });
@@ -290,6 +310,8 @@ export abstract class LocalStore implements ObjectStore {
     return runOperation('copy', srcUri, options, async (scope) => {
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
+      // Two names of one file: it already holds the bytes (rewriting it would only risk them).
+      if (await sameFile(source, destination)) return;
       await this.copyFile(source, destination, scope);
     });
   }
@@ -299,6 +321,9 @@ export abstract class LocalStore implements ObjectStore {
       const requireAtomic = optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false);
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
+      // Two names of one file (a symlink and its target, hard links, a bind mount): nothing to move.
+      // rename(2) would replace the target by the link, and copy + unlink would delete the file.
+      if (await sameFile(source, destination)) return;
       await ensureParent(destination);
       try {
         await fs.rename(source, destination);
@@ -326,8 +351,8 @@ export abstract class LocalStore implements ObjectStore {
   deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
     return runOperation('deleteBucket', uri, options, async (_scope, opts) => {
       const force = optionalBoolean(opts.force, 'options.force', false);
+      const allowProtectedPaths = optionalBoolean(opts.allowProtectedPaths, 'options.allowProtectedPaths', false);
       const path = this.pathOf(uri);
-      if (path === '/') throw invalidValue('uri', 'a bucket below the filesystem root', uri);
       const stats = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
         throw error;
@@ -338,6 +363,7 @@ export abstract class LocalStore implements ObjectStore {
           operation: 'deleteBucket',
         });
       }
+      await guardDelete({ kind: 'tree', path }, { operation: 'deleteBucket', uri, allowProtectedPaths });
       if (force) return fs.rm(path, { recursive: true });
       await fs.rmdir(path).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;

@@ -97,6 +97,22 @@ function inlineEndpoint(base: string): string | undefined {
   return /^s3:\/\/([^/]*:[^/]*)\//.exec(base)?.[1];
 }
 
+/**
+ * The service an endpoint URL reaches, spelled one way: host (lower case) and port (the default
+ * of the protocol when absent) and path. Every Amazon S3 host is `aws` (bucket names are global)
+ * and every loopback name of a port is one host, so `s3://127.0.0.1:9000/b/k` and `s3://b/k` on a
+ * store configured with `http://localhost:9000` are the same object.
+ */
+function endpointIdentity(endpoint: string | undefined): string {
+  if (endpoint === undefined) return 'aws';
+  const url = new URL(endpoint);
+  const host = url.hostname.toLowerCase();
+  if (/(^|\.)amazonaws\.com(\.cn)?$/.test(host)) return 'aws';
+  const port = url.port || (url.protocol === 'http:' ? '80' : '443');
+  const name = isLoopbackHost(host) || host === '0.0.0.0' || host === '[::]' ? 'loopback' : host;
+  return `${name}:${port}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 class S3Driver implements CloudDriver {
   readonly scheme = 's3' as const;
   readonly removeBatchSize = 1000;
@@ -369,12 +385,19 @@ class S3Driver implements CloudDriver {
     return { ...base, status, serviceCode, requestId: shape.$metadata?.requestId, message };
   }
 
+  identity(ref: CloudRef): string {
+    return `${endpointIdentity(this.endpointOf(ref))}\n${ref.bucket}\n${ref.key}`;
+  }
+
+  /** The endpoint URL serving `ref`: its inline endpoint, else the store's (undefined: AWS). */
+  private endpointOf(ref: Pick<CloudRef, 'base'>): string | undefined {
+    const inline = inlineEndpoint(ref.base);
+    return inline ? `${isLoopbackHost(inline.replace(/:\d+$/, '')) ? 'http' : 'https'}://${inline}` : this.endpoint;
+  }
+
   /** One client per endpoint, created on first use and reused (keep-alive connection pool). */
   private client(ref: Pick<CloudRef, 'base'>): S3.S3Client {
-    const inline = inlineEndpoint(ref.base);
-    const endpoint = inline
-      ? `${isLoopbackHost(inline.replace(/:\d+$/, '')) ? 'http' : 'https'}://${inline}`
-      : this.endpoint;
+    const endpoint = this.endpointOf(ref);
     const key = endpoint ?? '';
     let client = this.clients.get(key);
     if (!client) {

@@ -147,8 +147,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('-r, --recursive', 'every object below the prefix')
     .option('-p, --pattern <regex>', 'with -r: only keys (relative to the prefix) matching', regex)
     .option('-j, --jobs <n>', 'deletes in flight', jobs, 16)
+    .option('--allow-protected-paths', 'with -r: delete even where the prefix reaches a protected local path')
     .action((uri: string, opts, command: Command) => {
       if (opts.pattern !== undefined && opts.recursive !== true) throw new CliUsageError('-p/--pattern needs -r');
+      if (opts.allowProtectedPaths === true && opts.recursive !== true) {
+        throw new CliUsageError('--allow-protected-paths needs -r');
+      }
       return run(command, (ctx) => removeCommand(ctx, uri, opts));
     });
 
@@ -163,6 +167,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .description('delete an empty bucket (--force: its objects first)')
     .argument('<uri>', 'bucket URI')
     .option('-f, --force', 'delete the objects first')
+    .option('--allow-protected-paths', 'delete a protected local directory too (the root, a top-level directory, …)')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => deleteBucketCommand(ctx, uri, opts)));
 
   program

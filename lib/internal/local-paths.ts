@@ -87,6 +87,40 @@ async function* walkDirectory(directory: string, namePrefix: string, recursive: 
 }
 
 /**
+ * The path `target` names once every symlink is resolved: the realpath of its deepest existing
+ * ancestor, with the components that do not exist (yet) appended. A trailing `/` is kept.
+ */
+export async function resolvePath(target: string): Promise<string> {
+  const trailing = target.length > 1 && target.endsWith('/');
+  let head = trailing ? target.slice(0, -1) : target;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      const real = await fs.realpath(head);
+      const resolved = path.join(real, ...missing.reverse());
+      return trailing && resolved !== '/' ? `${resolved}/` : resolved;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Missing, a file in the way, or a link loop: this component resolves no further.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+      missing.push(path.basename(head));
+      head = path.dirname(head);
+    }
+  }
+}
+
+/**
+ * Whether two paths name one existing file: the same inode on the same device, whatever the
+ * spelling (symlinks, hard links, bind mounts, a case-insensitive filesystem). A path that cannot
+ * be stat'ed is no file, so the answer is false and the caller's own operation reports why.
+ */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const statOf = (file: string) => fs.stat(file, { bigint: true }).catch(() => undefined);
+  const [first, second] = await Promise.all([statOf(a), statOf(b)]);
+  return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
+}
+
+/**
  * Removes the directories below the prefix that are empty after a deletePrefix (post-order).
  */
 export async function pruneEmptyDirectories(prefixPath: string): Promise<void> {
@@ -104,8 +138,8 @@ async function pruneBelow(directory: string, namePrefix: string): Promise<void> 
     const full = childPath(directory, entry.name);
     await pruneBelow(full, '');
     await fs.rmdir(full).catch((error: NodeJS.ErrnoException) => {
-      // Not empty (new objects, foreign files) or already gone: it stays as it is.
-      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOENT') throw error;
+      // Not empty (new objects, foreign files), a mount point, or already gone: it stays as it is.
+      if (!['ENOTEMPTY', 'EEXIST', 'EBUSY', 'ENOENT'].includes(error.code ?? '')) throw error;
     });
   }
 }

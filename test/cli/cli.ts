@@ -32,7 +32,7 @@ export interface CliRunOptions {
 let checkedFresh = false;
 
 /** Fails when some lib/*.ts is newer than its compiled dist/*.js (run `npm run build:ts`). */
-function assertDistFresh(): void {
+export function assertDistFresh(): void {
   if (checkedFresh) return;
   const stale: string[] = [];
   const walk = (dir: string): void => {

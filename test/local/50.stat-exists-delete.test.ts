@@ -172,18 +172,18 @@ describe('the filesystem root is refused', () => {
     return rejectionOf(promise);
   }
 
-  test.each(['file:///', 'direct:///'])('deletePrefix(%j) → RangeError ERR_INVALID_ARG_VALUE', async (uri) => {
+  test.each(['file:///', 'direct:///'])('deletePrefix(%j) → S3dlioError ERR_PROTECTED_PATH', async (uri) => {
     const error = await guardedDeletePrefix(uri);
-    expect(error).toBeInstanceOf(RangeError);
-    expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-    expect((error as Error).message).toMatch(/below the filesystem root/);
+    expect(error).toBeInstanceOf(S3dlioError);
+    expect(error).toMatchObject({ code: 'ERR_PROTECTED_PATH', operation: 'deletePrefix', uri });
+    expect((error as Error).message).toMatch(/everything in \/, the filesystem root/);
   });
 
   test.each(['file:////', 'direct:////', 'file://///'])(
     'deletePrefix(%j), the root spelled with extra slashes, is refused too',
     async (uri) => {
       const error = await guardedDeletePrefix(uri);
-      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect(error).toMatchObject({ code: 'ERR_PROTECTED_PATH' });
     },
   );
 
@@ -191,8 +191,8 @@ describe('the filesystem root is refused', () => {
     'deleteBucket(%j) is refused (no force: nothing could be removed anyway)',
     async (uri) => {
       const error = await rejectionOf(deleteBucket(uri));
-      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-      expect((error as Error).message).toMatch(/below the filesystem root/);
+      expect(error).toMatchObject({ code: 'ERR_PROTECTED_PATH', operation: 'deleteBucket' });
+      expect((error as Error).message).toMatch(/the filesystem root/);
     },
   );
 });

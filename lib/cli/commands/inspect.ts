@@ -1,6 +1,7 @@
 /** `s3dlio ls`, `stat` and the bucket commands. */
 import { createBucket, deleteBucket, listBuckets, listStream, stat } from '../../api';
 import type { CliContext } from '../context';
+import { withCliOverride } from './remove';
 
 /** Runs `ls`: streams the listing (a million keys are never held in memory). */
 export async function listCommand(
@@ -62,8 +63,18 @@ export async function createBucketCommand(ctx: CliContext, uri: string): Promise
 }
 
 /** Runs `delete-bucket` (`--force` deletes the objects first). */
-export async function deleteBucketCommand(ctx: CliContext, uri: string, options: { force?: boolean }): Promise<void> {
+export async function deleteBucketCommand(
+  ctx: CliContext,
+  uri: string,
+  options: { force?: boolean; allowProtectedPaths?: boolean },
+): Promise<void> {
   ctx.useUris(uri);
-  await deleteBucket(uri, { signal: ctx.signal, force: options.force === true });
+  await deleteBucket(uri, {
+    signal: ctx.signal,
+    force: options.force === true,
+    allowProtectedPaths: options.allowProtectedPaths === true,
+  }).catch((error: unknown) => {
+    throw withCliOverride(error);
+  });
   ctx.reporter.detail(`deleted ${uri}`, { type: 'bucket', operation: 'delete-bucket', uri });
 }

@@ -1,15 +1,13 @@
 /** `s3dlio rm`: one object, or with -r every object below a prefix (optionally matching -p). */
-import { deleteMany, deleteObject, listStream } from '../../api';
+import { deleteObject, deletePrefix } from '../../api';
+import { S3dlioError } from '../../errors';
 import type { CliContext } from '../context';
-
-/** Keys per delete batch: one S3 DeleteObjects request, and the memory bound of a huge rm -r. */
-const BATCH = 1000;
 
 /** Runs `rm`. */
 export async function removeCommand(
   ctx: CliContext,
   uri: string,
-  options: { recursive?: boolean; pattern?: RegExp; jobs: number },
+  options: { recursive?: boolean; pattern?: RegExp; jobs: number; allowProtectedPaths?: boolean },
 ): Promise<void> {
   ctx.useUris(uri);
   const { signal, reporter } = ctx;
@@ -24,27 +22,27 @@ export async function removeCommand(
     }
     return void task.finish();
   }
-  const deleteBatch = async (batch: string[]): Promise<void> => {
-    try {
-      await deleteMany(batch, { signal, concurrency: options.jobs });
-      task.add(batch.length, 0);
-      for (const done of batch) reporter.objectDone('rm', done);
-    } catch (error) {
-      // A BatchError names each failed key; the others were deleted.
-      const failed = (error as { errors?: unknown[] }).errors?.length ?? batch.length;
-      task.add(batch.length - failed, 0);
-      reporter.failure(uri, error, 'rm');
-    }
-  };
-  let batch: string[] = [];
-  for await (const entry of listStream(uri, { recursive: true, pattern: options.pattern, signal })) {
-    if (entry.endsWith('/')) continue;
-    batch.push(entry);
-    if (batch.length === BATCH) {
-      await deleteBatch(batch);
-      batch = [];
-    }
+  // The library lists and deletes, behind its guard of protected paths; every failure is reported.
+  try {
+    await deletePrefix(uri, {
+      signal,
+      concurrency: options.jobs,
+      pattern: options.pattern,
+      allowProtectedPaths: options.allowProtectedPaths === true,
+      onDeleted: (deleted) => {
+        task.add(1, 0);
+        reporter.objectDone('rm', deleted);
+      },
+    });
+  } catch (error) {
+    reporter.failure(uri, withCliOverride(error), 'rm');
   }
-  if (batch.length > 0) await deleteBatch(batch);
   task.finish(uri);
+}
+
+/** An ERR_PROTECTED_PATH refusal names the CLI's override instead of the library option. */
+export function withCliOverride(error: unknown): unknown {
+  if (!(error instanceof S3dlioError) || error.code !== 'ERR_PROTECTED_PATH') return error;
+  const message = error.message.replace('pass { allowProtectedPaths: true }', 'pass --allow-protected-paths');
+  return new S3dlioError(error.code, message, { uri: error.uri, operation: error.operation, cause: error });
 }

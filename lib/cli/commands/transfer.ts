@@ -1,5 +1,6 @@
 /** `s3dlio upload`, `download` and `cp`. */
 import { copy, listStream, stat } from '../../api';
+import { recursiveCopyPlan } from '../../identity';
 import { type TransferOptions, type TransferResult, download, openDestination, upload } from '../../engine/transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
@@ -111,10 +112,10 @@ export async function copyCommand(
     }
     return void task.finish();
   }
-  const destinationBase = destination.endsWith('/') ? destination : `${destination}/`;
+  // Refuses a destination inside the source: the streamed listing would find the copies again.
   // Keys keep their path relative to the prefix (to its parent when it has no trailing '/'). A
   // local destination is a root: nothing is written outside it, through `..` or a symlink.
-  const sourceBase = source.slice(0, source.lastIndexOf('/') + 1);
+  const { sourceBase, destinationBase } = await recursiveCopyPlan(source, destination);
   const target = await openDestination(destinationBase, 'cp');
   try {
     await forEachConcurrent(
