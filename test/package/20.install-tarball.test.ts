@@ -17,7 +17,9 @@ function run(command: string, args: string[], cwd: string): string {
 
 beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 's3dlio-pack-'));
-  run('npm', ['pack', '--pack-destination', work, '--silent'], root);
+  // --ignore-scripts: `prepare` would rebuild dist/ while other suites (the CLI's) run from it;
+  // `npm test` has just built it (pretest).
+  run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'], root);
   const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball in ${work}`);
   consumer = path.join(work, 'consumer');
