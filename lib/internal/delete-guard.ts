@@ -63,7 +63,21 @@ export const SYSTEM_TREES: readonly string[] = [
  * Shared directories below the top level, protected themselves (not what is below them). Every
  * top-level directory (/tmp, /home, /var, /private …) is protected by the depth rule.
  */
-export const SHARED_DIRECTORIES: readonly string[] = ['/var/tmp', '/private/tmp', '/private/var', '/private/var/tmp'];
+export const SHARED_DIRECTORIES: readonly string[] = [
+  '/var/tmp',
+  '/private/tmp',
+  '/private/var',
+  '/private/var/tmp',
+  ...userDataInSystemTrees(),
+];
+
+/**
+ * Directories inside a system tree that hold applications' own data: container images put the
+ * application in /usr/src/app. Protected themselves (they are shared), not what is below them.
+ */
+function userDataInSystemTrees(): string[] {
+  return ['/usr/src'];
+}
 
 /** A path protected itself, which makes each of its ancestors protected too. */
 interface ProtectedPoint {
@@ -212,6 +226,7 @@ function protectedPoints(env: GuardEnvironment): ProtectedPoint[] {
 }
 
 function systemTreeHolding(target: string, key: (value: string) => string): Refusal | undefined {
+  if (userDataInSystemTrees().some((data) => isAncestorOrSelf(key(data), key(target)))) return undefined;
   const tree = SYSTEM_TREES.find((root) => isAncestorOrSelf(key(root), key(target)));
   return tree === undefined ? undefined : { path: target, what: `inside the system directory ${tree}` };
 }
