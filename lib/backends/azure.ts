@@ -50,6 +50,8 @@ export interface AzureStoreOptions extends CloudCommonOptions {
    * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
    * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
    * endpoint on a loopback or IP host without a path gets `/<account>` appended (path-style).
+   * Given here, it also wins over the endpoint of a connection string (whose credential is then
+   * used at this endpoint); the variable does not.
    */
   endpoint?: string;
   /** Blobs per List Blobs page (default 5000, the Azure maximum). */
@@ -234,7 +236,11 @@ class AzureDriver implements CloudDriver {
   readonly #credential: Credential;
   readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
   #defaultCredential?: AzIdentity.TokenCredential;
+  /** The account a connection string names, once it was parsed. */
+  #connectionStringAccount?: string;
   private readonly endpoint?: URL;
+  /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
+  private readonly explicitEndpoint: boolean;
   private readonly pageSize: number;
   private readonly connection: ConnectionSettings;
   private readonly useAgent: boolean;
@@ -246,6 +252,7 @@ class AzureDriver implements CloudDriver {
     this.connection = connectionSettingsFrom(options, env);
     const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
     if (endpoint !== undefined) this.endpoint = AzureDriver.endpointUrl(endpoint, options.endpoint !== undefined);
+    this.explicitEndpoint = options.endpoint !== undefined;
     const pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', MAX_PAGE_SIZE);
     if (pageSize > MAX_PAGE_SIZE)
       throw invalidValue('options.pageSize', `an integer from 1 to ${MAX_PAGE_SIZE}`, pageSize);
@@ -562,7 +569,7 @@ class AzureDriver implements CloudDriver {
   private clientKey(ref: Pick<CloudRef, 'base'>): string {
     const credential = this.#credential;
     const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string') return credential.kind;
+    if (credential.kind === 'connection-string' && !this.explicitEndpoint) return credential.kind;
     return `${credential.kind}|${account}|${this.serviceUrl(account)}`;
   }
 
@@ -584,11 +591,11 @@ class AzureDriver implements CloudDriver {
     }
     const credential = this.#credential;
     const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string' && client.accountName !== account) {
+    if (credential.kind === 'connection-string' && this.#connectionStringAccount !== account) {
       throw new DriverFailure('CredentialMismatch', {
         code: 'ERR_ACCESS_DENIED',
         retryable: false,
-        message: `the connection string is for account ${JSON.stringify(client.accountName)}, not ${JSON.stringify(account)}`,
+        message: `the connection string is for account ${JSON.stringify(this.#connectionStringAccount)}, not ${JSON.stringify(account)}`,
       });
     }
     if (credential.kind === 'key' && credential.onlyAccount !== undefined && credential.onlyAccount !== account) {
@@ -639,9 +646,18 @@ class AzureDriver implements CloudDriver {
     const credential = this.#credential;
     switch (credential.kind) {
       case 'connection-string': {
-        // Parsed once without options to learn the endpoint's protocol, which picks the agent.
+        // Parsed once without options to learn its account and the endpoint's protocol (the agent).
         const probe = BlobServiceClient.fromConnectionString(credential.source);
-        return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+        // A key belongs to the account it is named with (the endpoint's path may say another).
+        this.#connectionStringAccount =
+          probe.credential instanceof StorageSharedKeyCredential ? probe.credential.accountName : probe.accountName;
+        if (!this.explicitEndpoint) {
+          return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+        }
+        // options.endpoint wins over the connection string's endpoint: its key or SAS is used there.
+        const url = this.serviceUrl(account);
+        const sas = new URL(probe.url).search;
+        return new BlobServiceClient(`${url}${sas}`, probe.credential, this.pipelineOptions(url));
       }
       case 'sas': {
         const url = this.serviceUrl(account);
