@@ -36,7 +36,7 @@ export interface RecordingProxy {
   readonly url: string;
   readonly port: number;
   readonly requests: readonly RecordedRequest[];
-  /** TCP connections accepted so far, and the most open at once. */
+  /** TCP connections accepted since the last clear(), and the most of them open at once. */
   readonly connections: { total: number; peak: number };
   /** The SigV4 `Credential=<key id>/<date>/<region>/…` of each request that has one. */
   credentialScopes(): Array<{ accessKeyId: string; region: string }>;
@@ -57,6 +57,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   const requests: RecordedRequest[] = [];
   const connections = { total: 0, peak: 0 };
   let open = 0;
+  let generation = 0;
   const sockets = new Set<Socket>();
   const agent = new http.Agent({ keepAlive: true });
 
@@ -102,11 +103,13 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
 
   const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   server.on('connection', (socket: Socket) => {
+    // Counted per generation: connections opened before the last clear() are not this test's.
+    const mine = generation;
     connections.total++;
     connections.peak = Math.max(connections.peak, ++open);
     sockets.add(socket);
     socket.on('close', () => {
-      open--;
+      if (mine === generation) open--;
       sockets.delete(socket);
     });
   });
@@ -128,8 +131,10 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       }),
     clear() {
       requests.length = 0;
+      generation++;
+      open = 0;
       connections.total = 0;
-      connections.peak = open;
+      connections.peak = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -4,8 +4,7 @@
  * proxies in front of moto show where each request went, and its SigV4 credential scope shows
  * the access key id and the region it was signed with.
  */
-import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
@@ -15,6 +14,7 @@ import { withEnv } from '../helpers/env';
 import { rejectionOf } from '../helpers/local';
 import { type RecordedRequest, type RecordingProxy, startRecordingProxy } from '../helpers/recording-proxy';
 import { EVERY_OPERATION, type OperationName, runEveryOperation } from '../helpers/store-ops';
+import { selfSignedCertificate } from '../helpers/tls';
 
 const MIB = 1024 * 1024;
 const OPTION_CREDENTIALS = { accessKeyId: 'OPTIONKEY', secretAccessKey: 'option-secret' };
@@ -222,26 +222,9 @@ describe('caBundle / AWS_CA_BUNDLE, through a TLS proxy with a self-signed certi
   const good = path.join(tmp, 'good.pem');
   const other = path.join(tmp, 'other.pem');
 
-  /** A self-signed certificate for 127.0.0.1 (it is its own CA). */
-  function selfSigned(name: string): { key: string; cert: string } {
-    const key = path.join(tmp, `${name}.key`);
-    const cert = path.join(tmp, `${name}.pem`);
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2'].concat([
-        '-subj',
-        `/CN=127.0.0.1`,
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]),
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
-  }
-
   beforeAll(async () => {
-    const server = selfSigned('good');
-    selfSigned('other');
+    const server = selfSignedCertificate(tmp, 'good');
+    selfSignedCertificate(tmp, 'other');
     tls = await startRecordingProxy({ target: requiredEnv('S3DLIO_TEST_S3_ENDPOINT'), tls: server });
   });
   afterAll(() => tls.stop());
