@@ -19,6 +19,7 @@ import {
   retryPolicyFrom,
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
 import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
@@ -83,6 +84,34 @@ const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
 /** `https://account.blob.core.windows.net/` at the start of a URI. */
 const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
 const MAX_PAGE_SIZE = 5000;
+
+/**
+ * What a blob name (or a listing prefix) cannot hold on Azure: control characters (refused by the
+ * service), U+FFFE and U+FFFF (not characters; XML listings cannot carry them), '\' (the service
+ * stores it as '/'), '.' and '..' path segments (the SDK's URL
+ * handling removes them, so another blob would be addressed), over 1024 characters or 254
+ * segments.
+ */
+const KEY_RULES = [
+  maxCharacters(1024, 'Azure Blob'),
+  keyRule((key) => key.split('/').length > 254, 'Azure blob names have at most 254 path segments'),
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  forbiddenCharacter(/[\u0000-\u001F\u007F-\u009F]/, 'Azure Blob Storage', 'does not allow in blob names'),
+  forbiddenCharacter(/[\uFFFE\uFFFF]/, 'Azure Blob Storage', 'cannot list (XML has no form for it)'),
+  forbiddenCharacter(/\\/, 'Azure Blob Storage', "stores as '/' (another blob name)"),
+  keyRule(
+    (key) => /(?:^|\/)\.\.?\//.test(key),
+    "the key has a '.' or '..' path segment, which the Azure SDK resolves in the URL (another blob would be addressed)",
+  ),
+];
+
+/** Blob names Azure would store under another name: a trailing '.' is dropped by the service. */
+const OBJECT_RULES = [
+  keyRule(
+    (key) => key.endsWith('.'),
+    "Azure blob names cannot end with '.' (the service drops it: another blob would be addressed)",
+  ),
+];
 
 const SERVICE_CODES: Record<string, Pick<CloudFailure, 'code' | 'retryable' | 'throttled'>> = {
   BlobNotFound: { code: 'ERR_NOT_FOUND', retryable: false },
@@ -311,7 +340,12 @@ class AzureDriver implements CloudDriver {
         `${JSON.stringify(container)} is not a valid Azure container name (3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit)`,
       );
     }
+    checkKey(shown, parsed.key, KEY_RULES);
     return { base: `${this.accountBase(uri, account)}${container}/`, bucket: container, key: parsed.key };
+  }
+
+  checkObjectKey(ref: CloudRef, uri: string): void {
+    checkKey(redactSecrets(uri), ref.key, OBJECT_RULES);
   }
 
   /** `az://account/` or `https://account.blob.core.windows.net/`: where container URIs start. */

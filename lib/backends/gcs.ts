@@ -10,6 +10,7 @@ import type * as Gcs from '@google-cloud/storage';
 
 import { type CloudCommonOptions, envValue, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
@@ -56,6 +57,18 @@ function loadSdk(): GcsSdk {
 
 // 3–63 characters (222 with dots) of lowercase letters, digits, '-', '_', '.', alphanumeric at both ends.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/** What GCS can store (cloud.google.com/storage/docs/objects#naming), for keys and prefixes. */
+const KEY_RULES = [maxUtf8Bytes(1024, 'GCS'), forbiddenCharacter(/[\r\n]/, 'GCS', 'does not allow in object names')];
+
+/** Object names GCS refuses whole (prefixes may still start with them). */
+const OBJECT_RULES = [
+  keyRule((key) => key === '.' || key === '..', "GCS object names cannot be '.' or '..'"),
+  keyRule(
+    (key) => key.startsWith('.well-known/acme-challenge/'),
+    "GCS object names cannot start with '.well-known/acme-challenge/'",
+  ),
+];
 
 /**
  * The endpoint root as a URL without a trailing '/': `host:port` means `http://host:port`.
@@ -156,9 +169,14 @@ class GcsDriver implements CloudDriver {
         { uri },
       );
     }
+    checkKey(uri, parsed.key, KEY_RULES);
     // Keep the alias the caller used (gs:// or gcs://) in the URIs we hand back.
     const scheme = parsed.uri.slice(0, parsed.uri.indexOf('://'));
     return { base: `${scheme}://${parsed.bucket}/`, bucket: parsed.bucket, key: parsed.key };
+  }
+
+  checkObjectKey(ref: CloudRef, uri: string): void {
+    checkKey(uri, ref.key, OBJECT_RULES);
   }
 
   async read(

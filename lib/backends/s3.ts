@@ -19,6 +19,7 @@ import {
   retryPolicyFrom,
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
@@ -98,6 +99,22 @@ interface S3ErrorShape {
 /** Encodes a key for the CopySource header: every byte but `/` percent-encoded. */
 function encodeCopySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** What S3 can store: any UTF-8 key of at most 1024 bytes. */
+const KEY_RULES = [maxUtf8Bytes(1024, 'S3')];
+
+/**
+ * Whether DeleteObjects can carry `key` exactly: XML 1.0 has no form for some characters, and a
+ * carriage return in the answer's `<Key>` reads back as a line feed (XML end-of-line handling).
+ */
+function xmlSafeKey(key: string): boolean {
+  return !key.includes('\r') && !NOT_IN_XML.test(key);
+}
+
+/** A key of a listing answered with `encoding-type=url` (`+` is a space there, `%2B` a plus). */
+function decodeListedKey(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
 type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
@@ -202,6 +219,7 @@ class S3Driver implements CloudDriver {
         { uri },
       );
     }
+    checkKey(uri, key, KEY_RULES);
     return { base: `${base}${bucket}/`, bucket, key };
   }
 
@@ -294,12 +312,19 @@ class S3Driver implements CloudDriver {
         Delimiter: delimiter,
         ContinuationToken: token,
         MaxKeys: this.pageSize,
+        // Keys come back percent-encoded: XML would turn a '\r' into '\n' and cannot carry
+        // most control characters at all.
+        EncodingType: 'url',
       }),
       { abortSignal: signal },
     );
+    // Decoded only when the server says it encoded (a server that ignores the parameter does not).
+    const decode = output.EncodingType === 'url' ? decodeListedKey : (value: string) => value;
     return {
-      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [item.Key])),
-      prefixes: (output.CommonPrefixes ?? []).flatMap((item) => (item.Prefix === undefined ? [] : [item.Prefix])),
+      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [decode(item.Key)])),
+      prefixes: (output.CommonPrefixes ?? []).flatMap((item) =>
+        item.Prefix === undefined ? [] : [decode(item.Prefix)],
+      ),
       nextToken: output.IsTruncated ? output.NextContinuationToken : undefined,
     };
   }
@@ -312,17 +337,34 @@ class S3Driver implements CloudDriver {
   }
 
   async removeBatch(bucket: CloudRef, keys: string[], signal?: AbortSignal): Promise<Array<unknown | undefined>> {
-    const { DeleteObjectsCommand } = loadSdk();
-    const output = await this.client(bucket).send(
-      new DeleteObjectsCommand({
-        Bucket: bucket.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
-      { abortSignal: signal },
-    );
-    const failures = new Map(
-      (output.Errors ?? []).map((error) => [error.Key, { name: error.Code, message: error.Message ?? error.Code }]),
-    );
+    const { DeleteObjectsCommand, DeleteObjectCommand } = loadSdk();
+    const failures = new Map<string, unknown>();
+    const inXml = keys.filter(xmlSafeKey);
+    if (inXml.length > 0) {
+      const output = await this.client(bucket).send(
+        new DeleteObjectsCommand({
+          Bucket: bucket.bucket,
+          Delete: { Objects: inXml.map((Key) => ({ Key })), Quiet: true },
+        }),
+        { abortSignal: signal },
+      );
+      for (const error of output.Errors ?? [])
+        if (error.Key !== undefined)
+          failures.set(error.Key, { name: error.Code, message: error.Message ?? error.Code });
+    }
+    // The others one by one, their key in the URL (like DeleteObjects, a missing key is no error).
+    for (const key of keys) {
+      if (xmlSafeKey(key)) continue;
+      try {
+        await this.client(bucket).send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: key }), {
+          abortSignal: signal,
+        });
+      } catch (error) {
+        // No HTTP answer (connection lost, timeout): the whole batch is retried, as for DeleteObjects.
+        if ((error as S3ErrorShape).$metadata?.httpStatusCode === undefined) throw error;
+        failures.set(key, error);
+      }
+    }
     return keys.map((key) => failures.get(key));
   }
 
