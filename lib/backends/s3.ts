@@ -473,7 +473,12 @@ class S3Driver implements CloudDriver {
       forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
       credentials: this.options.credentials,
       // Retries are ours (lib/internal/retry.ts): one policy for every backend, tested end to end.
+      // 'standard': AWS_RETRY_MODE=adaptive would add the SDK's own client-side rate limiting.
       maxAttempts: 1,
+      retryMode: 'standard',
+      // FIPS and dual-stack name AWS's own endpoints: their variables must not break a given one
+      // (the SDK refuses a custom endpoint combined with either).
+      ...(endpoint !== undefined && { useFipsEndpoint: false, useDualstackEndpoint: false }),
       requestChecksumCalculation: this.requestChecksums,
       responseChecksumValidation: this.responseChecksums,
       requestHandler: new NodeHttpHandler({

@@ -187,6 +187,25 @@ test('an endpoint written in the URI wins over the option and the variables, on 
   });
 });
 
+test("variables about AWS's own endpoints (FIPS, dual-stack, adaptive retries) do not break a given endpoint", async () => {
+  const env = { AWS_USE_FIPS_ENDPOINT: 'true', AWS_USE_DUALSTACK_ENDPOINT: 'true', AWS_RETRY_MODE: 'adaptive' };
+  const name = newBucketName('s3fips');
+  const bucket = `s3://${name}/`;
+  const host = `127.0.0.1:${inUri.port}`;
+  await withEnv({ ...env, ...ENV_CREDENTIALS }, async () => {
+    // The SDK refused both with "A custom endpoint cannot be combined with FIPS" (or dual-stack).
+    const byOption = storeFor('s3://', { endpoint: option.url, maxAttempts: 1 });
+    await byOption.createBucket(bucket);
+    await byOption.put(`${bucket}k`, 'fips');
+    expect(await byOption.list(bucket)).toEqual([`${bucket}k`]);
+    const byUri = storeFor('s3://', { maxAttempts: 1 });
+    expect(await byUri.listBuckets(`s3://${host}/`)).toContain(`s3://${host}/${name}/`);
+    await byOption.deleteBucket(bucket, { force: true });
+  });
+  expect(option.requests.length).toBeGreaterThanOrEqual(4);
+  expect(inUri.requests).toHaveLength(1);
+});
+
 test('an option is used even when it is wrong: a bad endpoint option is refused, not replaced by the variable', async () => {
   await withEnv(ENV(), async () => {
     expect(() => storeFor('s3://', { endpoint: 'not a url' })).toThrow(
