@@ -89,6 +89,11 @@ function endpointRoot(value: unknown, name: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** Whether an endpoint root is one of Google's own (`*.googleapis.com`), not an emulator. */
+function isGoogleEndpoint(endpoint: string | undefined): boolean {
+  return endpoint !== undefined && /(?:^|\.)googleapis\.com$/i.test(new URL(endpoint).hostname);
+}
+
 interface GcsErrorShape {
   code?: number | string;
   message?: string;
@@ -139,8 +144,10 @@ class GcsDriver implements CloudDriver {
       ...(options.keyFilename !== undefined && { keyFilename: options.keyFilename }),
       ...(endpoint !== undefined && { apiEndpoint: endpoint }),
       ...(options.authClient !== undefined && { authClient: options.authClient }),
-      // Credentials given here are sent to a custom endpoint too; the environment's are not.
-      ...((options.authClient !== undefined || options.keyFilename !== undefined) && {
+      // Credentials given here are sent to a custom endpoint too; the environment's are not. The
+      // SDK takes any endpoint but the one it would pick as custom (unauthenticated): Google's own,
+      // named explicitly (over STORAGE_EMULATOR_HOST), still gets credentials.
+      ...((options.authClient !== undefined || options.keyFilename !== undefined || isGoogleEndpoint(endpoint)) && {
         useAuthWithCustomEndpoint: true,
       }),
       // Retries are ours (lib/internal/retry.ts), the same policy for every backend.

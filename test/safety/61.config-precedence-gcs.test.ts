@@ -193,6 +193,18 @@ describe('keyFilename / GOOGLE_APPLICATION_CREDENTIALS, with a local OAuth token
       await rejectionOf(withOption.stat('gs://bucket/key'));
     });
     expect(tokenRequests).toEqual(['env-client', 'option-client']);
+    // Google's endpoint named as the option, over an emulator in STORAGE_EMULATOR_HOST: requests
+    // are authenticated (the SDK would take any endpoint but its own default as an emulator).
+    tokenRequests.length = 0;
+    await withEnv(
+      { ...env, STORAGE_EMULATOR_HOST: variable.url, HTTPS_PROXY: deadProxy, NO_PROXY: '127.0.0.1' },
+      async () => {
+        const google = s3dlio.storeFor('gs://', { endpoint: 'https://storage.googleapis.com', maxAttempts: 1 });
+        expect(await rejectionOf(google.stat('gs://bucket/key'))).toMatchObject({ code: 'ERR_CONNECTION' });
+      },
+    );
+    expect(tokenRequests).toEqual(['env-client']);
+    expect(variable.requests).toEqual([]);
     // An emulator endpoint with credentials only in the environment: requests go unauthenticated.
     tokenRequests.length = 0;
     await withEnv(env, () => s3dlio.storeFor('gs://', { endpoint: option.url }).listBuckets('gs://'));
