@@ -35,6 +35,8 @@ const SCHEME_ALIASES: Record<string, Scheme> = {
   direct: 'direct',
 };
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const AZURE_HTTPS = /^https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net(?:\/(.*))?$/i;
 
 function invalid(uri: string, reason: string): S3dlioError {
@@ -56,6 +58,8 @@ export function parseUri(value: unknown, name = 'uri'): ParsedUri {
   if (raw === '')
     throw invalid(raw, `an empty string; expected a URI starting with one of ${ACCEPTED_SCHEMES.join(', ')}`);
   if (raw.includes('\0')) throw invalid(raw, 'it contains a NUL character');
+  // A lone surrogate has no UTF-8 form: it would reach the service (or the filesystem) as U+FFFD.
+  if (LONE_SURROGATE.test(raw)) throw invalid(raw, 'it contains a lone UTF-16 surrogate (not a Unicode character)');
 
   const azure = AZURE_HTTPS.exec(raw);
   if (azure) return parseCloud(`az://${azure[1]}/${azure[2] ?? ''}`, 'az', `${azure[1]}/${azure[2] ?? ''}`);

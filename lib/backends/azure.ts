@@ -19,6 +19,7 @@ import {
   retryPolicyFrom,
 } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
 import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
@@ -50,6 +51,8 @@ export interface AzureStoreOptions extends CloudCommonOptions {
    * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
    * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
    * endpoint on a loopback or IP host without a path gets `/<account>` appended (path-style).
+   * Given here, it also wins over the endpoint of a connection string (whose credential is then
+   * used at this endpoint); the variable does not.
    */
   endpoint?: string;
   /** Blobs per List Blobs page (default 5000, the Azure maximum). */
@@ -81,6 +84,34 @@ const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
 /** `https://account.blob.core.windows.net/` at the start of a URI. */
 const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
 const MAX_PAGE_SIZE = 5000;
+
+/**
+ * What a blob name (or a listing prefix) cannot hold on Azure: control characters (refused by the
+ * service), U+FFFE and U+FFFF (not characters; XML listings cannot carry them), '\' (the service
+ * stores it as '/'), '.' and '..' path segments (the SDK's URL
+ * handling removes them, so another blob would be addressed), over 1024 characters or 254
+ * segments.
+ */
+const KEY_RULES = [
+  maxCharacters(1024, 'Azure Blob'),
+  keyRule((key) => key.split('/').length > 254, 'Azure blob names have at most 254 path segments'),
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  forbiddenCharacter(/[\u0000-\u001F\u007F-\u009F]/, 'Azure Blob Storage', 'does not allow in blob names'),
+  forbiddenCharacter(/[\uFFFE\uFFFF]/, 'Azure Blob Storage', 'cannot list (XML has no form for it)'),
+  forbiddenCharacter(/\\/, 'Azure Blob Storage', "stores as '/' (another blob name)"),
+  keyRule(
+    (key) => /(?:^|\/)\.\.?\//.test(key),
+    "the key has a '.' or '..' path segment, which the Azure SDK resolves in the URL (another blob would be addressed)",
+  ),
+];
+
+/** Blob names Azure would store under another name: a trailing '.' is dropped by the service. */
+const OBJECT_RULES = [
+  keyRule(
+    (key) => key.endsWith('.'),
+    "Azure blob names cannot end with '.' (the service drops it: another blob would be addressed)",
+  ),
+];
 
 const SERVICE_CODES: Record<string, Pick<CloudFailure, 'code' | 'retryable' | 'throttled'>> = {
   BlobNotFound: { code: 'ERR_NOT_FOUND', retryable: false },
@@ -234,7 +265,11 @@ class AzureDriver implements CloudDriver {
   readonly #credential: Credential;
   readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
   #defaultCredential?: AzIdentity.TokenCredential;
+  /** The account a connection string names, once it was parsed. */
+  #connectionStringAccount?: string;
   private readonly endpoint?: URL;
+  /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
+  private readonly explicitEndpoint: boolean;
   private readonly pageSize: number;
   private readonly connection: ConnectionSettings;
   private readonly useAgent: boolean;
@@ -246,6 +281,7 @@ class AzureDriver implements CloudDriver {
     this.connection = connectionSettingsFrom(options, env);
     const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
     if (endpoint !== undefined) this.endpoint = AzureDriver.endpointUrl(endpoint, options.endpoint !== undefined);
+    this.explicitEndpoint = options.endpoint !== undefined;
     const pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', MAX_PAGE_SIZE);
     if (pageSize > MAX_PAGE_SIZE)
       throw invalidValue('options.pageSize', `an integer from 1 to ${MAX_PAGE_SIZE}`, pageSize);
@@ -304,12 +340,17 @@ class AzureDriver implements CloudDriver {
         `${JSON.stringify(container)} is not a valid Azure container name (3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit)`,
       );
     }
+    checkKey(shown, parsed.key, KEY_RULES);
     return { base: `${this.accountBase(uri, account)}${container}/`, bucket: container, key: parsed.key };
   }
 
   identity(ref: CloudRef): string {
     // az://account/… and https://account.blob.core.windows.net/… reach the same account.
     return `${accountOf(ref.base)}\n${ref.bucket}\n${ref.key}`;
+  }
+
+  checkObjectKey(ref: CloudRef, uri: string): void {
+    checkKey(redactSecrets(uri), ref.key, OBJECT_RULES);
   }
 
   /** `az://account/` or `https://account.blob.core.windows.net/`: where container URIs start. */
@@ -567,7 +608,7 @@ class AzureDriver implements CloudDriver {
   private clientKey(ref: Pick<CloudRef, 'base'>): string {
     const credential = this.#credential;
     const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string') return credential.kind;
+    if (credential.kind === 'connection-string' && !this.explicitEndpoint) return credential.kind;
     return `${credential.kind}|${account}|${this.serviceUrl(account)}`;
   }
 
@@ -589,11 +630,11 @@ class AzureDriver implements CloudDriver {
     }
     const credential = this.#credential;
     const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string' && client.accountName !== account) {
+    if (credential.kind === 'connection-string' && this.#connectionStringAccount !== account) {
       throw new DriverFailure('CredentialMismatch', {
         code: 'ERR_ACCESS_DENIED',
         retryable: false,
-        message: `the connection string is for account ${JSON.stringify(client.accountName)}, not ${JSON.stringify(account)}`,
+        message: `the connection string is for account ${JSON.stringify(this.#connectionStringAccount)}, not ${JSON.stringify(account)}`,
       });
     }
     if (credential.kind === 'key' && credential.onlyAccount !== undefined && credential.onlyAccount !== account) {
@@ -644,9 +685,18 @@ class AzureDriver implements CloudDriver {
     const credential = this.#credential;
     switch (credential.kind) {
       case 'connection-string': {
-        // Parsed once without options to learn the endpoint's protocol, which picks the agent.
+        // Parsed once without options to learn its account and the endpoint's protocol (the agent).
         const probe = BlobServiceClient.fromConnectionString(credential.source);
-        return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+        // A key belongs to the account it is named with (the endpoint's path may say another).
+        this.#connectionStringAccount =
+          probe.credential instanceof StorageSharedKeyCredential ? probe.credential.accountName : probe.accountName;
+        if (!this.explicitEndpoint) {
+          return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+        }
+        // options.endpoint wins over the connection string's endpoint: its key or SAS is used there.
+        const url = this.serviceUrl(account);
+        const sas = new URL(probe.url).search;
+        return new BlobServiceClient(`${url}${sas}`, probe.credential, this.pipelineOptions(url));
       }
       case 'sas': {
         const url = this.serviceUrl(account);

@@ -55,8 +55,13 @@ export interface UploadDriver {
 /** The single-request primitives of one cloud. Each call is one attempt; `signal` bounds it. */
 export interface CloudDriver {
   readonly scheme: 's3' | 'az' | 'gs';
-  /** Parses and validates a URI of this cloud (bucket name rules, account). */
+  /**
+   * Parses and validates a URI of this cloud (bucket name rules, account, and the characters and
+   * length any key or listing prefix of the service can have).
+   */
   parse(uri: string, name: string): CloudRef;
+  /** Refuses an object key the service would store or read under another name (e.g. a trailing '.'). */
+  checkObjectKey?(ref: CloudRef, uri: string): void;
   /**
    * The object `ref` designates, whatever its spelling (scheme alias, inline endpoint, https or
    * az:// form): two refs with the same identity are one object of the service.

@@ -93,7 +93,7 @@ export class CloudStore implements ObjectStore {
 
   get(uri: string, options?: GetOptions): Promise<Uint8Array> {
     return runOperation('get', uri, options, async (scope, opts) => {
-      const ref = this.driver.parse(uri, 'uri');
+      const ref = this.readRef(uri, 'uri');
       let stored: StoredChecksum | undefined;
       const verify = optionalBoolean(opts.verify, 'options.verify', false);
       const ranges = {
@@ -131,7 +131,7 @@ export class CloudStore implements ObjectStore {
 
   getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
     return runOperation('getRange', uri, options, async (scope, opts) => {
-      const ref = this.driver.parse(uri, 'uri');
+      const ref = this.readRef(uri, 'uri');
       const start = expectNonNegativeInteger(offset, 'offset');
       const count = length === undefined ? undefined : expectNonNegativeInteger(length, 'length');
       const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
@@ -155,7 +155,7 @@ export class CloudStore implements ObjectStore {
 
   getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
     return runOperation('getInto', uri, options, async (scope, opts) => {
-      const ref = this.driver.parse(uri, 'uri');
+      const ref = this.readRef(uri, 'uri');
       const window = intoWindow(target, offset);
       const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
       // Every range (and an object below the threshold too) is written straight into the target.
@@ -223,7 +223,7 @@ export class CloudStore implements ObjectStore {
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
     return runOperation('getMany', batchLabel(uris), options, async (scope, opts) => {
       const list = expectArray(uris, 'uris') as string[];
-      const refs = list.map((uri, index) => this.driver.parse(uri, `uris[${index}]`));
+      const refs = list.map((uri, index) => this.readRef(uri, `uris[${index}]`));
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       return runBatch(scope, list, identity, concurrency, (uri, index) =>
         this.request(scope, uri, true, (signal) => this.driver.read(refs[index], undefined, signal)),
@@ -484,6 +484,14 @@ export class CloudStore implements ObjectStore {
         },
       );
     }
+    this.driver.checkObjectKey?.(ref, uri as string);
+    return ref;
+  }
+
+  /** The ref of an object to read: a key the service would resolve to another object is refused. */
+  private readRef(uri: string, name: string): CloudRef {
+    const ref = this.driver.parse(uri, name);
+    if (ref.key !== '' && !ref.key.endsWith('/')) this.driver.checkObjectKey?.(ref, uri);
     return ref;
   }
 

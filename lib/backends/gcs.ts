@@ -1,18 +1,21 @@
 /**
  * gs:// (alias gcs://) — Google Cloud Storage through `@google-cloud/storage`. Credentials: the
  * SDK's application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);
- * `STORAGE_EMULATOR_HOST` or `endpoint` points it at an emulator (sent unauthenticated).
+ * `endpoint`, else `STORAGE_EMULATOR_HOST`, points it at an emulator (sent unauthenticated unless
+ * `keyFilename` or `authClient` is given).
  */
 import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
 
-import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
-import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { type CloudCommonOptions, envValue, retryPolicyFrom } from '../cloud/config';
+import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
+import { invalidValue } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -20,9 +23,17 @@ import { CloudStore } from './cloud-store';
 export interface GcsStoreOptions extends CloudCommonOptions {
   /** Project id, needed to create and list buckets (env `GOOGLE_CLOUD_PROJECT`, `GCLOUD_PROJECT`). */
   projectId?: string;
-  /** Service-account key file (default: application default credentials). */
+  /**
+   * Service-account (or other credential) key file (default: application default credentials,
+   * e.g. env `GOOGLE_APPLICATION_CREDENTIALS`). Given here, it also authenticates requests to a
+   * custom `endpoint`.
+   */
   keyFilename?: string;
-  /** JSON API endpoint of an emulator or private endpoint (env `STORAGE_EMULATOR_HOST`). */
+  /**
+   * Root URL of an emulator or private endpoint (env `STORAGE_EMULATOR_HOST`): JSON requests go to
+   * `<endpoint>/storage/v1`, uploads to `<endpoint>/upload/storage/v1`. `http://` is assumed
+   * without a scheme.
+   */
   endpoint?: string;
   /**
    * An auth client of `google-auth-library` (e.g. workload identity federation, impersonation).
@@ -46,6 +57,42 @@ function loadSdk(): GcsSdk {
 
 // 3–63 characters (222 with dots) of lowercase letters, digits, '-', '_', '.', alphanumeric at both ends.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/** What GCS can store (cloud.google.com/storage/docs/objects#naming), for keys and prefixes. */
+const KEY_RULES = [maxUtf8Bytes(1024, 'GCS'), forbiddenCharacter(/[\r\n]/, 'GCS', 'does not allow in object names')];
+
+/** Object names GCS refuses whole (prefixes may still start with them). */
+const OBJECT_RULES = [
+  keyRule((key) => key === '.' || key === '..', "GCS object names cannot be '.' or '..'"),
+  keyRule(
+    (key) => key.startsWith('.well-known/acme-challenge/'),
+    "GCS object names cannot start with '.well-known/acme-challenge/'",
+  ),
+];
+
+/**
+ * The endpoint root as a URL without a trailing '/': `host:port` means `http://host:port`.
+ * Refused (not ignored) when it is not an http(s) URL.
+ */
+function endpointRoot(value: unknown, name: string): string {
+  const text =
+    typeof value === 'string' && value !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? `http://${value}` : value;
+  let url: URL | undefined;
+  try {
+    url = typeof text === 'string' ? new URL(text) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+    throw invalidValue(name, 'an endpoint URL http(s)://host[:port][/path]', redactSecrets(String(value)));
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Whether an endpoint root is one of Google's own (`*.googleapis.com`), not an emulator. */
+function isGoogleEndpoint(endpoint: string | undefined): boolean {
+  return endpoint !== undefined && /(?:^|\.)googleapis\.com$/i.test(new URL(endpoint).hostname);
+}
 
 interface GcsErrorShape {
   code?: number | string;
@@ -72,14 +119,41 @@ function parseErrorBody(text: string | undefined): GcsErrorShape | undefined {
 
 class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
-  private storage?: Gcs.Storage;
-  private readonly endpoint?: string;
+  private readonly storage: Gcs.Storage;
   private readonly pageSize: number;
 
-  constructor(private readonly options: GcsStoreOptions) {
-    const endpoint = options.endpoint ?? process.env.STORAGE_EMULATOR_HOST;
-    this.endpoint = endpoint && !/^https?:\/\//.test(endpoint) ? `http://${endpoint}` : endpoint;
+  /**
+   * The settings are resolved once, here (the option, else its variable, else the default), and
+   * the client is made at the same moment: the SDK reads `STORAGE_EMULATOR_HOST` itself when it
+   * is constructed, and sends reads, lists and deletes there even when given another endpoint, so
+   * its JSON base URL is set from the resolved endpoint after construction.
+   */
+  constructor(options: GcsStoreOptions) {
+    const env = process.env;
+    const fromEnv = envValue(env, 'STORAGE_EMULATOR_HOST');
+    const endpoint =
+      options.endpoint !== undefined
+        ? endpointRoot(options.endpoint, 'options.endpoint')
+        : fromEnv !== undefined
+          ? endpointRoot(fromEnv, 'process.env.STORAGE_EMULATOR_HOST')
+          : undefined;
     this.pageSize = options.pageSize ?? 1000;
+    const { Storage } = loadSdk();
+    this.storage = new Storage({
+      projectId: options.projectId ?? envValue(env, 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'),
+      ...(options.keyFilename !== undefined && { keyFilename: options.keyFilename }),
+      ...(endpoint !== undefined && { apiEndpoint: endpoint }),
+      ...(options.authClient !== undefined && { authClient: options.authClient }),
+      // Credentials given here are sent to a custom endpoint too; the environment's are not. The
+      // SDK takes any endpoint but the one it would pick as custom (unauthenticated): Google's own,
+      // named explicitly (over STORAGE_EMULATOR_HOST), still gets credentials.
+      ...((options.authClient !== undefined || options.keyFilename !== undefined || isGoogleEndpoint(endpoint)) && {
+        useAuthWithCustomEndpoint: true,
+      }),
+      // Retries are ours (lib/internal/retry.ts), the same policy for every backend.
+      retryOptions: { autoRetry: false },
+    });
+    if (endpoint !== undefined) this.storage.baseUrl = `${endpoint}/storage/v1`;
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -102,6 +176,7 @@ class GcsDriver implements CloudDriver {
         { uri },
       );
     }
+    checkKey(uri, parsed.key, KEY_RULES);
     // Keep the alias the caller used (gs:// or gcs://) in the URIs we hand back.
     const scheme = parsed.uri.slice(0, parsed.uri.indexOf('://'));
     return { base: `${scheme}://${parsed.bucket}/`, bucket: parsed.bucket, key: parsed.key };
@@ -110,6 +185,10 @@ class GcsDriver implements CloudDriver {
   identity(ref: CloudRef): string {
     // gs:// and gcs:// name the same objects; one store talks to one endpoint.
     return `${ref.bucket}\n${ref.key}`;
+  }
+
+  checkObjectKey(ref: CloudRef, uri: string): void {
+    checkKey(uri, ref.key, OBJECT_RULES);
   }
 
   async read(
@@ -234,14 +313,23 @@ class GcsDriver implements CloudDriver {
 
   openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
     // A resumable upload session: the SDK sends the bytes in order and finalizes at end().
+    let opening: Promise<Writable> | undefined;
     let stream: Writable | undefined;
+    let aborted = false;
     let finished: Promise<void> | undefined;
-    const open = (): Writable => {
-      if (!stream) {
+    const metadata = options.contentType !== undefined ? { contentType: options.contentType } : {};
+    const open = (): Promise<Writable> => {
+      opening ??= (async () => {
+        // The session is created here, not by createWriteStream: that path of the SDK drops
+        // `useAuthWithCustomEndpoint`, so credentials given as options would not authorize it.
+        const [uri] = await this.file(ref).createResumableUpload({ metadata });
+        if (aborted) throw new Error('the upload was aborted');
         const created: Writable = this.file(ref).createWriteStream({
           resumable: true,
+          uri,
+          offset: 0,
           validation: 'crc32c',
-          ...(options.contentType !== undefined && { contentType: options.contentType }),
+          metadata,
         });
         finished = new Promise<void>((resolve, reject) => {
           created.on('finish', resolve);
@@ -249,8 +337,9 @@ class GcsDriver implements CloudDriver {
         });
         finished.catch(() => undefined); // observed by complete() or by the next write
         stream = created;
-      }
-      return stream;
+        return created;
+      })();
+      return opening;
     };
     const fail = (): Promise<never> =>
       (finished as Promise<void>).then(() => Promise.reject(new Error('the upload stream ended early')));
@@ -261,7 +350,7 @@ class GcsDriver implements CloudDriver {
       // Bytes already handed to the session cannot be taken back: no blind retry of a part.
       partsIdempotent: false,
       uploadPart: async (_index, bytes, signal) => {
-        const target = open();
+        const target = await raceSignal(open(), signal);
         const written = new Promise<void>((resolve, reject) => {
           const ok = target.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (error) =>
             error ? reject(error) : undefined,
@@ -272,13 +361,14 @@ class GcsDriver implements CloudDriver {
         await raceSignal(Promise.race([written, fail()]), signal);
       },
       complete: async (_parts, signal) => {
-        const target = open();
+        const target = await raceSignal(open(), signal);
         target.end();
         await raceSignal(finished as Promise<void>, signal);
         return {};
       },
       abort: async () => {
         // The session is never finalized, so nothing becomes visible.
+        aborted = true;
         stream?.destroy();
       },
     };
@@ -305,20 +395,6 @@ class GcsDriver implements CloudDriver {
   }
 
   private client(): Gcs.Storage {
-    if (!this.storage) {
-      const { Storage } = loadSdk();
-      this.storage = new Storage({
-        projectId: this.options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT,
-        ...(this.options.keyFilename !== undefined && { keyFilename: this.options.keyFilename }),
-        ...(this.endpoint !== undefined && { apiEndpoint: this.endpoint }),
-        ...(this.options.authClient !== undefined && {
-          authClient: this.options.authClient,
-          useAuthWithCustomEndpoint: true,
-        }),
-        // Retries are ours (lib/internal/retry.ts), the same policy for every backend.
-        retryOptions: { autoRetry: false },
-      });
-    }
     return this.storage;
   }
 

@@ -10,14 +10,22 @@ import * as https from 'https';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 
-import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
+import {
+  type CloudCommonOptions,
+  type ConnectionSettings,
+  connectionSettingsFrom,
+  envValue,
+  isLoopbackHost,
+  retryPolicyFrom,
+} from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, placeBody, readBody, totalFromContentRange } from '../internal/body';
 import { parseUri } from '../uri';
-import { optionalBoolean, optionalEnum } from '../validate';
+import { invalidValue, optionalBoolean, optionalEnum } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -34,8 +42,9 @@ export interface S3StoreOptions extends CloudCommonOptions {
   /** PEM file of CA certificates to trust (env `AWS_CA_BUNDLE`). TLS verification stays on. */
   caBundle?: string;
   /**
-   * When the SDK adds request checksums: `WHEN_SUPPORTED` (SDK default) or `WHEN_REQUIRED` for
-   * stores that reject them (env `AWS_REQUEST_CHECKSUM_CALCULATION`, read by the SDK).
+   * Request checksums (and response validation): `WHEN_SUPPORTED` (default) or `WHEN_REQUIRED`
+   * for stores that reject them (env `AWS_REQUEST_CHECKSUM_CALCULATION`, and
+   * `AWS_RESPONSE_CHECKSUM_VALIDATION` for responses).
    */
   checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
@@ -92,6 +101,35 @@ function encodeCopySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** What S3 can store: any UTF-8 key of at most 1024 bytes. */
+const KEY_RULES = [maxUtf8Bytes(1024, 'S3')];
+
+/**
+ * Whether DeleteObjects can carry `key` exactly: XML 1.0 has no form for some characters, and a
+ * carriage return in the answer's `<Key>` reads back as a line feed (XML end-of-line handling).
+ */
+function xmlSafeKey(key: string): boolean {
+  return !key.includes('\r') && !NOT_IN_XML.test(key);
+}
+
+/** A key of a listing answered with `encoding-type=url` (`+` is a space there, `%2B` a plus). */
+function decodeListedKey(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+const CHECKSUM_MODES: readonly ChecksumMode[] = ['WHEN_SUPPORTED', 'WHEN_REQUIRED'];
+
+/** The checksum mode of the option, else of the variable (any case, as the SDK reads it), else the default. */
+function checksumMode(option: unknown, env: NodeJS.ProcessEnv, variable: string): ChecksumMode {
+  if (option !== undefined) return optionalEnum(option, 'options.checksums', CHECKSUM_MODES, 'WHEN_SUPPORTED');
+  const raw = envValue(env, variable);
+  if (raw === undefined) return 'WHEN_SUPPORTED';
+  const mode = CHECKSUM_MODES.find((candidate) => candidate === raw.toUpperCase());
+  if (!mode) throw invalidValue(`process.env.${variable}`, CHECKSUM_MODES.join(' or '), raw);
+  return mode;
+}
+
 /** `host:port` of an endpoint named inside the URI (`s3://host:port/bucket/`), if any. */
 function inlineEndpoint(base: string): string | undefined {
   return /^s3:\/\/([^/]*:[^/]*)\//.exec(base)?.[1];
@@ -120,14 +158,25 @@ class S3Driver implements CloudDriver {
   private readonly region: string;
   private readonly endpoint?: string;
   private readonly forcePathStyle?: boolean;
-  private readonly checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  private readonly requestChecksums: ChecksumMode;
+  private readonly responseChecksums: ChecksumMode;
   private readonly ca?: string;
   private readonly pageSize: number;
+  private readonly connection: ConnectionSettings;
 
+  /**
+   * Every setting is resolved here, once: the option, else its environment variable, else the
+   * default (an endpoint in the URI comes first of all). Clients get each value explicitly, so
+   * the SDK never falls back to the environment for one of them.
+   */
   constructor(private readonly options: S3StoreOptions) {
     const env = process.env;
-    this.region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    this.endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    this.region = options.region ?? envValue(env, 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
+    // The SDK's own switch for ignoring endpoint variables is honoured as it would honour it.
+    const envEndpoint = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')
+      ? undefined
+      : envValue(env, 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL');
+    this.endpoint = options.endpoint ?? envEndpoint;
     if (this.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(this.endpoint)) {
       throw new S3dlioError(
         'ERR_INVALID_ARG_VALUE',
@@ -138,11 +187,9 @@ class S3Driver implements CloudDriver {
       options.forcePathStyle === undefined
         ? undefined
         : optionalBoolean(options.forcePathStyle, 'options.forcePathStyle', false);
-    this.checksums =
-      options.checksums === undefined
-        ? undefined
-        : optionalEnum(options.checksums, 'options.checksums', ['WHEN_SUPPORTED', 'WHEN_REQUIRED'], 'WHEN_SUPPORTED');
-    const caPath = options.caBundle ?? env.AWS_CA_BUNDLE;
+    this.requestChecksums = checksumMode(options.checksums, env, 'AWS_REQUEST_CHECKSUM_CALCULATION');
+    this.responseChecksums = checksumMode(options.checksums, env, 'AWS_RESPONSE_CHECKSUM_VALIDATION');
+    const caPath = options.caBundle ?? envValue(env, 'AWS_CA_BUNDLE');
     if (caPath) {
       try {
         this.ca = readFileSync(caPath, 'utf8');
@@ -155,6 +202,7 @@ class S3Driver implements CloudDriver {
       }
     }
     this.pageSize = options.pageSize ?? 1000;
+    this.connection = connectionSettingsFrom(options, env);
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -187,6 +235,7 @@ class S3Driver implements CloudDriver {
         { uri },
       );
     }
+    checkKey(uri, key, KEY_RULES);
     return { base: `${base}${bucket}/`, bucket, key };
   }
 
@@ -229,7 +278,7 @@ class S3Driver implements CloudDriver {
         ContentType: contentType,
         // CRC32C computed natively (~10 GB/s) instead of the SDK's JS CRC32; stored with the
         // object, so `get(uri, { verify: true })` can check it.
-        ...(this.checksums !== 'WHEN_REQUIRED' && {
+        ...(this.requestChecksums === 'WHEN_SUPPORTED' && {
           ChecksumAlgorithm: 'CRC32C' as const,
           ChecksumCRC32C: crc32cBase64(bytes),
         }),
@@ -279,12 +328,19 @@ class S3Driver implements CloudDriver {
         Delimiter: delimiter,
         ContinuationToken: token,
         MaxKeys: this.pageSize,
+        // Keys come back percent-encoded: XML would turn a '\r' into '\n' and cannot carry
+        // most control characters at all.
+        EncodingType: 'url',
       }),
       { abortSignal: signal },
     );
+    // Decoded only when the server says it encoded (a server that ignores the parameter does not).
+    const decode = output.EncodingType === 'url' ? decodeListedKey : (value: string) => value;
     return {
-      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [item.Key])),
-      prefixes: (output.CommonPrefixes ?? []).flatMap((item) => (item.Prefix === undefined ? [] : [item.Prefix])),
+      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [decode(item.Key)])),
+      prefixes: (output.CommonPrefixes ?? []).flatMap((item) =>
+        item.Prefix === undefined ? [] : [decode(item.Prefix)],
+      ),
       nextToken: output.IsTruncated ? output.NextContinuationToken : undefined,
     };
   }
@@ -297,17 +353,34 @@ class S3Driver implements CloudDriver {
   }
 
   async removeBatch(bucket: CloudRef, keys: string[], signal?: AbortSignal): Promise<Array<unknown | undefined>> {
-    const { DeleteObjectsCommand } = loadSdk();
-    const output = await this.client(bucket).send(
-      new DeleteObjectsCommand({
-        Bucket: bucket.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
-      { abortSignal: signal },
-    );
-    const failures = new Map(
-      (output.Errors ?? []).map((error) => [error.Key, { name: error.Code, message: error.Message ?? error.Code }]),
-    );
+    const { DeleteObjectsCommand, DeleteObjectCommand } = loadSdk();
+    const failures = new Map<string, unknown>();
+    const inXml = keys.filter(xmlSafeKey);
+    if (inXml.length > 0) {
+      const output = await this.client(bucket).send(
+        new DeleteObjectsCommand({
+          Bucket: bucket.bucket,
+          Delete: { Objects: inXml.map((Key) => ({ Key })), Quiet: true },
+        }),
+        { abortSignal: signal },
+      );
+      for (const error of output.Errors ?? [])
+        if (error.Key !== undefined)
+          failures.set(error.Key, { name: error.Code, message: error.Message ?? error.Code });
+    }
+    // The others one by one, their key in the URL (like DeleteObjects, a missing key is no error).
+    for (const key of keys) {
+      if (xmlSafeKey(key)) continue;
+      try {
+        await this.client(bucket).send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: key }), {
+          abortSignal: signal,
+        });
+      } catch (error) {
+        // No HTTP answer (connection lost, timeout): the whole batch is retried, as for DeleteObjects.
+        if ((error as S3ErrorShape).$metadata?.httpStatusCode === undefined) throw error;
+        failures.set(key, error);
+      }
+    }
     return keys.map((key) => failures.get(key));
   }
 
@@ -363,7 +436,12 @@ class S3Driver implements CloudDriver {
   }
 
   openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
-    return new S3MultipartUpload(this.client(ref), ref, options.contentType, this.checksums !== 'WHEN_REQUIRED');
+    return new S3MultipartUpload(
+      this.client(ref),
+      ref,
+      options.contentType,
+      this.requestChecksums === 'WHEN_SUPPORTED',
+    );
   }
 
   classify(error: unknown): CloudFailure {
@@ -411,16 +489,21 @@ class S3Driver implements CloudDriver {
     const { S3Client } = loadSdk();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { NodeHttpHandler } = require('@smithy/node-http-handler') as typeof SmithyHttp;
-    const { connectTimeoutMs, maxSockets } = connectionSettingsFrom(this.options);
+    const { connectTimeoutMs, maxSockets } = this.connection;
     return new S3Client({
       region: this.region,
       endpoint,
       forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
       credentials: this.options.credentials,
       // Retries are ours (lib/internal/retry.ts): one policy for every backend, tested end to end.
+      // 'standard': AWS_RETRY_MODE=adaptive would add the SDK's own client-side rate limiting.
       maxAttempts: 1,
-      requestChecksumCalculation: this.checksums,
-      responseChecksumValidation: this.checksums,
+      retryMode: 'standard',
+      // FIPS and dual-stack name AWS's own endpoints: their variables must not break a given one
+      // (the SDK refuses a custom endpoint combined with either).
+      ...(endpoint !== undefined && { useFipsEndpoint: false, useDualstackEndpoint: false }),
+      requestChecksumCalculation: this.requestChecksums,
+      responseChecksumValidation: this.responseChecksums,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: connectTimeoutMs,
         httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
@@ -533,5 +616,11 @@ class S3MultipartUpload implements UploadDriver {
 export class S3Store extends CloudStore {
   constructor(options: S3StoreOptions = {}) {
     super(new S3Driver(options), retryPolicyFrom(options), options);
+  }
+
+  /** `listBuckets('s3://host:port/')` lists the buckets of that endpoint, as `s3://host:port/bucket/`. */
+  protected override bucketListBase(schemeUri: string): string {
+    const inline = /^s3:\/\/([^/]*:[^/]*)(?:\/|$)/i.exec(schemeUri)?.[1];
+    return inline === undefined ? super.bucketListBase(schemeUri) : `s3://${inline}/`;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Settings every cloud backend shares (retries, timeouts, connection pool), from options first,
- * then environment variables, then defaults. Documented in README.md ("Retries and timeouts").
+ * then environment variables, then defaults. Documented in README.md ("Retries and timeouts",
+ * "Configuration precedence").
  */
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../internal/retry';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -41,6 +42,7 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
   return value;
 }
 
+/** The option when given (the environment is then not read at all), else the variable, else `fallback`. */
 function setting(
   options: CloudCommonOptions,
   key: keyof CloudCommonOptions,
@@ -48,7 +50,18 @@ function setting(
   fallback: number,
   env: NodeJS.ProcessEnv,
 ): number {
-  return optionalPositiveInteger(options[key], `options.${key}`, fromEnv(envName, env) ?? fallback);
+  const given = options[key];
+  if (given !== undefined) return optionalPositiveInteger(given, `options.${key}`, fallback);
+  return fromEnv(envName, env) ?? fallback;
+}
+
+/** The first of `names` set to a non-empty value in `env` (an empty variable counts as unset). */
+export function envValue(env: NodeJS.ProcessEnv, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
 }
 
 /** The retry policy for a store. */

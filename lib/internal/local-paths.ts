@@ -14,9 +14,21 @@ export function isTempName(name: string): boolean {
   return TEMP_NAME.test(name);
 }
 
-/** A fresh temporary path beside `destination`. */
+/** `name` cut to at most `bytes` bytes of UTF-8, never inside a character. */
+function utf8Prefix(name: string, bytes: number): string {
+  let size = 0;
+  let end = 0;
+  for (const character of name) {
+    size += Buffer.byteLength(character);
+    if (size > bytes) break;
+    end += character.length;
+  }
+  return name.slice(0, end);
+}
+
+/** A fresh temporary path beside `destination` (its name within NAME_MAX, 255 bytes, as the native writer's). */
 export function tempPathFor(destination: string): string {
-  const name = path.basename(destination).slice(0, 160);
+  const name = utf8Prefix(path.basename(destination), 160);
   return path.join(path.dirname(destination), `.${name}.s3dlio-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
 }
 
