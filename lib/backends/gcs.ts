@@ -7,12 +7,14 @@ import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
 
-import { type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
+import { CLOUD_COMMON_KEYS, type CloudCommonOptions, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
+import { optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -79,7 +81,7 @@ class GcsDriver implements CloudDriver {
   constructor(private readonly options: GcsStoreOptions) {
     const endpoint = options.endpoint ?? process.env.STORAGE_EMULATOR_HOST;
     this.endpoint = endpoint && !/^https?:\/\//.test(endpoint) ? `http://${endpoint}` : endpoint;
-    this.pageSize = options.pageSize ?? 1000;
+    this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -117,7 +119,9 @@ class GcsDriver implements CloudDriver {
     // The SDK sends the request when reading starts and emits 'response' before the first chunk.
     let length: number | undefined;
     let target: Uint8Array | undefined;
-    stream.once('response', (response: { headers?: Record<string, string | undefined> }) => {
+    stream.once('response', (response: { statusCode?: number; headers?: Record<string, string | undefined> }) => {
+      // An error answer comes through here too: its headers describe the error body, not the object.
+      if (response.statusCode !== undefined && (response.statusCode < 200 || response.statusCode > 299)) return;
       const headers = response.headers ?? {};
       // A transcoded (gzip) object's length is not the length of what we receive.
       if (headers['content-length'] !== undefined && !headers['content-encoding'])
@@ -326,9 +330,19 @@ class GcsDriver implements CloudDriver {
   }
 }
 
+const GCS_STORE_KEYS = optionKeys<GcsStoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  projectId: true,
+  keyFilename: true,
+  endpoint: true,
+  authClient: true,
+  pageSize: true,
+});
+
 /** The gs:// backend. */
 export class GcsStore extends CloudStore {
-  constructor(options: GcsStoreOptions = {}) {
-    super(new GcsDriver(options), retryPolicyFrom(options), options);
+  constructor(options?: GcsStoreOptions) {
+    const opts = expectKnownOptions(options, GCS_STORE_KEYS, 'a gs:// store');
+    super(new GcsDriver(opts), retryPolicyFrom(opts), opts);
   }
 }

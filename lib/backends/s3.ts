@@ -10,14 +10,21 @@ import * as https from 'https';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 
-import { type CloudCommonOptions, connectionSettingsFrom, isLoopbackHost, retryPolicyFrom } from '../cloud/config';
+import {
+  CLOUD_COMMON_KEYS,
+  type CloudCommonOptions,
+  connectionSettingsFrom,
+  isLoopbackHost,
+  retryPolicyFrom,
+} from '../cloud/config';
 import { type CloudFailure, classifyStatus } from '../cloud/errors';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, placeBody, readBody, totalFromContentRange } from '../internal/body';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
-import { optionalBoolean, optionalEnum } from '../validate';
+import { badArgument, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -113,10 +120,7 @@ class S3Driver implements CloudDriver {
     this.region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     this.endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
     if (this.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(this.endpoint)) {
-      throw new S3dlioError(
-        'ERR_INVALID_ARG_VALUE',
-        `Invalid S3 endpoint ${JSON.stringify(this.endpoint)}: expected http(s)://host[:port]`,
-      );
+      throw badArgument(`Invalid S3 endpoint ${JSON.stringify(this.endpoint)}: expected http(s)://host[:port]`);
     }
     this.forcePathStyle =
       options.forcePathStyle === undefined
@@ -131,14 +135,11 @@ class S3Driver implements CloudDriver {
       try {
         this.ca = readFileSync(caPath, 'utf8');
       } catch (error) {
-        throw new S3dlioError(
-          'ERR_INVALID_ARG_VALUE',
-          `Cannot read the CA bundle ${caPath}: ${(error as Error).message}`,
-          { cause: error },
-        );
+        throw badArgument(`Cannot read the CA bundle ${caPath}: ${(error as Error).message}`, error);
       }
     }
-    this.pageSize = options.pageSize ?? 1000;
+    // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
+    this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -506,9 +507,21 @@ class S3MultipartUpload implements UploadDriver {
   }
 }
 
+const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  region: true,
+  endpoint: true,
+  forcePathStyle: true,
+  credentials: true,
+  caBundle: true,
+  checksums: true,
+  pageSize: true,
+});
+
 /** The s3:// backend. */
 export class S3Store extends CloudStore {
-  constructor(options: S3StoreOptions = {}) {
-    super(new S3Driver(options), retryPolicyFrom(options), options);
+  constructor(options?: S3StoreOptions) {
+    const opts = expectKnownOptions(options, S3_STORE_KEYS, 'an s3:// store');
+    super(new S3Driver(opts), retryPolicyFrom(opts), opts);
   }
 }
