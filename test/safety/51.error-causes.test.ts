@@ -53,9 +53,17 @@ describe('ERR_ABORTED is the caller’s abort only (s3 behind a fault proxy)', (
       ...options,
     });
   // The first range streams slowly; every other request dies (the server went away): the other
-  // ranges fail for real while the first is still in flight, and cancelling it must not win.
+  // ranges fail for real while the first is still in flight, and cancelling it must not win. Two
+  // slow answers: a first attempt that fails at once (on a connection the proxy cut in the
+  // previous test) is retried slowly too.
+  const slowStart: FaultRule = {
+    method: 'GET',
+    path: objectPath,
+    times: 2,
+    action: { type: 'throttle', bytesPerSecond: 128 * KiB },
+  };
   const serverDiesAfterFirstRange: FaultRule[] = [
-    { method: 'GET', path: objectPath, nth: 1, action: { type: 'throttle', bytesPerSecond: 128 * KiB } },
+    slowStart,
     { method: 'GET', path: objectPath, action: { type: 'drop' } },
   ];
 
@@ -83,6 +91,19 @@ describe('ERR_ABORTED is the caller’s abort only (s3 behind a fault proxy)', (
     expect(error).toMatchObject({ code: 'ERR_CONNECTION', operation, uri });
     expect(chain(error).map((e) => (e as { code?: string }).code)).not.toContain('ERR_ABORTED');
   });
+
+  test.each<[string, (store: s3dlio.ObjectStore) => Promise<unknown>]>([
+    ['get', (store) => store.get(uri, ranges)],
+    ['getRange', (store) => store.getRange(uri, 1000, 900 * KiB, ranges)],
+    ['getInto', (store) => store.getInto(uri, new Uint8Array(bytes.byteLength), 0, ranges)],
+  ])(
+    '%s: a later range failing for good (500) is ERR_SERVER while the first still streams',
+    async (operation, read) => {
+      proxy.setRules([slowStart, { method: 'GET', path: objectPath, action: { type: 'status', status: 500 } }]);
+      const error = await rejectionOf(read(viaProxy()));
+      expect(error).toMatchObject({ code: 'ERR_SERVER', operation, uri });
+    },
+  );
 
   test('the caller aborting the same read is ERR_ABORTED, with the signal’s reason', async () => {
     proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'throttle', bytesPerSecond: 128 * KiB } }]);
