@@ -211,8 +211,9 @@ function isArgumentError(error: unknown): error is TypeError | RangeError {
 /** The error an aborted operation rejects with; `cause` is the signal's reason. */
 export function abortError(operation: string, uri: string, reason: unknown): S3dlioError {
   const safeUri = redactUri(uri);
-  return new S3dlioError('ERR_ABORTED', `${operation} ${safeUri}: the operation was aborted`, {
-    uri: safeUri,
+  const subject = safeUri === '' ? operation : `${operation} ${safeUri}`;
+  return new S3dlioError('ERR_ABORTED', `${subject}: the operation was aborted`, {
+    uri: safeUri === '' ? undefined : safeUri,
     operation,
     cause: reason,
   });
