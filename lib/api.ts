@@ -3,29 +3,33 @@
  * URI's scheme (see `storeFor` for stores with options).
  */
 import { BatchError, CallSite, S3dlioError, relabel, toS3dlioError } from './errors';
-import type {
-  BatchOptions,
-  DeleteBucketOptions,
-  DeletePrefixOptions,
-  GetOptions,
-  ListOptions,
-  ObjectStat,
-  ObjectStore,
-  OperationOptions,
-  PutData,
-  PutItem,
-  PutOptions,
-  RenameOptions,
-  StreamOptions,
+import {
+  BATCH_KEYS,
+  type BatchOptions,
+  type DeleteBucketOptions,
+  type DeletePrefixOptions,
+  type GetOptions,
+  type GetRangeOptions,
+  type ListOptions,
+  type ObjectStat,
+  type ObjectStore,
+  type OperationOptions,
+  type PutData,
+  type PutItem,
+  type PutOptions,
+  RENAME_KEYS,
+  type RenameOptions,
+  type StreamOptions,
 } from './object-store';
 import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { openDestination } from './engine/transfer';
-import { runBatch } from './internal/batch';
+import { batchLabel, runBatch } from './internal/batch';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
-import { runOperation } from './operation';
+import { optionKeys } from './internal/option-keys';
+import { type OperationScope, runOperation } from './operation';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
 import { expectArray, optionalBoolean, optionalPositiveInteger } from './validate';
@@ -53,12 +57,7 @@ export function get(uri: string, options?: GetOptions): Promise<Uint8Array> {
  * Reads `length` bytes from `offset` (to the end when omitted). Past-the-end ranges are clamped;
  * an offset beyond the size is `ERR_RANGE_NOT_SATISFIABLE`.
  */
-export function getRange(
-  uri: string,
-  offset: number,
-  length?: number,
-  options?: OperationOptions,
-): Promise<Uint8Array> {
+export function getRange(uri: string, offset: number, length?: number, options?: GetRangeOptions): Promise<Uint8Array> {
   return withStore('getRange', uri, (store) => store.getRange(uri, offset, length, options));
 }
 
@@ -143,6 +142,8 @@ export interface CopyOptions extends OperationOptions {
   concurrency?: number;
 }
 
+const COPY_KEYS = optionKeys<CopyOptions>()({ signal: true, recursive: true, concurrency: true });
+
 /**
  * Copies one object, or with `{ recursive: true }` every object below a prefix. Within one scheme
  * the backend copies (server-side, or the kernel for local files); across schemes the bytes are
@@ -151,55 +152,59 @@ export interface CopyOptions extends OperationOptions {
  * own source prefix reaches is refused (`ERR_INVALID_ARG_VALUE`).
  */
 export function copy(srcUri: string, dstUri: string, options?: CopyOptions): Promise<void> {
-  if (options?.recursive === true) return copyPrefix(srcUri, dstUri, options);
-  return withStore('copy', srcUri, (source) => {
-    if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, options);
-    return runOperation('copy', srcUri, options, async (scope) => {
-      // file:// and direct:// of one file: it already holds the bytes.
-      if (await sameLocalFile(srcUri, dstUri)) return;
-      const destination = storeFor(dstUri);
-      // Streamed: memory stays at a few chunks whatever the object's size.
-      const writer = destination.createWriter(dstUri, { signal: scope.signal });
-      try {
-        await pipeline(source.getStream(srcUri, { signal: scope.signal }), writer.toWritable());
-      } catch (error) {
-        await writer.abort(error);
-        throw relabel(error, 'copy', `${srcUri} -> ${dstUri}`);
-      }
-    });
+  return runOperation('copy', srcUri, options, COPY_KEYS, async (scope, opts) => {
+    const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
+    const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
+    const source = storeFor(srcUri);
+    const destination = storeFor(dstUri);
+    if (recursive) return copyPrefix(scope, source, srcUri, dstUri, concurrency);
+    if (sameScheme(srcUri, dstUri)) return source.copy(srcUri, dstUri, { signal: scope.signal });
+    // file:// and direct:// of one file: it already holds the bytes.
+    if (await sameLocalFile(srcUri, dstUri)) return;
+    // Streamed: memory stays at a few chunks whatever the object's size.
+    const writer = destination.createWriter(dstUri, { signal: scope.signal });
+    try {
+      await pipeline(source.getStream(srcUri, { signal: scope.signal }), writer.toWritable());
+    } catch (error) {
+      await writer.abort(error);
+      throw relabel(error, 'copy', `${srcUri} -> ${dstUri}`);
+    }
   });
 }
 
-function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions): Promise<void> {
-  return withStore('copy', srcPrefix, (source) =>
-    runOperation('copy', srcPrefix, options, async (scope, opts) => {
-      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
-      const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
-      const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
-      // A local destination is a root: nothing is written outside it, through `..` or a symlink.
-      const destination = await openDestination(destinationBase, 'copy');
-      try {
-        await runBatch(
-          scope,
-          uris,
-          (uri) => uri,
-          concurrency,
-          async (uri) => {
-            const placed = await destination.place(uri.slice(sourceBase.length), uri);
-            try {
-              await copy(uri, placed.uri, { signal: scope.signal });
-            } catch (error) {
-              throw placed.describe(error);
-            } finally {
-              await placed.release();
-            }
-          },
-        );
-      } finally {
-        await destination.close();
-      }
-    }),
-  );
+async function copyPrefix(
+  scope: OperationScope,
+  source: ObjectStore,
+  srcPrefix: string,
+  dstPrefix: string,
+  concurrency: number,
+): Promise<void> {
+  // Keys keep their path relative to the prefix (to its parent when it has no trailing '/'); a
+  // destination the source prefix itself reaches is refused (it would copy into itself).
+  const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
+  const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
+  // A local destination is a root: nothing is written outside it, through `..` or a symlink.
+  const destination = await openDestination(destinationBase, 'copy');
+  try {
+    await runBatch(
+      scope,
+      uris,
+      (uri) => uri,
+      concurrency,
+      async (uri) => {
+        const placed = await destination.place(uri.slice(sourceBase.length), uri);
+        try {
+          await copy(uri, placed.uri, { signal: scope.signal });
+        } catch (error) {
+          throw placed.describe(error);
+        } finally {
+          await placed.release();
+        }
+      },
+    );
+  } finally {
+    await destination.close();
+  }
 }
 
 /**
@@ -210,7 +215,7 @@ function copyPrefix(srcPrefix: string, dstPrefix: string, options: CopyOptions):
 export function rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
   return withStore('rename', srcUri, (source) => {
     if (sameScheme(srcUri, dstUri)) return source.rename(srcUri, dstUri, options);
-    return runOperation('rename', srcUri, options, async (scope, opts) => {
+    return runOperation('rename', srcUri, options, RENAME_KEYS, async (scope, opts) => {
       // file:// and direct:// of one file: nothing to move (copy + delete would delete it).
       if (await sameLocalFile(srcUri, dstUri)) return;
       if (optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false)) {
@@ -234,8 +239,9 @@ export function getMany(uris: readonly string[], options?: BatchOptions): Promis
   return inGroups(
     'getMany',
     uris,
+    options,
     (uri) => uri,
-    (store, group) => store.getMany(group, options),
+    (store, group, groupOptions) => store.getMany(group, groupOptions),
   );
 }
 
@@ -244,9 +250,10 @@ export async function putMany(items: readonly PutItem[], options?: BatchOptions)
   await inGroups(
     'putMany',
     items,
+    options,
     (item) => item?.uri,
-    async (store, group) => {
-      await store.putMany(group, options);
+    async (store, group, groupOptions) => {
+      await store.putMany(group, groupOptions);
       return group.map(() => undefined);
     },
   );
@@ -257,9 +264,10 @@ export async function deleteMany(uris: readonly string[], options?: BatchOptions
   const done = await inGroups(
     'deleteMany',
     uris,
+    options,
     (uri) => uri,
-    async (store, group) => {
-      await store.deleteMany(group, options);
+    async (store, group, groupOptions) => {
+      await store.deleteMany(group, groupOptions);
       return group.map(() => undefined);
     },
   );
@@ -276,18 +284,21 @@ function sameScheme(a: string, b: string): boolean {
 
 /**
  * Splits a batch by scheme, runs each group on its store, and puts results back in input order.
- * Failures of all groups are merged into one BatchError.
+ * Failures of all groups are merged into one BatchError. The options are checked before anything
+ * else, an empty batch included.
  */
-async function inGroups<I, R>(
+function inGroups<I, R>(
   operation: string,
   items: readonly I[],
+  options: BatchOptions | undefined,
   uriOf: (item: I) => unknown,
-  run: (store: ObjectStore, group: I[]) => Promise<R[]>,
+  run: (store: ObjectStore, group: I[], options: BatchOptions) => Promise<R[]>,
 ): Promise<R[]> {
-  const callSite = new CallSite();
-  const list = expectArray(items, operation === 'putMany' ? 'items' : 'uris') as I[];
-  const groups = new Map<ObjectStore, { items: I[]; indexes: number[] }>();
-  try {
+  return runOperation(operation, batchLabel(items), options, BATCH_KEYS, async (scope, opts) => {
+    const list = expectArray(items, operation === 'putMany' ? 'items' : 'uris') as I[];
+    optionalPositiveInteger(opts.concurrency, 'options.concurrency', 1);
+    const groupOptions: BatchOptions = { signal: scope.signal, concurrency: opts.concurrency };
+    const groups = new Map<ObjectStore, { items: I[]; indexes: number[] }>();
     list.forEach((item, index) => {
       const store = storeFor(uriOf(item) as string);
       const group = groups.get(store) ?? { items: [], indexes: [] };
@@ -295,24 +306,22 @@ async function inGroups<I, R>(
       group.indexes.push(index);
       groups.set(store, group);
     });
-  } catch (error) {
-    throw callSite.attach(toS3dlioError(error, operation, ''));
-  }
-  if (groups.size <= 1) {
-    const [store] = groups.keys();
-    return store ? run(store, list) : [];
-  }
-  const results = new Array<R>(list.length);
-  const settled = await Promise.allSettled(
-    [...groups].map(async ([store, group]) => {
-      const values = await run(store, group.items);
-      group.indexes.forEach((index, position) => (results[index] = values[position]));
-    }),
-  );
-  const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
-  if (failures.length === 0) return results;
-  const batchFailures = failures.filter((failure): failure is BatchError => failure instanceof BatchError);
-  if (batchFailures.length !== failures.length) throw failures.find((failure) => !(failure instanceof BatchError));
-  const errors = batchFailures.flatMap((failure) => failure.errors);
-  throw callSite.attach(new BatchError(operation, errors, list.length - errors.length));
+    if (groups.size <= 1) {
+      const [store] = groups.keys();
+      return store ? run(store, list, groupOptions) : [];
+    }
+    const results = new Array<R>(list.length);
+    const settled = await Promise.allSettled(
+      [...groups].map(async ([store, group]) => {
+        const values = await run(store, group.items, groupOptions);
+        group.indexes.forEach((index, position) => (results[index] = values[position]));
+      }),
+    );
+    const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    if (failures.length === 0) return results;
+    const batchFailures = failures.filter((failure): failure is BatchError => failure instanceof BatchError);
+    if (batchFailures.length !== failures.length) throw failures.find((failure) => !(failure instanceof BatchError));
+    const errors = batchFailures.flatMap((failure) => failure.errors);
+    throw new BatchError(operation, errors, list.length - errors.length);
+  });
 }

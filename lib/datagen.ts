@@ -8,8 +8,10 @@ import { randomBytes } from 'crypto';
 import { availableParallelism } from 'os';
 import { Readable } from 'stream';
 
+import { toS3dlioError } from './errors';
+import { type OptionKeys, expectKnownOptions, optionKeys } from './internal/option-keys';
 import * as native from './native';
-import { expectNonNegativeInteger, expectOptions, invalidType, optionalPositiveInteger, outOfRange } from './validate';
+import { expectNonNegativeInteger, invalidType, optionalPositiveInteger, outOfRange } from './validate';
 
 /** Options of the data generator. */
 export interface DataGenOptions {
@@ -22,6 +24,21 @@ export interface DataGenOptions {
   /** Native threads (default: all cores). */
   threads?: number;
 }
+
+/** Options of `new DataGenerator(totalSize, options)`: the generator's, plus the chunk size. */
+export interface DataGeneratorOptions extends DataGenOptions {
+  /** Bytes per chunk the iteration yields (default 8 MiB, rounded down to 4 KiB blocks). */
+  chunkSize?: number;
+}
+
+const DATAGEN_KEYS = optionKeys<DataGenOptions>()({ dedup: true, compress: true, seed: true, threads: true });
+const GENERATOR_KEYS = optionKeys<DataGeneratorOptions>()({
+  dedup: true,
+  compress: true,
+  seed: true,
+  threads: true,
+  chunkSize: true,
+});
 
 const BLOCK = 4096;
 
@@ -40,8 +57,12 @@ function ratio(value: unknown, name: string): number {
   return value;
 }
 
-function resolve(options: DataGenOptions | undefined): Resolved {
-  const opts = expectOptions<DataGenOptions>(options);
+function resolve(
+  options: DataGenOptions | undefined,
+  owner: string,
+  keys: OptionKeys<DataGenOptions> = DATAGEN_KEYS,
+): Resolved {
+  const opts = expectKnownOptions(options, keys, owner);
   let seed: bigint;
   if (opts.seed === undefined) seed = randomBytes(8).readBigUInt64BE();
   else if (typeof opts.seed === 'bigint') seed = BigInt.asUintN(64, opts.seed);
@@ -57,19 +78,40 @@ function resolve(options: DataGenOptions | undefined): Resolved {
   };
 }
 
+/** Checks generator options without generating anything (for APIs that generate later). */
+export function checkDataGenOptions(options: DataGenOptions, owner: string): void {
+  resolve(options, owner);
+}
+
 /** `size` bytes of synthetic data, generated off the event loop into addon memory (no copy). */
 export async function generateData(size: number, options?: DataGenOptions): Promise<Uint8Array> {
   const bytes = expectNonNegativeInteger(size, 'size');
-  const resolved = resolve(options);
+  const resolved = resolve(options, 'generateData');
   if (bytes === 0) return new Uint8Array(0);
-  return new Uint8Array(await native.generateData(bytes, { ...resolved, totalSize: bytes, startOffset: 0 }));
+  return new Uint8Array(
+    await nativeCall('generateData', () =>
+      native.generateData(bytes, { ...resolved, totalSize: bytes, startOffset: 0 }),
+    ),
+  );
+}
+
+/** A native generator call whose failure (memory, threads) is an S3dlioError like any other. */
+async function nativeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toS3dlioError(error, operation, '');
+  }
 }
 
 /** Fills `target` in place with synthetic data (off the event loop). */
 export async function fillRandom(target: Uint8Array, options?: DataGenOptions): Promise<void> {
   if (!ArrayBuffer.isView(target)) throw invalidType('target', 'a Uint8Array', target);
   const view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-  await native.fillData(view, { ...resolve(options), totalSize: view.byteLength, startOffset: 0 });
+  const resolved = resolve(options, 'fillRandom');
+  await nativeCall('fillRandom', () =>
+    native.fillData(view, { ...resolved, totalSize: view.byteLength, startOffset: 0 }),
+  );
 }
 
 /**
@@ -82,10 +124,10 @@ export class DataGenerator implements AsyncIterable<Uint8Array> {
 
   constructor(
     readonly totalSize: number,
-    options?: DataGenOptions & { chunkSize?: number },
+    options?: DataGeneratorOptions,
   ) {
     expectNonNegativeInteger(totalSize, 'totalSize');
-    this.resolved = resolve(options);
+    this.resolved = resolve(options, 'DataGenerator', GENERATOR_KEYS);
     const chunk = optionalPositiveInteger(options?.chunkSize, 'options.chunkSize', 8 * 1024 * 1024);
     // Chunks start on block boundaries so every chunk continues the same stream.
     this.chunkSize = Math.max(BLOCK, Math.floor(chunk / BLOCK) * BLOCK);
@@ -94,11 +136,9 @@ export class DataGenerator implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (let offset = 0; offset < this.totalSize; offset += this.chunkSize) {
       const size = Math.min(this.chunkSize, this.totalSize - offset);
-      const buffer = await native.generateData(size, {
-        ...this.resolved,
-        totalSize: this.totalSize,
-        startOffset: offset,
-      });
+      const buffer = await nativeCall('DataGenerator', () =>
+        native.generateData(size, { ...this.resolved, totalSize: this.totalSize, startOffset: offset }),
+      );
       yield new Uint8Array(buffer);
     }
   }

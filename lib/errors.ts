@@ -3,47 +3,62 @@
  * argument errors. Codes are public API: see the table in README.md.
  */
 
+/**
+ * Every code the library raises, each documented in the README's error table (a test checks it).
+ * Errno names from syscalls (`EIO`, `EMFILE`, ...) pass through besides these.
+ */
+export const ERROR_CODES = [
+  'ERR_INVALID_URI',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_OUT_OF_RANGE',
+  'ERR_NOT_FOUND',
+  'ERR_ALREADY_EXISTS',
+  'ERR_IS_DIRECTORY',
+  'ERR_NOT_A_FILE',
+  'ERR_ACCESS_DENIED',
+  'ERR_NO_SPACE',
+  'ERR_CROSS_DEVICE',
+  'ERR_ABORTED',
+  'ERR_RANGE_NOT_SATISFIABLE',
+  'ERR_OBJECT_TOO_LARGE',
+  'ERR_TARGET_TOO_SMALL',
+  'ERR_TOO_MANY_PARTS',
+  'ERR_VERIFY_FAILED',
+  'ERR_WRITER_CLOSED',
+  'ERR_UNSAFE_PATH',
+  'ERR_PROTECTED_PATH',
+  'ERR_CHANGED_DURING_READ',
+  'ERR_DIRECT_IO_UNSUPPORTED',
+  'ERR_BUCKET_NOT_FOUND',
+  'ERR_BUCKET_NOT_EMPTY',
+  'ERR_BATCH_FAILED',
+  'ERR_THROTTLED',
+  'ERR_TIMEOUT',
+  'ERR_CONNECTION',
+  'ERR_TRUNCATED_BODY',
+  'ERR_CHECKSUM_MISMATCH',
+  'ERR_BAD_FORMAT',
+  'ERR_SERVER',
+  'ERR_CONFLICT',
+  'ERR_PRECONDITION_FAILED',
+  'ERR_INVALID_REQUEST',
+  'ERR_CLOUD',
+  'ERR_ITEM_FAILED',
+  'ERR_NATIVE',
+  'ERR_NATIVE_STALE',
+  'ERR_UNEXPECTED',
+] as const;
+
 /** Stable error codes. Errno names the library does not translate (e.g. `EIO`) pass through. */
-export type ErrorCode =
-  | 'ERR_INVALID_URI'
-  | 'ERR_INVALID_ARG_TYPE'
-  | 'ERR_INVALID_ARG_VALUE'
-  | 'ERR_OUT_OF_RANGE'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_ALREADY_EXISTS'
-  | 'ERR_IS_DIRECTORY'
-  | 'ERR_NOT_A_FILE'
-  | 'ERR_ACCESS_DENIED'
-  | 'ERR_NO_SPACE'
-  | 'ERR_CROSS_DEVICE'
-  | 'ERR_ABORTED'
-  | 'ERR_RANGE_NOT_SATISFIABLE'
-  | 'ERR_OBJECT_TOO_LARGE'
-  | 'ERR_TARGET_TOO_SMALL'
-  | 'ERR_TOO_MANY_PARTS'
-  | 'ERR_VERIFY_FAILED'
-  | 'ERR_WRITER_CLOSED'
-  | 'ERR_UNSAFE_PATH'
-  | 'ERR_PROTECTED_PATH'
-  | 'ERR_CHANGED_DURING_READ'
-  | 'ERR_DIRECT_IO_UNSUPPORTED'
-  | 'ERR_BUCKET_NOT_FOUND'
-  | 'ERR_BUCKET_NOT_EMPTY'
-  | 'ERR_BATCH_FAILED'
-  | 'ERR_THROTTLED'
-  | 'ERR_TIMEOUT'
-  | 'ERR_CONNECTION'
-  | 'ERR_TRUNCATED_BODY'
-  | 'ERR_CHECKSUM_MISMATCH'
-  | 'ERR_BAD_FORMAT'
-  | 'ERR_SERVER'
-  | 'ERR_CONFLICT'
-  | 'ERR_PRECONDITION_FAILED'
-  | 'ERR_INVALID_REQUEST'
-  | 'ERR_CLOUD'
-  | 'ERR_ITEM_FAILED'
-  | 'ERR_NATIVE'
-  | (string & {});
+export type ErrorCode = (typeof ERROR_CODES)[number] | (string & {});
+
+const DOCUMENTED_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** `ENOENT`, `EAI_AGAIN`, ...: an errno-style name (not one of Node's `ERR_*` codes). */
+function isErrnoName(code: string): boolean {
+  return /^E[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_');
+}
 
 /** Fields every S3dlioError may carry besides `code`. */
 export interface S3dlioErrorDetails {
@@ -139,9 +154,15 @@ interface ErrnoLike {
   message?: unknown;
 }
 
-/** The public code for an errno name or ERR_* code coming from the native layer or `fs`. */
+/**
+ * The public code for an errno name or ERR_* code coming from the native layer, `fs` or a
+ * dependency: a library code or an errno name as it is, anything else (a Node or SDK code the
+ * README does not document) `ERR_UNEXPECTED`.
+ */
 export function codeForErrno(name: string): ErrorCode {
-  return ERRNO_TO_CODE[name] ?? name;
+  const mapped = ERRNO_TO_CODE[name];
+  if (mapped !== undefined) return mapped;
+  return DOCUMENTED_CODES.has(name) || isErrnoName(name) ? name : 'ERR_UNEXPECTED';
 }
 
 /** Removes `user:password@` from a URI so credentials never reach a message. */
@@ -162,11 +183,13 @@ export function toS3dlioError(error: unknown, operation: string, uri: string): E
   if (error instanceof S3dlioError || error instanceof BatchError) return error;
   if (isArgumentError(error)) return error;
   const errnoLike = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
-  const rawCode = typeof errnoLike.code === 'string' ? errnoLike.code : 'ERR_NATIVE';
+  // Without a code of its own the error is not one the library classified: say so.
+  const rawCode = typeof errnoLike.code === 'string' ? errnoLike.code : 'ERR_UNEXPECTED';
   const detail = typeof errnoLike.message === 'string' ? errnoLike.message : String(error);
   const safeUri = redactUri(uri);
-  return new S3dlioError(codeForErrno(rawCode), `${operation} ${safeUri}: ${stripPath(detail)}`, {
-    uri: safeUri,
+  const subject = safeUri === '' ? operation : `${operation} ${safeUri}`;
+  return new S3dlioError(codeForErrno(rawCode), `${subject}: ${stripPath(detail)}`, {
+    uri: safeUri === '' ? undefined : safeUri,
     operation,
     cause: error,
     errno: typeof errnoLike.errno === 'number' ? Math.abs(errnoLike.errno) : undefined,
@@ -189,8 +212,9 @@ function isArgumentError(error: unknown): error is TypeError | RangeError {
 /** The error an aborted operation rejects with; `cause` is the signal's reason. */
 export function abortError(operation: string, uri: string, reason: unknown): S3dlioError {
   const safeUri = redactUri(uri);
-  return new S3dlioError('ERR_ABORTED', `${operation} ${safeUri}: the operation was aborted`, {
-    uri: safeUri,
+  const subject = safeUri === '' ? operation : `${operation} ${safeUri}`;
+  return new S3dlioError('ERR_ABORTED', `${subject}: the operation was aborted`, {
+    uri: safeUri === '' ? undefined : safeUri,
     operation,
     cause: reason,
   });

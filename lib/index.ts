@@ -33,7 +33,7 @@ export {
 export type { CopyOptions } from './api';
 export { configureDefaultStore, storeFor, type StoreOptions } from './stores';
 export { crc32c } from './checksum';
-export { DataGenerator, fillRandom, generateData, type DataGenOptions } from './datagen';
+export { DataGenerator, fillRandom, generateData, type DataGenOptions, type DataGeneratorOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';
 export { DirectStore, type DirectStoreOptions } from './backends/direct';
 export type {
@@ -41,6 +41,7 @@ export type {
   DeleteBucketOptions,
   DeletePrefixOptions,
   GetOptions,
+  GetRangeOptions,
   ListOptions,
   ObjectStat,
   ObjectStore,

@@ -7,7 +7,9 @@ import type { ReadableStream } from 'stream/web';
 
 import type { StreamOptions } from './engine/streams';
 import type { ObjectWriter, WriterOptions } from './engine/writer';
+import { optionKeys } from './internal/option-keys';
 import type { Scheme } from './uri';
+import { optionalPositiveInteger } from './validate';
 
 export type { StreamOptions } from './engine/streams';
 export type { WriteResult, WriterOptions } from './engine/writer';
@@ -18,8 +20,8 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `get` and `getRange`. */
-export interface GetOptions extends OperationOptions {
+/** Options of `getRange`: how a large range is split (a range has no checksum of its own to verify). */
+export interface GetRangeOptions extends OperationOptions {
   /**
    * Objects (or ranges) larger than this are fetched as concurrent ranged reads into one buffer.
    * Cloud backends: default 32 MiB, 0 turns the RangeEngine off. Local backends: off unless given
@@ -30,6 +32,10 @@ export interface GetOptions extends OperationOptions {
   chunkSize?: number;
   /** Ranges in flight (default: scaled to the object, at most 32). */
   concurrency?: number;
+}
+
+/** Options of `get` and `getInto`. */
+export interface GetOptions extends GetRangeOptions {
   /**
    * Check the bytes against the checksum the service stored for the object (GCS CRC32C, S3
    * CRC32C, Azure Content-MD5) and fail with ERR_CHECKSUM_MISMATCH if they differ. Objects without
@@ -129,7 +135,7 @@ export interface ObjectStore {
    * `length` bytes from `offset` (to the end when omitted). A range that runs past the end is
    * clamped; an offset past the end is `ERR_RANGE_NOT_SATISFIABLE`; offset === size gives 0 bytes.
    */
-  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array>;
+  getRange(uri: string, offset: number, length?: number, options?: GetRangeOptions): Promise<Uint8Array>;
   /**
    * Reads the whole object into `target` from `offset` and resolves to the byte count. Cloud
    * backends write each range straight into the target; local ones copy once from the read.
@@ -181,4 +187,65 @@ export interface ObjectStore {
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]>;
   /** Writes many objects; rejects with `BatchError` listing each failure. */
   putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void>;
+}
+
+// The keys each operation accepts, checked against the interfaces above by tsc.
+
+/** Keys of {@link OperationOptions}. */
+export const OPERATION_KEYS = optionKeys<OperationOptions>()({ signal: true });
+/** Keys of {@link GetRangeOptions}. */
+export const GET_RANGE_KEYS = optionKeys<GetRangeOptions>()({
+  signal: true,
+  rangeThreshold: true,
+  chunkSize: true,
+  concurrency: true,
+});
+/** Keys of {@link GetOptions}. */
+export const GET_KEYS = optionKeys<GetOptions>()({
+  signal: true,
+  rangeThreshold: true,
+  chunkSize: true,
+  concurrency: true,
+  verify: true,
+});
+/** Keys of {@link PutOptions}. */
+export const PUT_KEYS = optionKeys<PutOptions>()({
+  signal: true,
+  multipartThreshold: true,
+  partSize: true,
+  concurrency: true,
+});
+/** Keys of {@link ListOptions}. */
+export const LIST_KEYS = optionKeys<ListOptions>()({ signal: true, recursive: true, pattern: true });
+/** Keys of {@link BatchOptions}. */
+export const BATCH_KEYS = optionKeys<BatchOptions>()({ signal: true, concurrency: true });
+/** Keys of {@link RenameOptions}. */
+export const RENAME_KEYS = optionKeys<RenameOptions>()({ signal: true, requireAtomic: true });
+/** Keys of {@link DeleteBucketOptions}. */
+export const DELETE_BUCKET_KEYS = optionKeys<DeleteBucketOptions>()({
+  signal: true,
+  force: true,
+  allowProtectedPaths: true,
+});
+/** Keys of {@link DeletePrefixOptions}. */
+export const DELETE_PREFIX_KEYS = optionKeys<DeletePrefixOptions>()({
+  signal: true,
+  concurrency: true,
+  pattern: true,
+  onDeleted: true,
+  allowProtectedPaths: true,
+});
+
+/**
+ * The values of `put`'s options, checked on every backend (local stores have no multipart upload,
+ * but code written against ObjectStore passes the same options everywhere and must learn of a bad
+ * value on the first backend it runs on).
+ */
+export function putSettings(options: Partial<PutOptions>): Omit<PutOptions, 'signal'> {
+  return {
+    multipartThreshold:
+      optionalPositiveInteger(options.multipartThreshold, 'options.multipartThreshold', 0) || undefined,
+    partSize: optionalPositiveInteger(options.partSize, 'options.partSize', 0) || undefined,
+    concurrency: optionalPositiveInteger(options.concurrency, 'options.concurrency', 0) || undefined,
+  };
 }

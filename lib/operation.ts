@@ -5,9 +5,10 @@
 import { setMaxListeners } from 'events';
 
 import { CallSite, S3dlioError, abortError, toS3dlioError } from './errors';
+import { type OptionKeys, expectKnownOptions } from './internal/option-keys';
 import type { CancelFlag } from './native';
 import type { OperationOptions } from './object-store';
-import { expectOptions, optionalSignal } from './validate';
+import { optionalSignal } from './validate';
 
 /**
  * Cancellation state of one running operation. Everything is created on first use: an operation
@@ -101,19 +102,21 @@ export class OperationScope {
 /**
  * Runs `body` as the public operation `operation` on `uri`. Must be called synchronously from
  * the public entry point so the captured stack includes the user's frames. Validation of
- * `options` happens inside, so bad arguments reject the returned promise instead of throwing.
+ * `options` (a key not in `keys` included) happens inside, so bad arguments reject the returned
+ * promise instead of throwing.
  */
-export async function runOperation<T, O extends OperationOptions = OperationOptions>(
+export async function runOperation<T, O extends OperationOptions>(
   operation: string,
   uri: unknown,
   options: O | undefined,
+  keys: OptionKeys<O>,
   body: (scope: OperationScope, options: Partial<O>) => Promise<T>,
 ): Promise<T> {
   const callSite = new CallSite();
   const label = typeof uri === 'string' ? uri : '';
   let scope: OperationScope | undefined;
   try {
-    const opts = expectOptions<O>(options);
+    const opts = expectKnownOptions(options, keys, operation);
     scope = new OperationScope(operation, label, optionalSignal(opts.signal));
     scope.throwIfAborted();
     return await body(scope, opts);
@@ -123,13 +126,14 @@ export async function runOperation<T, O extends OperationOptions = OperationOpti
     if (wrapped instanceof S3dlioError && wrapped.operation === undefined) {
       Object.defineProperty(wrapped, 'operation', { value: operation, enumerable: true });
     }
-    // A native job that saw the cancel flag reports ECANCELED: report the signal's reason instead.
+    // A native job that saw the cancel flag reports ECANCELED, and a step may label its abort
+    // with its own name: report the caller's abort of this operation, with the signal's reason.
     const signal = scope?.signal;
     if (
       signal?.aborted &&
       wrapped instanceof S3dlioError &&
       wrapped.code === 'ERR_ABORTED' &&
-      wrapped.cause !== signal.reason
+      (wrapped.cause !== signal.reason || wrapped.operation !== operation)
     ) {
       wrapped = abortError(operation, label, signal.reason);
     }

@@ -1,6 +1,6 @@
 /** Native helpers exposed to users, with the same validation and errors as the rest of the API. */
 import * as native from './native';
-import type { OperationOptions } from './object-store';
+import { OPERATION_KEYS, type OperationOptions } from './object-store';
 import { runOperation } from './operation';
 import { S3dlioError } from './errors';
 import { isLocalScheme, parseUri } from './uri';
@@ -28,7 +28,7 @@ export function buildInfo(): native.NativeBuildInfo {
 
 /** Whether O_DIRECT works at a file:// or direct:// URI (file or directory), with its alignment. */
 export function directIoInfo(uri: string, options?: OperationOptions): Promise<native.DirectIoInfo> {
-  return runOperation('directIoInfo', uri, options, async () => {
+  return runOperation('directIoInfo', uri, options, OPERATION_KEYS, async () => {
     const parsed = parseUri(uri);
     if (!isLocalScheme(parsed.scheme)) {
       throw new S3dlioError(

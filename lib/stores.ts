@@ -7,9 +7,11 @@ import { S3Store, type S3StoreOptions } from './backends/s3';
 import { S3dlioError } from './errors';
 import type { ObjectStore } from './object-store';
 import { type Scheme, parseUri } from './uri';
-import { expectOptions } from './validate';
 
-/** Backend options for `storeFor`; each backend reads the fields that concern it. */
+/**
+ * Backend options for `storeFor`: those of the URI's scheme only (a key another backend takes,
+ * such as `region` for a file:// store, is refused).
+ */
 export type StoreOptions = FileStoreOptions & DirectStoreOptions & S3StoreOptions & AzureStoreOptions & GcsStoreOptions;
 
 const defaultStores = new Map<Scheme, ObjectStore>();
@@ -40,7 +42,7 @@ function createStore(scheme: Scheme, uri: string, options: StoreOptions): Object
  */
 export function configureDefaultStore(uri: string, options: StoreOptions): ObjectStore {
   const { scheme, uri: normalized } = parseUri(uri);
-  const store = createStore(scheme, normalized, expectOptions<StoreOptions>(options));
+  const store = createStore(scheme, normalized, options);
   defaultStores.set(scheme, store);
   return store;
 }
@@ -51,7 +53,7 @@ export function configureDefaultStore(uri: string, options: StoreOptions): Objec
  */
 export function storeFor(uri: string, options?: StoreOptions): ObjectStore {
   const { scheme, uri: normalized } = parseUri(uri);
-  if (options !== undefined) return createStore(scheme, normalized, expectOptions<StoreOptions>(options));
+  if (options !== undefined) return createStore(scheme, normalized, options);
   let store = defaultStores.get(scheme);
   if (!store) {
     store = createStore(scheme, normalized, {});

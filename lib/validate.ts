@@ -167,3 +167,12 @@ export function optionalMatcher(value: unknown, name = 'options.pattern'): ((pat
     return pattern.test(path);
   };
 }
+
+/**
+ * RangeError with code ERR_INVALID_ARG_VALUE and a message of its own, for a value whose problem
+ * the `Expected … but received …` form cannot say (an unreadable file named by an option).
+ */
+export function badArgument(message: string, cause?: unknown): RangeError {
+  const error = withCode(new RangeError(message, cause === undefined ? undefined : { cause }), 'ERR_INVALID_ARG_VALUE');
+  return error;
+}

@@ -12,6 +12,7 @@ import type * as AzIdentity from '@azure/identity';
 import type * as AzBlob from '@azure/storage-blob';
 
 import {
+  CLOUD_COMMON_KEYS,
   type CloudCommonOptions,
   type ConnectionSettings,
   connectionSettingsFrom,
@@ -23,6 +24,7 @@ import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/k
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
 import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
@@ -716,13 +718,23 @@ class AzureDriver implements CloudDriver {
   }
 }
 
+const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  connectionString: true,
+  sasToken: true,
+  accountKey: true,
+  endpoint: true,
+  pageSize: true,
+});
+
 /** The az:// backend. */
 export class AzureStore extends CloudStore {
   private readonly azure: AzureDriver;
 
-  constructor(options: AzureStoreOptions = {}) {
-    const driver = new AzureDriver(options);
-    super(driver, retryPolicyFrom(options), options);
+  constructor(options?: AzureStoreOptions) {
+    const opts = expectKnownOptions(options, AZURE_STORE_KEYS, 'an az:// store');
+    const driver = new AzureDriver(opts);
+    super(driver, retryPolicyFrom(opts), opts);
     this.azure = driver;
   }
 

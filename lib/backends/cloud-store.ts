@@ -15,6 +15,7 @@ import {
   DEFAULT_MULTIPART_THRESHOLD,
   ObjectWriter,
   type PartSink,
+  WRITER_KEYS,
   type WriterOptions,
   writerUri,
 } from '../engine/writer';
@@ -40,26 +41,38 @@ import {
 } from '../engine/range-engine';
 import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
 import { type RetryPolicy, withRetry } from '../internal/retry';
-import type {
-  BatchOptions,
-  DeleteBucketOptions,
-  DeletePrefixOptions,
-  GetOptions,
-  ListOptions,
-  ObjectStat,
-  ObjectStore,
-  OperationOptions,
-  PutData,
-  PutItem,
-  PutOptions,
-  RenameOptions,
+import {
+  BATCH_KEYS,
+  type BatchOptions,
+  DELETE_BUCKET_KEYS,
+  DELETE_PREFIX_KEYS,
+  type DeleteBucketOptions,
+  type DeletePrefixOptions,
+  GET_KEYS,
+  GET_RANGE_KEYS,
+  type GetOptions,
+  type GetRangeOptions,
+  LIST_KEYS,
+  type ListOptions,
+  OPERATION_KEYS,
+  type ObjectStat,
+  type ObjectStore,
+  type OperationOptions,
+  PUT_KEYS,
+  type PutData,
+  type PutItem,
+  type PutOptions,
+  RENAME_KEYS,
+  type RenameOptions,
+  putSettings,
 } from '../object-store';
+import { expectKnownOptions } from '../internal/option-keys';
 import { OperationScope, runOperation } from '../operation';
 import type { ByteRange, CloudDriver, CloudRef, ListPage } from './cloud-driver';
 import {
   expectArray,
   expectNonNegativeInteger,
-  expectOptions,
+  expectString,
   invalidValue,
   optionalBoolean,
   optionalMatcher,
@@ -82,7 +95,10 @@ export class CloudStore implements ObjectStore {
     // Copy the fields needed only: the options object may also hold credentials.
     const { rangeThreshold, chunkSize, concurrency } = rangeDefaults;
     this.rangeDefaults = { rangeThreshold, chunkSize, concurrency };
-    this.multipartThreshold = (rangeDefaults as { multipartThreshold?: number }).multipartThreshold;
+    // Checked now, not at the first get or put that uses them.
+    rangeOptionsFrom(this.rangeDefaults, {}, DEFAULT_RANGE_THRESHOLD);
+    const { multipartThreshold } = rangeDefaults as { multipartThreshold?: number };
+    this.multipartThreshold = optionalPositiveInteger(multipartThreshold, 'options.multipartThreshold', 0) || undefined;
   }
 
   private readonly multipartThreshold: number | undefined;
@@ -92,7 +108,7 @@ export class CloudStore implements ObjectStore {
   // ---- reads ----
 
   get(uri: string, options?: GetOptions): Promise<Uint8Array> {
-    return runOperation('get', uri, options, async (scope, opts) => {
+    return runOperation('get', uri, options, GET_KEYS, async (scope, opts) => {
       const ref = this.readRef(uri, 'uri');
       let stored: StoredChecksum | undefined;
       const verify = optionalBoolean(opts.verify, 'options.verify', false);
@@ -110,11 +126,7 @@ export class CloudStore implements ObjectStore {
           { start: 0 },
           verify && ranges.rangeThreshold === 0 ? { ...ranges, rangeThreshold: DEFAULT_RANGE_THRESHOLD } : ranges,
         );
-        if (verify) {
-          // Ranged answers may not carry the stored checksum (S3 sends it for whole objects only).
-          stored ??= await this.request(scope, uri, true, (signal) => this.driver.storedChecksum(ref, signal));
-          if (stored) verifyStoredChecksum(bytes, stored, uri);
-        }
+        if (verify) await this.verifyStored(scope, uri, ref, bytes, stored);
         return bytes;
       } catch (error) {
         // An empty object has no byte 0: S3 answers a ranged GET with 416. Ask for all of it.
@@ -129,8 +141,8 @@ export class CloudStore implements ObjectStore {
     });
   }
 
-  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
-    return runOperation('getRange', uri, options, async (scope, opts) => {
+  getRange(uri: string, offset: number, length?: number, options?: GetRangeOptions): Promise<Uint8Array> {
+    return runOperation('getRange', uri, options, GET_RANGE_KEYS, async (scope, opts) => {
       const ref = this.readRef(uri, 'uri');
       const start = expectNonNegativeInteger(offset, 'offset');
       const count = length === undefined ? undefined : expectNonNegativeInteger(length, 'length');
@@ -154,27 +166,34 @@ export class CloudStore implements ObjectStore {
   }
 
   getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
-    return runOperation('getInto', uri, options, async (scope, opts) => {
+    return runOperation('getInto', uri, options, GET_KEYS, async (scope, opts) => {
       const ref = this.readRef(uri, 'uri');
       const window = intoWindow(target, offset);
+      const verify = optionalBoolean(opts.verify, 'options.verify', false);
       const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
       // Every range (and an object below the threshold too) is written straight into the target.
       const allocate = (size: number): Uint8Array => {
         if (size > window.byteLength) throw targetTooSmall(uri, size, window.byteLength);
         return window.subarray(0, size);
       };
-      const plan = { ...ranges, rangeThreshold: ranges.rangeThreshold || DEFAULT_RANGE_THRESHOLD, allocate };
+      let stored: StoredChecksum | undefined;
+      const plan = {
+        ...ranges,
+        rangeThreshold: ranges.rangeThreshold || DEFAULT_RANGE_THRESHOLD,
+        allocate,
+        wantsChecksum: verify,
+        onFirstHeaders: (headers: ResponseHeaders) => (stored = headers.checksum),
+      };
+      let bytes: Uint8Array;
       try {
-        return placeInto(window, await this.readWindow(scope, uri, ref, { start: 0 }, plan), uri);
+        bytes = await this.readWindow(scope, uri, ref, { start: 0 }, plan);
       } catch (error) {
         if (!(error instanceof S3dlioError) || error.code !== 'ERR_RANGE_NOT_SATISFIABLE') throw error;
         // An empty object (S3 answers a ranged GET of it with 416).
-        return placeInto(
-          window,
-          await this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal)),
-          uri,
-        );
+        bytes = await this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal));
       }
+      if (verify) await this.verifyStored(scope, uri, ref, bytes, stored);
+      return placeInto(window, bytes, uri);
     });
   }
 
@@ -185,7 +204,8 @@ export class CloudStore implements ObjectStore {
   createWriter(requestedUri: string, options?: WriterOptions): ObjectWriter {
     const uri = writerUri(requestedUri, options);
     const ref = this.objectRef(uri, 'uri');
-    const opts = expectOptions<WriterOptions>(options);
+    const opts = expectKnownOptions(options, WRITER_KEYS, 'createWriter');
+    if (opts.contentType !== undefined) expectString(opts.contentType, 'options.contentType');
     const upload = this.driver.openUpload(ref, { contentType: opts.contentType });
     // Each step runs with the store's retries; only steps that are safe to repeat are retried.
     const step = <T>(
@@ -221,7 +241,7 @@ export class CloudStore implements ObjectStore {
   }
 
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
-    return runOperation('getMany', batchLabel(uris), options, async (scope, opts) => {
+    return runOperation('getMany', batchLabel(uris), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(uris, 'uris') as string[];
       const refs = list.map((uri, index) => this.readRef(uri, `uris[${index}]`));
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
@@ -234,20 +254,17 @@ export class CloudStore implements ObjectStore {
   // ---- writes ----
 
   put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
-    return runOperation('put', uri, options, async (scope, opts) => {
+    return runOperation('put', uri, options, PUT_KEYS, async (scope, opts) => {
       const ref = this.objectRef(uri, 'uri');
       const bytes = toBytes(data);
-      const threshold = optionalPositiveInteger(
-        opts.multipartThreshold ?? this.multipartThreshold,
-        'options.multipartThreshold',
-        DEFAULT_MULTIPART_THRESHOLD,
-      );
+      const settings = putSettings(opts);
+      const threshold = settings.multipartThreshold ?? this.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
       if (bytes.byteLength > threshold) {
         // Large objects go up in parts, concurrently, each retried on its own; the parts are views
         // of `bytes` (no copy), which the caller handed over for the duration of the put.
         const writer = this.createWriter(uri, {
-          partSize: opts.partSize,
-          concurrency: opts.concurrency,
+          partSize: settings.partSize,
+          concurrency: settings.concurrency,
           signal: scope.signal,
         });
         await writer.writeOwned(bytes);
@@ -260,7 +277,7 @@ export class CloudStore implements ObjectStore {
   }
 
   putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
-    return runOperation('putMany', batchLabel(items), options, async (scope, opts) => {
+    return runOperation('putMany', batchLabel(items), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(items, 'items') as PutItem[];
       const prepared = list.map((item, index) => {
         if (typeof item !== 'object' || item === null)
@@ -287,6 +304,7 @@ export class CloudStore implements ObjectStore {
   // ---- listing and metadata ----
 
   async list(prefixUri: string, options?: ListOptions): Promise<string[]> {
+    expectKnownOptions(options, LIST_KEYS, 'list'); // named `list` in the message, not listStream
     const uris: string[] = [];
     for await (const uri of this.listStream(prefixUri, options)) uris.push(uri);
     return uris.sort();
@@ -294,7 +312,7 @@ export class CloudStore implements ObjectStore {
 
   listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
     const callSite = new CallSite();
-    const opts = expectOptions<ListOptions>(options);
+    const opts = expectKnownOptions(options, LIST_KEYS, 'listStream');
     const signal = optionalSignal(opts.signal);
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
     const matches = optionalMatcher(opts.pattern);
@@ -320,7 +338,7 @@ export class CloudStore implements ObjectStore {
   }
 
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
-    return runOperation('stat', uri, options, async (scope) => {
+    return runOperation('stat', uri, options, OPERATION_KEYS, async (scope) => {
       const ref = this.objectRef(uri, 'uri');
       const head = await this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
       return { uri, ...head };
@@ -328,7 +346,7 @@ export class CloudStore implements ObjectStore {
   }
 
   exists(uri: string, options?: OperationOptions): Promise<boolean> {
-    return runOperation('exists', uri, options, async (scope) => {
+    return runOperation('exists', uri, options, OPERATION_KEYS, async (scope) => {
       const ref = this.objectRef(uri, 'uri');
       try {
         await this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
@@ -344,14 +362,14 @@ export class CloudStore implements ObjectStore {
   // ---- deletion ----
 
   delete(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('delete', uri, options, (scope) => {
+    return runOperation('delete', uri, options, OPERATION_KEYS, (scope) => {
       const ref = this.objectRef(uri, 'uri');
       return this.request(scope, uri, true, (signal) => this.driver.remove(ref, signal));
     });
   }
 
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
-    return runOperation('deleteMany', batchLabel(uris), options, async (scope, opts) => {
+    return runOperation('deleteMany', batchLabel(uris), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(uris, 'uris') as string[];
       const refs = list.map((uri, index) => this.objectRef(uri, `uris[${index}]`));
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
@@ -361,7 +379,7 @@ export class CloudStore implements ObjectStore {
   }
 
   deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
-    return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
+    return runOperation('deletePrefix', prefixUri, options, DELETE_PREFIX_KEYS, async (scope, opts) => {
       // allowProtectedPaths is validated but has nothing to protect here: the prefix names keys.
       const settings = deletePrefixSettings(opts, DEFAULT_CONCURRENCY);
       const ref = this.driver.parse(prefixUri, 'prefixUri');
@@ -372,7 +390,7 @@ export class CloudStore implements ObjectStore {
   // ---- copy and rename ----
 
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('copy', srcUri, options, async (scope) => {
+    return runOperation('copy', srcUri, options, OPERATION_KEYS, async (scope) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
       if (await this.isSameObject(scope, srcUri, source, destination)) return;
@@ -381,7 +399,7 @@ export class CloudStore implements ObjectStore {
   }
 
   rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
-    return runOperation('rename', srcUri, options, async (scope, opts) => {
+    return runOperation('rename', srcUri, options, RENAME_KEYS, async (scope, opts) => {
       const source = this.objectRef(srcUri, 'srcUri');
       const destination = this.objectRef(dstUri, 'dstUri');
       // One object under two names: copy + delete would copy it onto itself, then delete it.
@@ -404,14 +422,14 @@ export class CloudStore implements ObjectStore {
   // ---- buckets ----
 
   createBucket(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('createBucket', uri, options, (scope) => {
+    return runOperation('createBucket', uri, options, OPERATION_KEYS, (scope) => {
       const ref = this.driver.parse(uri, 'uri');
       return this.request(scope, uri, true, (signal) => this.driver.createBucket(ref, signal));
     });
   }
 
   deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
-    return runOperation('deleteBucket', uri, options, async (scope, opts) => {
+    return runOperation('deleteBucket', uri, options, DELETE_BUCKET_KEYS, async (scope, opts) => {
       const ref = this.driver.parse(uri, 'uri');
       const bucket = { ...ref, key: '' };
       // Validated for every backend; only local directories have protected paths.
@@ -423,7 +441,7 @@ export class CloudStore implements ObjectStore {
   }
 
   listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
-    return runOperation('listBuckets', schemeUri, options, async (scope) => {
+    return runOperation('listBuckets', schemeUri, options, OPERATION_KEYS, async (scope) => {
       const base = this.bucketListBase(schemeUri);
       const names = await this.request(scope, schemeUri, true, (signal) => this.driver.listBuckets({ base }, signal));
       return names.map((name) => `${base}${name}/`).sort();
@@ -465,6 +483,20 @@ export class CloudStore implements ObjectStore {
       }
     };
     return readInRanges(readRange, window, ranges, scope.signal, uri);
+  }
+
+  /** ERR_CHECKSUM_MISMATCH unless `bytes` match the checksum the service stored (if it keeps one). */
+  private async verifyStored(
+    scope: OperationScope,
+    uri: string,
+    ref: CloudRef,
+    bytes: Uint8Array,
+    fromHeaders: StoredChecksum | undefined,
+  ): Promise<void> {
+    // Ranged answers may not carry the stored checksum (S3 sends it for whole objects only).
+    const stored =
+      fromHeaders ?? (await this.request(scope, uri, true, (signal) => this.driver.storedChecksum(ref, signal)));
+    if (stored) verifyStoredChecksum(bytes, stored, uri);
   }
 
   /** Where bucket URIs start for `listBuckets` (`s3://`, `az://account/`, `gs://`). */

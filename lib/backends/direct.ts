@@ -2,6 +2,7 @@
  * direct:// — like file://, but every byte moves with O_DIRECT (no page cache): aligned reads and
  * writes from addon-allocated memory, unaligned ranges served as views of the covering aligned span.
  */
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { invalidValue, optionalBoolean, optionalPositiveInteger } from '../validate';
 import { DEFAULT_CHUNK_SIZE } from './file';
 import { LocalStore } from './local-store';
@@ -24,18 +25,26 @@ export interface DirectStoreOptions {
   chunkSize?: number;
 }
 
+const DIRECT_STORE_KEYS = optionKeys<DirectStoreOptions>()({
+  alignment: true,
+  allowBufferedFallback: true,
+  fsync: true,
+  chunkSize: true,
+});
+
 /** The direct:// backend. */
 export class DirectStore extends LocalStore {
   readonly scheme = 'direct' as const;
 
-  constructor(options: DirectStoreOptions = {}) {
+  constructor(options?: DirectStoreOptions) {
+    const opts = expectKnownOptions(options, DIRECT_STORE_KEYS, 'a direct:// store');
     super({
       direct: true,
-      alignment: validAlignment(options.alignment),
+      alignment: validAlignment(opts.alignment),
       cacheMode: 0,
-      fsync: optionalBoolean(options.fsync, 'options.fsync', false),
-      chunkSize: optionalPositiveInteger(options.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
-      allowBufferedFallback: optionalBoolean(options.allowBufferedFallback, 'options.allowBufferedFallback', false),
+      fsync: optionalBoolean(opts.fsync, 'options.fsync', false),
+      chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      allowBufferedFallback: optionalBoolean(opts.allowBufferedFallback, 'options.allowBufferedFallback', false),
     });
   }
 }

@@ -1,4 +1,5 @@
 /** file:// — objects are files under an absolute path, read and written through the page cache. */
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { CACHE_MODES } from '../native';
 import { optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
 import { LocalStore } from './local-store';
@@ -19,6 +20,8 @@ export interface FileStoreOptions {
   chunkSize?: number;
 }
 
+const FILE_STORE_KEYS = optionKeys<FileStoreOptions>()({ pageCache: true, fsync: true, chunkSize: true });
+
 /** The default bytes per read/write syscall. */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 
@@ -26,9 +29,10 @@ export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 export class FileStore extends LocalStore {
   readonly scheme = 'file' as const;
 
-  constructor(options: FileStoreOptions = {}) {
+  constructor(options?: FileStoreOptions) {
+    const opts = expectKnownOptions(options, FILE_STORE_KEYS, 'a file:// store');
     const pageCache = optionalEnum(
-      options.pageCache,
+      opts.pageCache,
       'options.pageCache',
       Object.keys(CACHE_MODES) as PageCacheMode[],
       'auto',
@@ -37,8 +41,8 @@ export class FileStore extends LocalStore {
       direct: false,
       alignment: 0,
       cacheMode: CACHE_MODES[pageCache],
-      fsync: optionalBoolean(options.fsync, 'options.fsync', false),
-      chunkSize: optionalPositiveInteger(options.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      fsync: optionalBoolean(opts.fsync, 'options.fsync', false),
+      chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
       allowBufferedFallback: false,
     });
   }

@@ -8,14 +8,15 @@ import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
 
-import { type CloudCommonOptions, envValue, retryPolicyFrom } from '../cloud/config';
+import { CLOUD_COMMON_KEYS, type CloudCommonOptions, envValue, retryPolicyFrom } from '../cloud/config';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
-import { invalidValue } from '../validate';
+import { invalidValue, optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -137,7 +138,7 @@ class GcsDriver implements CloudDriver {
         : fromEnv !== undefined
           ? endpointRoot(fromEnv, 'process.env.STORAGE_EMULATOR_HOST')
           : undefined;
-    this.pageSize = options.pageSize ?? 1000;
+    this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     const { Storage } = loadSdk();
     this.storage = new Storage({
       projectId: options.projectId ?? envValue(env, 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'),
@@ -201,7 +202,9 @@ class GcsDriver implements CloudDriver {
     // The SDK sends the request when reading starts and emits 'response' before the first chunk.
     let length: number | undefined;
     let target: Uint8Array | undefined;
-    stream.once('response', (response: { headers?: Record<string, string | undefined> }) => {
+    stream.once('response', (response: { statusCode?: number; headers?: Record<string, string | undefined> }) => {
+      // An error answer comes through here too: its headers describe the error body, not the object.
+      if (response.statusCode !== undefined && (response.statusCode < 200 || response.statusCode > 299)) return;
       const headers = response.headers ?? {};
       // A transcoded (gzip) object's length is not the length of what we receive.
       if (headers['content-length'] !== undefined && !headers['content-encoding'])
@@ -407,9 +410,19 @@ class GcsDriver implements CloudDriver {
   }
 }
 
+const GCS_STORE_KEYS = optionKeys<GcsStoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  projectId: true,
+  keyFilename: true,
+  endpoint: true,
+  authClient: true,
+  pageSize: true,
+});
+
 /** The gs:// backend. */
 export class GcsStore extends CloudStore {
-  constructor(options: GcsStoreOptions = {}) {
-    super(new GcsDriver(options), retryPolicyFrom(options), options);
+  constructor(options?: GcsStoreOptions) {
+    const opts = expectKnownOptions(options, GCS_STORE_KEYS, 'a gs:// store');
+    super(new GcsDriver(opts), retryPolicyFrom(opts), opts);
   }
 }

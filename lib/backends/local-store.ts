@@ -24,25 +24,37 @@ import {
   walkPrefix,
 } from '../internal/local-paths';
 import * as native from '../native';
-import type {
-  BatchOptions,
-  DeleteBucketOptions,
-  DeletePrefixOptions,
-  GetOptions,
-  ListOptions,
-  ObjectStat,
-  ObjectStore,
-  OperationOptions,
-  PutData,
-  PutItem,
-  RenameOptions,
+import {
+  BATCH_KEYS,
+  type BatchOptions,
+  DELETE_BUCKET_KEYS,
+  DELETE_PREFIX_KEYS,
+  type DeleteBucketOptions,
+  type DeletePrefixOptions,
+  GET_KEYS,
+  GET_RANGE_KEYS,
+  type GetOptions,
+  type GetRangeOptions,
+  LIST_KEYS,
+  type ListOptions,
+  OPERATION_KEYS,
+  type ObjectStat,
+  type ObjectStore,
+  type OperationOptions,
+  PUT_KEYS,
+  type PutData,
+  type PutItem,
+  type PutOptions,
+  RENAME_KEYS,
+  type RenameOptions,
+  putSettings,
 } from '../object-store';
+import { expectKnownOptions } from '../internal/option-keys';
 import { type OperationScope, runOperation, warnOnce } from '../operation';
 import { isLocalScheme, parseUri } from '../uri';
 import {
   expectArray,
   expectNonNegativeInteger,
-  expectOptions,
   invalidValue,
   optionalBoolean,
   optionalMatcher,
@@ -82,13 +94,16 @@ export abstract class LocalStore implements ObjectStore {
   // ---- reads ----
 
   get(uri: string, options?: GetOptions): Promise<Uint8Array> {
-    return runOperation('get', uri, options, (scope, opts) => {
+    return runOperation('get', uri, options, GET_KEYS, (scope, opts) => {
       const path = this.pathOf(uri);
+      // Every option is checked, also the ones that change nothing here (local files have no
+      // stored checksum for `verify`).
+      optionalBoolean(opts.verify, 'options.verify', false);
+      const ranges = rangeOptionsFrom(opts, {}, 0);
       // The RangeEngine is opt-in here: native reads already keep chunks in flight (direct://)
       // or ride the page cache (file://). Asked for explicitly, it runs the same engine as the
       // clouds over native ranged reads (each range copied once into the result).
-      if (opts.rangeThreshold === undefined || opts.rangeThreshold === 0) return this.read(path, 0, -1, scope);
-      const ranges = rangeOptionsFrom(opts, {}, 0);
+      if (ranges.rangeThreshold === 0) return this.read(path, 0, -1, scope);
       return readInRanges(
         (range, placement) => this.readRangeInto(path, range, placement, scope),
         { start: 0 },
@@ -124,18 +139,21 @@ export abstract class LocalStore implements ObjectStore {
     return target;
   }
 
-  getRange(uri: string, offset: number, length?: number, options?: GetOptions): Promise<Uint8Array> {
-    return runOperation('getRange', uri, options, async (scope) => {
+  getRange(uri: string, offset: number, length?: number, options?: GetRangeOptions): Promise<Uint8Array> {
+    return runOperation('getRange', uri, options, GET_RANGE_KEYS, async (scope, opts) => {
       const path = this.pathOf(uri);
       const start = expectNonNegativeInteger(offset, 'offset');
       const count = length === undefined ? -1 : expectNonNegativeInteger(length, 'length');
+      rangeOptionsFrom(opts, {}, 0); // checked; a range is one native read here
       return this.read(path, start, count, scope);
     });
   }
 
   getInto(uri: string, target: ArrayBufferView, offset?: number, options?: GetOptions): Promise<number> {
-    return runOperation('getInto', uri, options, async (scope) => {
+    return runOperation('getInto', uri, options, GET_KEYS, async (scope, opts) => {
       const window = intoWindow(target, offset);
+      optionalBoolean(opts.verify, 'options.verify', false);
+      rangeOptionsFrom(opts, {}, 0); // checked; the object is one native read here
       // One copy: the native read lands in addon memory (aligned, for direct://), then here.
       return placeInto(window, await this.read(this.pathOf(uri), 0, -1, scope), uri);
     });
@@ -163,7 +181,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
-    return runOperation('getMany', batchLabel(uris), options, async (scope, opts) => {
+    return runOperation('getMany', batchLabel(uris), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(uris, 'uris');
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
@@ -181,12 +199,15 @@ export abstract class LocalStore implements ObjectStore {
 
   // ---- writes ----
 
-  put(uri: string, data: PutData, options?: OperationOptions): Promise<void> {
-    return runOperation('put', uri, options, (scope) => this.write(this.objectPathOf(uri), toBytes(data), scope));
+  put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
+    return runOperation('put', uri, options, PUT_KEYS, (scope, opts) => {
+      putSettings(opts); // checked; a local put is one atomic file write
+      return this.write(this.objectPathOf(uri), toBytes(data), scope);
+    });
   }
 
   putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
-    return runOperation('putMany', batchLabel(items), options, async (scope, opts) => {
+    return runOperation('putMany', batchLabel(items), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(items, 'items') as PutItem[];
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const prepared = list.map((item, index) => {
@@ -205,6 +226,7 @@ export abstract class LocalStore implements ObjectStore {
   // ---- listing and metadata ----
 
   async list(prefixUri: string, options?: ListOptions): Promise<string[]> {
+    expectKnownOptions(options, LIST_KEYS, 'list'); // named `list` in the message, not listStream
     const uris: string[] = [];
     for await (const uri of this.listStream(prefixUri, options)) uris.push(uri);
     return uris.sort();
@@ -213,7 +235,7 @@ export abstract class LocalStore implements ObjectStore {
   listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
     // Validate and capture the caller's stack now, not at the first iteration.
     const callSite = new CallSite();
-    const opts = expectOptions<ListOptions>(options);
+    const opts = expectKnownOptions(options, LIST_KEYS, 'listStream');
     const signal = optionalSignal(opts.signal);
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', false);
     const matches = optionalMatcher(opts.pattern);
@@ -234,7 +256,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
-    return runOperation('stat', uri, options, async () => {
+    return runOperation('stat', uri, options, OPERATION_KEYS, async () => {
       const stats = await fs.stat(this.pathOf(uri));
       if (stats.isDirectory()) throw notAnObject(uri, 'stat', 'ERR_IS_DIRECTORY', 'it is a directory');
       if (!stats.isFile()) throw notAnObject(uri, 'stat', 'ERR_NOT_A_FILE', 'it is not a regular file');
@@ -243,7 +265,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   exists(uri: string, options?: OperationOptions): Promise<boolean> {
-    return runOperation('exists', uri, options, async () => {
+    return runOperation('exists', uri, options, OPERATION_KEYS, async () => {
       try {
         return (await fs.stat(this.pathOf(uri))).isFile();
       } catch (error) {
@@ -257,11 +279,11 @@ export abstract class LocalStore implements ObjectStore {
   // ---- deletion ----
 
   delete(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('delete', uri, options, () => fs.unlink(this.pathOf(uri)));
+    return runOperation('delete', uri, options, OPERATION_KEYS, () => fs.unlink(this.pathOf(uri)));
   }
 
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
-    return runOperation('deleteMany', batchLabel(uris), options, async (scope, opts) => {
+    return runOperation('deleteMany', batchLabel(uris), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(uris, 'uris');
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const items = list.map((uri, index) => ({ uri: String(uri), path: this.pathOf(uri, `uris[${index}]`) }));
@@ -271,7 +293,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   deletePrefix(prefixUri: string, options?: DeletePrefixOptions): Promise<number> {
-    return runOperation('deletePrefix', prefixUri, options, async (scope, opts) => {
+    return runOperation('deletePrefix', prefixUri, options, DELETE_PREFIX_KEYS, async (scope, opts) => {
       const settings = deletePrefixSettings(opts, DEFAULT_CONCURRENCY);
       const prefixPath = this.pathOf(prefixUri, 'prefixUri');
       const { directory, namePrefix } = splitPrefix(prefixPath);
@@ -307,7 +329,7 @@ export abstract class LocalStore implements ObjectStore {
   // ---- copy and rename ----
 
   copy(srcUri: string, dstUri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('copy', srcUri, options, async (scope) => {
+    return runOperation('copy', srcUri, options, OPERATION_KEYS, async (scope) => {
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
       // Two names of one file: it already holds the bytes (rewriting it would only risk them).
@@ -317,7 +339,7 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   rename(srcUri: string, dstUri: string, options?: RenameOptions): Promise<void> {
-    return runOperation('rename', srcUri, options, async (scope, opts) => {
+    return runOperation('rename', srcUri, options, RENAME_KEYS, async (scope, opts) => {
       const requireAtomic = optionalBoolean(opts.requireAtomic, 'options.requireAtomic', false);
       const source = this.pathOf(srcUri, 'srcUri');
       const destination = this.objectPathOf(dstUri, 'dstUri');
@@ -343,13 +365,13 @@ export abstract class LocalStore implements ObjectStore {
   // ---- buckets (directories) ----
 
   createBucket(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('createBucket', uri, options, async () => {
+    return runOperation('createBucket', uri, options, OPERATION_KEYS, async () => {
       await fs.mkdir(this.pathOf(uri), { recursive: true });
     });
   }
 
   deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
-    return runOperation('deleteBucket', uri, options, async (_scope, opts) => {
+    return runOperation('deleteBucket', uri, options, DELETE_BUCKET_KEYS, async (_scope, opts) => {
       const force = optionalBoolean(opts.force, 'options.force', false);
       const allowProtectedPaths = optionalBoolean(opts.allowProtectedPaths, 'options.allowProtectedPaths', false);
       const path = this.pathOf(uri);
@@ -382,7 +404,7 @@ export abstract class LocalStore implements ObjectStore {
 
   /** The directories directly under the path of `schemeUri` (a local "bucket" is a directory). */
   listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
-    return runOperation('listBuckets', schemeUri, options, async () => {
+    return runOperation('listBuckets', schemeUri, options, OPERATION_KEYS, async () => {
       const path = this.pathOf(schemeUri, 'schemeUri');
       const directory = path.endsWith('/') ? path : `${path}/`;
       const entries = await fs.readdir(directory, { withFileTypes: true });

@@ -11,6 +11,7 @@ import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 
 import {
+  CLOUD_COMMON_KEYS,
   type CloudCommonOptions,
   type ConnectionSettings,
   connectionSettingsFrom,
@@ -24,8 +25,9 @@ import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
 import { type BodyPlacement, type StoredChecksum, placeBody, readBody, totalFromContentRange } from '../internal/body';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
-import { invalidValue, optionalBoolean, optionalEnum } from '../validate';
+import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
 import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
 import { CloudStore } from './cloud-store';
 
@@ -178,10 +180,7 @@ class S3Driver implements CloudDriver {
       : envValue(env, 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL');
     this.endpoint = options.endpoint ?? envEndpoint;
     if (this.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(this.endpoint)) {
-      throw new S3dlioError(
-        'ERR_INVALID_ARG_VALUE',
-        `Invalid S3 endpoint ${JSON.stringify(this.endpoint)}: expected http(s)://host[:port]`,
-      );
+      throw badArgument(`Invalid S3 endpoint ${JSON.stringify(this.endpoint)}: expected http(s)://host[:port]`);
     }
     this.forcePathStyle =
       options.forcePathStyle === undefined
@@ -194,14 +193,11 @@ class S3Driver implements CloudDriver {
       try {
         this.ca = readFileSync(caPath, 'utf8');
       } catch (error) {
-        throw new S3dlioError(
-          'ERR_INVALID_ARG_VALUE',
-          `Cannot read the CA bundle ${caPath}: ${(error as Error).message}`,
-          { cause: error },
-        );
+        throw badArgument(`Cannot read the CA bundle ${caPath}: ${(error as Error).message}`, error);
       }
     }
-    this.pageSize = options.pageSize ?? 1000;
+    // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
+    this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     this.connection = connectionSettingsFrom(options, env);
   }
 
@@ -612,10 +608,22 @@ class S3MultipartUpload implements UploadDriver {
   }
 }
 
+const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  region: true,
+  endpoint: true,
+  forcePathStyle: true,
+  credentials: true,
+  caBundle: true,
+  checksums: true,
+  pageSize: true,
+});
+
 /** The s3:// backend. */
 export class S3Store extends CloudStore {
-  constructor(options: S3StoreOptions = {}) {
-    super(new S3Driver(options), retryPolicyFrom(options), options);
+  constructor(options?: S3StoreOptions) {
+    const opts = expectKnownOptions(options, S3_STORE_KEYS, 'an s3:// store');
+    super(new S3Driver(opts), retryPolicyFrom(opts), opts);
   }
 
   /** `listBuckets('s3://host:port/')` lists the buckets of that endpoint, as `s3://host:port/bucket/`. */

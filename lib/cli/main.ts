@@ -18,7 +18,7 @@ import { putCommand } from './commands/put';
 import { removeCommand } from './commands/remove';
 import { copyCommand, downloadCommand, uploadCommand } from './commands/transfer';
 import { Reporter, describe } from './reporter';
-import { parseCount, parsePositiveInteger, parseRatio, parseRegex, parseSize } from './units';
+import { parseCount, parsePositiveInteger, parsePositiveSize, parseRatio, parseRegex, parseSize } from './units';
 import { CliUsageError } from './usage-error';
 
 /** The streams the CLI writes to (the process's, or a test's). */
@@ -79,7 +79,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .argument('<uri>', 'object URI, or a prefix (ending in / or with -r)')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
     .option('--offset <bytes>', 'first byte (one object)', parseSize)
-    .option('--length <bytes>', 'bytes to read (one object)', parseSize)
+    .option('--length <bytes>', 'bytes to read (one object)', (t) => parsePositiveSize(t, '--length'))
     .option('-r, --recursive', 'every object below the prefix')
     .option('-o, --output <dir>', 'save into this directory (- writes one object to stdout)')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => getCommand(ctx, uri, opts)));

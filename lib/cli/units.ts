@@ -40,9 +40,18 @@ export function parseSize(text: string): number {
   return parseScaled(text, SIZE_UNITS, 'size', '4096, 4KiB, 1MB, 2G');
 }
 
-/** `10`, `1k`, `2M` → a count. */
+/** `10`, `1k`, `2M` → a count; 0 is refused (a command that would do nothing is a usage error). */
 export function parseCount(text: string): number {
-  return parseScaled(text, COUNT_UNITS, 'count', '10, 1k, 2M');
+  const count = parseScaled(text, COUNT_UNITS, 'count', '10, 1k, 2M');
+  if (count === 0) throw new CliUsageError(`invalid count '${text}': expected at least 1`);
+  return count;
+}
+
+/** A size that must not be 0 (`--length`: reading zero bytes would do nothing). */
+export function parsePositiveSize(text: string, option: string): number {
+  const size = parseSize(text);
+  if (size === 0) throw new CliUsageError(`invalid ${option} '${text}': expected at least 1 byte`);
+  return size;
 }
 
 /** A positive integer option (`-j 8`). */

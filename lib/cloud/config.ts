@@ -28,6 +28,19 @@ export interface CloudCommonOptions {
   multipartThreshold?: number;
 }
 
+/** Every key of {@link CloudCommonOptions}, spread into each cloud store's key list. */
+export const CLOUD_COMMON_KEYS: { readonly [K in keyof Required<CloudCommonOptions>]: true } = {
+  maxAttempts: true,
+  attemptTimeoutMs: true,
+  connectTimeoutMs: true,
+  retryBaseDelayMs: true,
+  maxSockets: true,
+  rangeThreshold: true,
+  chunkSize: true,
+  concurrency: true,
+  multipartThreshold: true,
+};
+
 /** Connection settings derived from the options. */
 export interface ConnectionSettings {
   connectTimeoutMs: number;

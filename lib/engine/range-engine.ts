@@ -8,7 +8,7 @@
 import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
-import { S3dlioError } from '../errors';
+import { S3dlioError, abortError } from '../errors';
 import type { BodyPlacement, ResponseHeaders } from '../internal/body';
 import { expectNonNegativeInteger, optionalPositiveInteger } from '../validate';
 
@@ -82,10 +82,42 @@ export function defaultChunkSize(size: number): number {
 }
 
 /**
+ * The first real failure of a split read. Ranges cancelled because of it (or because the caller
+ * aborted) fail too, with an abort; those are never the failure reported.
+ */
+class FirstFailure {
+  private first: { error: unknown } | undefined;
+
+  constructor(private readonly controller: AbortController) {}
+
+  /** Records `error` unless a failure (or an abort) came first, and cancels every range. */
+  add(error: unknown): void {
+    if (!this.first && !this.controller.signal.aborted) this.first = { error };
+    this.controller.abort(this.first?.error ?? error);
+  }
+
+  /** Whether a real failure was recorded. */
+  get recorded(): boolean {
+    return this.first !== undefined;
+  }
+
+  /** Whether a range has failed (or the read was cancelled): no new range should start. */
+  get failed(): boolean {
+    return this.first !== undefined || this.controller.signal.aborted;
+  }
+
+  /** The error the read rejects with: the first real failure, else `fallback` (an abort). */
+  error(fallback: unknown): unknown {
+    return this.first ? this.first.error : fallback;
+  }
+}
+
+/**
  * Reads `window` of an object through `read`, splitting it when it is larger than
  * `options.rangeThreshold`. The result is byte-identical to one GET of the window (clamped to the
- * object's end). A failed range fails the whole read with its cause; every other range in flight
- * is cancelled, and so are all of them when `signal` fires.
+ * object's end). A failed range fails the whole read with its own error; every other range in
+ * flight is cancelled (their cancellations are not reported), and so are all of them when `signal`
+ * fires, which makes the read reject with that abort.
  */
 export async function readInRanges(
   read: RangeReader,
@@ -100,6 +132,7 @@ export async function readInRanges(
   const onAbort = (): void => controller.abort(signal?.reason);
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
+  const failures = new FirstFailure(controller);
 
   const firstEnd = window.start + options.rangeThreshold - 1;
   const first = { start: window.start, end: window.end === undefined ? firstEnd : Math.min(window.end, firstEnd) };
@@ -127,7 +160,18 @@ export async function readInRanges(
       whole = options.allocate ? options.allocate(wanted) : newBuffer(wanted);
       if (wanted > firstLength) {
         const version = { totalSize: headers.totalSize, etag: headers.etag };
-        rest = readRest(read, whole, window.start, first.end + 1, end, options, controller, version, uri);
+        rest = readRest(
+          read,
+          whole,
+          window.start,
+          first.end + 1,
+          end,
+          options,
+          controller.signal,
+          failures,
+          version,
+          uri,
+        );
         // Without a handler here, a failure before the first body ends would look unhandled.
         rest.catch(() => undefined);
       }
@@ -141,10 +185,12 @@ export async function readInRanges(
     await rest;
     return whole;
   } catch (error) {
-    controller.abort(error);
-    // The first failure is the cause; ranges cancelled because of it are not.
+    failures.add(error);
+    // Every range has settled before the read rejects: none writes into the buffer afterwards.
     await rest?.catch(() => undefined);
-    throw error;
+    // Without a real failure first, the caller aborted: reported as such, not as a raw reason.
+    if (!failures.recorded && signal?.aborted) throw abortError('get', uri, signal.reason);
+    throw failures.error(error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -157,7 +203,8 @@ async function readRest(
   from: number,
   to: number,
   options: RangeOptions,
-  controller: AbortController,
+  signal: AbortSignal,
+  failures: FirstFailure,
   version: ResponseHeaders,
   uri: string,
 ): Promise<void> {
@@ -167,24 +214,20 @@ async function readRest(
     ranges.push({ start, end: Math.min(start + chunkSize - 1, to) });
   const concurrency = Math.max(1, Math.min(options.concurrency ?? MAX_CONCURRENCY, ranges.length));
   let next = 0;
-  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < ranges.length && !failure && !controller.signal.aborted) {
+    while (next < ranges.length && !failures.failed) {
       const range = ranges[next++];
       const target = whole.subarray(range.start - base, range.end - base + 1);
       try {
-        await read(range, { onHeaders: (headers) => sameVersion(headers, version, uri) && target }, controller.signal);
+        await read(range, { onHeaders: (headers) => sameVersion(headers, version, uri) && target }, signal);
       } catch (error) {
-        if (!failure) {
-          failure = { error };
-          controller.abort(error); // cancel the siblings at once
-        }
+        failures.add(error); // cancels the siblings at once
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  if (failure) throw failure.error;
-  if (controller.signal.aborted) throw controller.signal.reason;
+  // Ranges were left unread: the buffer is incomplete, whatever stopped them.
+  if (failures.failed) throw failures.error(signal.reason);
 }
 
 /**

@@ -7,10 +7,10 @@ import { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
 import { CallSite, S3dlioError, abortError, relabel, toS3dlioError } from '../errors';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import type { ObjectStore, OperationOptions } from '../object-store';
 import {
   expectNonNegativeInteger,
-  expectOptions,
   invalidType,
   optionalPositiveInteger,
   optionalSignal,
@@ -29,6 +29,14 @@ export interface StreamOptions extends OperationOptions {
   end?: number;
 }
 
+const STREAM_KEYS = optionKeys<StreamOptions>()({
+  signal: true,
+  chunkSize: true,
+  prefetch: true,
+  start: true,
+  end: true,
+});
+
 const DEFAULT_STREAM_CHUNK = 8 * 1024 * 1024;
 
 /**
@@ -38,7 +46,7 @@ const DEFAULT_STREAM_CHUNK = 8 * 1024 * 1024;
  */
 export function rangeStream(store: ObjectStore, uri: string, options?: StreamOptions): Readable {
   const callSite = new CallSite();
-  const opts = expectOptions<StreamOptions>(options);
+  const opts = expectKnownOptions(options, STREAM_KEYS, 'getStream');
   const signal = optionalSignal(opts.signal);
   const chunkSize = optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', DEFAULT_STREAM_CHUNK);
   const prefetch = optionalPositiveInteger(opts.prefetch, 'options.prefetch', 2);

@@ -12,13 +12,22 @@ import { pipeline } from 'stream/promises';
 import { glob } from 'tinyglobby';
 
 import { BatchError, S3dlioError, toS3dlioError } from '../errors';
+import { optionKeys } from '../internal/option-keys';
 import { settleConcurrently } from '../internal/pool';
 import type { OperationOptions } from '../object-store';
 import { runOperation } from '../operation';
 import { storeFor } from '../stores';
 import { LocalRoot, type PlacedFile } from '../internal/local-root';
 import { bucketUriOf, isLocalScheme, parseUri } from '../uri';
-import { expectArray, expectString, optionalBoolean, optionalMatcher, optionalPositiveInteger } from '../validate';
+import {
+  expectArray,
+  expectString,
+  invalidType,
+  invalidValue,
+  optionalBoolean,
+  optionalMatcher,
+  optionalPositiveInteger,
+} from '../validate';
 
 /** Progress of a transfer, reported after each chunk and each object. */
 export interface TransferProgress {
@@ -63,6 +72,42 @@ export interface DownloadOptions extends TransferOptions {
   recursive?: boolean;
   /** Only keys whose path relative to the prefix matches. */
   pattern?: RegExp | string;
+}
+
+const UPLOAD_KEYS = optionKeys<UploadOptions>()({
+  signal: true,
+  concurrency: true,
+  onProgress: true,
+  onObject: true,
+  continueOnError: true,
+  partSize: true,
+  createBucket: true,
+  followSymlinks: true,
+});
+
+const DOWNLOAD_KEYS = optionKeys<DownloadOptions>()({
+  signal: true,
+  concurrency: true,
+  onProgress: true,
+  onObject: true,
+  continueOnError: true,
+  partSize: true,
+  recursive: true,
+  pattern: true,
+});
+
+/** The options both transfers share, checked before anything is listed or read. */
+function transferSettings(opts: Partial<TransferOptions>): { concurrency: number; continueOnError: boolean } {
+  for (const name of ['onProgress', 'onObject'] as const) {
+    if (opts[name] !== undefined && typeof opts[name] !== 'function') {
+      throw invalidType(`options.${name}`, 'a function', opts[name]);
+    }
+  }
+  optionalPositiveInteger(opts.partSize, 'options.partSize', 1);
+  return {
+    concurrency: optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8),
+    continueOnError: optionalBoolean(opts.continueOnError, 'options.continueOnError', false),
+  };
 }
 
 /** What a transfer did. */
@@ -154,15 +199,14 @@ export function upload(
   destPrefixUri: string,
   options?: UploadOptions,
 ): Promise<TransferResult> {
-  return runOperation('upload', destPrefixUri, options, async (scope, opts) => {
+  return runOperation('upload', destPrefixUri, options, UPLOAD_KEYS, async (scope, opts) => {
     const patterns = expectArray(localPatterns, 'localPatterns').map((pattern, index) =>
       expectString(pattern, `localPatterns[${index}]`),
     );
     const prefix = expectString(destPrefixUri, 'destPrefixUri');
     const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
     const store = storeFor(base);
-    const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
-    const continueOnError = optionalBoolean(opts.continueOnError, 'options.continueOnError', false);
+    const { concurrency, continueOnError } = transferSettings(opts);
     if (optionalBoolean(opts.createBucket, 'options.createBucket', false))
       await store.createBucket(bucketUriOf(base), { signal: scope.signal });
 
@@ -176,10 +220,10 @@ export function upload(
         const uri = `${base}${relative}`;
         const previous = files.get(uri);
         if (previous !== undefined && previous.file !== file) {
-          throw new S3dlioError(
-            'ERR_INVALID_ARG_VALUE',
-            `upload: ${previous.file} and ${file} would both be written to ${uri}`,
-            { uri, operation: 'upload' },
+          throw invalidValue(
+            'localPatterns',
+            `patterns that give each file its own key (${previous.file} and ${file} would both be written to ${uri})`,
+            patterns,
           );
         }
         const refused = followSymlinks ? undefined : await leavesTree(file, realRoot, uri);
@@ -239,12 +283,11 @@ async function leavesTree(file: string, realRoot: string, uri: string): Promise<
  * is a symlink is refused with ERR_UNSAFE_PATH (see lib/internal/local-root.ts).
  */
 export function download(srcPrefixUri: string, localDir: string, options?: DownloadOptions): Promise<TransferResult> {
-  return runOperation('download', srcPrefixUri, options, async (scope, opts) => {
+  return runOperation('download', srcPrefixUri, options, DOWNLOAD_KEYS, async (scope, opts) => {
     const prefix = expectString(srcPrefixUri, 'srcPrefixUri');
     const directory = expectString(localDir, 'localDir');
     const store = storeFor(prefix);
-    const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 8);
-    const continueOnError = optionalBoolean(opts.continueOnError, 'options.continueOnError', false);
+    const { concurrency, continueOnError } = transferSettings(opts);
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', true);
     optionalMatcher(opts.pattern); // validated here; the store applies it
     const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);

@@ -13,12 +13,14 @@ import { Writable } from 'stream';
 import { crc32c } from '../native';
 import type { StoredChecksum } from '../internal/body';
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
-  expectOptions,
+  optionalBoolean,
   optionalEnum,
   optionalIntegerInRange,
   optionalPositiveInteger,
   optionalSignal,
+  outOfRange,
   toBytes,
 } from '../validate';
 
@@ -46,6 +48,17 @@ export interface WriterOptions {
   /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
   signal?: AbortSignal;
 }
+
+/** Keys of {@link WriterOptions}. */
+export const WRITER_KEYS = optionKeys<WriterOptions>()({
+  partSize: true,
+  concurrency: true,
+  contentType: true,
+  verify: true,
+  compression: true,
+  compressionLevel: true,
+  signal: true,
+});
 
 /** What `close()` resolves to. */
 export interface WriteResult {
@@ -117,6 +130,7 @@ export class ObjectWriter {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  private abortedByCaller = false;
   private cancelled: Promise<void> | undefined;
   private readonly signal: AbortSignal | undefined;
 
@@ -126,41 +140,31 @@ export class ObjectWriter {
     private readonly sink: PartSink,
     options: WriterOptions = {},
   ) {
-    const opts = expectOptions<WriterOptions>(options);
+    const opts = expectKnownOptions(options, WRITER_KEYS, 'createWriter');
     this.signal = optionalSignal(opts.signal);
     this.partSize = optionalPositiveInteger(opts.partSize, 'options.partSize', DEFAULT_PART_SIZE);
+    // Argument errors (RangeError ERR_OUT_OF_RANGE), thrown by createWriter before anything starts.
     if (this.partSize < sink.minPartSize) {
-      throw new S3dlioError(
-        'ERR_OUT_OF_RANGE',
-        `createWriter ${uri}: partSize ${this.partSize} is below this backend's minimum of ${sink.minPartSize} bytes`,
-        {
-          uri,
-          operation: 'createWriter',
-        },
+      throw outOfRange(
+        'options.partSize',
+        `a part size not below this backend's minimum of ${sink.minPartSize} bytes`,
+        this.partSize,
       );
     }
     if (sink.maxPartSize !== undefined && this.partSize > sink.maxPartSize) {
-      throw new S3dlioError(
-        'ERR_OUT_OF_RANGE',
-        `createWriter ${uri}: partSize ${this.partSize} is above this backend's maximum of ${sink.maxPartSize} bytes`,
-        {
-          uri,
-          operation: 'createWriter',
-        },
+      throw outOfRange(
+        'options.partSize',
+        `a part size not above this backend's maximum of ${sink.maxPartSize} bytes`,
+        this.partSize,
       );
     }
     if (sink.partSizeMultiple && this.partSize % sink.partSizeMultiple !== 0) {
-      throw new S3dlioError(
-        'ERR_OUT_OF_RANGE',
-        `createWriter ${uri}: partSize must be a multiple of ${sink.partSizeMultiple} bytes here`,
-        {
-          uri,
-          operation: 'createWriter',
-        },
-      );
+      throw outOfRange('options.partSize', `a multiple of ${sink.partSizeMultiple} bytes here`, this.partSize);
     }
-    this.concurrency = sink.sequential ? 1 : optionalPositiveInteger(opts.concurrency, 'options.concurrency', 4);
-    this.verify = opts.verify === true;
+    // Checked even where parts go one at a time (GCS): a bad value is never ignored.
+    const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 4);
+    this.concurrency = sink.sequential ? 1 : concurrency;
+    this.verify = optionalBoolean(opts.verify, 'options.verify', false);
     const compression = optionalEnum(opts.compression, 'options.compression', ['none', 'zstd'], 'none');
     this.compressor =
       compression === 'zstd'
@@ -191,7 +195,15 @@ export class ObjectWriter {
     const bytes = toBytes(chunk, 'chunk');
     this.input += bytes.byteLength;
     if (this.compressor) {
-      for (const frame of await this.compressor.push(bytes)) await this.append(frame);
+      let frames: Uint8Array[];
+      try {
+        frames = await this.compressor.push(bytes);
+      } catch (error) {
+        // The zstd WebAssembly module failed (could not load, out of memory): a typed error.
+        await this.cancel(error);
+        throw this.fail(error, 'write');
+      }
+      for (const frame of frames) await this.append(frame);
       return;
     }
     await this.append(bytes);
@@ -271,6 +283,8 @@ export class ObjectWriter {
   /** Cancels the upload; nothing becomes visible. Resolves once staged data is removed. */
   async abort(reason?: unknown): Promise<void> {
     if (this.state === 'closed') return;
+    // Aborted while nothing had failed: later calls are told the writer is closed, not a failure.
+    if (this.state === 'open' && this.failure === undefined) this.abortedByCaller = true;
     await this.cancel(reason ?? new Error('aborted'));
   }
 
@@ -386,12 +400,13 @@ export class ObjectWriter {
     if (this.state === 'open') return;
     if (this.state === 'aborted') {
       await this.cancelled?.catch(() => undefined);
-      throw this.fail(this.failure ?? new Error('aborted'), operation);
+      if (!this.abortedByCaller || this.signal?.aborted) throw this.fail(this.failure, operation);
     }
     throw this.callSite.attach(
       new S3dlioError('ERR_WRITER_CLOSED', `${operation} ${this.uri}: the writer is ${this.state}`, {
         uri: this.uri,
         operation,
+        ...(this.abortedByCaller && { cause: this.failure }),
       }),
     );
   }

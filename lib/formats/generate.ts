@@ -3,16 +3,10 @@
  * data-loader tests: the payload comes from the native generator (so `dedup` and `compress`
  * apply to it), then it is wrapped as raw bytes, an `.npz`, a TFRecord file or an HDF5 file.
  */
-import { generateData, type DataGenOptions } from '../datagen';
+import { checkDataGenOptions, generateData, type DataGenOptions } from '../datagen';
 import { S3dlioError } from '../errors';
-import {
-  expectNonNegativeInteger,
-  expectOptions,
-  invalidType,
-  invalidValue,
-  optionalSignal,
-  outOfRange,
-} from '../validate';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { expectNonNegativeInteger, invalidType, invalidValue, optionalSignal, outOfRange } from '../validate';
 import { encodeExample } from './example';
 import { encodeHdf5 } from './hdf5';
 import { encodeNpz } from './npz';
@@ -41,6 +35,16 @@ export interface GenerateObjectOptions extends DataGenOptions {
   /** Rejects with `ERR_ABORTED`, checked between the steps. */
   signal?: AbortSignal;
 }
+
+const GENERATE_KEYS = optionKeys<GenerateObjectOptions>()({
+  dedup: true,
+  compress: true,
+  seed: true,
+  threads: true,
+  records: true,
+  label: true,
+  signal: true,
+});
 
 /** A file stored next to an object, named `<object name><suffix>` (e.g. the TFRecord index). */
 export interface Sidecar {
@@ -83,7 +87,7 @@ export async function generateObject(
 ): Promise<GeneratedObject> {
   const kind = expectFormat(format);
   const bytes = expectNonNegativeInteger(size, 'size');
-  const opts = expectOptions<GenerateObjectOptions>(options);
+  const opts = expectKnownOptions(options, GENERATE_KEYS, 'generateObject');
   const signal = optionalSignal(opts.signal);
   let records = 1;
   if (opts.records !== undefined) {
@@ -105,6 +109,7 @@ export async function generateObject(
     seed: opts.seed,
     threads: opts.threads,
   };
+  checkDataGenOptions(generation, 'generateObject');
 
   checkAborted(signal);
   const payload = await generateData(bytes, generation);

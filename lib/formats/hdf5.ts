@@ -21,8 +21,9 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { Worker } from 'worker_threads';
 
-import { S3dlioError } from '../errors';
-import { expectArray, expectOptions, invalidType, invalidValue, optionalSignal, outOfRange } from '../validate';
+import { S3dlioError, toS3dlioError } from '../errors';
+import { expectKnownKeys, expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { expectArray, invalidType, invalidValue, optionalSignal, outOfRange } from '../validate';
 import { badFormat, copyBytes, expectBytes, formatCount, invalidArgument, type NumericArray } from './common';
 import { npyDtypeOf, npyView, type NpyDtype } from './npy';
 
@@ -206,7 +207,7 @@ function h5wasmEntry(): string {
     const target = manifest.exports?.['./node']?.import;
     if (typeof target === 'string') return pathToFileURL(path.join(root, target)).href;
   }
-  throw new S3dlioError('ERR_MODULE_NOT_FOUND', 'HDF5 support needs the h5wasm package (a dependency), not found');
+  throw new S3dlioError('ERR_NATIVE', 'HDF5 support needs the h5wasm package (a dependency), not found');
 }
 
 function startWorker(): Worker {
@@ -284,6 +285,10 @@ function checkAborted(signal: AbortSignal | undefined, operation: string): void 
   }
 }
 
+const ENCODE_KEYS = optionKeys<Hdf5Options>()({ signal: true });
+const READ_KEYS = optionKeys<Hdf5ReadOptions>()({ signal: true, datasets: true });
+const DATASET_KEYS = optionKeys<Hdf5DatasetInput>()({ name: true, data: true, shape: true });
+
 const DTYPE_BY_TYPE: Readonly<Record<string, NpyDtype>> = {
   'int-1-false': '|u1',
   'int-1-true': '|i1',
@@ -304,6 +309,8 @@ function expectDataset(
 ): { name: string; data: NumericArray; shape: number[] } {
   if (typeof value !== 'object' || value === null) throw invalidType(name, 'an object { name, data, shape? }', value);
   const input = value as Partial<Hdf5DatasetInput>;
+  // A misspelled `shape` would otherwise store the data flat.
+  expectKnownKeys(input, DATASET_KEYS, 'encodeHdf5', name);
   if (typeof input.name !== 'string' || !/^[^/]+$/.test(input.name) || input.name === '.' || input.name === '..') {
     throw invalidValue(`${name}.name`, "a non-empty dataset name without '/' (other than . and ..)", input.name);
   }
@@ -336,15 +343,7 @@ function expectDataset(
   return { name: input.name, data, shape };
 }
 
-/**
- * Writes datasets into a new HDF5 file and returns the file's bytes. Datasets are contiguous
- * (no chunking, no compression), in the root group, typed after their arrays.
- *
- * @param datasets one dataset or several (distinct names).
- * @throws S3dlioError `ERR_OBJECT_TOO_LARGE` over {@link HDF5_MAX_BYTES}; `ERR_NATIVE` when HDF5
- *   fails (its own message quoted); `ERR_ABORTED`.
- */
-export async function encodeHdf5(
+async function encodeHdf5Now(
   datasets: Hdf5DatasetInput | readonly Hdf5DatasetInput[],
   options?: Hdf5Options,
 ): Promise<Uint8Array> {
@@ -352,7 +351,7 @@ export async function encodeHdf5(
   const list = Array.isArray(datasets) ? expectArray(datasets, 'datasets') : [datasets];
   const seen = new Set<string>();
   const checked = list.map((d, i) => expectDataset(d, Array.isArray(datasets) ? `datasets[${i}]` : 'datasets', seen));
-  const signal = optionalSignal(expectOptions<Hdf5Options>(options).signal);
+  const signal = optionalSignal(expectKnownOptions(options, ENCODE_KEYS, operation).signal);
   const total = checked.reduce((sum, d) => sum + d.data.byteLength, 0);
   if (total > HDF5_MAX_BYTES) {
     throw new S3dlioError(
@@ -388,21 +387,13 @@ export async function encodeHdf5(
   }
 }
 
-/**
- * Reads the datasets of an HDF5 file (every dataset, in any group, or the ones named) into new
- * memory. Integer and float datasets, little-endian, are supported.
- *
- * @throws S3dlioError `ERR_BAD_FORMAT` when the bytes are not an HDF5 file, a named dataset is
- *   missing, or a dataset has another type (strings, compounds, big-endian, …);
- *   `ERR_OBJECT_TOO_LARGE` for a dataset over {@link HDF5_MAX_BYTES}; `ERR_ABORTED`.
- */
-export async function readHdf5(
+async function readHdf5Now(
   bytes: Uint8Array | ArrayBufferView | ArrayBuffer,
   options?: Hdf5ReadOptions,
 ): Promise<Map<string, Hdf5Dataset>> {
   const operation = 'readHdf5';
   const input = expectBytes(bytes, 'bytes');
-  const opts = expectOptions<Hdf5ReadOptions>(options);
+  const opts = expectKnownOptions(options, READ_KEYS, operation);
   const signal = optionalSignal(opts.signal);
   let names: string[] | undefined;
   if (opts.datasets !== undefined) {
@@ -450,4 +441,46 @@ export async function readHdf5(
     out.set(r.name, { name: r.name, dtype, shape: r.shape ?? [], data: r.data });
   }
   return out;
+}
+
+/**
+ * Writes datasets into a new HDF5 file and returns the file's bytes. Datasets are contiguous
+ * (no chunking, no compression), in the root group, typed after their arrays.
+ *
+ * @param datasets one dataset or several (distinct names).
+ * @throws S3dlioError `ERR_OBJECT_TOO_LARGE` over {@link HDF5_MAX_BYTES}; `ERR_NATIVE` when HDF5
+ *   fails (its own message quoted); `ERR_ABORTED`.
+ */
+export async function encodeHdf5(
+  datasets: Hdf5DatasetInput | readonly Hdf5DatasetInput[],
+  options?: Hdf5Options,
+): Promise<Uint8Array> {
+  return withTypedErrors('encodeHdf5', () => encodeHdf5Now(datasets, options));
+}
+
+/**
+ * Reads the datasets of an HDF5 file (every dataset, in any group, or the ones named) into new
+ * memory. Integer and float datasets, little-endian, are supported.
+ *
+ * @throws S3dlioError `ERR_BAD_FORMAT` when the bytes are not an HDF5 file, a named dataset is
+ *   missing, or a dataset has another type (strings, compounds, big-endian, …);
+ *   `ERR_OBJECT_TOO_LARGE` for a dataset over {@link HDF5_MAX_BYTES}; `ERR_ABORTED`.
+ */
+export async function readHdf5(
+  bytes: Uint8Array | ArrayBufferView | ArrayBuffer,
+  options?: Hdf5ReadOptions,
+): Promise<Map<string, Hdf5Dataset>> {
+  return withTypedErrors('readHdf5', () => readHdf5Now(bytes, options));
+}
+
+/**
+ * Runs a call whose failures are all S3dlioErrors (or argument errors): a temporary file that
+ * cannot be written (ENOSPC, EACCES) or a worker that cannot start is reported with its code.
+ */
+async function withTypedErrors<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toS3dlioError(error, operation, '');
+  }
 }

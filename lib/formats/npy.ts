@@ -6,7 +6,8 @@
  */
 import { types } from 'util';
 
-import { outOfRange, invalidType, invalidValue, expectOptions } from '../validate';
+import { expectKnownKeys, expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { outOfRange, invalidType, invalidValue } from '../validate';
 import { badFormat, bytesOf, concatBytes, copyBytes, expectBytes, invalidArgument, type NumericArray } from './common';
 
 /**
@@ -53,6 +54,9 @@ export interface NpyEncodeOptions {
   /** Shape of a typed-array input (default: one dimension, its length); ignored for raw inputs. */
   shape?: readonly number[];
 }
+
+const ENCODE_KEYS = optionKeys<NpyEncodeOptions>()({ shape: true });
+const RAW_INPUT_KEYS = optionKeys<NpyRawInput>()({ dtype: true, shape: true, data: true, fortranOrder: true });
 
 type ViewConstructor = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): NpyTypedArray;
@@ -129,8 +133,13 @@ export interface NpyParts {
 }
 
 /** Validates an input and builds its header; `body` is a view of the input's bytes (no copy). */
-export function npyParts(array: unknown, options: NpyEncodeOptions | undefined, name: string): NpyParts {
-  const opts = expectOptions<NpyEncodeOptions>(options);
+export function npyParts(
+  array: unknown,
+  options: NpyEncodeOptions | undefined,
+  name: string,
+  operation: string,
+): NpyParts {
+  const opts = expectKnownOptions(options, ENCODE_KEYS, operation);
   let dtype: NpyDtype;
   let shape: number[];
   let body: Uint8Array;
@@ -150,6 +159,8 @@ export function npyParts(array: unknown, options: NpyEncodeOptions | undefined, 
     body = bytesOf(typed);
   } else if (typeof array === 'object' && array !== null && !ArrayBuffer.isView(array)) {
     const raw = array as Partial<NpyRawInput>;
+    // `fortran_order` (numpy's spelling) would otherwise be ignored and the data stored as C order.
+    expectKnownKeys(raw, RAW_INPUT_KEYS, operation, name);
     if (typeof raw.dtype !== 'string' || !(NPY_DTYPES as readonly string[]).includes(raw.dtype)) {
       throw invalidValue(`${name}.dtype`, `one of ${NPY_DTYPES.join(', ')}`, raw.dtype);
     }
@@ -218,7 +229,7 @@ function npyHeader(dtype: NpyDtype, shape: readonly number[], fortranOrder: bool
  * @returns a new buffer: header then data (one copy of the data).
  */
 export function encodeNpy(array: NpyInput, options?: NpyEncodeOptions): Uint8Array {
-  const { header, body } = npyParts(array, options, 'array');
+  const { header, body } = npyParts(array, options, 'array', 'encodeNpy');
   return concatBytes([header, body]);
 }
 
@@ -232,6 +243,8 @@ class PyLiteralParser {
   constructor(
     private readonly text: string,
     private readonly fail: (message: string) => Error,
+    /** Where text index `at` is, for messages (a file offset). */
+    private readonly where: (at: number) => string,
   ) {}
 
   parseWhole(): PyValue {
@@ -254,7 +267,7 @@ class PyLiteralParser {
     if (c === '[') return this.sequence(']');
     if (c === "'" || c === '"') return this.string();
     const word = /^(True|False|None|-?\d+L?)/.exec(this.text.slice(this.at));
-    if (!word) throw this.fail(`unexpected ${c === undefined ? 'end' : JSON.stringify(c)} at header offset ${this.at}`);
+    if (!word) throw this.fail(`unexpected ${c === undefined ? 'end' : JSON.stringify(c)} at ${this.where(this.at)}`);
     this.at += word[0].length;
     if (word[0] === 'True') return true;
     if (word[0] === 'False') return false;
@@ -275,7 +288,7 @@ class PyLiteralParser {
 
   private expect(c: string): void {
     this.skipSpace();
-    if (this.text[this.at] !== c) throw this.fail(`expected ${JSON.stringify(c)} at header offset ${this.at}`);
+    if (this.text[this.at] !== c) throw this.fail(`expected ${JSON.stringify(c)} at ${this.where(this.at)}`);
     this.at++;
   }
 
@@ -288,7 +301,7 @@ class PyLiteralParser {
       this.skipSpace();
       if (this.text[this.at] === ',') this.at++;
       else if (this.text[this.at] !== close)
-        throw this.fail(`expected "," or ${JSON.stringify(close)} at header offset ${this.at}`);
+        throw this.fail(`expected "," or ${JSON.stringify(close)} at ${this.where(this.at)}`);
     }
     this.at++;
   }
@@ -350,8 +363,16 @@ export function parseNpy(bytes: Uint8Array | ArrayBufferView | ArrayBuffer): Npy
   return parseNpyAs(expectBytes(bytes, 'bytes'), 'parseNpy');
 }
 
-/** parseNpy with the operation named in errors (readNpz names the entry). */
-export function parseNpyAs(bytes: Uint8Array, operation: string): NpyArray {
+/**
+ * parseNpy with the operation named in errors (readNpz names the entry). `where` turns an offset
+ * in `bytes` into the words a message uses: `byte N` of the file by default (readNpz gives the
+ * archive offset of a stored member).
+ */
+export function parseNpyAs(
+  bytes: Uint8Array,
+  operation: string,
+  where: (offset: number) => string = (offset) => `byte ${offset}`,
+): NpyArray {
   const fail = (message: string): Error => badFormat(operation, message);
   if (bytes.byteLength < 10) {
     throw fail(`truncated: ${bytes.byteLength} bytes is shorter than the 10-byte NPY preamble`);
@@ -377,7 +398,15 @@ export function parseNpyAs(bytes: Uint8Array, operation: string): NpyArray {
   const text = Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString(
     major === 3 ? 'utf8' : 'latin1',
   );
-  const header = new PyLiteralParser(text, (m) => fail(`bad header: ${m}`)).parseWhole();
+  // Offsets in the header text are characters; in messages they are bytes of the file.
+  const headerStart = 8 + lengthBytes;
+  const byteOf = (at: number): number =>
+    headerStart + (major === 3 ? Buffer.byteLength(text.slice(0, at), 'utf8') : at);
+  const header = new PyLiteralParser(
+    text,
+    (m) => fail(`bad header: ${m}`),
+    (at) => where(byteOf(at)),
+  ).parseWhole();
   if (!(header instanceof Map)) throw fail('bad header: it is not a dict');
   for (const key of ['descr', 'fortran_order', 'shape']) {
     if (!header.has(key)) throw fail(`bad header: no '${key}' key`);
@@ -405,7 +434,9 @@ export function parseNpyAs(bytes: Uint8Array, operation: string): NpyArray {
     );
   }
   if (present > dataLength) {
-    throw fail(`${present - dataLength} unexpected bytes after the ${dataLength} bytes of array data`);
+    throw fail(
+      `${present - dataLength} unexpected bytes after the ${dataLength} bytes of array data (from ${where(dataOffset + dataLength)})`,
+    );
   }
   let buffer: ArrayBufferLike = bytes.buffer;
   let start = bytes.byteOffset + dataOffset;

@@ -3,7 +3,8 @@
  * and `numpy.load` reads). Written uncompressed and 64-byte aligned, so arrays read back from an
  * archive in aligned memory are views of it; compressed archives (`savez_compressed`) are read too.
  */
-import { expectOptions, invalidType, invalidValue } from '../validate';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { invalidType, invalidValue } from '../validate';
 import { badFormat, expectBytes } from './common';
 import { npyParts, parseNpyAs, type NpyArray, type NpyInput } from './npy';
 import { encodeZipAs, readZipAs, type ZipEntryInput, type ZipReadOptions } from './zip';
@@ -13,6 +14,8 @@ export interface NpzReadOptions {
   /** Check each member's CRC-32 (default true): `ERR_CHECKSUM_MISMATCH` on a difference. */
   verify?: boolean;
 }
+
+const READ_KEYS = optionKeys<NpzReadOptions>()({ verify: true });
 
 /**
  * Encodes named arrays as an `.npz` archive (stored entries `<name>.npy`, in key order), readable
@@ -27,7 +30,7 @@ export function encodeNpz(arrays: Readonly<Record<string, NpyInput>>): Uint8Arra
   }
   const entries: ZipEntryInput[] = Object.keys(arrays).map((name) => {
     if (name.length === 0) throw invalidValue('arrays', 'non-empty array names', name);
-    const { header, body } = npyParts(arrays[name], undefined, `arrays[${JSON.stringify(name)}]`);
+    const { header, body } = npyParts(arrays[name], undefined, `arrays[${JSON.stringify(name)}]`, 'encodeNpz');
     return { name: `${name}.npy`, data: [header, body] };
   });
   return encodeZipAs(entries, undefined, 'encodeNpz');
@@ -46,7 +49,7 @@ export function readNpz(
   options?: NpzReadOptions,
 ): Map<string, NpyArray> {
   const input = expectBytes(bytes, 'bytes');
-  const opts = expectOptions<NpzReadOptions>(options);
+  const opts = expectKnownOptions(options, READ_KEYS, 'readNpz');
   const zipOptions: ZipReadOptions = opts.verify === undefined ? {} : { verify: opts.verify };
   const out = new Map<string, NpyArray>();
   for (const entry of readZipAs(input, zipOptions, 'readNpz')) {
@@ -55,7 +58,13 @@ export function readNpz(
     }
     const name = entry.name.slice(0, -'.npy'.length);
     if (out.has(name)) throw badFormat('readNpz', `array ${JSON.stringify(name)} appears twice in the archive`);
-    out.set(name, parseNpyAs(entry.data, `readNpz ${JSON.stringify(name)}`));
+    // A stored member is a view of the archive: its offsets are archive offsets.
+    const base = entry.data.byteOffset - input.byteOffset;
+    const where =
+      entry.method === 'stored'
+        ? (offset: number) => `byte ${base + offset} of the archive`
+        : (offset: number) => `byte ${offset} of the inflated member`;
+    out.set(name, parseNpyAs(entry.data, `readNpz ${JSON.stringify(name)}`, where));
   }
   return out;
 }

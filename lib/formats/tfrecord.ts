@@ -6,7 +6,8 @@
  */
 import { crc32c } from '../checksum';
 import { S3dlioError } from '../errors';
-import { expectArray, expectNonNegativeInteger, expectOptions, invalidType, optionalBoolean } from '../validate';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { expectArray, expectNonNegativeInteger, invalidType, optionalBoolean } from '../validate';
 import { badFormat, expectBytes } from './common';
 
 /** Where one record sits in a TFRecord file: one line `<offset> <size>` of a DALI index. */
@@ -30,6 +31,8 @@ export interface TfRecordReadOptions {
   /** Check both CRCs of every record (default true). */
   verify?: boolean;
 }
+
+const READ_KEYS = optionKeys<TfRecordReadOptions>()({ verify: true });
 
 /** Framing bytes around each record's data: length (8), its CRC (4), the data's CRC (4). */
 export const TFRECORD_OVERHEAD = 16;
@@ -116,7 +119,11 @@ export function parseTfRecordIndex(text: string): TfRecordIndexEntry[] {
   });
 }
 
-/** Reads the record at `offset`; `label` names it in errors ("record 3 at byte offset 120"). */
+/**
+ * Reads the record at `offset` of `bytes`; `label` names it in errors ("record 3 at byte offset
+ * 120"). `base` is the file offset of `bytes[0]` (not 0 when `bytes` is one record read from an
+ * index), so every offset in a message is a file offset.
+ */
 function recordAt(
   bytes: Uint8Array,
   view: DataView,
@@ -124,28 +131,47 @@ function recordAt(
   verify: boolean,
   label: string,
   operation: string,
+  base = 0,
 ): Uint8Array {
+  const at = (position: number): number => base + position;
   const remaining = bytes.byteLength - offset;
   if (remaining < 12) {
-    throw badFormat(operation, `${label}: truncated: the 12-byte record header needs ${12 - remaining} more bytes`);
+    throw badFormat(
+      operation,
+      `${label}: truncated: the 12-byte record header needs ${12 - remaining} more bytes (the data ends at byte offset ${at(bytes.byteLength)})`,
+    );
   }
   if (verify) {
     const stored = view.getUint32(offset + 8, true);
     const actual = maskedCrc32c(bytes.subarray(offset, offset + 8));
-    if (stored !== actual) throw crcMismatch(operation, `${label}: length CRC mismatch`, stored, actual);
+    if (stored !== actual) {
+      throw crcMismatch(
+        operation,
+        `${label}: length CRC mismatch (the CRC at byte offset ${at(offset + 8)} does not match the length at byte offset ${at(offset)})`,
+        stored,
+        actual,
+      );
+    }
   }
   const length = view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
   if (length + TFRECORD_OVERHEAD > remaining) {
     throw badFormat(
       operation,
-      `${label}: truncated: the record declares ${length} bytes of data (${length + TFRECORD_OVERHEAD} framed), only ${remaining} bytes remain`,
+      `${label}: truncated: the record declares ${length} bytes of data (${length + TFRECORD_OVERHEAD} framed), only ${remaining} bytes remain (the data ends at byte offset ${at(bytes.byteLength)})`,
     );
   }
   const data = bytes.subarray(offset + 12, offset + 12 + length);
   if (verify) {
     const stored = view.getUint32(offset + 12 + length, true);
     const actual = maskedCrc32c(data);
-    if (stored !== actual) throw crcMismatch(operation, `${label}: data CRC mismatch`, stored, actual);
+    if (stored !== actual) {
+      throw crcMismatch(
+        operation,
+        `${label}: data CRC mismatch (the CRC at byte offset ${at(offset + 12 + length)} does not match the ${length} data bytes at byte offset ${at(offset + 12)})`,
+        stored,
+        actual,
+      );
+    }
   }
   return data;
 }
@@ -154,7 +180,7 @@ function crcMismatch(operation: string, what: string, stored: number, actual: nu
   const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
   return new S3dlioError(
     'ERR_CHECKSUM_MISMATCH',
-    `${operation}: ${what} (stored masked CRC32C ${hex(stored)}, computed ${hex(actual)})`,
+    `${operation}: ${what}: stored masked CRC32C ${hex(stored)}, computed ${hex(actual)}`,
     { operation },
   );
 }
@@ -172,7 +198,11 @@ export function readTfRecords(
 ): Generator<Uint8Array, void, undefined> {
   // Arguments are checked now, not at the first next() call, as generator bodies would.
   const input = expectBytes(bytes, 'bytes');
-  const verify = optionalBoolean(expectOptions<TfRecordReadOptions>(options).verify, 'options.verify', true);
+  const verify = optionalBoolean(
+    expectKnownOptions(options, READ_KEYS, 'readTfRecords').verify,
+    'options.verify',
+    true,
+  );
   return records(input, verify);
 }
 
@@ -199,7 +229,11 @@ export function readTfRecordAt(
 ): Uint8Array {
   const input = expectBytes(bytes, 'bytes');
   expectNonNegativeInteger(offset, 'offset');
-  const verify = optionalBoolean(expectOptions<TfRecordReadOptions>(options).verify, 'options.verify', true);
+  const verify = optionalBoolean(
+    expectKnownOptions(options, READ_KEYS, 'readTfRecordAt').verify,
+    'options.verify',
+    true,
+  );
   if (offset >= input.byteLength) {
     throw badFormat(
       'readTfRecordAt',
@@ -208,4 +242,20 @@ export function readTfRecordAt(
   }
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   return recordAt(input, view, offset, verify, `record at byte offset ${offset}`, 'readTfRecordAt');
+}
+
+/**
+ * The data of one framed record that was read alone (by its index entry) from byte `fileOffset`
+ * of its file: errors give file offsets, as {@link readTfRecords} over the whole file would.
+ * @internal for Dataset
+ */
+export function readFramedRecord(
+  framed: Uint8Array,
+  fileOffset: number,
+  record: number,
+  verify: boolean,
+  operation: string,
+): Uint8Array {
+  const view = new DataView(framed.buffer, framed.byteOffset, framed.byteLength);
+  return recordAt(framed, view, 0, verify, `record ${record} at byte offset ${fileOffset}`, operation, fileOffset);
 }

@@ -6,7 +6,8 @@
 import { crc32, inflateRawSync } from 'zlib';
 
 import { S3dlioError } from '../errors';
-import { expectArray, expectOptions, invalidType, invalidValue, optionalBoolean } from '../validate';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { expectArray, invalidType, invalidValue, optionalBoolean } from '../validate';
 import { badFormat, expectBytes, formatCount } from './common';
 
 /** One file to put in an archive; `data` may be given in chunks (written back to back, not joined first). */
@@ -47,6 +48,9 @@ export interface ZipReadOptions {
   /** Check each entry's CRC-32 (default true): `ERR_CHECKSUM_MISMATCH` on a difference. */
   verify?: boolean;
 }
+
+const WRITE_KEYS = optionKeys<ZipWriteOptions>()({ align: true });
+const READ_KEYS = optionKeys<ZipReadOptions>()({ verify: true });
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
@@ -102,7 +106,7 @@ export function encodeZipAs(
   operation: string,
 ): Uint8Array {
   const list = expectArray(entries, 'entries');
-  const opts = expectOptions<ZipWriteOptions>(options);
+  const opts = expectKnownOptions(options, WRITE_KEYS, operation);
   const align = opts.align ?? 64;
   if (
     typeof align !== 'number' ||
@@ -246,7 +250,7 @@ export function readZip(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, optio
 
 /** readZip with the operation named in errors (readNpz). */
 export function readZipAs(bytes: Uint8Array, options: ZipReadOptions | undefined, operation: string): ZipEntry[] {
-  const opts = expectOptions<ZipReadOptions>(options);
+  const opts = expectKnownOptions(options, READ_KEYS, operation);
   const verify = optionalBoolean(opts.verify, 'options.verify', true);
   const fail = (message: string): Error => badFormat(operation, message);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -341,7 +345,7 @@ export function readZipAs(bytes: Uint8Array, options: ZipReadOptions | undefined
       if (actual !== crc) {
         throw new S3dlioError(
           'ERR_CHECKSUM_MISMATCH',
-          `${operation}: ${what}: CRC-32 of the data is ${hex(actual)}, the archive records ${hex(crc)}`,
+          `${operation}: ${what} (data at byte offset ${dataStart}): CRC-32 of the data is ${hex(actual)}, the archive records ${hex(crc)}`,
           { operation },
         );
       }

@@ -1,4 +1,5 @@
 /** Collecting an HTTP response body into one Uint8Array, with its length checked. */
+import { S3dlioError } from '../errors';
 
 /** What the response headers say, handed to a BodyPlacement before the body is read. */
 export interface ResponseHeaders {
@@ -54,12 +55,20 @@ export function totalFromContentRange(header: string | undefined): number | unde
   return match ? Number(match[1]) : undefined;
 }
 
-/** A response body that ended before its announced length: an error, never short data. */
+/**
+ * A response body that ended before its announced length: an error, never short data. Whether
+ * the stream ended early or failed (a connection reset or closed mid-body, which SDKs report as
+ * ECONNRESET, "aborted" or a premature close), every cloud reports it as this, with the stream's
+ * error as `cause`.
+ */
 export class TruncatedBodyError extends Error {
   readonly code = 'ERR_TRUNCATED_BODY';
 
-  constructor(received: number, expected: number) {
-    super(`the response body ended after ${received} of ${expected} bytes`);
+  constructor(received: number, expected: number, cause?: unknown) {
+    super(
+      `the response body ended after ${received} of ${expected} bytes`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = 'TruncatedBodyError';
   }
 }
@@ -108,7 +117,25 @@ async function collect(
   let expected: number | undefined;
   const chunks: Uint8Array[] = [];
   let received = 0;
-  for await (const chunk of body) {
+  // Set while a chunk is being placed: an error then is ours, not the stream's.
+  let placing = false;
+  try {
+    for await (const chunk of body) {
+      placing = true;
+      place(chunk);
+      placing = false;
+    }
+  } catch (error) {
+    // Ours: a chunk that did not fit, or a placement refused (target too small, another version)
+    // and passed to the stream by a driver that destroyed it with that error.
+    if (placing || error instanceof S3dlioError) throw error;
+    // Headers announced a length and the stream failed before it: the body was cut short.
+    const announced = expected ?? lengthNow() ?? target?.byteLength;
+    if (announced !== undefined && received < announced) throw new TruncatedBodyError(received, announced, error);
+    throw error;
+  }
+
+  function place(chunk: Uint8Array): void {
     if (received === 0 && target === undefined && chunks.length === 0) {
       expected = lengthNow();
       target = placement?.();
@@ -128,6 +155,7 @@ async function collect(
     }
     received += chunk.byteLength;
   }
+
   if (received === 0 && chunks.length === 0) {
     // An empty body never ran the first-chunk step.
     expected = lengthNow();

@@ -10,8 +10,9 @@ import { Readable } from 'stream';
 import { ReadableStream } from 'stream/web';
 
 import { S3dlioError, abortError } from '../errors';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
-  expectOptions,
+  invalidType,
   invalidValue,
   optionalBoolean,
   optionalEnum,
@@ -82,6 +83,22 @@ export interface LoaderStats {
   waitMs: number;
 }
 
+const LOADER_KEYS = optionKeys<DataLoaderOptions>()({
+  batchSize: true,
+  dropLast: true,
+  shuffle: true,
+  seed: true,
+  prefetch: true,
+  concurrency: true,
+  rank: true,
+  worldSize: true,
+  ordered: true,
+  onError: true,
+  readerMode: true,
+  partSize: true,
+  signal: true,
+});
+
 const MAX_ERRORS_KEPT = 100;
 
 function envInteger(name: string): number | undefined {
@@ -128,9 +145,9 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
       typeof dataset.get !== 'function' ||
       typeof dataset.length !== 'number'
     ) {
-      throw new TypeError('dataset: expected a Dataset (Dataset.fromPrefix / fromUris, or a subclass)');
+      throw invalidType('dataset', 'a Dataset (Dataset.fromPrefix / fromUris, or a subclass)', dataset);
     }
-    const opts = expectOptions<DataLoaderOptions>(options);
+    const opts = expectKnownOptions(options, LOADER_KEYS, 'DataLoader');
     this.batchSize = optionalPositiveInteger(opts.batchSize, 'options.batchSize', 32);
     this.dropLast = optionalBoolean(opts.dropLast, 'options.dropLast', false);
     this.shuffle = optionalBoolean(opts.shuffle, 'options.shuffle', false);
@@ -240,7 +257,7 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
    * tensors (or any TensorContainer) the dataset yields.
    */
   toTfGenerator<U>(toTensors: (batch: T[]) => U): () => AsyncIterator<U> {
-    if (typeof toTensors !== 'function') throw new TypeError('toTensors: expected a function');
+    if (typeof toTensors !== 'function') throw invalidType('toTensors', 'a function', toTensors);
     return () => {
       const batches = this[Symbol.asyncIterator]();
       return {

@@ -10,19 +10,22 @@ import { parseNpy, type NpyArray } from '../formats/npy';
 import { readNpz } from '../formats/npz';
 import {
   parseTfRecordIndex,
-  readTfRecordAt,
+  readFramedRecord,
   readTfRecords,
   TFRECORD_OVERHEAD,
   type TfRecordIndexEntry,
 } from '../formats/tfrecord';
 import { warnOnce } from '../operation';
+import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
   expectArray,
-  expectOptions,
   expectString,
+  invalidType,
   optionalBoolean,
   optionalEnum,
   optionalMatcher,
+  optionalPositiveInteger,
+  optionalSignal,
   outOfRange,
 } from '../validate';
 import { MAX_DATASET_LENGTH } from './sampling';
@@ -101,6 +104,24 @@ export interface PrefixDatasetOptions extends DatasetOptions {
   pattern?: RegExp | string;
 }
 
+const FETCH_KEYS = optionKeys<FetchOptions>()({ signal: true, readerMode: true, partSize: true });
+const DATASET_KEYS = optionKeys<DatasetOptions>()({
+  format: true,
+  verify: true,
+  requireIndex: true,
+  store: true,
+  signal: true,
+});
+const PREFIX_DATASET_KEYS = optionKeys<PrefixDatasetOptions>()({
+  format: true,
+  verify: true,
+  requireIndex: true,
+  store: true,
+  signal: true,
+  recursive: true,
+  pattern: true,
+});
+
 type ItemOf<F extends DatasetFormat | undefined> = F extends 'npy'
   ? NpyItem
   : F extends 'npz'
@@ -127,9 +148,7 @@ export abstract class Dataset<T> implements AsyncIterable<T> {
    * runs inside the fetch pool, `concurrency` at a time.
    */
   map<U>(transform: (item: T, index: number) => U | Promise<U>): Dataset<U> {
-    if (typeof transform !== 'function') {
-      throw new TypeError(`transform: expected a function, received ${typeof transform}`);
-    }
+    if (typeof transform !== 'function') throw invalidType('transform', 'a function', transform);
     return new MappedDataset(this, transform);
   }
 
@@ -144,7 +163,9 @@ export abstract class Dataset<T> implements AsyncIterable<T> {
     options?: O,
   ): Promise<Dataset<ItemOf<O['format']>>> {
     const list = expectArray(uris, 'uris').map((uri, i) => expectString(uri, `uris[${i}]`));
-    return datasetOf(list, expectOptions<DatasetOptions>(options), new Set()) as Promise<Dataset<ItemOf<O['format']>>>;
+    const opts = expectKnownOptions(options, DATASET_KEYS, 'Dataset.fromUris');
+    checkDatasetOptions(opts);
+    return datasetOf(list, opts, new Set()) as Promise<Dataset<ItemOf<O['format']>>>;
   }
 
   /**
@@ -155,10 +176,12 @@ export abstract class Dataset<T> implements AsyncIterable<T> {
     prefixUri: string,
     options?: O,
   ): Promise<Dataset<ItemOf<O['format']>>> {
-    const opts = expectOptions<PrefixDatasetOptions>(options);
+    const opts = expectKnownOptions(options, PREFIX_DATASET_KEYS, 'Dataset.fromPrefix');
     expectString(prefixUri, 'prefixUri');
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', true);
     optionalMatcher(opts.pattern);
+    // Everything is checked before the listing: a bad option never costs a listing first.
+    checkDatasetOptions(opts);
     const listed: string[] = [];
     for await (const uri of storeOf(opts).listStream(prefixUri, {
       recursive,
@@ -180,9 +203,18 @@ function storeOf(options: DatasetOptions): Io {
   const store = options.store;
   if (store === undefined) return api;
   if (typeof store !== 'object' || store === null || typeof store.get !== 'function') {
-    throw new TypeError('options.store: expected an ObjectStore (storeFor(uri, options))');
+    throw invalidType('options.store', 'an ObjectStore (storeFor(uri, options))', store);
   }
   return store;
+}
+
+/** Every dataset option, whatever the format (`verify` of a raw dataset is still a boolean). */
+function checkDatasetOptions(options: DatasetOptions): void {
+  optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
+  optionalBoolean(options.verify, 'options.verify', true);
+  optionalBoolean(options.requireIndex, 'options.requireIndex', false);
+  optionalSignal(options.signal);
+  storeOf(options);
 }
 
 function isIndexOf(uri: string, all: Set<string>): boolean {
@@ -191,7 +223,7 @@ function isIndexOf(uri: string, all: Set<string>): boolean {
 
 async function datasetOf(uris: string[], options: DatasetOptions, listed: Set<string>): Promise<Dataset<unknown>> {
   if (uris.length > MAX_DATASET_LENGTH) {
-    throw new S3dlioError('ERR_OUT_OF_RANGE', `a dataset holds at most ${MAX_DATASET_LENGTH} items`, {});
+    throw outOfRange('uris', `at most ${MAX_DATASET_LENGTH} objects (a dataset's limit)`, uris.length);
   }
   const format = optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
   const io = storeOf(options);
@@ -223,13 +255,21 @@ function checkIndex(index: number, length: number): void {
   }
 }
 
+/** The fetch options of `get(index, options)`, checked. */
+function fetchOptionsFrom(options: FetchOptions | undefined): FetchOptions {
+  const opts = expectKnownOptions(options, FETCH_KEYS, 'Dataset.get');
+  return {
+    signal: optionalSignal(opts.signal),
+    readerMode: optionalEnum(opts.readerMode, 'options.readerMode', ['whole', 'range'] as const, 'whole'),
+    partSize: optionalPositiveInteger(opts.partSize, 'options.partSize', DEFAULT_PART_SIZE),
+  };
+}
+
 /** Reads one whole object as the fetch options say. */
-function readObject(io: Io, uri: string, options: FetchOptions = {}): Promise<Uint8Array> {
-  if (options.readerMode === 'range') {
-    const part = options.partSize ?? DEFAULT_PART_SIZE;
-    return io.get(uri, { signal: options.signal, rangeThreshold: part, chunkSize: part });
-  }
-  return io.get(uri, { signal: options.signal });
+function readObject(io: Io, uri: string, options: FetchOptions | undefined): Promise<Uint8Array> {
+  const { signal, readerMode, partSize } = fetchOptionsFrom(options);
+  if (readerMode === 'range') return io.get(uri, { signal, rangeThreshold: partSize, chunkSize: partSize });
+  return io.get(uri, { signal });
 }
 
 /** One item per object. */
@@ -312,7 +352,7 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
     }
     const total = files.reduce((sum, uri) => sum + (indexes.get(uri)?.length ?? 0), 0);
     if (total > MAX_DATASET_LENGTH) {
-      throw new S3dlioError('ERR_OUT_OF_RANGE', `a dataset holds at most ${MAX_DATASET_LENGTH} records`, {});
+      throw outOfRange('uris', `files holding at most ${MAX_DATASET_LENGTH} records (a dataset's limit)`, total);
     }
     const fileOf = new Uint32Array(total);
     const numberOf = new Uint32Array(total);
@@ -341,9 +381,10 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
 
   async get(index: number, options?: FetchOptions): Promise<TfRecordItem> {
     checkIndex(index, this.length);
+    const { signal } = fetchOptionsFrom(options);
     const uri = this.files[this.fileOf[index]];
     const offset = this.offsetOf[index];
-    const framed = await this.io.getRange(uri, offset, this.lengthOf[index], { signal: options?.signal });
+    const framed = await this.io.getRange(uri, offset, this.lengthOf[index], { signal });
     const record = this.numberOf[index];
     const data = parsed(uri, () => {
       if (framed.byteLength !== this.lengthOf[index]) {
@@ -354,7 +395,7 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
           {},
         );
       }
-      return readTfRecordAt(framed, 0, { verify: this.verify });
+      return readFramedRecord(framed, offset, record, this.verify, 'Dataset.get');
     });
     return { uri, data, size: data.byteLength, record, offset };
   }

@@ -460,7 +460,7 @@ describe('retries are ours, not the SDK’s (faults injected by a proxy)', () =>
       proxy.resetStats();
       const error = await rejectionOf(through({ maxAttempts: 1 }).get(`${base}faults/obj`));
       expect(error).toMatchObject({ code: 'ERR_TRUNCATED_BODY', operation: 'get' });
-      expect(error.message).toMatch(/ended before its Content-Length \(262144 bytes\)/);
+      expect(error.message).toMatch(/the response body ended after \d+ of 262144 bytes/);
       expect(proxy.stats.requests).toBe(1);
     },
   );

@@ -401,7 +401,7 @@ print(json.dumps({k: describe(v) for k, v in arrays.items()}))`,
         expect.objectContaining({
           code: 'ERR_CHECKSUM_MISMATCH',
           message: expect.stringMatching(
-            /^readNpz: entry "x\.npy": CRC-32 of the data is 0x[0-9a-f]{8}, the archive records/,
+            /^readNpz: entry "x\.npy" \(data at byte offset \d+\): CRC-32 of the data is 0x[0-9a-f]{8}, the archive records/,
           ),
         }),
       );

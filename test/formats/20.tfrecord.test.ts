@@ -159,7 +159,7 @@ print(json.dumps([len(r) for r in records]))`,
     expect(yielded).toHaveLength(2);
     expect(error.code).toBe('ERR_CHECKSUM_MISMATCH');
     expect(error.message).toMatch(
-      /^readTfRecords: record 2 at byte offset 132: data CRC mismatch \(stored masked CRC32C 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)$/,
+      /^readTfRecords: record 2 at byte offset 132: data CRC mismatch \(the CRC at byte offset 3144 does not match the 3000 data bytes at byte offset 144\): stored masked CRC32C 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}$/,
     );
     expect(caught(() => readTfRecordAt(data, 132)).message).toContain('record at byte offset 132: data CRC mismatch');
     // verify: false trusts the framing and returns the damaged bytes.
@@ -185,11 +185,11 @@ print(json.dumps([len(r) for r in records]))`,
     const cut = caught(() => [...readTfRecords(data.subarray(0, data.byteLength - 3))]);
     expect(cut.code).toBe('ERR_BAD_FORMAT');
     expect(cut.message).toBe(
-      'readTfRecords: record 4 at byte offset 3169: truncated: the record declares 1 bytes of data (17 framed), only 14 bytes remain',
+      'readTfRecords: record 4 at byte offset 3169: truncated: the record declares 1 bytes of data (17 framed), only 14 bytes remain (the data ends at byte offset 3183)',
     );
     const inHeader = caught(() => [...readTfRecords(data.subarray(0, 3169 + 5))]);
     expect(inHeader.message).toBe(
-      'readTfRecords: record 4 at byte offset 3169: truncated: the 12-byte record header needs 7 more bytes',
+      'readTfRecords: record 4 at byte offset 3169: truncated: the 12-byte record header needs 7 more bytes (the data ends at byte offset 3174)',
     );
   });
 

@@ -267,7 +267,13 @@ describe('bad options', () => {
   });
 
   test('a non-dataset', () => {
-    expect(() => new DataLoader([1, 2, 3] as never)).toThrow(/expected a Dataset/);
+    expect(() => new DataLoader([1, 2, 3] as never)).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: expect.stringMatching(/Expected a Dataset/),
+      }),
+    );
   });
 });
 

@@ -106,7 +106,7 @@ describe.each(
     await writer.abort();
     expect(await backend.store.exists(uri)).toBe(false);
     expect(await backend.leftovers()).toEqual([]);
-    await expect(writer.write('more')).rejects.toBeDefined();
+    await expect(writer.write('more')).rejects.toMatchObject({ code: 'ERR_WRITER_CLOSED' });
   });
 
   test('the signal aborts: close rejects with ERR_ABORTED and nothing becomes visible', async () => {

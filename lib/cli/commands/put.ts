@@ -30,6 +30,7 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
   // Loaded here: the format encoders (and HDF5's wasm) are not needed by the other commands.
   const { FORMAT_EXTENSIONS, generateObject } = await import('../../formats');
   const format = checkFormat(options.format, FORMAT_EXTENSIONS);
+  checkRecords(options.records, format, options.size);
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
   const template = options.template ?? `object_{}_of_{}.${FORMAT_EXTENSIONS[format]}`;
   checkTemplate(template, options.objects);
@@ -88,6 +89,17 @@ function checkFormat(name: string, extensions: Record<ObjectFormat, string>): Ob
     throw new CliUsageError(`unknown object format '${name}' (one of: ${Object.keys(extensions).join(', ')})`);
   }
   return name as ObjectFormat;
+}
+
+/** `--records` only means something for tfrecord, and every record needs a byte of the payload. */
+function checkRecords(records: number | undefined, format: ObjectFormat, size: number): void {
+  if (records === undefined) return;
+  if (format !== 'tfrecord') throw new CliUsageError(`--records applies to -o tfrecord, not -o ${format}`);
+  if (size > 0 && records > size) {
+    throw new CliUsageError(
+      `--records ${records} is more than the ${size} payload bytes per object (-s): every record needs a byte`,
+    );
+  }
 }
 
 /** The first `{}` of a template is the object's index, the second the number of objects. */
