@@ -20,8 +20,13 @@ namespace s3dlio {
 class CancelFlag {
  public:
   CancelFlag() = default;
-  // Accepts undefined (never cancelled) or an Int32Array.
-  static CancelFlag From(const Napi::Value& value);
+  // Over the first element of an Int32Array whose memory cannot go away while a job runs (a
+  // SharedArrayBuffer the job keeps referenced): Args::Cancel checks that.
+  static CancelFlag Over(int32_t* data) {
+    CancelFlag flag;
+    flag.flag_ = reinterpret_cast<std::atomic<int32_t>*>(data);
+    return flag;
+  }
 
   bool requested() const {
     return flag_ != nullptr && flag_->load(std::memory_order_relaxed) != 0;
