@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'ERR_CLOUD'
   | 'ERR_ITEM_FAILED'
   | 'ERR_NATIVE'
+  | 'ERR_BUFFER_DETACHED'
+  | 'ERR_OUT_OF_MEMORY'
   | (string & {});
 
 /** Fields every S3dlioError may carry besides `code`. */
@@ -129,6 +131,7 @@ const ERRNO_TO_CODE: Record<string, ErrorCode> = {
   EDQUOT: 'ERR_NO_SPACE',
   EXDEV: 'ERR_CROSS_DEVICE',
   ECANCELED: 'ERR_ABORTED',
+  ENOMEM: 'ERR_OUT_OF_MEMORY',
 };
 
 interface ErrnoLike {
@@ -161,21 +164,32 @@ export function toS3dlioError(error: unknown, operation: string, uri: string): E
   if (error instanceof S3dlioError || error instanceof BatchError) return error;
   if (isArgumentError(error)) return error;
   const errnoLike = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
-  const rawCode = typeof errnoLike.code === 'string' ? errnoLike.code : 'ERR_NATIVE';
+  const rawCode =
+    typeof errnoLike.code === 'string' ? errnoLike.code : isAllocationFailure(error) ? 'ENOMEM' : 'ERR_NATIVE';
   const detail = typeof errnoLike.message === 'string' ? errnoLike.message : String(error);
   const safeUri = redactUri(uri);
-  return new S3dlioError(codeForErrno(rawCode), `${operation} ${safeUri}: ${stripPath(detail)}`, {
-    uri: safeUri,
-    operation,
-    cause: error,
-    errno: typeof errnoLike.errno === 'number' ? Math.abs(errnoLike.errno) : undefined,
-    syscall: typeof errnoLike.syscall === 'string' ? errnoLike.syscall : undefined,
-  });
+  // Operations without a URI (generateData, crc32c) name only themselves.
+  return new S3dlioError(
+    codeForErrno(rawCode),
+    `${[operation, safeUri].filter(Boolean).join(' ')}: ${stripPath(detail)}`,
+    {
+      uri: safeUri || undefined,
+      operation,
+      cause: error,
+      errno: typeof errnoLike.errno === 'number' ? Math.abs(errnoLike.errno) : undefined,
+      syscall: typeof errnoLike.syscall === 'string' ? errnoLike.syscall : undefined,
+    },
+  );
 }
 
 /** Node's fs messages repeat the path ("ENOENT: ..., open '/x'"); the URI already says it. */
 function stripPath(message: string): string {
   return message.replace(/, \w+ '.*'$/, '');
+}
+
+/** V8's RangeError when it cannot allocate an ArrayBuffer (out of memory, not a bad argument). */
+function isAllocationFailure(error: unknown): boolean {
+  return error instanceof RangeError && /^Array buffer allocation failed/.test(error.message);
 }
 
 function isArgumentError(error: unknown): error is TypeError | RangeError {
