@@ -2,7 +2,8 @@
  * direct:// — like file://, but every byte moves with O_DIRECT (no page cache): aligned reads and
  * writes from addon-allocated memory, unaligned ranges served as views of the covering aligned span.
  */
-import { invalidValue, optionalBoolean, optionalPositiveInteger } from '../validate';
+import { MAX_CHUNK_SIZE } from '../native';
+import { invalidValue, optionalBoolean, optionalIntegerInRange, optionalPositiveInteger } from '../validate';
 import { DEFAULT_CHUNK_SIZE } from './file';
 import { LocalStore } from './local-store';
 
@@ -20,7 +21,7 @@ export interface DirectStoreOptions {
   allowBufferedFallback?: boolean;
   /** fdatasync each written file and fsync its directory before `put` resolves (default false). */
   fsync?: boolean;
-  /** Bytes per read/write syscall, rounded up to the alignment (default 16 MiB). */
+  /** Bytes per read/write syscall, rounded up to the alignment, up to 1 GiB (default 16 MiB). */
   chunkSize?: number;
 }
 
@@ -34,7 +35,7 @@ export class DirectStore extends LocalStore {
       alignment: validAlignment(options.alignment),
       cacheMode: 0,
       fsync: optionalBoolean(options.fsync, 'options.fsync', false),
-      chunkSize: optionalPositiveInteger(options.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      chunkSize: optionalIntegerInRange(options.chunkSize, 'options.chunkSize', 1, MAX_CHUNK_SIZE, DEFAULT_CHUNK_SIZE),
       allowBufferedFallback: optionalBoolean(options.allowBufferedFallback, 'options.allowBufferedFallback', false),
     });
   }
