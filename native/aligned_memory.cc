@@ -98,7 +98,7 @@ Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t leng
   external_fallbacks.fetch_add(1, std::memory_order_relaxed);
   if (copied != nullptr) *copied = true;
   Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, length);
-  std::memcpy(copy.Data(), data, length);
+  if (!env.IsExceptionPending()) std::memcpy(copy.Data(), data, length);  // else: V8 refused it too
   ReleaseAllocation(data);
   return copy;
 }

@@ -87,8 +87,9 @@ bool Args::Count(size_t min, size_t max) const {
   const size_t count = info_.Length();
   if (count >= min && count <= max) return true;
   std::string expected = min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
-  Napi::TypeError error = Napi::TypeError::New(
-      Env(), std::string(function_) + " takes " + expected + " arguments but received " + std::to_string(count));
+  Napi::TypeError error = Napi::TypeError::New(Env(), std::string(function_) + " takes " + expected +
+                                                          (max == 1 ? " argument" : " arguments") +
+                                                          " but received " + std::to_string(count));
   return Throw(error, "ERR_INVALID_ARG_TYPE");
 }
 
@@ -101,8 +102,7 @@ bool Args::Paths(size_t index, const char* name, std::vector<std::string>* out) 
   if (!value.IsArray()) return ThrowInvalidType(Env(), name, "an array of path strings", value);
   Napi::Array array = value.As<Napi::Array>();
   const uint32_t length = array.Length();
-  out->clear();
-  out->reserve(length);
+  out->clear();  // no reserve(length): a sparse array may claim 2^32 - 1 elements
   for (uint32_t i = 0; i < length; ++i) {
     Napi::Value item = array.Get(i);  // may run a getter
     if (Env().IsExceptionPending()) return false;

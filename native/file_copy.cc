@@ -91,8 +91,9 @@ struct CopyJob {
       failure = CopyContent(from.fd.get(), temp.fd(), cancel, source);
     }
     if (!failure.ok()) return failure;
-    // Like fs.copyFile (which this replaces): the copy gets the source's permission bits.
-    if (::fchmod(temp.fd(), static_cast<mode_t>(from.mode & 07777)) != 0) {
+    // Like fs.copyFile (which this replaces), the copy gets the source's permission bits; not
+    // setuid/setgid/sticky: an object copy is data, never a new privileged executable.
+    if (::fchmod(temp.fd(), static_cast<mode_t>(from.mode & 0777)) != 0) {
       return NativeError::FromErrno(errno, "fchmod", destination);
     }
     return temp.Commit(fsync, cancel);

@@ -6,35 +6,18 @@
  * without anyone calling abort(). A file-size limit (`ulimit -f`, EFBIG) checks the same for an
  * error that has no code of its own.
  */
-import { execFileSync } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 
-import { type ChildOptions, runNodeJson } from '../helpers/child';
+import { runNodeJson } from '../helpers/child';
+import { describeWithMount, withPrivateMount } from '../helpers/mount';
 import { useTempDir } from '../helpers/temp';
 
 const tmp = useTempDir('s3dlio-safety-full-');
 const MiB = 1024 * 1024;
 
-/** Why a tmpfs cannot be mounted in a private namespace here, or undefined when it can. */
-function namespaceUnavailable(): string | undefined {
-  const probe = `/tmp/s3dlio-unshare-probe-${process.pid}`;
-  mkdirSync(probe, { recursive: true });
-  try {
-    execFileSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m none "$0"', probe], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return String((error as { stderr?: Buffer }).stderr ?? error).trim();
-  } finally {
-    execFileSync('rmdir', [probe]);
-  }
-}
-
-const unavailable = namespaceUnavailable();
-if (unavailable !== undefined) {
-  // Loud on purpose: these tests are the only ones that fill a disk for real.
-  console.warn(`SKIPPED test/safety/13.write-failures: cannot mount a tmpfs with unshare -m (${unavailable})`);
-}
-const onFullDisk = unavailable === undefined ? describe : describe.skip;
+const TMPFS = { type: 'tmpfs', options: 'size=2m' };
+// Loud when skipped: these are the only tests that fill a disk for real.
+const onFullDisk = describeWithMount(TMPFS, 'the full-disk tests of test/safety/13.write-failures');
 
 interface Outcome {
   label: string;
@@ -96,11 +79,6 @@ const FULL_DISK_CHILD = `${PRELUDE}
     console.log('RESULT ' + JSON.stringify(out));
   })();`;
 
-/** A 2 MiB tmpfs mounted on `dir` in the child's own mount namespace. */
-function onTmpfs(dir: string): ChildOptions {
-  return { wrapper: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o size=2m none "$0" && exec "$@"', dir] };
-}
-
 onFullDisk('a full filesystem (ENOSPC)', () => {
   let outcomes: Outcome[] = [];
   const byLabel = (label: string): Outcome => {
@@ -114,7 +92,7 @@ onFullDisk('a full filesystem (ENOSPC)', () => {
     mkdirSync(dir);
     const source = `${tmp.path}/source.bin`;
     writeFileSync(source, Buffer.alloc(4 * MiB, 1));
-    outcomes = await runNodeJson<Outcome[]>(FULL_DISK_CHILD, { dir, source }, [], onTmpfs(dir));
+    outcomes = await runNodeJson<Outcome[]>(FULL_DISK_CHILD, { dir, source }, [], withPrivateMount(TMPFS, dir));
   });
 
   test.each([
