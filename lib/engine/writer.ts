@@ -5,6 +5,7 @@
  * `partSize × (concurrency + 1)`: `write` waits while the window is full. Nothing is visible until
  * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
  */
+import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
 import type * as ZstdWasm from '@bokuweb/zstd-wasm';
@@ -20,6 +21,7 @@ import {
   optionalIntegerInRange,
   optionalPositiveInteger,
   optionalSignal,
+  outOfRange,
   toBytes,
 } from '../validate';
 
@@ -159,6 +161,10 @@ export class ObjectWriter {
           operation: 'createWriter',
         },
       );
+    }
+    // One part is one buffer: no larger than Node allows, refused before anything is allocated.
+    if (this.partSize > bufferConstants.MAX_LENGTH) {
+      throw outOfRange('options.partSize', `an integer up to ${bufferConstants.MAX_LENGTH}`, this.partSize);
     }
     if (sink.partSizeMultiple && this.partSize % sink.partSizeMultiple !== 0) {
       throw new S3dlioError(

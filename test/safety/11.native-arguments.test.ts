@@ -125,6 +125,12 @@ describe('readFile / readFiles', () => {
     expectThrow('readFiles', args as unknown[], expected);
   });
 
+  test('a sparse paths array claiming 2^32 - 1 elements is a TypeError, not an allocation that aborts', () => {
+    const sparse: string[] = [];
+    sparse.length = 2 ** 32 - 1;
+    expectThrow('readFiles', [sparse, {}], TYPE(/paths\[0\]/));
+  });
+
   test('an option getter that throws is reported, and nothing is queued', () => {
     const options = Object.defineProperty({}, 'chunkSize', {
       get() {
@@ -241,7 +247,7 @@ describe('data generation, memory, checksums, probes', () => {
     ['crc32cPortable', [new Uint8Array(1)], TYPE(/2 arguments/)],
     ['memoryKind', [new ArrayBuffer(1)], TYPE(/`view`/)],
     ['directIoInfo', [''], VALUE(/`path`/)],
-    ['directIoInfo', [], TYPE(/1 arguments/)],
+    ['directIoInfo', [], TYPE(/takes 1 argument but/)],
     ['buildInfo', [1], TYPE(/0 arguments/)],
   ])('%s(%p) throws', (fn, args, expected) => {
     expectThrow(fn, args, expected);
@@ -290,6 +296,14 @@ describe('the public API caps and checks what reaches the addon', () => {
     expect(() => storeFor('direct:///', { chunkSize: 2 ** 40 })).toThrow(
       expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }),
     );
+  });
+
+  test('a writer part larger than buffer.constants.MAX_LENGTH is refused before any allocation', () => {
+    for (const scheme of ['file', 'direct']) {
+      expect(() => storeFor(`${scheme}:///`).createWriter(`${scheme}://${tmp.path}/w`, { partSize: 2 ** 40 })).toThrow(
+        expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }),
+      );
+    }
   });
 
   test('no file appeared anywhere from the refused calls', () => {

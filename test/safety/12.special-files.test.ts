@@ -14,7 +14,8 @@ import * as path from 'path';
 import * as s3dlio from '../../lib';
 import { Dataset } from '../../lib';
 import * as native from '../../lib/native';
-import { runNodeScript } from '../helpers/child';
+import { runNodeJson, runNodeScript } from '../helpers/child';
+import { describeWithMount, withPrivateMount } from '../helpers/mount';
 import { rejectionOf, SCHEMES, tempFilesIn } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
 
@@ -212,5 +213,29 @@ describe('pseudo files are read to their end, never as the 0 bytes stat reports'
       expect((await s3dlio.get(`${scheme}://${tmp.path}/empty`)).byteLength).toBe(0);
       expect(Buffer.from(await s3dlio.get(`${scheme}://${tmp.path}/text`)).toString()).toBe('some text');
     }
+  });
+});
+
+const TRACEFS = { type: 'tracefs' };
+describeWithMount(TRACEFS, 'the tracefs tests of test/safety/12.special-files')('tracefs (in a private mount)', () => {
+  test('trace_pipe, whose reads block, is ERR_NOT_A_FILE at once; its README reads whole', async () => {
+    const dir = `${tmp.path}/tracing`;
+    mkdirSync(dir);
+    const script = `const s3dlio = require(LIB);
+      const fs = require('fs');
+      (async () => {
+        const code = (p) => p.then(() => 'resolved', (e) => e.code);
+        const uri = 'file://' + ARGS.dir;
+        const readme = Buffer.from(await s3dlio.get(uri + '/README')).equals(fs.readFileSync(ARGS.dir + '/README'));
+        const pipe = await code(s3dlio.get(uri + '/trace_pipe'));
+        const copied = await code(s3dlio.copy(uri + '/trace_pipe', 'file://' + ARGS.out));
+        console.log('RESULT ' + JSON.stringify({ readme, pipe, copied }));
+      })();`;
+    const result = await runNodeJson(script, { dir, out: `${tmp.path}/trace-copy` }, [], {
+      ...withPrivateMount(TRACEFS, dir),
+      killAfterMs: 60_000,
+    });
+    expect(result).toEqual({ readme: true, pipe: 'ERR_NOT_A_FILE', copied: 'ERR_NOT_A_FILE' });
+    expect(existsSync(`${tmp.path}/trace-copy`)).toBe(false);
   });
 });
