@@ -5,13 +5,16 @@
       "sources": [
         "native/addon.cc",
         "native/aligned_memory.cc",
-        "native/async_job.cc",
+        "native/args.cc",
         "native/crc32c.cc",
         "native/datagen.cc",
         "native/direct_io.cc",
         "native/errors.cc",
+        "native/file_copy.cc",
         "native/file_read.cc",
-        "native/file_write.cc"
+        "native/file_write.cc",
+        "native/job_memory.cc",
+        "native/source_file.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

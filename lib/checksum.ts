@@ -1,7 +1,7 @@
 /** Checksums computed natively (CRC32C with the CPU's instruction where it has one). */
 import { createHash } from 'crypto';
 
-import { S3dlioError } from './errors';
+import { S3dlioError, toS3dlioError } from './errors';
 import type { StoredChecksum } from './internal/body';
 import * as native from './native';
 import { invalidType, outOfRange, toBytes } from './validate';
@@ -13,11 +13,14 @@ import { invalidType, outOfRange, toBytes } from './validate';
  * runs at memory speed (about 10 GB/s with SSE4.2).
  */
 export function crc32c(data: Uint8Array | ArrayBuffer | ArrayBufferView | string, seed = 0): number {
-  const bytes = toBytes(data);
   if (typeof seed !== 'number') throw invalidType('seed', 'an unsigned 32-bit integer', seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw outOfRange('seed', 'an unsigned 32-bit integer', seed);
-  return native.crc32c(bytes, seed);
+  try {
+    return native.crc32c(toBytes(data), seed);
+  } catch (error) {
+    throw toS3dlioError(error, 'crc32c', ''); // a detached buffer: ERR_BUFFER_DETACHED
+  }
 }
 
 /**

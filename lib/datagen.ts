@@ -4,14 +4,24 @@
  * makes a general-purpose compressor reach about N:1 (each block is 1/N random bytes, the rest
  * zeros). Each call gives new data unless a `seed` is given; the same seed gives the same bytes.
  */
+import { constants as bufferConstants } from 'buffer';
 import { randomBytes } from 'crypto';
 import { availableParallelism } from 'os';
 import { Readable } from 'stream';
 
 import { toS3dlioError } from './errors';
+import { assertAttached, bufferDetached, isDetached } from './internal/memory';
 import { type OptionKeys, expectKnownOptions, optionKeys } from './internal/option-keys';
 import * as native from './native';
-import { expectNonNegativeInteger, invalidType, optionalPositiveInteger, outOfRange } from './validate';
+import { OPERATION_KEYS } from './object-store';
+import { runOperation } from './operation';
+import {
+  expectNonNegativeInteger,
+  invalidType,
+  optionalIntegerInRange,
+  optionalPositiveInteger,
+  outOfRange,
+} from './validate';
 
 /** Options of the data generator. */
 export interface DataGenOptions {
@@ -21,11 +31,11 @@ export interface DataGenOptions {
   compress?: number;
   /** Reproducible data: the same seed (a safe integer or a bigint) gives the same bytes. */
   seed?: number | bigint;
-  /** Native threads (default: all cores). */
+  /** Native threads, 1 to 256 (default: all cores, at most 256). */
   threads?: number;
 }
 
-/** Options of `new DataGenerator(totalSize, options)`: the generator's, plus the chunk size. */
+/** Options of `new DataGenerator(total, options)`. */
 export interface DataGeneratorOptions extends DataGenOptions {
   /** Bytes per chunk the iteration yields (default 8 MiB, rounded down to 4 KiB blocks). */
   chunkSize?: number;
@@ -41,6 +51,10 @@ const GENERATOR_KEYS = optionKeys<DataGeneratorOptions>()({
 });
 
 const BLOCK = 4096;
+
+// Ordinary JS memory is filled this much at a time: generated aside, then copied in on the main
+// thread, so a native thread never writes into memory a transfer could free.
+const FILL_CHUNK = 8 * 1024 * 1024;
 
 interface Resolved {
   seedHigh: number;
@@ -74,7 +88,13 @@ function resolve(
     seedLow: Number(seed & 0xffffffffn),
     dedup: ratio(opts.dedup, 'options.dedup'),
     compress: ratio(opts.compress, 'options.compress'),
-    threads: optionalPositiveInteger(opts.threads, 'options.threads', availableParallelism()),
+    threads: optionalIntegerInRange(
+      opts.threads,
+      'options.threads',
+      1,
+      native.MAX_NATIVE_THREADS,
+      Math.min(availableParallelism(), native.MAX_NATIVE_THREADS),
+    ),
   };
 }
 
@@ -83,35 +103,45 @@ export function checkDataGenOptions(options: DataGenOptions, owner: string): voi
   resolve(options, owner);
 }
 
-/** `size` bytes of synthetic data, generated off the event loop into addon memory (no copy). */
-export async function generateData(size: number, options?: DataGenOptions): Promise<Uint8Array> {
-  const bytes = expectNonNegativeInteger(size, 'size');
-  const resolved = resolve(options, 'generateData');
-  if (bytes === 0) return new Uint8Array(0);
-  return new Uint8Array(
-    await nativeCall('generateData', () =>
-      native.generateData(bytes, { ...resolved, totalSize: bytes, startOffset: 0 }),
-    ),
-  );
+/**
+ * `size` bytes of synthetic data, generated off the event loop into addon memory (no copy).
+ * `size` is at most `buffer.constants.MAX_LENGTH` (ERR_OUT_OF_RANGE); ERR_OUT_OF_MEMORY when the
+ * memory cannot be allocated.
+ */
+export function generateData(size: number, options?: DataGenOptions): Promise<Uint8Array> {
+  return runOperation('generateData', '', undefined, OPERATION_KEYS, async () => {
+    const bytes = expectNonNegativeInteger(size, 'size');
+    if (bytes > bufferConstants.MAX_LENGTH) {
+      throw outOfRange('size', `an integer up to ${bufferConstants.MAX_LENGTH} (buffer.constants.MAX_LENGTH)`, size);
+    }
+    const resolved = resolve(options, 'generateData');
+    if (bytes === 0) return new Uint8Array(0);
+    return new Uint8Array(await native.generateData(bytes, { ...resolved, totalSize: bytes, startOffset: 0 }));
+  });
 }
 
-/** A native generator call whose failure (memory, threads) is an S3dlioError like any other. */
-async function nativeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw toS3dlioError(error, operation, '');
-  }
-}
-
-/** Fills `target` in place with synthetic data (off the event loop). */
-export async function fillRandom(target: Uint8Array, options?: DataGenOptions): Promise<void> {
-  if (!ArrayBuffer.isView(target)) throw invalidType('target', 'a Uint8Array', target);
-  const view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-  const resolved = resolve(options, 'fillRandom');
-  await nativeCall('fillRandom', () =>
-    native.fillData(view, { ...resolved, totalSize: view.byteLength, startOffset: 0 }),
-  );
+/**
+ * Fills `target` in place with synthetic data (off the event loop). Addon memory (`allocAligned`,
+ * read results) and SharedArrayBuffer memory are filled by native threads directly; ordinary JS
+ * memory is filled 8 MiB at a time, each generated aside and copied in on the main thread. A target
+ * transferred away meanwhile rejects with ERR_BUFFER_DETACHED.
+ */
+export function fillRandom(target: Uint8Array, options?: DataGenOptions): Promise<void> {
+  return runOperation('fillRandom', '', undefined, OPERATION_KEYS, async () => {
+    if (!ArrayBuffer.isView(target)) throw invalidType('target', 'a Uint8Array', target);
+    if (isDetached(target.buffer)) throw bufferDetached('target');
+    const view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    const length = view.byteLength;
+    const resolved = { ...resolve(options, 'fillRandom'), totalSize: length };
+    if (length <= FILL_CHUNK || native.memoryKind(view) !== 'foreign') {
+      await native.fillData(view, { ...resolved, startOffset: 0 });
+      return;
+    }
+    for (let offset = 0; offset < length; offset += FILL_CHUNK) {
+      assertAttached(view, length, 'target');
+      await native.fillData(view.subarray(offset, offset + FILL_CHUNK), { ...resolved, startOffset: offset });
+    }
+  });
 }
 
 /**
@@ -129,6 +159,9 @@ export class DataGenerator implements AsyncIterable<Uint8Array> {
     expectNonNegativeInteger(totalSize, 'totalSize');
     this.resolved = resolve(options, 'DataGenerator', GENERATOR_KEYS);
     const chunk = optionalPositiveInteger(options?.chunkSize, 'options.chunkSize', 8 * 1024 * 1024);
+    if (chunk > bufferConstants.MAX_LENGTH) {
+      throw outOfRange('options.chunkSize', `an integer up to ${bufferConstants.MAX_LENGTH}`, chunk);
+    }
     // Chunks start on block boundaries so every chunk continues the same stream.
     this.chunkSize = Math.max(BLOCK, Math.floor(chunk / BLOCK) * BLOCK);
   }
@@ -136,9 +169,12 @@ export class DataGenerator implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (let offset = 0; offset < this.totalSize; offset += this.chunkSize) {
       const size = Math.min(this.chunkSize, this.totalSize - offset);
-      const buffer = await nativeCall('DataGenerator', () =>
-        native.generateData(size, { ...this.resolved, totalSize: this.totalSize, startOffset: offset }),
-      );
+      let buffer: ArrayBuffer;
+      try {
+        buffer = await native.generateData(size, { ...this.resolved, totalSize: this.totalSize, startOffset: offset });
+      } catch (error) {
+        throw toS3dlioError(error, 'DataGenerator', '');
+      }
       yield new Uint8Array(buffer);
     }
   }

@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   'ERR_ITEM_FAILED',
   'ERR_NATIVE',
   'ERR_NATIVE_STALE',
+  'ERR_BUFFER_DETACHED',
+  'ERR_OUT_OF_MEMORY',
   'ERR_UNEXPECTED',
 ] as const;
 
@@ -145,6 +147,7 @@ const ERRNO_TO_CODE: Record<string, ErrorCode> = {
   EDQUOT: 'ERR_NO_SPACE',
   EXDEV: 'ERR_CROSS_DEVICE',
   ECANCELED: 'ERR_ABORTED',
+  ENOMEM: 'ERR_OUT_OF_MEMORY',
 };
 
 interface ErrnoLike {
@@ -183,8 +186,10 @@ export function toS3dlioError(error: unknown, operation: string, uri: string): E
   if (error instanceof S3dlioError || error instanceof BatchError) return error;
   if (isArgumentError(error)) return error;
   const errnoLike = (typeof error === 'object' && error !== null ? error : {}) as ErrnoLike;
-  // Without a code of its own the error is not one the library classified: say so.
-  const rawCode = typeof errnoLike.code === 'string' ? errnoLike.code : 'ERR_UNEXPECTED';
+  // Without a code of its own the error is not one the library classified: say so (a failed
+  // allocation is ERR_OUT_OF_MEMORY).
+  const rawCode =
+    typeof errnoLike.code === 'string' ? errnoLike.code : isAllocationFailure(error) ? 'ENOMEM' : 'ERR_UNEXPECTED';
   const detail = typeof errnoLike.message === 'string' ? errnoLike.message : String(error);
   const safeUri = redactUri(uri);
   const subject = safeUri === '' ? operation : `${operation} ${safeUri}`;
@@ -200,6 +205,11 @@ export function toS3dlioError(error: unknown, operation: string, uri: string): E
 /** Node's fs messages repeat the path ("ENOENT: ..., open '/x'"); the URI already says it. */
 function stripPath(message: string): string {
   return message.replace(/, \w+ '.*'$/, '');
+}
+
+/** V8's RangeError when it cannot allocate an ArrayBuffer (out of memory, not a bad argument). */
+function isAllocationFailure(error: unknown): boolean {
+  return error instanceof RangeError && /^Array buffer allocation failed/.test(error.message);
 }
 
 function isArgumentError(error: unknown): error is TypeError | RangeError {

@@ -1,8 +1,18 @@
 /**
  * The only module that loads the C++ addon. Every native symbol is declared here with its types;
- * the rest of the library calls these typed wrappers.
+ * the rest of the library calls these typed wrappers. The addon checks every argument itself
+ * (native/args.h): a wrong type or value throws a TypeError/RangeError with a `code`, nothing is
+ * queued. Memory rules (native/job_memory.h): a job uses addon memory and SharedArrayBuffer memory
+ * in place and copies anything else on the main thread before it starts, so a buffer transferred
+ * while a job runs can neither crash the process nor change what the job reads or writes.
  */
 import * as path from 'path';
+
+/** Most native threads one call may start (readFiles `threads`, datagen `threads`): native/args.h. */
+export const MAX_NATIVE_THREADS = 256;
+
+/** Largest `chunkSize` (bytes per read/write syscall) the addon accepts: native/args.h. */
+export const MAX_CHUNK_SIZE = 1024 * 1024 * 1024;
 
 /** Page-cache modes, as the addon numbers them (native/file_io.h `CacheMode`). */
 export const CACHE_MODES = { auto: 0, normal: 1, sequential: 2, random: 3, dontneed: 4 } as const;
@@ -32,7 +42,7 @@ export interface NativeReadOptions {
   chunkSize?: number;
   /** Largest result accepted; larger reads fail with ERR_OBJECT_TOO_LARGE before allocating. */
   maxLength?: number;
-  /** readFiles only: worker threads. */
+  /** readFiles only: worker threads (1 to MAX_NATIVE_THREADS). */
   threads?: number;
 }
 
@@ -43,6 +53,17 @@ export interface NativeWriteOptions {
   fsync?: boolean;
   chunkSize?: number;
 }
+
+/** Options of native copies. */
+export interface NativeCopyOptions {
+  /** fdatasync the copy and fsync its directory before resolving. */
+  fsync?: boolean;
+  /** Largest content accepted from a source of unknown size (pseudo files are read whole). */
+  maxLength?: number;
+}
+
+/** Where a view's bytes live: addon-allocated, a SharedArrayBuffer, or ordinary JS memory. */
+export type MemoryKind = 'addon' | 'shared' | 'foreign';
 
 /** Options of the native data generator (see native/datagen.h). */
 export interface NativeDataGenOptions {
@@ -88,6 +109,8 @@ interface Addon {
   readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult>;
   readFiles(paths: string[], options: NativeReadOptions, cancel?: CancelFlag): Promise<Array<NativeReadResult | Error>>;
   writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
+  copyFile(source: string, destination: string, options: NativeCopyOptions, cancel?: CancelFlag): Promise<void>;
+  memoryKind(view: Uint8Array): MemoryKind;
   directIoInfo(path: string): Promise<DirectIoInfo>;
   crc32c(data: Uint8Array, seed: number): number;
   generateData(size: number, options: NativeDataGenOptions): Promise<ArrayBuffer>;
@@ -162,7 +185,10 @@ export function readFiles(
   return addon.readFiles(paths, options, cancel);
 }
 
-/** Writes `data` to a temporary file beside `path` and renames it into place. */
+/**
+ * Writes `data` to a temporary file beside `path` and renames it into place. Foreign memory
+ * (see `memoryKind`) is copied synchronously first: callers pass large foreign inputs in parts.
+ */
 export function writeFile(
   path: string,
   data: Uint8Array,
@@ -170,6 +196,24 @@ export function writeFile(
   cancel?: CancelFlag,
 ): Promise<void> {
   return addon.writeFile(path, data, options, cancel);
+}
+
+/**
+ * Copies `source` (a regular file; anything else is ERR_NOT_A_FILE) to a temporary file beside
+ * `destination`, renamed into place: reflink or copy_file_range where possible.
+ */
+export function copyFile(
+  source: string,
+  destination: string,
+  options: NativeCopyOptions,
+  cancel?: CancelFlag,
+): Promise<void> {
+  return addon.copyFile(source, destination, options, cancel);
+}
+
+/** Where `view`'s bytes live (synchronous, a lookup in the addon's allocation registry). */
+export function memoryKind(view: Uint8Array): MemoryKind {
+  return addon.memoryKind(view);
 }
 
 /** Whether O_DIRECT works for a file or a directory, and with which alignment. */
@@ -192,7 +236,11 @@ export function generateData(size: number, options: NativeDataGenOptions): Promi
   return addon.generateData(size, options);
 }
 
-/** Fills `target` with synthetic data off the event loop (the target stays referenced). */
+/**
+ * Fills `target` with synthetic data off the event loop: in place for addon and shared memory;
+ * other memory gets bytes generated aside and copied in on the main thread at the end (the call
+ * rejects with ERR_BUFFER_DETACHED if the target was detached meanwhile).
+ */
 export function fillData(target: Uint8Array, options: NativeDataGenOptions): Promise<void> {
   return addon.fillData(target, options);
 }

@@ -5,6 +5,8 @@
  */
 import { types } from 'util';
 
+import { bufferDetached, isDetached } from './internal/memory';
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string')
@@ -135,13 +137,20 @@ export function expectArray(value: unknown, name: string): unknown[] {
   return value;
 }
 
-/** Data accepted by put: bytes, an ArrayBuffer or a string (UTF-8). Returns a view, no copy. */
+/**
+ * Data accepted by put: bytes, an ArrayBuffer or a string (UTF-8). Returns a view, no copy. A
+ * detached buffer (transferred away) is refused with ERR_BUFFER_DETACHED: it reads as 0 bytes.
+ */
 export function toBytes(value: unknown, name = 'data'): Uint8Array {
   // Realm-independent checks: buffers from a vm context or worker pass too.
   if (ArrayBuffer.isView(value)) {
+    if (isDetached(value.buffer)) throw bufferDetached(name);
     return types.isUint8Array(value) ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
-  if (types.isAnyArrayBuffer(value)) return new Uint8Array(value);
+  if (types.isAnyArrayBuffer(value)) {
+    if (isDetached(value)) throw bufferDetached(name);
+    return new Uint8Array(value);
+  }
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   throw invalidType(name, 'a Uint8Array, ArrayBuffer or string', value);
 }

@@ -3,10 +3,13 @@
 #include <napi.h>
 
 #include "aligned_memory.h"
+#include "args.h"
+#include "async_job.h"
 #include "crc32c.h"
 #include "datagen.h"
 #include "direct_io.h"
 #include "file_io.h"
+#include "job_memory.h"
 
 #ifndef S3DLIO_SOURCE_HASH
 #define S3DLIO_SOURCE_HASH "unknown"
@@ -16,6 +19,7 @@ namespace {
 
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!s3dlio::Args(info, "buildInfo").Count(0, 0)) return {};
   Napi::Object object = Napi::Object::New(env);
   object.Set("sourceHash", S3DLIO_SOURCE_HASH);
   object.Set("directIo", s3dlio::kHaveODirect);
@@ -26,16 +30,18 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
-  exports.Set("allocAligned", Napi::Function::New(env, s3dlio::AllocAligned, "allocAligned"));
-  exports.Set("readFile", Napi::Function::New(env, s3dlio::ReadFile, "readFile"));
-  exports.Set("readFiles", Napi::Function::New(env, s3dlio::ReadFiles, "readFiles"));
-  exports.Set("writeFile", Napi::Function::New(env, s3dlio::WriteFile, "writeFile"));
-  exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::DirectIoInfo, "directIoInfo"));
-  exports.Set("crc32c", Napi::Function::New(env, s3dlio::Crc32cJs, "crc32c"));
-  exports.Set("generateData", Napi::Function::New(env, s3dlio::GenerateData, "generateData"));
-  exports.Set("fillData", Napi::Function::New(env, s3dlio::FillData, "fillData"));
-  exports.Set("crc32cPortable", Napi::Function::New(env, s3dlio::Crc32cPortableJs, "crc32cPortable"));
+  exports.Set("buildInfo", Napi::Function::New(env, s3dlio::Guarded<BuildInfo>, "buildInfo"));
+  exports.Set("allocAligned", Napi::Function::New(env, s3dlio::Guarded<s3dlio::AllocAligned>, "allocAligned"));
+  exports.Set("readFile", Napi::Function::New(env, s3dlio::Guarded<s3dlio::ReadFile>, "readFile"));
+  exports.Set("readFiles", Napi::Function::New(env, s3dlio::Guarded<s3dlio::ReadFiles>, "readFiles"));
+  exports.Set("writeFile", Napi::Function::New(env, s3dlio::Guarded<s3dlio::WriteFile>, "writeFile"));
+  exports.Set("copyFile", Napi::Function::New(env, s3dlio::Guarded<s3dlio::CopyFile>, "copyFile"));
+  exports.Set("memoryKind", Napi::Function::New(env, s3dlio::Guarded<s3dlio::MemoryKindJs>, "memoryKind"));
+  exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::Guarded<s3dlio::DirectIoInfo>, "directIoInfo"));
+  exports.Set("crc32c", Napi::Function::New(env, s3dlio::Guarded<s3dlio::Crc32cJs>, "crc32c"));
+  exports.Set("generateData", Napi::Function::New(env, s3dlio::Guarded<s3dlio::GenerateData>, "generateData"));
+  exports.Set("fillData", Napi::Function::New(env, s3dlio::Guarded<s3dlio::FillData>, "fillData"));
+  exports.Set("crc32cPortable", Napi::Function::New(env, s3dlio::Guarded<s3dlio::Crc32cPortableJs>, "crc32cPortable"));
   return exports;
 }
 

@@ -9,6 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "args.h"
+#include "job_memory.h"
 
 namespace s3dlio {
 
@@ -70,16 +74,18 @@ void* AlignedMemory::Release() {
 namespace {
 std::atomic<uint64_t> external_fallbacks{0};
 
-void FreeExternal(napi_env /*env*/, void* data, void* /*hint*/) { std::free(data); }
+// The ArrayBuffer is gone: drop its share (jobs still using the memory hold theirs).
+void ReleaseExternal(napi_env /*env*/, void* data, void* /*hint*/) { ReleaseAllocation(data); }
 }  // namespace
 
 Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length, bool* copied) {
   if (copied != nullptr) *copied = false;
   if (length == 0 || !memory) return Napi::ArrayBuffer::New(env, 0);
-  void* data = memory.Release();
+  void* data = memory.data();
+  RegisterAllocation(std::make_shared<AlignedMemory>(std::move(memory)));
   napi_value result;
   napi_status status =
-      napi_create_external_arraybuffer(env, data, length, FreeExternal, nullptr, &result);
+      napi_create_external_arraybuffer(env, data, length, ReleaseExternal, nullptr, &result);
   if (status == napi_ok) return Napi::ArrayBuffer(env, result);
 
   // External buffers refused (napi_no_external_buffers_allowed): copy once, free ours.
@@ -92,27 +98,34 @@ Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t leng
   external_fallbacks.fetch_add(1, std::memory_order_relaxed);
   if (copied != nullptr) *copied = true;
   Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, length);
-  std::memcpy(copy.Data(), data, length);
-  std::free(data);
+  if (!env.IsExceptionPending()) std::memcpy(copy.Data(), data, length);  // else: V8 refused it too
+  ReleaseAllocation(data);
   return copy;
 }
 
 uint64_t ExternalBufferFallbackCount() { return external_fallbacks.load(); }
 
+// allocAligned(size, alignment) -> ArrayBuffer whose memory is aligned for O_DIRECT.
 Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  // Arguments are validated in TypeScript (lib/native.ts).
-  size_t size = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  size_t alignment = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
-  AlignedMemory memory = AlignedMemory::Allocate(size, alignment);
-  if (!memory) {
-    Napi::Error error = Napi::Error::New(env, "cannot allocate aligned memory");
-    error.Set("code", "ENOMEM");
-    error.ThrowAsJavaScriptException();
-    return env.Undefined();
+  Args args(info, "allocAligned");
+  int64_t size = 0;
+  int64_t alignment = 0;
+  if (!args.Count(2, 2) || !args.Integer(0, "size", 1, kMaxSafeInteger, &size) ||
+      !args.Integer(1, "alignment", 1, kMaxAlignment, &alignment)) {
+    return {};
   }
-  std::memset(memory.data(), 0, size);
-  return ToArrayBuffer(env, std::move(memory), size);
+  if ((alignment & (alignment - 1)) != 0) {
+    ThrowInvalidRange(env, "ERR_INVALID_ARG_VALUE", "alignment", "a power of two up to 1048576", info[1]);
+    return {};
+  }
+  AlignedMemory memory = AlignedMemory::Allocate(static_cast<size_t>(size), static_cast<size_t>(alignment));
+  if (!memory) {
+    ThrowOutOfMemory(env, static_cast<size_t>(size));
+    return {};
+  }
+  std::memset(memory.data(), 0, static_cast<size_t>(size));
+  return ToArrayBuffer(env, std::move(memory), static_cast<size_t>(size));
 }
 
 }  // namespace s3dlio

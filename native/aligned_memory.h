@@ -51,7 +51,8 @@ class AlignedMemory {
   size_t size_ = 0;
 };
 
-// Hands `memory` to JS without copying: the ArrayBuffer's finalizer frees it. Where the runtime
+// Hands `memory` to JS without copying, as addon memory (job_memory.h): the allocation is freed
+// once the ArrayBuffer is collected and no job uses it any more. Where the runtime
 // forbids external buffers (Electron >= 21) it falls back to one copy and counts it.
 // `copied` (optional) tells the caller which of the two happened.
 Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length,

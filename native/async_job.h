@@ -7,7 +7,6 @@
 #include <napi.h>
 
 #include <atomic>
-#include <exception>
 #include <utility>
 #include <vector>
 
@@ -20,8 +19,13 @@ namespace s3dlio {
 class CancelFlag {
  public:
   CancelFlag() = default;
-  // Accepts undefined (never cancelled) or an Int32Array.
-  static CancelFlag From(const Napi::Value& value);
+  // Over the first element of an Int32Array whose memory cannot go away while a job runs (a
+  // SharedArrayBuffer the job keeps referenced): Args::Cancel checks that.
+  static CancelFlag Over(int32_t* data) {
+    CancelFlag flag;
+    flag.flag_ = reinterpret_cast<std::atomic<int32_t>*>(data);
+    return flag;
+  }
 
   bool requested() const {
     return flag_ != nullptr && flag_->load(std::memory_order_relaxed) != 0;
@@ -54,12 +58,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    try {
-      job_.Execute();
-    } catch (const std::exception& exception) {
-      // Never let a C++ exception escape into libuv or V8.
-      job_.error = NativeError::Custom("ERR_NATIVE", exception.what(), "");
-    }
+    NativeError thrown = CatchNative([&] { job_.Execute(); });
+    if (!thrown.ok()) job_.error = std::move(thrown);
   }
 
   void OnOK() override {
@@ -69,7 +69,12 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Reject(ToJsError(env, job_.error).Value());
       return;
     }
-    Napi::Value result = job_.Result(env);
+    Napi::Value result;
+    NativeError thrown = CatchNative([&] { result = job_.Result(env); });
+    if (!thrown.ok()) {
+      deferred_.Reject(ToJsError(env, thrown).Value());
+      return;
+    }
     if (env.IsExceptionPending()) {
       deferred_.Reject(env.GetAndClearPendingException().Value());
       return;
@@ -84,6 +89,18 @@ class PromiseWorker : public Napi::AsyncWorker {
   Job job_;
   std::vector<Napi::ObjectReference> keep_alive_;
 };
+
+// Runs an exported function so that no C++ exception (std::bad_alloc from a huge input, ...)
+// reaches node-addon-api, which is built without exception support and would terminate: it
+// becomes a JS error (ENOMEM for bad_alloc, ERR_NATIVE otherwise).
+template <Napi::Value (*Function)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  Napi::Value result;
+  NativeError thrown = CatchNative([&] { result = Function(info); });
+  if (thrown.ok()) return result;
+  if (!info.Env().IsExceptionPending()) ToJsError(info.Env(), thrown).ThrowAsJavaScriptException();
+  return {};
+}
 
 // Queues `job` on the libuv pool; `keep_alive` values stay referenced until it completes.
 template <typename Job>

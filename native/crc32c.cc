@@ -3,6 +3,9 @@
 #include <array>
 #include <cstring>
 
+#include "args.h"
+#include "job_memory.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #include <nmmintrin.h>
@@ -125,17 +128,33 @@ uint32_t Crc32c(uint32_t crc, const uint8_t* data, size_t length) {
   return ~Hardware(~crc, data, length);
 }
 
-Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
-  // Arguments are validated in TypeScript (lib/checksum.ts).
-  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
-  uint32_t seed = info[1].As<Napi::Number>().Uint32Value();
-  return Napi::Number::New(info.Env(), Crc32c(seed, data.Data(), data.ByteLength()));
+namespace {
+
+// crc32c(data, seed) and crc32cPortable(data, seed): synchronous, so the bytes cannot change
+// owner during the call; a view over a detached buffer is refused rather than read as empty.
+Napi::Value Crc32cCall(const Napi::CallbackInfo& info, const char* name,
+                       uint32_t (*compute)(uint32_t, const uint8_t*, size_t)) {
+  Args args(info, name);
+  Napi::Uint8Array data;
+  int64_t seed = 0;
+  ViewInfo view;
+  if (!args.Count(2, 2) || !args.Bytes(0, "data", &data) || !args.Integer(1, "seed", 0, UINT32_MAX, &seed) ||
+      !InspectView(info.Env(), data, &view)) {
+    return {};
+  }
+  if (view.detached) {
+    ThrowDetached(info.Env(), "data");
+    return {};
+  }
+  return Napi::Number::New(info.Env(), compute(static_cast<uint32_t>(seed), view.data, view.length));
 }
 
+}  // namespace
+
+Napi::Value Crc32cJs(const Napi::CallbackInfo& info) { return Crc32cCall(info, "crc32c", Crc32c); }
+
 Napi::Value Crc32cPortableJs(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
-  uint32_t seed = info[1].As<Napi::Number>().Uint32Value();
-  return Napi::Number::New(info.Env(), Portable(seed, data.Data(), data.ByteLength()));
+  return Crc32cCall(info, "crc32cPortable", Portable);
 }
 
 }  // namespace s3dlio

@@ -1,14 +1,16 @@
 #include "datagen.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "aligned_memory.h"
+#include "args.h"
 #include "async_job.h"
-#include "js_options.h"
+#include "job_memory.h"
 
 namespace s3dlio {
 
@@ -111,18 +113,29 @@ void GenerateInto(const DataGenSpec& spec, uint8_t* out, size_t length) {
 
 namespace {
 
-DataGenSpec SpecFromJs(const Napi::Object& options) {
-  DataGenSpec spec;
-  spec.seed = static_cast<uint64_t>(OptionInt(options, "seedHigh", 0)) << 32 |
-              static_cast<uint64_t>(OptionInt(options, "seedLow", 0));
-  Napi::Value dedup = options.Get("dedup");
-  Napi::Value compress = options.Get("compress");
-  spec.dedup = dedup.IsNumber() ? dedup.As<Napi::Number>().DoubleValue() : 1.0;
-  spec.compress = compress.IsNumber() ? compress.As<Napi::Number>().DoubleValue() : 1.0;
-  spec.total_size = static_cast<uint64_t>(OptionInt(options, "totalSize", 0));
-  spec.start_offset = static_cast<uint64_t>(OptionInt(options, "startOffset", 0));
-  spec.threads = static_cast<unsigned>(std::max<int64_t>(1, OptionInt(options, "threads", 1)));
-  return spec;
+bool SpecFromJs(const Napi::Object& options, DataGenSpec* spec) {
+  Options fields(options, "options");
+  int64_t seed_high = 0;
+  int64_t seed_low = 0;
+  int64_t total_size = 0;
+  int64_t start_offset = 0;
+  int64_t threads = 1;
+  if (!fields.Integer("seedHigh", 0, UINT32_MAX, &seed_high) || !fields.Integer("seedLow", 0, UINT32_MAX, &seed_low) ||
+      !fields.Number("dedup", 1, 1e15, &spec->dedup) || !fields.Number("compress", 1, 1e15, &spec->compress) ||
+      !fields.Integer("totalSize", 0, kMaxSafeInteger, &total_size) ||
+      !fields.Integer("startOffset", 0, kMaxSafeInteger, &start_offset) ||
+      !fields.Integer("threads", 1, kMaxThreads, &threads)) {
+    return false;
+  }
+  if (start_offset % static_cast<int64_t>(kDataGenBlock) != 0) {
+    return ThrowInvalidRange(options.Env(), "ERR_INVALID_ARG_VALUE", "options.startOffset",
+                             "a multiple of 4096", Napi::Number::New(options.Env(), static_cast<double>(start_offset)));
+  }
+  spec->seed = static_cast<uint64_t>(seed_high) << 32 | static_cast<uint64_t>(seed_low);
+  spec->total_size = static_cast<uint64_t>(total_size);
+  spec->start_offset = static_cast<uint64_t>(start_offset);
+  spec->threads = static_cast<unsigned>(threads);
+  return true;
 }
 
 struct GenerateJob {
@@ -142,32 +155,72 @@ struct GenerateJob {
   Napi::Value Result(Napi::Env env) { return ToArrayBuffer(env, std::move(memory), size); }
 };
 
+// Fills addon or SharedArrayBuffer memory in place. Any other target is generated into memory of
+// the job's own and copied in on the main thread, if the target is still the same memory then.
 struct FillJob {
   DataGenSpec spec;
-  uint8_t* data = nullptr;
-  size_t size = 0;
+  JobBytes target;
+  Napi::ObjectReference view;  // the target view, to find its memory again on the main thread
+  AlignedMemory scratch;       // foreign targets only
   NativeError error;
 
-  void Execute() { GenerateInto(spec, data, size); }
-  Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+  bool in_place() const { return target.kind != MemoryKind::kForeign; }
+
+  void Execute() {
+    if (in_place()) {
+      GenerateInto(spec, target.data, target.length);
+      return;
+    }
+    scratch = AlignedMemory::Allocate(target.length, 4096);
+    if (!scratch) {
+      error = NativeError::FromErrno(ENOMEM, "posix_memalign", "");
+      return;
+    }
+    GenerateInto(spec, scratch.data(), target.length);
+  }
+
+  Napi::Value Result(Napi::Env env) {
+    if (in_place() || target.length == 0) return env.Undefined();
+    ViewInfo now;
+    if (!InspectView(env, view.Value(), &now)) return {};
+    // Detached, or resized, while the job ran: its memory is not the memory that was filled.
+    if (now.detached || now.data != target.data || now.length != target.length) {
+      ThrowDetached(env, "target");
+      return {};
+    }
+    std::memcpy(now.data, scratch.data(), target.length);
+    return env.Undefined();
+  }
 };
 
 }  // namespace
 
+// generateData(size, options) -> Promise<ArrayBuffer>
 Napi::Value GenerateData(const Napi::CallbackInfo& info) {
+  Args args(info, "generateData");
   GenerateJob job;
-  job.size = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  job.spec = SpecFromJs(info[1].As<Napi::Object>());
+  int64_t size = 0;
+  Napi::Object options;
+  if (!args.Count(2, 2) || !args.Integer(0, "size", 0, kMaxSafeInteger, &size) ||
+      !args.Object(1, "options", &options) || !SpecFromJs(options, &job.spec)) {
+    return {};
+  }
+  job.size = static_cast<size_t>(size);
   return QueueJob(info.Env(), std::move(job));
 }
 
+// fillData(target: Uint8Array, options) -> Promise<undefined>
 Napi::Value FillData(const Napi::CallbackInfo& info) {
-  Napi::Uint8Array target = info[0].As<Napi::Uint8Array>();
+  Args args(info, "fillData");
   FillJob job;
-  job.data = target.Data();
-  job.size = target.ByteLength();
-  job.spec = SpecFromJs(info[1].As<Napi::Object>());
-  // The target stays referenced (and so alive) until the job is done.
+  Napi::Uint8Array target;
+  Napi::Object options;
+  if (!args.Count(2, 2) || !args.Bytes(0, "target", &target) || !args.Object(1, "options", &options) ||
+      !SpecFromJs(options, &job.spec) || !PrepareOutput(info.Env(), target, "target", &job.target)) {
+    return {};
+  }
+  job.view = Napi::Persistent(target.As<Napi::Object>());
+  // The target stays referenced until the job is done (SharedArrayBuffer memory is used in place).
   return QueueJob(info.Env(), std::move(job), {info[0]});
 }
 

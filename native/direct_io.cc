@@ -76,8 +76,9 @@ NativeError DirectIoUnsupported(const std::string& path, const std::string& reas
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "async_job.h"
 #include "aligned_memory.h"
+#include "args.h"
+#include "async_job.h"
 #include "file_io.h"
 
 namespace s3dlio {
@@ -95,14 +96,19 @@ struct DirectIoInfoJob {
       error = NativeError::FromErrno(errno, "stat", path);
       return;
     }
+    const bool directory = S_ISDIR(st.st_mode);
+    if (!directory && !S_ISREG(st.st_mode)) {
+      error = NativeError::Custom("ERR_NOT_A_FILE", "a special file, not a regular file or a directory", path);
+      return;
+    }
     if (!kHaveODirect) {
       alignment = ProbeDirectIo(-1, 0);
       return;
     }
     // statx reports DIO alignment for regular files only: probe a directory with a scratch file.
-    const bool directory = S_ISDIR(st.st_mode);
+    // O_NONBLOCK: the path may have become a FIFO since the stat, and opening one would block.
     const std::string target = directory ? TempPathFor(path + "/probe") : path;
-    const int flags = directory ? (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
+    const int flags = directory ? (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     UniqueFd fd(::open(target.c_str(), flags | DirectOpenFlag(), 0600));
     if (directory && fd.valid()) ::unlink(target.c_str());
     if (!fd.valid()) {
@@ -132,8 +138,9 @@ struct DirectIoInfoJob {
 
 // directIoInfo(path) -> Promise<{ supported, memoryAlignment, offsetAlignment, ... }>
 Napi::Value DirectIoInfo(const Napi::CallbackInfo& info) {
+  Args args(info, "directIoInfo");
   DirectIoInfoJob job;
-  job.path = info[0].As<Napi::String>().Utf8Value();
+  if (!args.Count(1, 1) || !args.Path(0, "path", &job.path)) return {};
   return QueueJob(info.Env(), std::move(job));
 }
 

@@ -48,6 +48,22 @@ class ReadAllocator {
   virtual bool Allocate(size_t size, size_t alignment, ReadResult* result) = 0;
 };
 
+// A user-named file opened for reading. Anything but a regular file is refused (ERR_NOT_A_FILE;
+// EISDIR for a directory) before a byte is read, and opening never blocks (O_NONBLOCK: a FIFO
+// without a writer).
+struct SourceFile {
+  UniqueFd fd;
+  uint64_t size = 0;      // st_size
+  uint32_t mode = 0;      // st_mode
+  bool streamed = false;  // st_size is 0 or not the content size (pseudo filesystem): read to EOF
+};
+NativeError OpenSourceFile(const std::string& path, bool direct, SourceFile* out);
+
+// Reads `fd` to its end into a growing buffer; more than `limit` bytes is ERR_OBJECT_TOO_LARGE, a
+// read that would block is ERR_NOT_A_FILE. `direct`: the descriptor has O_DIRECT.
+NativeError ReadToEnd(int fd, const std::string& path, uint64_t limit, bool direct,
+                      const CancelFlag& cancel, AlignedMemory* out, uint64_t* filled);
+
 NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result,
                       ReadAllocator* allocator = nullptr);
 
@@ -67,16 +83,42 @@ struct WriteSpec {
 NativeError WriteAtomically(const WriteSpec& spec, const uint8_t* data, size_t length,
                             const CancelFlag& cancel);
 
+// pwrite of all `length` bytes at `offset` (retrying short writes and EINTR).
+NativeError WriteAll(int fd, const uint8_t* data, size_t length, uint64_t offset, const std::string& path);
+
 // A unique hidden temporary name in the same directory as `path` (so a rename stays atomic).
 std::string TempPathFor(const std::string& path);
 
-// Reads the option fields shared by the JS entry points.
-ReadSpec ReadSpecFromJs(const Napi::Object& options);
-WriteSpec WriteSpecFromJs(const Napi::Object& options);
+// The temporary file an atomic write goes through: created beside `path` (parents made as
+// needed), removed when this object dies unless Commit renamed it into place.
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)), temp_(TempPathFor(path_)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile();
+
+  NativeError Open(int flags);
+  int fd() const { return fd_.get(); }
+  // fdatasync (with `fsync`), close, rename into place, fsync the directory (with `fsync`).
+  NativeError Commit(bool fsync, const CancelFlag& cancel);
+
+ private:
+  std::string path_;
+  std::string temp_;
+  UniqueFd fd_;
+  bool created_ = false;
+};
+
+// Reads the option fields shared by the JS entry points; false with a JS exception pending when a
+// field has the wrong type or is out of range.
+bool ReadSpecFromJs(const Napi::Object& options, ReadSpec* spec);
+bool WriteSpecFromJs(const Napi::Object& options, WriteSpec* spec);
 
 Napi::Value ReadFile(const Napi::CallbackInfo& info);
 Napi::Value ReadFiles(const Napi::CallbackInfo& info);
 Napi::Value WriteFile(const Napi::CallbackInfo& info);
+Napi::Value CopyFile(const Napi::CallbackInfo& info);
 Napi::Value DirectIoInfo(const Napi::CallbackInfo& info);
 
 }  // namespace s3dlio

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cerrno>
 #include <memory>
@@ -12,7 +13,7 @@
 
 #include "direct_io.h"
 #include "file_io.h"
-#include "js_options.h"
+#include "args.h"
 
 namespace s3dlio {
 
@@ -110,29 +111,6 @@ NativeError ReadSpan(int fd, uint8_t* memory, uint64_t start, uint64_t span, uin
   return first_error;
 }
 
-NativeError OpenForRead(const ReadSpec& spec, UniqueFd* fd) {
-  int flags = O_RDONLY | O_CLOEXEC;
-  if (spec.direct) {
-    if (!kHaveODirect) return DirectIoUnsupported(spec.path, "O_DIRECT is only implemented on Linux");
-    flags |= DirectOpenFlag();
-  }
-  *fd = UniqueFd(::open(spec.path.c_str(), flags));
-  if (fd->valid()) return {};
-  int error = errno;
-  if (spec.direct && error == EINVAL) {
-    struct stat st;
-    if (::stat(spec.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return NativeError::FromErrno(EISDIR, "open", spec.path);
-    }
-    return DirectIoUnsupported(spec.path, "open(O_DIRECT) was refused with EINVAL");
-  }
-  return NativeError::FromErrno(error, "open", spec.path);
-}
-
-}  // namespace
-
-namespace {
-
 // One allocation per read, freed by the ArrayBuffer's finalizer.
 class OwnAllocation : public ReadAllocator {
  public:
@@ -143,30 +121,50 @@ class OwnAllocation : public ReadAllocator {
   }
 };
 
+NativeError PastTheEnd(const ReadSpec& spec, uint64_t size) {
+  return NativeError::Custom("ERR_RANGE_NOT_SATISFIABLE",
+                             "offset " + std::to_string(spec.offset) +
+                                 " is past the end of the object (size " + std::to_string(size) + ")",
+                             spec.path);
+}
+
+// A file whose size the kernel does not know (st_size 0, pseudo filesystems): read whole, up to
+// maxLength, then cut to the requested range. Never 0 bytes because st_size said 0.
+NativeError ReadStreamed(int fd, const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result,
+                         ReadAllocator* allocator) {
+  AlignedMemory content;
+  uint64_t size = 0;
+  NativeError error = ReadToEnd(fd, spec.path, spec.max_length, spec.direct, cancel, &content, &size);
+  if (!error.ok()) return error;
+  if (spec.offset > size) return PastTheEnd(spec, size);
+  const uint64_t available = size - spec.offset;
+  const uint64_t length =
+      spec.length < 0 ? available : std::min<uint64_t>(static_cast<uint64_t>(spec.length), available);
+  result->file_size = size;
+  result->length = length;
+  if (length == 0) return {};
+  OwnAllocation own;
+  if (!(allocator != nullptr ? allocator : &own)->Allocate(length, kBufferedAlignment, result)) {
+    return NativeError::FromErrno(ENOMEM, "posix_memalign", spec.path);
+  }
+  std::memcpy(result->data, content.data() + spec.offset, static_cast<size_t>(length));
+  result->view_offset = 0;
+  return {};
+}
+
 }  // namespace
 
 NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult* result,
                       ReadAllocator* allocator) {
   if (cancel.requested()) return Cancelled(spec.path);
-  UniqueFd fd;
-  NativeError error = OpenForRead(spec, &fd);
+  SourceFile source;
+  NativeError error = OpenSourceFile(spec.path, spec.direct, &source);
   if (!error.ok()) return error;
+  UniqueFd& fd = source.fd;
+  if (source.streamed) return ReadStreamed(fd.get(), spec, cancel, result, allocator);
 
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return NativeError::FromErrno(errno, "fstat", spec.path);
-  if (S_ISDIR(st.st_mode)) return NativeError::FromErrno(EISDIR, "read", spec.path);
-  if (!S_ISREG(st.st_mode)) {
-    return NativeError::Custom("ERR_NOT_A_FILE", "not a regular file", spec.path);
-  }
-
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (spec.offset > size) {
-    return NativeError::Custom("ERR_RANGE_NOT_SATISFIABLE",
-                               "offset " + std::to_string(spec.offset) +
-                                   " is past the end of the object (size " +
-                                   std::to_string(size) + ")",
-                               spec.path);
-  }
+  const uint64_t size = source.size;
+  if (spec.offset > size) return PastTheEnd(spec, size);
   const uint64_t available = size - spec.offset;
   const uint64_t length =
       spec.length < 0 ? available : std::min<uint64_t>(static_cast<uint64_t>(spec.length), available);
@@ -230,18 +228,30 @@ Napi::Object ReadResultToJs(Napi::Env env, ReadResult& result) {
   return object;
 }
 
-ReadSpec ReadSpecFromJs(const Napi::Object& options) {
-  ReadSpec spec;
-  spec.direct = OptionBool(options, "direct", false);
-  spec.alignment = static_cast<uint32_t>(OptionInt(options, "alignment", 0));
-  spec.cache_mode = static_cast<CacheMode>(OptionInt(options, "cacheMode", 0));
-  spec.offset = static_cast<uint64_t>(OptionInt(options, "offset", 0));
-  spec.length = OptionInt(options, "length", -1);
-  spec.chunk_size = static_cast<uint64_t>(OptionInt(options, "chunkSize", spec.chunk_size));
-  spec.direct_threads = static_cast<unsigned>(std::max<int64_t>(1, OptionInt(options, "directThreads", spec.direct_threads)));
-  int64_t max_length = OptionInt(options, "maxLength", -1);
-  if (max_length >= 0) spec.max_length = static_cast<uint64_t>(max_length);
-  return spec;
+bool ReadSpecFromJs(const Napi::Object& options, ReadSpec* spec) {
+  Options fields(options, "options");
+  int64_t alignment = spec->alignment;
+  int64_t cache_mode = static_cast<int64_t>(spec->cache_mode);
+  int64_t offset = static_cast<int64_t>(spec->offset);
+  int64_t chunk_size = static_cast<int64_t>(spec->chunk_size);
+  int64_t max_length = -1;
+  int64_t direct_threads = spec->direct_threads;
+  if (!fields.Bool("direct", &spec->direct) || !fields.Alignment("alignment", &alignment) ||
+      !fields.Integer("cacheMode", 0, static_cast<int64_t>(CacheMode::kDontNeed), &cache_mode) ||
+      !fields.Integer("offset", 0, kMaxSafeInteger, &offset) ||
+      !fields.Integer("length", -1, kMaxSafeInteger, &spec->length) ||
+      !fields.Integer("chunkSize", 1, kMaxChunkSize, &chunk_size) ||
+      !fields.Integer("maxLength", -1, kMaxSafeInteger, &max_length) ||
+      !fields.Integer("directThreads", 1, kMaxThreads, &direct_threads)) {
+    return false;
+  }
+  spec->alignment = static_cast<uint32_t>(alignment);
+  spec->cache_mode = static_cast<CacheMode>(cache_mode);
+  spec->offset = static_cast<uint64_t>(offset);
+  spec->chunk_size = static_cast<uint64_t>(chunk_size);
+  if (max_length >= 0) spec->max_length = static_cast<uint64_t>(max_length);
+  spec->direct_threads = static_cast<unsigned>(direct_threads);
+  return true;
 }
 
 namespace {
@@ -375,28 +385,30 @@ struct ReadManyJob {
 
 // readFile(path, options, cancelFlag?) -> Promise<ReadResult>
 Napi::Value ReadFile(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  Args args(info, "readFile");
   ReadJob job;
-  job.spec = ReadSpecFromJs(info[1].As<Napi::Object>());
-  job.spec.path = info[0].As<Napi::String>().Utf8Value();
-  job.cancel = CancelFlag::From(info[2]);
-  return QueueJob(env, std::move(job), {info[2]});
+  Napi::Object options;
+  if (!args.Count(2, 3) || !args.Path(0, "path", &job.spec.path) || !args.Object(1, "options", &options) ||
+      !ReadSpecFromJs(options, &job.spec) || !args.Cancel(2, &job.cancel)) {
+    return {};
+  }
+  return QueueJob(info.Env(), std::move(job), {info[2]});
 }
 
 // readFiles(paths, options, cancelFlag?) -> Promise<Array<ReadResult | Error>>
 Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array paths = info[0].As<Napi::Array>();
-  Napi::Object options = info[1].As<Napi::Object>();
+  Args args(info, "readFiles");
   ReadManyJob job;
-  job.common = ReadSpecFromJs(options);
-  job.threads = static_cast<unsigned>(std::max<int64_t>(1, OptionInt(options, "threads", 16)));
-  job.paths.reserve(paths.Length());
-  for (uint32_t i = 0; i < paths.Length(); ++i) {
-    job.paths.push_back(paths.Get(i).As<Napi::String>().Utf8Value());
+  Napi::Object options;
+  int64_t threads = job.threads;
+  if (!args.Count(2, 3) || !args.Paths(0, "paths", &job.paths) || !args.Object(1, "options", &options) ||
+      !ReadSpecFromJs(options, &job.common) ||
+      !Options(options, "options").Integer("threads", 1, kMaxThreads, &threads) ||
+      !args.Cancel(2, &job.cancel)) {
+    return {};
   }
-  job.cancel = CancelFlag::From(info[2]);
-  return QueueJob(env, std::move(job), {info[2]});
+  job.threads = static_cast<unsigned>(threads);
+  return QueueJob(info.Env(), std::move(job), {info[2]});
 }
 
 }  // namespace s3dlio

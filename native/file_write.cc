@@ -11,9 +11,10 @@
 #include <future>
 #include <random>
 
+#include "args.h"
 #include "direct_io.h"
 #include "file_io.h"
-#include "js_options.h"
+#include "job_memory.h"
 
 namespace s3dlio {
 
@@ -48,35 +49,6 @@ std::string TempPathFor(const std::string& path) {
   return (dir == "/" ? "" : dir) + "/." + base + suffix;
 }
 
-namespace {
-
-// mkdir -p for the parents of `path`.
-NativeError MakeParents(const std::string& path) {
-  std::string dir = DirName(path);
-  for (size_t position = 1; position <= dir.size(); ++position) {
-    if (position != dir.size() && dir[position] != '/') continue;
-    std::string prefix = dir.substr(0, position);
-    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
-      return NativeError::FromErrno(errno, "mkdir", prefix);
-    }
-  }
-  return {};
-}
-
-class TempFileGuard {
- public:
-  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
-  ~TempFileGuard() {
-    if (armed_) ::unlink(path_.c_str());
-  }
-  void Disarm() { armed_ = false; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  bool armed_ = true;
-};
-
 NativeError WriteAll(int fd, const uint8_t* data, size_t length, uint64_t offset,
                      const std::string& path) {
   while (length > 0) {
@@ -88,6 +60,21 @@ NativeError WriteAll(int fd, const uint8_t* data, size_t length, uint64_t offset
     data += written;
     offset += static_cast<uint64_t>(written);
     length -= static_cast<size_t>(written);
+  }
+  return {};
+}
+
+namespace {
+
+// mkdir -p for the parents of `path`.
+NativeError MakeParents(const std::string& path) {
+  std::string dir = DirName(path);
+  for (size_t position = 1; position <= dir.size(); ++position) {
+    if (position != dir.size() && dir[position] != '/') continue;
+    std::string prefix = dir.substr(0, position);
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
+      return NativeError::FromErrno(errno, "mkdir", prefix);
+    }
   }
   return {};
 }
@@ -174,7 +161,7 @@ int SyncData(int fd) {
 }
 
 NativeError SyncDirectory(const std::string& path) {
-  UniqueFd dir(::open(DirName(path).c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd dir(::open(DirName(path).c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NONBLOCK));
   if (!dir.valid()) return NativeError::FromErrno(errno, "open", DirName(path));
   if (::fsync(dir.get()) != 0) return NativeError::FromErrno(errno, "fsync", DirName(path));
   return {};
@@ -182,68 +169,82 @@ NativeError SyncDirectory(const std::string& path) {
 
 }  // namespace
 
+TempFile::~TempFile() {
+  fd_.Close();
+  if (created_) ::unlink(temp_.c_str());
+}
+
+NativeError TempFile::Open(int flags) {
+  fd_ = UniqueFd(::open(temp_.c_str(), flags, 0666));
+  if (!fd_.valid() && errno == ENOENT) {
+    NativeError error = MakeParents(path_);
+    if (!error.ok()) return error;
+    fd_ = UniqueFd(::open(temp_.c_str(), flags, 0666));
+  }
+  if (!fd_.valid()) {
+    if ((flags & DirectOpenFlag()) != 0 && errno == EINVAL) {
+      return DirectIoUnsupported(path_, "open(O_DIRECT) was refused with EINVAL");
+    }
+    return NativeError::FromErrno(errno, "open", path_);
+  }
+  created_ = true;
+  return {};
+}
+
+NativeError TempFile::Commit(bool fsync, const CancelFlag& cancel) {
+  if (fsync && SyncData(fd_.get()) != 0) return NativeError::FromErrno(errno, "fdatasync", path_);
+  if (int close_error = fd_.Close()) return NativeError::FromErrno(close_error, "close", path_);
+  // Last point of no return: after the rename the object is visible and the write has happened.
+  if (cancel.requested()) return Cancelled(path_);
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) return NativeError::FromErrno(errno, "rename", path_);
+  created_ = false;
+  if (fsync) return SyncDirectory(path_);
+  return {};
+}
+
 NativeError WriteAtomically(const WriteSpec& spec, const uint8_t* data, size_t length,
                             const CancelFlag& cancel) {
   if (cancel.requested()) return Cancelled(spec.path);
   if (spec.direct && !kHaveODirect) {
     return DirectIoUnsupported(spec.path, "O_DIRECT is only implemented on Linux");
   }
-  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (spec.direct ? DirectOpenFlag() : 0);
-  std::string temp = TempPathFor(spec.path);
-  UniqueFd fd(::open(temp.c_str(), flags, 0666));
-  if (!fd.valid() && errno == ENOENT) {
-    NativeError error = MakeParents(spec.path);
-    if (!error.ok()) return error;
-    fd = UniqueFd(::open(temp.c_str(), flags, 0666));
-  }
-  if (!fd.valid()) {
-    if (spec.direct && errno == EINVAL) {
-      return DirectIoUnsupported(spec.path, "open(O_DIRECT) was refused with EINVAL");
-    }
-    return NativeError::FromErrno(errno, "open", spec.path);
-  }
-  TempFileGuard guard(temp);
-
-  NativeError error;
+  TempFile temp(spec.path);
+  NativeError error =
+      temp.Open(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (spec.direct ? DirectOpenFlag() : 0));
+  if (!error.ok()) return error;
   if (spec.direct) {
-    DirectIoAlignment alignment = ProbeDirectIo(fd.get(), spec.alignment);
+    DirectIoAlignment alignment = ProbeDirectIo(temp.fd(), spec.alignment);
     if (!alignment.supported) return DirectIoUnsupported(spec.path, alignment.reason);
-    error = WriteDirect(fd.get(), spec, alignment, data, length, cancel);
+    error = WriteDirect(temp.fd(), spec, alignment, data, length, cancel);
   } else {
-    error = WriteChunks(fd.get(), data, length, spec.chunk_size, cancel, spec.path);
+    error = WriteChunks(temp.fd(), data, length, spec.chunk_size, cancel, spec.path);
   }
   if (!error.ok()) return error;
-  if (spec.fsync && SyncData(fd.get()) != 0) return NativeError::FromErrno(errno, "fdatasync", spec.path);
-  if (int close_error = fd.Close()) return NativeError::FromErrno(close_error, "close", spec.path);
-  // Last point of no return: after the rename the object is visible and the write has happened.
-  if (cancel.requested()) return Cancelled(spec.path);
-  if (::rename(temp.c_str(), spec.path.c_str()) != 0) {
-    return NativeError::FromErrno(errno, "rename", spec.path);
-  }
-  guard.Disarm();
-  if (spec.fsync) return SyncDirectory(spec.path);
-  return {};
+  return temp.Commit(spec.fsync, cancel);
 }
 
-WriteSpec WriteSpecFromJs(const Napi::Object& options) {
-  WriteSpec spec;
-  spec.direct = OptionBool(options, "direct", false);
-  spec.alignment = static_cast<uint32_t>(OptionInt(options, "alignment", 0));
-  spec.fsync = OptionBool(options, "fsync", false);
-  spec.chunk_size = static_cast<uint64_t>(OptionInt(options, "chunkSize", spec.chunk_size));
-  return spec;
+bool WriteSpecFromJs(const Napi::Object& options, WriteSpec* spec) {
+  Options fields(options, "options");
+  int64_t alignment = spec->alignment;
+  int64_t chunk_size = static_cast<int64_t>(spec->chunk_size);
+  if (!fields.Bool("direct", &spec->direct) || !fields.Alignment("alignment", &alignment) ||
+      !fields.Bool("fsync", &spec->fsync) || !fields.Integer("chunkSize", 1, kMaxChunkSize, &chunk_size)) {
+    return false;
+  }
+  spec->alignment = static_cast<uint32_t>(alignment);
+  spec->chunk_size = static_cast<uint64_t>(chunk_size);
+  return true;
 }
 
 namespace {
 
 struct WriteJob {
   WriteSpec spec;
-  const uint8_t* data = nullptr;
-  size_t length = 0;
+  JobBytes bytes;  // pinned addon memory, SharedArrayBuffer memory, or a copy made on the main thread
   CancelFlag cancel;
   NativeError error;
 
-  void Execute() { error = WriteAtomically(spec, data, length, cancel); }
+  void Execute() { error = WriteAtomically(spec, bytes.data, bytes.length, cancel); }
   Napi::Value Result(Napi::Env env) { return env.Undefined(); }
 };
 
@@ -251,16 +252,20 @@ struct WriteJob {
 
 // writeFile(path, data: Uint8Array, options, cancelFlag?) -> Promise<undefined>
 Napi::Value WriteFile(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  Args args(info, "writeFile");
   WriteJob job;
-  job.spec = WriteSpecFromJs(info[2].As<Napi::Object>());
-  job.spec.path = info[0].As<Napi::String>().Utf8Value();
-  job.data = data.Data();
-  job.length = data.ByteLength();
-  job.cancel = CancelFlag::From(info[3]);
-  // The input bytes and the cancel flag stay referenced until the worker has finished.
-  return QueueJob(env, std::move(job), {info[1], info[3]});
+  Napi::Object options;
+  Napi::Uint8Array data;
+  if (!args.Count(3, 4) || !args.Path(0, "path", &job.spec.path) || !args.Bytes(1, "data", &data) ||
+      !args.Object(2, "options", &options) || !WriteSpecFromJs(options, &job.spec) ||
+      !args.Cancel(3, &job.cancel)) {
+    return {};
+  }
+  // Last, after every step that could run user code (option getters): the bytes are pinned or
+  // copied now, so a transfer of the buffer from here on changes nothing the job sees.
+  if (!PrepareInput(info.Env(), data, "data", &job.bytes)) return {};
+  // The view stays referenced (SharedArrayBuffer memory is used in place), the cancel flag too.
+  return QueueJob(info.Env(), std::move(job), {info[1], info[3]});
 }
 
 }  // namespace s3dlio

@@ -31,6 +31,7 @@ import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 import { type BodyPlacement, type ResponseHeaders, type StoredChecksum, TruncatedBodyError } from '../internal/body';
 import { verifyStoredChecksum } from '../checksum';
+import { bufferDetached, isDetached, privateCopy } from '../internal/memory';
 import {
   type ByteWindow,
   DEFAULT_RANGE_THRESHOLD,
@@ -173,6 +174,7 @@ export class CloudStore implements ObjectStore {
       const ranges = rangeOptionsFrom(opts, this.rangeDefaults, DEFAULT_RANGE_THRESHOLD);
       // Every range (and an object below the threshold too) is written straight into the target.
       const allocate = (size: number): Uint8Array => {
+        if (isDetached(window.buffer)) throw bufferDetached('target');
         if (size > window.byteLength) throw targetTooSmall(uri, size, window.byteLength);
         return window.subarray(0, size);
       };
@@ -188,6 +190,8 @@ export class CloudStore implements ObjectStore {
       try {
         bytes = await this.readWindow(scope, uri, ref, { start: 0 }, plan);
       } catch (error) {
+        // Whatever a transfer of the target mid-body looked like to the reader, say what it was.
+        if (isDetached(window.buffer)) throw bufferDetached('target');
         if (!(error instanceof S3dlioError) || error.code !== 'ERR_RANGE_NOT_SATISFIABLE') throw error;
         // An empty object (S3 answers a ranged GET of it with 416).
         bytes = await this.request(scope, uri, true, (signal) => this.driver.read(ref, undefined, signal));
@@ -260,19 +264,22 @@ export class CloudStore implements ObjectStore {
       const settings = putSettings(opts);
       const threshold = settings.multipartThreshold ?? this.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
       if (bytes.byteLength > threshold) {
-        // Large objects go up in parts, concurrently, each retried on its own; the parts are views
-        // of `bytes` (no copy), which the caller handed over for the duration of the put.
+        // Large objects go up in parts, concurrently, each retried on its own. Each part is a copy
+        // in the writer's own buffers (memory: concurrency + 1 parts), because the SDK reads a body
+        // over several event-loop turns and the caller's buffer could be transferred meanwhile.
         const writer = this.createWriter(uri, {
           partSize: settings.partSize,
           concurrency: settings.concurrency,
           signal: scope.signal,
         });
-        await writer.writeOwned(bytes);
+        await writer.write(bytes);
         await writer.close();
         return;
       }
-      // A single PUT replaces the object whole: retrying it is safe.
-      await this.request(scope, uri, true, (signal) => this.driver.write(ref, bytes, signal));
+      // A single PUT replaces the object whole: retrying it is safe. It sends a private copy, for
+      // the same reason as the parts above.
+      const body = privateCopy(bytes, 'data');
+      await this.request(scope, uri, true, (signal) => this.driver.write(ref, body, signal));
     });
   }
 
@@ -293,10 +300,11 @@ export class CloudStore implements ObjectStore {
         list.map((item) => item.uri),
         identity,
         concurrency,
-        (uri, index) =>
-          this.request(scope, uri, true, (signal) =>
-            this.driver.write(prepared[index].ref, prepared[index].bytes, signal),
-          ),
+        (uri, index) => {
+          // Copied when its turn comes (memory: `concurrency` items), for the reason put gives.
+          const body = privateCopy(prepared[index].bytes, `items[${index}].data`);
+          return this.request(scope, uri, true, (signal) => this.driver.write(prepared[index].ref, body, signal));
+        },
       );
     });
   }

@@ -3,7 +3,8 @@
  * writes from addon-allocated memory, unaligned ranges served as views of the covering aligned span.
  */
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { invalidValue, optionalBoolean, optionalPositiveInteger } from '../validate';
+import { MAX_CHUNK_SIZE } from '../native';
+import { invalidValue, optionalBoolean, optionalIntegerInRange, optionalPositiveInteger } from '../validate';
 import { DEFAULT_CHUNK_SIZE } from './file';
 import { LocalStore } from './local-store';
 
@@ -21,7 +22,7 @@ export interface DirectStoreOptions {
   allowBufferedFallback?: boolean;
   /** fdatasync each written file and fsync its directory before `put` resolves (default false). */
   fsync?: boolean;
-  /** Bytes per read/write syscall, rounded up to the alignment (default 16 MiB). */
+  /** Bytes per read/write syscall, rounded up to the alignment, up to 1 GiB (default 16 MiB). */
   chunkSize?: number;
 }
 
@@ -43,7 +44,7 @@ export class DirectStore extends LocalStore {
       alignment: validAlignment(opts.alignment),
       cacheMode: 0,
       fsync: optionalBoolean(opts.fsync, 'options.fsync', false),
-      chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      chunkSize: optionalIntegerInRange(opts.chunkSize, 'options.chunkSize', 1, MAX_CHUNK_SIZE, DEFAULT_CHUNK_SIZE),
       allowBufferedFallback: optionalBoolean(opts.allowBufferedFallback, 'options.allowBufferedFallback', false),
     });
   }

@@ -1,7 +1,7 @@
 /** file:// — objects are files under an absolute path, read and written through the page cache. */
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { CACHE_MODES } from '../native';
-import { optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
+import { CACHE_MODES, MAX_CHUNK_SIZE } from '../native';
+import { optionalBoolean, optionalEnum, optionalIntegerInRange } from '../validate';
 import { LocalStore } from './local-store';
 
 /** posix_fadvise mode applied to reads: `auto` is sequential for whole objects, normal for ranges. */
@@ -16,7 +16,7 @@ export interface FileStoreOptions {
   pageCache?: PageCacheMode;
   /** fdatasync each written file and fsync its directory before `put` resolves (default false). */
   fsync?: boolean;
-  /** Bytes per read/write syscall (default 16 MiB). */
+  /** Bytes per read/write syscall, up to 1 GiB (default 16 MiB). */
   chunkSize?: number;
 }
 
@@ -42,7 +42,7 @@ export class FileStore extends LocalStore {
       alignment: 0,
       cacheMode: CACHE_MODES[pageCache],
       fsync: optionalBoolean(opts.fsync, 'options.fsync', false),
-      chunkSize: optionalPositiveInteger(opts.chunkSize, 'options.chunkSize', DEFAULT_CHUNK_SIZE),
+      chunkSize: optionalIntegerInRange(opts.chunkSize, 'options.chunkSize', 1, MAX_CHUNK_SIZE, DEFAULT_CHUNK_SIZE),
       allowBufferedFallback: false,
     });
   }

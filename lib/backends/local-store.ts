@@ -3,7 +3,7 @@
  * moved by the native addon (zero-copy reads, atomic temp-file + rename writes).
  */
 import { constants as bufferConstants } from 'buffer';
-import { constants as fsConstants, promises as fs } from 'fs';
+import { promises as fs } from 'fs';
 import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
@@ -15,14 +15,7 @@ import { rangeOptionsFrom, readInRanges } from '../engine/range-engine';
 import type { BodyPlacement } from '../internal/body';
 import { LocalPartSink } from './local-writer';
 import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
-import {
-  ensureParent,
-  pruneEmptyDirectories,
-  sameFile,
-  splitPrefix,
-  tempPathFor,
-  walkPrefix,
-} from '../internal/local-paths';
+import { ensureParent, pruneEmptyDirectories, sameFile, splitPrefix, walkPrefix } from '../internal/local-paths';
 import * as native from '../native';
 import {
   BATCH_KEYS,
@@ -84,6 +77,13 @@ export interface LocalIoSettings {
 
 // Node refuses typed arrays above this length; fail before reading rather than after.
 const MAX_OBJECT_LENGTH = bufferConstants.MAX_LENGTH;
+
+// Parts of a large put written at once (memory: about this many + 1 chunks).
+const PUT_PARTS_IN_FLIGHT = 4;
+
+// Part sizes of the writer a large put goes through: a multiple of every direct-I/O alignment
+// the writer uses (4096 unless the store's alignment is larger, a power of two up to 1 MiB).
+const PART_MULTIPLE = 1024 * 1024;
 
 /** The ObjectStore implementation shared by the local backends. */
 export abstract class LocalStore implements ObjectStore {
@@ -165,15 +165,19 @@ export abstract class LocalStore implements ObjectStore {
 
   createWriter(requestedUri: string, options?: WriterOptions): ObjectWriter {
     const uri = writerUri(requestedUri, options);
-    const destination = this.objectPathOf(uri);
-    const { direct, fsync, allowBufferedFallback } = this.settings;
+    return this.writerFor(uri, this.objectPathOf(uri), options);
+  }
+
+  private writerFor(uri: string, destination: string, options?: WriterOptions, label?: string): ObjectWriter {
+    const { direct, fsync, allowBufferedFallback, alignment } = this.settings;
     const sink = new LocalPartSink(destination, {
       direct,
       fsync,
       allowBufferedFallback,
+      alignment,
       putWhole: (bytes, signal) => this.put(uri, bytes, { signal }),
     });
-    return new ObjectWriter(uri, sink, options);
+    return new ObjectWriter(uri, sink, options, label);
   }
 
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
@@ -202,7 +206,7 @@ export abstract class LocalStore implements ObjectStore {
   put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
     return runOperation('put', uri, options, PUT_KEYS, (scope, opts) => {
       putSettings(opts); // checked; a local put is one atomic file write
-      return this.write(this.objectPathOf(uri), toBytes(data), scope);
+      return this.write(uri, this.objectPathOf(uri), toBytes(data), scope, PUT_PARTS_IN_FLIGHT);
     });
   }
 
@@ -219,7 +223,10 @@ export abstract class LocalStore implements ObjectStore {
           bytes: toBytes(item.data, `items[${index}].data`),
         };
       });
-      await runBatch(scope, prepared, uriOfItem, concurrency, (item) => this.write(item.path, item.bytes, scope));
+      // Items already write concurrently: one part in flight each keeps memory at ~2 parts per item.
+      await runBatch(scope, prepared, uriOfItem, concurrency, (item) =>
+        this.write(item.uri, item.path, item.bytes, scope, 1),
+      );
     });
   }
 
@@ -470,6 +477,8 @@ export abstract class LocalStore implements ObjectStore {
     threads: number,
     scope: OperationScope,
   ): Promise<Array<native.NativeReadResult | Error>> {
+    // `concurrency` bounds the reads in flight; the addon starts at most MAX_NATIVE_THREADS threads.
+    threads = Math.min(threads, native.MAX_NATIVE_THREADS);
     const results = await native.readFiles(
       paths,
       { ...this.readOptions(this.settings.direct), threads },
@@ -487,8 +496,27 @@ export abstract class LocalStore implements ObjectStore {
     return results;
   }
 
-  private write(path: string, bytes: Uint8Array, scope: OperationScope): Promise<void> {
+  /**
+   * Writes a whole object. The native writer copies memory it cannot pin (ordinary JS memory, see
+   * native.memoryKind) on the main thread before its job starts; above one chunk that copy is made
+   * part by part through the streaming writer instead, so memory stays within a few chunks and a
+   * buffer transferred between parts fails the put (ERR_BUFFER_DETACHED) without storing anything.
+   */
+  private async write(
+    uri: string,
+    path: string,
+    bytes: Uint8Array,
+    scope: OperationScope,
+    partsInFlight: number,
+  ): Promise<void> {
     const { alignment, fsync, chunkSize } = this.settings;
+    const partSize = Math.ceil(chunkSize / PART_MULTIPLE) * PART_MULTIPLE;
+    if (bytes.byteLength > partSize && native.memoryKind(bytes) === 'foreign') {
+      const writer = this.writerFor(uri, path, { partSize, concurrency: partsInFlight, signal: scope.signal }, 'put');
+      await writer.write(bytes);
+      await writer.close();
+      return;
+    }
     // Not raced against the signal: the native job removes its temporary file before settling.
     return this.withFallback(path, (direct) =>
       native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
@@ -496,17 +524,10 @@ export abstract class LocalStore implements ObjectStore {
   }
 
   private async copyFile(source: string, destination: string, scope: OperationScope): Promise<void> {
-    await ensureParent(destination);
-    const temp = tempPathFor(destination);
-    try {
-      // Reflink/copy_file_range where the filesystem has them; the kernel moves the bytes.
-      await fs.copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
-      scope.throwIfAborted();
-      await fs.rename(temp, destination);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
+    // Native: the source is opened like a read (never blocking on a FIFO, special files refused,
+    // pseudo files read whole), then reflink/copy_file_range into a temp file renamed into place.
+    const { fsync } = this.settings;
+    await native.copyFile(source, destination, { fsync, maxLength: MAX_OBJECT_LENGTH }, scope.cancelFlag);
   }
 
   /** Runs `io` with O_DIRECT when configured, degrading to buffered I/O only when allowed. */

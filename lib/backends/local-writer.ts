@@ -1,7 +1,10 @@
 /**
  * The streaming-writer sink of file:// and direct://: parts are written at their offsets into a
  * hidden temporary file beside the destination (O_DIRECT from aligned part buffers for direct://),
- * which is renamed into place by `close` and deleted by `abort`.
+ * which is renamed into place by `close` and deleted by `abort` (which the writer also calls by
+ * itself as soon as a part or the completion fails: ENOSPC never leaves a temp file behind).
+ * Part buffers are addon memory the writer alone holds, so `putWhole` hands them to the native
+ * writer without a copy.
  */
 import { constants as fsConstants, promises as fs } from 'fs';
 import type { FileHandle } from 'fs/promises';
@@ -18,6 +21,8 @@ export interface LocalSinkSettings {
   direct: boolean;
   fsync: boolean;
   allowBufferedFallback: boolean;
+  /** direct:// alignment option (0: the default, 4096). */
+  alignment?: number;
   /** Writes whole small objects (the store's atomic put). */
   putWhole(bytes: Uint8Array, signal: AbortSignal): Promise<void>;
 }
@@ -28,11 +33,24 @@ function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 
+/** fsync of a directory, so a rename into it survives a crash (as `put` with `fsync` does). */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await fs.open(directory, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A PartSink writing a local file. */
 export class LocalPartSink implements PartSink {
   readonly maxParts = Number.MAX_SAFE_INTEGER;
   readonly minPartSize = 1;
   readonly partSizeMultiple: number;
+  // uploadPart has written the bytes when it resolves: the writer may reuse the buffer.
+  readonly recyclesParts = true;
+  private readonly alignment: number;
   private readonly temp: string;
   private handle: Promise<{ file: FileHandle; direct: boolean }> | undefined;
 
@@ -41,21 +59,21 @@ export class LocalPartSink implements PartSink {
     private readonly settings: LocalSinkSettings,
   ) {
     this.temp = tempPathFor(destination);
-    this.partSizeMultiple = settings.direct ? DIRECT_ALIGNMENT : 1;
+    this.alignment = Math.max(DIRECT_ALIGNMENT, settings.alignment ?? 0);
+    this.partSizeMultiple = settings.direct ? this.alignment : 1;
   }
 
   allocate(size: number): Uint8Array {
-    if (this.settings.direct) return new Uint8Array(native.allocAligned(size, DIRECT_ALIGNMENT));
-    const buffer = Buffer.allocUnsafeSlow(size);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+    return new Uint8Array(native.allocAligned(size, this.alignment));
   }
 
   async uploadPart(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
     const { file, direct } = await this.open();
     // O_DIRECT writes whole aligned blocks: the last part goes out zero-padded (its buffer is a
-    // fresh, zeroed, partSize-long allocation) and `complete` cuts the file to its exact size.
-    const length = direct ? alignUp(bytes.byteLength, DIRECT_ALIGNMENT) : bytes.byteLength;
+    // partSize-long allocation of the writer's) and `complete` cuts the file to its exact size.
+    const length = direct ? alignUp(bytes.byteLength, this.alignment) : bytes.byteLength;
     const view = new Uint8Array(bytes.buffer, bytes.byteOffset, length);
+    view.fill(0, bytes.byteLength); // a reused buffer holds an earlier part there
     let done = 0;
     while (done < length) {
       const { bytesWritten } = await file.write(view, done, length - done, offset + done);
@@ -69,6 +87,7 @@ export class LocalPartSink implements PartSink {
     if (this.settings.fsync) await file.datasync();
     await file.close();
     await fs.rename(this.temp, this.destination);
+    if (this.settings.fsync) await syncDirectory(path.dirname(this.destination));
     return {};
   }
 

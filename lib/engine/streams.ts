@@ -8,6 +8,7 @@ import type { ReadableStream } from 'stream/web';
 
 import { CallSite, S3dlioError, abortError, relabel, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { bufferDetached, isDetached } from '../internal/memory';
 import type { ObjectStore, OperationOptions } from '../object-store';
 import {
   expectNonNegativeInteger,
@@ -124,6 +125,7 @@ export function rangeWebStream(store: ObjectStore, uri: string, options?: Stream
 /** Validates getInto's target and offset; returns the writable window of the target. */
 export function intoWindow(target: unknown, offset: unknown): Uint8Array {
   if (!ArrayBuffer.isView(target)) throw invalidType('target', 'a Uint8Array (or another ArrayBufferView)', target);
+  if (isDetached(target.buffer)) throw bufferDetached('target');
   const view = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
   const at = offset === undefined ? 0 : expectNonNegativeInteger(offset, 'offset');
   if (at > view.byteLength) throw outOfRange('offset', `an offset within the target (0 to ${view.byteLength})`, at);
@@ -147,6 +149,8 @@ export function targetTooSmall(uri: string, size: number, room: number): S3dlioE
  * returns how many there are.
  */
 export function placeInto(window: Uint8Array, bytes: Uint8Array, uri: string): number {
+  // The target was transferred while the object was read: its memory is no longer the caller's.
+  if (isDetached(window.buffer)) throw bufferDetached('target');
   if (bytes.byteLength > window.byteLength) throw targetTooSmall(uri, bytes.byteLength, window.byteLength);
   const inPlace = bytes.buffer === window.buffer && bytes.byteOffset === window.byteOffset;
   if (!inPlace) window.set(bytes);

@@ -4,7 +4,7 @@
  * bounded concurrency, report progress, and report every failure. A key can never make
  * `download` write outside the directory the caller named.
  */
-import { createReadStream, promises as fs } from 'fs';
+import { promises as fs } from 'fs';
 import * as path from 'path';
 import { type Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
@@ -17,6 +17,7 @@ import { settleConcurrently } from '../internal/pool';
 import type { OperationOptions } from '../object-store';
 import { runOperation } from '../operation';
 import { storeFor } from '../stores';
+import { openRegularFile } from '../internal/local-paths';
 import { LocalRoot, type PlacedFile } from '../internal/local-root';
 import { bucketUriOf, isLocalScheme, parseUri } from '../uri';
 import {
@@ -245,7 +246,8 @@ export function upload(
         if (item.refused) throw item.refused;
         const writer = store.createWriter(item.uri, { signal: scope.signal, partSize: opts.partSize });
         try {
-          await pipeline(createReadStream(item.file), counter(progress), writer.toWritable());
+          const source = await openRegularFile(item.file, item.uri, 'upload'); // no FIFO, no device
+          await pipeline(source.createReadStream(), counter(progress), writer.toWritable());
         } catch (error) {
           await writer.abort(error);
           throw error;

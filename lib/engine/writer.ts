@@ -5,12 +5,14 @@
  * `partSize × (concurrency + 1)`: `write` waits while the window is full. Nothing is visible until
  * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
  */
+import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
 import type * as ZstdWasm from '@bokuweb/zstd-wasm';
 import { Writable } from 'stream';
 
 import { crc32c } from '../native';
+import { assertAttached } from '../internal/memory';
 import type { StoredChecksum } from '../internal/body';
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
@@ -88,6 +90,11 @@ export interface PartSink {
   readonly partSizeMultiple?: number;
   /** Memory for one part (aligned for direct://). */
   allocate?(size: number): Uint8Array;
+  /**
+   * The sink is done with a part's bytes once `uploadPart` settles, so the writer may reuse the
+   * buffer for a later part (fresh memory faults in slowly). Not for sinks that keep a reference.
+   */
+  readonly recyclesParts?: boolean;
   /** Uploads part `index` (0-based) at byte `offset`. */
   uploadPart(index: number, offset: number, bytes: Uint8Array, signal: AbortSignal): Promise<void>;
   /** Makes the object visible; `parts` is the number uploaded. */
@@ -128,17 +135,22 @@ export class ObjectWriter {
   private readonly compressor: ZstdFrames | undefined;
   private parts = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly spareParts: Uint8Array[] = [];
   private failure: unknown;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
   private abortedByCaller = false;
   private cancelled: Promise<void> | undefined;
   private readonly signal: AbortSignal | undefined;
 
-  /** @internal use createWriter */
+  /**
+   * @internal use createWriter. `label` names the operation in errors when a writer serves another
+   * one (a local `put` of a large input).
+   */
   constructor(
     private readonly uri: string,
     private readonly sink: PartSink,
     options: WriterOptions = {},
+    private readonly label?: string,
   ) {
     const opts = expectKnownOptions(options, WRITER_KEYS, 'createWriter');
     this.signal = optionalSignal(opts.signal);
@@ -157,6 +169,10 @@ export class ObjectWriter {
         `a part size not above this backend's maximum of ${sink.maxPartSize} bytes`,
         this.partSize,
       );
+    }
+    // One part is one buffer: no larger than Node allows, refused before anything is allocated.
+    if (this.partSize > bufferConstants.MAX_LENGTH) {
+      throw outOfRange('options.partSize', `an integer up to ${bufferConstants.MAX_LENGTH}`, this.partSize);
     }
     if (sink.partSizeMultiple && this.partSize % sink.partSizeMultiple !== 0) {
       throw outOfRange('options.partSize', `a multiple of ${sink.partSizeMultiple} bytes here`, this.partSize);
@@ -189,61 +205,52 @@ export class ObjectWriter {
     return this.written;
   }
 
-  /** Appends `chunk`; waits while `concurrency` parts are in flight (backpressure). */
+  /**
+   * Appends `chunk`; waits while `concurrency` parts are in flight (backpressure). The chunk is
+   * copied into part buffers, part by part: if its buffer is detached (transferred) before all of
+   * it was taken, the write rejects with ERR_BUFFER_DETACHED and the upload is cancelled, so an
+   * object missing those bytes can never be stored. Any other failure cancels it too; only a
+   * chunk of the wrong type leaves the writer as it was.
+   */
   async write(chunk: Uint8Array | ArrayBuffer | ArrayBufferView | string): Promise<void> {
     await this.assertOpen('write');
-    const bytes = toBytes(chunk, 'chunk');
-    this.input += bytes.byteLength;
-    if (this.compressor) {
-      let frames: Uint8Array[];
-      try {
-        frames = await this.compressor.push(bytes);
-      } catch (error) {
-        // The zstd WebAssembly module failed (could not load, out of memory): a typed error.
-        await this.cancel(error);
-        throw this.fail(error, 'write');
+    try {
+      const bytes = toBytes(chunk, 'chunk');
+      this.input += bytes.byteLength;
+      if (this.compressor) {
+        for (const frame of await this.compressor.push(bytes)) await this.append(frame);
+        return;
       }
-      for (const frame of frames) await this.append(frame);
-      return;
+      await this.append(bytes);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_INVALID_ARG_TYPE') await this.cancel(error);
+      throw this.fail(error, 'write');
     }
-    await this.append(bytes);
   }
 
   /** Adds bytes to the stored stream, dispatching each full part. */
   private async append(data: Uint8Array): Promise<void> {
+    const length = data.byteLength;
     let bytes = data;
     while (bytes.byteLength > 0) {
-      this.current ??= this.sink.allocate
-        ? this.sink.allocate(this.partSize)
-        : new Uint8Array(Buffer.allocUnsafeSlow(this.partSize).buffer, 0, this.partSize);
+      this.current ??=
+        this.spareParts.pop() ??
+        (this.sink.allocate
+          ? this.sink.allocate(this.partSize)
+          : new Uint8Array(Buffer.allocUnsafeSlow(this.partSize).buffer, 0, this.partSize));
       const take = Math.min(bytes.byteLength, this.partSize - this.filled);
       this.current.set(bytes.subarray(0, take), this.filled);
       if (this.verify) this.crc = crc32c(bytes.subarray(0, take), this.crc);
       this.filled += take;
       this.written += take;
       bytes = bytes.subarray(take);
-      if (this.filled === this.partSize) await this.dispatch(false);
+      if (this.filled === this.partSize) {
+        const pending = bytes.byteLength; // read now: a detached view reads as 0 bytes
+        await this.dispatch(false);
+        // The caller's buffer may have been transferred while this part went out.
+        if (pending > 0) assertAttached(data, length, 'chunk');
+      }
     }
-  }
-
-  /**
-   * Like `write`, but whole parts are sent as views of `bytes` without copying them. Only for a
-   * caller that leaves `bytes` untouched until `close()` settles (`put` does).
-   * @internal
-   */
-  async writeOwned(bytes: Uint8Array): Promise<void> {
-    await this.assertOpen('write');
-    let rest = bytes;
-    while (this.filled === 0 && rest.byteLength >= this.partSize && !this.sink.allocate && !this.compressor) {
-      this.current = rest.subarray(0, this.partSize);
-      if (this.verify) this.crc = crc32c(this.current, this.crc);
-      this.filled = this.partSize;
-      this.input += this.partSize;
-      this.written += this.partSize;
-      rest = rest.subarray(this.partSize);
-      await this.dispatch(false);
-    }
-    if (rest.byteLength > 0) await this.write(rest);
   }
 
   /** Uploads what is left and makes the object visible. */
@@ -320,16 +327,22 @@ export class ObjectWriter {
       await this.cancel(error);
       throw error;
     }
-    const bytes = (this.current as Uint8Array).subarray(0, this.filled);
+    const buffer = this.current as Uint8Array;
+    const bytes = buffer.subarray(0, this.filled);
     const offset = index * this.partSize;
     this.parts++;
     this.current = undefined;
     this.filled = 0;
     const upload = this.sink.uploadPart(index, offset, bytes, this.controller.signal).then(
-      () => undefined,
+      () => {
+        if (this.sink.recyclesParts) this.spareParts.push(buffer);
+      },
       (error: unknown) => {
         this.failure ??= error;
         this.controller.abort(error);
+        // A failed writer cleans up by itself (a temp file filling the disk, a multipart upload
+        // billed by the service), not only when the caller gets to abort().
+        void this.cancel(error);
       },
     );
     this.inFlight.add(upload);
@@ -411,7 +424,8 @@ export class ObjectWriter {
     );
   }
 
-  private fail(error: unknown, operation: string): Error {
+  private fail(error: unknown, step: string): Error {
+    const operation = this.label ?? step;
     if (this.signal?.aborted) return this.callSite.attach(abortError(operation, this.uri, this.signal.reason));
     return this.callSite.attach(toS3dlioError(error, operation, this.uri));
   }
@@ -444,13 +458,18 @@ class ZstdFrames {
 
   async push(bytes: Uint8Array): Promise<Uint8Array[]> {
     const frames: Uint8Array[] = [];
+    const length = bytes.byteLength;
     let rest = bytes;
     while (rest.byteLength > 0) {
       const take = Math.min(rest.byteLength, this.frameSize - this.filled);
       this.buffer.set(rest.subarray(0, take), this.filled);
       this.filled += take;
       rest = rest.subarray(take);
-      if (this.filled === this.frameSize) frames.push(await this.frame());
+      if (this.filled === this.frameSize) {
+        const pending = rest.byteLength; // read now: a detached view reads as 0 bytes
+        frames.push(await this.frame());
+        if (pending > 0) assertAttached(bytes, length, 'chunk');
+      }
     }
     return frames;
   }

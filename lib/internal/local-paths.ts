@@ -1,7 +1,10 @@
 /** Filesystem helpers shared by the local backends (file://, direct://). */
 import { randomBytes } from 'crypto';
-import { promises as fs } from 'fs';
+import { type Stats, constants as fsConstants, promises as fs } from 'fs';
+import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
+
+import { S3dlioError } from '../errors';
 
 /**
  * Temporary files of in-progress writes: `.{name}.s3dlio-{pid}-{16 hex}.tmp` in the destination's
@@ -30,6 +33,39 @@ function utf8Prefix(name: string, bytes: number): string {
 export function tempPathFor(destination: string): string {
   const name = utf8Prefix(path.basename(destination), 160);
   return path.join(path.dirname(destination), `.${name}.s3dlio-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/**
+ * Opens a user-named local file for reading, as the native reads do: O_NONBLOCK, because opening
+ * a FIFO without a writer blocks a thread-pool thread forever, and anything that is not a regular
+ * file (FIFO, device, socket) refused with ERR_NOT_A_FILE (a directory: ERR_IS_DIRECTORY) before
+ * a byte is read. O_NONBLOCK changes nothing for regular files.
+ */
+export async function openRegularFile(file: string, uri: string, operation: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    // A socket cannot be opened at all (ENXIO): still say what it is.
+    if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+    throw notARegularFile(file, uri, operation, await fs.stat(file).catch(() => undefined));
+  }
+  const stats = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  if (stats.isFile()) return handle;
+  await handle.close();
+  throw notARegularFile(file, uri, operation, stats);
+}
+
+function notARegularFile(file: string, uri: string, operation: string, stats: Stats | undefined): S3dlioError {
+  const directory = stats?.isDirectory() === true;
+  return new S3dlioError(
+    directory ? 'ERR_IS_DIRECTORY' : 'ERR_NOT_A_FILE',
+    `${operation} ${uri}: ${file} is ${directory ? 'a directory' : 'not a regular file (a FIFO, device or socket)'}`,
+    { uri, operation },
+  );
 }
 
 /** mkdir -p for the directory that will hold `file`. */

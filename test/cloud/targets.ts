@@ -41,9 +41,9 @@ export function s3Endpoint(): string {
   return requiredEnv('S3DLIO_TEST_S3_ENDPOINT');
 }
 
-/** S3 on moto (or S3DLIO_TEST_S3_ENDPOINT with S3DLIO_TEST_S3_ACCESS_KEY/SECRET_KEY/REGION). */
-export function s3Target(): CloudTarget {
-  const options = (): Record<string, unknown> => ({
+/** The store options of the S3 test server (also for child processes, which build their own store). */
+export function s3StoreOptions(): Record<string, unknown> {
+  return {
     endpoint: requiredEnv('S3DLIO_TEST_S3_ENDPOINT'),
     region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
     credentials: {
@@ -51,7 +51,12 @@ export function s3Target(): CloudTarget {
       secretAccessKey: process.env.S3DLIO_TEST_S3_SECRET_KEY ?? 'test',
     },
     retryBaseDelayMs: 20,
-  });
+  };
+}
+
+/** S3 on moto (or S3DLIO_TEST_S3_ENDPOINT with S3DLIO_TEST_S3_ACCESS_KEY/SECRET_KEY/REGION). */
+export function s3Target(): CloudTarget {
+  const options = s3StoreOptions;
   return {
     name: 's3 (moto)',
     scheme: 's3',

@@ -1,0 +1,49 @@
+/**
+ * Caller memory that can vanish: an ArrayBuffer is detached by a transfer (`structuredClone(buf,
+ * { transfer })`, `postMessage`, `ArrayBuffer.prototype.transfer`, `WebAssembly.Memory.grow`) at
+ * any await. Code that reads a caller's buffer across awaits checks it with these helpers, and
+ * work that outlives the call (an SDK sending a body over several event-loop turns) gets a copy.
+ */
+import { types } from 'util';
+
+/** Whether `buffer` is a detached ArrayBuffer (a SharedArrayBuffer never is). */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength > 0 || types.isSharedArrayBuffer(buffer)) return false;
+  const flag = (buffer as { detached?: unknown }).detached; // Node >= 22
+  if (typeof flag === 'boolean') return flag;
+  try {
+    new Uint8Array(buffer, 0, 0); // throws on a detached buffer, even for 0 bytes
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The error for a buffer detached before or during an operation (code ERR_BUFFER_DETACHED).
+ * A plain Error with a code, like a native one: the operation wraps it with its URI.
+ */
+export function bufferDetached(name: string): Error & { code: 'ERR_BUFFER_DETACHED' } {
+  const error = new Error(
+    `the ArrayBuffer of \`${name}\` was detached (transferred to another owner) while the operation needed it`,
+  ) as Error & { code: 'ERR_BUFFER_DETACHED' };
+  Object.defineProperty(error, 'code', { value: 'ERR_BUFFER_DETACHED', enumerable: true });
+  return error;
+}
+
+/**
+ * Throws ERR_BUFFER_DETACHED unless `view` still covers `length` bytes of an attached buffer
+ * (a detached or shrunk resizable buffer leaves a shorter view).
+ */
+export function assertAttached(view: ArrayBufferView, length: number, name: string): void {
+  if (view.byteLength !== length || isDetached(view.buffer)) throw bufferDetached(name);
+}
+
+/** A copy of `bytes` in memory only the library holds: nobody else can detach or change it. */
+export function privateCopy(bytes: Uint8Array, name: string): Uint8Array {
+  if (isDetached(bytes.buffer)) throw bufferDetached(name);
+  if (bytes.byteLength === 0) return new Uint8Array(0);
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
+}
