@@ -75,27 +75,19 @@ export interface DownloadOptions extends TransferOptions {
   pattern?: RegExp | string;
 }
 
-const UPLOAD_KEYS = optionKeys<UploadOptions>()({
+/** The option keys every transfer takes. */
+const TRANSFER_KEYS = {
   signal: true,
   concurrency: true,
   onProgress: true,
   onObject: true,
   continueOnError: true,
   partSize: true,
-  createBucket: true,
-  followSymlinks: true,
-});
+} as const;
 
-const DOWNLOAD_KEYS = optionKeys<DownloadOptions>()({
-  signal: true,
-  concurrency: true,
-  onProgress: true,
-  onObject: true,
-  continueOnError: true,
-  partSize: true,
-  recursive: true,
-  pattern: true,
-});
+const UPLOAD_KEYS = optionKeys<UploadOptions>()({ ...TRANSFER_KEYS, createBucket: true, followSymlinks: true });
+
+const DOWNLOAD_KEYS = optionKeys<DownloadOptions>()({ ...TRANSFER_KEYS, recursive: true, pattern: true });
 
 /** The options both transfers share, checked before anything is listed or read. */
 function transferSettings(opts: Partial<TransferOptions>): { concurrency: number; continueOnError: boolean } {

@@ -50,7 +50,7 @@ const FULL_DISK_CHILD = `${PRELUDE}
     const big = Buffer.alloc(4 * 1024 * 1024, 7);
     for (const scheme of ['file', 'direct']) {
       const store = s3dlio.storeFor(scheme + ':///', scheme === 'direct' ? { allowBufferedFallback: true } : {});
-      const small = s3dlio.storeFor(scheme + ':///', { chunkSize: 1024 * 1024, allowBufferedFallback: scheme === 'direct' });
+      const small = s3dlio.storeFor(scheme + ':///', { chunkSize: 1024 * 1024, ...(scheme === 'direct' && { allowBufferedFallback: true }) });
       const at = (name) => scheme + '://' + dir + '/' + scheme + '-' + name;
       const file = (name) => dir + '/' + scheme + '-' + name;
       await record(scheme + ' put (one native job)', store.put(at('put'), big), dir, file('put'));
