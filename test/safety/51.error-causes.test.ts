@@ -313,10 +313,21 @@ describe('every error has a documented code', () => {
     expect(result).toEqual({ s3dlio: true, code: 'ERR_NOT_FOUND', operation: 'readHdf5' });
   });
 
-  test('a native allocation that fails: an S3dlioError', async () => {
-    const error = await rejectionOf(s3dlio.generateData(2 ** 45));
-    expect(error).toBeInstanceOf(s3dlio.S3dlioError);
-    expect(error).toMatchObject({ code: 'ENOMEM', operation: 'generateData' });
+  test('a size no buffer can hold is refused before allocating; an allocation that fails is ERR_OUT_OF_MEMORY', async () => {
+    const tooLarge = await rejectionOf(s3dlio.generateData(2 ** 45));
+    expect(tooLarge).toBeInstanceOf(RangeError);
+    expect(tooLarge).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    // A real allocation failure: 2 GiB (a legal size) in a process whose address space is capped.
+    const result = await runNodeJson<Record<string, unknown>>(
+      `const s = require(LIB);
+       const report = (e) => console.log('RESULT ' + JSON.stringify(
+         { s3dlio: e instanceof s.S3dlioError, code: e.code, operation: e.operation }));
+       s.generateData(2 ** 31).then(() => report({}), report);`,
+      null,
+      [],
+      { wrapper: ['sh', '-c', 'ulimit -v 3000000 && exec "$@"', 'sh'] },
+    );
+    expect(result).toEqual({ s3dlio: true, code: 'ERR_OUT_OF_MEMORY', operation: 'generateData' });
   });
 
   test.each<[string, () => unknown, 'TypeError' | 'RangeError', string]>([
