@@ -2,7 +2,8 @@
  * A throwaway copy of the whole machine for destructive end-to-end tests: a private mount
  * namespace in which `/` is an overlay of the host's root whose writes and deletes land in a tmpfs,
  * with a fresh tmpfs on /tmp, a new procfs, and a /dev of four bind-mounted device nodes (nothing
- * of the host's /dev, /dev/shm or /tmp is reachable). A command runs chrooted there only after it
+ * of the host's /dev, /dev/shm or /tmp is reachable), and the working directory (the repository,
+ * wherever it is cloned) overlaid at its own path. A command runs chrooted there only after it
  * has seen the marker file that exists in the overlay alone; when it exits, everything is gone.
  */
 import { spawn, spawnSync } from 'child_process';
@@ -31,6 +32,15 @@ export interface SandboxOptions {
 /** Exit code of the marker check: the command found itself outside the sandbox and did nothing. */
 export const NOT_IN_SANDBOX = 99;
 
+/** Where the working directory (the repository) is inside the sandbox. */
+export const SANDBOX_REPO = '/opt/s3dlio-sandbox/repo';
+
+/** `target` as seen inside a sandbox whose working directory was `cwd` outside. */
+export function inSandbox(target: string, cwd: string): string {
+  if (cwd === '/') return target;
+  return target === cwd || target.startsWith(`${cwd}/`) ? `${SANDBOX_REPO}${target.slice(cwd.length)}` : target;
+}
+
 const SETUP = `
 set -eu
 D="$S3DLIO_SANDBOX_DIR"
@@ -46,6 +56,14 @@ for node in null zero random urandom; do
   mount --bind "/dev/$node" "$M/dev/$node"
 done
 mount -t tmpfs -o size=64m s3dlio-tmp "$M/tmp"
+# The working directory (the repository, wherever it is cloned: maybe below /tmp, which the cases
+# delete, or on another filesystem) is overlaid at a fixed path of its own; its writes and deletes
+# land in the sandbox's tmpfs too.
+C="$S3DLIO_SANDBOX_CWD"
+if [ "$C" != / ]; then
+  mkdir -p "$D/cwd-upper" "$D/cwd-work" "$M${SANDBOX_REPO}"
+  mount -t overlay s3dlio-sandbox-cwd -o "lowerdir=$C,upperdir=$D/cwd-upper,workdir=$D/cwd-work" "$M${SANDBOX_REPO}"
+fi
 `;
 
 // Inside the chroot: proceed only where the overlay's marker is (never on the host's root).
@@ -59,7 +77,12 @@ function unshareArgs(): string[] {
 }
 
 function script(options: SandboxOptions, command: readonly string[]): string[] {
-  const quoted = [options.cwd, ...command].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+  // Paths into the repository (the command, `-r` hooks, paths inside a `-e` script) move with it.
+  const moved = [
+    inSandbox(options.cwd, options.cwd),
+    ...command.map((word) => word.split(options.cwd === '/' ? '\0' : options.cwd).join(SANDBOX_REPO)),
+  ];
+  const quoted = moved.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
   return [
     ...unshareArgs(),
     'sh',
@@ -73,6 +96,7 @@ function environment(options: SandboxOptions, dir: string): NodeJS.ProcessEnv {
     ...process.env,
     ...options.env,
     S3DLIO_SANDBOX_DIR: dir,
+    S3DLIO_SANDBOX_CWD: options.cwd,
     S3DLIO_SANDBOX_MARKER: randomBytes(16).toString('hex'),
   };
 }

@@ -21,7 +21,7 @@ import {
 import { BIN, assertDistFresh, runCli } from '../cli/cli';
 import { REPO_ROOT } from '../helpers/child';
 import { rejectionOf, treeOf } from '../helpers/local';
-import { NOT_IN_SANDBOX, probeSandbox, runInSandbox } from '../helpers/sandbox';
+import { NOT_IN_SANDBOX, inSandbox, probeSandbox, runInSandbox } from '../helpers/sandbox';
 import { useTempDir } from '../helpers/temp';
 import { type CaseResult, WATCHED } from './sandbox-deletes';
 
@@ -290,7 +290,9 @@ if (!sandbox.ok) {
 
 (sandbox.ok ? describe : describe.skip)('end to end, inside a sandbox that cannot reach the host', () => {
   const results = new Map<string, CaseResult>();
-  const without = (...gone: string[]) => WATCHED.filter((target) => !gone.includes(target));
+  // The repository is at SANDBOX_REPO inside: the watched paths as the sandbox sees them.
+  const EXPECTED = WATCHED.map((target) => inSandbox(target, REPO_ROOT));
+  const without = (...gone: string[]) => EXPECTED.filter((target) => !gone.includes(target));
   const result = (name: string): CaseResult => {
     const found = results.get(name);
     if (!found) throw new Error(`the sandbox run has no case ${JSON.stringify(name)}`);
@@ -344,7 +346,7 @@ if (!sandbox.ok) {
       expect(outcome.stderr).toContain('[ERR_PROTECTED_PATH]');
       expect(outcome.stderr).toContain(mentions);
       expect(outcome.stderr).toContain('--allow-protected-paths');
-      expect(outcome.survivors).toEqual(WATCHED);
+      expect(outcome.survivors).toEqual(EXPECTED);
     });
 
     test.each([
@@ -358,12 +360,12 @@ if (!sandbox.ok) {
       ['deletePrefix file:///srv/v', '/srv/vol, a mount point'],
       ['deletePrefix file:///home/alice/', 'everything in /home/alice, the home directory'],
       ['deletePrefix file:///home/al', '/home/alice, the home directory'],
-      ['deletePrefix cwd name prefix', `${REPO_ROOT}, the current working directory`],
+      ['deletePrefix cwd name prefix', `${inSandbox(REPO_ROOT, REPO_ROOT)}, the current working directory`],
     ])('%s', (name, mentions) => {
       const outcome = result(name);
       expect(outcome.error).toMatchObject({ code: 'ERR_PROTECTED_PATH', name: 'S3dlioError' });
       expect(outcome.error?.message).toContain(mentions);
-      expect(outcome.survivors).toEqual(WATCHED);
+      expect(outcome.survivors).toEqual(EXPECTED);
     });
   });
 
@@ -405,7 +407,7 @@ if (!sandbox.ok) {
       expect(result('deleteMany file:///tmp/c.txt')).toMatchObject({ value: 1, survivors: without('/tmp/c.txt') });
       const root = result('delete file:///');
       expect(root.error).toMatchObject({ name: 'S3dlioError', code: 'ERR_IS_DIRECTORY' });
-      expect(root.survivors).toEqual(WATCHED);
+      expect(root.survivors).toEqual(EXPECTED);
     });
   });
 
