@@ -191,16 +191,10 @@ async function copyPrefix(
       uris,
       (uri) => uri,
       concurrency,
-      async (uri) => {
-        const placed = await destination.place(uri.slice(sourceBase.length), uri);
-        try {
-          await copy(uri, placed.uri, { signal: scope.signal });
-        } catch (error) {
-          throw placed.describe(error);
-        } finally {
-          await placed.release();
-        }
-      },
+      (uri) =>
+        destination.write(uri.slice(sourceBase.length), uri, (target) =>
+          copy(uri, target.uri, { signal: scope.signal }),
+        ),
     );
   } finally {
     await destination.close();

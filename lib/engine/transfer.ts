@@ -297,19 +297,16 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
         items,
         concurrency,
         async (item) => {
-          const placed = await root.place(item.relative, item.uri, 'download');
-          try {
-            const received = await writePlaced(store.getStream(item.uri, { signal: scope.signal }), placed, item.uri, {
+          const received = await root.withPlace(item.relative, item.uri, 'download', (placed) =>
+            writePlaced(store.getStream(item.uri, { signal: scope.signal }), placed, item.uri, {
               signal: scope.signal,
               partSize: opts.partSize,
               onBytes: (count) => progress.bytes(count),
-            });
-            bytes += received;
-            progress.object();
-            opts.onObject?.(item.uri, received);
-          } finally {
-            await placed.release();
-          }
+            }),
+          );
+          bytes += received;
+          progress.object();
+          opts.onObject?.(item.uri, received);
         },
         () => scope.signal?.aborted === true,
         () => new S3dlioError('ERR_ABORTED', 'download: aborted before this object started', { operation: 'download' }),
@@ -363,16 +360,15 @@ export interface PlacedObject {
   readonly uri: string;
   /** The same place as the user sees it (destination prefix + key). */
   readonly displayUri: string;
-  /** Rewrites an error about `uri` so it names the object as the user sees it. */
-  describe(error: unknown): unknown;
-  /** Releases what the placement holds (a directory handle for local destinations). */
-  release(): Promise<void>;
 }
 
 /** Where a prefix-to-prefix transfer writes (recursive copy): objects keyed relative to a prefix. */
 export interface Destination {
-  /** The place of the object whose key relative to the prefix is `relative` (`uri`: its source, for errors). */
-  place(relative: string, uri: string): Promise<PlacedObject>;
+  /**
+   * Runs `work` with the place of the object whose key relative to the prefix is `relative`
+   * (`uri`: its source, named in errors); an error of `work` names the place as the user sees it.
+   */
+  write<T>(relative: string, uri: string, work: (target: PlacedObject) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -385,9 +381,9 @@ export async function openDestination(prefixUri: string, operation: string): Pro
   const parsed = parseUri(prefixUri, 'dstUri');
   if (!isLocalScheme(parsed.scheme)) {
     return {
-      place: async (relative) => {
+      write: (relative, _uri, work) => {
         const uri = `${prefixUri}${relative}`;
-        return { uri, displayUri: uri, describe: (error) => error, release: async () => undefined };
+        return work({ uri, displayUri: uri });
       },
       close: async () => undefined,
     };
@@ -395,15 +391,14 @@ export async function openDestination(prefixUri: string, operation: string): Pro
   const scheme = parsed.scheme;
   const root = await LocalRoot.open(parsed.path as string);
   return {
-    place: async (relative, uri) => {
-      const placed = await root.place(relative, uri, operation);
-      return {
-        uri: `${scheme}://${placed.path}`,
-        displayUri: `${scheme}://${placed.displayPath}`,
-        describe: (error) => describedAs(error, placed, uri),
-        release: () => placed.release(),
-      };
-    },
+    write: (relative, uri, work) =>
+      root.withPlace(relative, uri, operation, async (placed) => {
+        try {
+          return await work({ uri: `${scheme}://${placed.path}`, displayUri: `${scheme}://${placed.displayPath}` });
+        } catch (error) {
+          throw describedAs(error, placed, uri);
+        }
+      }),
     close: () => root.close(),
   };
 }

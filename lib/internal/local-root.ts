@@ -100,6 +100,21 @@ export class LocalRoot {
     };
   }
 
+  /** Places `relative` (see `place`), runs `work` on it, and releases the place however `work` ends. */
+  async withPlace<T>(
+    relative: string,
+    uri: string,
+    operation: string,
+    work: (placed: PlacedFile) => Promise<T>,
+  ): Promise<T> {
+    const placed = await this.place(relative, uri, operation);
+    try {
+      return await work(placed);
+    } finally {
+      await placed.release();
+    }
+  }
+
   /** Closes the root's handle. */
   async close(): Promise<void> {
     await this.handle?.close();

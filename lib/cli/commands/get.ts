@@ -52,12 +52,9 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
         // The directory named with -o is a destination root: nothing is written outside it.
         const root = await LocalRoot.open(options.output);
         try {
-          const placed = await root.place(uri.slice(uri.lastIndexOf('/') + 1), uri, 'get');
-          try {
-            await writePlaced(source, placed, uri, { signal, onBytes: (count) => task.add(0, count) });
-          } finally {
-            await placed.release();
-          }
+          await root.withPlace(uri.slice(uri.lastIndexOf('/') + 1), uri, 'get', (placed) =>
+            writePlaced(source, placed, uri, { signal, onBytes: (count) => task.add(0, count) }),
+          );
         } finally {
           await root.close();
         }

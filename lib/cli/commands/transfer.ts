@@ -122,16 +122,7 @@ export async function copyCommand(
       listStream(source, { recursive: true, signal }),
       options.jobs,
       signal,
-      async (uri) => {
-        const placed = await target.place(uri.slice(sourceBase.length), uri);
-        try {
-          await copyOne(uri, placed.uri, placed.displayUri);
-        } catch (error) {
-          throw placed.describe(error);
-        } finally {
-          await placed.release();
-        }
-      },
+      (uri) => target.write(uri.slice(sourceBase.length), uri, (placed) => copyOne(uri, placed.uri, placed.displayUri)),
       (uri, error) => reporter.failure(uri, error, 'cp'),
     );
   } finally {
