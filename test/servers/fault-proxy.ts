@@ -278,6 +278,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (!finished) up.destroy();
     });
     up.on('error', () => {
+      // After a cut the upstream request is destroyed on purpose; the client side is closed by
+      // cutAfterFlush (a reset must stay a reset, not become a plain close here first).
+      if (finished) return;
       if (!res.headersSent && !res.destroyed) {
         const body = 'fault proxy: upstream connection failed';
         res.writeHead(502, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)) });

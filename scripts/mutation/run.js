@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:mutation [-- <stryker options>]`: StrykerJS over lib/, with the test servers
+ * (moto, Azurite, the GCS server) started once here instead of once per mutant run, then a score
+ * per scope (scripts/mutation/score.js).
+ *
+ *   npm run test:mutation                         incremental: only mutants whose code or tests changed
+ *   npm run test:mutation -- --force              every mutant again (about an hour on 2 cores)
+ *   npm run test:mutation -- --mutate lib/uri.ts  one file
+ */
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const path = require('path');
+
+require('../../test/helpers/register-ts.js');
+
+const root = path.resolve(__dirname, '../..');
+
+async function main() {
+  const setup = require(path.join(root, 'test/global-setup.ts')).default;
+  const teardown = require(path.join(root, 'test/global-teardown.ts')).default;
+  await setup();
+  let status;
+  try {
+    const stryker = path.join(root, 'node_modules/.bin/stryker');
+    // Asynchronously: the GCS server runs in this process and must keep answering.
+    status = await new Promise((resolve, reject) => {
+      const run = spawn(stryker, ['run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+      run.on('error', reject);
+      run.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    });
+  } finally {
+    await teardown();
+  }
+  if (status !== 0) return status;
+  const score = spawnSync(process.execPath, [path.join(__dirname, 'score.js')], { cwd: root, stdio: 'inherit' });
+  return score.status ?? 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,61 @@
+// Mutation testing with StrykerJS: `npm run test:mutation` (see README, "Mutation testing").
+// Run through scripts/mutation/run.js, which starts the test servers once for every mutant run.
+
+/** The pure-logic code held to a mutation score of at least 80%. */
+export const SCORED = [
+  'lib/internal/**/*.ts',
+  'lib/engine/**/*.ts',
+  'lib/uri.ts',
+  'lib/loader/**/*.ts',
+  'lib/formats/**/*.ts',
+  'lib/cloud/**/*.ts',
+];
+
+/** Reported without a bar: the backends are mostly SDK glue, tested against the servers. */
+export const REPORTED = ['lib/backends/**/*.ts'];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: {
+    configFile: 'jest.config.js',
+    config: {
+      // Left out: suites that test the package or the native boundary from child processes and
+      // take minutes in band (per-test coverage cannot see a child's coverage, so they would
+      // only lengthen every run): packaging (npm pack + install), the missing-tools fixture (a
+      // child jest), native memory under GC (6 min in band) and zero-copy RSS.
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '/test/package/',
+        '/test/safety/70\\.',
+        '/test/safety/10\\.native-memory',
+        '/test/local/99\\.zero-copy-rss',
+      ],
+    },
+    enableFindRelatedTests: false,
+  },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  // The CLI tests run dist/ in child processes; the instrumented build there sees the active
+  // mutant through the environment.
+  buildCommand: 'npm run build:ts',
+  mutate: [...SCORED, ...REPORTED],
+  plugins: ['@stryker-mutator/*', './scripts/mutation/error-message-ignorer.mjs'],
+  ignorers: ['error-messages'],
+  ignoreStatic: true,
+  coverageAnalysis: 'perTest',
+  incremental: true,
+  incrementalFile: 'reports/mutation/incremental.json',
+  concurrency: 2,
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  dryRunTimeoutMinutes: 30,
+  ignorePatterns: ['dist', 'reports', 'bench/results', 'coverage', '*.tgz'],
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/report.json' },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: '.stryker-tmp',
+};
