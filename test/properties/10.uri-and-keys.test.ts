@@ -374,7 +374,7 @@ describe('downloads write below the destination only (end to end)', () => {
         expect(files.map((file) => path.relative(dest, path.join(outer, file))).sort()).toEqual([...keys].sort());
         for (const key of keys) expect(readFileSync(path.join(dest, key), 'utf8')).toBe(key);
       }),
-      propertyRuns(12),
+      propertyRuns(8),
     );
   });
 });

@@ -148,7 +148,7 @@ describe('DataLoader over all ranks', () => {
         const order = epochOrder(length, options.shuffle, options.seed, e);
         expect(sorted(range(world).flatMap((rank) => loaderFor(rank).indicesFor(e)))).toEqual(sorted(order));
       }),
-      propertyRuns(60),
+      propertyRuns(40),
     );
   });
 });
