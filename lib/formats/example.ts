@@ -350,46 +350,90 @@ export function decodeExample(bytes: Uint8Array | ArrayBufferView | ArrayBuffer)
 /** One map entry (key = 1, value = 2) into `out`; the last entry of a key wins, as in protobuf maps. */
 function decodeEntry(entry: Reader, out: Map<string, ExampleFeature>): void {
   let key = '';
-  let feature: ExampleFeature | undefined;
+  let feature: FeatureParts | undefined;
   while (!entry.done) {
     const [field, wire] = entry.tag();
     if (field === 1) {
       const [start, end] = entry.lenRange(wire, 'the map key');
       key = Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset + start, end - start).toString('utf8');
     } else if (field === 2) {
-      feature = decodeFeature(entry.message(wire, 'the map value'), feature);
+      feature ??= new FeatureParts();
+      decodeFeature(entry.message(wire, 'the map value'), feature);
     } else entry.skip(wire);
   }
-  if (!feature) {
+  const value = feature?.value();
+  if (!value) {
     throw badFormat('decodeExample', `feature ${JSON.stringify(key)} has no bytes_list, float_list or int64_list`);
   }
-  out.set(key, feature);
+  out.set(key, value);
 }
 
-/** A Feature, merged into `previous` (a message repeated on the wire merges; another oneof member replaces). */
-function decodeFeature(r: Reader, previous: ExampleFeature | undefined): ExampleFeature | undefined {
-  let current = previous;
+/**
+ * The lists of one Feature as they arrive on the wire, joined once at the end: a list repeated on
+ * the wire merges into the previous one of its kind, another oneof member replaces it. Joining at
+ * each repetition instead would copy quadratically (a few hundred KiB of repeated empty lists
+ * would take minutes).
+ */
+class FeatureParts {
+  private kind: ExampleFeature['kind'] | undefined;
+  private bytes: Uint8Array[] = [];
+  private floats: Float32Array[] = [];
+  private ints: bigint[] = [];
+
+  /** Starts collecting `kind`, dropping the values of another kind (the oneof's last member wins). */
+  use(kind: ExampleFeature['kind']): void {
+    if (this.kind === kind) return;
+    this.kind = kind;
+    this.bytes = [];
+    this.floats = [];
+    this.ints = [];
+  }
+
+  addBytes(value: Uint8Array): void {
+    this.bytes.push(value);
+  }
+
+  addFloats(values: Float32Array): void {
+    this.floats.push(values);
+  }
+
+  addInt(value: bigint): void {
+    this.ints.push(value);
+  }
+
+  /** The decoded feature, or undefined when no list was set. */
+  value(): ExampleFeature | undefined {
+    if (this.kind === 'bytes') return { kind: 'bytes', value: this.bytes };
+    if (this.kind === 'float') {
+      // One chunk stays a view of the input (zero copy); several are joined once.
+      return { kind: 'float', value: this.floats.length === 1 ? this.floats[0]! : concatFloats(this.floats) };
+    }
+    if (this.kind === 'int64') return { kind: 'int64', value: BigInt64Array.from(this.ints) };
+    return undefined;
+  }
+}
+
+/** A Feature message, into `parts`. */
+function decodeFeature(r: Reader, parts: FeatureParts): void {
   while (!r.done) {
     const [field, wire] = r.tag();
     if (field === 1) {
-      const value = decodeBytesList(r.message(wire, 'Feature.bytes_list'));
-      current = { kind: 'bytes', value: current?.kind === 'bytes' ? [...current.value, ...value] : value };
+      const list = r.message(wire, 'Feature.bytes_list');
+      parts.use('bytes');
+      decodeBytesList(list, parts);
     } else if (field === 2) {
-      const value = decodeFloatList(r.message(wire, 'Feature.float_list'));
-      current = { kind: 'float', value: current?.kind === 'float' ? concatFloats([current.value, value]) : value };
+      const list = r.message(wire, 'Feature.float_list');
+      parts.use('float');
+      decodeFloatList(list, parts);
     } else if (field === 3) {
-      const value = decodeInt64List(r.message(wire, 'Feature.int64_list'));
-      current = {
-        kind: 'int64',
-        value: current?.kind === 'int64' ? BigInt64Array.from([...current.value, ...value]) : value,
-      };
+      const list = r.message(wire, 'Feature.int64_list');
+      parts.use('int64');
+      decodeInt64List(list, parts);
     } else r.skip(wire);
   }
-  return current;
 }
 
-function decodeBytesList(r: Reader): Uint8Array[] {
-  const values: Uint8Array[] = [];
+function decodeBytesList(r: Reader, parts: FeatureParts): void {
   while (!r.done) {
     const [field, wire] = r.tag();
     if (field !== 1) {
@@ -397,13 +441,11 @@ function decodeBytesList(r: Reader): Uint8Array[] {
       continue;
     }
     const [start, end] = r.lenRange(wire, 'BytesList.value');
-    values.push(r.bytes.subarray(start, end));
+    parts.addBytes(r.bytes.subarray(start, end));
   }
-  return values;
 }
 
-function decodeFloatList(r: Reader): Float32Array {
-  const chunks: Float32Array[] = [];
+function decodeFloatList(r: Reader, parts: FeatureParts): void {
   while (!r.done) {
     const [field, wire] = r.tag();
     if (field !== 1) {
@@ -415,9 +457,8 @@ function decodeFloatList(r: Reader): Float32Array {
     if ((end - start) % 4 !== 0) {
       throw badFormat('decodeExample', `packed floats of ${end - start} bytes (not a multiple of 4) at byte ${start}`);
     }
-    chunks.push(floatsAt(r.bytes, start, (end - start) / 4));
+    parts.addFloats(floatsAt(r.bytes, start, (end - start) / 4));
   }
-  return chunks.length === 1 ? chunks[0]! : concatFloats(chunks);
 }
 
 /** Little-endian floats at `start`: a view when aligned, else one copy. */
@@ -437,16 +478,14 @@ function concatFloats(chunks: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function decodeInt64List(r: Reader): BigInt64Array {
-  const values: bigint[] = [];
+function decodeInt64List(r: Reader, parts: FeatureParts): void {
   while (!r.done) {
     const [field, wire] = r.tag();
     if (field !== 1) r.skip(wire);
-    else if (wire === VARINT) values.push(r.int64());
+    else if (wire === VARINT) parts.addInt(r.int64());
     else {
       const packed = r.message(wire, 'Int64List.value');
-      while (!packed.done) values.push(packed.int64());
+      while (!packed.done) parts.addInt(packed.int64());
     }
   }
-  return BigInt64Array.from(values);
 }

@@ -236,9 +236,17 @@ export function encodeNpy(array: NpyInput, options?: NpyEncodeOptions): Uint8Arr
 /** The parser's view of a Python literal: the header is a dict of strings, booleans and tuples. */
 type PyValue = string | number | boolean | null | PyValue[] | Map<string, PyValue>;
 
+/**
+ * Deepest nesting of dicts, tuples and lists a header may have. NumPy's own headers nest 3 levels
+ * at most (a structured descr: list → tuple → shape tuple); the parser recurses once per level,
+ * so without a bound a header of `[[[[…` would overflow the stack instead of failing as corrupt.
+ */
+const MAX_HEADER_DEPTH = 32;
+
 /** A strict reader of the Python literal subset NPY headers use (no eval, no surprises). */
 class PyLiteralParser {
   private at = 0;
+  private depth = 0;
 
   constructor(
     private readonly text: string,
@@ -262,9 +270,15 @@ class PyLiteralParser {
   private value(): PyValue {
     this.skipSpace();
     const c = this.text[this.at];
-    if (c === '{') return this.dict();
-    if (c === '(') return this.sequence(')');
-    if (c === '[') return this.sequence(']');
+    if (c === '{' || c === '(' || c === '[') {
+      if (this.depth === MAX_HEADER_DEPTH) {
+        throw this.fail(`nested deeper than ${MAX_HEADER_DEPTH} levels at ${this.where(this.at)}`);
+      }
+      this.depth++;
+      const nested = c === '{' ? this.dict() : this.sequence(c === '(' ? ')' : ']');
+      this.depth--;
+      return nested;
+    }
     if (c === "'" || c === '"') return this.string();
     const word = /^(True|False|None|-?\d+L?)/.exec(this.text.slice(this.at));
     if (!word) throw this.fail(`unexpected ${c === undefined ? 'end' : JSON.stringify(c)} at ${this.where(this.at)}`);
