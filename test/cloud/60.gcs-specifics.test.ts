@@ -139,3 +139,77 @@ describe('credentials, against a GCS server that checks bearer tokens', () => {
     await expect(anonymous.stat('gs://auth-bucket/k')).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED' });
   });
 });
+
+describe('error codes never depend on bucket or key names', () => {
+  // GCS answers a missing object "No such object: <bucket>/<key>": names that contain "bucket",
+  // "not empty" or a network error's wording are quoted in the message and must not change the code.
+  const named = `gs://${newBucketName('bucketbucket')}/`;
+  const missingBucket = `gs://${newBucketName('no-such-bucket')}/`;
+  const keys = ['bucket/nope', 'no-such-bucket', 'The specified bucket does not exist.', 'socket hang up', 'not empty'];
+
+  beforeAll(async () => {
+    await store.createBucket(named);
+    await store.put(`${named}present`, 'here');
+  });
+  afterAll(() => store.deleteBucket(named, { force: true }));
+
+  test.each(keys)('missing key %j in a bucket named "…bucket…" → ERR_NOT_FOUND for every read', async (key) => {
+    const uri = `${named}${key}`;
+    for (const [operation, attempt] of [
+      ['get', () => store.get(uri)],
+      ['getRange', () => store.getRange(uri, 0, 10)],
+      ['getRange', () => store.getRange(uri, 5)],
+      ['stat', () => store.stat(uri)],
+      ['delete', () => store.delete(uri)],
+      ['copy', () => store.copy(uri, `${named}copy-target`)],
+      ['rename', () => store.rename(uri, `${named}rename-target`)],
+    ] as const) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', operation });
+    }
+    await expect(store.exists(uri)).resolves.toBe(false);
+    await expect(rejectionOf(store.getMany([`${named}present`, uri]))).resolves.toMatchObject({
+      errors: [expect.objectContaining({ code: 'ERR_NOT_FOUND' })],
+    });
+    const stream = store.getStream(uri);
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+  });
+
+  test('a missing key is not retried as a network failure, even when named like one', async () => {
+    const server = await startGcsServer();
+    try {
+      const direct = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test', retryBaseDelayMs: 1 });
+      await direct.createBucket(named);
+      const before = server.requests;
+      await expect(direct.get(`${named}socket hang up`)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+      expect(server.requests - before).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('listing a missing prefix in a bucket named "…bucket…" is empty; copy into it works', async () => {
+    expect(await store.list(`${named}no-such-bucket/`)).toEqual([]);
+    await store.copy(`${named}present`, `${named}bucket/copied`);
+    expect(Buffer.from(await store.get(`${named}bucket/copied`)).toString()).toBe('here');
+  });
+
+  test('a bucket that really is missing → ERR_BUCKET_NOT_FOUND, whatever the key', async () => {
+    for (const key of keys) {
+      const uri = `${missingBucket}${key}`;
+      await expect(store.get(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND', operation: 'get' });
+      await expect(store.getRange(uri, 0, 10)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+      await expect(store.stat(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND', operation: 'stat' });
+      await expect(store.delete(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+      await expect(store.copy(`${named}present`, uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+    }
+    await expect(store.list(`${missingBucket}bucket/`)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+  });
+
+  test('deleting a non-empty bucket → ERR_BUCKET_NOT_EMPTY', async () => {
+    await expect(store.deleteBucket(named)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_EMPTY' });
+  });
+});
