@@ -8,7 +8,7 @@ import { OAuth2Client } from 'google-auth-library';
 import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
-import { startGcsServer } from '../servers/gcs-server';
+import { type GcsServer, startGcsServer } from '../servers/gcs-server';
 import { gsTarget, newBucketName } from './targets';
 
 const target = gsTarget();
@@ -211,5 +211,70 @@ describe('error codes never depend on bucket or key names', () => {
 
   test('deleting a non-empty bucket → ERR_BUCKET_NOT_EMPTY', async () => {
     await expect(store.deleteBucket(named)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_EMPTY' });
+  });
+});
+
+describe('against a server as strict as GCS, watching the wire', () => {
+  let server: GcsServer;
+  let strict: s3dlio.ObjectStore;
+  const root = 'gs://strict-bucket/';
+  const requestsSince = (from: number) => server.requestLog.slice(from);
+
+  beforeAll(async () => {
+    server = await startGcsServer();
+    strict = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test', retryBaseDelayMs: 1 });
+    await strict.createBucket(root);
+  });
+  afterAll(() => server.stop());
+
+  test('copy and rename follow rewrite tokens until done', async () => {
+    const data = testBytes(200_000, 41);
+    await strict.put(`${root}cp/src`, data);
+    const from = server.requestLog.length;
+    await strict.copy(`${root}cp/src`, `${root}cp/dst`);
+    const rewrites = requestsSince(from).filter((r) => r.url.includes('/rewriteTo/'));
+    expect(rewrites.length).toBeGreaterThan(1);
+    expect(rewrites.slice(1).every((r) => r.url.includes('rewriteToken='))).toBe(true);
+    expectSameBytes(await strict.get(`${root}cp/dst`), data);
+    await strict.rename(`${root}cp/dst`, `${root}cp/moved`);
+    expectSameBytes(await strict.get(`${root}cp/moved`), data);
+    expect(await strict.exists(`${root}cp/dst`)).toBe(false);
+  });
+
+  test('listing follows short pages and returns every name exactly once', async () => {
+    const deep = Array.from({ length: 130 }, (_, i) => `ls/many/${String(i).padStart(3, '0')}`);
+    const flat = Array.from({ length: 60 }, (_, i) => `ls/top-${String(i).padStart(3, '0')}`);
+    await strict.putMany([...deep, ...flat].map((key) => ({ uri: `${root}${key}`, data: key })));
+    const from = server.requestLog.length;
+    expect(await strict.list(`${root}ls/`, { recursive: true })).toEqual([...deep, ...flat].map((k) => `${root}${k}`));
+    const pages = requestsSince(from).filter((r) => r.method === 'GET' && /\/o\?/.test(r.url));
+    // 190 names, 1000 asked per page: only short pages make this more than one request.
+    expect(pages.length).toBeGreaterThan(1);
+    expect(await strict.list(`${root}ls/`)).toEqual([`${root}ls/many/`, ...flat.map((k) => `${root}${k}`)]);
+  });
+
+  test('an empty object reads as empty though GCS answers its ranges 416', async () => {
+    const uri = `${root}empty`;
+    await strict.put(uri, new Uint8Array(0));
+    const from = server.requestLog.length;
+    expect((await strict.getRange(uri, 0)).byteLength).toBe(0);
+    expect((await strict.getRange(uri, 0, 10)).byteLength).toBe(0);
+    expect(
+      requestsSince(from).some((r) => r.status === 416 && r.responseHeaders['content-range'] === 'bytes */0'),
+    ).toBe(true);
+    expect((await strict.get(uri)).byteLength).toBe(0);
+    expect(await strict.getInto(uri, new Uint8Array(4))).toBe(0);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of strict.getStream(uri)) chunks.push(chunk as Uint8Array);
+    expect(Buffer.concat(chunks).length).toBe(0);
+    await expect(strict.getRange(uri, 1, 1)).rejects.toMatchObject({ code: 'ERR_RANGE_NOT_SATISFIABLE' });
+  });
+
+  test('a download error in plain text keeps its message and code', async () => {
+    const from = server.requestLog.length;
+    const error = await rejectionOf(strict.get(`${root}no/such`));
+    expect(error).toMatchObject({ code: 'ERR_NOT_FOUND', operation: 'get' });
+    expect(error.message).toContain('No such object: strict-bucket/no/such (HTTP 404)');
+    expect(requestsSince(from).map((r) => r.responseHeaders['content-type'])).toEqual(['text/html; charset=UTF-8']);
   });
 });
