@@ -209,6 +209,14 @@ describe('error codes never depend on bucket or key names', () => {
     await expect(store.list(`${missingBucket}bucket/`)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
   });
 
+  test('a bucket name only the service refuses → ERR_INVALID_URI', async () => {
+    // Names starting with "goog" pass the client-side rules; GCS answers 400 "Invalid bucket name".
+    await expect(store.createBucket(`gs://goog-${newBucketName('x')}/`)).rejects.toMatchObject({
+      code: 'ERR_INVALID_URI',
+      operation: 'createBucket',
+    });
+  });
+
   test('deleting a non-empty bucket → ERR_BUCKET_NOT_EMPTY', async () => {
     await expect(store.deleteBucket(named)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_EMPTY' });
   });
