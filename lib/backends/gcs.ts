@@ -102,6 +102,16 @@ interface GcsErrorShape {
   response?: { headers?: Record<string, string> };
 }
 
+/*
+ * GCS's own messages for the errors whose code the status alone does not give. A missing bucket
+ * and a missing object are both 404 `notFound`; the object's message quotes the names ("No such
+ * object: bucket/key"), the bucket's does not. Downloads (`alt=media`) carry the message as a
+ * plain-text body, so the SDK's error has no `errors[].reason` there: the message is all there is.
+ */
+const BUCKET_MISSING = /^The specified bucket does not exist\.?$/;
+const BUCKET_NOT_EMPTY = /^The bucket you tried to delete is not empty\b/;
+const INVALID_BUCKET_NAME = /^Invalid bucket name\b/;
+
 /** The whole object's CRC32C from `x-goog-hash: crc32c=…,md5=…`, as ResponseHeaders fields. */
 function storedCrc32c(header: string | undefined): { checksum?: StoredChecksum } {
   const value = header && /(?:^|,)\s*crc32c=([^,]+)/.exec(header)?.[1];
@@ -389,10 +399,13 @@ class GcsDriver implements CloudDriver {
     const status = typeof shape.code === 'number' ? shape.code : undefined;
     if (status === undefined) return { code: 'ERR_CLOUD', retryable: false, message };
     let base = classifyStatus(status);
-    if (status === 404 && /bucket/i.test(message)) base = { code: 'ERR_BUCKET_NOT_FOUND', retryable: false };
-    if (status === 409 && /not empty/i.test(message)) base = { code: 'ERR_BUCKET_NOT_EMPTY', retryable: false };
+    // Only GCS's fixed wording is matched, whole or as a prefix before any name: a bucket or key
+    // that contains "bucket" or "not empty" must not change the code.
+    const text = message.trim();
+    if (status === 404 && BUCKET_MISSING.test(text)) base = { code: 'ERR_BUCKET_NOT_FOUND', retryable: false };
+    if (status === 409 && BUCKET_NOT_EMPTY.test(text)) base = { code: 'ERR_BUCKET_NOT_EMPTY', retryable: false };
     else if (status === 409) base = { code: 'ERR_ALREADY_EXISTS', retryable: false };
-    if (status === 400 && reason === 'invalid' && /bucket/i.test(message))
+    if (status === 400 && reason === 'invalid' && INVALID_BUCKET_NAME.test(text))
       base = { code: 'ERR_INVALID_URI', retryable: false };
     return { ...base, status, serviceCode: reason, message };
   }

@@ -445,7 +445,7 @@ class S3Driver implements CloudDriver {
     const serviceCode = shape.name ?? shape.Code;
     const status = shape.$metadata?.httpStatusCode;
     // The SDK's own response-checksum validation (ChecksumMode ENABLED) fails with a plain Error.
-    if (!status && /checksum mismatch/i.test(shape.message ?? '')) {
+    if (!status && /^Checksum mismatch:/.test(shape.message ?? '')) {
       return { code: 'ERR_CHECKSUM_MISMATCH', retryable: true, message: shape.message ?? 'checksum mismatch' };
     }
     const known = serviceCode ? SERVICE_CODES[serviceCode] : undefined;

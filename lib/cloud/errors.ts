@@ -52,15 +52,32 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+/**
+ * Whether an SDK error is the server's error answer (GCS, Azure and S3 shapes), rather than a
+ * failure while a successful answer was being read.
+ */
+function isErrorAnswer(object: {
+  code?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}): boolean {
+  return [object.code, object.status, object.statusCode, object.$metadata?.httpStatusCode].some(
+    (value) => typeof value === 'number' && (value < 200 || value > 299),
+  );
+}
+
 /** Failures below HTTP: connection reset/refused, DNS, premature close. */
 export function classifyNetworkError(error: unknown): CloudFailure | undefined {
-  const object = (typeof error === 'object' && error !== null ? error : {}) as {
+  const object = (typeof error === 'object' && error !== null ? error : {}) as Parameters<typeof isErrorAnswer>[0] & {
     code?: unknown;
     message?: unknown;
     name?: unknown;
   };
   const code = typeof object.code === 'string' ? object.code : undefined;
-  const message = typeof object.message === 'string' ? object.message : '';
+  // A service's error answer is never a network failure, whatever its message says: messages can
+  // quote bucket and key names ("No such object: b/socket hang up").
+  const message = typeof object.message === 'string' && !isErrorAnswer(object) ? object.message : '';
   if (
     (code && NETWORK_CODES.has(code)) ||
     /socket hang up|premature close|ECONNRESET|aborted by the server/i.test(message)

@@ -8,7 +8,7 @@ import { OAuth2Client } from 'google-auth-library';
 import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
-import { startGcsServer } from '../servers/gcs-server';
+import { type GcsServer, startGcsServer } from '../servers/gcs-server';
 import { gsTarget, newBucketName } from './targets';
 
 const target = gsTarget();
@@ -137,5 +137,152 @@ describe('credentials, against a GCS server that checks bearer tokens', () => {
   test('no credentials at all → ERR_ACCESS_DENIED', async () => {
     const anonymous = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test' });
     await expect(anonymous.stat('gs://auth-bucket/k')).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+  });
+});
+
+describe('error codes never depend on bucket or key names', () => {
+  // GCS answers a missing object "No such object: <bucket>/<key>": names that contain "bucket",
+  // "not empty" or a network error's wording are quoted in the message and must not change the code.
+  const named = `gs://${newBucketName('bucketbucket')}/`;
+  const missingBucket = `gs://${newBucketName('no-such-bucket')}/`;
+  const keys = ['bucket/nope', 'no-such-bucket', 'The specified bucket does not exist.', 'socket hang up', 'not empty'];
+
+  beforeAll(async () => {
+    await store.createBucket(named);
+    await store.put(`${named}present`, 'here');
+  });
+  afterAll(() => store.deleteBucket(named, { force: true }));
+
+  test.each(keys)('missing key %j in a bucket named "…bucket…" → ERR_NOT_FOUND for every read', async (key) => {
+    const uri = `${named}${key}`;
+    for (const [operation, attempt] of [
+      ['get', () => store.get(uri)],
+      ['getRange', () => store.getRange(uri, 0, 10)],
+      ['getRange', () => store.getRange(uri, 5)],
+      ['stat', () => store.stat(uri)],
+      ['delete', () => store.delete(uri)],
+      ['copy', () => store.copy(uri, `${named}copy-target`)],
+      ['rename', () => store.rename(uri, `${named}rename-target`)],
+    ] as const) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', operation });
+    }
+    await expect(store.exists(uri)).resolves.toBe(false);
+    await expect(rejectionOf(store.getMany([`${named}present`, uri]))).resolves.toMatchObject({
+      errors: [expect.objectContaining({ code: 'ERR_NOT_FOUND' })],
+    });
+    const stream = store.getStream(uri);
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+  });
+
+  test('a missing key is not retried as a network failure, even when named like one', async () => {
+    const server = await startGcsServer();
+    try {
+      const direct = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test', retryBaseDelayMs: 1 });
+      await direct.createBucket(named);
+      const before = server.requests;
+      await expect(direct.get(`${named}socket hang up`)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+      expect(server.requests - before).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('listing a missing prefix in a bucket named "…bucket…" is empty; copy into it works', async () => {
+    expect(await store.list(`${named}no-such-bucket/`)).toEqual([]);
+    await store.copy(`${named}present`, `${named}bucket/copied`);
+    expect(Buffer.from(await store.get(`${named}bucket/copied`)).toString()).toBe('here');
+  });
+
+  test('a bucket that really is missing → ERR_BUCKET_NOT_FOUND, whatever the key', async () => {
+    for (const key of keys) {
+      const uri = `${missingBucket}${key}`;
+      await expect(store.get(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND', operation: 'get' });
+      await expect(store.getRange(uri, 0, 10)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+      await expect(store.stat(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND', operation: 'stat' });
+      await expect(store.delete(uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+      await expect(store.copy(`${named}present`, uri)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+    }
+    await expect(store.list(`${missingBucket}bucket/`)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_FOUND' });
+  });
+
+  test('a bucket name only the service refuses → ERR_INVALID_URI', async () => {
+    // Names starting with "goog" pass the client-side rules; GCS answers 400 "Invalid bucket name".
+    await expect(store.createBucket(`gs://goog-${newBucketName('x')}/`)).rejects.toMatchObject({
+      code: 'ERR_INVALID_URI',
+      operation: 'createBucket',
+    });
+  });
+
+  test('deleting a non-empty bucket → ERR_BUCKET_NOT_EMPTY', async () => {
+    await expect(store.deleteBucket(named)).rejects.toMatchObject({ code: 'ERR_BUCKET_NOT_EMPTY' });
+  });
+});
+
+describe('against a server as strict as GCS, watching the wire', () => {
+  let server: GcsServer;
+  let strict: s3dlio.ObjectStore;
+  const root = 'gs://strict-bucket/';
+  const requestsSince = (from: number) => server.requestLog.slice(from);
+
+  beforeAll(async () => {
+    server = await startGcsServer();
+    strict = s3dlio.storeFor('gs://', { endpoint: server.url, projectId: 'test', retryBaseDelayMs: 1 });
+    await strict.createBucket(root);
+  });
+  afterAll(() => server.stop());
+
+  test('copy and rename follow rewrite tokens until done', async () => {
+    const data = testBytes(200_000, 41);
+    await strict.put(`${root}cp/src`, data);
+    const from = server.requestLog.length;
+    await strict.copy(`${root}cp/src`, `${root}cp/dst`);
+    const rewrites = requestsSince(from).filter((r) => r.url.includes('/rewriteTo/'));
+    expect(rewrites.length).toBeGreaterThan(1);
+    expect(rewrites.slice(1).every((r) => r.url.includes('rewriteToken='))).toBe(true);
+    expectSameBytes(await strict.get(`${root}cp/dst`), data);
+    await strict.rename(`${root}cp/dst`, `${root}cp/moved`);
+    expectSameBytes(await strict.get(`${root}cp/moved`), data);
+    expect(await strict.exists(`${root}cp/dst`)).toBe(false);
+  });
+
+  test('listing follows short pages and returns every name exactly once', async () => {
+    const deep = Array.from({ length: 130 }, (_, i) => `ls/many/${String(i).padStart(3, '0')}`);
+    const flat = Array.from({ length: 60 }, (_, i) => `ls/top-${String(i).padStart(3, '0')}`);
+    await strict.putMany([...deep, ...flat].map((key) => ({ uri: `${root}${key}`, data: key })));
+    const from = server.requestLog.length;
+    expect(await strict.list(`${root}ls/`, { recursive: true })).toEqual([...deep, ...flat].map((k) => `${root}${k}`));
+    const pages = requestsSince(from).filter((r) => r.method === 'GET' && /\/o\?/.test(r.url));
+    // 190 names, 1000 asked per page: only short pages make this more than one request.
+    expect(pages.length).toBeGreaterThan(1);
+    expect(await strict.list(`${root}ls/`)).toEqual([`${root}ls/many/`, ...flat.map((k) => `${root}${k}`)]);
+  });
+
+  test('an empty object reads as empty though GCS answers its ranges 416', async () => {
+    const uri = `${root}empty`;
+    await strict.put(uri, new Uint8Array(0));
+    const from = server.requestLog.length;
+    expect((await strict.getRange(uri, 0)).byteLength).toBe(0);
+    expect((await strict.getRange(uri, 0, 10)).byteLength).toBe(0);
+    expect(
+      requestsSince(from).some((r) => r.status === 416 && r.responseHeaders['content-range'] === 'bytes */0'),
+    ).toBe(true);
+    expect((await strict.get(uri)).byteLength).toBe(0);
+    expect(await strict.getInto(uri, new Uint8Array(4))).toBe(0);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of strict.getStream(uri)) chunks.push(chunk as Uint8Array);
+    expect(Buffer.concat(chunks).length).toBe(0);
+    await expect(strict.getRange(uri, 1, 1)).rejects.toMatchObject({ code: 'ERR_RANGE_NOT_SATISFIABLE' });
+  });
+
+  test('a download error in plain text keeps its message and code', async () => {
+    const from = server.requestLog.length;
+    const error = await rejectionOf(strict.get(`${root}no/such`));
+    expect(error).toMatchObject({ code: 'ERR_NOT_FOUND', operation: 'get' });
+    expect(error.message).toContain('No such object: strict-bucket/no/such (HTTP 404)');
+    expect(requestsSince(from).map((r) => r.responseHeaders['content-type'])).toEqual(['text/html; charset=UTF-8']);
   });
 });

@@ -2,12 +2,13 @@
  * The in-memory GCS server (test/servers/gcs-server.ts), driven only through the official
  * @google-cloud/storage 7.x SDK: its high-level API (Storage / Bucket / File), and, for the few
  * request kinds that API never sends (uploadType=media, copyTo, resumable status query with a
- * total, session cancel), the SDK's own generic authenticated `storage.request()`.
+ * total, session cancel), the SDK's own generic authenticated `storage.request()`; plain `fetch`
+ * only where the wire itself is the point (paths the SDK would normalise, raw error bodies).
  */
 import { createHash } from 'crypto';
 import { gzipSync } from 'zlib';
 
-import { ApiError, CRC32C, type File, Storage } from '@google-cloud/storage';
+import { ApiError, CRC32C, type File, type GetFilesOptions, Storage } from '@google-cloud/storage';
 
 import {
   crc32c,
@@ -553,19 +554,22 @@ describe('objects', () => {
       expect((await collect(file.createReadStream({ start: 0 }))).equals(data)).toBe(true);
     });
 
-    test('unsatisfiable range → 416 requestedRangeNotSatisfiable', async () => {
+    test('unsatisfiable range → 416, its message as plain text', async () => {
       const err = await rejectionOf(file.download({ start: data.length, end: data.length + 10 }));
       expect(err.code).toBe(416);
-      expect(err.message).toContain('requestedRangeNotSatisfiable');
+      expect(err.message).toBe('The requested range cannot be satisfied.');
       const r = gcs.requestLog[gcs.requestLog.length - 1];
       expect(r.responseHeaders['content-range']).toBe(`bytes */${data.length}`);
+      expect(r.responseHeaders['content-type']).toBe('text/html; charset=UTF-8');
     });
 
     test('missing object → 404 ApiError for download, getMetadata and exists() false', async () => {
       const missing = bucket.file('dl/missing');
       const e1 = await rejectionOf(missing.download());
       expect(e1.code).toBe(404);
-      expect(e1.message).toContain(`No such object: ${bucketName}/dl/missing`);
+      // A download's error body is the message in plain text: no JSON, no reason.
+      expect(e1.message).toBe(`No such object: ${bucketName}/dl/missing`);
+      expect(e1.errors).toEqual([]);
       const e2 = await rejectionOf(missing.getMetadata());
       expect(e2.code).toBe(404);
       expect(e2.message).toBe(`No such object: ${bucketName}/dl/missing`);
@@ -941,5 +945,283 @@ describe('server handle', () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+/** A plain HTTP request to a server, outside any SDK: status, headers and body text. */
+async function raw(
+  server: GcsServer,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; type: string | null; text: string; headers: Headers }> {
+  const response = await fetch(`${server.url}${path}`, init);
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    text: await response.text(),
+    headers: response.headers,
+  };
+}
+
+describe('as strict as GCS', () => {
+  let bucketName: string;
+  let bucket: ReturnType<Storage['bucket']>;
+  beforeAll(async () => {
+    bucketName = newBucketName();
+    [bucket] = await storage.createBucket(bucketName);
+  });
+
+  describe('media download errors are plain text, JSON API errors JSON', () => {
+    test.each([
+      ['alt=media', (b: string, o: string) => `/storage/v1/b/${b}/o/${o}?alt=media`],
+      ['/download/', (b: string, o: string) => `/download/storage/v1/b/${b}/o/${o}?alt=media`],
+    ])('%s: missing object and missing bucket', async (_label, path) => {
+      const object = await raw(gcs, path(bucketName, 'no%2Fsuch'));
+      expect(object).toMatchObject({
+        status: 404,
+        type: 'text/html; charset=UTF-8',
+        text: `No such object: ${bucketName}/no/such`,
+      });
+      const missingBucket = await raw(gcs, path('no-such-bucket-x', 'k'));
+      expect(missingBucket).toMatchObject({
+        status: 404,
+        type: 'text/html; charset=UTF-8',
+        text: 'The specified bucket does not exist.',
+      });
+      const metadata = await raw(gcs, `/storage/v1/b/${bucketName}/o/no%2Fsuch`);
+      expect(metadata.type).toBe('application/json; charset=UTF-8');
+      expect(JSON.parse(metadata.text)).toMatchObject({ error: { code: 404, errors: [{ reason: 'notFound' }] } });
+    });
+  });
+
+  describe('rewrite takes several calls with a rewriteToken', () => {
+    const data = bytes(100_000, 21);
+    let src: File;
+    beforeAll(async () => {
+      src = bucket.file('rw/src');
+      await src.save(data, { resumable: false });
+    });
+    const rewritePath = (to: string): string =>
+      `/storage/v1/b/${bucketName}/o/rw%2Fsrc/rewriteTo/b/${bucketName}/o/${encodeURIComponent(to)}`;
+    const rewrite = (to: string, query = ''): Promise<Awaited<ReturnType<typeof raw>>> =>
+      raw(gcs, `${rewritePath(to)}${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+
+    test('the SDK copy follows the token: 32 KiB per call by default, the destination appears at the last', async () => {
+      const from = gcs.requestLog.length;
+      const [dst, resp] = await src.copy('rw/dst');
+      const calls = since(gcs, from).filter((r) => pathOf(r).includes('/rewriteTo/'));
+      expect(calls).toHaveLength(Math.ceil(data.length / 32_768));
+      expect(calls[0].url).not.toContain('rewriteToken=');
+      expect(calls.slice(1).every((r) => r.url.includes('rewriteToken='))).toBe(true);
+      expect(resp).toMatchObject({ done: true, totalBytesRewritten: String(data.length) });
+      expect((await dst.download())[0].equals(data)).toBe(true);
+    });
+
+    test('done:false answers carry progress and a token; the destination does not exist before the end', async () => {
+      const first = JSON.parse((await rewrite('rw/partial')).text) as Record<string, unknown>;
+      expect(first).toMatchObject({
+        kind: 'storage#rewriteResponse',
+        done: false,
+        totalBytesRewritten: '32768',
+        objectSize: String(data.length),
+        rewriteToken: expect.any(String),
+      });
+      expect(first.resource).toBeUndefined();
+      expect((await bucket.file('rw/partial').exists())[0]).toBe(false);
+      // The generation read first is the one copied, even if the source changes meanwhile.
+      await bucket.file('rw/src-changing').save(data, { resumable: false });
+      let body = first;
+      while (body.done !== true) {
+        const next = await rewrite('rw/partial', `?rewriteToken=${encodeURIComponent(String(body.rewriteToken))}`);
+        expect(next.status).toBe(200);
+        body = JSON.parse(next.text) as Record<string, unknown>;
+      }
+      expect(body).toMatchObject({ totalBytesRewritten: String(data.length), resource: { name: 'rw/partial' } });
+      expect((await bucket.file('rw/partial').download())[0].equals(data)).toBe(true);
+    });
+
+    test('a copy that changes its source mid-way still copies the generation it started from', async () => {
+      const changing = bucket.file('rw/changing');
+      await changing.save(data, { resumable: false });
+      const path = `/storage/v1/b/${bucketName}/o/rw%2Fchanging/rewriteTo/b/${bucketName}/o/rw%2Fchanged`;
+      const post = (query = '') =>
+        raw(gcs, `${path}${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      let body = JSON.parse((await post()).text) as Record<string, unknown>;
+      await changing.save('overwritten', { resumable: false });
+      while (body.done !== true) {
+        body = JSON.parse((await post(`?rewriteToken=${encodeURIComponent(String(body.rewriteToken))}`)).text);
+      }
+      expect((await bucket.file('rw/changed').download())[0].equals(data)).toBe(true);
+    });
+
+    test('a bogus token, or one for another destination → 400 invalid', async () => {
+      const bogus = await rewrite('rw/x', '?rewriteToken=not-a-token');
+      expect(bogus.status).toBe(400);
+      expect(JSON.parse(bogus.text)).toMatchObject({ error: { errors: [{ reason: 'invalid' }] } });
+      const started = JSON.parse((await rewrite('rw/y')).text) as { rewriteToken: string };
+      const elsewhere = await rewrite('rw/z', `?rewriteToken=${encodeURIComponent(started.rewriteToken)}`);
+      expect(elsewhere.status).toBe(400);
+      expect((await bucket.file('rw/z').exists())[0]).toBe(false);
+    });
+
+    test('maxBytesRewrittenPerCall must be a multiple of 1 MiB; it caps a call', async () => {
+      for (const value of ['1000', '0', '1572864', 'x']) {
+        expect((await rewrite('rw/m', `?maxBytesRewrittenPerCall=${value}`)).status).toBe(400);
+      }
+      const big = await startGcsServer({ rewriteBytesPerCall: 8 << 20 });
+      try {
+        const s2 = new Storage({ apiEndpoint: big.url, projectId: 'test' });
+        const [b2] = await s2.createBucket('big-rewrite');
+        const payload = bytes(3 << 20, 5);
+        await b2.file('src').save(payload, { resumable: false });
+        const from = big.requestLog.length;
+        await b2.file('src').copy('one-call');
+        expect(since(big, from)).toHaveLength(1);
+        const path =
+          '/storage/v1/b/big-rewrite/o/src/rewriteTo/b/big-rewrite/o/capped?maxBytesRewrittenPerCall=1048576';
+        const progress: string[] = [];
+        let body: Record<string, unknown> = {};
+        while (body.done !== true) {
+          const token = body.rewriteToken ? `&rewriteToken=${encodeURIComponent(String(body.rewriteToken))}` : '';
+          body = JSON.parse((await raw(big, `${path}${token}`, { method: 'POST' })).text) as Record<string, unknown>;
+          progress.push(String(body.totalBytesRewritten));
+        }
+        expect(progress).toEqual([String(1 << 20), String(2 << 20), String(3 << 20)]);
+        expect((await b2.file('capped').download())[0].equals(payload)).toBe(true);
+      } finally {
+        await big.stop();
+      }
+    });
+  });
+
+  test('any range of an empty object → 416 with Content-Range bytes */0; no range → 200 empty', async () => {
+    await bucket.file('empty').save(Buffer.alloc(0), { resumable: false });
+    for (const range of ['bytes=0-', 'bytes=0-0', 'bytes=0-99', 'bytes=-1', 'bytes=5-']) {
+      const answer = await raw(gcs, `/storage/v1/b/${bucketName}/o/empty?alt=media`, { headers: { range } });
+      expect({ range, status: answer.status, contentRange: answer.headers.get('content-range') }).toEqual({
+        range,
+        status: 416,
+        contentRange: 'bytes */0',
+      });
+    }
+    const whole = await raw(gcs, `/storage/v1/b/${bucketName}/o/empty?alt=media`);
+    expect(whole).toMatchObject({ status: 200, text: '' });
+    expect((await bucket.file('empty').download())[0].length).toBe(0);
+  });
+
+  test('object names are exact: a trailing / in the path does not reach the object without it', async () => {
+    await bucket.file('e').save('plain e', { resumable: false });
+    for (const path of [`/storage/v1/b/${bucketName}/o/e/`, `/storage/v1/b/${bucketName}/o/e/?alt=media`]) {
+      expect((await raw(gcs, path)).status).toBe(404);
+    }
+    expect((await raw(gcs, `/storage/v1/b/${bucketName}/o/e/`, { method: 'DELETE' })).status).toBe(404);
+    expect((await bucket.file('e').exists())[0]).toBe(true);
+    await bucket.file('e/').save('e with a slash', { resumable: false });
+    expect((await bucket.file('e/').download())[0].toString()).toBe('e with a slash');
+    expect((await bucket.file('e').download())[0].toString()).toBe('plain e');
+  });
+
+  describe('list pages can be short: a page looks at 50 names at most', () => {
+    let lb: ReturnType<Storage['bucket']>;
+    const deep = Array.from({ length: 120 }, (_, i) => `d/${String(i).padStart(3, '0')}`);
+    const flat = Array.from({ length: 70 }, (_, i) => `f-${String(i).padStart(3, '0')}`);
+    beforeAll(async () => {
+      [lb] = await storage.createBucket(newBucketName());
+      for (let i = 0; i < deep.length + flat.length; i += 40) {
+        await Promise.all(
+          [...deep, ...flat, 'z'].slice(i, i + 40).map((n) => lb.file(n).save(n, { resumable: false })),
+        );
+      }
+    });
+
+    test('a page holds fewer entries than maxResults and still has a nextPageToken', async () => {
+      const [files, next] = await lb.getFiles({ autoPaginate: false, maxResults: 1000, prefix: 'f-' });
+      expect(files.map((f) => f.name)).toEqual(flat.slice(0, 50));
+      expect(next).toMatchObject({ pageToken: expect.any(String) });
+    });
+
+    test('a prefix that rolls up many names ends its page', async () => {
+      const [files, next, response] = await lb.getFiles({ autoPaginate: false, maxResults: 1000, delimiter: '/' });
+      expect(files).toEqual([]);
+      expect((response as { prefixes?: string[] }).prefixes).toEqual(['d/']);
+      expect(next).toMatchObject({ pageToken: expect.any(String) });
+    });
+
+    test('following the tokens returns every name exactly once, with and without a delimiter', async () => {
+      // (With maxResults the SDK fetches one page only: that is its limit, not a page size.)
+      const [all] = await lb.getFiles();
+      expect(all.map((f) => f.name)).toEqual([...deep, ...flat, 'z']);
+      const names: string[] = [];
+      const prefixes: string[] = [];
+      let query: GetFilesOptions | null = { autoPaginate: false, maxResults: 1000, delimiter: '/' };
+      while (query) {
+        const [files, next, response]: [File[], GetFilesOptions | null, unknown] = await lb.getFiles(query);
+        names.push(...files.map((f) => f.name));
+        prefixes.push(...((response as { prefixes?: string[] }).prefixes ?? []));
+        query = next;
+      }
+      expect(prefixes).toEqual(['d/']);
+      expect(names).toEqual([...flat, 'z']);
+    });
+  });
+
+  describe('generation preconditions are int64 values', () => {
+    let file: File;
+    let generation: string;
+    beforeAll(async () => {
+      file = bucket.file('pre/obj');
+      await file.save('v1', { resumable: false });
+      generation = String((await file.getMetadata())[0].generation);
+    });
+    const metadataPath = () => `/storage/v1/b/${bucketName}/o/pre%2Fobj`;
+
+    test('leading zeros name the same number', async () => {
+      for (const query of [
+        `ifGenerationMatch=00${generation}`,
+        'ifMetagenerationMatch=01',
+        `generation=0${generation}`,
+        'ifGenerationNotMatch=01',
+        'ifMetagenerationNotMatch=002',
+      ]) {
+        expect({ query, status: (await raw(gcs, `${metadataPath()}?${query}`)).status }).toEqual({
+          query,
+          status: 200,
+        });
+      }
+      expect((await raw(gcs, `${metadataPath()}?ifMetagenerationNotMatch=0001`)).status).toBe(304);
+      expect((await raw(gcs, `${metadataPath()}?ifGenerationMatch=0${Number(generation) + 1}`)).status).toBe(412);
+    });
+
+    test.each(['abc', '1.5', '', '0x10', '99999999999999999999'])(
+      '%j is a 400 invalid, not a mismatch',
+      async (value) => {
+        for (const name of [
+          'ifGenerationMatch',
+          'ifGenerationNotMatch',
+          'ifMetagenerationMatch',
+          'ifMetagenerationNotMatch',
+        ]) {
+          const answer = await raw(gcs, `${metadataPath()}?${name}=${value}`);
+          expect({ name, status: answer.status }).toEqual({ name, status: 400 });
+          expect(JSON.parse(answer.text)).toMatchObject({ error: { errors: [{ reason: 'invalid' }] } });
+        }
+      },
+    );
+
+    test('writes and deletes read them the same way', async () => {
+      const upload = await raw(
+        gcs,
+        `/upload/storage/v1/b/${bucketName}/o?uploadType=media&name=pre%2Fobj&ifGenerationMatch=0${generation}`,
+        { method: 'POST', body: 'v2' },
+      );
+      expect(upload.status).toBe(200);
+      const now = (JSON.parse(upload.text) as { generation: string }).generation;
+      expect((await raw(gcs, `${metadataPath()}?ifGenerationMatch=x`, { method: 'DELETE' })).status).toBe(400);
+      expect((await raw(gcs, `${metadataPath()}?ifGenerationMatch=0${now}`, { method: 'DELETE' })).status).toBe(204);
+    });
   });
 });

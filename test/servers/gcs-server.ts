@@ -35,16 +35,19 @@
  * ## What is implemented
  * buckets insert/get/patch(labels)/delete(409 when not empty)/list(prefix, maxResults, pageToken);
  * objects: media, multipart and resumable uploads (chunked, 308 + Range, status queries, cancel),
- * get metadata, media download (`alt=media` and `/download/storage/v1/…`, Range → 206/416,
- * x-goog-hash etc.), list (prefix, delimiter → prefixes, maxResults, pageToken, startOffset,
- * endOffset, matchGlob, includeTrailingDelimiter), delete, patch, copy (copyTo), rewrite
- * (rewriteTo, always `done: true`), move (moveTo), compose; generation/metageneration
- * preconditions; checksum verification of uploads; documented JSON error bodies.
+ * get metadata, media download (`alt=media` and `/download/storage/v1/…`, Range → 206/416, any
+ * range of an empty object → 416 too, x-goog-hash etc.; errors as plain text), list
+ * (prefix, delimiter → prefixes, maxResults, pageToken, startOffset, endOffset, matchGlob,
+ * includeTrailingDelimiter; pages may be short, see `maxListScan`), delete, patch, copy (copyTo),
+ * rewrite (rewriteTo, over several calls with a `rewriteToken`, see `rewriteBytesPerCall`), move
+ * (moveTo), compose; generation/metageneration parameters and preconditions read as int64 (`01`
+ * is 1, `x` is a 400); object names exact (a trailing `/` in the path is not dropped); checksum
+ * verification of uploads; documented JSON error bodies.
  * Details in test/servers/gcs/: crc32c.ts, errors.ts, http-util.ts, routes.ts, store.ts, uploads.ts.
  *
  * Not implemented: versioning (only live generations exist), ACLs/IAM, notifications, HMAC keys,
- * signed URLs / XML API, customer-supplied encryption, soft delete / restore, rewrite across
- * several calls (rewriteToken), batch requests, `fields` projections (full resources are returned).
+ * signed URLs / XML API, customer-supplied encryption, soft delete / restore, batch requests,
+ * `fields` projections (full resources are returned).
  */
 import {
   createServer,
@@ -56,8 +59,8 @@ import {
 import type { AddressInfo, Socket } from 'net';
 
 import { GcsError } from './gcs/errors';
-import { sendJson, writeHead } from './gcs/http-util';
-import { Router } from './gcs/routes';
+import { sendJson, sendText, writeHead } from './gcs/http-util';
+import { Router, isMediaDownload } from './gcs/routes';
 import { GcsStore } from './gcs/store';
 import { Uploads } from './gcs/uploads';
 
@@ -83,6 +86,17 @@ export interface GcsServerOptions {
    * auto-paginating clients walk many pages without creating thousands of objects.
    */
   maxListPageSize?: number;
+  /**
+   * Most names one objects.list page looks at (default 50), names rolled up into a prefix
+   * included: the page then ends early with a `nextPageToken`, as GCS pages may, so clients that
+   * take a page shorter than `maxResults` for the last one miss objects.
+   */
+  maxListScan?: number;
+  /**
+   * Most bytes one objects.rewrite call copies (default 32 KiB): larger copies answer `done: false`
+   * and a `rewriteToken` until the last call, as GCS does for large or cross-location copies.
+   */
+  rewriteBytesPerCall?: number;
   /** Called when each request has been answered (or its connection closed). */
   onRequest?: (record: GcsRequestRecord) => void;
   /**
@@ -111,9 +125,15 @@ export interface GcsServer {
 const LOG_CAP = 10_000;
 
 export async function startGcsServer(options: GcsServerOptions = {}): Promise<GcsServer> {
-  let store = new GcsStore(options.maxListPageSize);
+  for (const name of ['maxListPageSize', 'maxListScan', 'rewriteBytesPerCall'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new RangeError(`GcsServerOptions.${name} must be a positive integer, not ${value}`);
+    }
+  }
+  let store = new GcsStore(options.maxListPageSize, options.maxListScan);
   let uploads = new Uploads(store);
-  let router = new Router(store, uploads);
+  let router = new Router(store, uploads, options.rewriteBytesPerCall);
   let requests = 0;
   const log: GcsRequestRecord[] = [];
   const sockets = new Set<Socket>();
@@ -176,9 +196,9 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       return uploads.activeSessions;
     },
     reset() {
-      store = new GcsStore(options.maxListPageSize);
+      store = new GcsStore(options.maxListPageSize, options.maxListScan);
       uploads = new Uploads(store);
-      router = new Router(store, uploads);
+      router = new Router(store, uploads, options.rewriteBytesPerCall);
       log.length = 0;
     },
     stop() {
@@ -203,7 +223,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): voi
       res.end();
       return;
     }
-    sendJson(res, err.status, err.toJSON(), err.extraHeaders);
+    if (isMediaDownload(req)) sendText(res, err.status, err.message, err.extraHeaders);
+    else sendJson(res, err.status, err.toJSON(), err.extraHeaders);
     return;
   }
   const message = err instanceof Error ? err.message : String(err);

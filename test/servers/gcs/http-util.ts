@@ -54,6 +54,23 @@ export function sendJson(
   res.end(payload);
 }
 
+/** An error of a media download: GCS sends its message as the body, not the JSON error. */
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  const payload = Buffer.from(text, 'utf8');
+  writeHead(res, status, {
+    'Content-Type': 'text/html; charset=UTF-8',
+    'Content-Length': String(payload.length),
+    'Cache-Control': 'no-cache, no-store, max-age=0, must-revalidate',
+    ...headers,
+  });
+  res.end(payload);
+}
+
 export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
   writeHead(res, status, { 'Content-Length': '0', ...headers });
   res.end();
@@ -94,14 +111,13 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {
     const suffix = Number(m[2]);
-    if (suffix === 0) return 'unsatisfiable';
-    if (size === 0) return undefined;
+    // An empty object has no bytes to serve: GCS answers any range of it 416 (`bytes */0`).
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(m[1]);
   const end = m[2] === '' ? size - 1 : Number(m[2]);
   if (m[2] !== '' && end < start) return undefined;
-  if (start === 0 && size === 0) return undefined; // `bytes=0-` of an empty object: the (empty) object
   if (start >= size) return 'unsatisfiable';
   return { start, end: Math.min(end, size - 1) };
 }

@@ -8,6 +8,7 @@
  * STORAGE_EMULATOR_HOST without that suffix, also directly under `/b/…`. Media: `/upload/storage/v1/…`
  * (uploads) and `/download/storage/v1/…` or `alt=media` (downloads).
  */
+import { randomBytes } from 'crypto';
 import { gunzipSync } from 'zlib';
 import type { IncomingMessage, ServerResponse } from 'http';
 
@@ -30,12 +31,40 @@ import {
   sendJson,
   writeHead,
 } from './http-util';
-import { type GcsStore, type StoredObject, pickWritable, validateObjectName } from './store';
+import {
+  type GcsStore,
+  type StoredObject,
+  type WritableObjectMeta,
+  int64Param,
+  pickWritable,
+  validateObjectName,
+} from './store';
 import { type Uploads, preconditionsFrom } from './uploads';
 
 /** Max sources of one compose request, and max components of a composite object. */
 const COMPOSE_MAX_SOURCES = 32;
 const COMPOSE_MAX_COMPONENTS = 1024;
+
+/** `maxBytesRewrittenPerCall` must be a multiple of this (1 MiB), as on GCS. */
+const REWRITE_UNIT = 1 << 20;
+
+/**
+ * Bytes one rewrite call copies unless told otherwise: smaller than GCS's usual amounts, so that
+ * the tests' ordinary copies already take several calls and clients must follow the token.
+ */
+export const DEFAULT_REWRITE_BYTES_PER_CALL = 32 * 1024;
+
+/** A rewrite in progress: what it copies (the generation the first call saw), where to, how far. */
+interface RewriteState {
+  source: StoredObject;
+  srcBucket: string;
+  srcName: string;
+  dstBucket: string;
+  dstName: string;
+  /** Destination metadata, from the first call (later calls may omit the body). */
+  meta: WritableObjectMeta;
+  rewritten: number;
+}
 
 interface Ctx {
   req: IncomingMessage;
@@ -55,10 +84,30 @@ const intParam = (q: URLSearchParams, k: string): number | undefined => {
 
 const boolParam = (q: URLSearchParams, k: string): boolean => q.get(k) === 'true';
 
+/** A (meta)generation or a condition on one, as an int64 (400 unless it is one). */
+const generationParam = (q: URLSearchParams, k: string): bigint | undefined => int64Param(k, q.get(k));
+
+/**
+ * Whether a request is a media download (`alt=media`, or under `/download/`): GCS answers its
+ * errors with the message as a plain-text body, not the JSON error.
+ */
+export function isMediaDownload(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '/';
+  const qAt = url.indexOf('?');
+  const path = qAt < 0 ? url : url.slice(0, qAt);
+  return path.startsWith('/download/') || new URLSearchParams(qAt < 0 ? '' : url.slice(qAt + 1)).get('alt') === 'media';
+}
+
 export class Router {
+  /** Rewrites that need more calls, by their `rewriteToken`. */
+  private readonly rewrites = new Map<string, RewriteState>();
+
+  /** @param rewriteBytesPerCall most bytes one objects.rewrite call copies. */
   constructor(
     private readonly store: GcsStore,
     private readonly uploads: Uploads,
+    private readonly rewriteBytesPerCall = DEFAULT_REWRITE_BYTES_PER_CALL,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,8 +117,9 @@ export class Router {
     const q = new URLSearchParams(qAt < 0 ? '' : url.slice(qAt + 1));
     const method = (req.method ?? 'GET').toUpperCase();
     const ctx: Ctx = { req, res, method, q, base: baseUrlOf(req) };
-    const raw = rawPath.split('/').slice(1); // leading '' from the initial '/'
-    if (raw.length && raw[raw.length - 1] === '' && raw.length > 1) raw.pop(); // tolerate one trailing slash
+    // Leading '' from the initial '/'. A trailing '/' is kept: `o/e/` is not object `e` (GCS wants
+    // the '/' of a name encoded, so that path names no route).
+    const raw = rawPath.split('/').slice(1);
 
     if (raw[0] === 'upload' && raw[1] === 'storage' && raw[2] === 'v1') {
       return this.upload(ctx, raw.slice(3));
@@ -157,18 +207,18 @@ export class Router {
   private async getBucket({ req, res, base, q }: Ctx, name: string): Promise<void> {
     await readBody(req);
     const b = this.store.getBucket(name);
-    const m = q.get('ifMetagenerationMatch');
-    const nm = q.get('ifMetagenerationNotMatch');
-    if (m !== null && m !== String(b.metageneration)) throw preconditionFailed();
-    if (nm !== null && nm === String(b.metageneration)) throw notModified();
+    const m = generationParam(q, 'ifMetagenerationMatch');
+    const nm = generationParam(q, 'ifMetagenerationNotMatch');
+    if (m !== undefined && m !== BigInt(b.metageneration)) throw preconditionFailed();
+    if (nm !== undefined && nm === BigInt(b.metageneration)) throw notModified();
     sendJson(res, 200, this.store.bucketResource(b, base));
   }
 
   private async deleteBucket({ req, res, q }: Ctx, name: string): Promise<void> {
     await readBody(req);
     this.store.deleteBucket(name, {
-      ifMetagenerationMatch: q.get('ifMetagenerationMatch') ?? undefined,
-      ifMetagenerationNotMatch: q.get('ifMetagenerationNotMatch') ?? undefined,
+      ifMetagenerationMatch: generationParam(q, 'ifMetagenerationMatch'),
+      ifMetagenerationNotMatch: generationParam(q, 'ifMetagenerationNotMatch'),
     });
     sendEmpty(res, 204);
   }
@@ -231,16 +281,14 @@ export class Router {
 
   /** Object for a read: `generation` selects, Match conditions → 412, NotMatch conditions → 304. */
   private readable(q: URLSearchParams, bucket: string, name: string): StoredObject {
-    const o = this.store.getObject(bucket, name, q.get('generation') ?? undefined);
+    const o = this.store.getObject(bucket, name, generationParam(q, 'generation'));
     const p = preconditionsFrom(q);
-    if (p.ifGenerationMatch !== undefined && p.ifGenerationMatch !== o.generation) throw preconditionFailed();
-    if (p.ifMetagenerationMatch !== undefined && p.ifMetagenerationMatch !== String(o.metageneration)) {
-      throw preconditionFailed();
-    }
-    if (p.ifGenerationNotMatch !== undefined && p.ifGenerationNotMatch === o.generation) throw notModified();
-    if (p.ifMetagenerationNotMatch !== undefined && p.ifMetagenerationNotMatch === String(o.metageneration)) {
-      throw notModified();
-    }
+    const generation = BigInt(o.generation);
+    const metageneration = BigInt(o.metageneration);
+    if (p.ifGenerationMatch !== undefined && p.ifGenerationMatch !== generation) throw preconditionFailed();
+    if (p.ifMetagenerationMatch !== undefined && p.ifMetagenerationMatch !== metageneration) throw preconditionFailed();
+    if (p.ifGenerationNotMatch !== undefined && p.ifGenerationNotMatch === generation) throw notModified();
+    if (p.ifMetagenerationNotMatch !== undefined && p.ifMetagenerationNotMatch === metageneration) throw notModified();
     return o;
   }
 
@@ -251,7 +299,7 @@ export class Router {
 
   private async deleteObject({ req, res, q }: Ctx, bucket: string, name: string): Promise<void> {
     await readBody(req);
-    const generation = q.get('generation') ?? undefined;
+    const generation = generationParam(q, 'generation');
     this.store.getObject(bucket, name, generation);
     this.store.checkPreconditions(bucket, name, preconditionsFrom(q));
     this.store.deleteObject(bucket, name, generation);
@@ -260,7 +308,7 @@ export class Router {
 
   private async patchObject({ req, res, q, base }: Ctx, bucket: string, name: string): Promise<void> {
     const body = parseJsonBody(await readBody(req));
-    const o = this.store.getObject(bucket, name, q.get('generation') ?? undefined);
+    const o = this.store.getObject(bucket, name, generationParam(q, 'generation'));
     this.store.checkPreconditions(bucket, name, preconditionsFrom(q));
     sendJson(res, 200, this.store.objectResource(this.store.patchObject(o, body), base));
   }
@@ -328,7 +376,13 @@ export class Router {
     res.end(data);
   }
 
-  /** objects.rewrite / objects.copy: one call always completes (`done: true`). */
+  /**
+   * objects.copy (one call) and objects.rewrite, which copies at most `rewriteBytesPerCall` bytes
+   * per call (and at most `maxBytesRewrittenPerCall`, a multiple of 1 MiB, when the client sets
+   * it): until the last call it answers `done: false` with a `rewriteToken` the client sends back
+   * with the same source and destination. The source generation read by the first call is the one
+   * copied, whatever happens to the source meanwhile; the destination appears at the last call.
+   */
   private async copy(
     { req, res, q, base }: Ctx,
     srcBucket: string,
@@ -338,13 +392,52 @@ export class Router {
     rewrite: boolean,
   ): Promise<void> {
     const body = parseJsonBody(await readBody(req));
-    const src = this.store.getObject(srcBucket, srcName, q.get('sourceGeneration') ?? undefined);
-    this.checkSourcePreconditions(q, src);
-    this.store.getBucket(dstBucket);
-    validateObjectName(dstName);
+    const token = rewrite ? q.get('rewriteToken') : null;
+    let state: RewriteState;
+    if (token !== null) {
+      const known = this.rewrites.get(token);
+      if (!known) throw invalid(`Invalid rewrite token: '${token}'`);
+      if (
+        known.srcBucket !== srcBucket ||
+        known.srcName !== srcName ||
+        known.dstBucket !== dstBucket ||
+        known.dstName !== dstName
+      ) {
+        throw invalid('The rewrite token was issued for another source or destination object');
+      }
+      state = known;
+    } else {
+      const source = this.store.getObject(srcBucket, srcName, generationParam(q, 'sourceGeneration'));
+      this.checkSourcePreconditions(q, source);
+      this.store.getBucket(dstBucket);
+      validateObjectName(dstName);
+      const meta = { ...pickWritable(source), ...pickWritable(body) };
+      state = { source, srcBucket, srcName, dstBucket, dstName, meta, rewritten: 0 };
+    }
     this.store.checkPreconditions(dstBucket, dstName, preconditionsFrom(q));
-    const meta = { ...pickWritable(src), ...pickWritable(body) };
-    const dst = this.store.putObject(dstBucket, dstName, Buffer.from(src.data), meta, {
+    const src = state.source;
+    if (rewrite) {
+      const requested = intParam(q, 'maxBytesRewrittenPerCall');
+      if (requested !== undefined && (requested < REWRITE_UNIT || requested % REWRITE_UNIT !== 0)) {
+        throw invalid(`maxBytesRewrittenPerCall must be a positive multiple of ${REWRITE_UNIT}, not ${requested}`);
+      }
+      const perCall = Math.min(this.rewriteBytesPerCall, requested ?? Infinity);
+      state.rewritten = Math.min(src.data.length, state.rewritten + perCall);
+      if (state.rewritten < src.data.length) {
+        const next = token ?? randomBytes(24).toString('base64url');
+        this.rewrites.set(next, state);
+        sendJson(res, 200, {
+          kind: 'storage#rewriteResponse',
+          totalBytesRewritten: String(state.rewritten),
+          objectSize: String(src.data.length),
+          done: false,
+          rewriteToken: next,
+        });
+        return;
+      }
+      if (token !== null) this.rewrites.delete(token);
+    }
+    const dst = this.store.putObject(dstBucket, dstName, Buffer.from(src.data), state.meta, {
       crc32c: src.crc32c,
       md5Hash: src.md5Hash ?? null,
       componentCount: src.componentCount,
@@ -380,14 +473,16 @@ export class Router {
   }
 
   private checkSourcePreconditions(q: URLSearchParams, src: StoredObject): void {
-    const m = q.get('ifSourceGenerationMatch');
-    const nm = q.get('ifSourceGenerationNotMatch');
-    const mm = q.get('ifSourceMetagenerationMatch');
-    const mnm = q.get('ifSourceMetagenerationNotMatch');
-    if (m !== null && m !== src.generation) throw preconditionFailed();
-    if (nm !== null && nm === src.generation) throw preconditionFailed();
-    if (mm !== null && mm !== String(src.metageneration)) throw preconditionFailed();
-    if (mnm !== null && mnm === String(src.metageneration)) throw preconditionFailed();
+    const m = generationParam(q, 'ifSourceGenerationMatch');
+    const nm = generationParam(q, 'ifSourceGenerationNotMatch');
+    const mm = generationParam(q, 'ifSourceMetagenerationMatch');
+    const mnm = generationParam(q, 'ifSourceMetagenerationNotMatch');
+    const generation = BigInt(src.generation);
+    const metageneration = BigInt(src.metageneration);
+    if (m !== undefined && m !== generation) throw preconditionFailed();
+    if (nm !== undefined && nm === generation) throw preconditionFailed();
+    if (mm !== undefined && mm !== metageneration) throw preconditionFailed();
+    if (mnm !== undefined && mnm === metageneration) throw preconditionFailed();
   }
 
   /**
@@ -408,13 +503,12 @@ export class Router {
     for (const s of sources as unknown[]) {
       const rec = (s && typeof s === 'object' ? s : {}) as Record<string, unknown>;
       if (typeof rec.name !== 'string') throw new GcsError(400, 'required', 'Required');
-      const gen = rec.generation === undefined || rec.generation === null ? undefined : String(rec.generation);
+      const gen = int64Param('sourceObjects.generation', rec.generation);
       const o = this.store.getBucket(bucket).objects.get(rec.name);
-      if (!o || (gen !== undefined && gen !== o.generation)) throw objectNotFound(bucket, rec.name);
+      if (!o || (gen !== undefined && gen !== BigInt(o.generation))) throw objectNotFound(bucket, rec.name);
       const pre = rec.objectPreconditions as Record<string, unknown> | undefined;
-      if (pre && pre.ifGenerationMatch !== undefined && String(pre.ifGenerationMatch) !== o.generation) {
-        throw preconditionFailed();
-      }
+      const match = int64Param('sourceObjects.objectPreconditions.ifGenerationMatch', pre?.ifGenerationMatch);
+      if (match !== undefined && match !== BigInt(o.generation)) throw preconditionFailed();
       parts.push(o);
     }
     const componentCount = parts.reduce((n, p) => n + (p.componentCount ?? 1), 0);

@@ -98,12 +98,32 @@ export interface BucketResource {
   labels?: Record<string, string>;
 }
 
-/** Conditions accepted on most object requests (`ifGenerationMatch=0` means "must not exist"). */
+/**
+ * Conditions accepted on most object requests (`ifGenerationMatch=0` means "must not exist"), as
+ * the int64 values GCS compares: `01` and `1` are the same condition.
+ */
 export interface Preconditions {
-  ifGenerationMatch?: string;
-  ifGenerationNotMatch?: string;
-  ifMetagenerationMatch?: string;
-  ifMetagenerationNotMatch?: string;
+  ifGenerationMatch?: bigint;
+  ifGenerationNotMatch?: bigint;
+  ifMetagenerationMatch?: bigint;
+  ifMetagenerationNotMatch?: bigint;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An int64 parameter (generation, metageneration, their conditions) read as GCS reads it: a
+ * decimal integer, leading zeros allowed; anything else is a 400 `invalid`. Absent → undefined.
+ */
+export function int64Param(name: string, value: unknown): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text === 'string' && /^[+-]?\d{1,40}$/.test(text)) {
+    const parsed = BigInt(text);
+    if (parsed >= INT64_MIN && parsed <= INT64_MAX) return parsed;
+  }
+  throw invalid(`Invalid value for ${name}: ${JSON.stringify(String(value))}`);
 }
 
 export interface ListObjectsQuery {
@@ -251,6 +271,12 @@ function decodeCursor(token: string): PageCursor {
   throw invalid(`Invalid pageToken: '${token}'`);
 }
 
+/**
+ * Names one list page looks at unless told otherwise: small, so that ordinary test listings get
+ * short pages (fewer entries than `maxResults`, and a `nextPageToken`) as they do on GCS.
+ */
+export const DEFAULT_MAX_LIST_SCAN = 50;
+
 /** Code-unit order is what GCS uses for listing (lexicographic by UTF-8 bytes; equal for the BMP). */
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -261,8 +287,13 @@ export class GcsStore {
   /**
    * @param maxPageSize most entries one list page returns whatever `maxResults` asks (GCS: 1000);
    *   smaller values make clients follow `nextPageToken`, as they must.
+   * @param maxListScan most names one objects.list page looks at, those rolled up into a prefix
+   *   included: like GCS, a page can end early, with a `nextPageToken`, however large `maxResults`.
    */
-  constructor(private readonly maxPageSize = 1000) {}
+  constructor(
+    private readonly maxPageSize = 1000,
+    private readonly maxListScan = DEFAULT_MAX_LIST_SCAN,
+  ) {}
 
   /** Generations are microsecond timestamps, strictly increasing across the whole store. */
   nextGeneration(): string {
@@ -300,12 +331,12 @@ export class GcsStore {
     return b;
   }
 
-  deleteBucket(name: string, pre: { ifMetagenerationMatch?: string; ifMetagenerationNotMatch?: string }): void {
+  deleteBucket(name: string, pre: { ifMetagenerationMatch?: bigint; ifMetagenerationNotMatch?: bigint }): void {
     const b = this.getBucket(name);
-    if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== String(b.metageneration)) {
+    if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== BigInt(b.metageneration)) {
       throw preconditionFailed();
     }
-    if (pre.ifMetagenerationNotMatch !== undefined && pre.ifMetagenerationNotMatch === String(b.metageneration)) {
+    if (pre.ifMetagenerationNotMatch !== undefined && pre.ifMetagenerationNotMatch === BigInt(b.metageneration)) {
       throw preconditionFailed();
     }
     if (b.objects.size > 0) throw bucketNotEmpty();
@@ -332,23 +363,23 @@ export class GcsStore {
   // ---- objects -------------------------------------------------------------------------------
 
   /** The live object, or a 404 (also when `generation` names a generation that is not the live one). */
-  getObject(bucket: string, name: string, generation?: string): StoredObject {
+  getObject(bucket: string, name: string, generation?: bigint): StoredObject {
     const o = this.getBucket(bucket).objects.get(name);
-    if (!o || (generation !== undefined && generation !== o.generation)) throw objectNotFound(bucket, name);
+    if (!o || (generation !== undefined && generation !== BigInt(o.generation))) throw objectNotFound(bucket, name);
     return o;
   }
 
   /** Throws 412 unless the current state of `bucket/name` satisfies `pre` (304 semantics are the caller's). */
   checkPreconditions(bucket: string, name: string, pre: Preconditions): void {
     const o = this.getBucket(bucket).objects.get(name);
-    const gen = o ? o.generation : '0';
+    const gen = o ? BigInt(o.generation) : 0n;
     if (pre.ifGenerationMatch !== undefined && pre.ifGenerationMatch !== gen) throw preconditionFailed();
     if (pre.ifGenerationNotMatch !== undefined && pre.ifGenerationNotMatch === gen) throw preconditionFailed();
     if (pre.ifMetagenerationMatch !== undefined) {
-      if (!o || pre.ifMetagenerationMatch !== String(o.metageneration)) throw preconditionFailed();
+      if (!o || pre.ifMetagenerationMatch !== BigInt(o.metageneration)) throw preconditionFailed();
     }
     if (pre.ifMetagenerationNotMatch !== undefined) {
-      if (o && pre.ifMetagenerationNotMatch === String(o.metageneration)) throw preconditionFailed();
+      if (o && pre.ifMetagenerationNotMatch === BigInt(o.metageneration)) throw preconditionFailed();
     }
   }
 
@@ -382,7 +413,7 @@ export class GcsStore {
     return obj;
   }
 
-  deleteObject(bucket: string, name: string, generation?: string): void {
+  deleteObject(bucket: string, name: string, generation?: bigint): void {
     this.getObject(bucket, name, generation);
     this.getBucket(bucket).objects.delete(name);
   }
@@ -418,7 +449,9 @@ export class GcsStore {
   /**
    * objects.list: lexicographic order, `prefix`, `startOffset` (inclusive) / `endOffset`
    * (exclusive), `matchGlob`, `delimiter` rolling names up into `prefixes`, and pages of at most
-   * `maxResults` entries (objects and prefixes both count, as on GCS).
+   * `maxResults` entries (objects and prefixes both count, as on GCS). A page also ends, short,
+   * before its next entry once it has looked at `maxListScan` names: a prefix that rolls up many
+   * names ends its page (a page always holds at least one entry).
    */
   listObjects(bucket: string, q: ListObjectsQuery): ListObjectsPage {
     const b = this.getBucket(bucket);
@@ -438,8 +471,10 @@ export class GcsStore {
     const items: StoredObject[] = [];
     const prefixes: string[] = [];
     let entries = 0;
+    let scanned = 0;
     let last: PageCursor | undefined;
     let more = false;
+    const full = (): boolean => entries >= max || scanned >= this.maxListScan;
     for (const name of names) {
       if (cursor) {
         if (cursor.p ? name.startsWith(cursor.k) || byteOrder(name, cursor.k) < 0 : byteOrder(name, cursor.k) <= 0) {
@@ -456,9 +491,10 @@ export class GcsStore {
           // Same prefix as the previous entry; with includeTrailingDelimiter the object named exactly
           // like the prefix is also returned as an item.
           if (q.includeTrailingDelimiter && name === rolledUp) items.push(b.objects.get(name)!);
+          scanned++;
           continue;
         }
-        if (entries >= max) {
+        if (full()) {
           more = true;
           break;
         }
@@ -466,7 +502,7 @@ export class GcsStore {
         if (q.includeTrailingDelimiter && name === rolledUp) items.push(b.objects.get(name)!);
         last = { k: rolledUp, p: true };
       } else {
-        if (entries >= max) {
+        if (full()) {
           more = true;
           break;
         }
@@ -474,6 +510,7 @@ export class GcsStore {
         last = { k: name, p: false };
       }
       entries++;
+      scanned++;
     }
     return { items, prefixes, nextPageToken: more && last ? encodeCursor(last) : undefined };
   }

@@ -20,7 +20,14 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import { crc32c, crc32cToBase64 } from './crc32c';
 import { GcsError, bucketNotFound, invalid } from './errors';
 import { baseUrlOf, parseGoogHash, parseJsonBody, parseMultipart, readBody, sendEmpty, sendJson } from './http-util';
-import { type GcsStore, type Preconditions, type WritableObjectMeta, pickWritable, validateObjectName } from './store';
+import {
+  type GcsStore,
+  type Preconditions,
+  type WritableObjectMeta,
+  int64Param,
+  pickWritable,
+  validateObjectName,
+} from './store';
 
 /** Resumable chunk granularity: 256 KiB. */
 export const RESUMABLE_QUANTUM = 256 * 1024;
@@ -43,7 +50,7 @@ interface ResumableSession {
 
 /** Query preconditions as the JSON API spells them. */
 export function preconditionsFrom(q: URLSearchParams): Preconditions {
-  const get = (k: string): string | undefined => q.get(k) ?? undefined;
+  const get = (k: string): bigint | undefined => int64Param(k, q.get(k));
   return {
     ifGenerationMatch: get('ifGenerationMatch'),
     ifGenerationNotMatch: get('ifGenerationNotMatch'),
@@ -190,7 +197,7 @@ export class Uploads {
     if (s.state === 'done') {
       // A finished session answers every further request with the object it created.
       await readBody(req);
-      const obj = this.store.getObject(s.bucket, s.name, s.resultGeneration);
+      const obj = this.store.getObject(s.bucket, s.name, int64Param('generation', s.resultGeneration));
       sendJson(res, 200, this.store.objectResource(obj, baseUrlOf(req)), idHeader);
       return;
     }
