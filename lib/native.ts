@@ -122,18 +122,19 @@ interface Addon {
 /** The package root (one level above lib/ or dist/). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
-function loadAddon(): Addon {
-  const override = nativePathOverride();
-  if (override !== undefined) {
-    // An explicitly named binary (a build of modified sources, e.g. scripts/native-mutants.js):
-    // it is loaded as it is, without the source hash check below.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(override) as Addon;
-  }
+const nativePath = nativePathOverride();
+
+/** The path of the addon binary this module loaded (build/, prebuilds/, or S3DLIO_NATIVE_PATH). */
+export const ADDON_PATH: string =
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const load = require('node-gyp-build') as (dir: string) => unknown;
-  const addon = load(PACKAGE_ROOT) as Addon;
-  assertNotStale(addon.buildInfo().sourceHash);
+  nativePath ?? (require('node-gyp-build') as { resolve(dir: string): string }).resolve(PACKAGE_ROOT);
+
+function loadAddon(): Addon {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(ADDON_PATH) as Addon;
+  // A binary named by S3DLIO_NATIVE_PATH (a build of modified sources, e.g. by
+  // scripts/native-mutants.js) is loaded as it is; the one node-gyp-build chose must match the sources.
+  if (nativePath === undefined) assertNotStale(addon.buildInfo().sourceHash);
   return addon;
 }
 

@@ -33,8 +33,8 @@ test('the committed linux-x64 prebuild was built from the native sources of this
 describe('S3DLIO_NATIVE_PATH names the binary to load instead (scripts/native-mutants.js uses it)', () => {
   const script = `
     try {
-      const { buildInfo } = require(LIB + '/native');
-      console.log('RESULT ' + JSON.stringify({ hash: buildInfo().sourceHash }));
+      const { ADDON_PATH, buildInfo } = require(LIB + '/native');
+      console.log('RESULT ' + JSON.stringify({ path: ADDON_PATH, hash: buildInfo().sourceHash }));
     } catch (error) {
       console.log('RESULT ' + JSON.stringify({ code: error.code, message: error.message }));
     }`;
@@ -42,7 +42,7 @@ describe('S3DLIO_NATIVE_PATH names the binary to load instead (scripts/native-mu
   test('an absolute path to a .node file is loaded', async () => {
     const prebuild = path.join(root, 'prebuilds', 'linux-x64', 's3dlio.node');
     const result = await runNodeJson(script, null, [], { env: { S3DLIO_NATIVE_PATH: prebuild } });
-    expect(result).toEqual({ hash: sourceHash });
+    expect(result).toEqual({ path: prebuild, hash: sourceHash });
   });
 
   test.each([
