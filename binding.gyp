@@ -14,7 +14,8 @@
         "native/file_read.cc",
         "native/file_write.cc",
         "native/job_memory.cc",
-        "native/source_file.cc"
+        "native/source_file.cc",
+        "native/test_hooks.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

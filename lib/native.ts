@@ -6,6 +6,7 @@
  * in place and copies anything else on the main thread before it starts, so a buffer transferred
  * while a job runs can neither crash the process nor change what the job reads or writes.
  */
+import { existsSync } from 'fs';
 import * as path from 'path';
 
 /** Most native threads one call may start (readFiles `threads`, datagen `threads`): native/args.h. */
@@ -121,12 +122,38 @@ interface Addon {
 /** The package root (one level above lib/ or dist/). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
+const nativePath = nativePathOverride();
+
+/** The path of the addon binary this module loaded (build/, prebuilds/, or S3DLIO_NATIVE_PATH). */
+export const ADDON_PATH: string =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  nativePath ?? (require('node-gyp-build') as { resolve(dir: string): string }).resolve(PACKAGE_ROOT);
+
 function loadAddon(): Addon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const load = require('node-gyp-build') as (dir: string) => unknown;
-  const addon = load(PACKAGE_ROOT) as Addon;
-  assertNotStale(addon.buildInfo().sourceHash);
+  const addon = require(ADDON_PATH) as Addon;
+  // A binary named by S3DLIO_NATIVE_PATH (a build of modified sources, e.g. by
+  // scripts/native-mutants.js) is loaded as it is; the one node-gyp-build chose must match the sources.
+  if (nativePath === undefined) assertNotStale(addon.buildInfo().sourceHash);
   return addon;
+}
+
+/**
+ * `S3DLIO_NATIVE_PATH`: the absolute path of an `.node` file to load instead of the build/ or
+ * prebuilds/ binary (for testing other builds of the addon). Unset or empty: the normal binary.
+ */
+function nativePathOverride(): string | undefined {
+  const value = process.env.S3DLIO_NATIVE_PATH;
+  if (value === undefined || value === '') return undefined;
+  let problem: string | undefined;
+  if (!path.isAbsolute(value) || !value.endsWith('.node')) problem = 'must be an absolute path to a .node file';
+  else if (!existsSync(value)) problem = 'names no file';
+  if (problem === undefined) return value;
+  const error = new Error(
+    `s3dlio: S3DLIO_NATIVE_PATH=${JSON.stringify(value)} ${problem}; unset it to load the built addon.`,
+  );
+  Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_VALUE', enumerable: true });
+  throw error;
 }
 
 /**

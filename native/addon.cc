@@ -10,6 +10,7 @@
 #include "direct_io.h"
 #include "file_io.h"
 #include "job_memory.h"
+#include "test_hooks.h"
 
 #ifndef S3DLIO_SOURCE_HASH
 #define S3DLIO_SOURCE_HASH "unknown"
@@ -30,6 +31,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  s3dlio::InitTestHooks();
   exports.Set("buildInfo", Napi::Function::New(env, s3dlio::Guarded<BuildInfo>, "buildInfo"));
   exports.Set("allocAligned", Napi::Function::New(env, s3dlio::Guarded<s3dlio::AllocAligned>, "allocAligned"));
   exports.Set("readFile", Napi::Function::New(env, s3dlio::Guarded<s3dlio::ReadFile>, "readFile"));

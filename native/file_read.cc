@@ -14,6 +14,7 @@
 #include "direct_io.h"
 #include "file_io.h"
 #include "args.h"
+#include "test_hooks.h"
 
 namespace s3dlio {
 
@@ -178,6 +179,7 @@ NativeError ReadRange(const ReadSpec& spec, const CancelFlag& cancel, ReadResult
   result->file_size = size;
   result->length = length;
   if (length == 0) return {};
+  PauseBeforeReadForTests(spec.path);
 
   uint64_t start = spec.offset;
   uint64_t span = length;

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
 import { REPO_ROOT } from '../helpers/child';
+import { expectRatios } from '../helpers/datagen';
 import { expectSameBytes, tempFilesIn, testBytes, treeOf } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
 import { hdf5Tool, python } from '../formats/tools';
@@ -40,15 +41,14 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
     expect(statSync(path.join(root(), 'named', 'shard-2-of-3.dat')).size).toBe(2000);
   });
 
-  test('put -d 4: about a quarter of the 4 KiB blocks are unique', async () => {
-    await runCliOk(['put', uri('dedup/'), '-n', '1', '-s', '4MiB', '-d', '4']);
-    const bytes = readFileSync(path.join(root(), 'dedup', 'object_0_of_1.bin'));
-    const blocks = new Set<string>();
-    for (let offset = 0; offset < bytes.length; offset += 4096) {
-      blocks.add(bytes.subarray(offset, offset + 4096).toString('base64'));
-    }
-    expect(1024 / blocks.size).toBeGreaterThan(3.6);
-    expect(1024 / blocks.size).toBeLessThan(4.4);
+  test.each([
+    ['4', '1'],
+    ['1.5', '2.5'],
+    ['2.5', '1.5'],
+  ])('put -d %s -x %s: the ratios, fractional ones too, are met to the block and the byte', async (dedup, compress) => {
+    const dir = `dedup/${dedup}-${compress}/`;
+    await runCliOk(['put', uri(dir), '-n', '1', '-s', '4MiB', '-d', dedup, '-x', compress]);
+    expectRatios(readFileSync(path.join(root(), dir, 'object_0_of_1.bin')), Number(dedup), Number(compress));
   });
 
   test('ls lists direct children (directories end with /); -r everything; -p filters; -c counts', async () => {
@@ -65,7 +65,7 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
       uri('gen/object_3_of_5.bin'),
     ]);
     const count = await runCliOk(['list', '-r', '-c', uri('')]);
-    expect(count.stdout).toBe('9\n');
+    expect(count.stdout).toBe('11\n'); // gen/ 5, named/ 3, dedup/ 3
     const json = await runCliOk(['--json', 'ls', '-r', '-c', uri('gen/')]);
     expect(jsonLines(json.stdout)).toEqual([{ type: 'count', uri: uri('gen/'), count: 5 }]);
   });

@@ -8,6 +8,7 @@ import { deflateSync } from 'zlib';
 import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 
 import { DataGenerator, fillRandom, generateData } from '../../lib';
+import { expectRatios } from '../helpers/datagen';
 import { expectSameBytes } from '../helpers/local';
 
 const MiB = 1024 * 1024;
@@ -45,6 +46,34 @@ test.each([
     expect(measured).toBeLessThan(compress * 1.2 + 0.05);
   }
 });
+
+// Fractional ratios are ratios too: 1.5 must not become 1 (nor 2.5 become 2) anywhere on the way.
+const FRACTIONAL: Array<[number, number]> = [
+  [1.5, 1],
+  [2.5, 1],
+  [1, 1.5],
+  [1, 2.5],
+  [1.5, 2.5],
+  [3.7, 1.25],
+];
+
+test.each(FRACTIONAL)(
+  'fractional ratios: dedup %d, compress %d are met to the block (unique blocks) and the byte (random bytes per block)',
+  async (dedup, compress) => {
+    expectRatios(await generateData(8 * MiB, { dedup, compress, seed: 11 }), dedup, compress);
+  },
+);
+
+test.each(FRACTIONAL)(
+  'fractional ratios through DataGenerator chunks: dedup %d, compress %d',
+  async (dedup, compress) => {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of new DataGenerator(8 * MiB, { dedup, compress, seed: 12, chunkSize: 1 * MiB })) {
+      parts.push(chunk);
+    }
+    expectRatios(Buffer.concat(parts), dedup, compress);
+  },
+);
 
 test('compress = 1 is incompressible (deflate and zstd gain under 1%)', async () => {
   const bytes = await generateData(4 * MiB, { seed: 7 });

@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 
 import { buildInfo } from '../../lib';
+import { runNodeJson } from '../helpers/child';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -27,4 +28,32 @@ test('the committed linux-x64 prebuild was built from the native sources of this
     const prebuild = require(path.join(dir, name)) as { buildInfo(): { sourceHash: string } };
     expect({ name, hash: prebuild.buildInfo().sourceHash }).toEqual({ name, hash: sourceHash });
   }
+});
+
+describe('S3DLIO_NATIVE_PATH names the binary to load instead (scripts/native-mutants.js uses it)', () => {
+  const script = `
+    try {
+      const { ADDON_PATH, buildInfo } = require(LIB + '/native');
+      console.log('RESULT ' + JSON.stringify({ path: ADDON_PATH, hash: buildInfo().sourceHash }));
+    } catch (error) {
+      console.log('RESULT ' + JSON.stringify({ code: error.code, message: error.message }));
+    }`;
+
+  test('an absolute path to a .node file is loaded', async () => {
+    const prebuild = path.join(root, 'prebuilds', 'linux-x64', 's3dlio.node');
+    const result = await runNodeJson(script, null, [], { env: { S3DLIO_NATIVE_PATH: prebuild } });
+    expect(result).toEqual({ path: prebuild, hash: sourceHash });
+  });
+
+  test.each([
+    ['a relative path', 'prebuilds/linux-x64/s3dlio.node', 'must be an absolute path'],
+    ['not a .node file', path.join(root, 'package.json'), 'must be an absolute path to a .node file'],
+    ['a missing file', path.join(root, 'missing', 's3dlio.node'), 'names no file'],
+  ])('%s is refused when the library loads (ERR_INVALID_ARG_VALUE), not ignored', async (_label, value, reason) => {
+    const result = await runNodeJson<{ code: string; message: string }>(script, null, [], {
+      env: { S3DLIO_NATIVE_PATH: value },
+    });
+    expect(result.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(result.message).toContain(reason);
+  });
 });

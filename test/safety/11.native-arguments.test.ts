@@ -13,9 +13,9 @@ import { useTempDir } from '../helpers/temp';
 
 const tmp = useTempDir('s3dlio-safety-args-');
 
-// The raw functions, any argument allowed: node-gyp-build returns the addon lib/native.ts loaded.
+// The raw functions, any argument allowed: the very binary lib/native.ts loaded.
 type Loose = (...args: unknown[]) => unknown;
-const raw = (require('node-gyp-build') as (dir: string) => Record<string, Loose>)(native.PACKAGE_ROOT);
+const raw = require(native.ADDON_PATH) as Record<string, Loose>;
 
 interface Expected {
   name: 'TypeError' | 'RangeError' | 'Error';
