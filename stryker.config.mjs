@@ -24,13 +24,16 @@ export default {
       // Left out: suites that test the package or the native boundary from child processes and
       // take minutes in band (per-test coverage cannot see a child's coverage, so they would
       // only lengthen every run): packaging (npm pack + install), the missing-tools fixture (a
-      // child jest), native memory under GC (6 min in band) and zero-copy RSS.
+      // child jest), native memory under GC (6 min in band), zero-copy RSS, reads paused by the
+      // native test hook and addon memory release (each in a child of its own).
       testPathIgnorePatterns: [
         '/node_modules/',
         '/test/package/',
         '/test/safety/70\\.',
         '/test/safety/10\\.native-memory',
         '/test/local/99\\.zero-copy-rss',
+        '/test/safety/14\\.',
+        '/test/safety/15\\.',
       ],
     },
     enableFindRelatedTests: false,
