@@ -118,6 +118,16 @@ function parseErrorBody(text: string | undefined): GcsErrorShape | undefined {
   }
 }
 
+/**
+ * The HTTP status of a failed resumable-upload request: the SDK reports it only in the text of a
+ * plain Error (`Retry limit exceeded - status: 503 - …`), so a 503 would otherwise read as an
+ * unknown failure instead of throttling.
+ */
+function resumableStatus(message: string | undefined): number | undefined {
+  const match = message ? /^Retry (?:total time )?limit exceeded - status: (\d{3})\b/.exec(message) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
 class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
   private readonly storage: Gcs.Storage;
@@ -386,7 +396,7 @@ class GcsDriver implements CloudDriver {
     if (shape.code === 'CONTENT_DOWNLOAD_MISMATCH') {
       return { code: 'ERR_CHECKSUM_MISMATCH', retryable: true, serviceCode: shape.code, message };
     }
-    const status = typeof shape.code === 'number' ? shape.code : undefined;
+    const status = typeof shape.code === 'number' ? shape.code : resumableStatus(shape.message);
     if (status === undefined) return { code: 'ERR_CLOUD', retryable: false, message };
     let base = classifyStatus(status);
     if (status === 404 && /bucket/i.test(message)) base = { code: 'ERR_BUCKET_NOT_FOUND', retryable: false };
