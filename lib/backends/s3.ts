@@ -19,7 +19,7 @@ import {
   isLoopbackHost,
   retryPolicyFrom,
 } from '../cloud/config';
-import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { type CloudFailure, classifyStatus, rememberSecrets } from '../cloud/errors';
 import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
@@ -173,6 +173,16 @@ class S3Driver implements CloudDriver {
    */
   constructor(private readonly options: S3StoreOptions) {
     const env = process.env;
+    const given = options.credentials as Partial<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', unknown>>;
+    const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+    rememberSecrets(
+      text(given?.accessKeyId),
+      text(given?.secretAccessKey),
+      text(given?.sessionToken),
+      env.AWS_ACCESS_KEY_ID,
+      env.AWS_SECRET_ACCESS_KEY,
+      env.AWS_SESSION_TOKEN,
+    );
     this.region = options.region ?? envValue(env, 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
     // The SDK's own switch for ignoring endpoint variables is honoured as it would honour it.
     const envEndpoint = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')
