@@ -84,6 +84,11 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+const NETWORK_MESSAGE = new RegExp(
+  `socket hang up|premature close|aborted by the server|\\b(?:${[...NETWORK_CODES].join('|')})\\b`,
+  'i',
+);
+
 /** Failures below HTTP: connection reset/refused, DNS, premature close. */
 export function classifyNetworkError(error: unknown): CloudFailure | undefined {
   const object = (typeof error === 'object' && error !== null ? error : {}) as {
@@ -93,10 +98,9 @@ export function classifyNetworkError(error: unknown): CloudFailure | undefined {
   };
   const code = typeof object.code === 'string' ? object.code : undefined;
   const message = typeof object.message === 'string' ? object.message : '';
-  if (
-    (code && NETWORK_CODES.has(code)) ||
-    /socket hang up|premature close|ECONNRESET|aborted by the server/i.test(message)
-  ) {
+  // The code may survive only in the text: the AWS SDK turns an error from another realm (a jest
+  // test environment) into `AWS SDK error wrapper for Error: connect ECONNREFUSED …`.
+  if ((code && NETWORK_CODES.has(code)) || NETWORK_MESSAGE.test(message)) {
     return { code: 'ERR_CONNECTION', retryable: true, message: `connection failed (${code ?? message})` };
   }
   return undefined;
