@@ -136,7 +136,7 @@ async function expectNoLeaks(
 describe('s3://: a server that echoes the signed request into its S3 error XML', () => {
   let echo: Echo;
   beforeAll(async () => {
-    echo = await startEcho((req, text) => [
+    echo = await startEcho((_req, text) => [
       403,
       {
         'Content-Type': 'application/xml',
@@ -181,7 +181,7 @@ describe('s3://: a server that echoes the signed request into its S3 error XML',
 describe('az://: a server that echoes the signed request into its Azure error XML', () => {
   let echo: Echo;
   beforeAll(async () => {
-    echo = await startEcho((req, text) => [
+    echo = await startEcho((_req, text) => [
       403,
       {
         'Content-Type': 'application/xml',
@@ -230,7 +230,7 @@ describe('az://: a server that echoes the signed request into its Azure error XM
 describe('gs://: a server that echoes the bearer token into its GCS JSON error', () => {
   let echo: Echo;
   beforeAll(async () => {
-    echo = await startEcho((req, text) => [
+    echo = await startEcho((_req, text) => [
       403,
       { 'Content-Type': 'application/json' },
       JSON.stringify({
