@@ -340,6 +340,14 @@ class S3Driver implements CloudDriver {
       }),
       { abortSignal: signal },
     );
+    // A page that says more follow but gives no way to ask for them: ending here would be a listing
+    // silently cut short.
+    if (output.IsTruncated && !output.NextContinuationToken) {
+      throw Object.assign(
+        new Error('the listing page says more keys follow (IsTruncated) but has no NextContinuationToken'),
+        { name: 'InvalidListing' },
+      );
+    }
     // Decoded only when the server says it encoded (a server that ignores the parameter does not).
     const decode = output.EncodingType === 'url' ? decodeListedKey : (value: string) => value;
     return {
