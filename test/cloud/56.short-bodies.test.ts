@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import { Readable } from 'stream';
 
 import { storeFor } from '../../lib';
-import { TruncatedBodyError, readBody } from '../../lib/internal/body';
+import { TruncatedBodyError, readBody, totalFromContentRange } from '../../lib/internal/body';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 
 /** A stream that yields `chunks` and then ends cleanly (or fails with `error`). */
@@ -122,12 +122,30 @@ describe('readBody: a body placed where its range was asked for', () => {
   });
 });
 
+describe('Content-Range: the object size a ranged answer announces', () => {
+  test.each<[string | undefined, number | undefined]>([
+    ['bytes 0-99/1000', 1000],
+    ['bytes 900-999/1000', 1000],
+    ['bytes 0-0/1', 1],
+    ['bytes */1000', 1000],
+    ['bytes 0-99/1000 ', 1000],
+    ['bytes 0-99/*', undefined],
+    ['', undefined],
+    [undefined, undefined],
+    ['bytes 0-99/1000x', undefined],
+  ])('%p → %p', (header, total) => {
+    expect(totalFromContentRange(header)).toBe(total);
+  });
+});
+
 describe('end to end: an S3-speaking server answering ranges with chunked bodies', () => {
   const object = testBytes(256 * 1024, 31);
   let server: Server;
   let endpoint: string;
   /** Bytes left out of the range that starts at this offset (no Content-Length says so). */
   let shortAt: { start: number; missing: number } | undefined;
+  /** Answer every GET with the whole object (200, Content-Length), as a server without range support. */
+  let ignoreRange = false;
   let gets = 0;
 
   beforeAll(async () => {
@@ -137,6 +155,10 @@ describe('end to end: an S3-speaking server answering ranges with chunked bodies
         return;
       }
       gets++;
+      if (ignoreRange) {
+        res.writeHead(200, { 'Content-Length': object.byteLength, ETag: '"v1"' }).end(Buffer.from(object));
+        return;
+      }
       const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
       const start = range ? Number(range[1]) : 0;
       const end = range && range[2] ? Math.min(Number(range[2]), object.byteLength - 1) : object.byteLength - 1;
@@ -188,5 +210,25 @@ describe('end to end: an S3-speaking server answering ranges with chunked bodies
     await expect(store().getInto('s3://bucket/obj.bin', into, 0, split)).rejects.toMatchObject({
       code: 'ERR_TRUNCATED_BODY',
     });
+  });
+
+  test('a server that ignores Range (200 and the whole object): an error, never the wrong bytes in place', async () => {
+    shortAt = undefined;
+    ignoreRange = true;
+    try {
+      for (const read of [
+        () => store().get('s3://bucket/obj.bin', split),
+        () => store().getRange('s3://bucket/obj.bin', 1000, 200_000, split),
+        () => store().getInto('s3://bucket/obj.bin', new Uint8Array(object.byteLength), 0, split),
+      ]) {
+        const error = await rejectionOf(read());
+        expect(error).toMatchObject({ code: 'ERR_CLOUD' });
+        expect(error.message).toMatch(/the response has 262144 bytes where 65536 were asked for/);
+      }
+      // Without ranges, the whole object is what was asked for.
+      expectSameBytes(await store().get('s3://bucket/obj.bin', { rangeThreshold: 0 }), object);
+    } finally {
+      ignoreRange = false;
+    }
   });
 });
