@@ -11,7 +11,7 @@ import { inspect } from 'util';
 
 import { OAuth2Client } from 'google-auth-library';
 
-import { S3dlioError, type ObjectStore, storeFor } from '../../lib';
+import { BatchError, S3dlioError, type ObjectStore, storeFor } from '../../lib';
 import { redactSecrets, rememberSecrets } from '../../lib/cloud/errors';
 import { rejectionOf } from '../helpers/local';
 
@@ -77,8 +77,20 @@ async function startEcho(
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
-/** Every text an error shows, the way users and loggers see it. */
+/** Every text an error shows, the way users and loggers see it (a batch's items included). */
 function renderings(error: unknown): Record<string, string> {
+  const items = error instanceof BatchError ? error.errors : [];
+  return Object.assign(
+    ownRenderings(error),
+    ...items.map((item, index) =>
+      Object.fromEntries(
+        Object.entries(ownRenderings(item)).map(([where, text]) => [`errors[${index}].${where}`, text]),
+      ),
+    ),
+  );
+}
+
+function ownRenderings(error: unknown): Record<string, string> {
   const out: Record<string, string> = {
     string: String(error),
     inspect: inspect(error, { depth: 10 }),
@@ -115,6 +127,19 @@ function operations(store: ObjectStore, base: string): Array<[string, () => Prom
     ['list', () => store.list(`${base}dir/`)],
     ['delete', () => store.delete(`${base}dir/obj.bin`)],
     ['copy', () => store.copy(`${base}dir/obj.bin`, `${base}dir/copy.bin`)],
+    ['deleteMany', () => store.deleteMany([`${base}dir/obj.bin`, `${base}dir/other.bin`])],
+    ['deletePrefix', () => store.deletePrefix(`${base}dir/`)],
+    ['createBucket', () => store.createBucket(base)],
+    ['deleteBucket', () => store.deleteBucket(base)],
+    ['listBuckets', () => store.listBuckets(base.slice(0, base.indexOf('/', base.indexOf('//') + 2) + 1))],
+    [
+      'createWriter',
+      async () => {
+        const writer = store.createWriter(`${base}dir/big.bin`, { partSize: 5 << 20 });
+        await writer.write(new Uint8Array(6 << 20));
+        await writer.close();
+      },
+    ],
   ];
 }
 
@@ -126,7 +151,8 @@ async function expectNoLeaks(
 ): Promise<void> {
   for (const [name, run] of operations(store, base)) {
     const error = await rejectionOf(run());
-    expect({ name, isS3dlioError: error instanceof S3dlioError }).toEqual({ name, isS3dlioError: true });
+    const typed = error instanceof S3dlioError || error instanceof BatchError;
+    expect({ name, typed }).toEqual({ name, typed: true });
     expect({ name, code: error.code, leaks: leaks(error, secrets) }).toEqual({ name, code: error.code, leaks: [] });
   }
   // The server did see the credentials: the test is not vacuous.
