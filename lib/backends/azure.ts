@@ -23,7 +23,14 @@ import { type CloudFailure, classifyStatus, redactSecrets, rememberSecrets } fro
 import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
-import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
+import {
+  readBody,
+  type BodyPlacement,
+  lengthFromContentRange,
+  placeBody,
+  type StoredChecksum,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -405,7 +412,12 @@ class AzureDriver implements CloudDriver {
     });
     if (!body) return new Uint8Array(0);
     try {
-      return await readBody(body, response.contentLength, signal, () => target);
+      return await readBody(
+        body,
+        response.contentLength ?? lengthFromContentRange(response.contentRange),
+        signal,
+        () => target,
+      );
     } catch (error) {
       // The SDK's body stream reports a connection lost mid-body as an AbortError (or as "Data
       // corruption failure" once its own retries are spent): say what happened.

@@ -13,7 +13,13 @@ import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/error
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
-import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
+import {
+  type BodyPlacement,
+  type StoredChecksum,
+  lengthFromContentRange,
+  readBody,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -217,8 +223,12 @@ class GcsDriver implements CloudDriver {
       if (response.statusCode !== undefined && (response.statusCode < 200 || response.statusCode > 299)) return;
       const headers = response.headers ?? {};
       // A transcoded (gzip) object's length is not the length of what we receive.
-      if (headers['content-length'] !== undefined && !headers['content-encoding'])
-        length = Number(headers['content-length']);
+      if (!headers['content-encoding']) {
+        length =
+          headers['content-length'] !== undefined
+            ? Number(headers['content-length'])
+            : lengthFromContentRange(headers['content-range']);
+      }
       try {
         target = placement?.onHeaders({
           length,

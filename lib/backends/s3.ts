@@ -24,7 +24,14 @@ import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
-import { type BodyPlacement, type StoredChecksum, placeBody, readBody, totalFromContentRange } from '../internal/body';
+import {
+  type BodyPlacement,
+  type StoredChecksum,
+  lengthFromContentRange,
+  placeBody,
+  readBody,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
@@ -270,7 +277,7 @@ class S3Driver implements CloudDriver {
       ...(stored !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: stored } }),
     });
     if (!body) return new Uint8Array(0);
-    return readBody(body, output.ContentLength, signal, () => target);
+    return readBody(body, output.ContentLength ?? lengthFromContentRange(output.ContentRange), signal, () => target);
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {

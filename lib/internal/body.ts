@@ -56,6 +56,18 @@ export function totalFromContentRange(header: string | undefined): number | unde
 }
 
 /**
+ * `bytes 100-199/1000` → 100, the length of the span a ranged answer carries; undefined for the
+ * unsatisfied form (`bytes *` and a size), a malformed or a missing header. A chunked answer has no
+ * Content-Length: this is then the length its body must have.
+ */
+export function lengthFromContentRange(header: string | undefined): number | undefined {
+  const match = header ? /^\s*bytes\s+(\d+)-(\d+)\/(?:\d+|\*)\s*$/i.exec(header) : null;
+  if (!match) return undefined;
+  const [first, last] = [Number(match[1]), Number(match[2])];
+  return last >= first ? last - first + 1 : undefined;
+}
+
+/**
  * A response body that ended before its announced length: an error, never short data. Whether
  * the stream ended early or failed (a connection reset or closed mid-body, which SDKs report as
  * ECONNRESET, "aborted" or a premature close), every cloud reports it as this, with the stream's
