@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import { Readable } from 'stream';
 
 import { storeFor } from '../../lib';
-import { TruncatedBodyError, readBody, totalFromContentRange } from '../../lib/internal/body';
+import { TruncatedBodyError, lengthFromContentRange, readBody, totalFromContentRange } from '../../lib/internal/body';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 
 /** A stream that yields `chunks` and then ends cleanly (or fails with `error`). */
@@ -136,6 +136,21 @@ describe('Content-Range: the object size a ranged answer announces', () => {
   ])('%p → %p', (header, total) => {
     expect(totalFromContentRange(header)).toBe(total);
   });
+
+  test.each<[string | undefined, number | undefined]>([
+    ['bytes 0-99/1000', 100],
+    ['bytes 900-999/1000', 100],
+    ['bytes 5-5/10', 1],
+    ['bytes 0-99/*', 100],
+    [' bytes 0-99/1000 ', 100],
+    ['bytes */1000', undefined],
+    ['bytes 99-0/1000', undefined],
+    ['bytes 0-99', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('the span of %p is %p bytes', (header, length) => {
+    expect(lengthFromContentRange(header)).toBe(length);
+  });
 });
 
 describe('end to end: an S3-speaking server answering ranges with chunked bodies', () => {
@@ -210,6 +225,19 @@ describe('end to end: an S3-speaking server answering ranges with chunked bodies
     await expect(store().getInto('s3://bucket/obj.bin', into, 0, split)).rejects.toMatchObject({
       code: 'ERR_TRUNCATED_BODY',
     });
+  });
+
+  test('one ranged GET (no RangeEngine) answered chunked and short: ERR_TRUNCATED_BODY, from its Content-Range', async () => {
+    shortAt = { start: 1000, missing: 1 };
+    await expect(store().getRange('s3://bucket/obj.bin', 1000, 5000, { rangeThreshold: 0 })).rejects.toMatchObject({
+      code: 'ERR_TRUNCATED_BODY',
+      message: expect.stringMatching(/ended after 4999 of 5000 bytes/),
+    });
+    shortAt = undefined;
+    expectSameBytes(
+      await store().getRange('s3://bucket/obj.bin', 1000, 5000, { rangeThreshold: 0 }),
+      object.subarray(1000, 6000),
+    );
   });
 
   test('a server that ignores Range (200 and the whole object): an error, never the wrong bytes in place', async () => {
