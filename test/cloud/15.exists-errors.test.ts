@@ -5,7 +5,7 @@
  * would make a caller re-create, skip or overwrite data it cannot see. Each cloud behind the fault
  * proxy in front of its real test server; local files where the filesystem refuses the lookup.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
 import { createServer } from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
@@ -156,6 +156,22 @@ describe('file:// and direct://', () => {
       uris.map((uri) => ({ uri, code: 'ERR_ACCESS_DENIED', operation: 'exists' })),
     );
   }, 60_000);
+
+  test('a symlink loop is an error (ELOOP passes through); a dangling symlink and a path below a file are false', async () => {
+    const dir = path.join(tmp.path, 'links');
+    mkdirSync(dir);
+    symlinkSync(path.join(dir, 'b'), path.join(dir, 'a'));
+    symlinkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+    symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling'));
+    writeFileSync(path.join(dir, 'file'), 'x');
+    for (const scheme of ['file', 'direct']) {
+      const store = storeFor(`${scheme}:///`);
+      await expect(store.exists(`${scheme}://${dir}/a`)).rejects.toMatchObject({ code: 'ELOOP', operation: 'exists' });
+      await expect(store.exists(`${scheme}://${dir}/dangling`)).resolves.toBe(false);
+      await expect(store.exists(`${scheme}://${dir}/file/below`)).resolves.toBe(false);
+      await expect(store.exists(`${scheme}://${dir}/file`)).resolves.toBe(true);
+    }
+  });
 
   test('an aborted signal: ERR_ABORTED, not false', async () => {
     const controller = new AbortController();
