@@ -19,11 +19,18 @@ import {
   isLoopbackHost,
   retryPolicyFrom,
 } from '../cloud/config';
-import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
+import { type CloudFailure, classifyStatus, redactSecrets, rememberSecrets } from '../cloud/errors';
 import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { sleep } from '../internal/abort';
-import { readBody, type BodyPlacement, placeBody, type StoredChecksum, totalFromContentRange } from '../internal/body';
+import {
+  readBody,
+  type BodyPlacement,
+  lengthFromContentRange,
+  placeBody,
+  type StoredChecksum,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -246,6 +253,14 @@ function secretOption(value: unknown, name: string): string | undefined {
   return value;
 }
 
+/** The secret parts of a connection string, SAS token or key: the whole, keys and signatures. */
+function credentialSecrets(source: string): string[] {
+  const parts = [source];
+  for (const match of source.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)) parts.push(match[1]);
+  for (const match of source.matchAll(/(?:^|[?&;=])sig=([^&;]+)/gi)) parts.push(match[1]);
+  return parts;
+}
+
 /** Proxy variables the SDK honours; a custom agent would bypass the proxy, so none is set then. */
 function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
   return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'].some(
@@ -280,6 +295,7 @@ class AzureDriver implements CloudDriver {
   constructor(options: AzureStoreOptions) {
     const env = process.env;
     this.#credential = AzureDriver.credentialFrom(options, env);
+    if (this.#credential.kind !== 'default') rememberSecrets(...credentialSecrets(this.#credential.source));
     this.connection = connectionSettingsFrom(options, env);
     const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
     if (endpoint !== undefined) this.endpoint = AzureDriver.endpointUrl(endpoint, options.endpoint !== undefined);
@@ -396,7 +412,12 @@ class AzureDriver implements CloudDriver {
     });
     if (!body) return new Uint8Array(0);
     try {
-      return await readBody(body, response.contentLength, signal, () => target);
+      return await readBody(
+        body,
+        response.contentLength ?? lengthFromContentRange(response.contentRange),
+        signal,
+        () => target,
+      );
     } catch (error) {
       // The SDK's body stream reports a connection lost mid-body as an AbortError (or as "Data
       // corruption failure" once its own retries are spent): say what happened.

@@ -600,11 +600,23 @@ export class CloudStore implements ObjectStore {
   ): AsyncGenerator<ListPage> {
     let token: string | undefined;
     do {
+      const asked = token;
       const page = await this.request(scope, uri, true, (signal) =>
-        this.driver.listPage(ref, delimiter, token, signal),
+        this.driver.listPage(ref, delimiter, asked, signal),
       );
       yield page;
       token = page.nextToken;
+      // The same token again would ask for the same page forever.
+      if (token !== undefined && token === asked) {
+        throw new S3dlioError(
+          'ERR_CLOUD',
+          `${scope.operation} ${uri}: the service answered the listing page for a continuation token with that same token`,
+          {
+            uri,
+            operation: scope.operation,
+          },
+        );
+      }
     } while (token);
   }
 

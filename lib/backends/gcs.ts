@@ -13,7 +13,13 @@ import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/error
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
-import { type BodyPlacement, type StoredChecksum, readBody, totalFromContentRange } from '../internal/body';
+import {
+  type BodyPlacement,
+  type StoredChecksum,
+  lengthFromContentRange,
+  readBody,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { invalidValue, optionalPositiveInteger } from '../validate';
@@ -128,6 +134,16 @@ function parseErrorBody(text: string | undefined): GcsErrorShape | undefined {
   }
 }
 
+/**
+ * The HTTP status of a failed resumable-upload request: the SDK reports it only in the text of a
+ * plain Error (`Retry limit exceeded - status: 503 - …`), so a 503 would otherwise read as an
+ * unknown failure instead of throttling.
+ */
+function resumableStatus(message: string | undefined): number | undefined {
+  const match = message ? /^Retry (?:total time )?limit exceeded - status: (\d{3})\b/.exec(message) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
 class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
   private readonly storage: Gcs.Storage;
@@ -217,8 +233,12 @@ class GcsDriver implements CloudDriver {
       if (response.statusCode !== undefined && (response.statusCode < 200 || response.statusCode > 299)) return;
       const headers = response.headers ?? {};
       // A transcoded (gzip) object's length is not the length of what we receive.
-      if (headers['content-length'] !== undefined && !headers['content-encoding'])
-        length = Number(headers['content-length']);
+      if (!headers['content-encoding']) {
+        length =
+          headers['content-length'] !== undefined
+            ? Number(headers['content-length'])
+            : lengthFromContentRange(headers['content-range']);
+      }
       try {
         target = placement?.onHeaders({
           length,
@@ -396,7 +416,7 @@ class GcsDriver implements CloudDriver {
     if (shape.code === 'CONTENT_DOWNLOAD_MISMATCH') {
       return { code: 'ERR_CHECKSUM_MISMATCH', retryable: true, serviceCode: shape.code, message };
     }
-    const status = typeof shape.code === 'number' ? shape.code : undefined;
+    const status = typeof shape.code === 'number' ? shape.code : resumableStatus(shape.message);
     if (status === undefined) return { code: 'ERR_CLOUD', retryable: false, message };
     let base = classifyStatus(status);
     // Only GCS's fixed wording is matched, whole or as a prefix before any name: a bucket or key

@@ -19,12 +19,19 @@ import {
   isLoopbackHost,
   retryPolicyFrom,
 } from '../cloud/config';
-import { type CloudFailure, classifyStatus } from '../cloud/errors';
+import { type CloudFailure, classifyStatus, rememberSecrets } from '../cloud/errors';
 import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
 import { crc32cBase64 } from '../checksum';
 import { S3dlioError } from '../errors';
 import { raceSignal } from '../internal/abort';
-import { type BodyPlacement, type StoredChecksum, placeBody, readBody, totalFromContentRange } from '../internal/body';
+import {
+  type BodyPlacement,
+  type StoredChecksum,
+  lengthFromContentRange,
+  placeBody,
+  readBody,
+  totalFromContentRange,
+} from '../internal/body';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { parseUri } from '../uri';
 import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
@@ -173,6 +180,16 @@ class S3Driver implements CloudDriver {
    */
   constructor(private readonly options: S3StoreOptions) {
     const env = process.env;
+    const given = options.credentials as Partial<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', unknown>>;
+    const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+    rememberSecrets(
+      text(given?.accessKeyId),
+      text(given?.secretAccessKey),
+      text(given?.sessionToken),
+      env.AWS_ACCESS_KEY_ID,
+      env.AWS_SECRET_ACCESS_KEY,
+      env.AWS_SESSION_TOKEN,
+    );
     this.region = options.region ?? envValue(env, 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
     // The SDK's own switch for ignoring endpoint variables is honoured as it would honour it.
     const envEndpoint = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')
@@ -260,7 +277,7 @@ class S3Driver implements CloudDriver {
       ...(stored !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: stored } }),
     });
     if (!body) return new Uint8Array(0);
-    return readBody(body, output.ContentLength, signal, () => target);
+    return readBody(body, output.ContentLength ?? lengthFromContentRange(output.ContentRange), signal, () => target);
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
@@ -330,6 +347,14 @@ class S3Driver implements CloudDriver {
       }),
       { abortSignal: signal },
     );
+    // A page that says more follow but gives no way to ask for them: ending here would be a listing
+    // silently cut short.
+    if (output.IsTruncated && !output.NextContinuationToken) {
+      throw Object.assign(
+        new Error('the listing page says more keys follow (IsTruncated) but has no NextContinuationToken'),
+        { name: 'InvalidListing' },
+      );
+    }
     // Decoded only when the server says it encoded (a server that ignores the parameter does not).
     const decode = output.EncodingType === 'url' ? decodeListedKey : (value: string) => value;
     return {

@@ -31,11 +31,43 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/(Authorization:?\s*)(?:AWS4-HMAC-SHA256|SharedKey|Bearer|Basic)\s+[^\s"',]*/gi, '$1REDACTED'],
   [/(Credential=)[^,\s"']*/gi, '$1REDACTED'],
   [/(Signature=)[^,\s"'&]*/gi, '$1REDACTED'],
+  // Credential headers quoted back as `name: value` (or `name=value`).
+  [
+    /((?:x-amz-security-token|x-goog-iam-authorization-token|x-ms-copy-source-authorization)\s*[:=]\s*)[^\s"'&<,|;]*/gi,
+    '$1REDACTED',
+  ],
+  // A token after its scheme word, also without the header name (long enough not to be prose).
+  [/(\b(?:Bearer|SharedKey|Basic)\s+)[A-Za-z0-9+/=._~:-]{8,}/g, '$1REDACTED'],
 ];
+
+/** Secrets shorter than this are not scrubbed literally: placeholders such as `test` would scrub ordinary words. */
+const MIN_LITERAL_SECRET = 16;
+/** Credentials the stores of this process were given, scrubbed wherever a text quotes them. */
+const knownSecrets = new Set<string>();
+
+/**
+ * Remembers credentials a store uses (keys, secrets, tokens, SAS signatures), so any error text
+ * that quotes one literally, in whatever field a service put it, is scrubbed too.
+ */
+export function rememberSecrets(...values: ReadonlyArray<string | undefined>): void {
+  for (const value of values) {
+    if (typeof value !== 'string' || value.length < MIN_LITERAL_SECRET) continue;
+    knownSecrets.add(value);
+    let decoded = value;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      // not percent-encoded: the value itself is enough
+    }
+    if (decoded.length >= MIN_LITERAL_SECRET) knownSecrets.add(decoded);
+  }
+}
 
 /** Removes credentials from any text that may quote a request (URL, header, connection string). */
 export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((result, [pattern, replacement]) => result.replace(pattern, replacement), text);
+  let result = text;
+  for (const secret of knownSecrets) if (result.includes(secret)) result = result.split(secret).join('REDACTED');
+  return SECRET_PATTERNS.reduce((current, [pattern, replacement]) => current.replace(pattern, replacement), result);
 }
 
 const NETWORK_CODES = new Set([
@@ -67,6 +99,11 @@ function isErrorAnswer(object: {
   );
 }
 
+const NETWORK_MESSAGE = new RegExp(
+  `socket hang up|premature close|aborted by the server|\\b(?:${[...NETWORK_CODES].join('|')})\\b`,
+  'i',
+);
+
 /** Failures below HTTP: connection reset/refused, DNS, premature close. */
 export function classifyNetworkError(error: unknown): CloudFailure | undefined {
   const object = (typeof error === 'object' && error !== null ? error : {}) as Parameters<typeof isErrorAnswer>[0] & {
@@ -78,10 +115,9 @@ export function classifyNetworkError(error: unknown): CloudFailure | undefined {
   // A service's error answer is never a network failure, whatever its message says: messages can
   // quote bucket and key names ("No such object: b/socket hang up").
   const message = typeof object.message === 'string' && !isErrorAnswer(object) ? object.message : '';
-  if (
-    (code && NETWORK_CODES.has(code)) ||
-    /socket hang up|premature close|ECONNRESET|aborted by the server/i.test(message)
-  ) {
+  // The code may survive only in the text: the AWS SDK turns an error from another realm (a jest
+  // test environment) into `AWS SDK error wrapper for Error: connect ECONNREFUSED …`.
+  if ((code && NETWORK_CODES.has(code)) || NETWORK_MESSAGE.test(message)) {
     return { code: 'ERR_CONNECTION', retryable: true, message: `connection failed (${code ?? message})` };
   }
   return undefined;
@@ -115,16 +151,15 @@ export function cloudError(failure: CloudFailure, operation: string, uri: string
   const originalName = typeof name === 'string' ? name : 'Error';
   const cause = new Error(redactSecrets(failure.message));
   cause.name = originalName;
+  // The service code and request id come from the server too: a server may put anything there.
+  const serviceCode = failure.serviceCode === undefined ? undefined : redactSecrets(failure.serviceCode);
   Object.assign(cause, {
-    ...(failure.serviceCode !== undefined && { code: failure.serviceCode }),
+    ...(serviceCode !== undefined && { code: serviceCode }),
     ...(failure.status !== undefined && { statusCode: failure.status }),
-    ...(failure.requestId !== undefined && { requestId: failure.requestId }),
+    ...(failure.requestId !== undefined && { requestId: redactSecrets(failure.requestId) }),
   });
   const safeUri = redactSecrets(redactUri(uri));
-  const status =
-    failure.status !== undefined
-      ? ` (HTTP ${failure.status}${failure.serviceCode ? ` ${failure.serviceCode}` : ''})`
-      : '';
+  const status = failure.status !== undefined ? ` (HTTP ${failure.status}${serviceCode ? ` ${serviceCode}` : ''})` : '';
   return new S3dlioError(failure.code, `${operation} ${safeUri}: ${redactSecrets(failure.message)}${status}`, {
     uri: safeUri,
     operation,

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 
 import * as path from 'path';
 
 import { BatchError, configureDefaultStore, copy, download, get, put, upload } from '../../lib';
-import { LocalRoot } from '../../lib/internal/local-root';
+import { LocalRoot, keySegments } from '../../lib/internal/local-root';
 import { runCli } from '../cli/cli';
 import { newBucketName } from '../cloud/targets';
 import { rejectionOf, treeOf } from '../helpers/local';
@@ -128,6 +128,77 @@ describe('download: a symlink below the destination is refused, never followed',
       'root/ok.txt',
     ]);
     await store.deleteBucket(bucket, { force: true });
+  });
+});
+
+describe('two keys never land in one file: every spelling of a path is refused but the plain one', () => {
+  // Keys a bucket can hold that name the same path as `p/m.txt` (or leave the root) once the
+  // segments are resolved, before and after it in listing order.
+  const ALIASES = ['p/a/../m.txt', 'p/./m.txt', 'p//m.txt', 'p/z/../m.txt', 'p/z/./../m.txt', 'p/m.txt/.', 'p/z/..'];
+  const OTHER_UNSAFE = ['p/a\\m.txt', 'p/..\\m.txt', 'p/../m.txt', 'p/../../outside.txt'];
+  let bucket: string;
+  let store: ReturnType<typeof configureDefaultStore>;
+
+  beforeAll(async () => {
+    store = configureDefaultStore('gs://', { endpoint: process.env.S3DLIO_TEST_GCS_ENDPOINT, projectId: 'test' });
+    bucket = `gs://${newBucketName('alias')}/`;
+    await store.createBucket(bucket);
+    await store.put(`${bucket}p/m.txt`, 'good');
+    for (const key of [...ALIASES, ...OTHER_UNSAFE]) await store.put(`${bucket}${key}`, `evil ${key}`);
+  });
+  afterAll(() => store.deleteBucket(bucket, { force: true }));
+
+  test.each([1, 8])(
+    'download (concurrency %i): the plain key is written, each alias refused with ERR_UNSAFE_PATH naming it',
+    async (concurrency) => {
+      const { root, base } = scene({});
+      const result = await download(`${bucket}p/`, root, { continueOnError: true, concurrency });
+      const refused = result.failed.map((failure) => [failure.uri, failure.error.code]).sort();
+      expect(refused).toEqual(
+        [...ALIASES, ...OTHER_UNSAFE].map((key) => [`${bucket}${key}`, 'ERR_UNSAFE_PATH']).sort(),
+      );
+      expect(readFileSync(path.join(root, 'm.txt'), 'utf8')).toBe('good');
+      expect(treeOf(base).filter((entry) => !entry.startsWith('source') && !entry.startsWith('outside'))).toEqual([
+        'root/',
+        'root/m.txt',
+      ]);
+    },
+  );
+
+  test('a recursive copy into a file:// prefix refuses the same keys; no alias overwrites the plain key’s file', async () => {
+    const { root } = scene({});
+    writeFileSync(path.join(root, 'm.txt'), 'kept');
+    const error = await rejectionOf(copy(`${bucket}p/`, `file://${root}/`, { recursive: true }));
+    expect(codes(error)).toEqual(Array(ALIASES.length + OTHER_UNSAFE.length).fill('ERR_UNSAFE_PATH'));
+    // The plain key was copied; no alias was written over it (or anywhere else).
+    expect(readFileSync(path.join(root, 'm.txt'), 'utf8')).toBe('good');
+    expect(treeOf(root)).toEqual(['m.txt']);
+  });
+
+  test('the key check itself: each unsafe form refused, plain keys split into their segments', () => {
+    const refuse = (relative: string) => () => keySegments('/root', relative, `gs://b/${relative}`, 'download');
+    for (const relative of [
+      '',
+      '/',
+      '/abs.txt',
+      'a/',
+      'a//b',
+      '.',
+      './a',
+      'a/.',
+      '..',
+      '../a',
+      'a/..',
+      'a/../b',
+      'a\\b',
+      '\\',
+      'a\0b',
+      '\0',
+    ]) {
+      expect(refuse(relative)).toThrow(expect.objectContaining({ code: 'ERR_UNSAFE_PATH', uri: `gs://b/${relative}` }));
+    }
+    expect(keySegments('/root', 'a/b c/...', 'gs://b/x', 'download')).toEqual(['a', 'b c', '...']);
+    expect(keySegments('/root', '.hidden/..x/x..', 'gs://b/x', 'download')).toEqual(['.hidden', '..x', 'x..']);
   });
 });
 

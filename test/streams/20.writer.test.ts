@@ -197,6 +197,99 @@ describe('writer rules, against a recording sink', () => {
     await expect(lying.close()).rejects.toMatchObject({ code: 'ERR_VERIFY_FAILED' });
   });
 
+  test('verify compares the stored size with the bytes written: short or long by any amount is ERR_VERIFY_FAILED', async () => {
+    const { sink } = recordingSink();
+    // Short by a whole part is what a "successful" complete that lost a part looks like.
+    for (const stored of [15, 24, 26, 0]) {
+      const writer = new ObjectWriter(
+        'mem://x',
+        { ...sink, storedSize: async () => stored },
+        { partSize: 10, verify: true },
+      );
+      await writer.write(new Uint8Array(25).fill(3));
+      const error = await rejectionOf(writer.close());
+      expect({ stored, code: error.code }).toEqual({ stored, code: 'ERR_VERIFY_FAILED' });
+      expect(error.message).toContain(`25 bytes were written but the stored object has ${stored}`);
+    }
+    const exact = new ObjectWriter('mem://x', { ...sink, storedSize: async () => 25 }, { partSize: 10, verify: true });
+    await exact.write(new Uint8Array(25));
+    await expect(exact.close()).resolves.toMatchObject({ bytes: 25, storedBytes: 25 });
+  });
+
+  test('part accounting: every byte in exactly one part, at its offset, partSize each but the last, none empty', async () => {
+    for (const sizes of [[7, 13, 1, 29], [10, 10, 10], [31], [9, 1, 1]]) {
+      const parts: Array<{ index: number; offset: number; bytes: Uint8Array }> = [];
+      const completed: Array<[number, number]> = [];
+      const { sink } = recordingSink();
+      const writer = new ObjectWriter(
+        'mem://x',
+        {
+          ...sink,
+          uploadPart: async (index, offset, bytes) => void parts.push({ index, offset, bytes: bytes.slice() }),
+          complete: async (total, count) => {
+            completed.push([total, count]);
+            return {};
+          },
+        },
+        { partSize: 10, concurrency: 2 },
+      );
+      const input = Buffer.concat(sizes.map((size, n) => Buffer.alloc(size, n + 1)));
+      let at = 0;
+      for (const size of sizes) {
+        await writer.write(input.subarray(at, at + size));
+        at += size;
+      }
+      const result = await writer.close();
+      parts.sort((a, b) => a.index - b.index);
+      const label = sizes.join('+');
+      expect({ label, bytes: result.bytes, storedBytes: result.storedBytes }).toEqual({
+        label,
+        bytes: input.byteLength,
+        storedBytes: input.byteLength,
+      });
+      if (parts.length === 0) {
+        expect({ label, parts: result.parts }).toEqual({ label, parts: 1 }); // one whole put
+        continue;
+      }
+      expect({ label, indexes: parts.map((part) => part.index) }).toEqual({ label, indexes: parts.map((_, i) => i) });
+      expect({ label, offsets: parts.map((part) => part.offset) }).toEqual({
+        label,
+        offsets: parts.map((_, i) => i * 10),
+      });
+      const lengths = parts.map((part) => part.bytes.byteLength);
+      expect({ label, full: lengths.slice(0, -1).every((length) => length === 10), last: lengths.at(-1)! > 0 }).toEqual(
+        {
+          label,
+          full: true,
+          last: true,
+        },
+      );
+      expect(Buffer.concat(parts.map((part) => part.bytes)).equals(input)).toBe(true);
+      expect({ label, completed, parts: result.parts }).toEqual({
+        label,
+        completed: [[input.byteLength, parts.length]],
+        parts: parts.length,
+      });
+    }
+  });
+
+  test('exactly maxParts parts are allowed; one byte more is ERR_TOO_MANY_PARTS', async () => {
+    const fits = recordingSink({ maxParts: 3 });
+    const full = new ObjectWriter('mem://x', fits.sink, { partSize: 10 });
+    await full.write(new Uint8Array(30));
+    await expect(full.close()).resolves.toMatchObject({ parts: 3, bytes: 30 });
+    const over = recordingSink({ maxParts: 3 });
+    const writer = new ObjectWriter('mem://x', over.sink, { partSize: 10 });
+    const error = await rejectionOf(
+      (async () => {
+        await writer.write(new Uint8Array(31));
+        await writer.close();
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'ERR_TOO_MANY_PARTS' });
+    expect(over.log.completed).toBe(false);
+  });
+
   test('going past the backend part limit fails before the extra part, and aborts the upload', async () => {
     const { sink, log } = recordingSink({ maxParts: 3 });
     const writer = new ObjectWriter('mem://x', sink, { partSize: 10, concurrency: 2 });
