@@ -43,7 +43,7 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   // The CLI tests run dist/ in child processes; the instrumented build there sees the active
   // mutant through the environment.
-  buildCommand: 'npm run build:ts',
+  buildCommand: 'node scripts/mutation/build-sandbox.js',
   mutate: [...SCORED, ...REPORTED],
   plugins: ['@stryker-mutator/*', './scripts/mutation/error-message-ignorer.mjs'],
   ignorers: ['error-messages'],
@@ -51,7 +51,7 @@ export default {
   coverageAnalysis: 'perTest',
   incremental: true,
   incrementalFile: 'reports/mutation/incremental.json',
-  concurrency: 2,
+  concurrency: 3,
   timeoutMS: 20000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 30,

@@ -254,6 +254,7 @@ describe('deletes the guard allows, in a test directory', () => {
       { cwd: REPO_ROOT, encoding: 'utf8', ...identity },
     );
     const lockedUris = locked.map((name) => `file://${dir}/${name}/x`);
+    expect({ status: library.status, stderr: library.stderr }).toEqual({ status: 0, stderr: '' });
     expect(JSON.parse(library.stdout)).toEqual({
       code: 'ERR_BATCH_FAILED',
       succeeded: 2500,
