@@ -12,7 +12,11 @@ const path = require('path');
 const root = path.resolve(__dirname, '../..');
 const BAR = 80;
 const SCOPES = [
-  { name: 'scored (internal, engine, uri, loader, formats, cloud)', test: (f) => !f.startsWith('lib/backends/'), bar: BAR },
+  {
+    name: 'scored (internal, engine, uri, loader, formats, cloud)',
+    test: (f) => !f.startsWith('lib/backends/'),
+    bar: BAR,
+  },
   { name: 'lib/backends (reported, no bar)', test: (f) => f.startsWith('lib/backends/') },
 ];
 
@@ -32,14 +36,18 @@ let failed = false;
 for (const scope of SCOPES) {
   const entries = files.filter(([file]) => scope.test(file));
   const { count, score, valid } = tally(entries);
-  const bar = scope.bar === undefined ? '' : score >= scope.bar ? ` (bar ${scope.bar}%: met)` : ` (bar ${scope.bar}%: NOT met)`;
+  const bar =
+    scope.bar === undefined ? '' : score >= scope.bar ? ` (bar ${scope.bar}%: met)` : ` (bar ${scope.bar}%: NOT met)`;
   if (scope.bar !== undefined && score < scope.bar) failed = true;
   console.log(`\n${scope.name}: ${score.toFixed(1)}% of ${valid} mutants${bar}`);
-  console.log(`  ${Object.entries(count).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  const perFile = entries
-    .map(([file, data]) => [file, tally([[file, data]])])
-    .sort((a, b) => a[1].score - b[1].score);
-  for (const [file, t] of perFile) console.log(`  ${t.score.toFixed(1).padStart(5)}%  ${String(t.valid).padStart(4)}  ${file}`);
+  console.log(
+    `  ${Object.entries(count)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  const perFile = entries.map(([file, data]) => [file, tally([[file, data]])]).sort((a, b) => a[1].score - b[1].score);
+  for (const [file, t] of perFile)
+    console.log(`  ${t.score.toFixed(1).padStart(5)}%  ${String(t.valid).padStart(4)}  ${file}`);
 }
 
 const accepted = files.flatMap(([file, data]) =>
