@@ -23,21 +23,23 @@ export interface CloudFailure {
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
   // Azure SAS and S3 presigned query parameters.
   [
-    /([?&](?:sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|GoogleAccessId|X-Goog-Signature|X-Goog-Credential)=)[^&\s"'<]*/gi,
+    /([?&](?:sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|GoogleAccessId|X-Goog-Signature|X-Goog-Credential)=)[^&;\s"'<]*/gi,
     '$1REDACTED',
   ],
   [/(AccountKey=)[^;\s"']*/gi, '$1REDACTED'],
   [/(SharedAccessSignature=)[^;\s"']*/gi, '$1REDACTED'],
   [/(Authorization:?\s*)(?:AWS4-HMAC-SHA256|SharedKey|Bearer|Basic)\s+[^\s"',]*/gi, '$1REDACTED'],
-  [/(Credential=)[^,\s"']*/gi, '$1REDACTED'],
-  [/(Signature=)[^,\s"'&]*/gi, '$1REDACTED'],
+  // Header parameters end at `,`; the same names in a query string or a connection string end at
+  // `&` or `;`: redact the value only, not the fields after it.
+  [/(Credential=)[^,;&\s"']*/gi, '$1REDACTED'],
+  [/(Signature=)[^,;&\s"']*/gi, '$1REDACTED'],
   // Credential headers quoted back as `name: value` (or `name=value`).
   [
     /((?:x-amz-security-token|x-goog-iam-authorization-token|x-ms-copy-source-authorization)\s*[:=]\s*)[^\s"'&<,|;]*/gi,
     '$1REDACTED',
   ],
   // A token after its scheme word, also without the header name (long enough not to be prose).
-  [/(\b(?:Bearer|SharedKey|Basic)\s+)[A-Za-z0-9+/=._~:-]{8,}/g, '$1REDACTED'],
+  [/(\b(?:Bearer|SharedKey|Basic)\s+)[A-Za-z0-9+/=._~:%-]{8,}/g, '$1REDACTED'],
 ];
 
 /** Secrets shorter than this are not scrubbed literally: placeholders such as `test` would scrub ordinary words. */

@@ -5,7 +5,7 @@
  * per scope (scripts/mutation/score.js).
  *
  *   npm run test:mutation                         incremental: only mutants whose code or tests changed
- *   npm run test:mutation -- --force              every mutant again (about an hour on 2 cores)
+ *   npm run test:mutation -- --force              every mutant again (hours on 2 cores: run it in pieces with --mutate)
  *   npm run test:mutation -- --mutate lib/uri.ts  one file
  */
 'use strict';
