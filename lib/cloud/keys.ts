@@ -12,6 +12,7 @@ export type KeyRule = (key: string) => string | undefined;
 function describeCharacter(character: string): string {
   const code = character.codePointAt(0) ?? 0;
   const name = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Stryker disable next-line all: only how a character is written in a message (quoted or as U+XXXX)
   return code > 0x20 && code !== 0x7f && !(code >= 0x80 && code <= 0x9f) ? `'${character}' (${name})` : name;
 }
 
