@@ -10,23 +10,11 @@
  * the 1.0 length field (at most 65535) cannot hold it.
  */
 import { encodeNpy, parseNpy, type NpyDtype } from '../../lib';
+import { NPY_ITEM_SIZE } from '../helpers/npy';
 import { testWith } from '../helpers/tools';
 import { python } from './tools';
 
 const DTYPES: NpyDtype[] = ['|b1', '|u1', '|i1', '<u2', '<i2', '<u4', '<i4', '<u8', '<i8', '<f4', '<f8'];
-const ITEM_SIZE: Record<NpyDtype, number> = {
-  '|b1': 1,
-  '|u1': 1,
-  '|i1': 1,
-  '<u2': 2,
-  '<i2': 2,
-  '<u4': 4,
-  '<i4': 4,
-  '<u8': 8,
-  '<i8': 8,
-  '<f4': 4,
-  '<f8': 8,
-};
 
 /** Python's repr of a tuple of ints: `()`, `(3,)`, `(2, 3)`. */
 function tupleRepr(shape: readonly number[]): string {
@@ -58,7 +46,7 @@ function headerByRule(descr: string, fortran: boolean, shape: readonly number[])
 /** What our encoder writes before the data of a zero-filled array of this shape. */
 function ourHeader(dtype: NpyDtype, fortranOrder: boolean, shape: number[]): Buffer {
   const count = shape.reduce((product, dim) => product * dim, 1);
-  const data = new Uint8Array(count * ITEM_SIZE[dtype]);
+  const data = new Uint8Array(count * NPY_ITEM_SIZE[dtype]);
   const file = Buffer.from(encodeNpy({ dtype, shape, data, fortranOrder }));
   return file.subarray(0, file.byteLength - data.byteLength);
 }

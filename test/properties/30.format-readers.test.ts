@@ -25,11 +25,11 @@ import {
   readTfRecords,
   S3dlioError,
   type ExampleFeatureInput,
-  type NpyDtype,
   type NpyRawInput,
 } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
 import { runNodeJson } from '../helpers/child';
+import { NPY_ITEM_SIZE } from '../helpers/npy';
 import { propertyRuns } from '../helpers/properties';
 
 const READER_ERRORS = ['ERR_BAD_FORMAT', 'ERR_CHECKSUM_MISMATCH'];
@@ -56,20 +56,6 @@ function placedAt(bytes: Uint8Array, offset: number): Uint8Array {
 
 // --- valid files -------------------------------------------------------------------------------
 
-const ELEMENT_SIZE: Record<NpyDtype, number> = {
-  '|b1': 1,
-  '|u1': 1,
-  '|i1': 1,
-  '<u2': 2,
-  '<i2': 2,
-  '<u4': 4,
-  '<i4': 4,
-  '<u8': 8,
-  '<i8': 8,
-  '<f4': 4,
-  '<f8': 8,
-};
-
 const npyInput: fc.Arbitrary<NpyRawInput> = fc
   .record({
     dtype: fc.constantFrom(...NPY_DTYPES),
@@ -77,7 +63,7 @@ const npyInput: fc.Arbitrary<NpyRawInput> = fc
     fortranOrder: fc.boolean(),
   })
   .chain(({ dtype, shape, fortranOrder }) => {
-    const length = shape.reduce((product, dim) => product * dim, 1) * ELEMENT_SIZE[dtype];
+    const length = shape.reduce((product, dim) => product * dim, 1) * NPY_ITEM_SIZE[dtype];
     return fc
       .uint8Array({ minLength: length, maxLength: length })
       .map((data) => ({ dtype, shape, fortranOrder, data }));
