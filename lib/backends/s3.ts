@@ -181,11 +181,10 @@ class S3Driver implements CloudDriver {
   constructor(private readonly options: S3StoreOptions) {
     const env = process.env;
     const given = options.credentials as Partial<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', unknown>>;
-    const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
     rememberSecrets(
-      text(given?.accessKeyId),
-      text(given?.secretAccessKey),
-      text(given?.sessionToken),
+      given?.accessKeyId,
+      given?.secretAccessKey,
+      given?.sessionToken,
       env.AWS_ACCESS_KEY_ID,
       env.AWS_SECRET_ACCESS_KEY,
       env.AWS_SESSION_TOKEN,

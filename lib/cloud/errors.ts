@@ -49,9 +49,10 @@ const knownSecrets = new Set<string>();
 
 /**
  * Remembers credentials a store uses (keys, secrets, tokens, SAS signatures), so any error text
- * that quotes one literally, in whatever field a service put it, is scrubbed too.
+ * that quotes one literally, in whatever field a service put it, is scrubbed too. Values that are
+ * not strings (an option of the wrong type, a variable that is not set) are passed over.
  */
-export function rememberSecrets(...values: ReadonlyArray<string | undefined>): void {
+export function rememberSecrets(...values: readonly unknown[]): void {
   for (const value of values) {
     if (typeof value !== 'string' || value.length < MIN_LITERAL_SECRET) continue;
     knownSecrets.add(value);
