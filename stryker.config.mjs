@@ -35,7 +35,12 @@ export default {
         '/test/safety/14\\.',
         '/test/safety/15\\.',
       ],
+      // Relative: Stryker resolves it from the sandbox (and wraps it with its own).
+      testEnvironment: './scripts/mutation/test-file-map-environment.cjs',
+      filter: '<rootDir>/scripts/mutation/test-file-filter.cjs',
     },
+    // Every test file imports lib/ as a whole, so "related tests" would be all of them; the
+    // environment and filter below load only the files whose tests cover the mutant instead.
     enableFindRelatedTests: false,
   },
   checkers: ['typescript'],
@@ -56,7 +61,7 @@ export default {
   incremental: true,
   incrementalFile: 'reports/mutation/incremental.json',
   concurrency: 3,
-  timeoutMS: 10000,
+  timeoutMS: 5000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 30,
   ignorePatterns: ['dist', 'reports', 'bench/results', 'coverage', '*.tgz'],

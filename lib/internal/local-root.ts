@@ -67,12 +67,16 @@ export class LocalRoot {
     private readonly handle: FileHandle | undefined,
   ) {}
 
-  /** Creates `directory` if needed and resolves it; symlinks up to and including it are followed. */
-  static async open(directory: string): Promise<LocalRoot> {
+  /**
+   * Creates `directory` if needed and resolves it; symlinks up to and including it are followed.
+   * `pin` (default: where the system can) places files through directory descriptors; without it
+   * each directory is checked by path (what macOS and systems without /proc get).
+   */
+  static async open(directory: string, pin = canPin()): Promise<LocalRoot> {
     const requested = path.resolve(directory);
     await fs.mkdir(requested, { recursive: true });
     const root = await fs.realpath(requested);
-    const handle = canPin() ? await fs.open(root, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY) : undefined;
+    const handle = pin ? await fs.open(root, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY) : undefined;
     return new LocalRoot(root, handle);
   }
 

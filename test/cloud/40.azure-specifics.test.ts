@@ -18,6 +18,7 @@ import {
 } from '@azure/storage-blob';
 
 import * as s3dlio from '../../lib';
+import { freshLibrary } from '../helpers/fresh-library';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../servers/azurite';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
@@ -346,14 +347,6 @@ describe('module functions configured from the environment', () => {
   afterEach(() => {
     process.env = saved;
   });
-
-  function freshLibrary(): typeof s3dlio {
-    let fresh: typeof s3dlio | undefined;
-    jest.isolateModules(() => {
-      fresh = require('../../lib') as typeof s3dlio;
-    });
-    return fresh!;
-  }
 
   test('AZURE_STORAGE_CONNECTION_STRING', async () => {
     process.env.AZURE_STORAGE_CONNECTION_STRING = connectionString();

@@ -6,6 +6,7 @@
 import { OAuth2Client } from 'google-auth-library';
 
 import * as s3dlio from '../../lib';
+import { freshLibrary } from '../helpers/fresh-library';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
 import { type GcsServer, startGcsServer } from '../servers/gcs-server';
@@ -44,13 +45,10 @@ test('STORAGE_EMULATOR_HOST configures the default gs:// store of module functio
   process.env.STORAGE_EMULATOR_HOST = process.env.S3DLIO_TEST_GCS_ENDPOINT;
   process.env.GOOGLE_CLOUD_PROJECT = 'test';
   try {
-    let lib: typeof s3dlio | undefined;
-    jest.isolateModules(() => {
-      lib = require('../../lib') as typeof s3dlio;
-    });
-    await lib!.put(`${base}env/obj`, 'from env');
-    expect(Buffer.from(await lib!.get(`${base}env/obj`)).toString()).toBe('from env');
-    expect(await lib!.listBuckets('gs://')).toContain(base);
+    const lib = freshLibrary();
+    await lib.put(`${base}env/obj`, 'from env');
+    expect(Buffer.from(await lib.get(`${base}env/obj`)).toString()).toBe('from env');
+    expect(await lib.listBuckets('gs://')).toContain(base);
   } finally {
     process.env = saved;
   }

@@ -4,6 +4,7 @@
  * object replaced mid-read detected instead of assembled from two versions.
  */
 import { type ObjectStore, storeFor } from '../../lib';
+import { DEFAULT_RANGE_THRESHOLD, defaultChunkSize } from '../../lib/engine/range-engine';
 import { runNodeScript } from '../helpers/child';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
@@ -96,6 +97,32 @@ withTools(['moto'], 's3 (moto) behind the fault proxy').describe(
       expectSameBytes(await store.get(uri), bytes);
       expect(proxy.stats.byRule.head ?? 0).toBe(0);
       expect(proxy.stats.byRule.get).toBe(1 + Math.ceil((size - ranges.rangeThreshold) / ranges.chunkSize));
+    });
+
+    test('the documented defaults: split above 32 MiB into 4 MiB ranges (8 MiB from 256 MiB on)', async () => {
+      const big = `s3://${bucket}/defaults.bin`;
+      const content = testBytes(40 * MiB, 78);
+      await direct.put(big, content);
+      const plain = storeFor('s3://', {
+        endpoint: proxy.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      proxy.setRules([
+        {
+          name: 'get',
+          method: 'GET',
+          path: new RegExp(`^/${bucket}/defaults\\.bin`),
+          action: { type: 'delay', ms: 0 },
+        },
+      ]);
+      expectSameBytes(await plain.get(big), content);
+      expect(proxy.stats.byRule.get).toBe(1 + Math.ceil((40 * MiB - DEFAULT_RANGE_THRESHOLD) / (4 * MiB)));
+      expect(DEFAULT_RANGE_THRESHOLD).toBe(32 * MiB);
+      // An object of 256 MiB would make this test slow; the size rule itself, at its edge:
+      expect(defaultChunkSize(256 * MiB - 1)).toBe(4 * MiB);
+      expect(defaultChunkSize(256 * MiB)).toBe(8 * MiB);
+      await direct.delete(big);
     });
 
     test('an object below the threshold costs exactly one request', async () => {

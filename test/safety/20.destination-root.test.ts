@@ -202,6 +202,59 @@ describe('two keys never land in one file: every spelling of a path is refused b
   });
 });
 
+// Both ways of placing a file: through directory descriptors (Linux) and by path checks (macOS and
+// systems without /proc), each held to the same rules.
+describe.each([
+  ['pinned by descriptor', true],
+  ['checked by path', false],
+])('LocalRoot.place, %s', (_how, pin) => {
+  test('missing directories are made; the file lands at root/key', async () => {
+    const { root } = scene({});
+    const destination = await LocalRoot.open(root, pin);
+    await destination.withPlace('a/b/c/x.txt', 'gs://b/a/b/c/x.txt', 'download', async (placed) => {
+      expect(placed.displayPath).toBe(path.join(root, 'a', 'b', 'c', 'x.txt'));
+      await put(`file://${placed.path}`, 'X');
+    });
+    await destination.withPlace('a/b/y.txt', 'gs://b/a/b/y.txt', 'download', async (placed) => {
+      await put(`file://${placed.path}`, 'Y'); // existing directories are used as they are
+    });
+    await destination.close();
+    expect(treeOf(root)).toEqual(['a/', 'a/b/', 'a/b/c/', 'a/b/c/x.txt', 'a/b/y.txt']);
+    expect(readFileSync(path.join(root, 'a', 'b', 'c', 'x.txt'), 'utf8')).toBe('X');
+  });
+
+  test.each([
+    ['a symlink to a directory outside', 'ERR_UNSAFE_PATH', 'sub/deep/x.txt', 'sub'],
+    ['a symlink deeper down', 'ERR_UNSAFE_PATH', 'a/link/x.txt', 'a/link'],
+    ['a dangling symlink', 'ERR_UNSAFE_PATH', 'gone/x.txt', 'gone'],
+    ['a file where a directory is needed', 'ERR_ALREADY_EXISTS', 'file.txt/x.txt', 'file.txt'],
+  ])('%s is refused with %s naming it; nothing is written outside', async (_what, code, key, blocker) => {
+    const { root, outside } = scene({});
+    mkdirSync(path.join(root, 'a'), { recursive: true });
+    if (blocker === 'file.txt') writeFileSync(path.join(root, blocker), 'not a directory');
+    else if (blocker === 'gone') symlinkSync(path.join(outside, 'made-by-us'), path.join(root, blocker));
+    else symlinkSync(outside, path.join(root, blocker));
+    const destination = await LocalRoot.open(root, pin);
+    const error = await rejectionOf(destination.place(key, `gs://b/${key}`, 'download'));
+    await destination.close();
+    expect(error).toMatchObject({ code, uri: `gs://b/${key}`, operation: 'download' });
+    expect(error.message).toContain(path.join(root, blocker));
+    expect(error.message).not.toContain('/proc/self/fd');
+    expect(treeOf(outside)).toEqual([]);
+  });
+
+  test('an error other than a missing directory is passed on, not taken as "make it"', async () => {
+    const { root } = scene({});
+    const destination = await LocalRoot.open(root, pin);
+    const tooLong = 'n'.repeat(300); // longer than any file name may be (NAME_MAX 255)
+    await expect(destination.place(`${tooLong}/a/x.txt`, 'gs://b/long', 'download')).rejects.toMatchObject({
+      code: 'ENAMETOOLONG',
+    });
+    await destination.close();
+    expect(treeOf(root)).toEqual([]);
+  });
+});
+
 describe('the placement cannot be raced: a directory swapped for a symlink after the check', () => {
   test('writes through the pinned parent land in the directory that was checked, not at the symlink target', async () => {
     if (process.platform !== 'linux') return; // pinning needs /proc/self/fd; elsewhere lstat checks apply

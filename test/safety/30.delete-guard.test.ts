@@ -93,6 +93,31 @@ describe('the decision: which deletes reach a protected path (pure, over an inje
     expect(protectedPathReached(reach, ENV)?.path).toBe(expected);
   });
 
+  // The system directories README.md ("Deletes") names, each protected with everything below it.
+  test.each([
+    '/bin',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/lib',
+    '/lib32',
+    '/lib64',
+    '/libx32',
+    '/proc',
+    '/sbin',
+    '/sys',
+    '/usr',
+    '/System',
+    '/Library',
+    '/Applications',
+    '/private/etc',
+  ])('deep inside the system directory %s: refused, naming it', (system) => {
+    expect(protectedPathReached(tree(`${system}/some/deep/dir`), ENV)).toMatchObject({
+      path: `${system}/some/deep/dir`,
+      what: `inside the system directory ${system}`,
+    });
+  });
+
   test('each refusal says what the path is', () => {
     expect(protectedPathReached(tree('/'), ENV)?.what).toBe('the filesystem root');
     expect(protectedPathReached(tree('/tmp'), ENV)?.what).toBe('a top-level directory');

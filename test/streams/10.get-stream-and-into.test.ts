@@ -112,6 +112,53 @@ describe.each(
       code: 'ERR_INVALID_ARG_TYPE',
     });
   });
+
+  test('getInto into a transferred buffer, before or during the read, is ERR_BUFFER_DETACHED naming `target`', async () => {
+    const uri = `${backend.base()}s-${3 * CHUNK}`;
+    const before = new Uint8Array(4 * CHUNK);
+    structuredClone(before.buffer, { transfer: [before.buffer] });
+    const early = await rejectionOf(backend.store.getInto(uri, before));
+    expect(early).toMatchObject({ code: 'ERR_BUFFER_DETACHED', uri });
+    expect(early.message).toContain('`target`');
+
+    const during = new Uint8Array(4 * CHUNK);
+    const pending = backend.store.getInto(uri, during);
+    const moved = new Uint8Array(structuredClone(during.buffer, { transfer: [during.buffer] }));
+    const late = await rejectionOf(pending);
+    expect(late).toMatchObject({ code: 'ERR_BUFFER_DETACHED', uri });
+    expect(late.message).toContain('`target`');
+    expect(moved.every((byte) => byte === 0)).toBe(true); // nothing was written into memory given away
+  });
+
+  test('getStream with a signal aborted before the first read, or end before start, fails typed', async () => {
+    const uri = `${backend.base()}s-${3 * CHUNK}`;
+    const aborted = await rejectionOf(collect(backend.store.getStream(uri, { signal: AbortSignal.abort() })));
+    expect(aborted).toMatchObject({ code: 'ERR_ABORTED', operation: 'getStream', uri });
+    let thrown: unknown;
+    try {
+      backend.store.getStream(uri, { start: 10, end: 9 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect((thrown as Error).message).toMatch(/options\.start \(10\).*`options\.end`/);
+  });
+});
+
+test('getStream reads 8 MiB ranges unless told otherwise (file://)', async () => {
+  const MiB = 1024 * 1024;
+  const uri = `file://${scratch}/default-chunks.bin`;
+  const store = storeFor('file:///');
+  const bytes = testBytes(20 * MiB, 5);
+  await store.put(uri, bytes);
+  const sizes: number[] = [];
+  const parts: Buffer[] = [];
+  for await (const chunk of store.getStream(uri)) {
+    sizes.push((chunk as Buffer).byteLength);
+    parts.push(chunk as Buffer);
+  }
+  expect(sizes).toEqual([8 * MiB, 8 * MiB, 4 * MiB]);
+  expectSameBytes(Buffer.concat(parts), bytes);
 });
 
 test('cloud getInto writes each range straight into the target (no second buffer): RangeEngine with allocate', async () => {

@@ -1,0 +1,70 @@
+/**
+ * A jest `filter` for mutation runs: keeps only the test files whose tests cover the active mutant,
+ * as recorded by test-file-map-environment.cjs during Stryker's dry run (Stryker then restricts
+ * the tests within those files by name). Outside a mutant run (the dry run) every file is kept.
+ *
+ * At most S3DLIO_MUTATION_MAX_FILES files (default 4, 0 = no limit) are kept per mutant: those
+ * that took least time in the dry run. A mutant in shared code (the worker pool, option checks)
+ * is covered by most of the suite, and running all of it for each such mutant is what made a
+ * run take many hours here. A mutant that survives its cheapest files counts as survived even if
+ * a test elsewhere would kill it, so the score is a lower bound; rerun the survivors of interest
+ * with the limit off.
+ */
+'use strict';
+const { existsSync, readFileSync } = require('node:fs');
+const path = require('node:path');
+
+/** In the sandbox: Stryker starts its test runners there. */
+const MAP_FILE = path.join(process.cwd(), '.stryker-test-files.jsonl');
+
+/** How many covering files a mutant is tested with (0: all of them). */
+function maxFiles() {
+  const raw = process.env.S3DLIO_MUTATION_MAX_FILES ?? '4';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`S3DLIO_MUTATION_MAX_FILES must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+let filesByMutant;
+let warned = false;
+
+function load() {
+  const limit = maxFiles();
+  const records = existsSync(MAP_FILE)
+    ? readFileSync(MAP_FILE, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+    : [];
+  records.sort((a, b) => a.ms - b.ms); // cheapest first
+  filesByMutant = new Map();
+  for (const { file, mutants } of records) {
+    for (const id of mutants) {
+      if (!filesByMutant.has(id)) filesByMutant.set(id, new Set());
+      const files = filesByMutant.get(id);
+      if (limit === 0 || files.size < limit) files.add(file);
+    }
+  }
+}
+
+async function filter(testPaths) {
+  const active = process.env.__STRYKER_ACTIVE_MUTANT__;
+  if (active === undefined) return { filtered: testPaths };
+  if (filesByMutant === undefined) load();
+  const files = filesByMutant.get(active);
+  if (files === undefined) {
+    // Stryker runs a mutant with a test filter only when the dry run saw a test cover it; a static
+    // mutant (run with every test) is not in the map: keep every file, and say so once.
+    if (!warned) {
+      warned = true;
+      process.stderr.write(`test-file-filter: mutant ${active} is not in ${MAP_FILE}; running every test file\n`);
+    }
+    return { filtered: testPaths };
+  }
+  return { filtered: testPaths.filter((testPath) => files.has(testPath)) };
+}
+
+module.exports = filter;
+module.exports.MAP_FILE = MAP_FILE;

@@ -1,0 +1,42 @@
+/**
+ * The jest environment of mutation runs: the node environment, plus, during Stryker's dry run, a
+ * record of which mutants each test file's tests cover, and how long the file took (one JSON line
+ * per file in `.stryker-test-files.jsonl` of the sandbox). test-file-filter.cjs reads it so that a mutant run
+ * loads only the files holding the tests that cover the mutant; Stryker's jest runner alone loads
+ * every test file for every mutant and filters by test name, which here costs seconds per mutant
+ * (each cloud test file imports three SDKs) for tests it then skips.
+ */
+'use strict';
+const { appendFileSync } = require('node:fs');
+const { TestEnvironment } = require('jest-environment-node');
+const { MAP_FILE } = require('./test-file-filter.cjs');
+
+class TestFileMapEnvironment extends TestEnvironment {
+  #testPath;
+  #covered = new Set();
+  #started = Date.now();
+
+  constructor(config, context) {
+    super(config, context);
+    this.#testPath = context.testPath;
+  }
+
+  async handleTestEvent(event) {
+    // Stryker's environment mixin extends this class and sets `currentTestId` after this handler
+    // on test_start, and clears it after this handler on test_done: here it still names the test.
+    if (event.name !== 'test_done') return;
+    const stryker = this.global[this.global.__strykerGlobalNamespace__ ?? '__stryker__'];
+    const hits = stryker?.currentTestId ? stryker.mutantCoverage?.perTest?.[stryker.currentTestId] : undefined;
+    if (hits) for (const id of Object.keys(hits)) this.#covered.add(id);
+  }
+
+  async teardown() {
+    if (this.#covered.size > 0) {
+      const record = { file: this.#testPath, ms: Date.now() - this.#started, mutants: [...this.#covered] };
+      appendFileSync(MAP_FILE, `${JSON.stringify(record)}\n`);
+    }
+    await super.teardown();
+  }
+}
+
+module.exports = TestFileMapEnvironment;
