@@ -90,6 +90,20 @@ describe.each(
 });
 
 // These two groups read through the default s3:// store, configured from the environment.
+test('upload of a pattern relative to the working directory, into a prefix written without its slash', async () => {
+  const saved = process.cwd();
+  process.chdir(path.join(scratch, 'src'));
+  try {
+    const result = await upload(['*.bin', 'sub/*.bin'], `file://${scratch}/relative-dest`);
+    expect(result.failed).toEqual([]);
+  } finally {
+    process.chdir(saved);
+  }
+  // Keys are relative to each pattern's fixed directory: `.` for the first, `sub` for the second.
+  expect(treeOf(path.join(scratch, 'relative-dest'))).toEqual(['a.bin', 'b.bin']);
+  expectSameBytes(readFileSync(path.join(scratch, 'relative-dest', 'b.bin')), tree['sub/b.bin']);
+});
+
 const s3 = withTools(['moto'], 'download and recursive copy through the default s3:// store');
 
 s3.describe('download never writes outside the directory it was given', () => {
