@@ -43,7 +43,9 @@ export default {
     // environment and filter below load only the files whose tests cover the mutant instead.
     enableFindRelatedTests: false,
   },
-  checkers: ['typescript'],
+  // Our checker types the mutant's own file (scripts/mutation/file-type-checker.mjs says why);
+  // S3DLIO_MUTATION_CHECKER=stryker selects @stryker-mutator/typescript-checker instead.
+  checkers: [process.env.S3DLIO_MUTATION_CHECKER === 'stryker' ? 'typescript' : 'typescript-file'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   // The CLI tests run dist/ in child processes; the instrumented build there sees the active
@@ -53,6 +55,7 @@ export default {
   plugins: [
     '@stryker-mutator/*',
     './scripts/mutation/error-message-ignorer.mjs',
+    './scripts/mutation/file-type-checker.mjs',
     './scripts/mutation/live-reporter.mjs',
   ],
   ignorers: ['error-messages'],
