@@ -1,18 +1,16 @@
 // Mutation testing with StrykerJS: `npm run test:mutation` (see README, "Mutation testing").
 // Run through scripts/mutation/run.js, which starts the test servers once for every mutant run.
 
+import { readFileSync } from 'node:fs';
+
+const scopes = JSON.parse(readFileSync(new URL('./scripts/mutation/scopes.json', import.meta.url), 'utf8'));
+const globs = (entries) => entries.map((entry) => (entry.endsWith('.ts') ? entry : `${entry}/**/*.ts`));
+
 /** The pure-logic code held to a mutation score of at least 80%. */
-export const SCORED = [
-  'lib/internal/**/*.ts',
-  'lib/engine/**/*.ts',
-  'lib/uri.ts',
-  'lib/loader/**/*.ts',
-  'lib/formats/**/*.ts',
-  'lib/cloud/**/*.ts',
-];
+export const SCORED = globs(scopes.SCORED_DIRECTORIES);
 
 /** Reported without a bar: the backends are mostly SDK glue, tested against the servers. */
-export const REPORTED = ['lib/backends/**/*.ts'];
+export const REPORTED = globs(scopes.REPORTED_DIRECTORIES);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -7,6 +7,7 @@
  *   npm run test:mutation                         incremental: only mutants whose code or tests changed
  *   npm run test:mutation -- --force              every mutant again (hours on 2 cores: run it in pieces with --mutate)
  *   npm run test:mutation -- --mutate lib/uri.ts  one file
+ *   npm run test:mutation -- --sample 0.2 --seed 7  a random fifth of the scored lines (scripts/mutation/sample.js)
  */
 'use strict';
 const { spawn, spawnSync } = require('child_process');
@@ -15,6 +16,20 @@ const path = require('path');
 require('../../test/helpers/register-ts.js');
 
 const root = path.resolve(__dirname, '../..');
+
+/** Stryker's arguments: `--sample <fraction> [--seed <n>]` become the `--mutate` list of that sample. */
+function strykerArguments(args) {
+  const at = args.indexOf('--sample');
+  if (at === -1) return args;
+  const seedAt = args.indexOf('--seed');
+  const seed = seedAt === -1 ? 1 : Number(args[seedAt + 1]);
+  const { sampleSpecs } = require('./sample.js');
+  const { SCORED_DIRECTORIES } = require('./scopes.json');
+  const specs = sampleSpecs(SCORED_DIRECTORIES, Number(args[at + 1]), seed);
+  console.log(`Mutating a sample: ${specs.length} lines (fraction ${args[at + 1]}, seed ${seed})`);
+  const rest = args.filter((_, i) => ![at, at + 1, seedAt, seedAt + 1].includes(i));
+  return ['--mutate', specs.join(','), ...rest];
+}
 
 async function main() {
   const setup = require(path.join(root, 'test/global-setup.ts')).default;
@@ -25,7 +40,7 @@ async function main() {
     const stryker = path.join(root, 'node_modules/.bin/stryker');
     // Asynchronously: the GCS server runs in this process and must keep answering.
     status = await new Promise((resolve, reject) => {
-      const run = spawn(stryker, ['run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+      const run = spawn(stryker, ['run', ...strykerArguments(process.argv.slice(2))], { cwd: root, stdio: 'inherit' });
       run.on('error', reject);
       run.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });

@@ -3,10 +3,9 @@
  * variables: the option wins, the variable applies alone, else the default — on s3://, az:// and
  * gs://. Attempts, timeouts and pool sizes are watched on the wire (a recording proxy that answers
  * 503, never answers, or counts connections); backoff and connect timeouts cannot be seen there
- * without timing, so their resolution is checked directly.
+ * without timing, so their resolution is checked directly (test/cloud/05.settings.test.ts).
  */
 import type { ObjectStore } from '../../lib';
-import { connectionSettingsFrom, retryPolicyFrom } from '../../lib/cloud/config';
 import { type CloudTarget, azTarget, gsTarget, newBucketName, requiredEnv, s3Target } from '../cloud/targets';
 import { withEnv } from '../helpers/env';
 import { rejectionOf } from '../helpers/local';
@@ -104,40 +103,7 @@ describe.each(targets.map(([target, server]) => [target.name, target, server] as
   },
 );
 
-describe('settings that cannot be seen on the wire without timing: resolved once per store', () => {
-  const defaults = { maxAttempts: 4, baseDelayMs: 100, attemptTimeoutMs: 60_000 };
-
-  test('retryBaseDelayMs / S3DLIO_RETRY_BASE_MS and the other retry settings: option, variable, default', () => {
-    const env = { S3DLIO_RETRY_BASE_MS: '7', S3DLIO_MAX_ATTEMPTS: '9', S3DLIO_ATTEMPT_TIMEOUT_MS: '1234' };
-    expect(retryPolicyFrom({ retryBaseDelayMs: 3, maxAttempts: 2, attemptTimeoutMs: 50 }, env)).toMatchObject({
-      baseDelayMs: 3,
-      maxAttempts: 2,
-      attemptTimeoutMs: 50,
-    });
-    expect(retryPolicyFrom({}, env)).toMatchObject({ baseDelayMs: 7, maxAttempts: 9, attemptTimeoutMs: 1234 });
-    expect(retryPolicyFrom({}, {})).toMatchObject(defaults);
-  });
-
-  test('connectTimeoutMs / S3DLIO_CONNECT_TIMEOUT_MS and maxSockets / S3DLIO_MAX_SOCKETS: option, variable, default', () => {
-    const env = { S3DLIO_CONNECT_TIMEOUT_MS: '222', S3DLIO_MAX_SOCKETS: '5' };
-    expect(connectionSettingsFrom({ connectTimeoutMs: 111, maxSockets: 3 }, env)).toEqual({
-      connectTimeoutMs: 111,
-      maxSockets: 3,
-    });
-    expect(connectionSettingsFrom({}, env)).toEqual({ connectTimeoutMs: 222, maxSockets: 5 });
-    expect(connectionSettingsFrom({}, {})).toEqual({ connectTimeoutMs: 10_000, maxSockets: 64 });
-  });
-
-  test('an invalid variable is an error only when no option overrides it; an empty one is unset', () => {
-    const broken = { S3DLIO_RETRY_BASE_MS: 'soon', S3DLIO_CONNECT_TIMEOUT_MS: '-1' };
-    expect(() => retryPolicyFrom({}, broken)).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }) as Error,
-    );
-    expect(retryPolicyFrom({ retryBaseDelayMs: 5 }, broken).baseDelayMs).toBe(5);
-    expect(connectionSettingsFrom({ connectTimeoutMs: 5 }, broken).connectTimeoutMs).toBe(5);
-    expect(retryPolicyFrom({}, { S3DLIO_RETRY_BASE_MS: '' }).baseDelayMs).toBe(100);
-  });
-
+describe('a store made with an option ignores the variable', () => {
   test.each(targets.map(([target]) => [target.name, target] as const))(
     '%s: a store made with an option is unaffected by an invalid variable',
     async (_name, target) => {

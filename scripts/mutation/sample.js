@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:mutation -- --sample <fraction> [--seed <n>]` picks a random share of the code lines
+ * of the scored scope (each line with probability <fraction>, seeded) and mutates only those:
+ * a whole pass takes hours here, a sample gives the score with a known margin in a fraction of
+ * that. Prints the `--mutate` list (file:line-line specs, comma-separated) for scripts/mutation/run.js.
+ * Mutants spanning several lines (a removed block) are left out of a sample.
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '../..');
+
+/** mulberry32: a small seeded generator, so a sample can be drawn again. */
+function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function filesUnder(relative) {
+  const full = path.join(root, relative);
+  if (fs.statSync(full).isFile()) return [relative];
+  return fs
+    .readdirSync(full, { withFileTypes: true })
+    .flatMap((entry) => filesUnder(path.join(relative, entry.name)))
+    .filter((file) => file.endsWith('.ts'));
+}
+
+/** The `--mutate` specs of a sample of the lines of `scopes` (folders or files under the repo). */
+function sampleSpecs(scopes, fraction, seed) {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`--sample takes a fraction in (0, 1], got ${fraction}`);
+  const random = generator(seed);
+  const specs = [];
+  for (const file of scopes.flatMap(filesUnder).sort()) {
+    const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
+    lines.forEach((text, i) => {
+      const code = text.trim();
+      const comment = code.startsWith('//') || code.startsWith('*') || code.startsWith('/*');
+      if (code === '' || comment) return;
+      if (random() < fraction) specs.push(`${file}:${i + 1}-${i + 1}`);
+    });
+  }
+  return specs;
+}
+
+module.exports = { sampleSpecs };
+
+if (require.main === module) {
+  const [fraction, seed = '1'] = process.argv.slice(2);
+  const { SCORED_DIRECTORIES } = require('./scopes.json');
+  process.stdout.write(sampleSpecs(SCORED_DIRECTORIES, Number(fraction), Number(seed)).join(','));
+}
