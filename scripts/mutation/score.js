@@ -78,7 +78,7 @@ for (const { file, mutant } of accepted) {
 const maxFiles = process.env.S3DLIO_MUTATION_MAX_FILES ?? '4';
 if (maxFiles !== '0') {
   console.log(
-    `\nEach mutant was tested with the tests of at most ${maxFiles} covering test files (the cheapest): ` +
+    `\nEach mutant was tested with the tests of at most ${maxFiles} covering test files (the most focused): ` +
       'a lower bound of the score (S3DLIO_MUTATION_MAX_FILES=0 tests with all of them).',
   );
 }

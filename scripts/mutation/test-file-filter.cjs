@@ -3,12 +3,13 @@
  * as recorded by test-file-map-environment.cjs during Stryker's dry run (Stryker then restricts
  * the tests within those files by name). Outside a mutant run (the dry run) every file is kept.
  *
- * At most S3DLIO_MUTATION_MAX_FILES files (default 4, 0 = no limit) are kept per mutant: those
- * that took least time in the dry run. A mutant in shared code (the worker pool, option checks)
- * is covered by most of the suite, and running all of it for each such mutant is what made a
- * run take many hours here. A mutant that survives its cheapest files counts as survived even if
- * a test elsewhere would kill it, so the score is a lower bound; rerun the survivors of interest
- * with the limit off.
+ * At most S3DLIO_MUTATION_MAX_FILES files (default 4, 0 = no limit) are kept per mutant: the most
+ * focused ones, those covering the fewest mutants in all (a file of unit tests for the code before
+ * a file that drives the whole library; the quicker first among equals). A mutant in shared code
+ * (the worker pool, option checks) is covered by most of the suite, and running all of it for each
+ * such mutant is what made a run take many hours here. A mutant that survives its files counts as
+ * survived even if a test elsewhere would kill it, so the score is a lower bound; rerun the
+ * survivors of interest with the limit off.
  */
 'use strict';
 const { existsSync, readFileSync } = require('node:fs');
@@ -38,7 +39,7 @@ function load() {
         .filter(Boolean)
         .map((line) => JSON.parse(line))
     : [];
-  records.sort((a, b) => a.ms - b.ms); // cheapest first
+  records.sort((a, b) => a.mutants.length - b.mutants.length || a.ms - b.ms); // most focused first
   filesByMutant = new Map();
   for (const { file, mutants } of records) {
     for (const id of mutants) {
