@@ -60,6 +60,18 @@ describe('classifyNetworkError: failures below HTTP', () => {
     }
   });
 
+  test('a failure while a successful (2xx) answer is read is a network failure; any other status is an answer', () => {
+    const midBody = (status: number) => Object.assign(new Error('socket hang up'), { statusCode: status });
+    expect(classifyNetworkError(midBody(200))).toMatchObject({ code: 'ERR_CONNECTION' });
+    expect(classifyNetworkError(midBody(206))).toMatchObject({ code: 'ERR_CONNECTION' });
+    expect(classifyNetworkError(midBody(299))).toMatchObject({ code: 'ERR_CONNECTION' });
+    expect(classifyNetworkError(midBody(199))).toBe(undefined);
+    expect(classifyNetworkError(midBody(300))).toBe(undefined);
+    expect(classifyNetworkError(Object.assign(new Error('socket hang up'), { statusCode: '500' }))).toMatchObject({
+      code: 'ERR_CONNECTION', // a status that is not a number is not an answer's
+    });
+  });
+
   test('anything else is not a network failure', () => {
     expect(classifyNetworkError(new Error('The specified key does not exist.'))).toBe(undefined);
     expect(classifyNetworkError('ECONNRESET as a bare string is not an error object')).toBe(undefined);
@@ -140,5 +152,24 @@ describe('redactSecrets: credential forms, wherever they stand in a text', () =>
     });
     expect(everything).not.toContain('SECRET');
     expect(String(error.message)).toContain('HTTP 403');
+    expect(String(error.message)).toContain('(HTTP 403 Denied?sig=REDACTED)');
+    expect(error.cause).toMatchObject({ name: 'Error', code: 'Denied?sig=REDACTED', requestId: 'rid Bearer REDACTED' });
+  });
+
+  test('cloudError without a service code, status or request id adds none of them to the cause', () => {
+    const error = cloudError(
+      { code: 'ERR_CONNECTION', retryable: true, message: 'connection failed (ECONNRESET)' },
+      'put',
+      's3://b/k',
+      Object.assign(new Error('reset'), { name: 'TimeoutError' }),
+    );
+    expect(error.message).toBe('put s3://b/k: connection failed (ECONNRESET)');
+    const cause = error.cause as Error & Record<string, unknown>;
+    expect(cause.name).toBe('TimeoutError');
+    expect(cause.message).toBe('connection failed (ECONNRESET)');
+    expect(Object.keys(cause)).toEqual(['name']); // no code, statusCode or requestId
+    expect(
+      cloudError({ code: 'ERR_CLOUD', retryable: false, message: 'x' }, 'get', 's3://b/k', 'not an error').cause,
+    ).toMatchObject({ name: 'Error' });
   });
 });

@@ -355,4 +355,13 @@ describe('redactSecrets: credentials no store was given (SDK chains, other proce
     rememberSecrets('Percent%2BEncoded%2FSecret11%3D');
     expect(redactSecrets('Percent+Encoded/Secret11=')).toBe('REDACTED');
   });
+
+  test('literal secrets from 16 characters on, percent-decoded forms too when they are as long', () => {
+    rememberSecrets('Sixteen-chars-AB', 'Fifteen-chars-C');
+    expect(redactSecrets('[Sixteen-chars-AB] [Fifteen-chars-C]')).toBe('[REDACTED] [Fifteen-chars-C]');
+    rememberSecrets('fourteen-chars%41%42'); // decodes to 16 characters
+    expect(redactSecrets('fourteen-charsAB')).toBe('REDACTED');
+    rememberSecrets('thirteen-char%43%44'); // 19 as given, 15 decoded: only the given form
+    expect(redactSecrets('<thirteen-char%43%44> <thirteen-charCD>')).toBe('<REDACTED> <thirteen-charCD>');
+  });
 });
