@@ -1,0 +1,94 @@
+/**
+ * getStream's engine on its own, over a store whose getRange serves an object from memory:
+ * option checks naming the option, read-ahead bounded by `prefetch`, the caller's abort reaching
+ * the reads in flight, and a short range ending the stream. test/streams/10 streams from every
+ * backend.
+ */
+import type { Readable } from 'stream';
+
+import type { ObjectStore } from '../../lib';
+import { rangeStream } from '../../lib/engine/streams';
+import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+
+interface MemoryStore {
+  store: ObjectStore;
+  /** Signals of the getRange calls, in order. */
+  signals: AbortSignal[];
+  peak: number;
+}
+
+function memoryStore(bytes: Uint8Array, delayMs = 2): MemoryStore {
+  const state: MemoryStore = { store: {} as ObjectStore, signals: [], peak: 0 };
+  let inFlight = 0;
+  const getRange = async (_uri: string, offset: number, length: number, options: { signal: AbortSignal }) => {
+    state.signals.push(options.signal);
+    state.peak = Math.max(state.peak, ++inFlight);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delayMs);
+        options.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(options.signal.reason);
+        });
+      });
+      return bytes.slice(offset, offset + length);
+    } finally {
+      inFlight--;
+    }
+  };
+  state.store = { getRange } as unknown as ObjectStore;
+  return state;
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function thrownBy(run: () => unknown): Error & { code?: string } {
+  try {
+    run();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected an error, nothing was thrown');
+}
+
+test.each([
+  [{ chunkSize: 0 }, 'ERR_OUT_OF_RANGE', '`options.chunkSize`'],
+  [{ prefetch: 0 }, 'ERR_OUT_OF_RANGE', '`options.prefetch`'],
+  [{ start: -1 }, 'ERR_OUT_OF_RANGE', '`options.start`'],
+  [{ end: 1.5 }, 'ERR_OUT_OF_RANGE', '`options.end`'],
+  [{ chunksize: 10 }, 'ERR_INVALID_ARG_VALUE', 'of getStream (did you mean `chunkSize`?)'],
+])('options %p: %s naming %s', (options, code, named) => {
+  const error = thrownBy(() => rangeStream(memoryStore(new Uint8Array(10)).store, 'mem://o', options as never));
+  expect(error).toMatchObject({ code });
+  expect(error.message).toContain(named);
+});
+
+test.each([1, 2, 4])('prefetch %i: at most prefetch + 1 reads in flight, the bytes in order', async (prefetch) => {
+  const bytes = testBytes(10_000, 1);
+  const memory = memoryStore(bytes, 5);
+  const stream = rangeStream(memory.store, 'mem://o', { chunkSize: 1000, prefetch });
+  expectSameBytes(await collect(stream), bytes);
+  expect(memory.peak).toBe(prefetch + 1);
+});
+
+test('a range shorter than asked ends the stream: no read past the end', async () => {
+  const bytes = testBytes(2500, 2);
+  const memory = memoryStore(bytes);
+  expectSameBytes(await collect(rangeStream(memory.store, 'mem://o', { chunkSize: 1000, prefetch: 1 })), bytes);
+  expect(memory.signals.length).toBeLessThanOrEqual(4); // 3 ranges, at most one read ahead discarded
+});
+
+test('the caller aborting mid-stream fails it with ERR_ABORTED and aborts the reads in flight', async () => {
+  const memory = memoryStore(testBytes(100_000, 3), 30);
+  const controller = new AbortController();
+  const stream = rangeStream(memory.store, 'mem://o', { chunkSize: 1000, prefetch: 3, signal: controller.signal });
+  const pending = rejectionOf(collect(stream));
+  setTimeout(() => controller.abort(new Error('stop')), 45);
+  expect(await pending).toMatchObject({ code: 'ERR_ABORTED', operation: 'getStream', uri: 'mem://o' });
+  expect(memory.signals.length).toBeGreaterThan(1);
+  expect(memory.signals.every((signal) => signal.aborted)).toBe(true);
+});
