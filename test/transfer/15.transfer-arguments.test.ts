@@ -1,0 +1,57 @@
+/**
+ * upload and download between local directories: arguments of the wrong type named, hidden files
+ * and deep trees taken as they are, and a failed object reported as a BatchError of the operation
+ * that failed. test/transfer/10 runs the same operations against every backend.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import * as path from 'path';
+
+import { download, upload } from '../../lib';
+import { rejectionOf, treeOf } from '../helpers/local';
+import { useTempDir } from '../helpers/temp';
+
+const tmp = useTempDir('s3dlio-transfer-args-');
+
+function tree(name: string, files: Record<string, string>): string {
+  const root = path.join(tmp.path, name);
+  for (const [relative, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, relative)), { recursive: true });
+    writeFileSync(path.join(root, relative), text);
+  }
+  return root;
+}
+
+test.each([
+  ['localPatterns not an array', () => upload('a/*' as never, 'file:///tmp/x/'), '`localPatterns`'],
+  ['a pattern not a string', () => upload(['a/*', 7 as never], 'file:///tmp/x/'), '`localPatterns[1]`'],
+  ['destPrefixUri not a string', () => upload(['a/*'], 5 as never), '`destPrefixUri`'],
+])('upload with %s: ERR_INVALID_ARG_TYPE naming it', async (_what, run, named) => {
+  const error = await rejectionOf(run());
+  expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  expect(error.message).toContain(named);
+});
+
+test('hidden files and directories are uploaded and downloaded like any other; directories are not objects', async () => {
+  const source = tree('hidden', { '.env.sample': 'E', '.config/settings.json': 'S', 'data/x.bin': 'X' });
+  const store = `file://${path.join(tmp.path, 'store')}/`;
+  const up = await upload([`${source}/**`], store);
+  expect(up).toEqual({ objects: 3, bytes: 3, failed: [] });
+  const back = path.join(tmp.path, 'back');
+  const down = await download(store, back);
+  expect(down).toEqual({ objects: 3, bytes: 3, failed: [] });
+  expect(treeOf(back)).toEqual(['.config/', '.config/settings.json', '.env.sample', 'data/', 'data/x.bin']);
+  expect(readFileSync(path.join(back, '.config', 'settings.json'), 'utf8')).toBe('S');
+});
+
+test('an object that cannot be written locally fails the download as a BatchError of "download"', async () => {
+  const source = tree('blocked', { 'a.txt': 'A', 'sub/b.txt': 'B' });
+  const store = `file://${path.join(tmp.path, 'store-blocked')}/`;
+  await upload([`${source}/**`], store);
+  const back = path.join(tmp.path, 'back-blocked');
+  mkdirSync(back);
+  writeFileSync(path.join(back, 'sub'), 'a file where the directory should be');
+  const error = await rejectionOf(download(store, back));
+  expect(error).toMatchObject({ code: 'ERR_BATCH_FAILED', operation: 'download', succeeded: 1 });
+  expect(error.errors.map((e: { operation: string }) => e.operation)).toEqual(['download']);
+  expect(readFileSync(path.join(back, 'a.txt'), 'utf8')).toBe('A');
+});
