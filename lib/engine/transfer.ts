@@ -249,6 +249,7 @@ export function upload(
         opts.onObject?.(item.uri, sizes[index]);
       },
       () => scope.signal?.aborted === true,
+      // Stryker disable next-line all: unobservable: scope.throwIfAborted() below rejects the whole upload, so no unstarted object's error is reported
       () => new S3dlioError('ERR_ABORTED', 'upload: aborted before this object started', { operation: 'upload' }),
     );
     scope.throwIfAborted();
@@ -309,6 +310,7 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
           opts.onObject?.(item.uri, received);
         },
         () => scope.signal?.aborted === true,
+        // Stryker disable next-line all: unobservable: scope.throwIfAborted() below rejects the whole download, so no unstarted object's error is reported
         () => new S3dlioError('ERR_ABORTED', 'download: aborted before this object started', { operation: 'download' }),
       );
       scope.throwIfAborted();

@@ -200,6 +200,7 @@ function npyHeader(dtype: NpyDtype, shape: readonly number[], fortranOrder: bool
   const textLength = dict.length + 1; // + the final '\n'
   let lengthBytes = 2;
   let pad = ARRAY_ALIGN - ((MAGIC.length + 2 + lengthBytes + textLength) % ARRAY_ALIGN);
+  // Stryker disable next-line EqualityOperator: textLength + pad is 54 mod 64 (the header ends 64-aligned), never 0xffff itself
   if (textLength + pad > 0xffff) {
     lengthBytes = 4;
     pad = ARRAY_ALIGN - ((MAGIC.length + 2 + lengthBytes + textLength) % ARRAY_ALIGN);
