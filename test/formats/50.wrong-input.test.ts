@@ -14,17 +14,7 @@ import {
   readNpz,
 } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
-import { rejectionOf } from '../helpers/local';
-
-/** The error `run` throws (synchronously). */
-function thrownBy(run: () => unknown): Error & { code?: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected an error, nothing was thrown');
-}
+import { rejectionOf, thrownBy } from '../helpers/local';
 
 /** Replaces every occurrence of `from` by `to` (same length) in a copy of `bytes`. */
 function patched(bytes: Uint8Array, from: string, to: string): Uint8Array {

@@ -115,6 +115,16 @@ export function rejectionOf(promise: Promise<unknown>): Promise<any> {
   });
 }
 
+/** The error `run` throws synchronously; fails the test when it throws nothing. */
+export function thrownBy(run: () => unknown): Error & { code?: string } {
+  try {
+    run();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected an error, nothing was thrown');
+}
+
 function describeValue(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `a Uint8Array of ${value.byteLength} bytes`;
   if (Array.isArray(value)) return `[${value.map(describeValue).join(', ')}]`;

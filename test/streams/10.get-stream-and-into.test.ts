@@ -10,7 +10,7 @@ import type { Readable } from 'stream';
 
 import { type ObjectStore, storeFor } from '../../lib';
 import { cloudTargets, newBucketName } from '../cloud/targets';
-import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { expectSameBytes, rejectionOf, testBytes, thrownBy } from '../helpers/local';
 
 interface Backend {
   name: string;
@@ -134,14 +134,9 @@ describe.each(
     const uri = `${backend.base()}s-${3 * CHUNK}`;
     const aborted = await rejectionOf(collect(backend.store.getStream(uri, { signal: AbortSignal.abort() })));
     expect(aborted).toMatchObject({ code: 'ERR_ABORTED', operation: 'getStream', uri });
-    let thrown: unknown;
-    try {
-      backend.store.getStream(uri, { start: 10, end: 9 });
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => backend.store.getStream(uri, { start: 10, end: 9 }));
     expect(thrown).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    expect((thrown as Error).message).toMatch(/options\.start \(10\).*`options\.end`/);
+    expect(thrown.message).toMatch(/options\.start \(10\).*`options\.end`/);
   });
 });
 

@@ -8,7 +8,7 @@ import type { Readable } from 'stream';
 
 import type { ObjectStore } from '../../lib';
 import { rangeStream } from '../../lib/engine/streams';
-import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { expectSameBytes, rejectionOf, testBytes, thrownBy } from '../helpers/local';
 
 interface MemoryStore {
   store: ObjectStore;
@@ -44,15 +44,6 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function thrownBy(run: () => unknown): Error & { code?: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected an error, nothing was thrown');
 }
 
 test.each([
