@@ -78,8 +78,15 @@ test('the caller aborting mid-stream fails it with ERR_ABORTED and aborts the re
   const controller = new AbortController();
   const stream = rangeStream(memory.store, 'mem://o', { chunkSize: 1000, prefetch: 3, signal: controller.signal });
   const pending = rejectionOf(collect(stream));
-  setTimeout(() => controller.abort(new Error('stop')), 45);
+  const abortedAtOnce = new Promise<boolean[]>((resolve) =>
+    setTimeout(() => {
+      controller.abort(new Error('stop'));
+      // At once, not when the reads would have ended or the consumer next pulls.
+      resolve(memory.signals.map((signal) => signal.aborted));
+    }, 45),
+  );
+  const atOnce = await abortedAtOnce;
+  expect(atOnce.length).toBeGreaterThan(1);
+  expect(atOnce.every(Boolean)).toBe(true);
   expect(await pending).toMatchObject({ code: 'ERR_ABORTED', operation: 'getStream', uri: 'mem://o' });
-  expect(memory.signals.length).toBeGreaterThan(1);
-  expect(memory.signals.every((signal) => signal.aborted)).toBe(true);
 });
