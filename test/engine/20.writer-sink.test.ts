@@ -1,0 +1,183 @@
+/**
+ * The streaming writer over an in-memory part sink that records what it is asked to do: which
+ * requests a write becomes (one request or parts, never both), when the stored object is checked,
+ * which error later calls get after a failure or an abort, and what zstd stores for nothing.
+ * Backend sinks are tested against real servers elsewhere; this pins the writer's own decisions.
+ */
+import { ObjectWriter, type PartSink } from '../../lib/engine/writer';
+import { rejectionOf, thrownBy } from '../helpers/local';
+
+const URI = 'mem://bucket/object';
+
+/** A sink keeping the object in memory and a log of every call. */
+class RecordingSink implements PartSink {
+  readonly maxParts = 100;
+  readonly minPartSize = 1;
+  readonly calls: string[] = [];
+  readonly parts = new Map<number, Uint8Array>();
+  stored: Uint8Array | undefined;
+  /** Makes uploadPart reject with this. */
+  partFailure: Error | undefined;
+  /** Makes storedSize answer this instead of the real size. */
+  reportedSize: number | undefined;
+
+  async uploadPart(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
+    this.calls.push(`uploadPart ${index} ${bytes.byteLength}`);
+    if (this.partFailure) throw this.partFailure;
+    this.parts.set(index, Uint8Array.from(bytes));
+  }
+
+  async complete(totalBytes: number, parts: number): Promise<{ etag?: string }> {
+    this.calls.push(`complete ${totalBytes} ${parts}`);
+    this.stored = Buffer.concat([...this.parts.entries()].sort(([a], [b]) => a - b).map(([, bytes]) => bytes));
+    return { etag: 'multi' };
+  }
+
+  async putWhole(bytes: Uint8Array): Promise<{ etag?: string }> {
+    this.calls.push(`putWhole ${bytes.byteLength}`);
+    this.stored = Uint8Array.from(bytes);
+    return { etag: 'whole' };
+  }
+
+  async abort(): Promise<void> {
+    this.calls.push('abort');
+  }
+
+  async storedSize(): Promise<number> {
+    this.calls.push('storedSize');
+    return this.reportedSize ?? this.stored?.byteLength ?? 0;
+  }
+}
+
+function writer(sink: RecordingSink, options: ConstructorParameters<typeof ObjectWriter>[2] = {}): ObjectWriter {
+  return new ObjectWriter(URI, sink, { partSize: 8, ...options });
+}
+
+describe('one request or parts', () => {
+  test('less than a part is one putWhole: no part, no completion', async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink);
+    await w.write('hello');
+    await expect(w.close()).resolves.toEqual({ uri: URI, bytes: 5, storedBytes: 5, parts: 1, etag: 'whole' });
+    expect(sink.calls).toEqual(['putWhole 5']);
+  });
+
+  test('nothing written is a putWhole of zero bytes', async () => {
+    const sink = new RecordingSink();
+    await expect(writer(sink).close()).resolves.toMatchObject({ bytes: 0, parts: 1 });
+    expect(sink.calls).toEqual(['putWhole 0']);
+  });
+
+  test('a full part goes out as part 0; the rest as the last part, then one completion', async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink);
+    await w.write('0123456789ab');
+    await expect(w.close()).resolves.toMatchObject({ bytes: 12, parts: 2, etag: 'multi' });
+    expect(sink.calls).toEqual(['uploadPart 0 8', 'uploadPart 1 4', 'complete 12 2']);
+    expect(Buffer.from(sink.stored!).toString()).toBe('0123456789ab');
+  });
+});
+
+describe('verify', () => {
+  test('off by default: the stored object is never asked about', async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink);
+    await w.write('abc');
+    await w.close();
+    expect(sink.calls).not.toContain('storedSize');
+  });
+
+  test('on: one size check; a difference is ERR_VERIFY_FAILED from close, and the upload is cancelled', async () => {
+    const sink = new RecordingSink();
+    const ok = writer(sink, { verify: true });
+    await ok.write('abc');
+    await ok.close();
+    expect(sink.calls).toEqual(['putWhole 3', 'storedSize']);
+
+    const lying = new RecordingSink();
+    lying.reportedSize = 2;
+    const w = writer(lying, { verify: true });
+    await w.write('abc');
+    expect(await rejectionOf(w.close())).toMatchObject({ code: 'ERR_VERIFY_FAILED', operation: 'close', uri: URI });
+    expect(lying.calls).toContain('abort');
+  });
+
+  test('a verify that is not a boolean is refused by name', () => {
+    expect(thrownBy(() => writer(new RecordingSink(), { verify: 'yes' as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('options.verify'),
+    });
+  });
+});
+
+describe('after a failure or an abort', () => {
+  test('a failed part: the write that sent it and every later call get that failure, as write and close', async () => {
+    const sink = new RecordingSink();
+    sink.partFailure = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const w = writer(sink, { concurrency: 1 });
+    const first = await rejectionOf(w.write('0123456789'));
+    expect(first).toMatchObject({ code: 'ECONNRESET', operation: 'write', uri: URI });
+    expect(await rejectionOf(w.write('more'))).toMatchObject({ code: 'ECONNRESET', operation: 'write' });
+    expect(await rejectionOf(w.close())).toMatchObject({ code: 'ECONNRESET', operation: 'close' });
+    expect(sink.calls).toContain('abort');
+    expect(sink.calls.some((c) => c.startsWith('complete') || c.startsWith('putWhole'))).toBe(false);
+  });
+
+  test("the caller's abort: later calls are told the writer is closed, with no failure to report", async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink);
+    await w.write('abc');
+    await w.abort();
+    expect(await rejectionOf(w.write('x'))).toMatchObject({ code: 'ERR_WRITER_CLOSED', operation: 'write' });
+    expect(await rejectionOf(w.close())).toMatchObject({ code: 'ERR_WRITER_CLOSED', operation: 'close' });
+    expect(sink.calls).toEqual(['abort']);
+  });
+
+  test('an aborted signal: later calls are ERR_ABORTED of their own operation', async () => {
+    const sink = new RecordingSink();
+    const controller = new AbortController();
+    const w = writer(sink, { signal: controller.signal });
+    await w.write('abc');
+    controller.abort(new Error('user cancelled'));
+    expect(await rejectionOf(w.write('x'))).toMatchObject({ code: 'ERR_ABORTED', operation: 'write', uri: URI });
+    expect(await rejectionOf(w.close())).toMatchObject({ code: 'ERR_ABORTED', operation: 'close' });
+    expect(sink.calls).toEqual(['abort']);
+  });
+});
+
+describe('toWritable', () => {
+  test('destroyed with an error: the upload is aborted, then the stream reports that error and closes', async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink);
+    const stream = w.toWritable();
+    await new Promise<void>((resolve) => stream.write(Buffer.from('abc'), () => resolve()));
+    const failure = new Error('source failed');
+    const seen = new Promise<unknown>((resolve) => stream.once('error', resolve));
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    stream.destroy(failure);
+    expect(await seen).toBe(failure);
+    await closed;
+    expect(sink.calls).toEqual(['abort']);
+    expect(await rejectionOf(w.close())).toMatchObject({ code: 'ERR_WRITER_CLOSED' });
+  });
+});
+
+describe('zstd', () => {
+  test('nothing written stores nothing: no empty frame', async () => {
+    const sink = new RecordingSink();
+    await expect(writer(sink, { compression: 'zstd' }).close()).resolves.toMatchObject({ bytes: 0, storedBytes: 0 });
+    expect(sink.calls).toEqual(['putWhole 0']);
+  });
+
+  test('input of exactly one frame is that one frame: nothing more at close', async () => {
+    const sink = new RecordingSink();
+    const w = new ObjectWriter(URI, sink, { partSize: 64, compression: 'zstd' });
+    const input = new Uint8Array(64).fill(1);
+    await w.write(input);
+    const result = await w.close();
+    const zstd = require('@bokuweb/zstd-wasm') as typeof import('@bokuweb/zstd-wasm');
+    await zstd.init();
+    expect(Buffer.from(sink.stored!)).toEqual(Buffer.from(zstd.compress(input, 3)));
+    expect(result.storedBytes).toBe(sink.stored!.byteLength);
+  });
+});
