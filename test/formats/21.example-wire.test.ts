@@ -1,0 +1,143 @@
+/**
+ * tf.train.Example as other protobuf writers put it on the wire, built here byte by byte: floats
+ * unpacked or packed in several runs, fields the decoder does not know (of every wire type),
+ * non-minimal varints, and varints that stop at the end of their message or never stop.
+ */
+import { decodeExample, encodeExample } from '../../lib';
+import { thrownBy } from '../helpers/local';
+
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const I32 = 5;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function field(number: number, wire: number, payload: number[]): number[] {
+  const tag = varint(number * 8 + wire);
+  return wire === LEN ? [...tag, ...varint(payload.length), ...payload] : [...tag, ...payload];
+}
+
+function float32(value: number): number[] {
+  return [...Buffer.from(new Float32Array([value]).buffer)];
+}
+
+/** An Example of one feature `key` whose Feature message is `feature`. */
+function example(key: string, feature: number[], extraEntryFields: number[] = []): Uint8Array {
+  const entry = [...field(1, LEN, [...Buffer.from(key)]), ...extraEntryFields, ...field(2, LEN, feature)];
+  return Uint8Array.from(field(1, LEN, field(1, LEN, entry)));
+}
+
+/** Unknown fields of every wire type the decoder must step over. */
+const UNKNOWN = [
+  ...field(9, VARINT, varint(300)),
+  ...field(10, I64, [1, 2, 3, 4, 5, 6, 7, 8]),
+  ...field(11, LEN, [1, 2, 3]),
+  ...field(12, I32, [1, 2, 3, 4]),
+];
+
+describe('floats as other writers send them', () => {
+  test('unpacked floats (one fixed32 field each) make one list', () => {
+    const list = [...field(1, I32, float32(1.5)), ...field(1, I32, float32(-2)), ...field(1, I32, float32(3))];
+    const decoded = decodeExample(example('f', field(2, LEN, list)));
+    expect(decoded.get('f')).toEqual({ kind: 'float', value: Float32Array.of(1.5, -2, 3) });
+  });
+
+  test('packed runs and single floats, in several float_list fields, join in wire order', () => {
+    const feature = [
+      ...field(2, LEN, field(1, LEN, [...float32(1), ...float32(2)])),
+      ...field(2, LEN, [...field(1, I32, float32(3)), ...field(1, LEN, [...float32(4), ...float32(5)])]),
+    ];
+    expect(decodeExample(example('f', feature)).get('f')).toEqual({
+      kind: 'float',
+      value: Float32Array.of(1, 2, 3, 4, 5),
+    });
+  });
+});
+
+describe('fields the decoder does not know', () => {
+  test('are stepped over at every level, whatever their wire type', () => {
+    const int64List = [
+      ...UNKNOWN,
+      ...field(1, VARINT, varint(7)),
+      ...UNKNOWN,
+      ...field(1, LEN, [...varint(8), ...varint(9)]),
+    ];
+    const feature = [...UNKNOWN, ...field(3, LEN, int64List), ...UNKNOWN];
+    const bytes = example('i', feature, UNKNOWN);
+    const withOuter = Uint8Array.from([...UNKNOWN, ...bytes, ...UNKNOWN]);
+    expect(decodeExample(withOuter).get('i')).toEqual({ kind: 'int64', value: BigInt64Array.of(7n, 8n, 9n) });
+  });
+
+  test('wire types 3, 4, 6 and 7 are refused', () => {
+    for (const wire of [3, 4, 6, 7]) {
+      expect(thrownBy(() => decodeExample(Uint8Array.from(varint(9 * 8 + wire))))).toMatchObject({
+        code: 'ERR_BAD_FORMAT',
+        message: expect.stringContaining(`unsupported wire type ${wire}`),
+      });
+    }
+  });
+});
+
+describe('varints', () => {
+  test('a non-minimal tag of 8 bytes is read; one of 9 bytes is too long', () => {
+    // The tag 0x0a (field 1, LEN) written in 8 bytes: seven continuation bytes add zeros.
+    const eightBytes = [0x8a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+    const good = example('k', field(3, LEN, field(1, VARINT, [5])));
+    expect(decodeExample(Uint8Array.from([...eightBytes, ...good.subarray(1)])).get('k')).toEqual({
+      kind: 'int64',
+      value: BigInt64Array.of(5n),
+    });
+    const nine = [0x8a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+    expect(thrownBy(() => decodeExample(Uint8Array.from([...nine, ...good.subarray(1)])))).toMatchObject({
+      code: 'ERR_BAD_FORMAT',
+      message: expect.stringContaining('too long'),
+    });
+    expect(thrownBy(() => decodeExample(new Uint8Array(64).fill(0x80)))).toMatchObject({
+      message: expect.stringContaining('too long'),
+    });
+  });
+
+  test('a varint cut by the end of the input or of its message is truncated', () => {
+    for (const bytes of [
+      [0x80],
+      [0x8a],
+      // A map entry of one byte that starts a tag; the outer message goes on, the entry does not.
+      field(1, LEN, [...field(1, LEN, [0x80]), 0x01, 0x01]),
+      // An int64 value cut inside its packed run.
+      [...example('k', field(3, LEN, field(1, LEN, [0x80])))],
+    ]) {
+      expect(thrownBy(() => decodeExample(Uint8Array.from(bytes)))).toMatchObject({
+        code: 'ERR_BAD_FORMAT',
+        message: expect.stringContaining('truncated varint'),
+      });
+    }
+  });
+});
+
+describe('encodeExample lists', () => {
+  test('a list mixing Uint8Array with numbers is refused at the first element that is not an integer', () => {
+    expect(thrownBy(() => encodeExample({ f: [Uint8Array.of(1), 5] as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringContaining('[0]'),
+    });
+    expect(thrownBy(() => encodeExample({ f: [5, Uint8Array.of(1)] as never }))).toMatchObject({
+      message: expect.stringContaining('[1]'),
+    });
+  });
+
+  test('an int64 of 0 takes one byte, as protobuf writes it', () => {
+    const zero = encodeExample({ z: [0] });
+    const one = encodeExample({ z: [1] });
+    expect(zero.byteLength).toBe(one.byteLength);
+    expect(decodeExample(zero).get('z')).toEqual({ kind: 'int64', value: BigInt64Array.of(0n) });
+  });
+});
