@@ -10,7 +10,6 @@
  * mutant goes to the tests instead, which judge it like any other. `S3DLIO_MUTATION_CHECKER=stryker`
  * selects the official checker (stryker.config.mjs).
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { CheckStatus } from '@stryker-mutator/api/check';
@@ -37,7 +36,6 @@ class FileTypeChecker {
     this.tsconfig = path.resolve(options.tsconfigFile ?? 'tsconfig.json');
     /** Mutated text by absolute file name, while one mutant is checked. */
     this.mutated = new Map();
-    this.originals = new Map();
   }
 
   async init() {
@@ -67,6 +65,7 @@ class FileTypeChecker {
     const host = ts.createCompilerHost(this.options);
     const read = host.getSourceFile.bind(host);
     const unchanged = new Map();
+    this.unchanged = unchanged;
     // Unchanged files are the same SourceFile objects in every program, so TypeScript reuses them.
     host.getSourceFile = (fileName, language, onError) => {
       const text = this.mutated.get(path.resolve(fileName));
@@ -89,14 +88,14 @@ class FileTypeChecker {
   checkOne(mutant) {
     const fileName = path.resolve(mutant.fileName);
     if (!this.program.getSourceFile(fileName)) return { status: CheckStatus.Passed }; // not in the project
-    if (!this.originals.has(fileName)) {
-      const text = readFileSync(fileName, 'utf8');
-      this.originals.set(fileName, { text, lines: ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest) });
-    }
-    const { text, lines } = this.originals.get(fileName);
+    // The text Stryker instrumented is the one read at init: files edited during a run must not
+    // shift the mutant's location.
+    const original = this.unchanged.get(fileName);
+    if (!original) return { status: CheckStatus.Passed }; // not read by the initial program
+    const text = original.text;
     const { start, end } = mutant.location; // 0-based lines and columns
-    const from = lines.getPositionOfLineAndCharacter(start.line, start.column);
-    const to = lines.getPositionOfLineAndCharacter(end.line, end.column);
+    const from = original.getPositionOfLineAndCharacter(start.line, start.column);
+    const to = original.getPositionOfLineAndCharacter(end.line, end.column);
     this.mutated.set(fileName, `${text.slice(0, from)}${mutant.replacement}${text.slice(to)}`);
     try {
       this.program = ts.createProgram(this.rootNames, this.options, this.host, this.program);
