@@ -1,0 +1,105 @@
+/**
+ * DataLoader details a user runs into: empty RANK / WORLD_SIZE variables, arguments of the wrong
+ * type named, the failed item's error, how many skipped items are remembered, what `seconds`
+ * measures, and that leaving an epoch early waits for the reads in flight.
+ */
+import { performance } from 'perf_hooks';
+
+import { DataLoader } from '../../lib/loader/data-loader';
+import { rejectionOf, thrownBy } from '../helpers/local';
+import { SyntheticDataset } from './synthetic';
+
+describe('construction', () => {
+  test('empty RANK and WORLD_SIZE variables count as unset', () => {
+    const saved = { RANK: process.env.RANK, WORLD_SIZE: process.env.WORLD_SIZE };
+    try {
+      process.env.RANK = '';
+      process.env.WORLD_SIZE = '';
+      const loader = new DataLoader(new SyntheticDataset(10));
+      expect([loader.rank, loader.worldSize]).toEqual([0, 1]);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
+  test.each([
+    ['no length', { get: async () => 1, source: () => '' }],
+    ['a string length', { get: async () => 1, source: () => '', length: '3' }],
+    ['no get', { length: 3, source: () => '' }],
+    ['null', null],
+  ])('a dataset with %s is ERR_INVALID_ARG_TYPE naming dataset', (_what, dataset) => {
+    expect(thrownBy(() => new DataLoader(dataset as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('`dataset`'),
+    });
+  });
+
+  test('options and toTfGenerator arguments of the wrong type are named', () => {
+    expect(thrownBy(() => new DataLoader(new SyntheticDataset(1), { dropLast: 'yes' as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('options.dropLast'),
+    });
+    expect(thrownBy(() => new DataLoader(new SyntheticDataset(1)).toTfGenerator(42 as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('toTensors'),
+    });
+  });
+});
+
+describe('failed items', () => {
+  test("onError 'fail': the epoch rejects with ERR_ITEM_FAILED naming the item, its URI and the cause", async () => {
+    const dataset = new SyntheticDataset(6, { failAt: new Set([3]) });
+    const loader = new DataLoader(dataset, { batchSize: 2, concurrency: 1 });
+    const error = await rejectionOf(
+      (async () => {
+        for await (const _batch of loader);
+      })(),
+    );
+    expect(error).toMatchObject({
+      code: 'ERR_ITEM_FAILED',
+      uri: 'mem://items/3',
+      operation: 'DataLoader',
+      message: 'DataLoader: item 3 (mem://items/3): item 3 is unreadable',
+    });
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  test("onError 'skip': every failure is counted, the first 100 are kept with their reasons", async () => {
+    const failing = new Set(Array.from({ length: 150 }, (_, i) => i * 2));
+    const loader = new DataLoader(new SyntheticDataset(300, { failAt: failing }), { batchSize: 50, onError: 'skip' });
+    let items = 0;
+    for await (const batch of loader) items += batch.length;
+    expect(items).toBe(150);
+    const { skipped, errors } = loader.stats;
+    expect(skipped).toBe(150);
+    expect(errors).toHaveLength(100);
+    expect(errors[0]).toEqual({
+      index: 0,
+      uri: 'mem://items/0',
+      code: 'ERR_ITEM_FAILED',
+      message: 'DataLoader: item 0 (mem://items/0): item 0 is unreadable',
+    });
+  });
+});
+
+describe('timing and stopping', () => {
+  test('stats.seconds is the time since the epoch started, in seconds', async () => {
+    const before = performance.now();
+    const loader = new DataLoader(new SyntheticDataset(2, { delayMs: () => 30 }), { batchSize: 2 });
+    for await (const _batch of loader);
+    const { seconds } = loader.stats;
+    const after = performance.now();
+    expect(seconds).toBeGreaterThan(0.02);
+    expect(seconds).toBeLessThanOrEqual((after - before) / 1000);
+  });
+
+  test('leaving an epoch early returns once no read is in flight', async () => {
+    const dataset = new SyntheticDataset(40, { delayMs: (i) => (i < 2 ? 0 : 20) });
+    const loader = new DataLoader(dataset, { batchSize: 2, concurrency: 8 });
+    for await (const _batch of loader) break;
+    expect(dataset.inFlight).toBe(0);
+  });
+});
