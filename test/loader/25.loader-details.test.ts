@@ -9,6 +9,12 @@ import { DataLoader } from '../../lib/loader/data-loader';
 import { rejectionOf, thrownBy } from '../helpers/local';
 import { SyntheticDataset } from './synthetic';
 
+/** Reads one epoch to its end. */
+async function drain(loader: DataLoader<unknown>): Promise<void> {
+  const batches = loader[Symbol.asyncIterator]();
+  while (!(await batches.next()).done);
+}
+
 describe('construction', () => {
   test('empty RANK and WORLD_SIZE variables count as unset', () => {
     const saved = { RANK: process.env.RANK, WORLD_SIZE: process.env.WORLD_SIZE };
@@ -53,11 +59,7 @@ describe('failed items', () => {
   test("onError 'fail': the epoch rejects with ERR_ITEM_FAILED naming the item, its URI and the cause", async () => {
     const dataset = new SyntheticDataset(6, { failAt: new Set([3]) });
     const loader = new DataLoader(dataset, { batchSize: 2, concurrency: 1 });
-    const error = await rejectionOf(
-      (async () => {
-        for await (const _batch of loader);
-      })(),
-    );
+    const error = await rejectionOf(drain(loader));
     expect(error).toMatchObject({
       code: 'ERR_ITEM_FAILED',
       uri: 'mem://items/3',
@@ -89,7 +91,7 @@ describe('timing and stopping', () => {
   test('stats.seconds is the time since the epoch started, in seconds', async () => {
     const before = performance.now();
     const loader = new DataLoader(new SyntheticDataset(2, { delayMs: () => 30 }), { batchSize: 2 });
-    for await (const _batch of loader);
+    await drain(loader);
     const { seconds } = loader.stats;
     const after = performance.now();
     expect(seconds).toBeGreaterThan(0.02);
@@ -99,7 +101,10 @@ describe('timing and stopping', () => {
   test('leaving an epoch early returns once no read is in flight', async () => {
     const dataset = new SyntheticDataset(40, { delayMs: (i) => (i < 2 ? 0 : 20) });
     const loader = new DataLoader(dataset, { batchSize: 2, concurrency: 8 });
-    for await (const _batch of loader) break;
+    for await (const batch of loader) {
+      expect(batch).toHaveLength(2);
+      break;
+    }
     expect(dataset.inFlight).toBe(0);
   });
 });
