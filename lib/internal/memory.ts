@@ -42,7 +42,6 @@ export function assertAttached(view: ArrayBufferView, length: number, name: stri
 /** A copy of `bytes` in memory only the library holds: nobody else can detach or change it. */
 export function privateCopy(bytes: Uint8Array, name: string): Uint8Array {
   if (isDetached(bytes.buffer)) throw bufferDetached(name);
-  if (bytes.byteLength === 0) return new Uint8Array(0);
   const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
   copy.set(bytes);
   return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);

@@ -9,8 +9,9 @@
  * decides *whether* to throw are still mutated.
  *
  * Ignored: the message argument of `new S3dlioError(code, message, …)`, `new Error(message)`
- * (and TypeError/RangeError/AggregateError's message), and of the library's message helpers
- * listed in MESSAGE_ARGUMENTS.
+ * (and TypeError/RangeError/AggregateError's message), of `process.emitWarning(message, …)`, of
+ * the library's message helpers listed in MESSAGE_ARGUMENTS, and a literal `message: '…'` in an
+ * object (a classified cloud failure carries its text so).
  */
 import { PluginKind, declareValuePlugin } from '@stryker-mutator/api/plugin';
 
@@ -22,6 +23,7 @@ const MESSAGE_ARGUMENTS = new Map([
   ['RangeError', [0]],
   ['AggregateError', [1]],
   ['TruncatedBodyError', [0]],
+  ['emitWarning', [0]],
   // lib/formats/common.ts: badFormat(operation, message, cause?)
   ['badFormat', [1]],
   // lib/formats npy.ts/zip.ts: const fail = (message) => badFormat(operation, message)
@@ -39,14 +41,31 @@ function calleeName(callee) {
   return undefined;
 }
 
+const REASON =
+  'Error message text: tests pin the code, uri and cause, not the wording (scripts/mutation/error-message-ignorer.mjs)';
+
+/** `{ message: '…' }` or `{ message: `…${x}…` }`: the text itself, not the property. */
+function isMessageProperty(path) {
+  const parent = path.parentPath;
+  return (
+    path.key === 'value' &&
+    (path.isStringLiteral() || path.isTemplateLiteral()) &&
+    Boolean(parent?.isObjectProperty()) &&
+    !parent.node.computed &&
+    parent.node.key.type === 'Identifier' &&
+    parent.node.key.name === 'message'
+  );
+}
+
 const errorMessages = {
   shouldIgnore(path) {
+    if (isMessageProperty(path)) return REASON;
     if (path.listKey !== 'arguments' || typeof path.key !== 'number') return undefined;
     const parent = path.parentPath;
     if (!parent || (!parent.isCallExpression() && !parent.isNewExpression())) return undefined;
     const indexes = MESSAGE_ARGUMENTS.get(calleeName(parent.node.callee));
     if (!indexes?.includes(path.key)) return undefined;
-    return 'Error message text: tests pin the code, uri and cause, not the wording (scripts/mutation/error-message-ignorer.mjs)';
+    return REASON;
   },
 };
 

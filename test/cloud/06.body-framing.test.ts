@@ -8,6 +8,7 @@ import { getEventListeners } from 'events';
 
 import { S3dlioError } from '../../lib/errors';
 import { raceSignal, sleep } from '../../lib/internal/abort';
+import { attemptSignal, DEFAULT_RETRY_POLICY } from '../../lib/internal/retry';
 import { lengthFromContentRange, readBody, totalFromContentRange, TruncatedBodyError } from '../../lib/internal/body';
 import { rejectionOf } from '../helpers/local';
 
@@ -101,5 +102,29 @@ describe('signals leave no listener behind', () => {
     const sleeping = sleep(60_000, controller.signal);
     controller.abort(new Error('wake'));
     expect((await rejectionOf(sleeping)).message).toBe('wake');
+  });
+
+  test("an attempt's signal: aborted at once by an aborted caller, and the caller's listener goes when it fires", () => {
+    const policy = { ...DEFAULT_RETRY_POLICY, attemptTimeoutMs: 60_000 };
+    const already = new AbortController();
+    const reason = new Error('before the attempt');
+    already.abort(reason);
+    const early = attemptSignal(policy, already.signal);
+    expect(early.signal?.aborted).toBe(true);
+    expect(early.signal?.reason).toBe(reason);
+    early.done();
+
+    const caller = new AbortController();
+    const attempt = attemptSignal(policy, caller.signal);
+    expect(attempt.signal?.aborted).toBe(false);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    caller.abort(new Error('later'));
+    expect(attempt.signal?.reason).toEqual(new Error('later'));
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    attempt.done();
+
+    const finished = new AbortController();
+    attemptSignal(policy, finished.signal).done();
+    expect(getEventListeners(finished.signal, 'abort')).toHaveLength(0);
   });
 });

@@ -127,6 +127,7 @@ describe('the decision: which deletes reach a protected path (pure, over an inje
       'which holds the current working directory /data/project/run',
     );
     expect(protectedPathReached(tree('/mnt/nas'), ENV)?.what).toBe('a mount point');
+    expect(protectedPathReached(tree('/var/tmp'), ENV)?.what).toBe('a shared directory');
   });
 
   test('paths compare byte for byte where the filesystem does; case and NFC/NFD do not matter on macOS', () => {
@@ -150,6 +151,9 @@ describe('mount points from /proc/self/mountinfo', () => {
       '26 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
       '27 26 0:24 / /mnt/my\\040disk ro - tmpfs none ro',
       '28 26 0:25 /sub /srv/tab\\011and\\012newline\\134x rw - ext4 /dev/vdb rw',
+      // Not a mount line: a field 5 that is no absolute path, and a short line.
+      '29 26 0:26 / relative rw - tmpfs none rw',
+      '30 26',
       '',
     ].join('\n');
     expect(parseMountInfo(text)).toEqual(['/', '/mnt/my disk', '/srv/tab\tand\nnewline\\x']);
