@@ -29,6 +29,8 @@ function maxFiles() {
 }
 
 let filesByMutant;
+/** Test file → its place in the most-focused-first order. */
+let focus;
 let warned = false;
 
 function load() {
@@ -41,6 +43,7 @@ function load() {
     : [];
   records.sort((a, b) => a.mutants.length - b.mutants.length || a.ms - b.ms); // most focused first
   filesByMutant = new Map();
+  focus = new Map(records.map(({ file }, rank) => [file, rank]));
   for (const { file, mutants } of records) {
     for (const id of mutants) {
       if (!filesByMutant.has(id)) filesByMutant.set(id, new Set());
@@ -67,5 +70,12 @@ async function filter(testPaths) {
   return { filtered: testPaths.filter((testPath) => files.has(testPath)) };
 }
 
+/** The place of `testPath` in the most-focused-first order (Infinity: not recorded). */
+function focusRank(testPath) {
+  if (focus === undefined) load();
+  return focus.get(testPath) ?? Infinity;
+}
+
 module.exports = filter;
 module.exports.MAP_FILE = MAP_FILE;
+module.exports.focusRank = focusRank;

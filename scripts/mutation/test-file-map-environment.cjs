@@ -11,6 +11,15 @@ const { appendFileSync } = require('node:fs');
 const { TestEnvironment } = require('jest-environment-node');
 const { MAP_FILE } = require('./test-file-filter.cjs');
 
+/**
+ * Mutants a test has already failed for, in this test runner process. Jest takes no `bail` from
+ * Stryker's runner (its programmatic API ignores it), so every covering file would run its
+ * covering tests in full for a mutant the first file already killed. Instead, the tests of a
+ * killed mutant are skipped from then on: the files still load (jest has already chosen them),
+ * but no test body runs. Skipped tests leave the mutant killed, by the failure already seen.
+ */
+const killed = new Set();
+
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
   #covered = new Set();
@@ -22,8 +31,16 @@ class TestFileMapEnvironment extends TestEnvironment {
   }
 
   async handleTestEvent(event) {
-    // Stryker's environment mixin extends this class and sets `currentTestId` after this handler
-    // on test_start, and clears it after this handler on test_done: here it still names the test.
+    const active = process.env.__STRYKER_ACTIVE_MUTANT__;
+    if (active !== undefined) {
+      // A mutant run: bail out of the tests of a mutant already killed (see `killed`).
+      if (event.name === 'test_start' && killed.has(active)) event.test.mode = 'skip';
+      if (event.name === 'test_done' && event.test.errors.length > 0) killed.add(active);
+      return;
+    }
+    // The dry run. Stryker's environment mixin extends this class and sets `currentTestId` after
+    // this handler on test_start, and clears it after this handler on test_done: here it still
+    // names the test.
     if (event.name !== 'test_done') return;
     const stryker = this.global[this.global.__strykerGlobalNamespace__ ?? '__stryker__'];
     const hits = stryker?.currentTestId ? stryker.mutantCoverage?.perTest?.[stryker.currentTestId] : undefined;
