@@ -53,8 +53,16 @@ function load() {
   }
 }
 
+/**
+ * Mutants a test has failed for in the current jest run of this process (filled by the
+ * environment, test-file-map-environment.cjs, which skips their later tests). Each run starts
+ * afresh: this filter runs once at the start of every jest run.
+ */
+const killed = new Set();
+
 async function filter(testPaths) {
   const active = process.env.__STRYKER_ACTIVE_MUTANT__;
+  killed.clear();
   if (active === undefined) return { filtered: testPaths };
   if (filesByMutant === undefined) load();
   const files = filesByMutant.get(active);
@@ -79,3 +87,4 @@ function focusRank(testPath) {
 module.exports = filter;
 module.exports.MAP_FILE = MAP_FILE;
 module.exports.focusRank = focusRank;
+module.exports.killed = killed;

@@ -9,16 +9,12 @@
 'use strict';
 const { appendFileSync } = require('node:fs');
 const { TestEnvironment } = require('jest-environment-node');
-const { MAP_FILE } = require('./test-file-filter.cjs');
-
-/**
- * Mutants a test has already failed for, in this test runner process. Jest takes no `bail` from
- * Stryker's runner (its programmatic API ignores it), so every covering file would run its
- * covering tests in full for a mutant the first file already killed. Instead, the tests of a
- * killed mutant are skipped from then on: the files still load (jest has already chosen them),
- * but no test body runs. Skipped tests leave the mutant killed, by the failure already seen.
- */
-const killed = new Set();
+// `killed`: the mutants a test failed for in this jest run. Jest takes no `bail` from Stryker's
+// runner (its programmatic API ignores it), so every covering file would run its covering tests in
+// full for a mutant the first file already killed. Instead, the later tests of a killed mutant are
+// skipped: the files still load (jest has chosen them), but no test body runs, and the failure
+// already seen keeps the mutant killed.
+const { MAP_FILE, killed } = require('./test-file-filter.cjs');
 
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
