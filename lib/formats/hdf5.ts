@@ -249,9 +249,11 @@ function settle(): void {
 }
 
 function call(request: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<WorkerDataset[]> {
+  // Stryker disable next-line ConditionalExpression: a stale idle timer stops only a worker with no call pending, which the next call restarts
   if (idleTimer) clearTimeout(idleTimer);
   worker ??= startWorker();
   worker.ref();
+  // Stryker disable next-line UpdateOperator: ids only need to be distinct
   const id = nextId++;
   const w = worker;
   return new Promise((resolve, reject) => {
