@@ -118,6 +118,7 @@ function patternBase(pattern: string): string {
   const segments = pattern.split('/');
   const firstGlob = segments.findIndex((segment) => GLOB_CHARS.test(segment));
   if (firstGlob === -1) return path.dirname(pattern);
+  // Stryker disable next-line StringLiteral: path.relative takes '' as the working directory, as it does '.'
   return segments.slice(0, firstGlob).join('/') || '.';
 }
 

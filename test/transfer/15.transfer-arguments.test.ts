@@ -55,3 +55,41 @@ test('an object that cannot be written locally fails the download as a BatchErro
   expect(error.errors.map((e: { operation: string }) => e.operation)).toEqual(['download']);
   expect(readFileSync(path.join(back, 'a.txt'), 'utf8')).toBe('A');
 });
+
+test('a destination prefix without a trailing / is a directory all the same', async () => {
+  const source = tree('no-slash', { 'a.bin': 'A', 'd/b.bin': 'B' });
+  const store = path.join(tmp.path, 'store-no-slash');
+  await upload([`${source}/**`], `file://${store}`);
+  expect(treeOf(store)).toEqual(['a.bin', 'd/', 'd/b.bin']);
+});
+
+test('a pattern that starts with a glob is relative to the working directory', async () => {
+  const source = tree('cwd-glob', { 'one.bin': '1', 'two.bin': '22', 'skip.txt': 'x' });
+  const store = path.join(tmp.path, 'store-cwd-glob');
+  const cwd = process.cwd();
+  process.chdir(source);
+  try {
+    expect(await upload(['*.bin'], `file://${store}/`)).toEqual({ objects: 2, bytes: 3, failed: [] });
+  } finally {
+    process.chdir(cwd);
+  }
+  expect(treeOf(store)).toEqual(['one.bin', 'two.bin']);
+});
+
+test('progress counts objects and bytes up to their totals', async () => {
+  const source = tree('progress', { 'a.bin': 'AAAA', 'b.bin': 'BB', 'c.bin': 'C' });
+  const reports: Array<{ objectsDone: number; objectsTotal: number; bytesDone: number; bytesTotal?: number }> = [];
+  await upload([`${source}/*.bin`], `file://${path.join(tmp.path, 'store-progress')}/`, {
+    concurrency: 1,
+    onProgress: (p) => reports.push(p),
+  });
+  const objects = reports.map((r) => r.objectsDone);
+  expect(objects).toEqual([...objects].sort((x, y) => x - y));
+  expect(reports.at(-1)).toMatchObject({ objectsDone: 3, objectsTotal: 3, bytesDone: 7, bytesTotal: 7 });
+  const down: number[] = [];
+  await download(`file://${path.join(tmp.path, 'store-progress')}/`, path.join(tmp.path, 'back-progress'), {
+    onProgress: (p) => down.push(p.objectsDone),
+  });
+  expect(down.at(-1)).toBe(3);
+  expect(Math.min(...down)).toBeGreaterThanOrEqual(0);
+});
