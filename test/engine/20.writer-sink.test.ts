@@ -11,7 +11,10 @@ const URI = 'mem://bucket/object';
 
 /** A sink keeping the object in memory and a log of every call. */
 class RecordingSink implements PartSink {
-  readonly maxParts = 100;
+  maxParts = 100;
+  recyclesParts = false;
+  /** The memory each part was handed in, by index. */
+  readonly partBuffers: ArrayBufferLike[] = [];
   readonly minPartSize = 1;
   readonly calls: string[] = [];
   readonly parts = new Map<number, Uint8Array>();
@@ -23,6 +26,7 @@ class RecordingSink implements PartSink {
 
   async uploadPart(index: number, _offset: number, bytes: Uint8Array): Promise<void> {
     this.calls.push(`uploadPart ${index} ${bytes.byteLength}`);
+    this.partBuffers[index] = bytes.buffer;
     if (this.partFailure) throw this.partFailure;
     this.parts.set(index, Uint8Array.from(bytes));
   }
@@ -75,6 +79,42 @@ describe('one request or parts', () => {
     await expect(w.close()).resolves.toMatchObject({ bytes: 12, parts: 2, etag: 'multi' });
     expect(sink.calls).toEqual(['uploadPart 0 8', 'uploadPart 1 4', 'complete 12 2']);
     expect(Buffer.from(sink.stored!).toString()).toBe('0123456789ab');
+  });
+});
+
+describe('parts', () => {
+  test('maxParts parts fit; one byte more is ERR_TOO_MANY_PARTS, and the upload is cancelled', async () => {
+    const fits = new RecordingSink();
+    fits.maxParts = 2;
+    const w = writer(fits);
+    await w.write(new Uint8Array(16));
+    await expect(w.close()).resolves.toMatchObject({ parts: 2 });
+
+    const over = new RecordingSink();
+    over.maxParts = 2;
+    const w2 = writer(over);
+    const error = await rejectionOf(
+      (async () => {
+        await w2.write(new Uint8Array(17));
+        await w2.close();
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'ERR_TOO_MANY_PARTS', uri: URI });
+    expect(over.calls).toContain('abort');
+    expect(over.calls.filter((c) => c.startsWith('complete'))).toEqual([]);
+  });
+
+  test('a sink that recycles parts gets its earlier part memory back; one that does not never does', async () => {
+    for (const recycles of [true, false]) {
+      const sink = new RecordingSink();
+      sink.recyclesParts = recycles;
+      const w = writer(sink, { concurrency: 1 });
+      for (let i = 0; i < 4; i++) await w.write(new Uint8Array(8).fill(i));
+      await w.close();
+      expect(sink.partBuffers).toHaveLength(4);
+      expect(new Set(sink.partBuffers).size).toBe(recycles ? 1 : 4);
+      expect([...sink.stored!]).toEqual([0, 1, 2, 3].flatMap((i) => Array(8).fill(i)));
+    }
   });
 });
 

@@ -6,8 +6,8 @@
  */
 import type { Readable } from 'stream';
 
-import type { ObjectStore } from '../../lib';
-import { rangeStream } from '../../lib/engine/streams';
+import { S3dlioError, type ObjectStore } from '../../lib';
+import { placeInto, rangeStream } from '../../lib/engine/streams';
 import { expectSameBytes, rejectionOf, testBytes, thrownBy } from '../helpers/local';
 
 interface MemoryStore {
@@ -89,4 +89,28 @@ test('the caller aborting mid-stream fails it with ERR_ABORTED and aborts the re
   expect(atOnce.length).toBeGreaterThan(1);
   expect(atOnce.every(Boolean)).toBe(true);
   expect(await pending).toMatchObject({ code: 'ERR_ABORTED', operation: 'getStream', uri: 'mem://o' });
+});
+
+test('a read that fails ends the stream with the storage error, relabelled as getStream of the URI', async () => {
+  const missing = new S3dlioError('ERR_NOT_FOUND', 'getRange mem://o: no such object', {
+    uri: 'mem://o',
+    operation: 'getRange',
+  });
+  const store = { getRange: () => Promise.reject(missing) } as unknown as ObjectStore;
+  const error = await rejectionOf(collect(rangeStream(store, 'mem://o')));
+  expect(error).toMatchObject({ code: 'ERR_NOT_FOUND', operation: 'getStream', uri: 'mem://o' });
+  expect(error.cause).toBe(missing);
+});
+
+test('getInto placement: a target too small is ERR_TARGET_TOO_SMALL of getInto; bytes read in place are not copied', () => {
+  const target = new Uint8Array(4);
+  expect(thrownBy(() => placeInto(target, new Uint8Array(5), 'mem://o'))).toMatchObject({
+    code: 'ERR_TARGET_TOO_SMALL',
+    operation: 'getInto',
+    uri: 'mem://o',
+  });
+  expect(placeInto(target, Uint8Array.of(1, 2), 'mem://o')).toBe(2);
+  expect([...target]).toEqual([1, 2, 0, 0]);
+  expect(placeInto(target.subarray(1), target.subarray(1, 3), 'mem://o')).toBe(2);
+  expect([...target]).toEqual([1, 2, 0, 0]);
 });
