@@ -249,8 +249,9 @@ function relativeBelow(directory: string, descendant: string): string | undefine
   return descendant.startsWith(base) && descendant !== directory ? descendant.slice(base.length) : undefined;
 }
 
+/** `value` without trailing slashes; the root (and, conservatively, an empty path) is `/`. */
 function trimSlash(value: string): string {
-  return value.length > 1 && value.endsWith('/') ? value.replace(/\/+$/, '') || '/' : value;
+  return value.replace(/\/+$/, '') || '/';
 }
 
 function comparable(value: string, caseInsensitive: boolean): string {

@@ -75,8 +75,8 @@ console.log(`Accepted as equivalent (\`// Stryker disable\` with a reason): ${ac
 for (const { file, mutant } of accepted) {
   console.log(`  ${file}:${mutant.location.start.line} ${mutant.mutatorName}: ${mutant.statusReason ?? ''}`);
 }
-const maxFiles = process.env.S3DLIO_MUTATION_MAX_FILES ?? '4';
-if (maxFiles !== '0') {
+const maxFiles = require('./test-file-filter.cjs').maxFiles();
+if (maxFiles !== 0) {
   console.log(
     `\nEach mutant was tested with the tests of at most ${maxFiles} covering test files (the most focused): ` +
       'a lower bound of the score (S3DLIO_MUTATION_MAX_FILES=0 tests with all of them).',

@@ -3,7 +3,7 @@
  * as recorded by test-file-map-environment.cjs during Stryker's dry run (Stryker then restricts
  * the tests within those files by name). Outside a mutant run (the dry run) every file is kept.
  *
- * At most S3DLIO_MUTATION_MAX_FILES files (default 4, 0 = no limit) are kept per mutant: the most
+ * At most S3DLIO_MUTATION_MAX_FILES files (default 8, 0 = no limit) are kept per mutant: the most
  * focused ones, those covering the fewest mutants in all (a file of unit tests for the code before
  * a file that drives the whole library; the quicker first among equals). A mutant in shared code
  * (the worker pool, option checks) is covered by most of the suite, and running all of it for each
@@ -20,7 +20,7 @@ const MAP_FILE = path.join(process.cwd(), '.stryker-test-files.jsonl');
 
 /** How many covering files a mutant is tested with (0: all of them). */
 function maxFiles() {
-  const raw = process.env.S3DLIO_MUTATION_MAX_FILES ?? '4';
+  const raw = process.env.S3DLIO_MUTATION_MAX_FILES ?? '8';
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`S3DLIO_MUTATION_MAX_FILES must be a non-negative integer, got ${JSON.stringify(raw)}`);
@@ -88,3 +88,4 @@ module.exports = filter;
 module.exports.MAP_FILE = MAP_FILE;
 module.exports.focusRank = focusRank;
 module.exports.killed = killed;
+module.exports.maxFiles = maxFiles;

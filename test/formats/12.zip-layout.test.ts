@@ -196,6 +196,29 @@ describe('what encodeZip writes, field by field', () => {
     });
   });
 
+  test('data given in chunks must all be byte views: one that is not is named', () => {
+    for (const chunks of [
+      [data, 'text'],
+      ['text', data],
+      [data, [data]],
+    ]) {
+      expect(thrownBy(() => encodeZip([{ name: 'x', data: chunks as never }]))).toMatchObject({
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: expect.stringContaining('entries[0].data'),
+      });
+    }
+    expect(readZip(encodeZip([{ name: 'x', data: [data, new DataView(data.buffer, 0, 4)] }]))[0].data.byteLength).toBe(
+      104,
+    );
+  });
+
+  test('readZip options are checked by name', () => {
+    expect(thrownBy(() => readZip(encodeZip([]), { verify: 'no' as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('options.verify'),
+    });
+  });
+
   test('errors name the operation and the argument', () => {
     expect(thrownBy(() => encodeZip([], { algin: 64 } as never))).toMatchObject({
       message: expect.stringContaining('encodeZip'),

@@ -3,7 +3,7 @@
  * says what is wrong: escapes in strings, a missing colon, nesting that is deep versus merely
  * long, dtypes we do not read, and shapes whose size overflows.
  */
-import { parseNpy } from '../../lib';
+import { encodeNpy, parseNpy } from '../../lib';
 import { thrownBy } from '../helpers/local';
 
 /** An NPY 1.0 file with this header text (padded as numpy pads it) and `data`. */
@@ -59,4 +59,76 @@ test('nesting: 40 tuples side by side are long, not deep; 40 levels deep are ref
   expect(wideError.message).not.toContain('nested deeper');
   const deep = `{'descr': ${'['.repeat(40)}${']'.repeat(40)}, 'fortran_order': False, 'shape': (1,), }`;
   expect(failure(deep).message).toContain('nested deeper than 32');
+});
+
+describe('the prefix and the keys', () => {
+  const good = npyWithHeader("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", Uint8Array.of(7));
+
+  test('one wrong byte of the magic string is not NPY', () => {
+    for (const at of [0, 3, 5]) {
+      const bad = Uint8Array.from(good);
+      bad[at] ^= 0x20;
+      expect(thrownBy(() => parseNpy(bad))).toMatchObject({
+        code: 'ERR_BAD_FORMAT',
+        message: expect.stringContaining('not an NPY file'),
+      });
+    }
+  });
+
+  test.each([
+    [1, 1],
+    [0, 0],
+    [4, 0],
+    [0, 1],
+  ])('format version %i.%i is refused', (major, minor) => {
+    const bad = Uint8Array.from(good);
+    bad[6] = major;
+    bad[7] = minor;
+    expect(thrownBy(() => parseNpy(bad))).toMatchObject({
+      message: expect.stringContaining(`unsupported NPY format version ${major}.${minor}`),
+    });
+  });
+
+  test.each(['descr', 'fortran_order', 'shape'])('a header without %s says so', (key) => {
+    const entries = { descr: "'|u1'", fortran_order: 'False', shape: '(1,)' } as Record<string, string>;
+    delete entries[key];
+    const dict = `{${Object.entries(entries)
+      .map(([k, v]) => `'${k}': ${v}`)
+      .join(', ')}, }`;
+    expect(failure(dict, Uint8Array.of(7)).message).toContain(`no '${key}' key`);
+  });
+
+  test('one-byte types are read whatever their byte-order mark; wider ones only little-endian', () => {
+    for (const descr of ['|u1', '<u1', '=u1', '>u1', '|i1', '<b1']) {
+      const array = parseNpy(
+        npyWithHeader(`{'descr': '${descr}', 'fortran_order': False, 'shape': (1,), }`, Uint8Array.of(1)),
+      );
+      expect(array.dtype).toBe(`|${descr[1]}1`);
+    }
+    expect(parseNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }")).dtype).toBe('<f4');
+    for (const descr of ['x<f4', '<f4x', '|f4', '<b8', '<f1']) {
+      expect(failure(`{'descr': '${descr}', 'fortran_order': False, 'shape': (0,), }`)).toMatchObject({
+        code: 'ERR_BAD_FORMAT',
+        message: expect.stringContaining('not supported'),
+      });
+    }
+  });
+
+  test('a literal the header grammar does not know is refused, not skipped', () => {
+    expect(failure("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }")).toMatchObject({
+      code: 'ERR_BAD_FORMAT',
+    });
+    expect(failure("{'descr': '<f4', 'fortran_order': xFalse, 'shape': (1,), }")).toMatchObject({
+      code: 'ERR_BAD_FORMAT',
+    });
+  });
+});
+
+test('a shape with a dimension that is not a non-negative safe integer names that dimension', () => {
+  for (const dim of [-1, 1.5, 2 ** 53]) {
+    expect(thrownBy(() => encodeNpy(new Uint8Array(0), { shape: [0, dim] }))).toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+      message: expect.stringContaining('shape[1]'),
+    });
+  }
 });

@@ -130,6 +130,17 @@ describe('the decision: which deletes reach a protected path (pure, over an inje
     expect(protectedPathReached(tree('/var/tmp'), ENV)?.what).toBe('a shared directory');
   });
 
+  test('trailing slashes in the environment are ignored: the refusal names the path without them', () => {
+    const slashed = { cwd: '/data/run//', home: '/home/bob///', mountPoints: ['/mnt/disk/'] };
+    expect(protectedPathReached(tree('/home/bob'), slashed)).toMatchObject({
+      path: '/home/bob',
+      what: 'the home directory',
+    });
+    expect(protectedPathReached(tree('/data/run/'), slashed)).toMatchObject({ path: '/data/run' });
+    expect(protectedPathReached(entries('/mnt', 'di'), slashed)?.path).toBe('/mnt/disk');
+    expect(protectedPathReached(tree('/home/bob/x'), slashed)).toBeUndefined();
+  });
+
   test('paths compare byte for byte where the filesystem does; case and NFC/NFD do not matter on macOS', () => {
     expect(protectedPathReached(tree('/USR/lib'), ENV)).toBeUndefined(); // /USR is not /usr on Linux
     const mac = { ...ENV, caseInsensitive: true, home: '/Users/Zoë' };

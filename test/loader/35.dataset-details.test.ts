@@ -1,0 +1,91 @@
+/**
+ * Dataset details: option errors naming the call and the option, TFRecord files without an index
+ * read by default, the caller's signal reaching every kind of read, the RangeEngine settings of
+ * `readerMode: 'range'` passed to the store, and the operation a damaged record is reported under.
+ */
+import { writeFileSync } from 'fs';
+import * as path from 'path';
+
+import { encodeTfRecords, formatTfRecordIndex, storeFor, type ObjectStore } from '../../lib';
+import { Dataset } from '../../lib/loader/dataset';
+import { rejectionOf } from '../helpers/local';
+import { useTempDir } from '../helpers/temp';
+
+const tmp = useTempDir('s3dlio-dataset-details-');
+const uriOf = (name: string): string => `file://${path.join(tmp.path, name)}`;
+
+function tfrecordFile(name: string, records: Uint8Array[], withIndex: boolean): void {
+  const encoded = encodeTfRecords(records);
+  writeFileSync(path.join(tmp.path, name), encoded.data);
+  if (withIndex) writeFileSync(path.join(tmp.path, `${name}.idx`), formatTfRecordIndex(encoded.index));
+}
+
+test('option errors name the call and the option', async () => {
+  expect(await rejectionOf(Dataset.fromPrefix(uriOf(''), { recursve: true } as never))).toMatchObject({
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: expect.stringContaining('Dataset.fromPrefix'),
+  });
+  expect(await rejectionOf(Dataset.fromUris([uriOf('x')], { store: 42 as never }))).toMatchObject({
+    code: 'ERR_INVALID_ARG_TYPE',
+    message: expect.stringContaining('options.store'),
+  });
+});
+
+test('a TFRecord file without an index is indexed by reading it (by default); requireIndex refuses it', async () => {
+  tfrecordFile('no-index.tfrecord', [Uint8Array.of(1), Uint8Array.of(2, 2)], false);
+  const dataset = await Dataset.fromUris([uriOf('no-index.tfrecord')], { format: 'tfrecord' });
+  expect(dataset.length).toBe(2);
+  expect([...(await dataset.get(1)).data]).toEqual([2, 2]);
+  expect(
+    await rejectionOf(Dataset.fromUris([uriOf('no-index.tfrecord')], { format: 'tfrecord', requireIndex: true })),
+  ).toMatchObject({ code: 'ERR_NOT_FOUND', uri: `${uriOf('no-index.tfrecord')}.idx` });
+});
+
+test("the caller's signal reaches every kind of read", async () => {
+  writeFileSync(path.join(tmp.path, 'raw.bin'), 'raw bytes');
+  tfrecordFile('indexed.tfrecord', [Uint8Array.of(9)], true);
+  const aborted = AbortSignal.abort(new Error('stop'));
+  const raw = await Dataset.fromUris([uriOf('raw.bin')]);
+  const records = await Dataset.fromUris([uriOf('indexed.tfrecord')], { format: 'tfrecord' });
+  for (const fetch of [
+    () => raw.get(0, { signal: aborted }),
+    () => raw.get(0, { signal: aborted, readerMode: 'range', partSize: 4 }),
+    () => records.get(0, { signal: aborted }),
+  ]) {
+    expect(await rejectionOf(fetch())).toMatchObject({ code: 'ERR_ABORTED' });
+  }
+});
+
+test("readerMode 'range' asks the store for ranged reads of partSize; 'whole' does not", async () => {
+  writeFileSync(path.join(tmp.path, 'ranged.bin'), 'x'.repeat(100));
+  const real = storeFor(uriOf('ranged.bin'));
+  const calls: unknown[] = [];
+  const recording = new Proxy(real, {
+    get(target, property, receiver) {
+      if (property === 'get') {
+        return (uri: string, options?: Record<string, unknown>) => {
+          const { signal: _signal, ...rest } = options ?? {};
+          calls.push(rest);
+          return target.get(uri, options);
+        };
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  }) as ObjectStore;
+  const dataset = await Dataset.fromUris([uriOf('ranged.bin')], { store: recording });
+  expect((await dataset.get(0, { readerMode: 'range', partSize: 16 })).data.byteLength).toBe(100);
+  expect((await dataset.get(0)).data.byteLength).toBe(100);
+  expect(calls).toEqual([{ rangeThreshold: 16, chunkSize: 16 }, {}]);
+});
+
+test('a damaged record is reported by Dataset.get', async () => {
+  const encoded = encodeTfRecords([Uint8Array.of(1, 2, 3)]);
+  encoded.data[12] ^= 0xff;
+  writeFileSync(path.join(tmp.path, 'damaged.tfrecord'), encoded.data);
+  writeFileSync(path.join(tmp.path, 'damaged.tfrecord.idx'), formatTfRecordIndex(encoded.index));
+  const dataset = await Dataset.fromUris([uriOf('damaged.tfrecord')], { format: 'tfrecord' });
+  expect(await rejectionOf(dataset.get(0))).toMatchObject({
+    code: 'ERR_CHECKSUM_MISMATCH',
+    message: expect.stringContaining('Dataset.get'),
+  });
+});
