@@ -21,7 +21,7 @@ function npyWithHeader(dict: string, data = new Uint8Array(0)): Uint8Array {
   return new Uint8Array(out);
 }
 
-function failure(dict: string, data?: Uint8Array): Error & { code?: string } {
+function failure(dict: string, data?: Uint8Array<ArrayBuffer>): Error & { code?: string } {
   return thrownBy(() => parseNpy(npyWithHeader(dict, data)));
 }
 

@@ -31,12 +31,14 @@ describe('construction', () => {
     }
   });
 
+  const get = async (): Promise<number> => 1;
+  const source = (): string => '';
   test.each([
-    ['no length', { get: async () => 1, source: () => '' }],
-    ['a string length', { get: async () => 1, source: () => '', length: '3' }],
-    ['no get', { length: 3, source: () => '' }],
+    ['no length', { get, source }],
+    ['a string length', { get, source, length: '3' }],
+    ['no get', { length: 3, source }],
     ['null', null],
-  ])('a dataset with %s is ERR_INVALID_ARG_TYPE naming dataset', (_what, dataset) => {
+  ] as Array<[string, unknown]>)('a dataset with %s is ERR_INVALID_ARG_TYPE naming dataset', (_what, dataset) => {
     expect(thrownBy(() => new DataLoader(dataset as never))).toMatchObject({
       code: 'ERR_INVALID_ARG_TYPE',
       message: expect.stringContaining('`dataset`'),
