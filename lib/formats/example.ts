@@ -67,7 +67,7 @@ function normalise(value: unknown, name: string): Normalised {
     value.forEach((v: unknown, i) => {
       if (typeof v === 'bigint') {
         if (BigInt.asIntN(64, v) !== v) throw invalidArgument(`${name}[${i}]`, 'a 64-bit signed integer', `${v}n`);
-      } else if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+      } else if (!Number.isSafeInteger(v)) {
         throw invalidValue(`${name}[${i}]`, 'a safe integer or a bigint (int64 list)', v);
       }
     });

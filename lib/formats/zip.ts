@@ -108,14 +108,7 @@ export function encodeZipAs(
   const list = expectArray(entries, 'entries');
   const opts = expectKnownOptions(options, WRITE_KEYS, operation);
   const align = opts.align ?? 64;
-  if (
-    // Stryker disable next-line ConditionalExpression: Number.isInteger refuses every non-number too
-    typeof align !== 'number' ||
-    !Number.isInteger(align) ||
-    align < 1 ||
-    align > 4096 ||
-    (align & (align - 1)) !== 0
-  ) {
+  if (!Number.isInteger(align) || align < 1 || align > 4096 || (align & (align - 1)) !== 0) {
     throw invalidValue('options.align', 'a power of two from 1 to 4096', align);
   }
   if (list.length > MAX_ENTRIES) {

@@ -23,6 +23,7 @@ const MESSAGE_ARGUMENTS = new Map([
   ['RangeError', [0]],
   ['AggregateError', [1]],
   ['TruncatedBodyError', [0]],
+  ['DOMException', [0]],
   ['emitWarning', [0]],
   // lib/formats/common.ts: badFormat(operation, message, cause?)
   ['badFormat', [1]],

@@ -87,6 +87,12 @@ describe('signals leave no listener behind', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  test('readBody removes its listener once the body is read', async () => {
+    const controller = new AbortController();
+    await readBody(chunks(Uint8Array.of(1)), 1, controller.signal);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   test('raceSignal rejects with the reason as soon as the signal fires, while the work goes on', async () => {
     const controller = new AbortController();
     const racing = raceSignal(new Promise(() => undefined), controller.signal);

@@ -141,3 +141,32 @@ describe('encodeExample lists', () => {
     expect(decodeExample(zero).get('z')).toEqual({ kind: 'int64', value: BigInt64Array.of(0n) });
   });
 });
+
+describe('more wire rules', () => {
+  test('field number 0 is refused wherever a tag is read', () => {
+    expect(thrownBy(() => decodeExample(Uint8Array.from([0x00, 0x00])))).toMatchObject({
+      code: 'ERR_BAD_FORMAT',
+      message: expect.stringContaining('field number 0'),
+    });
+    expect(thrownBy(() => decodeExample(example('k', [0x02, 0x00])))).toMatchObject({
+      message: expect.stringContaining('field number 0'),
+    });
+  });
+
+  test('unknown fields inside a bytes list are stepped over, not taken as values', () => {
+    const list = [...UNKNOWN, ...field(1, LEN, [7, 7]), ...UNKNOWN, ...field(1, LEN, [8])];
+    expect(decodeExample(example('b', field(1, LEN, list))).get('b')).toEqual({
+      kind: 'bytes',
+      value: [Uint8Array.of(7, 7), Uint8Array.of(8)],
+    });
+  });
+
+  test('values and keys on both sides of each varint length boundary round-trip', () => {
+    for (const n of [127, 128, 129, 16383, 16384, 2097151, 2097152]) {
+      const key = 'k'.repeat(n % 300);
+      const decoded = decodeExample(encodeExample({ [key]: [n], pad: new Uint8Array(n % 1000) }));
+      expect(decoded.get(key)).toEqual({ kind: 'int64', value: BigInt64Array.of(BigInt(n)) });
+      expect((decoded.get('pad')!.value as Uint8Array[])[0]!.byteLength).toBe(n % 1000);
+    }
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { crc32, deflateRawSync } from 'zlib';
 
-import { encodeNpy, encodeNpz, encodeTfRecords, readNpz, readTfRecordAt } from '../../lib';
+import { encodeNpy, encodeNpz, encodeTfRecords, formatTfRecordIndex, readNpz, readTfRecordAt } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
 import { thrownBy } from '../helpers/local';
 
@@ -36,6 +36,13 @@ describe('readTfRecordAt', () => {
       message: expect.stringContaining('bytes'),
     });
     expect(thrownBy(() => readTfRecordAt(bytes, -1))).toMatchObject({ message: expect.stringContaining('offset') });
+    expect(thrownBy(() => readTfRecordAt(bytes, 0, { verify: 'yes' as never }))).toMatchObject({
+      message: expect.stringContaining('options.verify'),
+    });
+    expect(thrownBy(() => formatTfRecordIndex('0 16' as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('index'),
+    });
   });
 });
 
@@ -56,6 +63,11 @@ describe('readNpz', () => {
     const offset = Number(/byte (\d+) of the archive/.exec(message)![1]);
     expect(offset).toBeGreaterThanOrEqual(memberAt);
     expect(offset).toBeLessThan(memberAt + 128);
+    // The same archive inside a larger buffer: offsets still count from the archive's start.
+    const larger = new Uint8Array(archive.byteLength + 100);
+    larger.set(archive, 100);
+    const inner = thrownBy(() => readNpz(larger.subarray(100))).message;
+    expect(inner).toBe(message);
   });
 
   test('a deflated member: the error names a byte of the inflated member', () => {
