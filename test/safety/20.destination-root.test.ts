@@ -6,7 +6,7 @@
  * lead out of the tree unless asked. A plain put/get of one file:// URI follows the path as the OS
  * does.
  */
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
 import { BatchError, configureDefaultStore, copy, download, get, put, upload } from '../../lib';
@@ -200,6 +200,22 @@ describe('two keys never land in one file: every spelling of a path is refused b
     expect(keySegments('/root', 'a/b c/...', 'gs://b/x', 'download')).toEqual(['a', 'b c', '...']);
     expect(keySegments('/root', '.hidden/..x/x..', 'gs://b/x', 'download')).toEqual(['.hidden', '..x', 'x..']);
   });
+});
+
+test('by default, on Linux with /proc, files are placed through the pinned directory', async () => {
+  const { root } = scene({});
+  const destination = await LocalRoot.open(root);
+  try {
+    await destination.withPlace('x.txt', 'gs://b/x.txt', 'download', async (placed) => {
+      if (process.platform === 'linux' && existsSync('/proc/self/fd/0')) {
+        expect(placed.path).toMatch(/^\/proc\/self\/fd\/\d+\/x\.txt$/);
+      } else {
+        expect(placed.path).toBe(path.join(root, 'x.txt'));
+      }
+    });
+  } finally {
+    await destination.close();
+  }
 });
 
 // Both ways of placing a file: through directory descriptors (Linux) and by path checks (macOS and
