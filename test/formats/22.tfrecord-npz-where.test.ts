@@ -8,6 +8,7 @@ import { crc32, deflateRawSync } from 'zlib';
 import { encodeNpy, encodeNpz, encodeTfRecords, formatTfRecordIndex, readNpz, readTfRecordAt } from '../../lib';
 import { encodeZip, readZip } from '../../lib/formats/zip';
 import { thrownBy } from '../helpers/local';
+import { handMadeZip } from '../helpers/zip';
 
 describe('readTfRecordAt', () => {
   const { data: bytes, index } = encodeTfRecords([Uint8Array.of(1, 2, 3), new Uint8Array(0), Uint8Array.of(4)]);
@@ -71,33 +72,9 @@ describe('readNpz', () => {
   });
 
   test('a deflated member: the error names a byte of the inflated member', () => {
-    const name = Buffer.from('a.npy');
-    const stored = deflateRawSync(broken);
-    // A one-entry archive with a deflated member, laid out by hand.
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc32(broken), 14);
-    local.writeUInt32LE(stored.length, 18);
-    local.writeUInt32LE(broken.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(crc32(broken), 16);
-    central.writeUInt32LE(stored.length, 20);
-    central.writeUInt32LE(broken.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    const centralAt = 30 + name.length + stored.length;
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(1, 8);
-    end.writeUInt16LE(1, 10);
-    end.writeUInt32LE(46 + name.length, 12);
-    end.writeUInt32LE(centralAt, 16);
-    const archive = Buffer.concat([local, name, stored, central, name, end]);
+    const archive = handMadeZip([
+      { name: 'a.npy', stored: deflateRawSync(broken), method: 8, size: broken.length, crc: crc32(broken) },
+    ]);
     expect(thrownBy(() => readNpz(archive))).toMatchObject({
       code: 'ERR_BAD_FORMAT',
       message: expect.stringMatching(/^readNpz "a": .*byte \d+ of the inflated member/),

@@ -6,6 +6,7 @@
 import { performance } from 'perf_hooks';
 
 import { DataLoader } from '../../lib/loader/data-loader';
+import { withEnv } from '../helpers/env';
 import { rejectionOf, thrownBy } from '../helpers/local';
 import { SyntheticDataset } from './synthetic';
 
@@ -16,19 +17,11 @@ async function drain(loader: DataLoader<unknown>): Promise<void> {
 }
 
 describe('construction', () => {
-  test('empty RANK and WORLD_SIZE variables count as unset', () => {
-    const saved = { RANK: process.env.RANK, WORLD_SIZE: process.env.WORLD_SIZE };
-    try {
-      process.env.RANK = '';
-      process.env.WORLD_SIZE = '';
+  test('empty RANK and WORLD_SIZE variables count as unset', async () => {
+    await withEnv({ RANK: '', WORLD_SIZE: '' }, async () => {
       const loader = new DataLoader(new SyntheticDataset(10));
       expect([loader.rank, loader.worldSize]).toEqual([0, 1]);
-    } finally {
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    }
+    });
   });
 
   const get = async (): Promise<number> => 1;
