@@ -10,6 +10,7 @@ import type { AddressInfo } from 'net';
 import { Readable } from 'stream';
 
 import { storeFor } from '../../lib';
+import { S3dlioError } from '../../lib/errors';
 import { TruncatedBodyError, lengthFromContentRange, readBody, totalFromContentRange } from '../../lib/internal/body';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 
@@ -50,10 +51,18 @@ describe('readBody: the length a body must have', () => {
     });
   });
 
-  test('a body longer than its Content-Length is an error too', async () => {
-    await expect(readBody(bodyOf([bytes(60), bytes(60)]), 100)).rejects.toThrow(
-      /longer than its Content-Length \(100\)/,
-    );
+  test('a body longer than its Content-Length is an error too, not a short body', async () => {
+    const error = await rejectionOf(readBody(bodyOf([bytes(60), bytes(60)]), 100));
+    expect(error).not.toBeInstanceOf(TruncatedBodyError);
+    expect(error.message).toMatch(/longer than its Content-Length \(100\)/);
+    const oneChunk = await rejectionOf(readBody(bodyOf([bytes(10)]), 5));
+    expect(oneChunk).not.toBeInstanceOf(TruncatedBodyError);
+    expect(oneChunk.message).toContain('longer than its Content-Length (5)');
+  });
+
+  test('a library error from the stream passes through as it is, even before the announced length', async () => {
+    const ours = new S3dlioError('ERR_TARGET_TOO_SMALL', 'getInto: no room');
+    expect(await rejectionOf(readBody(bodyOf([bytes(2)], ours), 5))).toBe(ours);
   });
 
   test('a stream that fails before the announced length: ERR_TRUNCATED_BODY with the stream’s error as cause', async () => {
@@ -108,6 +117,9 @@ describe('readBody: a body placed where its range was asked for', () => {
     await expect(readBody(bodyOf([bytes(90)]), 90, undefined, () => new Uint8Array(100))).rejects.toThrow(
       'the response has 90 bytes where 100 were asked for',
     );
+    await expect(readBody(bodyOf([bytes(1)]), 1, undefined, () => new Uint8Array(2))).rejects.toThrow(
+      'the response has 1 bytes where 2 were asked for',
+    );
   });
 
   test('an aborted signal stops the read with its reason', async () => {
@@ -133,6 +145,10 @@ describe('Content-Range: the object size a ranged answer announces', () => {
     ['', undefined],
     [undefined, undefined],
     ['bytes 0-99/1000x', undefined],
+    ['bytes 0-99/12345678901', 12345678901],
+    ['bytes 0-99/1000  ', 1000],
+    ['bytes 0-99/1000 x', undefined],
+    ['bytes 0-99/', undefined],
   ])('%p → %p', (header, total) => {
     expect(totalFromContentRange(header)).toBe(total);
   });
@@ -148,6 +164,13 @@ describe('Content-Range: the object size a ranged answer announces', () => {
     ['bytes 0-99', undefined],
     ['', undefined],
     [undefined, undefined],
+    ['bytes 100-199/*', 100],
+    ['  bytes   0-0/1  ', 1],
+    ['BYTES 5-14/20', 10],
+    ['bytes 1000000-1999999/5000000', 1000000],
+    ['xbytes 100-199/1000', undefined],
+    ['bytes 100-199/1000x', undefined],
+    ['bytes 200-199/1000', undefined],
   ])('the span of %p is %p bytes', (header, length) => {
     expect(lengthFromContentRange(header)).toBe(length);
   });
