@@ -10,19 +10,10 @@
 const fs = require('fs');
 const path = require('path');
 
-const root = path.resolve(__dirname, '../..');
+require('../../test/helpers/register-ts.js');
+const { seededRandom } = require('../../test/helpers/seeded-random.ts');
 
-/** mulberry32: a small seeded generator, so a sample can be drawn again. */
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const root = path.resolve(__dirname, '../..');
 
 function filesUnder(relative) {
   const full = path.join(root, relative);
@@ -36,7 +27,7 @@ function filesUnder(relative) {
 /** The `--mutate` specs of a sample of the lines of `scopes` (folders or files under the repo). */
 function sampleSpecs(scopes, fraction, seed) {
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`--sample takes a fraction in (0, 1], got ${fraction}`);
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const specs = [];
   for (const file of scopes.flatMap(filesUnder).sort()) {
     const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');

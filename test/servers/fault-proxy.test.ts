@@ -16,7 +16,8 @@ import { Readable } from 'stream';
 
 import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
 
-import { type FaultProxy, type FaultRule, SLOW_DOWN_BODY, seededRandom, startFaultProxy } from './fault-proxy';
+import { seededRandom } from '../helpers/seeded-random';
+import { type FaultProxy, type FaultRule, SLOW_DOWN_BODY, startFaultProxy } from './fault-proxy';
 import { type GcsServer, startGcsServer } from './gcs-server';
 import { testBytes } from '../helpers/local';
 

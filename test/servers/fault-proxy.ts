@@ -37,6 +37,8 @@ import {
 } from 'http';
 import type { AddressInfo, Socket } from 'net';
 
+import { seededRandom } from '../helpers/seeded-random';
+
 export type FaultType = 'drop' | 'delay' | 'status' | 'truncate' | 'reset-mid-body' | 'corrupt' | 'throttle';
 
 export type FaultAction =
@@ -118,18 +120,6 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'upgrade',
 ]);
-
-/** mulberry32: small, fast, good enough for test fault schedules. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ArmedRule {
   rule: FaultRule;
