@@ -64,8 +64,8 @@ class FileTypeChecker {
     this.rootNames = parsed.fileNames;
     const host = ts.createCompilerHost(this.options);
     const read = host.getSourceFile.bind(host);
-    const unchanged = new Map();
-    this.unchanged = unchanged;
+    /** The SourceFile of each file as read at init, by file name. */
+    const unchanged = (this.unchanged = new Map());
     // Unchanged files are the same SourceFile objects in every program, so TypeScript reuses them.
     host.getSourceFile = (fileName, language, onError) => {
       const text = this.mutated.get(path.resolve(fileName));
@@ -87,11 +87,10 @@ class FileTypeChecker {
 
   checkOne(mutant) {
     const fileName = path.resolve(mutant.fileName);
-    if (!this.program.getSourceFile(fileName)) return { status: CheckStatus.Passed }; // not in the project
     // The text Stryker instrumented is the one read at init: files edited during a run must not
     // shift the mutant's location.
     const original = this.unchanged.get(fileName);
-    if (!original) return { status: CheckStatus.Passed }; // not read by the initial program
+    if (!original) return { status: CheckStatus.Passed }; // not in the project
     const text = original.text;
     const { start, end } = mutant.location; // 0-based lines and columns
     const from = original.getPositionOfLineAndCharacter(start.line, start.column);
