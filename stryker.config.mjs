@@ -36,8 +36,10 @@ export default {
       // Relative: Stryker resolves it from the sandbox (and wraps it with its own).
       testEnvironment: './scripts/mutation/test-file-map-environment.cjs',
       filter: '<rootDir>/scripts/mutation/test-file-filter.cjs',
-      // The most focused covering file first; the environment skips the rest once one kills.
+      // The most focused covering file first; once a test kills the mutant, the environment skips
+      // the file's later tests and the runner does not load the files after it.
       testSequencer: '<rootDir>/scripts/mutation/test-file-sequencer.cjs',
+      runner: '<rootDir>/scripts/mutation/test-file-runner.cjs',
     },
     // Every test file imports lib/ as a whole, so "related tests" would be all of them; the
     // environment and filter below load only the files whose tests cover the mutant instead.

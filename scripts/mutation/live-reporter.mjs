@@ -11,9 +11,13 @@ import { PluginKind, declareClassPlugin } from '@stryker-mutator/api/plugin';
 const FILE = path.resolve('reports/mutation/live.jsonl');
 
 class LiveReporter {
+  /** When the mutants started: each line has its seconds since then, to see where a run's time goes. */
+  #started = Date.now();
+
   onDryRunCompleted() {
     mkdirSync(path.dirname(FILE), { recursive: true });
     writeFileSync(FILE, '');
+    this.#started = Date.now();
   }
 
   onMutantTested(result) {
@@ -24,6 +28,7 @@ class LiveReporter {
       mutatorName,
       replacement,
       status,
+      s: Math.round((Date.now() - this.#started) / 100) / 10,
     };
     if (status === 'Survived' || status === 'NoCoverage') line.statusReason = statusReason;
     appendFileSync(FILE, `${JSON.stringify(line)}\n`);

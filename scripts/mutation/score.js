@@ -4,6 +4,13 @@
  * scope: the scored folders (bar: 80%) and lib/backends (reported only), then every mutant
  * ignored by a `// Stryker disable` comment with its reason, and the survivors of the scored
  * scope. Exits 1 when the scored scope is under the bar.
+ *
+ *   node scripts/mutation/score.js [--mutate <specs>]
+ *
+ * The report holds every result Stryker knows, including those of files a narrowed run
+ * (`--mutate`) did not test: they are carried over from earlier runs, measured with the tests of
+ * then. Given the run's `--mutate` specs (as scripts/mutation/run.js passes them), the score of
+ * the mutants this run tested is printed first, apart from the carried-over ones.
  */
 'use strict';
 const fs = require('fs');
@@ -20,6 +27,24 @@ const SCOPES = [
   { name: 'lib/backends (reported, no bar)', test: (f) => f.startsWith('lib/backends/') },
 ];
 
+/**
+ * Whether a mutant is inside one of Stryker's `--mutate` specs: a glob, or a file with a line
+ * range (`lib/uri.ts:10-20`, columns optional: `lib/uri.ts:10:4-20:1`).
+ */
+function inSpecs(specs, file, mutant) {
+  const { minimatch } = require('minimatch');
+  return specs.some((spec) => {
+    const range = /^(.*?):(\d+)(?::\d+)?-(\d+)(?::\d+)?$/.exec(spec);
+    if (!range) return minimatch(file, spec);
+    const [, glob, from, to] = range;
+    const { start, end } = mutant.location;
+    return minimatch(file, glob) && start.line >= Number(from) && end.line <= Number(to);
+  });
+}
+
+const mutateAt = process.argv.indexOf('--mutate');
+const specs = mutateAt === -1 ? undefined : process.argv[mutateAt + 1].split(',').filter(Boolean);
+
 const reportFile = path.join(root, 'reports/mutation/report.json');
 const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
 const files = Object.entries(report.files).map(([file, data]) => [path.relative(root, path.resolve(root, file)), data]);
@@ -30,6 +55,23 @@ function tally(entries) {
   const detected = (count.Killed ?? 0) + (count.Timeout ?? 0);
   const valid = detected + (count.Survived ?? 0) + (count.NoCoverage ?? 0);
   return { count, score: valid === 0 ? 100 : (100 * detected) / valid, valid };
+}
+
+if (specs !== undefined) {
+  const tested = files.map(([file, data]) => [file, { mutants: data.mutants.filter((m) => inSpecs(specs, file, m)) }]);
+  for (const scope of SCOPES) {
+    const { count, score, valid } = tally(tested.filter(([file]) => scope.test(file)));
+    if (valid === 0) continue;
+    console.log(
+      `\nThis run (${specs.length} --mutate spec(s)), ${scope.name}: ${score.toFixed(1)}% of ${valid} mutants`,
+    );
+    console.log(
+      `  ${Object.entries(count)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  }
+  console.log('\nEvery result known, those carried over from earlier runs included:');
 }
 
 let failed = false;

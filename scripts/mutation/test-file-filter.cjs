@@ -55,10 +55,12 @@ function load() {
 
 /**
  * Mutants a test has failed for in the current jest run of this process (filled by the
- * environment, test-file-map-environment.cjs, which skips their later tests). Each run starts
- * afresh: this filter runs once at the start of every jest run.
+ * environment, test-file-map-environment.cjs, which skips their later tests; read by the runner,
+ * test-file-runner.cjs, which skips the later files). Each run starts afresh: this filter runs
+ * once at the start of every jest run. One set per process, not per copy of this module: Stryker
+ * loads the environment from the project and the runner from its sandbox, two copies.
  */
-const killed = new Set();
+const killed = (globalThis[Symbol.for('s3dlio.mutation.killed')] ??= new Set());
 
 async function filter(testPaths) {
   const active = process.env.__STRYKER_ACTIVE_MUTANT__;

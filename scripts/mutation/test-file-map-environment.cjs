@@ -10,41 +10,28 @@
 const { appendFileSync } = require('node:fs');
 const { TestEnvironment } = require('jest-environment-node');
 // `killed`: the mutants a test failed for in this jest run. Jest takes no `bail` from Stryker's
-// runner (its programmatic API ignores it), so every covering file would run its covering tests in
-// full for a mutant an earlier file already killed. Instead, a file that starts after the kill
-// runs nothing: its tests are skipped and its hooks emptied (all of them, so that no afterAll
-// cleans up what a skipped test or hook would have made, which would fail the suite and turn the
-// mutant into a RuntimeError). The file still loads (jest has chosen it). The file where the kill
-// happens runs to its end as usual.
+// runner (its programmatic API ignores it), so every covering test would run for a mutant an
+// earlier test already killed. Instead, once one test fails for the mutant, the file's later tests
+// are skipped (its hooks still run, so afterAll cleans up what beforeAll made), and
+// test-file-runner.cjs does not load the files after it.
 const { MAP_FILE, killed } = require('./test-file-filter.cjs');
-
-const nothing = () => undefined;
 
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
   #covered = new Set();
   #started = Date.now();
 
-  /** The active mutant was killed before this file started: run nothing. */
-  #bailed;
-
   constructor(config, context) {
     super(config, context);
     this.#testPath = context.testPath;
-    const active = process.env.__STRYKER_ACTIVE_MUTANT__;
-    this.#bailed = active !== undefined && killed.has(active);
   }
 
   async handleTestEvent(event) {
     const active = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (active !== undefined) {
-      // A mutant run: a file that starts after the mutant was killed runs nothing (see `killed`).
-      if (this.#bailed) {
-        if (event.name === 'test_start') event.test.mode = 'skip';
-        if (event.name === 'hook_start') event.hook.fn = nothing;
-      } else if (event.name === 'test_done' && event.test.errors.length > 0) {
-        killed.add(active);
-      }
+      // A mutant run: once a test has killed the mutant, the tests after it are skipped.
+      if (event.name === 'test_start' && killed.has(active)) event.test.mode = 'skip';
+      else if (event.name === 'test_done' && event.test.errors.length > 0) killed.add(active);
       return;
     }
     // The dry run. Stryker's environment mixin extends this class and sets `currentTestId` after
