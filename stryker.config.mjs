@@ -23,7 +23,8 @@ export default {
       // take minutes in band (per-test coverage cannot see a child's coverage, so they would
       // only lengthen every run): packaging (npm pack + install), the missing-tools fixture (a
       // child jest), native memory under GC (6 min in band), zero-copy RSS, reads paused by the
-      // native test hook and addon memory release (each in a child of its own).
+      // native test hook and addon memory release (each in a child of its own), and the tests of
+      // this mutation tooling (a child jest over fixtures; they cover no mutant).
       testPathIgnorePatterns: [
         '/node_modules/',
         '/test/package/',
@@ -32,6 +33,7 @@ export default {
         '/test/local/99\\.zero-copy-rss',
         '/test/safety/14\\.',
         '/test/safety/15\\.',
+        '/test/tooling/',
       ],
       // Relative: Stryker resolves it from the sandbox (and wraps it with its own).
       testEnvironment: './scripts/mutation/test-file-map-environment.cjs',

@@ -118,10 +118,31 @@ for (const { file, mutant } of accepted) {
   console.log(`  ${file}:${mutant.location.start.line} ${mutant.mutatorName}: ${mutant.statusReason ?? ''}`);
 }
 const maxFiles = require('./test-file-filter.cjs').maxFiles();
-if (maxFiles !== 0) {
+const budget = require('./test-file-runner.cjs').budgetMs();
+const limits = [
+  maxFiles === 0 ? undefined : `the tests of at most ${maxFiles} covering test files (the most focused)`,
+  budget === 0 ? undefined : `no further file after ${budget / 1000} s of tests without a kill`,
+].filter(Boolean);
+if (limits.length > 0) {
   console.log(
-    `\nEach mutant was tested with the tests of at most ${maxFiles} covering test files (the most focused): ` +
-      'a lower bound of the score (S3DLIO_MUTATION_MAX_FILES=0 tests with all of them).',
+    `\nEach mutant was tested with ${limits.join(', and ')}: a lower bound of the score ` +
+      '(S3DLIO_MUTATION_MAX_FILES=0 and S3DLIO_MUTATION_BUDGET_MS=0 lift the limits).',
   );
+}
+// Which survivors of this run the budget cut short: the ones worth a rerun without it.
+const timingFile = path.join(root, 'reports/mutation/timing.jsonl');
+if (fs.existsSync(timingFile)) {
+  const cut = new Set(
+    fs
+      .readFileSync(timingFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((run) => run.budgetCut)
+      .map((run) => run.mutant),
+  );
+  const survivors = files.flatMap(([, data]) => data.mutants.filter((m) => m.status === 'Survived'));
+  const cutSurvivors = survivors.filter((m) => cut.has(m.id)).length;
+  console.log(`Survivors of this run that the time budget cut short: ${cutSurvivors} of ${survivors.length}.`);
 }
 process.exit(failed ? 1 : 0);

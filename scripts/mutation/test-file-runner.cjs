@@ -1,12 +1,19 @@
 /**
  * The jest runner of mutation runs: jest's own runner, one test file at a time (Stryker runs jest
- * in band), except that during a mutant run a file that comes after the mutant was killed is not
- * loaded at all. It is reported as skipped, an empty result like a file whose tests the name filter
- * left out. Loading a file costs a fresh module registry, lib/ and three cloud SDKs. Before this
- * runner, each killed mutant loaded up to seven files only to skip their tests.
+ * in band), except that during a mutant run it stops loading files
+ *   - once the mutant is killed: the rest cannot change the verdict. Loading a file costs a fresh
+ *     module registry, lib/ and three cloud SDKs; before this runner each killed mutant loaded up
+ *     to seven files only to skip their tests;
+ *   - once the mutant has had its time budget, S3DLIO_MUTATION_BUDGET_MS of tests without a kill
+ *     (default 10000, 0 = none; the file under way runs to its end). Survivors are what a run
+ *     spends its time on: a caught mutant takes a third of a second on average here, a survivor
+ *     of shared code half a minute (every covering file in full). A mutant that would have been
+ *     killed by a file after its budget counts as survived: like the file cap
+ *     (test-file-filter.cjs), this makes the score a lower bound.
+ * A file not loaded is reported as skipped, like a file whose tests the name filter left out.
  *
  * With S3DLIO_MUTATION_TIMING=<file>, one JSON line per mutant run is appended there: the mutant,
- * its files run and skipped, and the milliseconds. It shows where a run's time goes.
+ * its files run and skipped, whether the budget cut it short, and the milliseconds.
  */
 'use strict';
 const { appendFileSync } = require('node:fs');
@@ -15,17 +22,34 @@ const TestRunner = require('jest-runner').default;
 const { createEmptyTestResult } = require('@jest/test-result');
 const { killed } = require('./test-file-filter.cjs');
 
+/** Milliseconds of tests a mutant gets before no further file is loaded for it (0: no limit). */
+function budgetMs() {
+  const raw = process.env.S3DLIO_MUTATION_BUDGET_MS ?? '10000';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`S3DLIO_MUTATION_BUDGET_MS must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 class BailingTestRunner extends TestRunner {
   async runTests(tests, watcher, options) {
     const active = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (active === undefined || !options.serial) return super.runTests(tests, watcher, options);
+    const budget = budgetMs();
     const started = Date.now();
     const ran = [];
     const skipped = [];
+    let cut = false;
     for (const test of tests) {
-      if (killed.has(active)) {
+      const spent = budget > 0 && Date.now() - started >= budget;
+      if (killed.has(active) || spent) {
+        cut ||= !killed.has(active);
         skipped.push(test.path);
-        await this.#reportSkipped(test);
+        await this.#reportSkipped(
+          test,
+          killed.has(active) ? 'the mutant was killed by an earlier file' : 'the mutant had its time budget',
+        );
       } else {
         ran.push(test.path);
         await super.runTests([test], watcher, options);
@@ -39,6 +63,7 @@ class BailingTestRunner extends TestRunner {
         mutant: active,
         ms: Date.now() - started,
         killed: killed.has(active),
+        budgetCut: cut,
         ran: ran.map(name),
         skipped: skipped.length,
       };
@@ -59,8 +84,8 @@ class BailingTestRunner extends TestRunner {
    * A skipped file, as jest reports one whose tests the name filter left out, with one pending
    * entry standing for its tests (jest fails a file result that has none).
    */
-  async #reportSkipped(test) {
-    const title = 'not loaded: the mutant was killed by an earlier file';
+  async #reportSkipped(test, why) {
+    const title = `not loaded: ${why}`;
     const pending = {
       ancestorTitles: [],
       duration: 0,
@@ -88,3 +113,4 @@ class BailingTestRunner extends TestRunner {
 }
 
 module.exports = BailingTestRunner;
+module.exports.budgetMs = budgetMs;
