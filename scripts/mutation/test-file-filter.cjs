@@ -31,6 +31,8 @@ function maxFiles() {
 let filesByMutant;
 /** Test file → its place in the most-focused-first order. */
 let focus;
+/** Test file → how long it took in the dry run, in milliseconds. */
+let dryRunTimes;
 let warned = false;
 
 function load() {
@@ -44,6 +46,7 @@ function load() {
   records.sort((a, b) => a.mutants.length - b.mutants.length || a.ms - b.ms); // most focused first
   filesByMutant = new Map();
   focus = new Map(records.map(({ file }, rank) => [file, rank]));
+  dryRunTimes = new Map(records.map(({ file, ms }) => [file, ms]));
   for (const { file, mutants } of records) {
     for (const id of mutants) {
       if (!filesByMutant.has(id)) filesByMutant.set(id, new Set());
@@ -86,7 +89,21 @@ function focusRank(testPath) {
   return focus.get(testPath) ?? Infinity;
 }
 
+/**
+ * How long one test of `testPath` may run in a mutant run before it fails as hung: no test can
+ * legitimately take longer than its whole file took in the dry run, so 5 s plus four times that
+ * (three runners share two cores). Undefined for a file the dry run did not record. Without it a
+ * mutant that makes a stream wait forever held its runner for jest's 60 s testTimeout: 17 of 505
+ * mutant runs, half of the run's time.
+ */
+function hangLimitMs(testPath) {
+  if (dryRunTimes === undefined) load();
+  const ms = dryRunTimes.get(testPath);
+  return ms === undefined ? undefined : 5000 + 4 * ms;
+}
+
 module.exports = filter;
+module.exports.hangLimitMs = hangLimitMs;
 module.exports.MAP_FILE = MAP_FILE;
 module.exports.focusRank = focusRank;
 module.exports.killed = killed;

@@ -14,7 +14,7 @@ const { TestEnvironment } = require('jest-environment-node');
 // earlier test already killed. Instead, once one test fails for the mutant, the file's later tests
 // are skipped (its hooks still run, so afterAll cleans up what beforeAll made), and
 // test-file-runner.cjs does not load the files after it.
-const { MAP_FILE, killed } = require('./test-file-filter.cjs');
+const { MAP_FILE, hangLimitMs, killed } = require('./test-file-filter.cjs');
 
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
@@ -29,9 +29,15 @@ class TestFileMapEnvironment extends TestEnvironment {
   async handleTestEvent(event) {
     const active = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (active !== undefined) {
-      // A mutant run: once a test has killed the mutant, the tests after it are skipped.
-      if (event.name === 'test_start' && killed.has(active)) event.test.mode = 'skip';
-      else if (event.name === 'test_done' && event.test.errors.length > 0) killed.add(active);
+      // A mutant run: once a test has killed the mutant, the tests after it are skipped; a test
+      // that runs far longer than its file did in the dry run fails as hung (hangLimitMs).
+      if (event.name === 'test_start') {
+        if (killed.has(active)) event.test.mode = 'skip';
+        const limit = hangLimitMs(this.#testPath);
+        if (limit !== undefined) event.test.timeout = Math.min(event.test.timeout ?? Infinity, limit);
+      } else if (event.name === 'test_done' && event.test.errors.length > 0) {
+        killed.add(active);
+      }
       return;
     }
     // The dry run. Stryker's environment mixin extends this class and sets `currentTestId` after
