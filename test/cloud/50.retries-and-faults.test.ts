@@ -4,7 +4,11 @@
  * surface as typed errors after the configured attempts; a truncated body is an error, never
  * short data.
  */
-import { type ObjectStore, storeFor } from '../../lib';
+import { mkdtempSync, readdirSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+
+import { type ObjectStore, configureDefaultStore, download, storeFor } from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { type FaultProxy, SLOW_DOWN_BODY, startFaultProxy } from '../servers/fault-proxy';
 import { withTools } from '../helpers/tools';
@@ -83,6 +87,33 @@ s3.test('a body truncated mid-transfer is never returned as short data: retried,
   const error = await rejectionOf(viaProxy({ maxAttempts: 2 }).get(`s3://${bucket}/data.bin`));
   expect(error).toMatchObject({ code: 'ERR_TRUNCATED_BODY', operation: 'get' });
 });
+
+s3.test(
+  'a download whose body is cut every time fails with ERR_TRUNCATED_BODY and leaves no file, whole or part',
+  async () => {
+    // download() uses the default s3:// store: this file's (jest gives each file its own modules).
+    configureDefaultStore('s3://', {
+      endpoint: proxy.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      retryBaseDelayMs: 5,
+      maxAttempts: 2,
+    });
+    const into = mkdtempSync(path.join(tmpdir(), 's3dlio-cut-download-'));
+    try {
+      proxy.setRules([{ method: 'GET', path: objectPath, action: { type: 'truncate', bytes: 100_000 } }]);
+      const error = await rejectionOf(download(`s3://${bucket}/`, into));
+      expect(error).toMatchObject({ code: 'ERR_BATCH_FAILED', operation: 'download', succeeded: 0 });
+      expect((error as AggregateError).errors).toMatchObject([
+        { code: 'ERR_TRUNCATED_BODY', uri: `s3://${bucket}/data.bin` },
+      ]);
+      expect(proxy.stats.byType.truncate).toBeGreaterThanOrEqual(2); // retried, then given up
+      expect(readdirSync(into, { recursive: true })).toEqual([]);
+    } finally {
+      rmSync(into, { recursive: true, force: true });
+    }
+  },
+);
 
 s3.test('a connection reset mid-body of a range request is retried', async () => {
   proxy.setRules([{ method: 'GET', path: objectPath, times: 1, action: { type: 'reset-mid-body', bytes: 1000 } }]);
