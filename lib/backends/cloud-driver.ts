@@ -48,8 +48,8 @@ export interface UploadDriver {
   readonly partsIdempotent: boolean;
   uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }>;
-  /** Removes whatever was staged; resolves when there was nothing. */
-  abort(): Promise<void>;
+  /** Removes whatever was staged; resolves when there was nothing. Safe to repeat. */
+  abort(signal?: AbortSignal): Promise<void>;
 }
 
 /** The single-request primitives of one cloud. Each call is one attempt; `signal` bounds it. */

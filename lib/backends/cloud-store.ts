@@ -214,7 +214,7 @@ export class CloudStore implements ObjectStore {
     // Each step runs with the store's retries; only steps that are safe to repeat are retried.
     const step = <T>(
       idempotent: boolean,
-      signal: AbortSignal,
+      signal: AbortSignal | undefined,
       run: (attempt?: AbortSignal) => Promise<T>,
     ): Promise<T> => {
       const scope = new OperationScope('write', uri, signal);
@@ -230,7 +230,9 @@ export class CloudStore implements ObjectStore {
       complete: (_total, parts, signal) => step(false, signal, (attempt) => upload.complete(parts, attempt)),
       putWhole: (bytes, signal) =>
         step(true, signal, (attempt) => this.driver.write(ref, bytes, attempt, opts.contentType)).then(() => ({})),
-      abort: () => upload.abort(),
+      // Retried like any idempotent step: parts left staged by one failed attempt are billed.
+      // Not bound to the writer's signal, which has fired by the time the staged parts go.
+      abort: () => step(true, undefined, (attempt) => upload.abort(attempt)),
       storedSize: (signal) => step(true, signal, (attempt) => this.driver.head(ref, attempt)).then((head) => head.size),
       storedChecksum: async (signal, multipart) =>
         multipart && upload.compositeChecksums

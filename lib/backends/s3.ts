@@ -598,13 +598,15 @@ class S3MultipartUpload implements UploadDriver {
     return output.ETag === undefined ? {} : { etag: output.ETag };
   }
 
-  async abort(): Promise<void> {
+  async abort(signal?: AbortSignal): Promise<void> {
     const pending = this.uploadId;
     if (!pending) return;
     const UploadId = await pending.catch(() => undefined);
     if (!UploadId) return;
     const { AbortMultipartUploadCommand } = loadSdk();
-    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.ref.bucket, Key: this.ref.key, UploadId }));
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.ref.bucket, Key: this.ref.key, UploadId }), {
+      abortSignal: signal,
+    });
   }
 
   private start(signal?: AbortSignal): Promise<string> {
