@@ -6,7 +6,7 @@
 import { readdirSync } from 'fs';
 
 import * as s3dlio from '../../lib';
-import { optionKeys } from '../../lib/internal/option-keys';
+import { expectKnownOptions, optionKeys } from '../../lib/internal/option-keys';
 import { cloudTargets, newBucketName } from '../cloud/targets';
 import { type Api, type LocalScheme, SCHEMES, treeOf } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
@@ -344,6 +344,22 @@ describe('did-you-mean hints', () => {
     const error = await failureOf(() => s3dlio.get(`file://${tmp.path}/x`, { timeout: 5 } as never));
     expect(error.message).toBe(
       'Unknown option `timeout` in `options` of get; accepted: signal, rangeThreshold, chunkSize, concurrency, verify',
+    );
+  });
+
+  test('a very long key is shown cut at 60 characters, so the message stays readable', async () => {
+    const key = `${'k'.repeat(59)}LMNOPQRSTUVWXYZ`;
+    const error = await failureOf(() => s3dlio.get(`file://${tmp.path}/x`, { [key]: 1 } as never));
+    expect(error.message).toMatch(/^Unknown option `k{59}L…` in `options` of get; accepted: signal, /);
+    const exactly60 = 'k'.repeat(60);
+    const whole = await failureOf(() => s3dlio.get(`file://${tmp.path}/x`, { [exactly60]: 1 } as never));
+    expect(whole.message).toContain(`\`${exactly60}\` in`);
+  });
+
+  test('where no option is accepted, the message says so', () => {
+    const none = optionKeys<Record<string, never>>()({});
+    expect(() => expectKnownOptions({ any: 1 }, none, 'someCall')).toThrow(
+      'Unknown option `any` in `options` of someCall; accepted: none',
     );
   });
 
