@@ -259,6 +259,20 @@ describe.each([
     expect(treeOf(outside)).toEqual([]);
   });
 
+  test("placements racing to make the same missing directories all succeed: the loser of each mkdir uses the winner's", async () => {
+    const { root } = scene({});
+    const destination = await LocalRoot.open(root, pin);
+    const keys = Array.from({ length: 8 }, (_, i) => `d/e/f/k${i}.txt`);
+    await Promise.all(
+      keys.map((key) =>
+        destination.withPlace(key, `gs://b/${key}`, 'download', (placed) => put(`file://${placed.path}`, key)),
+      ),
+    );
+    await destination.close();
+    expect(treeOf(root)).toEqual(['d/', 'd/e/', 'd/e/f/', ...keys.sort()]);
+    for (const key of keys) expect(readFileSync(path.join(root, key), 'utf8')).toBe(key);
+  });
+
   test('an error other than a missing directory is passed on, not taken as "make it"', async () => {
     const { root } = scene({});
     const destination = await LocalRoot.open(root, pin);
