@@ -6,7 +6,8 @@
  * reach the host: an overlay of `/` in a private mount namespace.
  */
 import { spawnSync } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, mkdirSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import { S3dlioError, deletePrefix, list } from '../../lib';
@@ -182,6 +183,29 @@ describe('guardDelete judges the resolved path (it deletes nothing)', () => {
   const tmp = useTempDir('s3dlio-guard-');
   const guard = (reach: DeleteReach, environment = ENV) =>
     guardDelete(reach, { operation: 'deletePrefix', uri: 'file:///x', allowProtectedPaths: false, environment });
+
+  test('a path that does not exist, or runs through a file, reaches nothing: allowed, whatever is missing', async () => {
+    writeFileSync(path.join(tmp.path, 'a-file'), 'x');
+    await expect(guard(tree(path.join(tmp.path, 'missing', 'deeper')))).resolves.toBeUndefined();
+    await expect(guard(tree(path.join(tmp.path, 'a-file', 'below')))).resolves.toBeUndefined();
+    await expect(guard(entries(path.join(tmp.path, 'a-file', 'below')))).resolves.toBeUndefined();
+  });
+
+  test('a working directory that was deleted protects nothing, and the guard still judges the rest', async () => {
+    const gone = path.join(tmp.path, 'cwd-gone');
+    mkdirSync(gone);
+    const before = process.cwd();
+    process.chdir(gone);
+    try {
+      rmdirSync(gone);
+      const environment = await currentEnvironment();
+      expect(environment.cwd).toBeUndefined();
+      expect(environment.home).toBe(realpathSync(os.homedir()));
+      expect(protectedPathReached(tree('/'), environment)).toBeDefined();
+    } finally {
+      process.chdir(before);
+    }
+  });
 
   test('a symlink to / is judged as /, named in the message', async () => {
     symlinkSync('/', path.join(tmp.path, 'link-to-root'));
