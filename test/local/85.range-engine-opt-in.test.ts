@@ -2,10 +2,11 @@
  * Local stores run the RangeEngine only when asked (rangeThreshold set): byte-identical results
  * for sizes around the threshold and chunk edges, on file:// and direct://.
  */
-import { writeFileSync } from 'fs';
+import { constants as bufferConstants } from 'buffer';
+import { truncateSync, writeFileSync } from 'fs';
 
 import { storeFor } from '../../lib';
-import { SCHEMES, expectSameBytes, testBytes } from '../helpers/local';
+import { SCHEMES, expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
 
 const tmp = useTempDir();
@@ -26,6 +27,17 @@ describe.each(SCHEMES)('%s://', (scheme) => {
       expectSameBytes(bytes, testBytes(size, size + 11));
     },
   );
+
+  test('an object larger than one buffer can hold is ERR_OBJECT_TOO_LARGE, pointing at getStream, before allocating', async () => {
+    // A sparse file: one byte past the largest buffer, with no disk space used.
+    const file = `${tmp.path}/${scheme}-huge.bin`;
+    writeFileSync(file, '');
+    truncateSync(file, bufferConstants.MAX_LENGTH + 1);
+    const error = await rejectionOf(store.get(`${scheme}://${file}`, { rangeThreshold: 64 * KiB }));
+    expect(error).toMatchObject({ code: 'ERR_OBJECT_TOO_LARGE', operation: 'get', uri: `${scheme}://${file}` });
+    expect(error.message).toContain(`${bufferConstants.MAX_LENGTH + 1} bytes do not fit in one buffer`);
+    expect(error.message).toContain('getStream');
+  });
 
   test('a missing object is ERR_NOT_FOUND through the engine too', async () => {
     await expect(store.get(`${scheme}://${tmp.path}/missing.bin`, { rangeThreshold: 1024 })).rejects.toMatchObject({
