@@ -30,11 +30,12 @@ class TestFileMapEnvironment extends TestEnvironment {
     const active = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (active !== undefined) {
       // A mutant run: once a test has killed the mutant, the tests after it are skipped; a test
-      // that runs far longer than its file did in the dry run fails as hung (hangLimitMs).
+      // or hook that runs far longer than its file did in the dry run fails as hung (hangLimitMs).
       if (event.name === 'test_start') {
         if (killed.has(active)) event.test.mode = 'skip';
-        const limit = hangLimitMs(this.#testPath);
-        if (limit !== undefined) event.test.timeout = Math.min(event.test.timeout ?? Infinity, limit);
+        event.test.timeout = this.#hangLimit(event.test.timeout);
+      } else if (event.name === 'hook_start') {
+        event.hook.timeout = this.#hangLimit(event.hook.timeout);
       } else if (event.name === 'test_done' && event.test.errors.length > 0) {
         killed.add(active);
       }
@@ -47,6 +48,12 @@ class TestFileMapEnvironment extends TestEnvironment {
     const stryker = this.global[this.global.__strykerGlobalNamespace__ ?? '__stryker__'];
     const hits = stryker?.currentTestId ? stryker.mutantCoverage?.perTest?.[stryker.currentTestId] : undefined;
     if (hits) for (const id of Object.keys(hits)) this.#covered.add(id);
+  }
+
+  /** The timeout of a test or hook in a mutant run: its own, or the file's hang limit if lower. */
+  #hangLimit(timeout) {
+    const limit = hangLimitMs(this.#testPath);
+    return limit === undefined ? timeout : Math.min(timeout ?? Infinity, limit);
   }
 
   async teardown() {

@@ -3,8 +3,8 @@
  * (scripts/mutation/): each mutant loads only the files covering it, most focused first; once a
  * test catches it, no later test or file runs; a survivor gets a time budget, after which no
  * further file is loaded. Checked in a child jest over three fixture files, as Stryker's runner
- * drives jest: in band, with the active mutant in the environment. A test that hangs fails once
- * it has run far longer than its file took in the dry run.
+ * drives jest: in band, with the active mutant in the environment. A test or hook that hangs
+ * fails once it has run far longer than its file took in the dry run.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
@@ -135,6 +135,14 @@ test('a test that hangs under the mutant fails after 5 s plus four times the dry
   const { status, output, log, timing } = run('7', { FIXTURE_FIRST_HANGS: '1' });
   expect(status).toBe(1);
   expect(output).toContain('Exceeded timeout of 5004 ms'); // the dry run recorded 1 ms for the file
+  expect(timing).toMatchObject([{ mutant: '7', killed: true, skipped: 1 }]);
+  expect(log).toEqual(['first loaded']);
+});
+
+test('a hook that hangs under the mutant fails the same way, failing the tests it was to prepare', () => {
+  const { status, output, log, timing } = run('7', { FIXTURE_BEFORE_ALL_HANGS: '1' });
+  expect(status).toBe(1);
+  expect(output).toContain('Exceeded timeout of 5004 ms');
   expect(timing).toMatchObject([{ mutant: '7', killed: true, skipped: 1 }]);
   expect(log).toEqual(['first loaded']);
 });
