@@ -274,7 +274,7 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
   }
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+type Settled<T> = { ok: true; value: T } | { ok: false; error: S3dlioError };
 
 /** One epoch: the fetch pool, the batches being formed and the consumer's side. */
 class EpochRun<T> implements AsyncIterator<T[]> {
@@ -416,7 +416,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
   }
 
   /** The error of a failed item, naming it: storage errors keep their code, others are ERR_ITEM_FAILED. */
-  private itemError(index: number, error: unknown): Error {
+  private itemError(index: number, error: unknown): S3dlioError {
     const uri = this.loader.dataset.source(index);
     if (error instanceof S3dlioError && error.uri) return error;
     const message = error instanceof Error ? error.message : String(error);
@@ -443,8 +443,8 @@ class EpochRun<T> implements AsyncIterator<T[]> {
       this.counters.skipped++;
       this.outstanding--;
       if (this.errors.length < MAX_ERRORS_KEPT) {
-        const { code = 'ERR_ITEM_FAILED' } = result.error as Partial<S3dlioError>;
-        this.errors.push({ index, uri: this.loader.dataset.source(index), code, message: result.error.message });
+        const { code, message } = result.error;
+        this.errors.push({ index, uri: this.loader.dataset.source(index), code, message });
       }
     }
     if (this.loader.ordered) {

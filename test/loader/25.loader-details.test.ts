@@ -50,6 +50,29 @@ describe('construction', () => {
   });
 });
 
+describe('setEpoch', () => {
+  test.each([-1, 1.5, Number.NaN, 2 ** 53])(
+    'setEpoch(%p) is ERR_INVALID_ARG_VALUE naming epoch, and the epoch stays',
+    (epoch) => {
+      const loader = new DataLoader(new SyntheticDataset(4));
+      loader.setEpoch(3);
+      expect(thrownBy(() => loader.setEpoch(epoch))).toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: expect.stringContaining('`epoch`'),
+      });
+      expect(loader.stats.epoch).toBe(3);
+    },
+  );
+
+  test('setEpoch(0) and large safe epochs are taken', () => {
+    const loader = new DataLoader(new SyntheticDataset(4));
+    loader.setEpoch(Number.MAX_SAFE_INTEGER);
+    expect(loader.stats.epoch).toBe(Number.MAX_SAFE_INTEGER);
+    loader.setEpoch(0);
+    expect(loader.stats.epoch).toBe(0);
+  });
+});
+
 describe('failed items', () => {
   test("onError 'fail': the epoch rejects with ERR_ITEM_FAILED naming the item, its URI and the cause", async () => {
     const dataset = new SyntheticDataset(6, { failAt: new Set([3]) });
