@@ -208,6 +208,7 @@ class Writer {
   }
 
   int64(v: number | bigint): void {
+    // Stryker disable next-line EqualityOperator: 0 is one 0x00 byte on either path
     if (typeof v === 'number' && v >= 0) return this.varint(v);
     let u = BigInt.asUintN(64, BigInt(v));
     while (u >= 128n) {

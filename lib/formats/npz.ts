@@ -50,6 +50,7 @@ export function readNpz(
 ): Map<string, NpyArray> {
   const input = expectBytes(bytes, 'bytes');
   const opts = expectKnownOptions(options, READ_KEYS, 'readNpz');
+  // Stryker disable next-line ConditionalExpression: { verify: undefined } reads as the default, as {} does
   const zipOptions: ZipReadOptions = opts.verify === undefined ? {} : { verify: opts.verify };
   const out = new Map<string, NpyArray>();
   for (const entry of readZipAs(input, zipOptions, 'readNpz')) {

@@ -41,6 +41,15 @@ test.each([
   ['a tuple without its closing parenthesis', "{'descr': '<f4', 'fortran_order': False, 'shape': (1, }", 'expected'],
   ['a big-endian dtype', "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", "astype('<f4')"],
   ['an unknown dtype', "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", 'supported: |b1'],
+  ['a negative dimension', "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }", "'shape' is not a tuple"],
+  [
+    'a fractional dimension (no float is a dimension)',
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,), }",
+    'expected "," or ")"',
+  ],
+  ['a dimension that is a string', "{'descr': '<f4', 'fortran_order': False, 'shape': ('1',), }", "'shape' is not"],
+  ['a shape that is no tuple', "{'descr': '<f4', 'fortran_order': False, 'shape': 3, }", "'shape' is not a tuple"],
+  ['fortran_order that is no boolean', "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", "'fortran_order'"],
   [
     'a shape whose size is not a safe integer',
     "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
@@ -131,4 +140,76 @@ test('a shape with a dimension that is not a non-negative safe integer names tha
       message: expect.stringContaining('shape[1]'),
     });
   }
+});
+
+test('an argument error carries its code as an own, enumerable property, as Node’s errors do', () => {
+  const error = thrownBy(() => encodeNpy(Float32Array.of(1, 2), { shape: [3] }));
+  expect(error).toBeInstanceOf(RangeError);
+  expect(Object.keys(error)).toContain('code');
+  expect({ ...error }).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+/** An NPY file of format version `major`.0 (2.0 and 3.0: a 4-byte header length; 3.0: UTF-8). */
+function npyVersion(major: number, dict: string, data: Uint8Array): Uint8Array {
+  const lengthBytes = major === 1 ? 2 : 4;
+  const encoding = major === 3 ? 'utf8' : 'latin1';
+  let header = `${dict} `;
+  while ((8 + lengthBytes + Buffer.byteLength(header, encoding) + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const headerBytes = Buffer.from(header, encoding);
+  const preamble = Buffer.alloc(8 + lengthBytes);
+  preamble.write('\x93NUMPY', 0, 'latin1');
+  preamble[6] = major;
+  if (lengthBytes === 2) preamble.writeUInt16LE(headerBytes.length, 8);
+  else preamble.writeUInt32LE(headerBytes.length, 8);
+  return new Uint8Array(Buffer.concat([preamble, headerBytes, data]));
+}
+
+describe('format versions', () => {
+  const dict = "{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }";
+  const data = new Uint8Array(Uint16Array.of(513, 7).buffer);
+
+  test.each([1, 2, 3])('version %i.0 reads', (major) => {
+    expect(parseNpy(npyVersion(major, dict, data)).data).toEqual(Uint16Array.of(513, 7));
+  });
+
+  test('version 3.0 headers are UTF-8, and error offsets count its bytes', () => {
+    const bad = "{'descr': '<u2', 'fortran_order': False, 'shape': (2,), 'é': ?}";
+    const error = thrownBy(() => parseNpy(npyVersion(3, bad, data)));
+    expect(error).toMatchObject({ code: 'ERR_BAD_FORMAT' });
+    // Offsets in messages are bytes of the file: é is one character but two bytes.
+    const at = bad.indexOf('?');
+    expect(error.message).toContain(`at byte ${12 + Buffer.byteLength(bad.slice(0, at))}`);
+    expect(Buffer.byteLength(bad.slice(0, at))).toBe(at + 1);
+  });
+
+  test.each([
+    [0, 'unsupported NPY format version 0.0'],
+    [4, 'unsupported NPY format version 4.0'],
+  ])('version %i.0 is refused', (major, says) => {
+    const bytes = npyVersion(1, dict, data);
+    bytes[6] = major;
+    expect(thrownBy(() => parseNpy(bytes)).message).toContain(says);
+  });
+
+  test('a minor version other than 0 is refused', () => {
+    const bytes = npyVersion(1, dict, data);
+    bytes[7] = 1;
+    expect(thrownBy(() => parseNpy(bytes)).message).toContain('unsupported NPY format version 1.1');
+  });
+
+  test.each([
+    [1, 9, 'shorter than the 10-byte NPY preamble'],
+    [2, 11, 'shorter than the 12-byte NPY preamble'],
+    [3, 10, 'shorter than the 12-byte NPY preamble'],
+  ])('version %i.0 cut to %i bytes is truncated', (major, length, says) => {
+    const error = thrownBy(() => parseNpy(npyVersion(major, dict, data).subarray(0, length)));
+    expect(error).toMatchObject({ code: 'ERR_BAD_FORMAT' });
+    expect(error.message).toContain(says);
+  });
+
+  test("Python 2's long integers in the shape, (2L,), read as numbers", () => {
+    const old = "{'descr': '<u2', 'fortran_order': False, 'shape': (2L,), }";
+    expect(parseNpy(npyVersion(1, old, data)).shape).toEqual([2]);
+  });
 });

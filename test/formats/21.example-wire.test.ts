@@ -63,6 +63,34 @@ describe('floats as other writers send them', () => {
   });
 });
 
+describe('packed floats read in place', () => {
+  /** An Example whose packed floats 1.5, -2 start at byte `alignment` (mod 4) of its buffer. */
+  function placed(alignment: number): { input: Uint8Array; buffer: ArrayBufferLike } {
+    const floats = [...float32(1.5), ...float32(-2)];
+    const bytes = example('f', field(2, LEN, field(1, LEN, floats)));
+    const at = Buffer.from(bytes).indexOf(Buffer.from(floats));
+    const offset = (((alignment - at) % 4) + 4) % 4;
+    const buffer = new ArrayBuffer(bytes.byteLength + 8);
+    const input = new Uint8Array(buffer, offset, bytes.byteLength);
+    input.set(bytes);
+    return { input, buffer };
+  }
+
+  test('aligned: the floats are a view on the input, not a copy', () => {
+    const { input, buffer } = placed(0);
+    const feature = decodeExample(input).get('f');
+    expect(feature).toEqual({ kind: 'float', value: Float32Array.of(1.5, -2) });
+    expect((feature!.value as Float32Array).buffer).toBe(buffer);
+  });
+
+  test.each([1, 2, 3])('misaligned by %i: the same floats, copied once', (alignment) => {
+    const { input, buffer } = placed(alignment);
+    const feature = decodeExample(input).get('f');
+    expect(feature).toEqual({ kind: 'float', value: Float32Array.of(1.5, -2) });
+    expect((feature!.value as Float32Array).buffer).not.toBe(buffer);
+  });
+});
+
 describe('fields the decoder does not know', () => {
   test('are stepped over at every level, whatever their wire type', () => {
     const int64List = [
@@ -104,6 +132,32 @@ describe('varints', () => {
     expect(thrownBy(() => decodeExample(new Uint8Array(64).fill(0x80)))).toMatchObject({
       message: expect.stringContaining('too long'),
     });
+  });
+
+  test('an int64 value takes up to 10 bytes (-1 does); an 11th byte is refused, not wrapped', () => {
+    const minusOne = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    expect(decodeExample(example('k', field(3, LEN, field(1, VARINT, minusOne)))).get('k')).toEqual({
+      kind: 'int64',
+      value: BigInt64Array.of(-1n),
+    });
+    const eleven = [0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+    expect(thrownBy(() => decodeExample(example('k', field(3, LEN, field(1, VARINT, eleven)))))).toMatchObject({
+      code: 'ERR_BAD_FORMAT',
+      message: expect.stringContaining('longer than 10 bytes'),
+    });
+  });
+
+  test('a fixed-size field cut short is truncated, whatever its size', () => {
+    for (const [wire, bytes] of [
+      [I32, [1, 2, 3]],
+      [I64, [1, 2, 3, 4, 5, 6, 7]],
+    ] as const) {
+      const cut = Uint8Array.from([...field(9, wire, [...bytes])]);
+      expect(thrownBy(() => decodeExample(cut))).toMatchObject({
+        code: 'ERR_BAD_FORMAT',
+        message: expect.stringContaining('truncated fixed-size field'),
+      });
+    }
   });
 
   test('a varint cut by the end of the input or of its message is truncated', () => {

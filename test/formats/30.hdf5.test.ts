@@ -12,7 +12,7 @@ import * as path from 'path';
 import { encodeHdf5, HDF5_MAX_BYTES, readHdf5, S3dlioError, type NumericArray } from '../../lib';
 import { stopHdf5Worker } from '../../lib/formats/hdf5';
 import { REPO_ROOT } from '../helpers/child';
-import { testBytes } from '../helpers/local';
+import { rejectionOf, testBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
 import { hdf5Tool, sha256 } from './tools';
 import { testWith } from '../helpers/tools';
@@ -219,6 +219,41 @@ test('argument errors reject before any HDF5 work', async () => {
   const huge = await rejection(encodeHdf5({ name: 'data', data: new Uint8Array(HDF5_MAX_BYTES + 1) }));
   expect(huge.code).toBe('ERR_OBJECT_TOO_LARGE');
 });
+
+test.each([
+  ['null', 'ERR_INVALID_ARG_TYPE', '`datasets[0]`', null],
+  ['a number', 'ERR_INVALID_ARG_TYPE', '`datasets[0]`', 42],
+  ['a string', 'ERR_INVALID_ARG_TYPE', '`datasets[0]`', 'data'],
+  ['the name .', 'ERR_INVALID_ARG_VALUE', '`datasets[0].name`', { name: '.', data: Uint8Array.of(1) }],
+  ['the name ..', 'ERR_INVALID_ARG_VALUE', '`datasets[0].name`', { name: '..', data: Uint8Array.of(1) }],
+  ['a name that is no string', 'ERR_INVALID_ARG_VALUE', '`datasets[0].name`', { name: 7, data: Uint8Array.of(1) }],
+  [
+    'a shape that is no array',
+    'ERR_INVALID_ARG_TYPE',
+    '`datasets[0].shape`',
+    { name: 'x', data: Uint8Array.of(1), shape: 1 },
+  ],
+  [
+    'a negative dimension',
+    'ERR_OUT_OF_RANGE',
+    '`datasets[0].shape[0]`',
+    { name: 'x', data: Uint8Array.of(1), shape: [-1] },
+  ],
+  [
+    'a fractional dimension',
+    'ERR_OUT_OF_RANGE',
+    '`datasets[0].shape[1]`',
+    { name: 'x', data: Uint8Array.of(1), shape: [1, 0.5] },
+  ],
+  ['a misspelled key', 'ERR_INVALID_ARG_VALUE', 'shape', { name: 'x', data: Uint8Array.of(1), shap: [1] }],
+])(
+  'a dataset entry that is %s is refused with %s naming %s, before any HDF5 work',
+  async (_what, code, named, entry) => {
+    const error = await rejectionOf(encodeHdf5([entry as never]));
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(named);
+  },
+);
 
 test('a dataset over HDF5_MAX_BYTES is refused before it is read (a sparse chunked file, 1 MiB on disk)', async () => {
   // Made by h5wasm in a plain Node process: a chunked dataset resized past the limit, never written.

@@ -1,8 +1,8 @@
 /**
- * generateObject details: its option errors name it, and an abort is reported as its own, before
- * and after the call starts.
+ * generateObject details: its option errors name it, the records of a tfrecord object at their
+ * limit, and an abort reported as its own, before and after the call starts.
  */
-import { deletePrefix, generateObject } from '../../lib';
+import { decodeExample, deletePrefix, generateObject, readTfRecords } from '../../lib';
 import { stopHdf5Worker } from '../../lib/formats/hdf5';
 import { rejectionOf } from '../helpers/local';
 
@@ -38,5 +38,24 @@ test('deletePrefix names allowProtectedPaths when it is not a boolean', async ()
   ).toMatchObject({
     code: 'ERR_INVALID_ARG_TYPE',
     message: expect.stringContaining('options.allowProtectedPaths'),
+  });
+});
+
+test('tfrecord: as many records as bytes is the most there can be, one byte each; one more is refused', async () => {
+  const object = await generateObject('tfrecord', 10, { records: 10, seed: 3 });
+  const payloads = [...readTfRecords(object.data)].map((record) => {
+    const feature = decodeExample(record).get('data');
+    return feature?.kind === 'bytes' ? feature.value.map((bytes) => bytes.byteLength) : feature;
+  });
+  expect(payloads).toEqual(Array(10).fill([1]));
+  expect(await rejectionOf(generateObject('tfrecord', 10, { records: 11 }))).toMatchObject({
+    code: 'ERR_OUT_OF_RANGE',
+  });
+});
+
+test.each([0.5, 2 ** 53, Number.NaN])('a label of %p is ERR_INVALID_ARG_VALUE naming options.label', async (label) => {
+  expect(await rejectionOf(generateObject('tfrecord', 10, { label }))).toMatchObject({
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: expect.stringContaining('`options.label`'),
   });
 });
