@@ -66,6 +66,25 @@ describe('walkPrefix', () => {
     ]);
   });
 
+  test('symlinks: followed to files, listed but not descended into as directories, skipped when dangling', async () => {
+    symlinkSync(path.join(dir, 'a.txt'), path.join(dir, 'link-file'));
+    symlinkSync(path.join(dir, 'sub'), path.join(dir, 'link-dir'));
+    symlinkSync(path.join(dir, 'nothing-here'), path.join(dir, 'link-dangling'));
+    symlinkSync(dir, path.join(dir, 'sub/link-cycle')); // back up: walking it would never end
+    expect(await walk(`${dir}/`, false)).toEqual([
+      { path: `${dir}/a.txt`, directory: false },
+      { path: `${dir}/link-dir/`, directory: true },
+      { path: `${dir}/link-file`, directory: false },
+      { path: `${dir}/sub/`, directory: true },
+    ]);
+    expect(await walk(`${dir}/`, true)).toEqual([
+      { path: `${dir}/a.txt`, directory: false },
+      { path: `${dir}/link-file`, directory: false },
+      { path: `${dir}/sub/b.txt`, directory: false },
+      { path: `${dir}/sub/deeper/c.txt`, directory: false },
+    ]);
+  });
+
   test('recursive: every file below, no directory entries, no FIFO', async () => {
     expect(await walk(`${dir}/`, true)).toEqual([
       { path: `${dir}/a.txt`, directory: false },
@@ -86,6 +105,21 @@ describe('resolvePath', () => {
     expect(await resolvePath(path.join(dir, 'root'))).toBe('/');
     expect(await resolvePath(path.join(dir, 'link/missing/x') + '/')).toBe(path.join(dir, 'real/missing/x') + '/');
   });
+
+  test('a link loop or a file in the way resolves no further: the rest of the path is kept as given', async () => {
+    symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
+    symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
+    writeFileSync(path.join(dir, 'file'), 'f');
+    mkdirSync(path.join(dir, 'real'));
+    symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+    expect(await resolvePath(path.join(dir, 'link/loop-x'))).toBe(path.join(dir, 'real/loop-x'));
+    expect(await resolvePath(path.join(dir, 'loop-a/x'))).toBe(path.join(dir, 'loop-a/x'));
+    expect(await resolvePath(path.join(dir, 'file/below/x'))).toBe(path.join(dir, 'file/below/x'));
+  });
+
+  test('any other failure is passed on, not taken as a missing component', async () => {
+    await expect(resolvePath(path.join(dir, 'n'.repeat(300), 'x'))).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+  });
 });
 
 describe('pruneEmptyDirectories', () => {
@@ -103,5 +137,12 @@ describe('pruneEmptyDirectories', () => {
       'data/full/f',
     ]);
     expect(treeOf(dir)).toContain('other/empty/');
+  });
+
+  test('a prefix that does not exist, or runs through a file, has nothing to prune', async () => {
+    writeFileSync(path.join(dir, 'file'), 'f');
+    await expect(pruneEmptyDirectories(path.join(dir, 'missing/data'))).resolves.toBeUndefined();
+    await expect(pruneEmptyDirectories(path.join(dir, 'file/data'))).resolves.toBeUndefined();
+    expect(treeOf(dir)).toEqual(['file']);
   });
 });
