@@ -18,15 +18,18 @@ const path = require('node:path');
 /** In the sandbox: Stryker starts its test runners there. */
 const MAP_FILE = path.join(process.cwd(), '.stryker-test-files.jsonl');
 
-/** How many covering files a mutant is tested with (0: all of them). */
-function maxFiles() {
-  const raw = process.env.S3DLIO_MUTATION_MAX_FILES ?? '8';
+/** A non-negative integer setting from the environment, `fallback` when unset. */
+function envCount(name, fallback) {
+  const raw = process.env[name] ?? String(fallback);
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`S3DLIO_MUTATION_MAX_FILES must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
+
+/** How many covering files a mutant is tested with (0: all of them). */
+const maxFiles = () => envCount('S3DLIO_MUTATION_MAX_FILES', 8);
 
 let filesByMutant;
 /** Test file → its place in the most-focused-first order. */
@@ -108,3 +111,4 @@ module.exports.MAP_FILE = MAP_FILE;
 module.exports.focusRank = focusRank;
 module.exports.killed = killed;
 module.exports.maxFiles = maxFiles;
+module.exports.envCount = envCount;

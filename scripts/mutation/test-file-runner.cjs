@@ -20,17 +20,10 @@ const { appendFileSync } = require('node:fs');
 const path = require('node:path');
 const TestRunner = require('jest-runner').default;
 const { createEmptyTestResult } = require('@jest/test-result');
-const { killed } = require('./test-file-filter.cjs');
+const { envCount, killed } = require('./test-file-filter.cjs');
 
 /** Milliseconds of tests a mutant gets before no further file is loaded for it (0: no limit). */
-function budgetMs() {
-  const raw = process.env.S3DLIO_MUTATION_BUDGET_MS ?? '10000';
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`S3DLIO_MUTATION_BUDGET_MS must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
+const budgetMs = () => envCount('S3DLIO_MUTATION_BUDGET_MS', 10000);
 
 class BailingTestRunner extends TestRunner {
   async runTests(tests, watcher, options) {
