@@ -1,16 +1,9 @@
 // Mutation testing with StrykerJS: `npm run test:mutation` (see README, "Mutation testing").
 // Run through scripts/mutation/run.js, which starts the test servers once for every mutant run.
 
-import { readFileSync } from 'node:fs';
+import scopes from './scripts/mutation/scopes.cjs';
 
-const scopes = JSON.parse(readFileSync(new URL('./scripts/mutation/scopes.json', import.meta.url), 'utf8'));
-const globs = (entries) => entries.map((entry) => (entry.endsWith('.ts') ? entry : `${entry}/**/*.ts`));
-
-/** The pure-logic code held to a mutation score of at least 80%. */
-export const SCORED = globs(scopes.SCORED_DIRECTORIES);
-
-/** Reported without a bar: the backends are mostly SDK glue, tested against the servers. */
-export const REPORTED = globs(scopes.REPORTED_DIRECTORIES);
+export const { SCORED, REPORTED } = scopes;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -19,22 +19,19 @@ require('../../test/helpers/register-ts.js');
 
 const root = path.resolve(__dirname, '../..');
 
-/** The `--mutate` globs of folders and files (as stryker.config.mjs makes them). */
-const globs = (entries) => entries.map((entry) => (entry.endsWith('.ts') ? entry : `${entry}/**/*.ts`));
-
 /**
  * Stryker's arguments: `--sample <fraction> [--seed <n>]` become the `--mutate` list of that
  * sample of the scored lines; `--scope scored` or `--scope backends` the globs of that scope.
  */
 function strykerArguments(args) {
-  const { SCORED_DIRECTORIES, REPORTED_DIRECTORIES } = require('./scopes.json');
+  const { SCORED_DIRECTORIES, SCORED, REPORTED } = require('./scopes.cjs');
   const scopeAt = args.indexOf('--scope');
   if (scopeAt !== -1) {
     const scope = args[scopeAt + 1];
-    const entries = { scored: SCORED_DIRECTORIES, backends: REPORTED_DIRECTORIES }[scope];
-    if (entries === undefined) throw new Error(`--scope takes scored or backends, got ${JSON.stringify(scope)}`);
+    const mutate = { scored: SCORED, backends: REPORTED }[scope];
+    if (mutate === undefined) throw new Error(`--scope takes scored or backends, got ${JSON.stringify(scope)}`);
     const rest = args.filter((_, i) => i !== scopeAt && i !== scopeAt + 1);
-    return ['--mutate', globs(entries).join(','), ...rest];
+    return ['--mutate', mutate.join(','), ...rest];
   }
   const at = args.indexOf('--sample');
   if (at === -1) return args;

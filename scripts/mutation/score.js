@@ -57,19 +57,26 @@ function tally(entries) {
   return { count, score: valid === 0 ? 100 : (100 * detected) / valid, valid };
 }
 
+/** `  Killed 10, Survived 2, …` */
+const statusCounts = (count) =>
+  `  ${Object.entries(count)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`;
+
+/** The mutants this run tested: all of them, or those inside its `--mutate` specs. */
+const tested =
+  specs === undefined
+    ? files
+    : files.map(([file, data]) => [file, { mutants: data.mutants.filter((m) => inSpecs(specs, file, m)) }]);
+
 if (specs !== undefined) {
-  const tested = files.map(([file, data]) => [file, { mutants: data.mutants.filter((m) => inSpecs(specs, file, m)) }]);
   for (const scope of SCOPES) {
     const { count, score, valid } = tally(tested.filter(([file]) => scope.test(file)));
     if (valid === 0) continue;
     console.log(
       `\nThis run (${specs.length} --mutate spec(s)), ${scope.name}: ${score.toFixed(1)}% of ${valid} mutants`,
     );
-    console.log(
-      `  ${Object.entries(count)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-    );
+    console.log(statusCounts(count));
   }
   console.log('\nEvery result known, those carried over from earlier runs included:');
 }
@@ -82,11 +89,7 @@ for (const scope of SCOPES) {
     scope.bar === undefined ? '' : score >= scope.bar ? ` (bar ${scope.bar}%: met)` : ` (bar ${scope.bar}%: NOT met)`;
   if (scope.bar !== undefined && score < scope.bar) failed = true;
   console.log(`\n${scope.name}: ${score.toFixed(1)}% of ${valid} mutants${bar}`);
-  console.log(
-    `  ${Object.entries(count)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-  );
+  console.log(statusCounts(count));
   const perFile = entries.map(([file, data]) => [file, tally([[file, data]])]).sort((a, b) => a[1].score - b[1].score);
   for (const [file, t] of perFile)
     console.log(`  ${t.score.toFixed(1).padStart(5)}%  ${String(t.valid).padStart(4)}  ${file}`);
@@ -141,7 +144,7 @@ if (fs.existsSync(timingFile)) {
       .filter((run) => run.budgetCut)
       .map((run) => run.mutant),
   );
-  const survivors = files.flatMap(([, data]) => data.mutants.filter((m) => m.status === 'Survived'));
+  const survivors = tested.flatMap(([, data]) => data.mutants.filter((m) => m.status === 'Survived'));
   const cutSurvivors = survivors.filter((m) => cut.has(m.id)).length;
   console.log(`Survivors of this run that the time budget cut short: ${cutSurvivors} of ${survivors.length}.`);
 }

@@ -93,7 +93,7 @@ function focusRank(testPath) {
 }
 
 /**
- * How long one test of `testPath` may run in a mutant run before it fails as hung: no test can
+ * How long one test or hook of `testPath` may run in a mutant run before it fails as hung: none can
  * legitimately take longer than its whole file took in the dry run, so 5 s plus four times that
  * (three runners share two cores). Undefined for a file the dry run did not record. Without it a
  * mutant that makes a stream wait forever held its runner for jest's 60 s testTimeout: 17 of 505
