@@ -9,6 +9,7 @@
  *   npm run test:mutation -- --mutate lib/uri.ts  one file
  *   npm run test:mutation -- --scope scored       the scored folders only (--scope backends: lib/backends)
  *   npm run test:mutation -- --sample 0.2 --seed 7  a random fifth of the scored lines (scripts/mutation/sample.js)
+ *   npm run test:mutation -- --scope backends --sample 0.25  a quarter of lib/backends' lines
  */
 'use strict';
 const { spawn, spawnSync } = require('child_process');
@@ -19,29 +20,40 @@ require('../../test/helpers/register-ts.js');
 
 const root = path.resolve(__dirname, '../..');
 
+/** Removes `--name value` from `args`, returning the value (undefined when absent). */
+function takeOption(args, name) {
+  const at = args.indexOf(name);
+  if (at === -1) return undefined;
+  if (at + 1 >= args.length) throw new Error(`${name} takes a value`);
+  return args.splice(at, 2)[1];
+}
+
 /**
- * Stryker's arguments: `--sample <fraction> [--seed <n>]` become the `--mutate` list of that
- * sample of the scored lines; `--scope scored` or `--scope backends` the globs of that scope.
+ * Stryker's arguments: `--scope scored|backends` becomes the `--mutate` globs of that scope, and
+ * `--sample <fraction> [--seed <n>]` the `--mutate` list of that sample of the scope's lines (the
+ * scored scope unless `--scope` says otherwise).
  */
-function strykerArguments(args) {
-  const { SCORED_DIRECTORIES, SCORED, REPORTED } = require('./scopes.cjs');
-  const scopeAt = args.indexOf('--scope');
-  if (scopeAt !== -1) {
-    const scope = args[scopeAt + 1];
-    const mutate = { scored: SCORED, backends: REPORTED }[scope];
-    if (mutate === undefined) throw new Error(`--scope takes scored or backends, got ${JSON.stringify(scope)}`);
-    const rest = args.filter((_, i) => i !== scopeAt && i !== scopeAt + 1);
-    return ['--mutate', mutate.join(','), ...rest];
+function strykerArguments(argv) {
+  const { SCORED_DIRECTORIES, REPORTED_DIRECTORIES, SCORED, REPORTED } = require('./scopes.cjs');
+  const args = [...argv];
+  const scope = takeOption(args, '--scope');
+  const fraction = takeOption(args, '--sample');
+  const seed = takeOption(args, '--seed');
+  if (scope === undefined && fraction === undefined) {
+    if (seed !== undefined) throw new Error('--seed goes with --sample');
+    return args;
   }
-  const at = args.indexOf('--sample');
-  if (at === -1) return args;
-  const seedAt = args.indexOf('--seed');
-  const seed = seedAt === -1 ? 1 : Number(args[seedAt + 1]);
+  const scopes = {
+    scored: { globs: SCORED, directories: SCORED_DIRECTORIES },
+    backends: { globs: REPORTED, directories: REPORTED_DIRECTORIES },
+  };
+  const chosen = scopes[scope ?? 'scored'];
+  if (chosen === undefined) throw new Error(`--scope takes scored or backends, got ${JSON.stringify(scope)}`);
+  if (fraction === undefined) return ['--mutate', chosen.globs.join(','), ...args];
   const { sampleSpecs } = require('./sample.js');
-  const specs = sampleSpecs(SCORED_DIRECTORIES, Number(args[at + 1]), seed);
-  console.log(`Mutating a sample: ${specs.length} lines (fraction ${args[at + 1]}, seed ${seed})`);
-  const rest = args.filter((_, i) => ![at, at + 1, seedAt, seedAt + 1].includes(i));
-  return ['--mutate', specs.join(','), ...rest];
+  const specs = sampleSpecs(chosen.directories, Number(fraction), seed === undefined ? 1 : Number(seed));
+  console.log(`Mutating a sample: ${specs.length} lines (fraction ${fraction}, seed ${seed ?? 1})`);
+  return ['--mutate', specs.join(','), ...args];
 }
 
 async function main() {
@@ -76,10 +88,14 @@ async function main() {
   return score.status ?? 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+module.exports = { strykerArguments };
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -68,9 +68,31 @@ function load() {
  */
 const killed = (globalThis[Symbol.for('s3dlio.mutation.killed')] ??= new Set());
 
+/**
+ * The time budget of the mutant run under way, shared the same way: the runner sets `deadline`
+ * (epoch milliseconds; Infinity: none) when the run starts; the environment counts the tests
+ * `started`, starts none after the deadline once one has run (loading the first file can take
+ * the whole budget on a busy machine, and a mutant no test ran for is no survivor), and sets
+ * `cut` when that left a test out.
+ */
+const budget = (globalThis[Symbol.for('s3dlio.mutation.budget')] ??= { deadline: Infinity, started: 0, cut: false });
+
+/** Resets the budget for a mutant run that starts now (`ms` = 0: no budget). */
+function startBudget(ms) {
+  budget.deadline = ms > 0 ? Date.now() + ms : Infinity;
+  budget.started = 0;
+  budget.cut = false;
+}
+
+/** Whether the run has had its budget: the deadline passed and at least one test ran. */
+function budgetSpent() {
+  return budget.started > 0 && Date.now() >= budget.deadline;
+}
+
 async function filter(testPaths) {
   const active = process.env.__STRYKER_ACTIVE_MUTANT__;
   killed.clear();
+  startBudget(0);
   if (active === undefined) return { filtered: testPaths };
   if (filesByMutant === undefined) load();
   const files = filesByMutant.get(active);
@@ -110,5 +132,8 @@ module.exports.hangLimitMs = hangLimitMs;
 module.exports.MAP_FILE = MAP_FILE;
 module.exports.focusRank = focusRank;
 module.exports.killed = killed;
+module.exports.budget = budget;
+module.exports.startBudget = startBudget;
+module.exports.budgetSpent = budgetSpent;
 module.exports.maxFiles = maxFiles;
 module.exports.envCount = envCount;

@@ -14,7 +14,9 @@ const { TestEnvironment } = require('jest-environment-node');
 // earlier test already killed. Instead, once one test fails for the mutant, the file's later tests
 // are skipped (its hooks still run, so afterAll cleans up what beforeAll made), and
 // test-file-runner.cjs does not load the files after it.
-const { MAP_FILE, hangLimitMs, killed } = require('./test-file-filter.cjs');
+// `budget`: once the mutant run has had its time budget (test-file-runner.cjs), no further test
+// starts either.
+const { MAP_FILE, budget, budgetSpent, hangLimitMs, killed } = require('./test-file-filter.cjs');
 
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
@@ -29,10 +31,18 @@ class TestFileMapEnvironment extends TestEnvironment {
   async handleTestEvent(event) {
     const active = process.env.__STRYKER_ACTIVE_MUTANT__;
     if (active !== undefined) {
-      // A mutant run: once a test has killed the mutant, the tests after it are skipped; a test
-      // or hook that runs far longer than its file did in the dry run fails as hung (hangLimitMs).
+      // A mutant run: once a test has killed the mutant, or the run has had its time budget, the
+      // tests after it are skipped; a test or hook that runs far longer than its file did in the
+      // dry run fails as hung (hangLimitMs).
       if (event.name === 'test_start') {
-        if (killed.has(active)) event.test.mode = 'skip';
+        if (killed.has(active)) {
+          event.test.mode = 'skip';
+        } else if (budgetSpent()) {
+          event.test.mode = 'skip';
+          budget.cut = true;
+        } else {
+          budget.started++;
+        }
         event.test.timeout = this.#hangLimit(event.test.timeout);
       } else if (event.name === 'hook_start') {
         event.hook.timeout = this.#hangLimit(event.hook.timeout);

@@ -5,11 +5,12 @@
  *     module registry, lib/ and three cloud SDKs; before this runner each killed mutant loaded up
  *     to seven files only to skip their tests;
  *   - once the mutant has had its time budget, S3DLIO_MUTATION_BUDGET_MS of tests without a kill
- *     (default 10000, 0 = none; the file under way runs to its end). Survivors are what a run
- *     spends its time on: a caught mutant takes under a second here (the median), a survivor of
- *     shared code up to a minute (every covering file in full). A mutant that would have been
- *     killed by a file after its budget counts as survived: like the file cap
- *     (test-file-filter.cjs), this makes the score a lower bound.
+ *     (default 10000, 0 = none); no further test of the file under way starts either
+ *     (test-file-map-environment.cjs skips them). Survivors are what a run spends its time on: a
+ *     caught mutant takes under a second here (the median), a survivor of shared code up to a
+ *     minute (every covering file in full). A mutant that would have been killed by a test after
+ *     its budget counts as survived: like the file cap (test-file-filter.cjs), this makes the
+ *     score a lower bound.
  * A file not loaded is reported as skipped, like a file whose tests the name filter left out.
  *
  * With S3DLIO_MUTATION_TIMING=<file>, one JSON line per mutant run is appended there: the mutant,
@@ -20,7 +21,7 @@ const { appendFileSync } = require('node:fs');
 const path = require('node:path');
 const TestRunner = require('jest-runner').default;
 const { createEmptyTestResult } = require('@jest/test-result');
-const { envCount, killed } = require('./test-file-filter.cjs');
+const { budget: runBudget, budgetSpent, envCount, killed, startBudget } = require('./test-file-filter.cjs');
 
 /** Milliseconds of tests a mutant gets before no further file is loaded for it (0: no limit). */
 const budgetMs = () => envCount('S3DLIO_MUTATION_BUDGET_MS', 10000);
@@ -31,12 +32,13 @@ class BailingTestRunner extends TestRunner {
     if (active === undefined || !options.serial) return super.runTests(tests, watcher, options);
     const budget = budgetMs();
     const started = Date.now();
+    startBudget(budget);
     const ran = [];
     let skipped = 0;
     let cut = false;
     for (const test of tests) {
       const caught = killed.has(active);
-      if (caught || (budget > 0 && Date.now() - started >= budget)) {
+      if (caught || budgetSpent()) {
         cut ||= !caught;
         skipped++;
         await this.#reportSkipped(
@@ -48,6 +50,8 @@ class BailingTestRunner extends TestRunner {
         await super.runTests([test], watcher, options);
       }
     }
+    cut ||= runBudget.cut;
+    startBudget(0);
     const log = process.env.S3DLIO_MUTATION_TIMING;
     if (log) {
       const root = tests[0]?.context.config.rootDir ?? process.cwd();

@@ -102,13 +102,15 @@ describe('copies and transfers refuse special files too', () => {
     }
   });
 
-  test('upload: sources that resolve to a FIFO or a device fail with ERR_NOT_A_FILE; the others go up', async () => {
+  test('upload: sources that resolve to a FIFO, a device or a socket fail with ERR_NOT_A_FILE; the others go up', async () => {
     // The links lead out of the tree: followSymlinks lets upload reach what they point to.
     const source = `${tmp.path}/upload-src`;
     mkdirSync(source);
     writeFileSync(`${source}/regular.txt`, 'regular');
     symlinkSync(fifo, `${source}/to-fifo`);
     symlinkSync('/dev/zero', `${source}/to-zero`);
+    // A socket cannot be opened at all (ENXIO): still named for what it is.
+    symlinkSync(socketPath, `${source}/to-socket`);
     const dest = `${tmp.path}/upload-dst`;
     const result = await s3dlio.upload([`${source}/**`], `file://${dest}/`, {
       continueOnError: true,
@@ -118,9 +120,13 @@ describe('copies and transfers refuse special files too', () => {
     expect(readFileSync(`${dest}/regular.txt`, 'utf8')).toBe('regular');
     expect(result.failed.map((f) => [f.uri, f.error.code]).sort()).toEqual([
       [`file://${dest}/to-fifo`, 'ERR_NOT_A_FILE'],
+      [`file://${dest}/to-socket`, 'ERR_NOT_A_FILE'],
       [`file://${dest}/to-zero`, 'ERR_NOT_A_FILE'],
     ]);
+    const socketFailure = result.failed.find((f) => f.uri.endsWith('/to-socket'));
+    expect(socketFailure?.error.message).toMatch(/to-socket is not a regular file/);
     expect(existsSync(`${dest}/to-fifo`)).toBe(false);
+    expect(existsSync(`${dest}/to-socket`)).toBe(false);
     expect(existsSync(`${dest}/to-zero`)).toBe(false);
     expect(tempFilesIn(dest)).toEqual([]);
   });

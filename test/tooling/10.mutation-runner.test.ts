@@ -124,10 +124,18 @@ test('once a test catches the mutant, no later test of its file runs and no late
   expect(timing).toMatchObject([{ mutant: '7', killed: true, budgetCut: false, skipped: 1 }]);
 });
 
-test('a mutant that has had its time budget loads no further file, and the record says the budget cut it', () => {
-  const { status, log, timing } = run('7', { FIXTURE_FIRST_MS: '300', S3DLIO_MUTATION_BUDGET_MS: '200' });
+test('a mutant that has had its time budget starts no further test and loads no further file, and the record says the budget cut it', () => {
+  const { status, output, log, timing } = run('7', { FIXTURE_FIRST_MS: '300', S3DLIO_MUTATION_BUDGET_MS: '200' });
   expect(status).toBe(0);
-  expect(log).toEqual(['first loaded', 'first test 1 ran', 'first test 2 ran']); // the file under way ends
+  expect(log).toEqual(['first loaded', 'first test 1 ran']); // the test under way ends
+  expect(output).toMatch(/Tests: +2 skipped, 1 passed, 3 total/);
+  expect(timing).toMatchObject([{ mutant: '7', killed: false, budgetCut: true, skipped: 1 }]);
+});
+
+test('a budget spent before any test ran still lets one test run: a mutant no test ran for is no survivor', () => {
+  const { status, log, timing } = run('7', { S3DLIO_MUTATION_BUDGET_MS: '1' });
+  expect(status).toBe(0);
+  expect(log).toEqual(['first loaded', 'first test 1 ran']);
   expect(timing).toMatchObject([{ mutant: '7', killed: false, budgetCut: true, skipped: 1 }]);
 });
 
