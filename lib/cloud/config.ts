@@ -106,6 +106,7 @@ export function connectionSettingsFrom(
 
 /** Whether a host name is this machine (plain HTTP is the default for it). */
 export function isLoopbackHost(host: string): boolean {
+  // Stryker disable next-line Regex: a host has brackets only around an IPv6 literal, one at each end
   const name = host.replace(/^\[|\]$/g, '').toLowerCase();
   return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }

@@ -12,6 +12,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires once, and the timer removes the listener
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -28,6 +29,7 @@ export function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined)
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires once, and settling the work removes the listener
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

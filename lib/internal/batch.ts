@@ -31,6 +31,7 @@ export async function runBatch<I, T>(
     concurrency,
     task,
     () => signal?.aborted === true,
+    // Stryker disable next-line all: unobservable: scope.throwIfAborted() below rejects the whole batch, so no unstarted item's error is reported
     (item) => abortError(operation, uriOf(item), signal?.reason),
   );
   scope.throwIfAborted();

@@ -106,6 +106,7 @@ export async function readBody(
       destroyable.destroy?.(signal?.reason);
     };
   });
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires once, and the finally below removes the listener
   signal?.addEventListener('abort', onAbort, { once: true });
   const reading = collect(body, expectedLength, target);
   // Whichever loses the race must not surface as an unhandled rejection.

@@ -80,15 +80,17 @@ export async function withRetry<T>(
 ): Promise<T> {
   for (let number = 0; ; number++) {
     const bounded = attemptSignal(policy, signal);
+    let failure: AttemptFailure;
     try {
       return await attempt(bounded.signal, number);
     } catch (error) {
       if (signal?.aborted) throw error;
-      const failure = classify(error);
+      failure = classify(error);
       if (!idempotent || !failure.retryable || number + 1 >= policy.maxAttempts) throw error;
-      await sleep(backoffDelay(policy, number, failure.throttled === true), signal);
     } finally {
+      // The attempt is over: its timer must not fire during the pause, or after the operation.
       bounded.done();
     }
+    await sleep(backoffDelay(policy, number, failure.throttled === true), signal);
   }
 }
