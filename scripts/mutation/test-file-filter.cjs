@@ -4,12 +4,13 @@
  * the tests within those files by name). Outside a mutant run (the dry run) every file is kept.
  *
  * At most S3DLIO_MUTATION_MAX_FILES files (default 8, 0 = no limit) are kept per mutant: the most
- * focused ones, those covering the fewest mutants in all (a file of unit tests for the code before
- * a file that drives the whole library; the quicker first among equals). A mutant in shared code
- * (the worker pool, option checks) is covered by most of the suite, and running all of it for each
- * such mutant is what made a run take many hours here. A mutant that survives its files counts as
- * survived even if a test elsewhere would kill it, so the score is a lower bound; rerun the
- * survivors of interest with the limit off.
+ * focused on it first. A file's focus on a mutant is its narrowest test covering the mutant (the
+ * fewest mutants covered in all): a unit test of the code before a test that drives the whole
+ * library, even where both sit in one file; among equals, the file covering fewer mutants in all,
+ * then the quicker. A mutant in shared code (the worker pool, option checks) is covered by most of
+ * the suite, and running all of it for each such mutant is what made a run take many hours here.
+ * A mutant that survives its files counts as survived even if a test elsewhere would kill it, so
+ * the score is a lower bound; rerun the survivors of interest with the limit off.
  */
 'use strict';
 const { existsSync, readFileSync } = require('node:fs');
@@ -31,9 +32,8 @@ function envCount(name, fallback) {
 /** How many covering files a mutant is tested with (0: all of them). */
 const maxFiles = () => envCount('S3DLIO_MUTATION_MAX_FILES', 8);
 
+/** Mutant id → its covering files, most focused first, at most maxFiles() of them. */
 let filesByMutant;
-/** Test file → its place in the most-focused-first order. */
-let focus;
 /** Test file → how long it took in the dry run, in milliseconds. */
 let dryRunTimes;
 let warned = false;
@@ -46,16 +46,22 @@ function load() {
         .filter(Boolean)
         .map((line) => JSON.parse(line))
     : [];
-  records.sort((a, b) => a.mutants.length - b.mutants.length || a.ms - b.ms); // most focused first
-  filesByMutant = new Map();
-  focus = new Map(records.map(({ file }, rank) => [file, rank]));
   dryRunTimes = new Map(records.map(({ file, ms }) => [file, ms]));
-  for (const { file, mutants } of records) {
-    for (const id of mutants) {
-      if (!filesByMutant.has(id)) filesByMutant.set(id, new Set());
-      const files = filesByMutant.get(id);
-      if (limit === 0 || files.size < limit) files.add(file);
-    }
+  const candidates = new Map();
+  for (const { file, ms, mutants, widths } of records) {
+    mutants.forEach((id, i) => {
+      if (!candidates.has(id)) candidates.set(id, []);
+      // A record without widths (an older map) ranks by the file's breadth alone.
+      candidates.get(id).push({ file, width: widths?.[i] ?? mutants.length, breadth: mutants.length, ms });
+    });
+  }
+  filesByMutant = new Map();
+  for (const [id, files] of candidates) {
+    files.sort((a, b) => a.width - b.width || a.breadth - b.breadth || a.ms - b.ms);
+    filesByMutant.set(
+      id,
+      (limit === 0 ? files : files.slice(0, limit)).map(({ file }) => file),
+    );
   }
 }
 
@@ -105,13 +111,14 @@ async function filter(testPaths) {
     }
     return { filtered: testPaths };
   }
-  return { filtered: testPaths.filter((testPath) => files.has(testPath)) };
+  return { filtered: testPaths.filter((testPath) => files.includes(testPath)) };
 }
 
-/** The place of `testPath` in the most-focused-first order (Infinity: not recorded). */
-function focusRank(testPath) {
-  if (focus === undefined) load();
-  return focus.get(testPath) ?? Infinity;
+/** The place of `testPath` among the files of mutant `id`, most focused first (Infinity: not one). */
+function focusRank(id, testPath) {
+  if (filesByMutant === undefined) load();
+  const rank = filesByMutant.get(id)?.indexOf(testPath) ?? -1;
+  return rank === -1 ? Infinity : rank;
 }
 
 /**

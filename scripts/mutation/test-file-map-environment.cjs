@@ -1,7 +1,9 @@
 /**
  * The jest environment of mutation runs: the node environment, plus, during Stryker's dry run, a
- * record of which mutants each test file's tests cover, and how long the file took (one JSON line
- * per file in `.stryker-test-files.jsonl` of the sandbox). test-file-filter.cjs reads it so that a mutant run
+ * record of which mutants each test file's tests cover, how narrow the narrowest test covering
+ * each one is (how many mutants that test covers: a unit test of the code, or a test that drives
+ * the whole library), and how long the file took (one JSON line per file in
+ * `.stryker-test-files.jsonl` of the sandbox). test-file-filter.cjs reads it so that a mutant run
  * loads only the files holding the tests that cover the mutant; Stryker's jest runner alone loads
  * every test file for every mutant and filters by test name, which here costs seconds per mutant
  * (each cloud test file imports three SDKs) for tests it then skips.
@@ -20,7 +22,8 @@ const { MAP_FILE, budget, budgetSpent, hangLimitMs, killed } = require('./test-f
 
 class TestFileMapEnvironment extends TestEnvironment {
   #testPath;
-  #covered = new Set();
+  /** Mutant id → the fewest mutants any test of this file that covers it covers (its narrowest test). */
+  #covered = new Map();
   #started = Date.now();
 
   constructor(config, context) {
@@ -57,7 +60,9 @@ class TestFileMapEnvironment extends TestEnvironment {
     if (event.name !== 'test_done') return;
     const stryker = this.global[this.global.__strykerGlobalNamespace__ ?? '__stryker__'];
     const hits = stryker?.currentTestId ? stryker.mutantCoverage?.perTest?.[stryker.currentTestId] : undefined;
-    if (hits) for (const id of Object.keys(hits)) this.#covered.add(id);
+    if (!hits) return;
+    const ids = Object.keys(hits);
+    for (const id of ids) this.#covered.set(id, Math.min(this.#covered.get(id) ?? Infinity, ids.length));
   }
 
   /** The timeout of a test or hook in a mutant run: its own, or the file's hang limit if lower. */
@@ -68,7 +73,12 @@ class TestFileMapEnvironment extends TestEnvironment {
 
   async teardown() {
     if (this.#covered.size > 0) {
-      const record = { file: this.#testPath, ms: Date.now() - this.#started, mutants: [...this.#covered] };
+      const record = {
+        file: this.#testPath,
+        ms: Date.now() - this.#started,
+        mutants: [...this.#covered.keys()],
+        widths: [...this.#covered.values()],
+      };
       appendFileSync(MAP_FILE, `${JSON.stringify(record)}\n`);
     }
     await super.teardown();

@@ -1,6 +1,6 @@
 /**
  * The jest test sequencer of mutation runs: during a mutant run, the covering files most focused
- * first (the order test-file-filter.cjs chooses them in), so that the file most likely to kill the
+ * on the mutant first (the order test-file-filter.cjs chooses them in), so that the file most likely to kill the
  * mutant runs first and the environment's bail (test-file-map-environment.cjs) skips the tests of
  * the files after it. Jest's own order (files that failed last time, then the slowest) is kept for
  * the dry run.
@@ -11,8 +11,9 @@ const { focusRank } = require('./test-file-filter.cjs');
 
 class FocusedFirstSequencer extends Sequencer {
   sort(tests) {
-    if (process.env.__STRYKER_ACTIVE_MUTANT__ === undefined) return super.sort(tests);
-    return [...tests].sort((a, b) => focusRank(a.path) - focusRank(b.path));
+    const active = process.env.__STRYKER_ACTIVE_MUTANT__;
+    if (active === undefined) return super.sort(tests);
+    return [...tests].sort((a, b) => focusRank(active, a.path) - focusRank(active, b.path));
   }
 }
 

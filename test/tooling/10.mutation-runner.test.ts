@@ -25,23 +25,33 @@ interface Run {
   timing: Array<{ mutant: string; killed: boolean; budgetCut: boolean; ran: string[]; skipped: number }>;
 }
 
+const fixture = (name: string): string => path.join(FIXTURES, `${name}.fixture.js`);
+
+/** A file's line in the dry run's map: the mutants its tests cover, and how narrow its narrowest test covering each is. */
+interface MapRecord {
+  file: string;
+  ms: number;
+  mutants: string[];
+  widths?: number[];
+}
+
+/** The dry run's map of the fixtures, as an older map without widths: each file ranks by its breadth. */
+const RECORDS: MapRecord[] = [
+  { file: 'second', ms: 1, mutants: ['7', '8'] },
+  { file: 'other', ms: 1, mutants: ['8'] },
+  { file: 'first', ms: 1, mutants: ['7'] },
+];
+
 /**
  * Runs the fixtures as a mutant run of mutant 7 (or a dry run when `mutant` is undefined). The
- * dry run's record says `first` covers only mutant 7 and `second` covers 7 and 8, so `first` is
- * the more focused; `other` covers only mutant 8.
+ * dry run's record (RECORDS unless given) says `first` covers only mutant 7 and `second` covers 7
+ * and 8, so `first` is the more focused; `other` covers only mutant 8.
  */
-function run(mutant: string | undefined, env: Record<string, string> = {}): Run {
+function run(mutant: string | undefined, env: Record<string, string> = {}, records = RECORDS): Run {
   const scratch = mkdtempSync(path.join(tmpdir(), 's3dlio-mutation-runner-'));
-  const file = (name: string): string => path.join(FIXTURES, `${name}.fixture.js`);
   writeFileSync(
     path.join(scratch, '.stryker-test-files.jsonl'),
-    [
-      { file: file('second'), ms: 1, mutants: ['7', '8'] },
-      { file: file('other'), ms: 1, mutants: ['8'] },
-      { file: file('first'), ms: 1, mutants: ['7'] },
-    ]
-      .map((record) => JSON.stringify(record))
-      .join('\n'),
+    records.map((record) => JSON.stringify({ ...record, file: fixture(record.file) })).join('\n'),
   );
   const log = path.join(scratch, 'log.txt');
   const timing = path.join(scratch, 'timing.jsonl');
@@ -114,6 +124,24 @@ test('a mutant run loads only the covering files, the most focused first', () =>
   expect(log).toEqual(['first loaded', 'first test 1 ran', 'first test 2 ran', 'second loaded', 'second test ran']);
   expect(timing).toMatchObject([{ mutant: '7', killed: false, budgetCut: false, skipped: 0 }]);
   expect(timing[0].ran).toEqual(['test/tooling/fixtures/first.fixture.js', 'test/tooling/fixtures/second.fixture.js']);
+});
+
+test('a file whose narrowest test covering the mutant covers fewer mutants runs first, however many the file covers', () => {
+  // `second` holds a unit test of mutant 7 (it covers only that one); `first`'s test covering 7 drives the whole library.
+  const { log } = run('7', {}, [
+    { file: 'second', ms: 1, mutants: ['7', '8'], widths: [1, 2] },
+    { file: 'other', ms: 1, mutants: ['8'], widths: [2] },
+    { file: 'first', ms: 1, mutants: ['7'], widths: [40] },
+  ]);
+  expect(log).toEqual(['second loaded', 'second test ran', 'first loaded', 'first test 1 ran', 'first test 2 ran']);
+});
+
+test('at most S3DLIO_MUTATION_MAX_FILES covering files, the most focused', () => {
+  expect(run('7', { S3DLIO_MUTATION_MAX_FILES: '1' }).log).toEqual([
+    'first loaded',
+    'first test 1 ran',
+    'first test 2 ran',
+  ]);
 });
 
 test('once a test catches the mutant, no later test of its file runs and no later file loads', () => {
