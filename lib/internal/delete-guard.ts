@@ -156,9 +156,10 @@ export function parseMountInfo(text: string): string[] {
     .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
 }
 
-async function readMountPoints(): Promise<string[]> {
+/** The mount points of this process (`file`: where the kernel lists them). */
+export async function readMountPoints(file = '/proc/self/mountinfo'): Promise<string[]> {
   try {
-    return parseMountInfo(await fs.readFile('/proc/self/mountinfo', 'utf8'));
+    return parseMountInfo(await fs.readFile(file, 'utf8'));
   } catch (error) {
     // No procfs (macOS, a chroot without /proc): the mount check falls back to st_dev (below).
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -122,6 +122,57 @@ describe('readBody: a body placed where its range was asked for', () => {
     );
   });
 
+  test('the place is asked for once, whatever the number of chunks', async () => {
+    const data = bytes(300, 9);
+    const places: Uint8Array[] = [];
+    const place = (): Uint8Array => {
+      places.push(new Uint8Array(300));
+      return places[places.length - 1];
+    };
+    const result = await readBody(
+      bodyOf([data.subarray(0, 100), data.subarray(100, 200), data.subarray(200)]),
+      300,
+      undefined,
+      place,
+    );
+    expect(places).toHaveLength(1);
+    expect(result.buffer).toBe(places[0].buffer);
+    expectSameBytes(result, data);
+  });
+
+  test('an empty place and an empty body: zero bytes, no error', async () => {
+    const place = new Uint8Array(0);
+    expect((await readBody(bodyOf([]), undefined, undefined, () => place)).byteLength).toBe(0);
+    expect((await readBody(bodyOf([]), 0, undefined, () => place)).byteLength).toBe(0);
+  });
+
+  test('without a Content-Length, a stream failing short of its place is ERR_TRUNCATED_BODY with the failure as cause', async () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const error = await rejectionOf(
+      readBody(bodyOf([bytes(30)], reset), undefined, undefined, () => new Uint8Array(100)),
+    );
+    expect(error).toMatchObject({
+      code: 'ERR_TRUNCATED_BODY',
+      message: 'the response body ended after 30 of 100 bytes',
+    });
+    expect(error.cause).toBe(reset);
+  });
+
+  test('a stream failing before its first chunk, with a length announced: ERR_TRUNCATED_BODY after 0 bytes', async () => {
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    const error = await rejectionOf(readBody(bodyOf([], reset), 10));
+    expect(error).toMatchObject({ code: 'ERR_TRUNCATED_BODY', message: 'the response body ended after 0 of 10 bytes' });
+    // Without any length known, the failure is the stream's own.
+    expect(await rejectionOf(readBody(bodyOf([bytes(3)], reset)))).toBe(reset);
+  });
+
+  test('the error is named for what it is, and has a cause only when there was one', async () => {
+    const error = new TruncatedBodyError(1, 2);
+    expect(error.name).toBe('TruncatedBodyError');
+    expect('cause' in error).toBe(false);
+    expect(new TruncatedBodyError(1, 2, 'why').cause).toBe('why');
+  });
+
   test('an aborted signal stops the read with its reason', async () => {
     const controller = new AbortController();
     const reason = new Error('stop');

@@ -17,6 +17,7 @@ import {
   currentEnvironment,
   guardDelete,
   parseMountInfo,
+  readMountPoints,
   protectedPathReached,
 } from '../../lib/internal/delete-guard';
 import { BIN, assertDistFresh, runCli } from '../cli/cli';
@@ -169,6 +170,12 @@ describe('mount points from /proc/self/mountinfo', () => {
       '',
     ].join('\n');
     expect(parseMountInfo(text)).toEqual(['/', '/mnt/my disk', '/srv/tab\tand\nnewline\\x']);
+  });
+
+  test('without procfs (macOS, a chroot) there is no list: none, and the st_dev check stands alone; any other failure is reported', async () => {
+    expect(await readMountPoints(path.join(os.tmpdir(), `s3dlio-no-proc-${process.pid}`, 'mountinfo'))).toEqual([]);
+    await expect(readMountPoints(os.tmpdir())).rejects.toMatchObject({ code: 'EISDIR' });
+    if (process.platform === 'linux') expect(await readMountPoints()).toContain('/');
   });
 
   test("this process's environment: its cwd, home and the mount points the kernel lists", async () => {
