@@ -45,7 +45,7 @@ export interface WriterOptions {
    * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. Default `none`.
    */
   compression?: 'none' | 'zstd';
-  /** zstd level, 1 (fast) to 19 (small); default 3. */
+  /** zstd level, 1 (fast) to 19 (small); default 3. Checked even without `compression: 'zstd'`. */
   compressionLevel?: number;
   /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
   signal?: AbortSignal;
@@ -182,13 +182,9 @@ export class ObjectWriter {
     this.concurrency = sink.sequential ? 1 : concurrency;
     this.verify = optionalBoolean(opts.verify, 'options.verify', false);
     const compression = optionalEnum(opts.compression, 'options.compression', ['none', 'zstd'], 'none');
-    this.compressor =
-      compression === 'zstd'
-        ? new ZstdFrames(
-            this.partSize,
-            optionalIntegerInRange(opts.compressionLevel, 'options.compressionLevel', 1, 19, 3),
-          )
-        : undefined;
+    // Checked without zstd too: a bad level is an error wherever it is passed.
+    const level = optionalIntegerInRange(opts.compressionLevel, 'options.compressionLevel', 1, 19, 3);
+    this.compressor = compression === 'zstd' ? new ZstdFrames(this.partSize, level) : undefined;
     const onAbort = (): void => void this.abort(this.signal?.reason).catch(() => undefined);
     this.signal?.addEventListener('abort', onAbort, { once: true });
   }

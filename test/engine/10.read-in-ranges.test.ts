@@ -5,8 +5,8 @@
  * test/cloud/70 runs the engine against the real servers.
  */
 import type { ResponseHeaders } from '../../lib/internal/body';
-import { type RangeOptions, type RangeReader, readInRanges } from '../../lib/engine/range-engine';
-import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { type RangeOptions, type RangeReader, rangeOptionsFrom, readInRanges } from '../../lib/engine/range-engine';
+import { expectSameBytes, rejectionOf, testBytes, thrownBy } from '../helpers/local';
 
 interface MemoryObject {
   read: RangeReader;
@@ -163,5 +163,36 @@ describe('failures and aborts', () => {
     const pending = readInRanges(slow.read, { start: 0 }, split, controller.signal, 'mem://o');
     setTimeout(() => controller.abort(new Error('stop')), 20);
     expect(await rejectionOf(pending)).toMatchObject({ code: 'ERR_ABORTED', operation: 'get' });
+  });
+});
+
+describe('range settings of a call: its options, then the store’s, then the fallback threshold', () => {
+  test('each setting is taken from the first place that gives it', () => {
+    expect(rangeOptionsFrom({}, {}, 7)).toEqual({ rangeThreshold: 7, chunkSize: undefined, concurrency: undefined });
+    expect(rangeOptionsFrom({}, { rangeThreshold: 5, chunkSize: 64, concurrency: 3 }, 7)).toEqual({
+      rangeThreshold: 5,
+      chunkSize: 64,
+      concurrency: 3,
+    });
+    expect(
+      rangeOptionsFrom(
+        { rangeThreshold: 0, chunkSize: 16, concurrency: 2 },
+        { rangeThreshold: 5, chunkSize: 64, concurrency: 3 },
+        7,
+      ),
+    ).toEqual({ rangeThreshold: 0, chunkSize: 16, concurrency: 2 });
+    expect(rangeOptionsFrom({ chunkSize: 16, concurrency: 2 }, {}, 7)).toEqual({
+      rangeThreshold: 7,
+      chunkSize: 16,
+      concurrency: 2,
+    });
+  });
+
+  test.each<[string, Parameters<typeof rangeOptionsFrom>[0], string]>([
+    ['rangeThreshold', { rangeThreshold: -1 }, 'options.rangeThreshold'],
+    ['chunkSize', { chunkSize: 0 }, 'options.chunkSize'],
+    ['concurrency', { concurrency: 1.5 }, 'options.concurrency'],
+  ])('a bad %s is refused by its name', (_name, options, named) => {
+    expect(thrownBy(() => rangeOptionsFrom(options, {}, 7)).message).toContain(`\`${named}\``);
   });
 });

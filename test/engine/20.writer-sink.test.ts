@@ -4,7 +4,7 @@
  * which error later calls get after a failure or an abort, and what zstd stores for nothing.
  * Backend sinks are tested against real servers elsewhere; this pins the writer's own decisions.
  */
-import { ObjectWriter, type PartSink } from '../../lib/engine/writer';
+import { ObjectWriter, type PartSink, writerUri } from '../../lib/engine/writer';
 import { rejectionOf, thrownBy } from '../helpers/local';
 
 const URI = 'mem://bucket/object';
@@ -115,6 +115,92 @@ describe('parts', () => {
       expect(new Set(sink.partBuffers).size).toBe(recycles ? 1 : 4);
       expect([...sink.stored!]).toEqual([0, 1, 2, 3].flatMap((i) => Array(8).fill(i)));
     }
+  });
+});
+
+describe('options, checked before anything starts', () => {
+  /** A sink with these limits. */
+  const limited = (limits: Partial<Pick<PartSink, 'maxPartSize' | 'partSizeMultiple'>> & { minPartSize?: number }) =>
+    Object.assign(new RecordingSink(), limits);
+
+  test.each<[string, () => ObjectWriter, string, RegExp]>([
+    [
+      'an unknown key',
+      () => writer(new RecordingSink(), { partsize: 8 } as never),
+      'ERR_INVALID_ARG_VALUE',
+      /`partsize` in `options` of createWriter \(did you mean `partSize`\?\)/,
+    ],
+    ['a part size of 0', () => writer(new RecordingSink(), { partSize: 0 }), 'ERR_OUT_OF_RANGE', /`options\.partSize`/],
+    [
+      'a part size below the backend minimum',
+      () => writer(limited({ minPartSize: 16 })),
+      'ERR_OUT_OF_RANGE',
+      /minimum of 16 bytes for `options\.partSize` but received 8/,
+    ],
+    [
+      'a part size above the backend maximum',
+      () => writer(limited({ maxPartSize: 7 })),
+      'ERR_OUT_OF_RANGE',
+      /maximum of 7 bytes for `options\.partSize` but received 8/,
+    ],
+    [
+      'a part size larger than a Buffer can be',
+      () => writer(new RecordingSink(), { partSize: 2 ** 53 - 1 }),
+      'ERR_OUT_OF_RANGE',
+      /an integer up to \d+ for `options\.partSize`/,
+    ],
+    [
+      'a part size off the backend multiple',
+      () => writer(limited({ partSizeMultiple: 3 })),
+      'ERR_OUT_OF_RANGE',
+      /a multiple of 3 bytes here for `options\.partSize` but received 8/,
+    ],
+    [
+      'a concurrency of 0',
+      () => writer(new RecordingSink(), { concurrency: 0 }),
+      'ERR_OUT_OF_RANGE',
+      /`options\.concurrency`/,
+    ],
+    [
+      'an unknown compression',
+      () => writer(new RecordingSink(), { compression: 'gzip' as never }),
+      'ERR_INVALID_ARG_VALUE',
+      /`options\.compression`/,
+    ],
+    [
+      'a compression level of 20',
+      () => writer(new RecordingSink(), { compression: 'zstd', compressionLevel: 20 }),
+      'ERR_OUT_OF_RANGE',
+      /`options\.compressionLevel`/,
+    ],
+  ])('%s: %s, named', (_label, make, code, message) => {
+    const error = thrownBy(make);
+    expect(error).toMatchObject({ code });
+    expect(error.message).toMatch(message);
+  });
+
+  test('the limits themselves are accepted: the minimum, the maximum, a multiple', async () => {
+    for (const sink of [limited({ minPartSize: 8 }), limited({ maxPartSize: 8 }), limited({ partSizeMultiple: 4 })]) {
+      const w = writer(sink);
+      await w.write('0123456789');
+      expect(await w.close()).toMatchObject({ bytes: 10, parts: 2 });
+    }
+  });
+
+  test('compressionLevel is checked without zstd too: a bad value is never ignored', () => {
+    expect(() => writer(new RecordingSink(), { compressionLevel: 3 })).not.toThrow();
+    expect(thrownBy(() => writer(new RecordingSink(), { compressionLevel: 0 }))).toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+      message: expect.stringContaining('options.compressionLevel'),
+    });
+  });
+
+  test('with zstd the object name gets .zst, once', () => {
+    expect(writerUri('s3://b/k', { compression: 'zstd' })).toBe('s3://b/k.zst');
+    expect(writerUri('s3://b/k.zst', { compression: 'zstd' })).toBe('s3://b/k.zst');
+    expect(writerUri('s3://b/.zst/k', { compression: 'zstd' })).toBe('s3://b/.zst/k.zst');
+    expect(writerUri('s3://b/k', { compression: 'none' })).toBe('s3://b/k');
+    expect(writerUri('s3://b/k', undefined)).toBe('s3://b/k');
   });
 });
 

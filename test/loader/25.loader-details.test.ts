@@ -38,6 +38,49 @@ describe('construction', () => {
     });
   });
 
+  test.each<[string, Record<string, unknown>, string, string]>([
+    ['a misspelled key', { batchsize: 4 }, 'ERR_INVALID_ARG_VALUE', 'of DataLoader (did you mean `batchSize`?)'],
+    ['shuffle', { shuffle: 1 }, 'ERR_INVALID_ARG_TYPE', 'options.shuffle'],
+    ['seed', { seed: -1 }, 'ERR_INVALID_ARG_VALUE', 'options.seed'],
+    ['prefetch', { prefetch: 1.5 }, 'ERR_INVALID_ARG_VALUE', 'options.prefetch'],
+    ['worldSize', { worldSize: 0 }, 'ERR_OUT_OF_RANGE', 'options.worldSize'],
+    ['a negative rank', { rank: -1 }, 'ERR_INVALID_ARG_VALUE', 'options.rank'],
+    ['a fractional rank', { rank: 0.5, worldSize: 2 }, 'ERR_INVALID_ARG_VALUE', 'options.rank'],
+    [
+      'a rank equal to worldSize',
+      { rank: 2, worldSize: 2 },
+      'ERR_INVALID_ARG_VALUE',
+      'an integer in [0, 2) (worldSize 2)',
+    ],
+    ['ordered', { ordered: 'no' }, 'ERR_INVALID_ARG_TYPE', 'options.ordered'],
+    ['onError', { onError: 'ignore' }, 'ERR_INVALID_ARG_VALUE', 'options.onError'],
+    ['readerMode', { readerMode: 'ranged' }, 'ERR_INVALID_ARG_VALUE', 'options.readerMode'],
+    ['partSize', { partSize: 0 }, 'ERR_OUT_OF_RANGE', 'options.partSize'],
+  ])('a bad %s is refused, named', (_what, options, code, named) => {
+    const error = thrownBy(() => new DataLoader(new SyntheticDataset(4), options as never));
+    expect(error).toMatchObject({ code });
+    expect(error.message).toContain(named);
+  });
+
+  test('the last rank of a world, and rank 0 of a world of one, are taken', () => {
+    expect(new DataLoader(new SyntheticDataset(4), { rank: 1, worldSize: 2 }).rank).toBe(1);
+    expect(new DataLoader(new SyntheticDataset(4), { rank: 0 }).rank).toBe(0);
+  });
+
+  test.each(['-1', '1.5', 'two'])('RANK=%s in the environment is refused, naming the variable', async (raw) => {
+    await withEnv({ RANK: raw, WORLD_SIZE: '4' }, async () => {
+      const error = thrownBy(() => new DataLoader(new SyntheticDataset(4)));
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect(error.message).toContain('env RANK');
+    });
+  });
+
+  test('RANK=0 in the environment is taken', async () => {
+    await withEnv({ RANK: '0', WORLD_SIZE: '2' }, async () => {
+      expect(new DataLoader(new SyntheticDataset(4)).rank).toBe(0);
+    });
+  });
+
   test('options and toTfGenerator arguments of the wrong type are named', () => {
     expect(thrownBy(() => new DataLoader(new SyntheticDataset(1), { dropLast: 'yes' as never }))).toMatchObject({
       code: 'ERR_INVALID_ARG_TYPE',

@@ -3,7 +3,7 @@
  * read by default, the caller's signal reaching every kind of read, the RangeEngine settings of
  * `readerMode: 'range'` passed to the store, and the operation a damaged record is reported under.
  */
-import { writeFileSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
 import { encodeTfRecords, formatTfRecordIndex, storeFor, type ObjectStore } from '../../lib';
@@ -29,6 +29,63 @@ test('option errors name the call and the option', async () => {
     code: 'ERR_INVALID_ARG_TYPE',
     message: expect.stringContaining('options.store'),
   });
+});
+
+test.each<[string, () => Promise<unknown>, string, string]>([
+  ['uris that are not an array', () => Dataset.fromUris('file:///x' as never), 'ERR_INVALID_ARG_TYPE', '`uris`'],
+  ['a uri that is not a string', () => Dataset.fromUris([uriOf('a'), 7 as never]), 'ERR_INVALID_ARG_TYPE', '`uris[1]`'],
+  [
+    'an unknown option of fromUris',
+    () => Dataset.fromUris([], { formt: 'npy' } as never),
+    'ERR_INVALID_ARG_VALUE',
+    'of Dataset.fromUris',
+  ],
+  ['a prefix that is not a string', () => Dataset.fromPrefix(42 as never), 'ERR_INVALID_ARG_TYPE', '`prefixUri`'],
+  [
+    'recursive',
+    () => Dataset.fromPrefix(uriOf(''), { recursive: 'yes' as never }),
+    'ERR_INVALID_ARG_TYPE',
+    'options.recursive',
+  ],
+  ['format', () => Dataset.fromUris([], { format: 'csv' as never }), 'ERR_INVALID_ARG_VALUE', 'options.format'],
+  ['verify', () => Dataset.fromUris([], { verify: 1 as never }), 'ERR_INVALID_ARG_TYPE', 'options.verify'],
+  [
+    'requireIndex',
+    () => Dataset.fromUris([], { requireIndex: 'no' as never }),
+    'ERR_INVALID_ARG_TYPE',
+    'options.requireIndex',
+  ],
+  ['a store without get', () => Dataset.fromUris([], { store: {} as never }), 'ERR_INVALID_ARG_TYPE', 'options.store'],
+  ['a null store', () => Dataset.fromUris([], { store: null as never }), 'ERR_INVALID_ARG_TYPE', 'options.store'],
+])('%s: refused, named, before any read', async (_what, call, code, named) => {
+  const error = await rejectionOf(call());
+  expect(error).toMatchObject({ code });
+  expect(error.message).toContain(named);
+});
+
+test('map takes a function, named transform otherwise; get refuses an unknown option by the name of the call', async () => {
+  writeFileSync(path.join(tmp.path, 'one.bin'), 'x');
+  const dataset = await Dataset.fromUris([uriOf('one.bin')]);
+  expect(() => dataset.map('upper' as never)).toThrow(/`transform`/);
+  expect(await rejectionOf(dataset.get(0, { sigal: undefined } as never))).toMatchObject({
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: expect.stringContaining('of Dataset.get'),
+  });
+});
+
+test('a TFRecord prefix: index files beside their data are not items; an .idx with no data file beside it is', async () => {
+  const dir = path.join(tmp.path, 'with-indexes');
+  mkdirSync(dir);
+  const encoded = encodeTfRecords([Uint8Array.of(1)]);
+  writeFileSync(path.join(dir, 'a.tfrecord'), encoded.data);
+  writeFileSync(path.join(dir, 'a.tfrecord.idx'), formatTfRecordIndex(encoded.index));
+  writeFileSync(path.join(dir, 'lone.idx'), encoded.data); // a TFRecord file that happens to end in .idx
+  const dataset = await Dataset.fromPrefix(`file://${dir}/`, { format: 'tfrecord' });
+  expect(dataset.source(0)).toBe(`file://${dir}/a.tfrecord`);
+  expect(dataset.length).toBe(2);
+  expect(dataset.source(1)).toBe(`file://${dir}/lone.idx`);
+  // Raw datasets keep every object.
+  expect((await Dataset.fromPrefix(`file://${dir}/`)).length).toBe(3);
 });
 
 test('a TFRecord file without an index is indexed by reading it (by default); requireIndex refuses it', async () => {

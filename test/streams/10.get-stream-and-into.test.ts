@@ -130,6 +130,28 @@ describe.each(
     expect(moved.every((byte) => byte === 0)).toBe(true); // nothing was written into memory given away
   });
 
+  test('edges: a one-byte window, a window ending inside the last chunk, getInto at the very end of its target', async () => {
+    const uri = `${backend.base()}s-${3 * CHUNK}`;
+    const whole = testBytes(3 * CHUNK, 3 * CHUNK + 3);
+    expectSameBytes(
+      await collect(backend.store.getStream(uri, { start: 5, end: 5, chunkSize: 4 })),
+      whole.subarray(5, 6),
+    );
+    const window = await collect(backend.store.getStream(uri, { start: 0, end: CHUNK + 2, chunkSize: CHUNK }));
+    expectSameBytes(window, whole.subarray(0, CHUNK + 3));
+    const target = new Uint8Array(8);
+    expect(await backend.store.getInto(`${backend.base()}s-0`, target, 8)).toBe(0);
+  });
+
+  test('getInto names its bad arguments', async () => {
+    const uri = `${backend.base()}s-1`;
+    expect((await rejectionOf(backend.store.getInto(uri, 'bytes' as never))).message).toContain('`target`');
+    expect((await rejectionOf(backend.store.getInto(uri, new Uint8Array(4), -1))).message).toContain('`offset`');
+    expect((await rejectionOf(backend.store.getInto(uri, new Uint8Array(4), 5))).message).toContain(
+      'an offset within the target (0 to 4)',
+    );
+  });
+
   test('getStream with a signal aborted before the first read, or end before start, fails typed', async () => {
     const uri = `${backend.base()}s-${3 * CHUNK}`;
     const aborted = await rejectionOf(collect(backend.store.getStream(uri, { signal: AbortSignal.abort() })));

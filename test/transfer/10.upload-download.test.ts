@@ -7,8 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'os';
 import * as path from 'path';
 
-import { BatchError, type TransferProgress, download, storeFor, upload } from '../../lib';
-import { cloudTargets, newBucketName, s3Target } from '../cloud/targets';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+import { BatchError, type TransferProgress, download, parseUri, storeFor, upload } from '../../lib';
+import { cloudTargets, newBucketName, s3Endpoint, s3Target } from '../cloud/targets';
 import { withTools } from '../helpers/tools';
 import { expectSameBytes, rejectionOf, testBytes, treeOf } from '../helpers/local';
 
@@ -141,6 +143,38 @@ s3.describe('download never writes outside the directory it was given', () => {
       'ERR_UNSAFE_PATH',
       'ERR_UNSAFE_PATH',
     ]);
+  });
+});
+
+s3.describe('download of a prefix holding folder markers (the zero-byte `dir/` objects consoles create)', () => {
+  const target = s3Target();
+  const bucket = target.bucketUri(newBucketName('markers'));
+  const store = target.store();
+  beforeAll(async () => {
+    await store.createBucket(bucket);
+    // The library refuses such keys for writes; consoles and other tools make them.
+    const s3 = new S3Client({
+      endpoint: s3Endpoint(),
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const name = parseUri(bucket).bucket;
+    for (const key of ['p/', 'p/dir/']) await s3.send(new PutObjectCommand({ Bucket: name, Key: key, Body: '' }));
+    s3.destroy();
+    await store.put(`${bucket}p/dir/f.txt`, 'inside');
+  });
+  afterAll(() => store.deleteBucket(bucket, { force: true }));
+
+  test('the markers are directories, not objects: the files below them arrive, nothing fails', async () => {
+    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    const into = path.join(scratch, 'markers');
+    const result = await download(`${bucket}p/`, into);
+    expect(result.objects).toBe(1);
+    expect(result.failed).toEqual([]);
+    expect(treeOf(into)).toEqual(['dir/', 'dir/f.txt']);
+    expect(readFileSync(path.join(into, 'dir', 'f.txt'), 'utf8')).toBe('inside');
   });
 });
 
