@@ -4,14 +4,12 @@
  * fault proxy in front of the real servers (moto, the GCS test server), while the idempotent
  * steps of the same uploads (S3 parts) are retried.
  */
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-
 import { type ObjectStore, storeFor } from '../../lib';
 import type { CloudDriver } from '../../lib/backends/cloud-driver';
 import { rejectionOf, testBytes } from '../helpers/local';
 import { describeWith } from '../helpers/tools';
 import { type FaultProxy, SLOW_DOWN_BODY, startFaultProxy } from '../servers/fault-proxy';
-import { azTarget, gsTarget, newBucketName, s3Endpoint, s3Target } from './targets';
+import { azTarget, gsTarget, newBucketName, s3Endpoint, s3Target, stagedUploads } from './targets';
 
 const MiB = 1024 * 1024;
 
@@ -74,56 +72,54 @@ describeWith(['moto'], 'S3 (moto): CompleteMultipartUpload is never retried', ()
     expect(await direct.stat(uri)).toMatchObject({ size: data.byteLength });
   });
 
-  test('complete fails and the first removal of the staged parts fails: removal is retried, nothing stays staged, no warning', async () => {
-    const uri = `s3://${bucket}/abort-once.bin`;
+  /**
+   * Writes `uri` through the proxy with complete answering 500, and the removal of the staged
+   * parts answering 500 `abortFailures` times (every time when undefined); resolves to the
+   * writer's error and the process warnings emitted meanwhile.
+   */
+  async function failComplete(
+    uri: string,
+    abortFailures: number | undefined,
+  ): Promise<{ error: Error & { code?: string }; warnings: unknown[][] }> {
     proxy.setRules([
       { name: 'complete', method: 'POST', path: complete, action: { type: 'status', status: 500 } },
-      { name: 'abort', method: 'DELETE', path: complete, times: 1, action: { type: 'status', status: 500 } },
-    ]);
-    proxy.resetStats();
-    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-    try {
-      await expect(write(viaProxy(), uri)).rejects.toMatchObject({ code: 'ERR_SERVER' });
-      expect(proxy.stats.byRule.abort).toBe(1);
-      expect(emitWarning).not.toHaveBeenCalled();
-      const s3 = new S3Client({
-        endpoint: s3Endpoint(),
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
-      const staged = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'abort-once' }));
-      s3.destroy();
-      expect(staged.Uploads ?? []).toEqual([]);
-    } finally {
-      emitWarning.mockRestore();
-      proxy.clearRules();
-    }
-  });
-
-  test("complete fails and removing the staged parts fails too: the caller gets complete's error, and a warning says the parts may remain", async () => {
-    const uri = `s3://${bucket}/abort-fails.bin`;
-    proxy.setRules([
-      { name: 'complete', method: 'POST', path: complete, action: { type: 'status', status: 500 } },
-      { name: 'abort', method: 'DELETE', path: complete, action: { type: 'status', status: 500 } },
+      {
+        name: 'abort',
+        method: 'DELETE',
+        path: complete,
+        times: abortFailures,
+        action: { type: 'status', status: 500 },
+      },
     ]);
     proxy.resetStats();
     const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       const error = await rejectionOf(write(viaProxy(), uri));
-      expect(error).toMatchObject({ code: 'ERR_SERVER' });
-      expect(proxy.stats.byRule.abort).toBe(4); // safe to repeat: retried (maxAttempts 4), then reported
-      expect(emitWarning).toHaveBeenCalledTimes(1);
-      expect(emitWarning.mock.calls[0][0]).toMatch(
-        new RegExp(
-          `^${uri}: the upload failed or was aborted, and removing what it had staged failed too \\(.*HTTP 500`,
-        ),
-      );
-      expect(emitWarning.mock.calls[0][1]).toMatchObject({ code: 'S3DLIO_UPLOAD_CLEANUP_FAILED' });
+      return { error, warnings: [...emitWarning.mock.calls] };
     } finally {
       emitWarning.mockRestore();
       proxy.clearRules();
     }
+  }
+
+  test('complete fails and the first removal of the staged parts fails: removal is retried, nothing stays staged, no warning', async () => {
+    const { error, warnings } = await failComplete(`s3://${bucket}/abort-once.bin`, 1);
+    expect(error).toMatchObject({ code: 'ERR_SERVER' });
+    expect(proxy.stats.byRule.abort).toBe(1);
+    expect(warnings).toEqual([]);
+    expect(await stagedUploads(bucket, 'abort-once')).toEqual([]);
+  });
+
+  test("complete fails and removing the staged parts fails too: the caller gets complete's error, and a warning says the parts may remain", async () => {
+    const uri = `s3://${bucket}/abort-fails.bin`;
+    const { error, warnings } = await failComplete(uri, undefined);
+    expect(error).toMatchObject({ code: 'ERR_SERVER' });
+    expect(proxy.stats.byRule.abort).toBe(4); // safe to repeat: retried (maxAttempts 4), then reported
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0][0]).toMatch(
+      new RegExp(`^${uri}: the upload failed or was aborted, and removing what it had staged failed too \\(.*HTTP 500`),
+    );
+    expect(warnings[0][1]).toMatchObject({ code: 'S3DLIO_UPLOAD_CLEANUP_FAILED' });
   });
 
   test('put of a large object (multipart inside): a failed complete is not retried either', async () => {

@@ -2,6 +2,7 @@
  * The cloud backends under test, each pointed at the server test/global-setup.ts started (or at
  * the endpoint the S3DLIO_TEST_* variables name). Every contract test runs on each of them.
  */
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'crypto';
 
 import { type ObjectStore, storeFor } from '../../lib';
@@ -41,8 +42,12 @@ export function s3Endpoint(): string {
   return requiredEnv('S3DLIO_TEST_S3_ENDPOINT');
 }
 
-/** The store options of the S3 test server (also for child processes, which build their own store). */
-export function s3StoreOptions(): Record<string, unknown> {
+/** Where the S3 test server is and how to sign for it. */
+function s3Connection(): {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+} {
   return {
     endpoint: requiredEnv('S3DLIO_TEST_S3_ENDPOINT'),
     region: process.env.S3DLIO_TEST_S3_REGION ?? 'us-east-1',
@@ -50,8 +55,31 @@ export function s3StoreOptions(): Record<string, unknown> {
       accessKeyId: process.env.S3DLIO_TEST_S3_ACCESS_KEY ?? 'test',
       secretAccessKey: process.env.S3DLIO_TEST_S3_SECRET_KEY ?? 'test',
     },
-    retryBaseDelayMs: 20,
   };
+}
+
+/** The store options of the S3 test server (also for child processes, which build their own store). */
+export function s3StoreOptions(): Record<string, unknown> {
+  return { ...s3Connection(), retryBaseDelayMs: 20 };
+}
+
+/**
+ * A plain SDK client of the S3 test server, for what the library does not do (list staged
+ * multipart uploads, write keys it refuses). The caller destroys it.
+ */
+export function s3Client(): S3Client {
+  return new S3Client({ ...s3Connection(), forcePathStyle: true });
+}
+
+/** `Key UploadId` of each multipart upload staged in `bucket` (below `prefix`) and never completed. */
+export async function stagedUploads(bucket: string, prefix?: string): Promise<string[]> {
+  const client = s3Client();
+  try {
+    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+    return (listed.Uploads ?? []).map((upload) => `${upload.Key} ${upload.UploadId}`);
+  } finally {
+    client.destroy();
+  }
 }
 
 /** S3 on moto (or S3DLIO_TEST_S3_ENDPOINT with S3DLIO_TEST_S3_ACCESS_KEY/SECRET_KEY/REGION). */

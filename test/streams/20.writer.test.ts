@@ -4,7 +4,6 @@
  * upload), the Writable adapter, verify; and the writer's own rules (backpressure window, part
  * limit) against a recording sink.
  */
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -13,7 +12,7 @@ import { pipeline } from 'stream/promises';
 
 import { type ObjectStore, ObjectWriter, crc32c, storeFor } from '../../lib';
 import type { PartSink } from '../../lib/engine/writer';
-import { cloudTargets, newBucketName, s3Target } from '../cloud/targets';
+import { cloudTargets, newBucketName, s3Target, stagedUploads } from '../cloud/targets';
 import { expectSameBytes, rejectionOf, tempFilesIn, testBytes } from '../helpers/local';
 import { describeWith, testWith } from '../helpers/tools';
 
@@ -55,15 +54,7 @@ const cloud: Backend[] = cloudTargets().map((target) => {
     tearDown: () => store.deleteBucket(bucketUri, { force: true }),
     leftovers: async () => {
       if (target.scheme !== 's3') return [];
-      const client = new S3Client({
-        endpoint: process.env.S3DLIO_TEST_S3_ENDPOINT,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
-      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-      client.destroy();
-      return (uploads.Uploads ?? []).map((upload) => `${upload.Key} ${upload.UploadId}`);
+      return stagedUploads(bucket);
     },
   };
 });

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'os';
 import * as path from 'path';
 
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 
 import { BatchError, type TransferProgress, download, parseUri, storeFor, upload } from '../../lib';
-import { cloudTargets, newBucketName, s3Endpoint, s3Target } from '../cloud/targets';
+import { cloudTargets, newBucketName, s3Client, s3Target } from '../cloud/targets';
 import { withTools } from '../helpers/tools';
 import { expectSameBytes, rejectionOf, testBytes, treeOf } from '../helpers/local';
 
@@ -50,22 +50,23 @@ const destinations = [
   }),
 ];
 
+/** Module functions (upload/download) use each scheme's default store, configured from the env. */
+function configure(): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: process.env.S3DLIO_TEST_S3_ENDPOINT,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    AZURE_STORAGE_CONNECTION_STRING: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING,
+    STORAGE_EMULATOR_HOST: process.env.S3DLIO_TEST_GCS_ENDPOINT,
+    GOOGLE_CLOUD_PROJECT: 'test',
+  });
+}
+
 describe.each(
   destinations.map((destination) => [destination.name, destination] as [string, (typeof destinations)[number]]),
 )('%s', (_name, destination) => {
   afterAll(() => destination.tearDown());
-  const configure = (): void => {
-    // Module functions (upload/download) use each scheme's default store, configured from the env.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: process.env.S3DLIO_TEST_S3_ENDPOINT,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      AZURE_STORAGE_CONNECTION_STRING: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING,
-      STORAGE_EMULATOR_HOST: process.env.S3DLIO_TEST_GCS_ENDPOINT,
-      GOOGLE_CLOUD_PROJECT: 'test',
-    });
-  };
 
   test('upload of glob patterns, then download, round-trips the tree with progress', async () => {
     configure();
@@ -122,8 +123,7 @@ s3.describe('download never writes outside the directory it was given', () => {
   afterAll(() => store.deleteBucket(bucket, { force: true }));
 
   test('unsafe keys are refused with ERR_UNSAFE_PATH; the safe ones are written; nothing lands outside', async () => {
-    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    configure();
     const into = path.join(scratch, 'jail', 'inside');
     mkdirSync(into, { recursive: true });
     const error = await rejectionOf(download(`${bucket}evil/`, into));
@@ -153,12 +153,7 @@ s3.describe('download of a prefix holding folder markers (the zero-byte `dir/` o
   beforeAll(async () => {
     await store.createBucket(bucket);
     // The library refuses such keys for writes; consoles and other tools make them.
-    const s3 = new S3Client({
-      endpoint: s3Endpoint(),
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const s3 = s3Client();
     const name = parseUri(bucket).bucket;
     for (const key of ['p/', 'p/dir/']) await s3.send(new PutObjectCommand({ Bucket: name, Key: key, Body: '' }));
     s3.destroy();
@@ -167,8 +162,7 @@ s3.describe('download of a prefix holding folder markers (the zero-byte `dir/` o
   afterAll(() => store.deleteBucket(bucket, { force: true }));
 
   test('the markers are directories, not objects: the files below them arrive, nothing fails', async () => {
-    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    configure();
     const into = path.join(scratch, 'markers');
     const result = await download(`${bucket}p/`, into);
     expect(result.objects).toBe(1);
@@ -183,8 +177,7 @@ s3.describe('copy with { recursive: true } across backends', () => {
   const bucket = target.bucketUri(newBucketName('rcp'));
   const store = target.store();
   beforeAll(async () => {
-    process.env.AWS_ENDPOINT_URL = process.env.S3DLIO_TEST_S3_ENDPOINT;
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    configure();
     await store.createBucket(bucket);
     await store.putMany(Object.entries(tree).map(([rel, data]) => ({ uri: `${bucket}tree/${rel}`, data })));
   });
