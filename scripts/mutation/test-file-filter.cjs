@@ -98,7 +98,6 @@ function budgetSpent() {
 async function filter(testPaths) {
   const active = process.env.__STRYKER_ACTIVE_MUTANT__;
   killed.clear();
-  startBudget(0);
   if (active === undefined) return { filtered: testPaths };
   if (filesByMutant === undefined) load();
   const files = filesByMutant.get(active);

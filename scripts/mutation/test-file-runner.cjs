@@ -23,7 +23,7 @@ const TestRunner = require('jest-runner').default;
 const { createEmptyTestResult } = require('@jest/test-result');
 const { budget: runBudget, budgetSpent, envCount, killed, startBudget } = require('./test-file-filter.cjs');
 
-/** Milliseconds of tests a mutant gets before no further file is loaded for it (0: no limit). */
+/** Milliseconds of tests a mutant gets before no further test starts for it (0: no limit). */
 const budgetMs = () => envCount('S3DLIO_MUTATION_BUDGET_MS', 10000);
 
 class BailingTestRunner extends TestRunner {
