@@ -19,13 +19,14 @@ import {
   type PutOptions,
   RENAME_KEYS,
   type RenameOptions,
+  type ObjectWriter,
   type StreamOptions,
+  type WriterOptions,
 } from './object-store';
 import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
-import type { ObjectWriter, WriterOptions } from './engine/writer';
-import { openDestination } from './engine/transfer';
+import { openDestination } from './transfer';
 import { batchLabel, runBatch } from './internal/batch';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { optionKeys } from './internal/option-keys';

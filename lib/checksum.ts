@@ -2,9 +2,9 @@
 import { createHash } from 'crypto';
 
 import { S3dlioError, toS3dlioError } from './errors';
-import type { StoredChecksum } from './internal/body';
 import * as native from './native';
 import { invalidType, outOfRange, toBytes } from './validate';
+import type { StoredChecksum } from './object-store';
 
 /**
  * CRC32C (Castagnoli) of `data`, continuing from `seed` (the CRC of the bytes before it; 0 to

@@ -4,8 +4,8 @@
  * S3 endpoint inline or configured, Azure's https and az:// forms. Copy and rename use it so that
  * an object is never copied onto itself and then deleted, nor a prefix copied into itself.
  */
-import { CloudStore } from './backends/cloud-store';
-import { resolvePath, sameFile, splitPrefix } from './internal/local-paths';
+import { CloudStore } from './backends/cloud/cloud-store';
+import { resolvePath, sameFile, splitPrefix } from './backends/local/paths';
 import { storeFor } from './stores';
 import { isLocalScheme, parseUri } from './uri';
 import { invalidValue } from './validate';

@@ -34,8 +34,8 @@ export type { CopyOptions } from './api';
 export { configureDefaultStore, storeFor, type StoreOptions } from './stores';
 export { crc32c } from './checksum';
 export { DataGenerator, fillRandom, generateData, type DataGenOptions, type DataGeneratorOptions } from './datagen';
-export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/file';
-export { DirectStore, type DirectStoreOptions } from './backends/direct';
+export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/local/file';
+export { DirectStore, type DirectStoreOptions } from './backends/local/direct';
 export type {
   BatchOptions,
   DeleteBucketOptions,
@@ -45,6 +45,7 @@ export type {
   ListOptions,
   ObjectStat,
   ObjectStore,
+  ObjectWriter,
   OperationOptions,
   PutData,
   PutItem,
@@ -54,7 +55,6 @@ export type {
   WriteResult,
   WriterOptions,
 } from './object-store';
-export { ObjectWriter } from './engine/writer';
 export {
   download,
   upload,
@@ -63,7 +63,7 @@ export {
   type TransferProgress,
   type TransferResult,
   type UploadOptions,
-} from './engine/transfer';
+} from './transfer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -2,17 +2,12 @@
  * The one interface every backend implements, and the option types of its methods. Every method
  * takes full URIs of the store's scheme, so code written against it works on any backend.
  */
-import type { Readable } from 'stream';
+import type { Readable, Writable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
-import type { StreamOptions } from './engine/streams';
-import type { ObjectWriter, WriterOptions } from './engine/writer';
 import { optionKeys } from './internal/option-keys';
 import type { Scheme } from './uri';
 import { optionalPositiveInteger } from './validate';
-
-export type { StreamOptions } from './engine/streams';
-export type { WriteResult, WriterOptions } from './engine/writer';
 
 /** Options every async operation accepts. */
 export interface OperationOptions {
@@ -123,6 +118,142 @@ export type PutData = Uint8Array | ArrayBuffer | ArrayBufferView | string;
 export interface PutItem {
   uri: string;
   data: PutData;
+}
+
+/** An inclusive byte range; `end` omitted means to the end of the object. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/** What the response headers say, handed to a BodyPlacement before the body is read. */
+export interface ResponseHeaders {
+  /** Bytes in this response (Content-Length), when known. */
+  length?: number;
+  /** Size of the whole object (from Content-Range, or Content-Length of a full response). */
+  totalSize?: number;
+  /** Entity tag (or generation) of the object version that answered. */
+  etag?: string;
+  /** The stored checksum of the whole object, when the service sent one. */
+  checksum?: StoredChecksum;
+}
+
+/** A whole-object checksum kept by the service (base64, as the services send it). */
+export interface StoredChecksum {
+  algorithm: 'crc32c' | 'md5';
+  base64: string;
+}
+
+/**
+ * Lets the caller choose where a body goes once the headers are in: the RangeEngine puts each
+ * range straight into its place in the object's buffer, so no range is copied twice.
+ */
+export interface BodyPlacement {
+  /** Returns the exact-length target for the body, or undefined for a buffer of its own. */
+  onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
+  /** Ask the service for the stored checksum (S3 sends it only when asked). */
+  wantsChecksum?: boolean;
+}
+
+/** Options of `getStream`. */
+export interface StreamOptions extends OperationOptions {
+  /** Bytes per ranged read (default 8 MiB). Memory in use is about `chunkSize × (prefetch + 1)`. */
+  chunkSize?: number;
+  /** Ranges read ahead of the consumer (default 2). */
+  prefetch?: number;
+  /** First byte (default 0). */
+  start?: number;
+  /** Last byte, inclusive (default: the end of the object). */
+  end?: number;
+}
+
+/** Options of `createWriter`. */
+export interface WriterOptions {
+  /** Bytes per part (default 16 MiB; S3 needs at least 5 MiB, GCS multiples of 256 KiB). */
+  partSize?: number;
+  /** Parts uploaded at once (default 4; GCS resumable uploads are sequential). */
+  concurrency?: number;
+  /** Content type stored with the object (cloud backends). */
+  contentType?: string;
+  /**
+   * After completion, check the stored size against the bytes written, and the stored CRC32C
+   * against the one computed while writing where the backend keeps a whole-object CRC32C (GCS,
+   * S3 single-request uploads). One HEAD.
+   */
+  verify?: boolean;
+  /**
+   * `zstd`: store the bytes zstd-compressed, one frame per part (a valid multi-frame .zst that
+   * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. Default `none`.
+   */
+  compression?: 'none' | 'zstd';
+  /** zstd level, 1 (fast) to 19 (small); default 3. Checked even without `compression: 'zstd'`. */
+  compressionLevel?: number;
+  /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
+  signal?: AbortSignal;
+}
+
+/** What `close()` resolves to. */
+export interface WriteResult {
+  /** The object written (with `.zst` added when compressing). */
+  uri: string;
+  /** Bytes given to `write`. */
+  bytes: number;
+  /** Bytes stored (differs from `bytes` when compressed). */
+  storedBytes: number;
+  /** Parts uploaded (1 for an object written in one request). */
+  parts: number;
+  /** ETag (or generation) of the stored object, where the backend returns one. */
+  etag?: string;
+}
+
+/** A streaming writer. Obtain one with `createWriter(uri, options)`. */
+export interface ObjectWriter {
+  /** Bytes accepted so far. */
+  readonly bytesWritten: number;
+  /**
+   * Appends bytes (strings as UTF-8). Resolves once they are buffered; waits while `concurrency`
+   * parts are in flight, so memory stays within `partSize × (concurrency + 1)`.
+   */
+  write(chunk: PutData): Promise<void>;
+  /** Uploads what is left and makes the object visible. */
+  close(): Promise<WriteResult>;
+  /** Cancels the upload and removes whatever was staged; nothing becomes visible. */
+  abort(reason?: unknown): Promise<void>;
+  /** A Node Writable over this writer (for `pipeline`). */
+  toWritable(): Writable;
+}
+
+/** A backend's side of a streaming upload. Parts may complete in any order. */
+export interface PartSink {
+  /** Largest number of parts the backend accepts (S3 10,000, Azure 50,000). */
+  readonly maxParts: number;
+  /** Smallest part the backend accepts, except the last one. */
+  readonly minPartSize: number;
+  /** Largest part the backend accepts. */
+  readonly maxPartSize?: number;
+  /** Parts must be sent one after another (GCS resumable). */
+  readonly sequential?: boolean;
+  /** partSize must be a multiple of this (O_DIRECT alignment for direct://). */
+  readonly partSizeMultiple?: number;
+  /** Memory for one part (aligned for direct://). */
+  allocate?(size: number): Uint8Array;
+  /**
+   * The sink is done with a part's bytes once `uploadPart` settles, so the writer may reuse the
+   * buffer for a later part (fresh memory faults in slowly). Not for sinks that keep a reference.
+   */
+  readonly recyclesParts?: boolean;
+  /** Uploads part `index` (0-based) at byte `offset`. */
+  uploadPart(index: number, offset: number, bytes: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** Makes the object visible; `parts` is the number uploaded. */
+  complete(totalBytes: number, parts: number, signal: AbortSignal): Promise<{ etag?: string }>;
+  /** Writes a small object in one request, when no part was needed. */
+  putWhole(bytes: Uint8Array, signal: AbortSignal): Promise<{ etag?: string }>;
+  /** Cancels the upload and removes whatever was staged. Must not throw for "nothing to do". */
+  abort(): Promise<void>;
+  /** The stored size, for `verify`. */
+  storedSize(signal: AbortSignal): Promise<number>;
+  /** The stored whole-object checksum, for `verify` (undefined: the backend keeps none). */
+  storedChecksum?(signal: AbortSignal, multipart: boolean): Promise<StoredChecksum | undefined>;
 }
 
 /** A storage backend. Obtain one with `storeFor(uri, options)`. */

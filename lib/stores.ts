@@ -1,9 +1,9 @@
 /** Choosing the backend for a URI: `storeFor`, and the shared default store of each scheme. */
-import { AzureStore, type AzureStoreOptions } from './backends/azure';
-import { DirectStore, type DirectStoreOptions } from './backends/direct';
-import { FileStore, type FileStoreOptions } from './backends/file';
-import { GcsStore, type GcsStoreOptions } from './backends/gcs';
-import { S3Store, type S3StoreOptions } from './backends/s3';
+import { AzureStore, type AzureStoreOptions } from './backends/cloud/azure';
+import { DirectStore, type DirectStoreOptions } from './backends/local/direct';
+import { FileStore, type FileStoreOptions } from './backends/local/file';
+import { GcsStore, type GcsStoreOptions } from './backends/cloud/gcs';
+import { S3Store, type S3StoreOptions } from './backends/cloud/s3';
 import { S3dlioError } from './errors';
 import type { ObjectStore } from './object-store';
 import { type Scheme, parseUri } from './uri';

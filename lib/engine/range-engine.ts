@@ -9,14 +9,8 @@ import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
 import { S3dlioError, abortError } from '../errors';
-import type { BodyPlacement, ResponseHeaders } from '../internal/body';
 import { expectNonNegativeInteger, optionalPositiveInteger } from '../validate';
-
-/** An inclusive byte range; `end` omitted means to the end of the object. */
-export interface ByteWindow {
-  start: number;
-  end?: number;
-}
+import type { BodyPlacement, ByteRange, ResponseHeaders } from '../object-store';
 
 /** How a get is split. */
 export interface RangeOptions {
@@ -121,7 +115,7 @@ class FirstFailure {
  */
 export async function readInRanges(
   read: RangeReader,
-  window: ByteWindow,
+  window: ByteRange,
   options: RangeOptions,
   signal: AbortSignal | undefined,
   uri: string,

@@ -9,7 +9,7 @@ import type { ReadableStream } from 'stream/web';
 import { CallSite, S3dlioError, abortError, relabel, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { bufferDetached, isDetached } from '../internal/memory';
-import type { ObjectStore, OperationOptions } from '../object-store';
+import type { ObjectStore, StreamOptions } from '../object-store';
 import {
   expectNonNegativeInteger,
   invalidType,
@@ -17,18 +17,6 @@ import {
   optionalSignal,
   outOfRange,
 } from '../validate';
-
-/** Options of `getStream`. */
-export interface StreamOptions extends OperationOptions {
-  /** Bytes per ranged read (default 8 MiB). Memory in use is about `chunkSize × (prefetch + 1)`. */
-  chunkSize?: number;
-  /** Ranges read ahead of the consumer (default 2). */
-  prefetch?: number;
-  /** First byte (default 0). */
-  start?: number;
-  /** Last byte, inclusive (default: the end of the object). */
-  end?: number;
-}
 
 const STREAM_KEYS = optionKeys<StreamOptions>()({
   signal: true,

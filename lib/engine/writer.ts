@@ -13,7 +13,6 @@ import { Writable } from 'stream';
 
 import { crc32c } from '../native';
 import { assertAttached } from '../internal/memory';
-import type { StoredChecksum } from '../internal/body';
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
@@ -25,31 +24,7 @@ import {
   outOfRange,
   toBytes,
 } from '../validate';
-
-/** Options of `createWriter`. */
-export interface WriterOptions {
-  /** Bytes per part (default 16 MiB; S3 needs at least 5 MiB, GCS multiples of 256 KiB). */
-  partSize?: number;
-  /** Parts uploaded at once (default 4; GCS resumable uploads are sequential). */
-  concurrency?: number;
-  /** Content type stored with the object (cloud backends). */
-  contentType?: string;
-  /**
-   * After completion, check the stored size against the bytes written, and the stored CRC32C
-   * against the one computed while writing where the backend keeps a whole-object CRC32C (GCS,
-   * S3 single-request uploads). One HEAD.
-   */
-  verify?: boolean;
-  /**
-   * `zstd`: store the bytes zstd-compressed, one frame per part (a valid multi-frame .zst that
-   * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. Default `none`.
-   */
-  compression?: 'none' | 'zstd';
-  /** zstd level, 1 (fast) to 19 (small); default 3. Checked even without `compression: 'zstd'`. */
-  compressionLevel?: number;
-  /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
-  signal?: AbortSignal;
-}
+import type { ObjectWriter, PartSink, WriteResult, WriterOptions } from '../object-store';
 
 /** Keys of {@link WriterOptions}. */
 export const WRITER_KEYS = optionKeys<WriterOptions>()({
@@ -62,53 +37,6 @@ export const WRITER_KEYS = optionKeys<WriterOptions>()({
   signal: true,
 });
 
-/** What `close()` resolves to. */
-export interface WriteResult {
-  /** The object written (with `.zst` added when compressing). */
-  uri: string;
-  /** Bytes given to `write`. */
-  bytes: number;
-  /** Bytes stored (differs from `bytes` when compressed). */
-  storedBytes: number;
-  /** Parts uploaded (1 for an object written in one request). */
-  parts: number;
-  /** ETag (or generation) of the stored object, where the backend returns one. */
-  etag?: string;
-}
-
-/** A backend's side of a streaming upload. Parts may complete in any order. */
-export interface PartSink {
-  /** Largest number of parts the backend accepts (S3 10,000, Azure 50,000). */
-  readonly maxParts: number;
-  /** Smallest part the backend accepts, except the last one. */
-  readonly minPartSize: number;
-  /** Largest part the backend accepts. */
-  readonly maxPartSize?: number;
-  /** Parts must be sent one after another (GCS resumable). */
-  readonly sequential?: boolean;
-  /** partSize must be a multiple of this (O_DIRECT alignment for direct://). */
-  readonly partSizeMultiple?: number;
-  /** Memory for one part (aligned for direct://). */
-  allocate?(size: number): Uint8Array;
-  /**
-   * The sink is done with a part's bytes once `uploadPart` settles, so the writer may reuse the
-   * buffer for a later part (fresh memory faults in slowly). Not for sinks that keep a reference.
-   */
-  readonly recyclesParts?: boolean;
-  /** Uploads part `index` (0-based) at byte `offset`. */
-  uploadPart(index: number, offset: number, bytes: Uint8Array, signal: AbortSignal): Promise<void>;
-  /** Makes the object visible; `parts` is the number uploaded. */
-  complete(totalBytes: number, parts: number, signal: AbortSignal): Promise<{ etag?: string }>;
-  /** Writes a small object in one request, when no part was needed. */
-  putWhole(bytes: Uint8Array, signal: AbortSignal): Promise<{ etag?: string }>;
-  /** Cancels the upload and removes whatever was staged. Must not throw for "nothing to do". */
-  abort(): Promise<void>;
-  /** The stored size, for `verify`. */
-  storedSize(signal: AbortSignal): Promise<number>;
-  /** The stored whole-object checksum, for `verify` (undefined: the backend keeps none). */
-  storedChecksum?(signal: AbortSignal, multipart: boolean): Promise<StoredChecksum | undefined>;
-}
-
 /** The key a writer with these options writes: `.zst` appended when compressing with zstd. */
 export function writerUri(uri: string, options: WriterOptions | undefined): string {
   return options?.compression === 'zstd' && !uri.endsWith('.zst') ? `${uri}.zst` : uri;
@@ -120,12 +48,15 @@ export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 /** `put` of more bytes than this goes up as a multipart upload (cloud backends). */
 export const DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 
-/** A streaming writer. Obtain one with `createWriter(uri, options)`. */
-export class ObjectWriter {
+/**
+ * The ObjectWriter of every backend: parts cut from what is written, handed to the backend's
+ * PartSink with a bounded window in flight.
+ */
+export class PartWriter implements ObjectWriter {
   private readonly partSize: number;
   private readonly concurrency: number;
   private readonly verify: boolean;
-  private readonly controller = ObjectWriter.unlimitedController();
+  private readonly controller = PartWriter.unlimitedController();
   private readonly callSite = new CallSite();
   private current: Uint8Array | undefined;
   private filled = 0;

@@ -34,7 +34,7 @@ function takeOption(args, name) {
  * scored scope unless `--scope` says otherwise).
  */
 function strykerArguments(argv) {
-  const { SCORED_DIRECTORIES, REPORTED_DIRECTORIES, SCORED, REPORTED } = require('./scopes.cjs');
+  const { SCORED_DIRECTORIES, REPORTED_DIRECTORIES, SCORED, REPORTED, isScored, isReported } = require('./scopes.cjs');
   const args = [...argv];
   const scope = takeOption(args, '--scope');
   const fraction = takeOption(args, '--sample');
@@ -44,14 +44,14 @@ function strykerArguments(argv) {
     return args;
   }
   const scopes = {
-    scored: { globs: SCORED, directories: SCORED_DIRECTORIES },
-    backends: { globs: REPORTED, directories: REPORTED_DIRECTORIES },
+    scored: { globs: SCORED, directories: SCORED_DIRECTORIES, keep: isScored },
+    backends: { globs: REPORTED, directories: REPORTED_DIRECTORIES, keep: isReported },
   };
   const chosen = scopes[scope ?? 'scored'];
   if (chosen === undefined) throw new Error(`--scope takes scored or backends, got ${JSON.stringify(scope)}`);
   if (fraction === undefined) return ['--mutate', chosen.globs.join(','), ...args];
   const { sampleSpecs } = require('./sample.js');
-  const specs = sampleSpecs(chosen.directories, Number(fraction), seed === undefined ? 1 : Number(seed));
+  const specs = sampleSpecs(chosen.directories, Number(fraction), seed === undefined ? 1 : Number(seed), chosen.keep);
   console.log(`Mutating a sample: ${specs.length} lines (fraction ${fraction}, seed ${seed ?? 1})`);
   return ['--mutate', specs.join(','), ...args];
 }

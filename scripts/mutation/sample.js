@@ -24,12 +24,15 @@ function filesUnder(relative) {
     .filter((file) => file.endsWith('.ts'));
 }
 
-/** The `--mutate` specs of a sample of the lines of `scopes` (folders or files under the repo). */
-function sampleSpecs(scopes, fraction, seed) {
+/**
+ * The `--mutate` specs of a sample of the lines of `scopes` (folders or files under the repo),
+ * among the files `keep` accepts.
+ */
+function sampleSpecs(scopes, fraction, seed, keep = () => true) {
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`--sample takes a fraction in (0, 1], got ${fraction}`);
   const random = seededRandom(seed);
   const specs = [];
-  for (const file of scopes.flatMap(filesUnder).sort()) {
+  for (const file of scopes.flatMap(filesUnder).filter(keep).sort()) {
     const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
     lines.forEach((text, i) => {
       const code = text.trim();

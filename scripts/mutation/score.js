@@ -17,14 +17,16 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '../..');
+const { isReported, isScored } = require('./scopes.cjs');
+
 const BAR = 80;
 const SCOPES = [
   {
-    name: 'scored (internal, engine, uri, loader, formats, cloud)',
-    test: (f) => !f.startsWith('lib/backends/'),
+    name: 'scored (internal, engine, uri, loader, formats, cloud plumbing)',
+    test: isScored,
     bar: BAR,
   },
-  { name: 'lib/backends (reported, no bar)', test: (f) => f.startsWith('lib/backends/') },
+  { name: 'lib/backends (reported, no bar)', test: isReported },
 ];
 
 /**

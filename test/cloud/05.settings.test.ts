@@ -3,7 +3,7 @@
  * "Retries and timeouts"), and which hosts count as this machine: pure functions, checked
  * directly. test/safety/63 watches the same settings on the wire.
  */
-import { connectionSettingsFrom, envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/cloud/config';
+import { connectionSettingsFrom, envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/backends/cloud/config';
 
 describe('retry and connection settings: the option, else the variable, else the default', () => {
   const defaults = { maxAttempts: 4, baseDelayMs: 100, attemptTimeoutMs: 60_000 };

@@ -5,9 +5,9 @@
  */
 import { getEventListeners } from 'events';
 
-import { raceSignal, sleep } from '../../lib/internal/abort';
-import { attemptSignal, DEFAULT_RETRY_POLICY } from '../../lib/internal/retry';
-import { readBody } from '../../lib/internal/body';
+import { raceSignal, sleep } from '../../lib/backends/cloud/abort';
+import { attemptSignal, DEFAULT_RETRY_POLICY } from '../../lib/backends/cloud/retry';
+import { readBody } from '../../lib/backends/cloud/body';
 import { rejectionOf } from '../helpers/local';
 
 describe('signals leave no listener behind', () => {

@@ -4,7 +4,7 @@
  * named in the refusal, and checkKey reporting the first rule that refuses. The backends' own
  * tables are exercised against the servers in test/safety/65.
  */
-import { checkKey, forbiddenCharacter, keyRule, maxCharacters, maxUtf8Bytes } from '../../lib/cloud/keys';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters, maxUtf8Bytes } from '../../lib/backends/cloud/keys';
 import { thrownBy } from '../helpers/local';
 
 describe('limits at the boundary', () => {

@@ -3,7 +3,7 @@
  * characters up (shorter ones would scrub ordinary words), percent-decoded forms included. The
  * remembered set belongs to this file's copy of the library, which no other test file shares.
  */
-import { redactSecrets, rememberSecrets } from '../../lib/cloud/errors';
+import { redactSecrets, rememberSecrets } from '../../lib/backends/cloud/errors';
 
 test('16 characters and more are scrubbed; 15 are not; non-strings are passed over', () => {
   const fifteen = 'abcdefghijklmno';

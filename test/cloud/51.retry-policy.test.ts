@@ -1,9 +1,9 @@
 /**
- * The retry policy every cloud request goes through (lib/internal/retry.ts), on its own: only
+ * The retry policy every cloud request goes through (lib/backends/cloud/retry.ts), on its own: only
  * idempotent steps are retried, and only for retryable failures; attempts are counted exactly;
  * backoff stays within its documented bounds; the caller's signal ends a backoff at once.
  */
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, backoffDelay, withRetry } from '../../lib/internal/retry';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, backoffDelay, withRetry } from '../../lib/backends/cloud/retry';
 import { rejectionOf } from '../helpers/local';
 
 /** A policy with no real waiting (backoff 0–1 ms) unless a test asks for more. */

@@ -5,7 +5,7 @@
  * steps of the same uploads (S3 parts) are retried.
  */
 import { type ObjectStore, storeFor } from '../../lib';
-import type { CloudDriver } from '../../lib/backends/cloud-driver';
+import type { CloudDriver } from '../../lib/backends/cloud/driver';
 import { rejectionOf, testBytes } from '../helpers/local';
 import { describeWith } from '../helpers/tools';
 import { type FaultProxy, SLOW_DOWN_BODY, startFaultProxy } from '../servers/fault-proxy';

@@ -11,7 +11,12 @@ import { Readable } from 'stream';
 
 import { storeFor } from '../../lib';
 import { S3dlioError } from '../../lib/errors';
-import { TruncatedBodyError, lengthFromContentRange, readBody, totalFromContentRange } from '../../lib/internal/body';
+import {
+  TruncatedBodyError,
+  lengthFromContentRange,
+  readBody,
+  totalFromContentRange,
+} from '../../lib/backends/cloud/body';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 
 /** A stream that yields `chunks` and then ends cleanly (or fails with `error`). */

@@ -1,9 +1,9 @@
 /**
- * How a cloud failure becomes the library's error, on its own (lib/cloud/errors.ts): the code and
+ * How a cloud failure becomes the library's error, on its own (lib/backends/cloud/errors.ts): the code and
  * retry decision for every HTTP status a service answers with, what counts as a network failure,
  * and which credential forms are scrubbed from any text an error carries.
  */
-import { classifyNetworkError, classifyStatus, cloudError, redactSecrets } from '../../lib/cloud/errors';
+import { classifyNetworkError, classifyStatus, cloudError, redactSecrets } from '../../lib/backends/cloud/errors';
 
 describe('classifyStatus: the code and retry decision for each HTTP status', () => {
   test.each([

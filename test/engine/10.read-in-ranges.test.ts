@@ -4,9 +4,9 @@
  * the ranges asked for, concurrency, a version that changes mid-read, failures and aborts.
  * test/cloud/70 runs the engine against the real servers.
  */
-import type { ResponseHeaders } from '../../lib/internal/body';
 import { type RangeOptions, type RangeReader, rangeOptionsFrom, readInRanges } from '../../lib/engine/range-engine';
 import { expectSameBytes, rejectionOf, testBytes, thrownBy } from '../helpers/local';
+import type { ResponseHeaders } from '../../lib/object-store';
 
 interface MemoryObject {
   read: RangeReader;

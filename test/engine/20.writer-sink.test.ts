@@ -4,8 +4,9 @@
  * which error later calls get after a failure or an abort, and what zstd stores for nothing.
  * Backend sinks are tested against real servers elsewhere; this pins the writer's own decisions.
  */
-import { ObjectWriter, type PartSink, writerUri } from '../../lib/engine/writer';
+import { PartWriter, writerUri } from '../../lib/engine/writer';
 import { rejectionOf, thrownBy } from '../helpers/local';
+import type { PartSink } from '../../lib/object-store';
 
 const URI = 'mem://bucket/object';
 
@@ -53,8 +54,8 @@ class RecordingSink implements PartSink {
   }
 }
 
-function writer(sink: RecordingSink, options: ConstructorParameters<typeof ObjectWriter>[2] = {}): ObjectWriter {
-  return new ObjectWriter(URI, sink, { partSize: 8, ...options });
+function writer(sink: RecordingSink, options: ConstructorParameters<typeof PartWriter>[2] = {}): PartWriter {
+  return new PartWriter(URI, sink, { partSize: 8, ...options });
 }
 
 describe('one request or parts', () => {
@@ -123,7 +124,7 @@ describe('options, checked before anything starts', () => {
   const limited = (limits: Partial<Pick<PartSink, 'maxPartSize' | 'partSizeMultiple'>> & { minPartSize?: number }) =>
     Object.assign(new RecordingSink(), limits);
 
-  test.each<[string, () => ObjectWriter, string, RegExp]>([
+  test.each<[string, () => PartWriter, string, RegExp]>([
     [
       'an unknown key',
       () => writer(new RecordingSink(), { partsize: 8 } as never),
@@ -297,7 +298,7 @@ describe('zstd', () => {
 
   test('input of exactly one frame is that one frame: nothing more at close', async () => {
     const sink = new RecordingSink();
-    const w = new ObjectWriter(URI, sink, { partSize: 64, compression: 'zstd' });
+    const w = new PartWriter(URI, sink, { partSize: 64, compression: 'zstd' });
     const input = new Uint8Array(64).fill(1);
     await w.write(input);
     const result = await w.close();

@@ -1,11 +1,11 @@
 /**
- * The retry loop and the abort helpers of the cloud backends (lib/internal/retry.ts, abort.ts) and
- * the settings they read (lib/cloud/config.ts), on their own. test/cloud/51–53 check them end to
+ * The retry loop and the abort helpers of the cloud backends (lib/backends/cloud/retry.ts, abort.ts) and
+ * the settings they read (lib/backends/cloud/config.ts), on their own. test/cloud/51–53 check them end to
  * end against the servers.
  */
-import { envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/cloud/config';
-import { raceSignal, sleep } from '../../lib/internal/abort';
-import { type RetryPolicy, attemptSignal, withRetry } from '../../lib/internal/retry';
+import { envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/backends/cloud/config';
+import { raceSignal, sleep } from '../../lib/backends/cloud/abort';
+import { type RetryPolicy, attemptSignal, withRetry } from '../../lib/backends/cloud/retry';
 import { rejectionOf, thrownBy } from '../helpers/local';
 
 const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({

@@ -16,7 +16,7 @@ import {
   tempPathFor,
   walkPrefix,
   type WalkEntry,
-} from '../../lib/internal/local-paths';
+} from '../../lib/backends/local/paths';
 import { treeOf } from '../helpers/local';
 
 let dir: string;

@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as fc from 'fast-check';
 
 import { configureDefaultStore, download, parseUri, put, S3dlioError, type ParsedUri } from '../../lib';
-import { checkKey, forbiddenCharacter, keyRule, maxCharacters, maxUtf8Bytes } from '../../lib/cloud/keys';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters, maxUtf8Bytes } from '../../lib/backends/cloud/keys';
 import { keySegments, LocalRoot } from '../../lib/internal/local-root';
 import { localUri } from '../../lib/uri';
 import { newBucketName, requiredEnv } from '../cloud/targets';
@@ -151,7 +151,7 @@ describe('parseUri', () => {
 // eslint-disable-next-line no-control-regex -- control characters are what is matched
 const CONTROL = /[\u0000-\u001F]/;
 
-describe('cloud key rules (lib/cloud/keys.ts)', () => {
+describe('cloud key rules (lib/backends/cloud/keys.ts)', () => {
   test('each rule refuses exactly the keys it describes; checkKey throws ERR_INVALID_URI with the first reason', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 30 }), fc.nat(40), (key, limit) => {

@@ -19,7 +19,7 @@ import {
   parseMountInfo,
   readMountPoints,
   protectedPathReached,
-} from '../../lib/internal/delete-guard';
+} from '../../lib/backends/local/delete-guard';
 import { BIN, assertDistFresh, runCli } from '../cli/cli';
 import { REPO_ROOT } from '../helpers/child';
 import { rejectionOf, treeOf } from '../helpers/local';

@@ -12,7 +12,7 @@ import { inspect } from 'util';
 import { OAuth2Client } from 'google-auth-library';
 
 import { BatchError, S3dlioError, type ObjectStore, storeFor } from '../../lib';
-import { redactSecrets, rememberSecrets } from '../../lib/cloud/errors';
+import { redactSecrets, rememberSecrets } from '../../lib/backends/cloud/errors';
 import { rejectionOf } from '../helpers/local';
 
 const ACCESS_KEY_ID = 'AKIDLEAKCHECK0000001';

@@ -10,11 +10,12 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 
-import { type ObjectStore, ObjectWriter, crc32c, storeFor } from '../../lib';
-import type { PartSink } from '../../lib/engine/writer';
+import { type ObjectStore, type ObjectWriter, crc32c, storeFor } from '../../lib';
+import { PartWriter } from '../../lib/engine/writer';
 import { cloudTargets, newBucketName, s3Target, stagedUploads } from '../cloud/targets';
 import { expectSameBytes, rejectionOf, tempFilesIn, testBytes } from '../helpers/local';
 import { describeWith, testWith } from '../helpers/tools';
+import type { PartSink } from '../../lib/object-store';
 
 interface Backend {
   name: string;
@@ -152,7 +153,7 @@ describe('writer rules, against a recording sink', () => {
 
   test('at most `concurrency` parts are in flight: write() waits (bounded memory)', async () => {
     const { sink, log } = recordingSink({ delayMs: 20 });
-    const writer = new ObjectWriter('mem://x', sink, { partSize: 10, concurrency: 3 });
+    const writer = new PartWriter('mem://x', sink, { partSize: 10, concurrency: 3 });
     await writer.write(new Uint8Array(10 * 12));
     await writer.close();
     expect(log.maxInFlight).toBe(3);
@@ -164,7 +165,7 @@ describe('writer rules, against a recording sink', () => {
     const data = new Uint8Array(25).fill(9);
     const right = Buffer.alloc(4);
     right.writeUInt32BE(crc32c(data));
-    const honest = new ObjectWriter(
+    const honest = new PartWriter(
       'mem://x',
       {
         ...sink,
@@ -175,7 +176,7 @@ describe('writer rules, against a recording sink', () => {
     );
     await honest.write(data);
     await expect(honest.close()).resolves.toMatchObject({ bytes: 25 });
-    const lying = new ObjectWriter(
+    const lying = new PartWriter(
       'mem://x',
       {
         ...sink,
@@ -192,7 +193,7 @@ describe('writer rules, against a recording sink', () => {
     const { sink } = recordingSink();
     // Short by a whole part is what a "successful" complete that lost a part looks like.
     for (const stored of [15, 24, 26, 0]) {
-      const writer = new ObjectWriter(
+      const writer = new PartWriter(
         'mem://x',
         { ...sink, storedSize: async () => stored },
         { partSize: 10, verify: true },
@@ -202,7 +203,7 @@ describe('writer rules, against a recording sink', () => {
       expect({ stored, code: error.code }).toEqual({ stored, code: 'ERR_VERIFY_FAILED' });
       expect(error.message).toContain(`25 bytes were written but the stored object has ${stored}`);
     }
-    const exact = new ObjectWriter('mem://x', { ...sink, storedSize: async () => 25 }, { partSize: 10, verify: true });
+    const exact = new PartWriter('mem://x', { ...sink, storedSize: async () => 25 }, { partSize: 10, verify: true });
     await exact.write(new Uint8Array(25));
     await expect(exact.close()).resolves.toMatchObject({ bytes: 25, storedBytes: 25 });
   });
@@ -212,7 +213,7 @@ describe('writer rules, against a recording sink', () => {
       const parts: Array<{ index: number; offset: number; bytes: Uint8Array }> = [];
       const completed: Array<[number, number]> = [];
       const { sink } = recordingSink();
-      const writer = new ObjectWriter(
+      const writer = new PartWriter(
         'mem://x',
         {
           ...sink,
@@ -266,11 +267,11 @@ describe('writer rules, against a recording sink', () => {
 
   test('exactly maxParts parts are allowed; one byte more is ERR_TOO_MANY_PARTS', async () => {
     const fits = recordingSink({ maxParts: 3 });
-    const full = new ObjectWriter('mem://x', fits.sink, { partSize: 10 });
+    const full = new PartWriter('mem://x', fits.sink, { partSize: 10 });
     await full.write(new Uint8Array(30));
     await expect(full.close()).resolves.toMatchObject({ parts: 3, bytes: 30 });
     const over = recordingSink({ maxParts: 3 });
-    const writer = new ObjectWriter('mem://x', over.sink, { partSize: 10 });
+    const writer = new PartWriter('mem://x', over.sink, { partSize: 10 });
     const error = await rejectionOf(
       (async () => {
         await writer.write(new Uint8Array(31));
@@ -283,7 +284,7 @@ describe('writer rules, against a recording sink', () => {
 
   test('going past the backend part limit fails before the extra part, and aborts the upload', async () => {
     const { sink, log } = recordingSink({ maxParts: 3 });
-    const writer = new ObjectWriter('mem://x', sink, { partSize: 10, concurrency: 2 });
+    const writer = new PartWriter('mem://x', sink, { partSize: 10, concurrency: 2 });
     const error = await rejectionOf(writer.write(new Uint8Array(45)));
     expect(error).toMatchObject({ code: 'ERR_TOO_MANY_PARTS' });
     expect(log.aborted).toBe(true);

@@ -5,7 +5,7 @@ import { pipeline } from 'stream/promises';
 import { get, getRange, getStream, list } from '../../api';
 import { downloadTo } from './transfer';
 import { LocalRoot } from '../../internal/local-root';
-import { writePlaced } from '../../engine/transfer';
+import { writePlaced } from '../../transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
 import { CliUsageError } from '../usage-error';

@@ -1,7 +1,7 @@
 /** `s3dlio upload`, `download` and `cp`. */
 import { copy, listStream, stat } from '../../api';
 import { recursiveCopyPlan } from '../../identity';
-import { type TransferOptions, type TransferResult, download, openDestination, upload } from '../../engine/transfer';
+import { type TransferOptions, type TransferResult, download, openDestination, upload } from '../../transfer';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
 

@@ -3,7 +3,7 @@
  * (ERR_INVALID_URI naming the reason) instead of being stored, read or listed under another name.
  * Documented in README.md ("Object keys").
  */
-import { S3dlioError } from '../errors';
+import { S3dlioError } from '../../errors';
 
 /** Why a key (or a listing prefix) cannot be used on a service, or undefined when it can. */
 export type KeyRule = (key: string) => string | undefined;

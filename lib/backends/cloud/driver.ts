@@ -2,8 +2,8 @@
  * The contract between CloudStore and one cloud: a driver whose methods are single requests
  * (one attempt each; CloudStore adds retries, timeouts, ranges, batches and typed errors).
  */
-import type { CloudFailure } from '../cloud/errors';
-import type { BodyPlacement, StoredChecksum } from '../internal/body';
+import type { CloudFailure } from './errors';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 
 /** One object (or a bucket, with an empty key) of a cloud store. */
 export interface CloudRef {
@@ -27,12 +27,6 @@ export interface ListPage {
   /** Common prefixes (delimiter mode), each ending with the delimiter. */
   prefixes: string[];
   nextToken?: string;
-}
-
-/** Inclusive byte range; `end` omitted means to the end. */
-export interface ByteRange {
-  start: number;
-  end?: number;
 }
 
 /** One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable). */

@@ -9,8 +9,8 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { S3dlioError } from '../errors';
-import { resolvePath } from './local-paths';
+import { S3dlioError } from '../../errors';
+import { resolvePath } from './paths';
 
 /**
  * What a delete removes, as resolved paths (no symlinks left):

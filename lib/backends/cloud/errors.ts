@@ -2,7 +2,7 @@
  * Turning SDK and network failures into S3dlioErrors with the library's codes, without letting a
  * credential, signature or SAS token reach a message, a log or the `cause` chain.
  */
-import { type ErrorCode, S3dlioError, redactUri } from '../errors';
+import { type ErrorCode, S3dlioError, redactUri } from '../../errors';
 
 /** What a failed cloud request means. */
 export interface CloudFailure {

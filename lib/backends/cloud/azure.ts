@@ -18,24 +18,18 @@ import {
   connectionSettingsFrom,
   isLoopbackHost,
   retryPolicyFrom,
-} from '../cloud/config';
-import { type CloudFailure, classifyStatus, redactSecrets, rememberSecrets } from '../cloud/errors';
-import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../cloud/keys';
-import { S3dlioError } from '../errors';
-import { sleep } from '../internal/abort';
-import {
-  readBody,
-  type BodyPlacement,
-  lengthFromContentRange,
-  placeBody,
-  type StoredChecksum,
-  totalFromContentRange,
-} from '../internal/body';
-import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { parseUri } from '../uri';
-import { invalidValue, optionalPositiveInteger } from '../validate';
-import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+} from './config';
+import { type CloudFailure, classifyStatus, redactSecrets, rememberSecrets } from './errors';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from './keys';
+import { S3dlioError } from '../../errors';
+import { sleep } from './abort';
+import { readBody, lengthFromContentRange, placeBody, totalFromContentRange } from './body';
+import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
+import { parseUri } from '../../uri';
+import { invalidValue, optionalPositiveInteger } from '../../validate';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 
 /**
  * Options of an az:// store. Credentials: the first one given among the options (connection
@@ -683,7 +677,7 @@ class AzureDriver implements CloudDriver {
 
   private pipelineOptions(url: string): AzBlob.StoragePipelineOptions & { agent?: http.Agent } {
     return {
-      // Retries are ours (lib/internal/retry.ts): one policy for every backend.
+      // Retries are ours (retry.ts): one policy for every backend.
       retryOptions: { maxTries: 1 },
       keepAliveOptions: { enable: true },
       ...(this.useAgent && { agent: this.agentFor(url) }),

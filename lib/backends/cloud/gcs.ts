@@ -8,23 +8,18 @@ import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
 
-import { CLOUD_COMMON_KEYS, type CloudCommonOptions, envValue, retryPolicyFrom } from '../cloud/config';
-import { type CloudFailure, classifyStatus, redactSecrets } from '../cloud/errors';
-import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from '../cloud/keys';
-import { S3dlioError } from '../errors';
-import { raceSignal } from '../internal/abort';
-import {
-  type BodyPlacement,
-  type StoredChecksum,
-  lengthFromContentRange,
-  readBody,
-  totalFromContentRange,
-} from '../internal/body';
-import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { parseUri } from '../uri';
-import { invalidValue, optionalPositiveInteger } from '../validate';
-import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+import { CLOUD_COMMON_KEYS, type CloudCommonOptions, envValue, retryPolicyFrom } from './config';
+import { type CloudFailure, classifyStatus, redactSecrets } from './errors';
+import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from './keys';
+import { S3dlioError } from '../../errors';
+import { raceSignal } from './abort';
+import { lengthFromContentRange, readBody, totalFromContentRange } from './body';
+import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
+import { parseUri } from '../../uri';
+import { invalidValue, optionalPositiveInteger } from '../../validate';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 
 /** Options of a gs:// store. Environment variables apply where an option is not given. */
 export interface GcsStoreOptions extends CloudCommonOptions {
@@ -177,7 +172,7 @@ class GcsDriver implements CloudDriver {
       ...((options.authClient !== undefined || options.keyFilename !== undefined || isGoogleEndpoint(endpoint)) && {
         useAuthWithCustomEndpoint: true,
       }),
-      // Retries are ours (lib/internal/retry.ts), the same policy for every backend.
+      // Retries are ours (retry.ts), the same policy for every backend.
       retryOptions: { autoRetry: false },
     });
     if (endpoint !== undefined) this.storage.baseUrl = `${endpoint}/storage/v1`;

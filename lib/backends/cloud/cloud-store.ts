@@ -3,45 +3,30 @@
  * small driver per cloud whose methods are single requests. Every request goes through one place
  * that retries idempotent steps, times attempts out, and maps failures to typed errors.
  */
-import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
+import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../../errors';
 import {
   type DeletePrefixSettings,
   batchLabel,
   deleteInBatches,
   deletePrefixSettings,
   runBatch,
-} from '../internal/batch';
-import {
-  DEFAULT_MULTIPART_THRESHOLD,
-  ObjectWriter,
-  type PartSink,
-  WRITER_KEYS,
-  type WriterOptions,
-  writerUri,
-} from '../engine/writer';
-import {
-  type StreamOptions,
-  intoWindow,
-  placeInto,
-  rangeStream,
-  rangeWebStream,
-  targetTooSmall,
-} from '../engine/streams';
+} from '../../internal/batch';
+import { DEFAULT_MULTIPART_THRESHOLD, PartWriter, WRITER_KEYS, writerUri } from '../../engine/writer';
+import { intoWindow, placeInto, rangeStream, rangeWebStream, targetTooSmall } from '../../engine/streams';
 import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
-import { type BodyPlacement, type ResponseHeaders, type StoredChecksum, TruncatedBodyError } from '../internal/body';
-import { verifyStoredChecksum } from '../checksum';
-import { bufferDetached, isDetached, privateCopy } from '../internal/memory';
+import { TruncatedBodyError } from './body';
+import { verifyStoredChecksum } from '../../checksum';
+import { bufferDetached, isDetached, privateCopy } from '../../internal/memory';
 import {
-  type ByteWindow,
   DEFAULT_RANGE_THRESHOLD,
   type RangeOptions,
   type RangeSettings,
   rangeOptionsFrom,
   readInRanges,
-} from '../engine/range-engine';
-import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from '../cloud/errors';
-import { type RetryPolicy, withRetry } from '../internal/retry';
+} from '../../engine/range-engine';
+import { classifyNetworkError, cloudError, timeoutFailure, type CloudFailure } from './errors';
+import { type RetryPolicy, withRetry } from './retry';
 import {
   BATCH_KEYS,
   type BatchOptions,
@@ -66,10 +51,18 @@ import {
   RENAME_KEYS,
   type RenameOptions,
   putSettings,
-} from '../object-store';
-import { expectKnownOptions } from '../internal/option-keys';
-import { OperationScope, runOperation } from '../operation';
-import type { ByteRange, CloudDriver, CloudRef, ListPage } from './cloud-driver';
+  type BodyPlacement,
+  type ByteRange,
+  type PartSink,
+  type ResponseHeaders,
+  type StoredChecksum,
+  type ObjectWriter,
+  type StreamOptions,
+  type WriterOptions,
+} from '../../object-store';
+import { expectKnownOptions } from '../../internal/option-keys';
+import { OperationScope, runOperation } from '../../operation';
+import type { CloudDriver, CloudRef, ListPage } from './driver';
 import {
   expectArray,
   expectNonNegativeInteger,
@@ -80,8 +73,8 @@ import {
   optionalPositiveInteger,
   optionalSignal,
   toBytes,
-} from '../validate';
-import { DEFAULT_CONCURRENCY } from './local-store';
+} from '../../validate';
+import { DEFAULT_CONCURRENCY } from '../local/local-store';
 
 /** The ObjectStore implementation shared by the cloud backends. */
 export class CloudStore implements ObjectStore {
@@ -239,7 +232,7 @@ export class CloudStore implements ObjectStore {
           ? undefined
           : step(true, signal, (attempt) => this.driver.storedChecksum(ref, attempt)),
     };
-    return new ObjectWriter(uri, sink, opts);
+    return new PartWriter(uri, sink, opts);
   }
 
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {
@@ -476,7 +469,7 @@ export class CloudStore implements ObjectStore {
     scope: OperationScope,
     uri: string,
     ref: CloudRef,
-    window: ByteWindow,
+    window: ByteRange,
     ranges: RangeOptions,
   ): Promise<Uint8Array> {
     if (ranges.rangeThreshold === 0) {

@@ -1,34 +1,6 @@
 /** Collecting an HTTP response body into one Uint8Array, with its length checked. */
-import { S3dlioError } from '../errors';
-
-/** What the response headers say, handed to a BodyPlacement before the body is read. */
-export interface ResponseHeaders {
-  /** Bytes in this response (Content-Length), when known. */
-  length?: number;
-  /** Size of the whole object (from Content-Range, or Content-Length of a full response). */
-  totalSize?: number;
-  /** Entity tag (or generation) of the object version that answered. */
-  etag?: string;
-  /** The stored checksum of the whole object, when the service sent one. */
-  checksum?: StoredChecksum;
-}
-
-/** A whole-object checksum kept by the service (base64, as the services send it). */
-export interface StoredChecksum {
-  algorithm: 'crc32c' | 'md5';
-  base64: string;
-}
-
-/**
- * Lets the caller choose where a body goes once the headers are in: the RangeEngine puts each
- * range straight into its place in the object's buffer, so no range is copied twice.
- */
-export interface BodyPlacement {
-  /** Returns the exact-length target for the body, or undefined for a buffer of its own. */
-  onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
-  /** Ask the service for the stored checksum (S3 sends it only when asked). */
-  wantsChecksum?: boolean;
-}
+import { S3dlioError } from '../../errors';
+import type { BodyPlacement, ResponseHeaders } from '../../object-store';
 
 /**
  * Asks `placement` where the body goes. If it refuses (throws: object too large, target too

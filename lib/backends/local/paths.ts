@@ -4,7 +4,7 @@ import { type Stats, constants as fsConstants, promises as fs } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
 
-import { S3dlioError } from '../errors';
+import { S3dlioError } from '../../errors';
 
 /**
  * Temporary files of in-progress writes: `.{name}.s3dlio-{pid}-{16 hex}.tmp` in the destination's

@@ -2,9 +2,9 @@
  * direct:// — like file://, but every byte moves with O_DIRECT (no page cache): aligned reads and
  * writes from addon-allocated memory, unaligned ranges served as views of the covering aligned span.
  */
-import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { MAX_CHUNK_SIZE } from '../native';
-import { invalidValue, optionalBoolean, optionalIntegerInRange, optionalPositiveInteger } from '../validate';
+import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
+import { MAX_CHUNK_SIZE } from '../../native';
+import { invalidValue, optionalBoolean, optionalIntegerInRange, optionalPositiveInteger } from '../../validate';
 import { DEFAULT_CHUNK_SIZE } from './file';
 import { LocalStore } from './local-store';
 

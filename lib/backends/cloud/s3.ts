@@ -18,25 +18,19 @@ import {
   envValue,
   isLoopbackHost,
   retryPolicyFrom,
-} from '../cloud/config';
-import { type CloudFailure, classifyStatus, rememberSecrets } from '../cloud/errors';
-import { NOT_IN_XML, checkKey, maxUtf8Bytes } from '../cloud/keys';
-import { crc32cBase64 } from '../checksum';
-import { S3dlioError } from '../errors';
-import { raceSignal } from '../internal/abort';
-import {
-  type BodyPlacement,
-  type StoredChecksum,
-  lengthFromContentRange,
-  placeBody,
-  readBody,
-  totalFromContentRange,
-} from '../internal/body';
-import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { parseUri } from '../uri';
-import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../validate';
-import type { ByteRange, CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './cloud-driver';
+} from './config';
+import { type CloudFailure, classifyStatus, rememberSecrets } from './errors';
+import { NOT_IN_XML, checkKey, maxUtf8Bytes } from './keys';
+import { crc32cBase64 } from '../../checksum';
+import { S3dlioError } from '../../errors';
+import { raceSignal } from './abort';
+import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } from './body';
+import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
+import { parseUri } from '../../uri';
+import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../../validate';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
 export interface S3StoreOptions extends CloudCommonOptions {
@@ -515,7 +509,7 @@ class S3Driver implements CloudDriver {
       endpoint,
       forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
       credentials: this.options.credentials,
-      // Retries are ours (lib/internal/retry.ts): one policy for every backend, tested end to end.
+      // Retries are ours (retry.ts): one policy for every backend, tested end to end.
       // 'standard': AWS_RETRY_MODE=adaptive would add the SDK's own client-side rate limiting.
       maxAttempts: 1,
       retryMode: 'standard',

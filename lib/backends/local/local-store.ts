@@ -7,16 +7,15 @@ import { promises as fs } from 'fs';
 import type { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 
-import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
-import { batchLabel, deleteInBatches, deletePrefixSettings, runBatch } from '../internal/batch';
-import { guardDelete } from '../internal/delete-guard';
-import { ObjectWriter, type WriterOptions, writerUri } from '../engine/writer';
-import { rangeOptionsFrom, readInRanges } from '../engine/range-engine';
-import type { BodyPlacement } from '../internal/body';
+import { BatchError, CallSite, S3dlioError, abortError, toS3dlioError } from '../../errors';
+import { batchLabel, deleteInBatches, deletePrefixSettings, runBatch } from '../../internal/batch';
+import { guardDelete } from './delete-guard';
+import { PartWriter, writerUri } from '../../engine/writer';
+import { rangeOptionsFrom, readInRanges } from '../../engine/range-engine';
 import { LocalPartSink } from './local-writer';
-import { type StreamOptions, intoWindow, placeInto, rangeStream, rangeWebStream } from '../engine/streams';
-import { ensureParent, pruneEmptyDirectories, sameFile, splitPrefix, walkPrefix } from '../internal/local-paths';
-import * as native from '../native';
+import { intoWindow, placeInto, rangeStream, rangeWebStream } from '../../engine/streams';
+import { ensureParent, pruneEmptyDirectories, sameFile, splitPrefix, walkPrefix } from './paths';
+import * as native from '../../native';
 import {
   BATCH_KEYS,
   type BatchOptions,
@@ -41,10 +40,14 @@ import {
   RENAME_KEYS,
   type RenameOptions,
   putSettings,
-} from '../object-store';
-import { expectKnownOptions } from '../internal/option-keys';
-import { type OperationScope, runOperation, warnOnce } from '../operation';
-import { isLocalScheme, parseUri } from '../uri';
+  type BodyPlacement,
+  type ObjectWriter,
+  type StreamOptions,
+  type WriterOptions,
+} from '../../object-store';
+import { expectKnownOptions } from '../../internal/option-keys';
+import { type OperationScope, runOperation, warnOnce } from '../../operation';
+import { isLocalScheme, parseUri } from '../../uri';
 import {
   expectArray,
   expectNonNegativeInteger,
@@ -54,7 +57,7 @@ import {
   optionalPositiveInteger,
   optionalSignal,
   toBytes,
-} from '../validate';
+} from '../../validate';
 
 /** Batch concurrency when the caller gives none. */
 export const DEFAULT_CONCURRENCY = 16;
@@ -177,7 +180,7 @@ export abstract class LocalStore implements ObjectStore {
       alignment,
       putWhole: (bytes, signal) => this.put(uri, bytes, { signal }),
     });
-    return new ObjectWriter(uri, sink, options, label);
+    return new PartWriter(uri, sink, options, label);
   }
 
   getWebStream(uri: string, options?: StreamOptions): ReadableStream<Uint8Array> {

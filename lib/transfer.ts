@@ -11,15 +11,15 @@ import { pipeline } from 'stream/promises';
 
 import { glob } from 'tinyglobby';
 
-import { BatchError, S3dlioError, toS3dlioError } from '../errors';
-import { optionKeys } from '../internal/option-keys';
-import { settleConcurrently } from '../internal/pool';
-import type { OperationOptions } from '../object-store';
-import { runOperation } from '../operation';
-import { storeFor } from '../stores';
-import { openRegularFile } from '../internal/local-paths';
-import { LocalRoot, type PlacedFile } from '../internal/local-root';
-import { bucketUriOf, isLocalScheme, parseUri } from '../uri';
+import { BatchError, S3dlioError, toS3dlioError } from './errors';
+import { optionKeys } from './internal/option-keys';
+import { settleConcurrently } from './internal/pool';
+import type { OperationOptions } from './object-store';
+import { runOperation } from './operation';
+import { storeFor } from './stores';
+import { openRegularFile } from './backends/local/paths';
+import { LocalRoot, type PlacedFile } from './internal/local-root';
+import { bucketUriOf, isLocalScheme, parseUri } from './uri';
 import {
   expectArray,
   expectString,
@@ -28,7 +28,7 @@ import {
   optionalBoolean,
   optionalMatcher,
   optionalPositiveInteger,
-} from '../validate';
+} from './validate';
 
 /** Progress of a transfer, reported after each chunk and each object. */
 export interface TransferProgress {

@@ -1,7 +1,7 @@
 /** file:// — objects are files under an absolute path, read and written through the page cache. */
-import { expectKnownOptions, optionKeys } from '../internal/option-keys';
-import { CACHE_MODES, MAX_CHUNK_SIZE } from '../native';
-import { optionalBoolean, optionalEnum, optionalIntegerInRange } from '../validate';
+import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
+import { CACHE_MODES, MAX_CHUNK_SIZE } from '../../native';
+import { optionalBoolean, optionalEnum, optionalIntegerInRange } from '../../validate';
 import { LocalStore } from './local-store';
 
 /** posix_fadvise mode applied to reads: `auto` is sequential for whole objects, normal for ranges. */

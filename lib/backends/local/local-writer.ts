@@ -10,11 +10,11 @@ import { constants as fsConstants, promises as fs } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
 
-import { S3dlioError } from '../errors';
-import type { PartSink } from '../engine/writer';
-import { ensureParent, tempPathFor } from '../internal/local-paths';
-import * as native from '../native';
-import { warnOnce } from '../operation';
+import { S3dlioError } from '../../errors';
+import { ensureParent, tempPathFor } from './paths';
+import * as native from '../../native';
+import { warnOnce } from '../../operation';
+import type { PartSink } from '../../object-store';
 
 /** How the local sink writes. */
 export interface LocalSinkSettings {

@@ -3,8 +3,8 @@
  * then environment variables, then defaults. Documented in README.md ("Retries and timeouts",
  * "Configuration precedence").
  */
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../internal/retry';
-import { invalidValue, optionalPositiveInteger } from '../validate';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
+import { invalidValue, optionalPositiveInteger } from '../../validate';
 
 /** Options of every cloud store. */
 export interface CloudCommonOptions {
