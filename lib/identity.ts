@@ -4,7 +4,7 @@
  * S3 endpoint inline or configured, Azure's https and az:// forms. Copy and rename use it so that
  * an object is never copied onto itself and then deleted, nor a prefix copied into itself.
  */
-import { CloudStore } from './backends/cloud/cloud-store';
+import { BaseStore } from './backends/base-store';
 import { resolvePath, sameFile, splitPrefix } from './backends/local/paths';
 import { storeFor } from './stores';
 import { isLocalScheme, parseUri } from './uri';
@@ -31,8 +31,8 @@ export async function prefixLocation(prefixUri: string): Promise<string> {
     return `local:${resolved === '/' ? '' : resolved}/${namePrefix}`;
   }
   const store = storeFor(prefixUri);
-  if (!(store instanceof CloudStore)) throw new TypeError(`no cloud store for ${prefixUri}`);
-  return `${parsed.scheme}:${store.identityOf(prefixUri)}`;
+  // A store of another kind (registered by an application) has one spelling per object.
+  return `${parsed.scheme}:${store instanceof BaseStore ? store.identityOf(prefixUri) : parsed.uri}`;
 }
 
 /**

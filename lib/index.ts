@@ -32,6 +32,8 @@ export {
 } from './api';
 export type { CopyOptions } from './api';
 export { configureDefaultStore, storeFor, type StoreOptions } from './stores';
+export { registerStore, type RegisterStoreOptions } from './registry';
+export { MemoryStore, type MemoryStoreOptions } from './backends/memory';
 export { crc32c } from './checksum';
 export { DataGenerator, fillRandom, generateData, type DataGenOptions, type DataGeneratorOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/local/file';
@@ -65,7 +67,7 @@ export {
   type UploadOptions,
 } from './transfer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
-export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme } from './uri';
+export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme, type StoreSchemes, type UriLayout } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';
 export * from './formats';
 export * from './loader';

@@ -3,13 +3,51 @@
  * part of the key, as in the AWS CLI. This keeps every legal object key addressable.
  */
 import { S3dlioError } from './errors';
-import { invalidType } from './validate';
+import { invalidType, invalidValue } from './validate';
 
-/** Backend schemes. `gcs://` is an alias of `gs://`; Azure https URLs map to `az`. */
-export type Scheme = 's3' | 'az' | 'gs' | 'file' | 'direct';
+/**
+ * The options of each registered scheme's store, by scheme. Each backend adds its own entry next
+ * to its `registerStore` call, with a module augmentation:
+ *
+ * @example
+ * declare module 's3dlio' { interface StoreSchemes { mine: MyStoreOptions } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
+export interface StoreSchemes {}
 
-/** The URI prefixes the library accepts, for messages and docs. */
-export const ACCEPTED_SCHEMES = ['s3://', 'az://', 'gs://', 'gcs://', 'file://', 'direct://'] as const;
+/** A registered backend scheme (`gcs://` is an alias of `gs://`; Azure https URLs map to `az`). */
+export type Scheme = keyof StoreSchemes & string;
+
+/**
+ * How the part after `scheme://` is read: `bucket/key` (S3, GCS, mem), `account/container/key`
+ * (Azure) or an absolute filesystem `path` (file, direct).
+ */
+export type UriLayout = 'bucket' | 'account' | 'path';
+
+/** The URI prefixes the library accepts (every registered scheme and alias), for messages and docs. */
+export const ACCEPTED_SCHEMES: readonly string[] = [];
+
+const SCHEME_NAME = /^[a-z][a-z0-9+.-]*$/;
+
+/** Registered spellings (schemes and aliases) and what they stand for. */
+const SPELLINGS = new Map<string, { scheme: Scheme; layout: UriLayout }>();
+
+/**
+ * Makes `scheme` (and its aliases) parseable. Called by `registerStore`; throws if a spelling is
+ * malformed or taken.
+ */
+export function registerSchemeSyntax(scheme: string, layout: UriLayout, aliases: readonly string[] = []): void {
+  for (const spelling of [scheme, ...aliases]) {
+    if (typeof spelling !== 'string' || !SCHEME_NAME.test(spelling)) {
+      throw invalidValue('scheme', 'a lower-case URI scheme name such as "mem" (letters, digits, + - .)', spelling);
+    }
+    if (SPELLINGS.has(spelling)) throw invalidValue('scheme', 'a scheme not registered yet', spelling);
+  }
+  for (const spelling of [scheme, ...aliases]) {
+    SPELLINGS.set(spelling, { scheme: scheme as Scheme, layout });
+    (ACCEPTED_SCHEMES as string[]).push(`${spelling}://`);
+  }
+}
 
 /** A parsed URI. */
 export interface ParsedUri {
@@ -26,15 +64,6 @@ export interface ParsedUri {
   readonly path?: string;
 }
 
-const SCHEME_ALIASES: Record<string, Scheme> = {
-  s3: 's3',
-  az: 'az',
-  gs: 'gs',
-  gcs: 'gs',
-  file: 'file',
-  direct: 'direct',
-};
-
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const AZURE_HTTPS = /^https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net(?:\/(.*))?$/i;
@@ -43,9 +72,13 @@ function invalid(uri: string, reason: string): S3dlioError {
   return new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: ${reason}`, { uri });
 }
 
-/** True for file:// and direct://. */
+/** True for the schemes whose URIs are filesystem paths (file://, direct://). */
 export function isLocalScheme(scheme: Scheme): scheme is 'file' | 'direct' {
-  return scheme === 'file' || scheme === 'direct';
+  return layoutOf(scheme) === 'path';
+}
+
+function layoutOf(scheme: string): UriLayout | undefined {
+  return SPELLINGS.get(scheme)?.layout;
 }
 
 /**
@@ -61,20 +94,21 @@ export function parseUri(value: unknown, name = 'uri'): ParsedUri {
   // A lone surrogate has no UTF-8 form: it would reach the service (or the filesystem) as U+FFFD.
   if (LONE_SURROGATE.test(raw)) throw invalid(raw, 'it contains a lone UTF-16 surrogate (not a Unicode character)');
 
-  const azure = AZURE_HTTPS.exec(raw);
-  if (azure) return parseCloud(`az://${azure[1]}/${azure[2] ?? ''}`, 'az', `${azure[1]}/${azure[2] ?? ''}`);
+  const azure = SPELLINGS.has('az') ? AZURE_HTTPS.exec(raw) : null;
+  if (azure) return parseCloud(`az://${azure[1]}/${azure[2] ?? ''}`, 'az', 'account', `${azure[1]}/${azure[2] ?? ''}`);
 
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s.exec(raw);
-  const scheme = match ? SCHEME_ALIASES[match[1].toLowerCase()] : undefined;
-  if (!match || !scheme) {
+  const spelling = match ? SPELLINGS.get(match[1].toLowerCase()) : undefined;
+  if (!match || !spelling) {
     throw invalid(raw, `expected a URI starting with one of ${ACCEPTED_SCHEMES.join(', ')}`);
   }
   const rest = match[2];
   const uri = `${match[1].toLowerCase()}://${rest}`;
-  return isLocalScheme(scheme) ? parseLocal(uri, scheme, rest) : parseCloud(uri, scheme, rest);
+  const { scheme, layout } = spelling;
+  return layout === 'path' ? parseLocal(uri, scheme, rest) : parseCloud(uri, scheme, layout, rest);
 }
 
-function parseLocal(uri: string, scheme: 'file' | 'direct', path: string): ParsedUri {
+function parseLocal(uri: string, scheme: Scheme, path: string): ParsedUri {
   if (path.length === 0) throw invalid(uri, `an empty path; use ${scheme}:///absolute/path`);
   if (!path.startsWith('/')) {
     throw invalid(uri, `relative paths are not allowed; use ${scheme}:///absolute/path`);
@@ -88,14 +122,14 @@ function parseLocal(uri: string, scheme: 'file' | 'direct', path: string): Parse
   return { uri, scheme, bucket: '', key: normalized.slice(1), path: normalized };
 }
 
-function parseCloud(uri: string, scheme: Scheme, rest: string): ParsedUri {
+function parseCloud(uri: string, scheme: Scheme, layout: UriLayout, rest: string): ParsedUri {
   const parts = rest.split('/');
   // No bucket, container or account name contains '@': this is `user:secret@…`. Refuse it without
   // quoting it (the S3dlioError constructor strips the userinfo from the URI it shows).
   if (parts[0].includes('@')) {
     throw invalid(uri, 'credentials in a URI are not supported; pass them as options or environment variables');
   }
-  if (scheme === 'az') {
+  if (layout === 'account') {
     const [account, container = '', ...key] = parts;
     if (!account) throw invalid(uri, 'missing the storage account (az://account/container/key)');
     return { uri, scheme, account, bucket: container, key: key.join('/') };

@@ -443,6 +443,14 @@ export abstract class BaseStore<R> implements ObjectStore {
     );
   }
 
+  /**
+   * The object (or, for a prefix, the place) `uri` designates, the same for every spelling of it:
+   * equal strings are one object. Copy and rename across spellings use it.
+   */
+  identityOf(uri: string): string {
+    return this.uriOf(this.refOf(uri, 'uri', 'prefix'));
+  }
+
   // ---- provided steps a backend may override ----
 
   /**

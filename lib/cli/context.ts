@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'events';
 
 import { configureDefaultStore, type StoreOptions } from '../stores';
-import { type Scheme, isLocalScheme, parseUri } from '../uri';
+import { type Scheme, parseUri } from '../uri';
 import type { Reporter } from './reporter';
 import { CliUsageError } from './usage-error';
 
@@ -61,7 +61,7 @@ export class CliContext {
         throw new CliUsageError((error as Error).message);
       }
     }
-    const cloud = [...schemes].filter((scheme) => !isLocalScheme(scheme));
+    const cloud = [...schemes].filter((scheme) => CLOUD_SCHEMES.includes(scheme));
     const { endpointUrl, region, caBundle } = this.globals;
     if (endpointUrl !== undefined) {
       if (cloud.length !== 1) {
@@ -91,6 +91,9 @@ export class CliContext {
     }
   }
 }
+
+/** The schemes --endpoint-url, --region and --ca-bundle configure. */
+const CLOUD_SCHEMES: readonly Scheme[] = ['s3', 'az', 'gs'];
 
 function checkEndpoint(url: string): void {
   let parsed: URL;

@@ -59,7 +59,7 @@ describe('parseUri: well-formed URIs', () => {
   });
 
   test('ACCEPTED_SCHEMES lists every prefix the parser takes', () => {
-    expect([...ACCEPTED_SCHEMES]).toEqual(['s3://', 'az://', 'gs://', 'gcs://', 'file://', 'direct://']);
+    expect([...ACCEPTED_SCHEMES]).toEqual(['s3://', 'az://', 'gs://', 'gcs://', 'file://', 'direct://', 'mem://']);
     for (const prefix of ACCEPTED_SCHEMES) {
       const uri = prefix.startsWith('file') || prefix.startsWith('direct') ? `${prefix}/x/y` : `${prefix}bucket/y`;
       expect(() => parseUri(uri)).not.toThrow();

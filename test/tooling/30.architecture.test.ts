@@ -101,7 +101,7 @@ test('lib/ follows the layers of lib/README.md: every module in a layer, no upwa
   expect(layers.map((layer) => layer.name)).toEqual([
     'entry',
     'application',
-    'registry',
+    'stores',
     'backends',
     'engine',
     'data',

@@ -30,6 +30,7 @@ import { invalidValue, optionalPositiveInteger } from '../../validate';
 import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
+import { registerStore } from '../../registry';
 
 /**
  * Options of an az:// store. Credentials: the first one given among the options (connection
@@ -758,3 +759,10 @@ export class AzureStore extends CloudStore {
     return this.azure.accountBase(schemeUri);
   }
 }
+
+declare module '../../uri' {
+  interface StoreSchemes {
+    az: AzureStoreOptions;
+  }
+}
+registerStore('az', (options) => new AzureStore(options), { layout: 'account' });

@@ -188,11 +188,8 @@ export class CloudStore extends BaseStore<CloudRef> {
     return this.request(scope, uri, true, (signal) => this.driver.storedChecksum(ref, signal));
   }
 
-  /**
-   * The object (or, for a prefix, the place) `uri` designates, the same for every spelling of it:
-   * equal strings are one object of the service. Used by copy and rename across spellings.
-   */
-  identityOf(uri: string): string {
+  /** Endpoint, bucket and key, whatever the spelling of the scheme, endpoint or account. */
+  override identityOf(uri: string): string {
     return this.driver.identity(this.driver.parse(uri, 'uri'));
   }
 

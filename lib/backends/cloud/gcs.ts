@@ -20,6 +20,7 @@ import { invalidValue, optionalPositiveInteger } from '../../validate';
 import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
+import { registerStore } from '../../registry';
 
 /** Options of a gs:// store. Environment variables apply where an option is not given. */
 export interface GcsStoreOptions extends CloudCommonOptions {
@@ -454,3 +455,10 @@ export class GcsStore extends CloudStore {
     super(new GcsDriver(opts), retryPolicyFrom(opts), opts);
   }
 }
+
+declare module '../../uri' {
+  interface StoreSchemes {
+    gs: GcsStoreOptions;
+  }
+}
+registerStore('gs', (options) => new GcsStore(options), { aliases: ['gcs'] });

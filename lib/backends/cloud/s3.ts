@@ -31,6 +31,7 @@ import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPosit
 import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
+import { registerStore } from '../../registry';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
 export interface S3StoreOptions extends CloudCommonOptions {
@@ -652,3 +653,10 @@ export class S3Store extends CloudStore {
     return inline === undefined ? super.bucketListBase(schemeUri) : `s3://${inline}/`;
   }
 }
+
+declare module '../../uri' {
+  interface StoreSchemes {
+    s3: S3StoreOptions;
+  }
+}
+registerStore('s3', (options) => new S3Store(options));

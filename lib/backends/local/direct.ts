@@ -7,6 +7,7 @@ import { MAX_CHUNK_SIZE } from '../../native';
 import { invalidValue, optionalBoolean, optionalIntegerInRange, optionalPositiveInteger } from '../../validate';
 import { DEFAULT_CHUNK_SIZE } from './file';
 import { LocalStore } from './local-store';
+import { registerStore } from '../../registry';
 
 /** Options of a direct:// store. */
 export interface DirectStoreOptions {
@@ -58,3 +59,10 @@ function validAlignment(value: unknown): number {
   }
   return alignment;
 }
+
+declare module '../../uri' {
+  interface StoreSchemes {
+    direct: DirectStoreOptions;
+  }
+}
+registerStore('direct', (options) => new DirectStore(options), { layout: 'path' });

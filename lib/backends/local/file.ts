@@ -3,6 +3,7 @@ import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { CACHE_MODES, MAX_CHUNK_SIZE } from '../../native';
 import { optionalBoolean, optionalEnum, optionalIntegerInRange } from '../../validate';
 import { LocalStore } from './local-store';
+import { registerStore } from '../../registry';
 
 /** posix_fadvise mode applied to reads: `auto` is sequential for whole objects, normal for ranges. */
 export type PageCacheMode = keyof typeof CACHE_MODES;
@@ -47,3 +48,10 @@ export class FileStore extends LocalStore {
     });
   }
 }
+
+declare module '../../uri' {
+  interface StoreSchemes {
+    file: FileStoreOptions;
+  }
+}
+registerStore('file', (options) => new FileStore(options), { layout: 'path' });

@@ -150,7 +150,8 @@ export abstract class LocalStore extends BaseStore<string> {
     const stats = await fs.stat(path);
     if (stats.isDirectory()) throw notAnObject(uri, scope.operation, 'ERR_IS_DIRECTORY', 'it is a directory');
     if (!stats.isFile()) throw notAnObject(uri, scope.operation, 'ERR_NOT_A_FILE', 'it is not a regular file');
-    return { size: stats.size, lastModified: stats.mtime };
+    // A Date of this realm (fs makes its own: a test runner's instanceof Date would fail on it).
+    return { size: stats.size, lastModified: new Date(stats.mtimeMs) };
   }
 
   protected remove(path: string): Promise<void> {
