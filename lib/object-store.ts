@@ -243,9 +243,9 @@ export interface PartSink {
    */
   readonly recyclesParts?: boolean;
   /** Uploads part `index` (0-based) at byte `offset`. */
-  uploadPart(index: number, offset: number, bytes: Uint8Array, signal: AbortSignal): Promise<void>;
+  uploadPart(index: number, offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** Makes the object visible; `parts` is the number uploaded. */
-  complete(totalBytes: number, parts: number, signal: AbortSignal): Promise<{ etag?: string }>;
+  complete(totalBytes: number, parts: number, signal?: AbortSignal): Promise<{ etag?: string }>;
   /** Writes a small object in one request, when no part was needed. */
   putWhole(bytes: Uint8Array, signal: AbortSignal): Promise<{ etag?: string }>;
   /** Cancels the upload and removes whatever was staged. Must not throw for "nothing to do". */

@@ -19,7 +19,7 @@ import {
   optionalPositiveInteger,
   optionalSignal,
 } from '../validate';
-import type { Dataset, FetchOptions } from './dataset';
+import { type Dataset, type FetchOptions, rangeFetchSettings } from './dataset';
 import { epochOrder, shardOf } from './sampling';
 
 /** Options of `new DataLoader(dataset, options)`. */
@@ -48,10 +48,10 @@ export interface DataLoaderOptions {
   ordered?: boolean;
   /** `fail` (default): a failed item fails the iteration. `skip`: it is counted in `stats` and left out. */
   onError?: 'fail' | 'skip';
-  /** See `FetchOptions.readerMode` (default `whole`). */
-  readerMode?: 'whole' | 'range';
-  /** Range size in `range` mode (default 8 MiB). */
-  partSize?: number;
+  /** Objects larger than this are read as concurrent ranges (see `GetOptions.rangeThreshold`; default: the store's). */
+  rangeThreshold?: number;
+  /** Bytes per range (see `GetOptions.chunkSize`; default: the store's). */
+  chunkSize?: number;
   /** Stops the loader: the iteration rejects with ERR_ABORTED once in-flight fetches have settled. */
   signal?: AbortSignal;
 }
@@ -94,8 +94,8 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions>()({
   worldSize: true,
   ordered: true,
   onError: true,
-  readerMode: true,
-  partSize: true,
+  rangeThreshold: true,
+  chunkSize: true,
   signal: true,
 });
 
@@ -171,9 +171,8 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
     }
     this.ordered = optionalBoolean(opts.ordered, 'options.ordered', true);
     this.onError = optionalEnum(opts.onError, 'options.onError', ['fail', 'skip'] as const, 'fail');
-    const readerMode = optionalEnum(opts.readerMode, 'options.readerMode', ['whole', 'range'] as const, 'whole');
-    const partSize = optionalPositiveInteger(opts.partSize, 'options.partSize', 8 * 1024 * 1024);
-    this.fetchOptions = { readerMode, partSize };
+    // Checked now, not at the first fetch.
+    this.fetchOptions = rangeFetchSettings(opts);
     this.signal = optionalSignal(opts.signal);
   }
 

@@ -19,6 +19,7 @@ import { warnOnce } from '../operation';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
   expectArray,
+  expectNonNegativeInteger,
   expectString,
   invalidType,
   optionalBoolean,
@@ -58,17 +59,17 @@ export interface TfRecordItem extends DatasetItem {
   offset: number;
 }
 
-/** How items are read. */
+/** How items are read: `get`'s RangeEngine settings, passed to the store as they are. */
 export interface FetchOptions {
   signal?: AbortSignal;
   /**
-   * `whole` (default): one read per object. `range`: objects larger than `partSize` are read as
-   * concurrent ranges of `partSize` into one buffer (the RangeEngine; worth it for large objects
-   * on cloud stores).
+   * Objects larger than this are read as concurrent ranges of `chunkSize` into one buffer (the
+   * RangeEngine; worth it for large objects on cloud stores). Default: the store's (cloud 32 MiB,
+   * local off); 0 turns it off.
    */
-  readerMode?: 'whole' | 'range';
-  /** Range size in `range` mode (default 8 MiB). */
-  partSize?: number;
+  rangeThreshold?: number;
+  /** Bytes per range (default: the store's, 4 or 8 MiB by object size). */
+  chunkSize?: number;
 }
 
 /** The record formats a dataset can parse. */
@@ -104,7 +105,7 @@ export interface PrefixDatasetOptions extends DatasetOptions {
   pattern?: RegExp | string;
 }
 
-const FETCH_KEYS = optionKeys<FetchOptions>()({ signal: true, readerMode: true, partSize: true });
+const FETCH_KEYS = optionKeys<FetchOptions>()({ signal: true, rangeThreshold: true, chunkSize: true });
 const DATASET_KEYS = optionKeys<DatasetOptions>()({
   format: true,
   verify: true,
@@ -129,8 +130,6 @@ type ItemOf<F extends DatasetFormat | undefined> = F extends 'npy'
     : F extends 'tfrecord'
       ? TfRecordItem
       : DatasetItem;
-
-const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 /** A fixed, indexable list of items. Subclass it for other sources; `DataLoader` reads any. */
 export abstract class Dataset<T> implements AsyncIterable<T> {
@@ -255,21 +254,26 @@ function checkIndex(index: number, length: number): void {
   }
 }
 
+/** The RangeEngine settings of fetch options, checked (as `get` checks them). */
+export function rangeFetchSettings(options: Partial<FetchOptions>): Pick<FetchOptions, 'rangeThreshold' | 'chunkSize'> {
+  const { rangeThreshold, chunkSize } = options;
+  return {
+    rangeThreshold:
+      rangeThreshold === undefined ? undefined : expectNonNegativeInteger(rangeThreshold, 'options.rangeThreshold'),
+    chunkSize: chunkSize === undefined ? undefined : optionalPositiveInteger(chunkSize, 'options.chunkSize', 1),
+  };
+}
+
 /** The fetch options of `get(index, options)`, checked. */
 function fetchOptionsFrom(options: FetchOptions | undefined): FetchOptions {
   const opts = expectKnownOptions(options, FETCH_KEYS, 'Dataset.get');
-  return {
-    signal: optionalSignal(opts.signal),
-    readerMode: optionalEnum(opts.readerMode, 'options.readerMode', ['whole', 'range'] as const, 'whole'),
-    partSize: optionalPositiveInteger(opts.partSize, 'options.partSize', DEFAULT_PART_SIZE),
-  };
+  return { signal: optionalSignal(opts.signal), ...rangeFetchSettings(opts) };
 }
 
 /** Reads one whole object as the fetch options say. */
 function readObject(io: Io, uri: string, options: FetchOptions | undefined): Promise<Uint8Array> {
-  const { signal, readerMode, partSize } = fetchOptionsFrom(options);
-  if (readerMode === 'range') return io.get(uri, { signal, rangeThreshold: partSize, chunkSize: partSize });
-  return io.get(uri, { signal });
+  const { signal, rangeThreshold, chunkSize } = fetchOptionsFrom(options);
+  return io.get(uri, { signal, rangeThreshold, chunkSize });
 }
 
 /** One item per object. */

@@ -261,7 +261,7 @@ describe('bad options', () => {
     [{ rank: 2, worldSize: 2 }, /options\.rank/],
     [{ seed: -3 }, /options\.seed/],
     [{ onError: 'ignore' }, /options\.onError/],
-    [{ readerMode: 'mmap' }, /options\.readerMode/],
+    [{ rangeThreshold: 'big' }, /options\.rangeThreshold/],
   ])('%j', (options, message) => {
     expect(() => new DataLoader(new SyntheticDataset(1), options as never)).toThrow(message);
   });

@@ -54,8 +54,8 @@ describe('construction', () => {
     ],
     ['ordered', { ordered: 'no' }, 'ERR_INVALID_ARG_TYPE', 'options.ordered'],
     ['onError', { onError: 'ignore' }, 'ERR_INVALID_ARG_VALUE', 'options.onError'],
-    ['readerMode', { readerMode: 'ranged' }, 'ERR_INVALID_ARG_VALUE', 'options.readerMode'],
-    ['partSize', { partSize: 0 }, 'ERR_OUT_OF_RANGE', 'options.partSize'],
+    ['rangeThreshold', { rangeThreshold: -1 }, 'ERR_OUT_OF_RANGE', 'options.rangeThreshold'],
+    ['chunkSize', { chunkSize: 0 }, 'ERR_OUT_OF_RANGE', 'options.chunkSize'],
   ])('a bad %s is refused, named', (_what, options, code, named) => {
     const error = thrownBy(() => new DataLoader(new SyntheticDataset(4), options as never));
     expect(error).toMatchObject({ code });

@@ -106,14 +106,14 @@ test("the caller's signal reaches every kind of read", async () => {
   const records = await Dataset.fromUris([uriOf('indexed.tfrecord')], { format: 'tfrecord' });
   for (const fetch of [
     () => raw.get(0, { signal: aborted }),
-    () => raw.get(0, { signal: aborted, readerMode: 'range', partSize: 4 }),
+    () => raw.get(0, { signal: aborted, rangeThreshold: 4, chunkSize: 4 }),
     () => records.get(0, { signal: aborted }),
   ]) {
     expect(await rejectionOf(fetch())).toMatchObject({ code: 'ERR_ABORTED' });
   }
 });
 
-test("readerMode 'range' asks the store for ranged reads of partSize; 'whole' does not", async () => {
+test('rangeThreshold and chunkSize reach the store as given; without them the store decides', async () => {
   writeFileSync(path.join(tmp.path, 'ranged.bin'), 'x'.repeat(100));
   const real = storeFor(uriOf('ranged.bin'));
   const calls: unknown[] = [];
@@ -129,7 +129,7 @@ test("readerMode 'range' asks the store for ranged reads of partSize; 'whole' do
     },
   }) as ObjectStore;
   const dataset = await Dataset.fromUris([uriOf('ranged.bin')], { store: recording });
-  expect((await dataset.get(0, { readerMode: 'range', partSize: 16 })).data.byteLength).toBe(100);
+  expect((await dataset.get(0, { rangeThreshold: 16, chunkSize: 16 })).data.byteLength).toBe(100);
   expect((await dataset.get(0)).data.byteLength).toBe(100);
   expect(calls).toEqual([
     { rangeThreshold: 16, chunkSize: 16 },

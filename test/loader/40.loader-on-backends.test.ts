@@ -101,9 +101,9 @@ describe.each(backends.map((backend) => [backend.name, backend] as const))('%s',
     expect(orders[1]).not.toEqual(orders[0]);
   });
 
-  test("readerMode 'range': objects larger than partSize are read in ranges, bytes intact", async () => {
+  test('objects larger than rangeThreshold are read in ranges of chunkSize, bytes intact', async () => {
     const dataset = await Dataset.fromPrefix(backend.prefix(), { store: backend.store(), pattern: /obj-00[6-8]/ });
-    const loader = new DataLoader(dataset, { batchSize: 3, readerMode: 'range', partSize: 256 * 1024 });
+    const loader = new DataLoader(dataset, { batchSize: 3, rangeThreshold: 256 * 1024, chunkSize: 256 * 1024 });
     for await (const batch of loader) {
       expect(batch.map((item) => digest(item.data))).toEqual(
         ['obj-006.bin', 'obj-007.bin', 'obj-008.bin'].map((key) => expected.get(key)),

@@ -315,7 +315,7 @@ describe('every other entry point', () => {
 
   test('dataset.get and the DataLoader (batch_size → batchSize, shufle → shuffle)', async () => {
     const dataset = await s3dlio.Dataset.fromUris([file('a.bin')]);
-    await expectRefused(() => dataset.get(0, { reader_mode: 'range' } as never), 'reader_mode', 'readerMode');
+    await expectRefused(() => dataset.get(0, { range_threshold: 1 } as never), 'range_threshold', 'rangeThreshold');
     await expectRefused(() => dataset.map((item) => item).get(0, { sigal: aborted } as never), 'sigal', 'signal');
     await expectRefused(() => new s3dlio.DataLoader(dataset, { batch_size: 32 } as never), 'batch_size', 'batchSize');
     await expectRefused(() => new s3dlio.DataLoader(dataset, { shufle: true } as never), 'shufle', 'shuffle');

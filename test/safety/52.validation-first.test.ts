@@ -242,11 +242,11 @@ describe('other entry points', () => {
     await s3dlio.put(file('item.bin'), 'x');
     const dataset = await s3dlio.Dataset.fromUris([file('item.bin')]);
     await expectArgumentError(
-      () => dataset.get(0, { readerMode: 'sometimes' as never }),
-      'ERR_INVALID_ARG_VALUE',
-      /options\.readerMode/,
+      () => dataset.get(0, { rangeThreshold: 'sometimes' as never }),
+      'ERR_INVALID_ARG_TYPE',
+      /options\.rangeThreshold/,
     );
-    await expectArgumentError(() => dataset.get(0, { partSize: 0 }), 'ERR_OUT_OF_RANGE', /options\.partSize/);
+    await expectArgumentError(() => dataset.get(0, { chunkSize: 0 }), 'ERR_OUT_OF_RANGE', /options\.chunkSize/);
   });
 
   test('generateObject checks the generator options before an already-aborted signal', async () => {

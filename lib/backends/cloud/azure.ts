@@ -27,7 +27,7 @@ import { readBody, lengthFromContentRange, placeBody, totalFromContentRange } fr
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { invalidValue, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
@@ -439,7 +439,7 @@ class AzureDriver implements CloudDriver {
       });
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
     const blob = this.container(ref).getBlockBlobClient(ref.key);
     // Block ids must all have the same length: the part index, zero-padded, base64.
     const blockId = (index: number): string => Buffer.from(String(index).padStart(8, '0')).toString('base64');
@@ -449,10 +449,10 @@ class AzureDriver implements CloudDriver {
       maxPartSize: 4000 * 1024 * 1024,
       // Staging a block id again replaces it: safe to retry.
       partsIdempotent: true,
-      uploadPart: async (index, bytes, signal) => {
+      uploadPart: async (index, _offset, bytes, signal) => {
         await blob.stageBlock(blockId(index), bytes, bytes.byteLength, { abortSignal: signal });
       },
-      complete: async (parts, signal) => {
+      complete: async (_total, parts, signal) => {
         const ids = Array.from({ length: parts }, (_, index) => blockId(index));
         const response = await blob.commitBlockList(ids, {
           abortSignal: signal,

@@ -108,9 +108,9 @@ export class CloudStore extends BaseStore<CloudRef> {
       minPartSize: upload.minPartSize,
       maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
-      uploadPart: (index, _offset, bytes, signal) =>
-        step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, bytes, attempt)),
-      complete: (_total, parts, signal) => step(false, signal, (attempt) => upload.complete(parts, attempt)),
+      uploadPart: (index, offset, bytes, signal) =>
+        step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, offset, bytes, attempt)),
+      complete: (total, parts, signal) => step(false, signal, (attempt) => upload.complete(total, parts, attempt)),
       putWhole: (bytes, signal) =>
         step(true, signal, (attempt) => this.driver.write(ref, bytes, attempt, contentType)).then(() => ({})),
       // Retried like any idempotent step: parts left staged by one failed attempt are billed.

@@ -3,7 +3,7 @@
  * (one attempt each; CloudStore adds retries, timeouts, ranges, batches and typed errors).
  */
 import type { CloudFailure } from './errors';
-import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
+import type { BodyPlacement, ByteRange, PartSink, StoredChecksum } from '../../object-store';
 
 /** One object (or a bucket, with an empty key) of a cloud store. */
 export interface CloudRef {
@@ -29,19 +29,19 @@ export interface ListPage {
   nextToken?: string;
 }
 
-/** One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable). */
-export interface UploadDriver {
-  readonly maxParts: number;
-  readonly minPartSize: number;
-  readonly maxPartSize?: number;
-  /** Parts must be sent in order, one at a time. */
-  readonly sequential?: boolean;
+/**
+ * One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable): the upload steps
+ * of the PartSink the writer drives, each one request. CloudStore adds the retries and the steps
+ * every cloud does alike (a whole-object put, the stored size and checksum).
+ */
+export interface CloudUpload extends Pick<
+  PartSink,
+  'maxParts' | 'minPartSize' | 'maxPartSize' | 'sequential' | 'uploadPart' | 'complete'
+> {
   /** A multipart object's stored checksum is a checksum of part checksums (S3), not of the bytes. */
   readonly compositeChecksums?: boolean;
   /** Whether re-sending a part after a failure is safe (S3 part numbers, Azure block ids). */
   readonly partsIdempotent: boolean;
-  uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
-  complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }>;
   /** Removes whatever was staged; resolves when there was nothing. Safe to repeat. */
   abort(signal?: AbortSignal): Promise<void>;
 }
@@ -95,7 +95,7 @@ export interface CloudDriver {
   /** The whole-object checksum the service keeps, if any (for verify when a ranged read lacked it). */
   storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined>;
   /** Starts (lazily, at the first part) a multipart upload of `ref`. */
-  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver;
+  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload;
   /** What an SDK or HTTP error means (network errors are classified before this is asked). */
   classify(error: unknown): CloudFailure;
 }

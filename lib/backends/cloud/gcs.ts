@@ -17,7 +17,7 @@ import { lengthFromContentRange, readBody, totalFromContentRange } from './body'
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { invalidValue, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
@@ -340,7 +340,7 @@ class GcsDriver implements CloudDriver {
     return buckets.map((bucket) => bucket.name);
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
     // A resumable upload session: the SDK sends the bytes in order and finalizes at end().
     let opening: Promise<Writable> | undefined;
     let stream: Writable | undefined;
@@ -378,7 +378,7 @@ class GcsDriver implements CloudDriver {
       sequential: true,
       // Bytes already handed to the session cannot be taken back: no blind retry of a part.
       partsIdempotent: false,
-      uploadPart: async (_index, bytes, signal) => {
+      uploadPart: async (_index, _offset, bytes, signal) => {
         const target = await raceSignal(open(), signal);
         const written = new Promise<void>((resolve, reject) => {
           const ok = target.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (error) =>
@@ -389,7 +389,7 @@ class GcsDriver implements CloudDriver {
         });
         await raceSignal(Promise.race([written, fail()]), signal);
       },
-      complete: async (_parts, signal) => {
+      complete: async (_total, _parts, signal) => {
         const target = await raceSignal(open(), signal);
         target.end();
         await raceSignal(finished as Promise<void>, signal);

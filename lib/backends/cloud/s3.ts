@@ -28,7 +28,7 @@ import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } fr
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, UploadDriver } from './driver';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
@@ -450,7 +450,7 @@ class S3Driver implements CloudDriver {
     return names;
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): UploadDriver {
+  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
     return new S3MultipartUpload(
       this.client(ref),
       ref,
@@ -532,7 +532,7 @@ class S3Driver implements CloudDriver {
  * An S3 multipart upload: created at the first part, parts of at least 5 MiB (but the last) and at
  * most 10,000, completed with the part ETags in order, aborted (parts deleted) on failure.
  */
-class S3MultipartUpload implements UploadDriver {
+class S3MultipartUpload implements CloudUpload {
   readonly maxParts = 10_000;
   readonly minPartSize = 5 * 1024 * 1024;
   readonly maxPartSize = 5 * 1024 * 1024 * 1024;
@@ -551,7 +551,7 @@ class S3MultipartUpload implements UploadDriver {
     private readonly withChecksums: boolean,
   ) {}
 
-  async uploadPart(index: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async uploadPart(index: number, _offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const { UploadPartCommand } = loadSdk();
     const UploadId = await this.start(signal);
     const checksum = this.withChecksums ? crc32cBase64(bytes) : undefined;
@@ -572,7 +572,7 @@ class S3MultipartUpload implements UploadDriver {
     this.etags[index] = output.ETag;
   }
 
-  async complete(parts: number, signal?: AbortSignal): Promise<{ etag?: string }> {
+  async complete(_total: number, parts: number, signal?: AbortSignal): Promise<{ etag?: string }> {
     const { CompleteMultipartUploadCommand } = loadSdk();
     const UploadId = await this.start(signal);
     const Parts = Array.from({ length: parts }, (_, index) => ({
