@@ -125,13 +125,73 @@ export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 const nativePath = nativePathOverride();
 
 /** The path of the addon binary this module loaded (build/, prebuilds/, or S3DLIO_NATIVE_PATH). */
-export const ADDON_PATH: string =
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  nativePath ?? (require('node-gyp-build') as { resolve(dir: string): string }).resolve(PACKAGE_ROOT);
+export const ADDON_PATH: string = nativePath ?? findAddon();
+
+/** The binary node-gyp-build picks for this platform, or an error that says what to run. */
+function findAddon(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node-gyp-build') as { resolve(dir: string): string }).resolve(PACKAGE_ROOT);
+  } catch (cause) {
+    throw loadError(
+      'ERR_NATIVE_MISSING',
+      `no native addon for ${platformLabel()}: none in ${path.join(PACKAGE_ROOT, 'build', 'Release')} ` +
+        `nor in ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}`,
+      cause,
+    );
+  }
+}
+
+/**
+ * Why a binary did not load, from the dynamic loader's message: another platform or
+ * architecture, another C library, another Node ABI, or a missing or unreadable file.
+ */
+export function loadFailureReason(message: string): string {
+  if (/GLIBC_[\d.]+'? not found|GLIBCXX_|musl|libc\.so/i.test(message)) {
+    return `it needs another C library version than this system's (${libcLabel()})`;
+  }
+  if (/invalid ELF header|wrong ELF class|ELF file|mach-o|not a valid Win32|exec format/i.test(message)) {
+    return 'it was built for another platform or architecture';
+  }
+  if (/NODE_MODULE_VERSION|different Node\.js version|napi|N-API/i.test(message)) {
+    return `it was built for another Node ABI than this Node ${process.version}`;
+  }
+  if (/ENOENT|cannot open shared object file|Cannot find module|no such file/i.test(message)) {
+    return 'the file, or a library it needs, is missing';
+  }
+  return 'the dynamic loader refused it';
+}
+
+function platformLabel(): string {
+  return `${process.platform}-${process.arch} (Node ${process.version}, N-API ${process.versions.napi}, ${libcLabel()})`;
+}
+
+function libcLabel(): string {
+  if (process.platform !== 'linux') return process.platform;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'not glibc (musl?)';
+}
+
+/** An addon load failure: what was tried, why it failed, and the command that fixes it. */
+function loadError(code: string, what: string, cause: unknown): Error {
+  const error = new Error(
+    `s3dlio: ${what}. Build it from source for this machine with \`npm rebuild s3dlio\` ` +
+      '(in a checkout: `npm run build:native`; needs python3, make and a C++17 compiler).',
+    { cause },
+  );
+  Object.defineProperty(error, 'code', { value: code, enumerable: true });
+  return error;
+}
 
 function loadAddon(): Addon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const addon = require(ADDON_PATH) as Addon;
+  let addon: Addon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(ADDON_PATH) as Addon;
+  } catch (cause) {
+    const reason = loadFailureReason((cause as Error).message ?? String(cause));
+    throw loadError('ERR_NATIVE_LOAD', `cannot load the native addon ${ADDON_PATH}: ${reason}`, cause);
+  }
   // A binary named by S3DLIO_NATIVE_PATH (a build of modified sources, e.g. by
   // scripts/native-mutants.js) is loaded as it is; the one node-gyp-build chose must match the sources.
   if (nativePath === undefined) assertNotStale(addon.buildInfo().sourceHash);

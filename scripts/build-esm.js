@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Writes dist/index.mjs: an ES module that re-exports every named export of the CommonJS build,
+// Writes dist/index.mjs (and copies lib's .mjs modules): an ES module that re-exports every named export of the CommonJS build,
 // so `import { get } from 's3dlio'` and `require('s3dlio')` share one instance (same classes).
 const fs = require('fs');
 const path = require('path');
@@ -15,3 +15,15 @@ const lines = [
   '',
 ];
 fs.writeFileSync(path.join(dist, 'index.mjs'), lines.join('\n'));
+
+// Modules written as JavaScript (worker entry points: lib/formats/hdf5-worker.mjs) are not
+// compiled by tsc: copied next to their compiled siblings.
+const lib = path.resolve(__dirname, '..', 'lib');
+const copyModules = (dir) => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const from = path.join(dir, entry.name);
+    if (entry.isDirectory()) copyModules(from);
+    else if (entry.name.endsWith('.mjs')) fs.copyFileSync(from, path.join(dist, path.relative(lib, from)));
+  }
+};
+copyModules(lib);

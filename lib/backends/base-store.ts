@@ -233,7 +233,11 @@ export abstract class BaseStore<R> implements ObjectStore {
       const ranges = this.rangeOptions(opts);
       // HTTP cannot ask for zero bytes: check existence and bounds with a HEAD instead.
       if (count === 0) return this.emptyRangeAt(scope, uri, ref, start);
-      const window = { start, end: count === undefined ? undefined : start + count - 1 };
+      // A length running past what a number holds exactly ends at the last exact offset instead.
+      const window = {
+        start,
+        end: count === undefined ? undefined : Math.min(start + count - 1, Number.MAX_SAFE_INTEGER),
+      };
       try {
         return await this.readWindow(scope, uri, ref, window, ranges);
       } catch (error) {

@@ -92,7 +92,8 @@ export abstract class LocalStore extends BaseStore<string> {
     scope: OperationScope,
     placement?: BodyPlacement,
   ): Promise<Uint8Array> {
-    const length = range.end === undefined ? -1 : range.end - range.start + 1;
+    // Capped: a range to the last exact offset from 0 is one byte longer than a length can say.
+    const length = range.end === undefined ? -1 : Math.min(range.end - range.start + 1, Number.MAX_SAFE_INTEGER);
     const result = await this.readResult(path, range.start, length, scope);
     const bytes = viewOf(result);
     const target = placement?.onHeaders({ length: bytes.byteLength, totalSize: result.fileSize });
