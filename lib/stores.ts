@@ -3,7 +3,7 @@
  * built-in backends register their schemes when their modules load, here.
  */
 import './backends/cloud/s3';
-import './backends/cloud/azure';
+import './backends/cloud/azure/store';
 import './backends/cloud/gcs';
 import './backends/local/file';
 import './backends/local/direct';

@@ -3,81 +3,19 @@
  * `az://account/container/key` and `https://account.blob.core.windows.net/container/key`; listings
  * answer in the form the prefix was given in.
  */
-import * as http from 'http';
-import * as https from 'https';
-import * as net from 'net';
-import type { Duplex } from 'stream';
-
-import type * as AzIdentity from '@azure/identity';
 import type * as AzBlob from '@azure/storage-blob';
 
-import {
-  CLOUD_COMMON_KEYS,
-  type CloudCommonOptions,
-  type ConnectionSettings,
-  connectionSettingsFrom,
-  isLoopbackHost,
-  retryPolicyFrom,
-} from './config';
-import { type CloudFailure, classifyStatus, redactSecrets, rememberSecrets } from './errors';
-import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from './keys';
-import { S3dlioError } from '../../errors';
-import { sleep } from './abort';
-import { readBody, lengthFromContentRange, placeBody, totalFromContentRange } from './body';
-import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
-import { parseUri } from '../../uri';
-import { invalidValue, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
-import { CloudStore } from './cloud-store';
-import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
-import { registerStore } from '../../registry';
-
-/**
- * Options of an az:// store. Credentials: the first one given among the options (connection
- * string, SAS token, account key), else among the environment variables in the same order, else
- * `DefaultAzureCredential` (managed identity, workload identity, Azure CLI, ...).
- */
-export interface AzureStoreOptions extends CloudCommonOptions {
-  /**
-   * A storage connection string (env `AZURE_STORAGE_CONNECTION_STRING`): `AccountName=…;AccountKey=…`
-   * or `BlobEndpoint=…;SharedAccessSignature=…`, or `UseDevelopmentStorage=true`. It carries its own
-   * endpoint (`BlobEndpoint`), and serves the one account it names.
-   */
-  connectionString?: string;
-  /** A SAS token (`sv=…&sig=…`, leading `?` allowed) for the URI's account (env `AZURE_STORAGE_SAS_TOKEN`). */
-  sasToken?: string;
-  /**
-   * The shared key of the URI's account (env `AZURE_STORAGE_KEY`, which belongs to the account in
-   * `AZURE_STORAGE_ACCOUNT` when that is set).
-   */
-  accountKey?: string;
-  /**
-   * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
-   * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
-   * endpoint on a loopback or IP host without a path gets `/<account>` appended (path-style).
-   * Given here, it also wins over the endpoint of a connection string (whose credential is then
-   * used at this endpoint); the variable does not.
-   */
-  endpoint?: string;
-  /** Blobs per List Blobs page (default 5000, the Azure maximum). */
-  pageSize?: number;
-}
-
-type BlobSdk = typeof AzBlob;
-type IdentitySdk = typeof AzIdentity;
-
-let sdk: BlobSdk | undefined;
-/** Loaded on first use: programs that never touch az:// never pay for the Azure SDK. */
-function loadSdk(): BlobSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sdk ??= require('@azure/storage-blob') as BlobSdk;
-  return sdk;
-}
-
-function loadIdentity(): IdentitySdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@azure/identity') as IdentitySdk;
-}
+import { S3dlioError } from '../../../errors';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../../object-store';
+import { parseUri } from '../../../uri';
+import { invalidValue, optionalPositiveInteger } from '../../../validate';
+import { sleep } from '../abort';
+import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } from '../body';
+import type { CloudDriver, CloudRef, CloudUpload, ListPage, ObjectHead } from '../driver';
+import { type CloudFailure, classifyStatus, redactSecrets } from '../errors';
+import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../keys';
+import { AzureClients, DriverFailure, HTTPS_FORM, accountOf } from './credentials';
+import type { AzureStoreOptions } from './options';
 
 /** Storage account names: 3–24 lowercase letters and digits. */
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
@@ -85,8 +23,6 @@ const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
 const CONTAINER_NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 /** Containers with a reserved name. */
 const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
-/** `https://account.blob.core.windows.net/` at the start of a URI. */
-const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
 const MAX_PAGE_SIZE = 5000;
 
 /**
@@ -164,105 +100,6 @@ interface RestErrorShape {
   response?: { headers?: { get?(name: string): string | undefined } };
 }
 
-/** A failure the driver itself decides (not an SDK error). Its name becomes the cause's name. */
-class DriverFailure extends Error {
-  constructor(
-    name: string,
-    readonly failure: CloudFailure,
-  ) {
-    super(failure.message);
-    this.name = name;
-  }
-}
-
-/** The account named by a base (`az://account/…` or `https://account.blob.core.windows.net/…`). */
-function accountOf(base: string): string {
-  const https = HTTPS_FORM.exec(base);
-  if (https) return https[1].toLowerCase();
-  return base.slice('az://'.length).split('/')[0];
-}
-
-/** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
-function boundConnect(socket: Duplex | null | undefined, timeoutMs: number): void {
-  if (!(socket instanceof net.Socket) || !socket.connecting) return;
-  const timer = setTimeout(() => {
-    const error = Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-    socket.destroy(error);
-  }, timeoutMs);
-  const clear = (): void => clearTimeout(timer);
-  socket.once('connect', clear);
-  socket.once('close', clear);
-}
-
-class PooledHttpAgent extends http.Agent {
-  constructor(
-    options: http.AgentOptions,
-    private readonly connectTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    boundConnect(socket, this.connectTimeoutMs);
-    return socket;
-  }
-}
-
-class PooledHttpsAgent extends https.Agent {
-  constructor(
-    options: https.AgentOptions,
-    private readonly connectTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    boundConnect(socket, this.connectTimeoutMs);
-    return socket;
-  }
-}
-
-/** Where the credential came from: decides how a client is built and what it may serve. */
-type Credential =
-  | { kind: 'connection-string'; source: string }
-  | { kind: 'sas'; source: string }
-  | { kind: 'key'; source: string; onlyAccount?: string }
-  | { kind: 'default' };
-
-/** A string option that holds a secret: its value never appears in an error. */
-function secretOption(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    throw Object.assign(new TypeError(`Expected a non-empty string for \`${name}\``), {
-      code: 'ERR_INVALID_ARG_TYPE',
-    });
-  }
-  return value;
-}
-
-/** The secret parts of a connection string, SAS token or key: the whole, keys and signatures. */
-function credentialSecrets(source: string): string[] {
-  const parts = [source];
-  for (const match of source.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)) parts.push(match[1]);
-  for (const match of source.matchAll(/(?:^|[?&;=])sig=([^&;]+)/gi)) parts.push(match[1]);
-  return parts;
-}
-
-/** Proxy variables the SDK honours; a custom agent would bypass the proxy, so none is set then. */
-function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
-  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'].some(
-    (name) => !!env[name],
-  );
-}
-
 /** A stored MD5 as ResponseHeaders fields. */
 function storedMd5(md5: Uint8Array | undefined): { checksum?: StoredChecksum } {
   return md5 && md5.byteLength === 16
@@ -270,66 +107,18 @@ function storedMd5(md5: Uint8Array | undefined): { checksum?: StoredChecksum } {
     : {};
 }
 
-class AzureDriver implements CloudDriver {
+/** The single requests of Azure Blob Storage. */
+export class AzureDriver implements CloudDriver {
   readonly scheme = 'az' as const;
-  // Whatever holds a secret (the credential, clients whose URL carries a SAS or whose pipeline
-  // holds a key) is in #private fields: `util.inspect(store)` never shows them.
-  readonly #credential: Credential;
-  readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
-  #defaultCredential?: AzIdentity.TokenCredential;
-  /** The account a connection string names, once it was parsed. */
-  #connectionStringAccount?: string;
-  private readonly endpoint?: URL;
-  /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
-  private readonly explicitEndpoint: boolean;
+  readonly #clients: AzureClients;
   private readonly pageSize: number;
-  private readonly connection: ConnectionSettings;
-  private readonly useAgent: boolean;
-  private agents?: { http: http.Agent; https: https.Agent };
 
   constructor(options: AzureStoreOptions) {
-    const env = process.env;
-    this.#credential = AzureDriver.credentialFrom(options, env);
-    if (this.#credential.kind !== 'default') rememberSecrets(...credentialSecrets(this.#credential.source));
-    this.connection = connectionSettingsFrom(options, env);
-    const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
-    if (endpoint !== undefined) this.endpoint = AzureDriver.endpointUrl(endpoint, options.endpoint !== undefined);
-    this.explicitEndpoint = options.endpoint !== undefined;
+    this.#clients = new AzureClients(options, process.env);
     const pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', MAX_PAGE_SIZE);
     if (pageSize > MAX_PAGE_SIZE)
       throw invalidValue('options.pageSize', `an integer from 1 to ${MAX_PAGE_SIZE}`, pageSize);
     this.pageSize = pageSize;
-    this.useAgent = !proxyConfigured(env);
-  }
-
-  private static credentialFrom(options: AzureStoreOptions, env: NodeJS.ProcessEnv): Credential {
-    const connectionString = secretOption(options.connectionString, 'options.connectionString');
-    if (connectionString) return { kind: 'connection-string', source: connectionString };
-    const sasToken = secretOption(options.sasToken, 'options.sasToken');
-    if (sasToken) return { kind: 'sas', source: sasToken.replace(/^\?/, '') };
-    const accountKey = secretOption(options.accountKey, 'options.accountKey');
-    if (accountKey) return { kind: 'key', source: accountKey };
-    if (env.AZURE_STORAGE_CONNECTION_STRING)
-      return { kind: 'connection-string', source: env.AZURE_STORAGE_CONNECTION_STRING };
-    if (env.AZURE_STORAGE_SAS_TOKEN) return { kind: 'sas', source: env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '') };
-    if (env.AZURE_STORAGE_KEY)
-      return { kind: 'key', source: env.AZURE_STORAGE_KEY, onlyAccount: env.AZURE_STORAGE_ACCOUNT || undefined };
-    return { kind: 'default' };
-  }
-
-  private static endpointUrl(value: unknown, fromOptions: boolean): URL {
-    const name = fromOptions ? 'options.endpoint' : 'process.env.AZURE_STORAGE_ENDPOINT';
-    let url: URL | undefined;
-    try {
-      url = typeof value === 'string' ? new URL(value) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
-      // Not echoed as given: a URL with a query may carry a SAS.
-      throw invalidValue(name, 'a blob service URL http(s)://host[:port][/path]', redactSecrets(String(value)));
-    }
-    return url;
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -392,7 +181,7 @@ class AzureDriver implements CloudDriver {
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array> {
-    const blob = this.container(ref).getBlobClient(ref.key);
+    const blob = this.#clients.container(ref).getBlobClient(ref.key);
     const offset = range?.start ?? 0;
     const count = range?.end === undefined ? undefined : range.end - offset + 1;
     // maxRetryRequests 0: a body cut short is an error here, and CloudStore retries the whole read.
@@ -431,7 +220,8 @@ class AzureDriver implements CloudDriver {
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
     // One Put Blob request (up to 5000 MiB): the blob appears whole or not at all.
-    await this.container(ref)
+    await this.#clients
+      .container(ref)
       .getBlockBlobClient(ref.key)
       .upload(bytes, bytes.byteLength, {
         abortSignal: signal,
@@ -440,7 +230,7 @@ class AzureDriver implements CloudDriver {
   }
 
   openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
-    const blob = this.container(ref).getBlockBlobClient(ref.key);
+    const blob = this.#clients.container(ref).getBlockBlobClient(ref.key);
     // Block ids must all have the same length: the part index, zero-padded, base64.
     const blockId = (index: number): string => Buffer.from(String(index).padStart(8, '0')).toString('base64');
     return {
@@ -466,7 +256,7 @@ class AzureDriver implements CloudDriver {
   }
 
   async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
-    const properties = await this.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
+    const properties = await this.#clients.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
     return {
       size: properties.contentLength ?? 0,
       lastModified: properties.lastModified ?? new Date(0),
@@ -476,7 +266,7 @@ class AzureDriver implements CloudDriver {
   }
 
   async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {
-    const properties = await this.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
+    const properties = await this.#clients.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
     return storedMd5(properties.contentMD5).checksum;
   }
 
@@ -486,7 +276,7 @@ class AzureDriver implements CloudDriver {
     token: string | undefined,
     signal?: AbortSignal,
   ): Promise<ListPage> {
-    const container = this.container(ref);
+    const container = this.#clients.container(ref);
     const options = { prefix: ref.key || undefined, abortSignal: signal };
     const settings = { continuationToken: token, maxPageSize: this.pageSize };
     if (delimiter === undefined) {
@@ -511,16 +301,16 @@ class AzureDriver implements CloudDriver {
 
   async remove(ref: CloudRef, signal?: AbortSignal): Promise<void> {
     // Azure answers 404 BlobNotFound for a missing blob. Snapshots go with their blob.
-    await this.container(ref).deleteBlob(ref.key, { abortSignal: signal, deleteSnapshots: 'include' });
+    await this.#clients.container(ref).deleteBlob(ref.key, { abortSignal: signal, deleteSnapshots: 'include' });
   }
 
   async copy(source: CloudRef, destination: CloudRef, signal?: AbortSignal): Promise<void> {
-    if (this.clientKey(source) !== this.clientKey(destination)) {
+    if (this.#clients.clientKey(source) !== this.#clients.clientKey(destination)) {
       // Another account (or endpoint): the source would need its own SAS; copy through here.
       return this.write(destination, await this.read(source, undefined, signal), signal);
     }
-    const sourceUrl = this.container(source).getBlobClient(source.key).url;
-    const target = this.container(destination).getBlobClient(destination.key);
+    const sourceUrl = this.#clients.container(source).getBlobClient(source.key).url;
+    const target = this.#clients.container(destination).getBlobClient(destination.key);
     // Copy Blob: within one account the request's own credential authorizes the source (Copy
     // Blob From URL would need a SAS or a public source). Usually done at once; else poll, with
     // our own backoff and signal (the SDK poller's delay ignores the signal).
@@ -532,12 +322,12 @@ class AzureDriver implements CloudDriver {
   }
 
   async createBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
-    await this.container(ref).createIfNotExists({ abortSignal: signal });
+    await this.#clients.container(ref).createIfNotExists({ abortSignal: signal });
   }
 
   async deleteBucket(ref: CloudRef, signal?: AbortSignal): Promise<void> {
     // Azure deletes non-empty containers; the API promises ERR_BUCKET_NOT_EMPTY, so look first.
-    const container = this.container(ref);
+    const container = this.#clients.container(ref);
     const { value: page } = (await container
       .listBlobsFlat({ abortSignal: signal })
       .byPage({ maxPageSize: 1 })
@@ -554,7 +344,10 @@ class AzureDriver implements CloudDriver {
 
   async listBuckets(ref: { base: string }, signal?: AbortSignal): Promise<string[]> {
     const names: string[] = [];
-    const pages = this.client(ref).listContainers({ abortSignal: signal }).byPage({ maxPageSize: MAX_PAGE_SIZE });
+    const pages = this.#clients
+      .client(ref)
+      .listContainers({ abortSignal: signal })
+      .byPage({ maxPageSize: MAX_PAGE_SIZE });
     for await (const page of pages) for (const item of page.containerItems ?? []) names.push(item.name);
     return names;
   }
@@ -617,152 +410,4 @@ class AzureDriver implements CloudDriver {
   }
 
   // ---- clients ----
-
-  private container(ref: CloudRef): AzBlob.ContainerClient {
-    return this.client(ref).getContainerClient(ref.bucket);
-  }
-
-  /** Clients are created once per (credential, account, endpoint) and reused: one connection pool. */
-  private clientKey(ref: Pick<CloudRef, 'base'>): string {
-    const credential = this.#credential;
-    const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string' && !this.explicitEndpoint) return credential.kind;
-    return `${credential.kind}|${account}|${this.serviceUrl(account)}`;
-  }
-
-  private client(ref: Pick<CloudRef, 'base'>): AzBlob.BlobServiceClient {
-    const key = this.clientKey(ref);
-    let client = this.#clients.get(key);
-    if (!client) {
-      try {
-        client = this.createClient(accountOf(ref.base));
-      } catch (error) {
-        // The SDK refuses a malformed connection string (or credential) when the client is made.
-        throw new DriverFailure('InvalidConfiguration', {
-          code: 'ERR_INVALID_ARG_VALUE',
-          retryable: false,
-          message: `cannot configure the Azure client (${this.#credential.kind}): ${(error as Error)?.message ?? String(error)}`,
-        });
-      }
-      this.#clients.set(key, client);
-    }
-    const credential = this.#credential;
-    const account = accountOf(ref.base);
-    if (credential.kind === 'connection-string' && this.#connectionStringAccount !== account) {
-      throw new DriverFailure('CredentialMismatch', {
-        code: 'ERR_ACCESS_DENIED',
-        retryable: false,
-        message: `the connection string is for account ${JSON.stringify(this.#connectionStringAccount)}, not ${JSON.stringify(account)}`,
-      });
-    }
-    if (credential.kind === 'key' && credential.onlyAccount !== undefined && credential.onlyAccount !== account) {
-      throw new DriverFailure('CredentialMismatch', {
-        code: 'ERR_ACCESS_DENIED',
-        retryable: false,
-        message: `AZURE_STORAGE_KEY is the key of account ${JSON.stringify(credential.onlyAccount)} (AZURE_STORAGE_ACCOUNT), not of ${JSON.stringify(account)}`,
-      });
-    }
-    return client;
-  }
-
-  /** The blob service URL of an account (no credentials in it). */
-  private serviceUrl(account: string): string {
-    if (!this.endpoint) return `https://${account}.blob.core.windows.net`;
-    const url = this.endpoint.href.replace(/\/+$/, '');
-    const pathless = this.endpoint.pathname === '/' || this.endpoint.pathname === '';
-    const host = this.endpoint.hostname;
-    // Emulators (Azurite) address accounts by path: http://127.0.0.1:10000/devstoreaccount1.
-    if (pathless && (isLoopbackHost(host) || net.isIP(host.replace(/^\[|\]$/g, '')) !== 0)) return `${url}/${account}`;
-    return url;
-  }
-
-  private pipelineOptions(url: string): AzBlob.StoragePipelineOptions & { agent?: http.Agent } {
-    return {
-      // Retries are ours (retry.ts): one policy for every backend.
-      retryOptions: { maxTries: 1 },
-      keepAliveOptions: { enable: true },
-      ...(this.useAgent && { agent: this.agentFor(url) }),
-    };
-  }
-
-  /** Keep-alive agents with the pool size and connect timeout of the options (one per protocol). */
-  private agentFor(url: string): http.Agent {
-    if (!this.agents) {
-      const { connectTimeoutMs, maxSockets } = this.connection;
-      const settings = { keepAlive: true, maxSockets };
-      this.agents = {
-        http: new PooledHttpAgent(settings, connectTimeoutMs),
-        https: new PooledHttpsAgent(settings, connectTimeoutMs),
-      };
-    }
-    return url.startsWith('https:') ? this.agents.https : this.agents.http;
-  }
-
-  private createClient(account: string): AzBlob.BlobServiceClient {
-    const { BlobServiceClient, StorageSharedKeyCredential } = loadSdk();
-    const credential = this.#credential;
-    switch (credential.kind) {
-      case 'connection-string': {
-        // Parsed once without options to learn its account and the endpoint's protocol (the agent).
-        const probe = BlobServiceClient.fromConnectionString(credential.source);
-        // A key belongs to the account it is named with (the endpoint's path may say another).
-        this.#connectionStringAccount =
-          probe.credential instanceof StorageSharedKeyCredential ? probe.credential.accountName : probe.accountName;
-        if (!this.explicitEndpoint) {
-          return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
-        }
-        // options.endpoint wins over the connection string's endpoint: its key or SAS is used there.
-        const url = this.serviceUrl(account);
-        const sas = new URL(probe.url).search;
-        return new BlobServiceClient(`${url}${sas}`, probe.credential, this.pipelineOptions(url));
-      }
-      case 'sas': {
-        const url = this.serviceUrl(account);
-        return new BlobServiceClient(`${url}?${credential.source}`, undefined, this.pipelineOptions(url));
-      }
-      case 'key': {
-        const url = this.serviceUrl(account);
-        const key = new StorageSharedKeyCredential(account, credential.source);
-        return new BlobServiceClient(url, key, this.pipelineOptions(url));
-      }
-      case 'default': {
-        const url = this.serviceUrl(account);
-        this.#defaultCredential ??= new (loadIdentity().DefaultAzureCredential)();
-        return new BlobServiceClient(url, this.#defaultCredential, this.pipelineOptions(url));
-      }
-    }
-  }
 }
-
-const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
-  ...CLOUD_COMMON_KEYS,
-  connectionString: true,
-  sasToken: true,
-  accountKey: true,
-  endpoint: true,
-  pageSize: true,
-});
-
-/** The az:// backend. */
-export class AzureStore extends CloudStore {
-  private readonly azure: AzureDriver;
-
-  constructor(options?: AzureStoreOptions) {
-    const opts = expectKnownOptions(options, AZURE_STORE_KEYS, 'an az:// store');
-    const driver = new AzureDriver(opts);
-    super(driver, retryPolicyFrom(opts), opts);
-    this.azure = driver;
-  }
-
-  /** Containers belong to an account: `listBuckets('az://account')` gives `az://account/container/`. */
-  protected override bucketListBase(schemeUri: string): string {
-    return this.azure.accountBase(schemeUri);
-  }
-}
-
-declare module '../../uri' {
-  interface StoreSchemes {
-    az: AzureStoreOptions;
-  }
-}
-registerStore('az', (options) => new AzureStore(options), { layout: 'account' });

@@ -1,0 +1,309 @@
+/**
+ * Azure credentials and the clients built with them: which credential an az:// store uses
+ * (options, then environment, then DefaultAzureCredential), one BlobServiceClient per credential,
+ * account and endpoint (one connection pool each), and the credential's account checks. Secrets
+ * stay in #private fields and are remembered for redaction.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import * as net from 'net';
+import type { Duplex } from 'stream';
+
+import type * as AzIdentity from '@azure/identity';
+import type * as AzBlob from '@azure/storage-blob';
+
+import { type ConnectionSettings, connectionSettingsFrom, isLoopbackHost } from '../config';
+import { type CloudFailure, redactSecrets, rememberSecrets } from '../errors';
+import { invalidValue } from '../../../validate';
+import type { CloudRef } from '../driver';
+import type { AzureStoreOptions } from './options';
+
+type BlobSdk = typeof AzBlob;
+type IdentitySdk = typeof AzIdentity;
+
+let sdk: BlobSdk | undefined;
+/** Loaded on first use: programs that never touch az:// never pay for the Azure SDK. */
+function loadSdk(): BlobSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sdk ??= require('@azure/storage-blob') as BlobSdk;
+  return sdk;
+}
+
+function loadIdentity(): IdentitySdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@azure/identity') as IdentitySdk;
+}
+
+/** `https://account.blob.core.windows.net/` at the start of a URI. */
+export const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
+
+/** A failure the driver itself decides (not an SDK error). Its name becomes the cause's name. */
+export class DriverFailure extends Error {
+  constructor(
+    name: string,
+    readonly failure: CloudFailure,
+  ) {
+    super(failure.message);
+    this.name = name;
+  }
+}
+
+/** The account named by a base (`az://account/…` or `https://account.blob.core.windows.net/…`). */
+export function accountOf(base: string): string {
+  const https = HTTPS_FORM.exec(base);
+  if (https) return https[1].toLowerCase();
+  return base.slice('az://'.length).split('/')[0];
+}
+
+/** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
+function boundConnect(socket: Duplex | null | undefined, timeoutMs: number): void {
+  if (!(socket instanceof net.Socket) || !socket.connecting) return;
+  const timer = setTimeout(() => {
+    const error = Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    socket.destroy(error);
+  }, timeoutMs);
+  const clear = (): void => clearTimeout(timer);
+  socket.once('connect', clear);
+  socket.once('close', clear);
+}
+
+class PooledHttpAgent extends http.Agent {
+  constructor(
+    options: http.AgentOptions,
+    private readonly connectTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    boundConnect(socket, this.connectTimeoutMs);
+    return socket;
+  }
+}
+
+class PooledHttpsAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly connectTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    boundConnect(socket, this.connectTimeoutMs);
+    return socket;
+  }
+}
+
+/** Where the credential came from: decides how a client is built and what it may serve. */
+type Credential =
+  | { kind: 'connection-string'; source: string }
+  | { kind: 'sas'; source: string }
+  | { kind: 'key'; source: string; onlyAccount?: string }
+  | { kind: 'default' };
+
+/** A string option that holds a secret: its value never appears in an error. */
+function secretOption(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw Object.assign(new TypeError(`Expected a non-empty string for \`${name}\``), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  return value;
+}
+
+/** The secret parts of a connection string, SAS token or key: the whole, keys and signatures. */
+function credentialSecrets(source: string): string[] {
+  const parts = [source];
+  for (const match of source.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)) parts.push(match[1]);
+  for (const match of source.matchAll(/(?:^|[?&;=])sig=([^&;]+)/gi)) parts.push(match[1]);
+  return parts;
+}
+
+/** Proxy variables the SDK honours; a custom agent would bypass the proxy, so none is set then. */
+function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'].some(
+    (name) => !!env[name],
+  );
+}
+
+/** The credential of one az:// store and the clients it made. */
+export class AzureClients {
+  // Whatever holds a secret (the credential, clients whose URL carries a SAS or whose pipeline
+  // holds a key) is in #private fields: `util.inspect(store)` never shows them.
+  readonly #credential: Credential;
+  readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
+  #defaultCredential?: AzIdentity.TokenCredential;
+  /** The account a connection string names, once it was parsed. */
+  #connectionStringAccount?: string;
+  private readonly endpoint?: URL;
+  /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
+  private readonly explicitEndpoint: boolean;
+  private readonly connection: ConnectionSettings;
+  private readonly useAgent: boolean;
+  private agents?: { http: http.Agent; https: https.Agent };
+
+  constructor(options: AzureStoreOptions, env: NodeJS.ProcessEnv) {
+    this.#credential = AzureClients.credentialFrom(options, env);
+    if (this.#credential.kind !== 'default') rememberSecrets(...credentialSecrets(this.#credential.source));
+    this.connection = connectionSettingsFrom(options, env);
+    const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
+    if (endpoint !== undefined) this.endpoint = AzureClients.endpointUrl(endpoint, options.endpoint !== undefined);
+    this.explicitEndpoint = options.endpoint !== undefined;
+    this.useAgent = !proxyConfigured(env);
+  }
+
+  private static credentialFrom(options: AzureStoreOptions, env: NodeJS.ProcessEnv): Credential {
+    const connectionString = secretOption(options.connectionString, 'options.connectionString');
+    if (connectionString) return { kind: 'connection-string', source: connectionString };
+    const sasToken = secretOption(options.sasToken, 'options.sasToken');
+    if (sasToken) return { kind: 'sas', source: sasToken.replace(/^\?/, '') };
+    const accountKey = secretOption(options.accountKey, 'options.accountKey');
+    if (accountKey) return { kind: 'key', source: accountKey };
+    if (env.AZURE_STORAGE_CONNECTION_STRING)
+      return { kind: 'connection-string', source: env.AZURE_STORAGE_CONNECTION_STRING };
+    if (env.AZURE_STORAGE_SAS_TOKEN) return { kind: 'sas', source: env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '') };
+    if (env.AZURE_STORAGE_KEY)
+      return { kind: 'key', source: env.AZURE_STORAGE_KEY, onlyAccount: env.AZURE_STORAGE_ACCOUNT || undefined };
+    return { kind: 'default' };
+  }
+
+  private static endpointUrl(value: unknown, fromOptions: boolean): URL {
+    const name = fromOptions ? 'options.endpoint' : 'process.env.AZURE_STORAGE_ENDPOINT';
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+      // Not echoed as given: a URL with a query may carry a SAS.
+      throw invalidValue(name, 'a blob service URL http(s)://host[:port][/path]', redactSecrets(String(value)));
+    }
+    return url;
+  }
+
+  container(ref: CloudRef): AzBlob.ContainerClient {
+    return this.client(ref).getContainerClient(ref.bucket);
+  }
+
+  /** Clients are created once per (credential, account, endpoint) and reused: one connection pool. */
+  clientKey(ref: Pick<CloudRef, 'base'>): string {
+    const credential = this.#credential;
+    const account = accountOf(ref.base);
+    if (credential.kind === 'connection-string' && !this.explicitEndpoint) return credential.kind;
+    return `${credential.kind}|${account}|${this.serviceUrl(account)}`;
+  }
+
+  client(ref: Pick<CloudRef, 'base'>): AzBlob.BlobServiceClient {
+    const key = this.clientKey(ref);
+    let client = this.#clients.get(key);
+    if (!client) {
+      try {
+        client = this.createClient(accountOf(ref.base));
+      } catch (error) {
+        // The SDK refuses a malformed connection string (or credential) when the client is made.
+        throw new DriverFailure('InvalidConfiguration', {
+          code: 'ERR_INVALID_ARG_VALUE',
+          retryable: false,
+          message: `cannot configure the Azure client (${this.#credential.kind}): ${(error as Error)?.message ?? String(error)}`,
+        });
+      }
+      this.#clients.set(key, client);
+    }
+    const credential = this.#credential;
+    const account = accountOf(ref.base);
+    if (credential.kind === 'connection-string' && this.#connectionStringAccount !== account) {
+      throw new DriverFailure('CredentialMismatch', {
+        code: 'ERR_ACCESS_DENIED',
+        retryable: false,
+        message: `the connection string is for account ${JSON.stringify(this.#connectionStringAccount)}, not ${JSON.stringify(account)}`,
+      });
+    }
+    if (credential.kind === 'key' && credential.onlyAccount !== undefined && credential.onlyAccount !== account) {
+      throw new DriverFailure('CredentialMismatch', {
+        code: 'ERR_ACCESS_DENIED',
+        retryable: false,
+        message: `AZURE_STORAGE_KEY is the key of account ${JSON.stringify(credential.onlyAccount)} (AZURE_STORAGE_ACCOUNT), not of ${JSON.stringify(account)}`,
+      });
+    }
+    return client;
+  }
+
+  /** The blob service URL of an account (no credentials in it). */
+  private serviceUrl(account: string): string {
+    if (!this.endpoint) return `https://${account}.blob.core.windows.net`;
+    const url = this.endpoint.href.replace(/\/+$/, '');
+    const pathless = this.endpoint.pathname === '/' || this.endpoint.pathname === '';
+    const host = this.endpoint.hostname;
+    // Emulators (Azurite) address accounts by path: http://127.0.0.1:10000/devstoreaccount1.
+    if (pathless && (isLoopbackHost(host) || net.isIP(host.replace(/^\[|\]$/g, '')) !== 0)) return `${url}/${account}`;
+    return url;
+  }
+
+  private pipelineOptions(url: string): AzBlob.StoragePipelineOptions & { agent?: http.Agent } {
+    return {
+      // Retries are ours (retry.ts): one policy for every backend.
+      retryOptions: { maxTries: 1 },
+      keepAliveOptions: { enable: true },
+      ...(this.useAgent && { agent: this.agentFor(url) }),
+    };
+  }
+
+  /** Keep-alive agents with the pool size and connect timeout of the options (one per protocol). */
+  private agentFor(url: string): http.Agent {
+    if (!this.agents) {
+      const { connectTimeoutMs, maxSockets } = this.connection;
+      const settings = { keepAlive: true, maxSockets };
+      this.agents = {
+        http: new PooledHttpAgent(settings, connectTimeoutMs),
+        https: new PooledHttpsAgent(settings, connectTimeoutMs),
+      };
+    }
+    return url.startsWith('https:') ? this.agents.https : this.agents.http;
+  }
+
+  private createClient(account: string): AzBlob.BlobServiceClient {
+    const { BlobServiceClient, StorageSharedKeyCredential } = loadSdk();
+    const credential = this.#credential;
+    switch (credential.kind) {
+      case 'connection-string': {
+        // Parsed once without options to learn its account and the endpoint's protocol (the agent).
+        const probe = BlobServiceClient.fromConnectionString(credential.source);
+        // A key belongs to the account it is named with (the endpoint's path may say another).
+        this.#connectionStringAccount =
+          probe.credential instanceof StorageSharedKeyCredential ? probe.credential.accountName : probe.accountName;
+        if (!this.explicitEndpoint) {
+          return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
+        }
+        // options.endpoint wins over the connection string's endpoint: its key or SAS is used there.
+        const url = this.serviceUrl(account);
+        const sas = new URL(probe.url).search;
+        return new BlobServiceClient(`${url}${sas}`, probe.credential, this.pipelineOptions(url));
+      }
+      case 'sas': {
+        const url = this.serviceUrl(account);
+        return new BlobServiceClient(`${url}?${credential.source}`, undefined, this.pipelineOptions(url));
+      }
+      case 'key': {
+        const url = this.serviceUrl(account);
+        const key = new StorageSharedKeyCredential(account, credential.source);
+        return new BlobServiceClient(url, key, this.pipelineOptions(url));
+      }
+      case 'default': {
+        const url = this.serviceUrl(account);
+        this.#defaultCredential ??= new (loadIdentity().DefaultAzureCredential)();
+        return new BlobServiceClient(url, this.#defaultCredential, this.pipelineOptions(url));
+      }
+    }
+  }
+}

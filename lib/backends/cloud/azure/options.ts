@@ -1,0 +1,44 @@
+/** The options of an az:// store, and the keys it accepts. */
+import { CLOUD_COMMON_KEYS, type CloudCommonOptions } from '../config';
+import { optionKeys } from '../../../internal/option-keys';
+
+/**
+ * Options of an az:// store. Credentials: the first one given among the options (connection
+ * string, SAS token, account key), else among the environment variables in the same order, else
+ * `DefaultAzureCredential` (managed identity, workload identity, Azure CLI, ...).
+ */
+export interface AzureStoreOptions extends CloudCommonOptions {
+  /**
+   * A storage connection string (env `AZURE_STORAGE_CONNECTION_STRING`): `AccountName=…;AccountKey=…`
+   * or `BlobEndpoint=…;SharedAccessSignature=…`, or `UseDevelopmentStorage=true`. It carries its own
+   * endpoint (`BlobEndpoint`), and serves the one account it names.
+   */
+  connectionString?: string;
+  /** A SAS token (`sv=…&sig=…`, leading `?` allowed) for the URI's account (env `AZURE_STORAGE_SAS_TOKEN`). */
+  sasToken?: string;
+  /**
+   * The shared key of the URI's account (env `AZURE_STORAGE_KEY`, which belongs to the account in
+   * `AZURE_STORAGE_ACCOUNT` when that is set).
+   */
+  accountKey?: string;
+  /**
+   * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
+   * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
+   * endpoint on a loopback or IP host without a path gets `/<account>` appended (path-style).
+   * Given here, it also wins over the endpoint of a connection string (whose credential is then
+   * used at this endpoint); the variable does not.
+   */
+  endpoint?: string;
+  /** Blobs per List Blobs page (default 5000, the Azure maximum). */
+  pageSize?: number;
+}
+
+/** Keys of {@link AzureStoreOptions}. */
+export const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
+  ...CLOUD_COMMON_KEYS,
+  connectionString: true,
+  sasToken: true,
+  accountKey: true,
+  endpoint: true,
+  pageSize: true,
+});
