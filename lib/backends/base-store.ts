@@ -91,6 +91,12 @@ const DELETE_BATCH = 1000;
  */
 export type RefKind = 'create' | 'object' | 'read' | 'prefix' | 'bucket';
 
+/**
+ * What one request does, in the op-log's names (warp's, plus MOVE for a local rename(2)): bucket
+ * operations are PUT (create), DELETE and LIST.
+ */
+export type IoOp = 'GET' | 'PUT' | 'DELETE' | 'LIST' | 'STAT' | 'COPY' | 'MOVE';
+
 /** One listed object (or, in a non-recursive listing, one "directory" ending with `/`). */
 export interface ListEntry<R> {
   uri: string;
@@ -167,7 +173,10 @@ export abstract class BaseStore<R> implements ObjectStore {
   /** The backend side of a streaming writer of `ref`. */
   protected abstract openUpload(ref: R, uri: string, options: WriterOptions): PartSink;
 
-  /** The entries below a prefix, page by page; directories end with `/` unless `recursive`. */
+  /**
+   * The entries below a prefix, page by page; directories end with `/` unless `recursive`. Each
+   * page's request passes through `io` as one LIST.
+   */
   protected abstract listPages(
     ref: R,
     uri: string,
@@ -295,7 +304,7 @@ export abstract class BaseStore<R> implements ObjectStore {
       const refs = list.map((uri, index) => this.refOf(uri, `uris[${index}]`, 'read'));
       const concurrency = batchConcurrency(opts);
       return runBatch(scope, list, identity, concurrency, (uri, index) =>
-        this.readRange(refs[index], uri, { start: 0 }, scope),
+        this.io('GET', uri, () => this.readRange(refs[index], uri, { start: 0 }, scope)),
       );
     });
   }
@@ -307,14 +316,15 @@ export abstract class BaseStore<R> implements ObjectStore {
     const ref = this.refOf(uri, 'uri', 'create');
     const opts = expectKnownOptions(options, WRITER_KEYS, 'createWriter');
     if (opts.contentType !== undefined) expectString(opts.contentType, 'options.contentType');
-    return new PartWriter(uri, this.openUpload(ref, uri, opts), opts);
+    return this.writerFor(ref, uri, opts);
   }
 
   put(uri: string, data: PutData, options?: PutOptions): Promise<void> {
     return runOperation('put', uri, options, PUT_KEYS, (scope, opts) => {
       const ref = this.refOf(uri, 'uri', 'create');
       const bytes = toBytes(data);
-      return this.writeObject(ref, uri, bytes, scope, { ...putSettings(opts), inBatch: false, name: 'data' });
+      const settings: WriteSettings = { ...putSettings(opts), inBatch: false, name: 'data' };
+      return this.io('PUT', uri, () => this.writeObject(ref, uri, bytes, scope, settings));
     });
   }
 
@@ -334,7 +344,9 @@ export abstract class BaseStore<R> implements ObjectStore {
         };
       });
       await runBatch(scope, prepared, uriOfItem, concurrency, (item) =>
-        this.writeObject(item.ref, item.uri, item.bytes, scope, { inBatch: true, name: item.name }),
+        this.io('PUT', item.uri, () =>
+          this.writeObject(item.ref, item.uri, item.bytes, scope, { inBatch: true, name: item.name }),
+        ),
       );
     });
   }
@@ -353,7 +365,8 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
     return runOperation('stat', uri, options, OPERATION_KEYS, async (scope) => {
-      const head = await this.head(this.refOf(uri, 'uri', 'object'), uri, scope);
+      const ref = this.refOf(uri, 'uri', 'object');
+      const head = await this.io('STAT', uri, () => this.head(ref, uri, scope));
       return { uri, ...head };
     });
   }
@@ -362,7 +375,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     return runOperation('exists', uri, options, OPERATION_KEYS, async (scope) => {
       const ref = this.refOf(uri, 'uri', 'object');
       try {
-        await this.head(ref, uri, scope);
+        await this.io('STAT', uri, () => this.head(ref, uri, scope));
         return true;
       } catch (error) {
         // Nothing there, or something that is not an object (a directory, a device).
@@ -376,9 +389,10 @@ export abstract class BaseStore<R> implements ObjectStore {
   // ---- deletion ----
 
   delete(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('delete', uri, options, OPERATION_KEYS, (scope) =>
-      this.remove(this.refOf(uri, 'uri', 'object'), uri, scope),
-    );
+    return runOperation('delete', uri, options, OPERATION_KEYS, (scope) => {
+      const ref = this.refOf(uri, 'uri', 'object');
+      return this.io('DELETE', uri, () => this.remove(ref, uri, scope));
+    });
   }
 
   deleteMany(uris: readonly string[], options?: BatchOptions): Promise<number> {
@@ -409,7 +423,7 @@ export abstract class BaseStore<R> implements ObjectStore {
       const destination = this.refOf(dstUri, 'dstUri', 'create');
       // Two names of one object: it already holds the bytes (rewriting it would only risk them).
       if (await this.sameObject(source, destination, srcUri, scope)) return;
-      await this.copyObject(source, destination, srcUri, scope);
+      await this.io('COPY', dstUri, () => this.copyObject(source, destination, srcUri, scope));
     });
   }
 
@@ -427,9 +441,10 @@ export abstract class BaseStore<R> implements ObjectStore {
   // ---- buckets ----
 
   createBucket(uri: string, options?: OperationOptions): Promise<void> {
-    return runOperation('createBucket', uri, options, OPERATION_KEYS, (scope) =>
-      this.makeBucket(this.refOf(uri, 'uri', 'bucket'), uri, scope),
-    );
+    return runOperation('createBucket', uri, options, OPERATION_KEYS, (scope) => {
+      const ref = this.refOf(uri, 'uri', 'bucket');
+      return this.io('PUT', uri, () => this.makeBucket(ref, uri, scope));
+    });
   }
 
   deleteBucket(uri: string, options?: DeleteBucketOptions): Promise<void> {
@@ -437,13 +452,14 @@ export abstract class BaseStore<R> implements ObjectStore {
       const force = optionalBoolean(opts.force, 'options.force', false);
       // Validated for every backend; only local directories have protected paths.
       const allowProtectedPaths = optionalBoolean(opts.allowProtectedPaths, 'options.allowProtectedPaths', false);
-      return this.removeBucket(this.refOf(uri, 'uri', 'bucket'), uri, scope, { force, allowProtectedPaths });
+      const ref = this.refOf(uri, 'uri', 'bucket');
+      return this.io('DELETE', uri, () => this.removeBucket(ref, uri, scope, { force, allowProtectedPaths }));
     });
   }
 
   listBuckets(schemeUri: string, options?: OperationOptions): Promise<string[]> {
     return runOperation('listBuckets', schemeUri, options, OPERATION_KEYS, async (scope) =>
-      (await this.bucketUris(schemeUri, scope)).sort(),
+      (await this.io('LIST', schemeUri, () => this.bucketUris(schemeUri, scope))).sort(),
     );
   }
 
@@ -453,6 +469,47 @@ export abstract class BaseStore<R> implements ObjectStore {
    */
   identityOf(uri: string): string {
     return this.uriOf(this.refOf(uri, 'uri', 'prefix'));
+  }
+
+  // ---- the seam every request passes ----
+
+  /**
+   * Every request of this store runs through here, the backends' fast paths included: the one
+   * place an I/O operation starts and ends (`op` in the op-log's names, `uri` the object, `objects`
+   * how many one request handles). It runs `request` as it is; recording hooks in here.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- what a recording writes
+  protected io<T>(_op: IoOp, _uri: string, request: () => Promise<T>, _objects = 1): Promise<T> {
+    return request();
+  }
+
+  /**
+   * A streaming writer of `ref` whose every request (parts, completion, abort, the checks of
+   * `verify`) passes through `io`. `label` names the operation a writer serves (a large `put`).
+   */
+  protected writerFor(ref: R, uri: string, options: WriterOptions, label?: string): ObjectWriter {
+    const sink = this.openUpload(ref, uri, options);
+    const seamed: PartSink = {
+      maxParts: sink.maxParts,
+      minPartSize: sink.minPartSize,
+      maxPartSize: sink.maxPartSize,
+      sequential: sink.sequential,
+      partSizeMultiple: sink.partSizeMultiple,
+      recyclesParts: sink.recyclesParts,
+      allocate: sink.allocate?.bind(sink),
+      uploadPart: (index, offset, bytes, signal) =>
+        this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal)),
+      complete: (total, parts, signal) => this.io('PUT', uri, () => sink.complete(total, parts, signal)),
+      putWhole: (bytes, signal) => this.io('PUT', uri, () => sink.putWhole(bytes, signal)),
+      abort: () => this.io('DELETE', uri, () => sink.abort()),
+      storedSize: (signal) => this.io('STAT', uri, () => sink.storedSize(signal)),
+    };
+    const { storedChecksum } = sink;
+    if (storedChecksum) {
+      seamed.storedChecksum = (signal, multipart) =>
+        this.io('STAT', uri, () => storedChecksum.call(sink, signal, multipart));
+    }
+    return new PartWriter(uri, seamed, options, label);
   }
 
   // ---- provided steps a backend may override ----
@@ -469,8 +526,8 @@ export abstract class BaseStore<R> implements ObjectStore {
         { uri: settings.srcUri, operation: 'rename' },
       );
     }
-    await this.copyObject(source, destination, settings.srcUri, scope);
-    await this.remove(source, settings.srcUri, scope);
+    await this.io('COPY', settings.dstUri, () => this.copyObject(source, destination, settings.srcUri, scope));
+    await this.io('DELETE', settings.srcUri, () => this.remove(source, settings.srcUri, scope));
   }
 
   /** Deletes `refs` (`uris` are their URIs), `concurrency` at once, reporting each one removed. */
@@ -482,7 +539,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     removed: (index: number) => void = () => undefined,
   ): Promise<void> {
     await runBatch(scope, uris, identity, concurrency, async (uri, index) => {
-      await this.remove(refs[index], uri, scope);
+      await this.io('DELETE', uri, () => this.remove(refs[index], uri, scope));
       removed(index);
     });
   }
@@ -586,7 +643,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     } catch (error) {
       // S3 answers a ranged GET of an empty object with 416: ask for all of it.
       if (plan.rangeThreshold === 0 || !isCode(error, 'ERR_RANGE_NOT_SATISFIABLE')) throw error;
-      return this.readRange(ref, uri, { start: 0 }, scope);
+      return this.io('GET', uri, () => this.readRange(ref, uri, { start: 0 }, scope));
     }
   }
 
@@ -604,13 +661,13 @@ export abstract class BaseStore<R> implements ObjectStore {
     if (plan.rangeThreshold === 0) {
       const { allocate } = plan;
       const placement = allocate && { onHeaders: (headers: ResponseHeaders) => allocate(headers.length ?? 0) };
-      return this.readRange(ref, uri, window, scope, placement);
+      return this.io('GET', uri, () => this.readRange(ref, uri, window, scope, placement));
     }
     const readRange = async (range: ByteRange, placement: BodyPlacement, signal: AbortSignal): Promise<Uint8Array> => {
       // Each range has its own retries and is cancelled with its siblings.
       const rangeScope = new OperationScope(scope.operation, uri, signal);
       try {
-        return await this.readRange(ref, uri, range, rangeScope, placement);
+        return await this.io('GET', uri, () => this.readRange(ref, uri, range, rangeScope, placement));
       } finally {
         rangeScope.dispose();
       }
@@ -627,7 +684,8 @@ export abstract class BaseStore<R> implements ObjectStore {
     fromHeaders: StoredChecksum | undefined,
   ): Promise<void> {
     // Ranged answers may not carry the stored checksum (S3 sends it for whole objects only).
-    const stored = fromHeaders ?? (await this.storedChecksum?.(ref, uri, scope));
+    const checksum = this.storedChecksum?.bind(this);
+    const stored = fromHeaders ?? (checksum && (await this.io('STAT', uri, () => checksum(ref, uri, scope))));
     if (stored) verifyStoredChecksum(bytes, stored, uri);
   }
 
@@ -639,7 +697,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     offset: number,
     rangeError?: S3dlioError,
   ): Promise<Uint8Array> {
-    const { size } = await this.head(ref, uri, scope);
+    const { size } = await this.io('STAT', uri, () => this.head(ref, uri, scope));
     if (offset <= size) return new Uint8Array(0);
     throw (
       rangeError ??

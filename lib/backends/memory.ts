@@ -87,13 +87,18 @@ export class MemoryStore extends BaseStore<Ref> {
   }
 
   protected async *listPages(ref: Ref, uri: string, recursive: boolean, scope: OperationScope) {
-    const seen = new Set<string>();
-    for (const key of this.bucket(ref, uri, scope).keys()) {
-      if (!key.startsWith(ref.key)) continue;
-      const slash = recursive ? -1 : key.indexOf('/', ref.key.length);
-      seen.add(slash === -1 ? key : key.slice(0, slash + 1));
-    }
-    yield [...seen].map((key) => ({ uri: this.uriOf({ bucket: ref.bucket, key }), ref: { bucket: ref.bucket, key } }));
+    yield await this.io('LIST', uri, async () => {
+      const seen = new Set<string>();
+      for (const key of this.bucket(ref, uri, scope).keys()) {
+        if (!key.startsWith(ref.key)) continue;
+        const slash = recursive ? -1 : key.indexOf('/', ref.key.length);
+        seen.add(slash === -1 ? key : key.slice(0, slash + 1));
+      }
+      return [...seen].map((key) => ({
+        uri: this.uriOf({ bucket: ref.bucket, key }),
+        ref: { bucket: ref.bucket, key },
+      }));
+    });
   }
 
   protected async head(ref: Ref, uri: string, scope: OperationScope): Promise<Omit<ObjectStat, 'uri'>> {

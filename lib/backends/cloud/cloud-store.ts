@@ -4,7 +4,7 @@
  * that retries idempotent steps, times attempts out, and maps failures to typed errors.
  */
 import { BatchError, S3dlioError, abortError } from '../../errors';
-import { DEFAULT_MULTIPART_THRESHOLD, PartWriter } from '../../engine/writer';
+import { DEFAULT_MULTIPART_THRESHOLD } from '../../engine/writer';
 import { DEFAULT_RANGE_THRESHOLD, type RangeSettings } from '../../engine/range-engine';
 import { runBatch } from '../../internal/batch';
 import { privateCopy } from '../../internal/memory';
@@ -80,7 +80,7 @@ export class CloudStore extends BaseStore<CloudRef> {
         concurrency: settings.inBatch ? 1 : settings.concurrency,
         signal: scope.signal,
       };
-      const writer = new PartWriter(uri, this.openUpload(ref, uri, options), options);
+      const writer = this.writerFor(ref, uri, options);
       await writer.write(bytes);
       await writer.close();
       return;
@@ -155,7 +155,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     scope: OperationScope,
   ): Promise<boolean> {
     if (this.driver.identity(source) !== this.driver.identity(destination)) return false;
-    await this.head(source, uri, scope);
+    await this.io('STAT', uri, () => this.head(source, uri, scope));
     return true;
   }
 
@@ -260,8 +260,8 @@ export class CloudStore extends BaseStore<CloudRef> {
     let token: string | undefined;
     do {
       const asked = token;
-      const page = await this.request(scope, uri, true, (signal) =>
-        this.driver.listPage(ref, delimiter, asked, signal),
+      const page = await this.io('LIST', uri, () =>
+        this.request(scope, uri, true, (signal) => this.driver.listPage(ref, delimiter, asked, signal)),
       );
       yield page;
       token = page.nextToken;
@@ -291,7 +291,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     const driver = this.driver;
     if (!driver.removeBatch || refs.length === 0) return super.removeMany(scope, refs, uris, concurrency, removed);
     const removeOne = async (uri: string, index: number): Promise<void> => {
-      await this.remove(refs[index], uri, scope);
+      await this.io('DELETE', uri, () => this.remove(refs[index], uri, scope));
       removed(index);
     };
     // Batch API: chunks of removeBatchSize, `concurrency` chunks in flight, per-key failures each reported.
@@ -317,12 +317,12 @@ export class CloudStore extends BaseStore<CloudRef> {
           });
           return;
         }
-        const results = await this.request(scope, uris[start], true, (signal) =>
-          driver.removeBatch!(
-            bucket,
-            chunk.map((ref) => ref.key),
-            signal,
-          ),
+        const keys = chunk.map((ref) => ref.key);
+        const results = await this.io(
+          'DELETE',
+          uris[start],
+          () => this.request(scope, uris[start], true, (signal) => driver.removeBatch!(bucket, keys, signal)),
+          chunk.length,
         );
         results.forEach((failure, index) => {
           if (failure === undefined) removed(start + index);

@@ -6,7 +6,6 @@ import { constants as bufferConstants } from 'buffer';
 import { promises as fs } from 'fs';
 
 import { BatchError, S3dlioError, toS3dlioError } from '../../errors';
-import { PartWriter } from '../../engine/writer';
 import { batchLabel } from '../../internal/batch';
 import * as native from '../../native';
 import {
@@ -18,7 +17,7 @@ import {
   type PartSink,
   type WriterOptions,
 } from '../../object-store';
-import { type OperationScope, runOperation, warnOnce } from '../../operation';
+import { OperationScope, runOperation, warnOnce } from '../../operation';
 import { isLocalScheme, parseUri } from '../../uri';
 import { expectArray, optionalPositiveInteger } from '../../validate';
 import {
@@ -127,24 +126,38 @@ export abstract class LocalStore extends BaseStore<string> {
       fsync,
       allowBufferedFallback,
       alignment,
-      putWhole: (bytes, signal) => this.put(uri, bytes, { signal }),
+      // The bytes are the writer's own part buffer: written in place by the native writer (a
+      // request of the writer's, not a second put through the seam).
+      putWhole: async (bytes, signal) => {
+        const scope = new OperationScope('put', uri, signal);
+        try {
+          await this.write(uri, path, bytes, scope, 1);
+        } finally {
+          scope.dispose();
+        }
+      },
     });
   }
 
   protected async *listPages(
     prefixPath: string,
-    _uri: string,
+    uri: string,
     recursive: boolean,
   ): AsyncIterable<Array<ListEntry<string>>> {
-    let page: Array<ListEntry<string>> = [];
-    for await (const entry of walkPrefix(prefixPath, recursive)) {
-      page.push({ uri: this.uriOf(entry.path), ref: entry.path });
-      if (page.length === LIST_PAGE) {
-        yield page;
-        page = [];
-      }
+    const entries = walkPrefix(prefixPath, recursive)[Symbol.asyncIterator]();
+    for (;;) {
+      // One page of the walk is one LIST request through the seam.
+      const page = await this.io('LIST', uri, async () => {
+        const taken: Array<ListEntry<string>> = [];
+        for (let next = await entries.next(); !next.done; next = await entries.next()) {
+          taken.push({ uri: this.uriOf(next.value.path), ref: next.value.path });
+          if (taken.length === LIST_PAGE) break;
+        }
+        return taken;
+      });
+      if (page.length > 0) yield page;
+      if (page.length < LIST_PAGE) return;
     }
-    if (page.length > 0) yield page;
   }
 
   protected async head(path: string, uri: string, scope: OperationScope): Promise<Omit<ObjectStat, 'uri'>> {
@@ -177,7 +190,7 @@ export abstract class LocalStore extends BaseStore<string> {
   ): Promise<void> {
     await ensureParent(destination);
     try {
-      await fs.rename(source, destination);
+      await this.io('MOVE', settings.dstUri, () => fs.rename(source, destination));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV' || settings.requireAtomic) throw error;
       warnOnce(
@@ -185,8 +198,8 @@ export abstract class LocalStore extends BaseStore<string> {
         `rename ${settings.srcUri} -> ${settings.dstUri} crosses filesystems: copying then deleting (not atomic). ` +
           'Pass { requireAtomic: true } to fail instead.',
       );
-      await this.copyFile(source, destination, scope);
-      await fs.unlink(source);
+      await this.io('COPY', settings.dstUri, () => this.copyFile(source, destination, scope));
+      await this.io('DELETE', settings.srcUri, () => fs.unlink(source));
     }
   }
 
@@ -254,7 +267,13 @@ export abstract class LocalStore extends BaseStore<string> {
       const list = expectArray(uris, 'uris');
       const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
       const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
-      const results = await scope.race(this.readMany(paths, concurrency, scope));
+      // One native call reads them all: one GET of `paths.length` objects through the seam.
+      const results = await this.io(
+        'GET',
+        String(list[0] ?? ''),
+        () => scope.race(this.readMany(paths, concurrency, scope)),
+        paths.length,
+      );
       const errors: S3dlioError[] = [];
       const values = results.map((result, index) => {
         if (isReadResult(result)) return viewOf(result);
@@ -353,7 +372,7 @@ export abstract class LocalStore extends BaseStore<string> {
     const partSize = Math.ceil(chunkSize / PART_MULTIPLE) * PART_MULTIPLE;
     if (bytes.byteLength > partSize && native.memoryKind(bytes) === 'foreign') {
       const options: WriterOptions = { partSize, concurrency: partsInFlight, signal: scope.signal };
-      const writer = new PartWriter(uri, this.openUpload(path, uri), options, 'put');
+      const writer = this.writerFor(path, uri, options, 'put');
       await writer.write(bytes);
       await writer.close();
       return;
