@@ -21,6 +21,7 @@ import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from '.
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
+import { lazyPackage, objectHead } from './sdk';
 
 /** Options of a gs:// store. Environment variables apply where an option is not given. */
 export interface GcsStoreOptions extends CloudCommonOptions {
@@ -50,13 +51,7 @@ export interface GcsStoreOptions extends CloudCommonOptions {
 
 type GcsSdk = typeof Gcs;
 
-let sdk: GcsSdk | undefined;
-/** Loaded on first use: programs that never touch gs:// do not pay for the SDK. */
-function loadSdk(): GcsSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sdk ??= require('@google-cloud/storage') as GcsSdk;
-  return sdk;
-}
+const loadSdk = lazyPackage<GcsSdk>('@google-cloud/storage');
 
 // 3–63 characters (222 with dots) of lowercase letters, digits, '-', '_', '.', alphanumeric at both ends.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -277,12 +272,14 @@ class GcsDriver implements CloudDriver {
 
   async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
     const [metadata] = await raceSignal(this.file(ref).getMetadata(), signal);
-    return {
-      size: Number(metadata.size ?? 0),
-      lastModified: new Date(metadata.updated ?? metadata.timeCreated ?? 0),
-      ...(metadata.etag !== undefined && { etag: metadata.etag }),
-      ...(metadata.contentType !== undefined && { contentType: metadata.contentType }),
-    };
+    const modified = metadata.updated ?? metadata.timeCreated;
+    const size = metadata.size === undefined ? undefined : Number(metadata.size);
+    return objectHead(
+      size,
+      modified === undefined ? undefined : new Date(modified),
+      metadata.etag,
+      metadata.contentType,
+    );
   }
 
   async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {

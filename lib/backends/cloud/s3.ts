@@ -32,6 +32,7 @@ import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from '.
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
+import { lazyPackage, objectHead } from './sdk';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
 export interface S3StoreOptions extends CloudCommonOptions {
@@ -57,13 +58,7 @@ export interface S3StoreOptions extends CloudCommonOptions {
 
 type S3Sdk = typeof S3;
 
-let sdk: S3Sdk | undefined;
-/** Loaded on first use: programs that only touch local files never pay for the AWS SDK. */
-function loadSdk(): S3Sdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sdk ??= require('@aws-sdk/client-s3') as S3Sdk;
-  return sdk;
-}
+const loadSdk = lazyPackage<S3Sdk>('@aws-sdk/client-s3');
 
 // 3–63 characters of lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -299,12 +294,7 @@ class S3Driver implements CloudDriver {
     const output = await this.client(ref).send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
       abortSignal: signal,
     });
-    return {
-      size: output.ContentLength ?? 0,
-      lastModified: output.LastModified ?? new Date(0),
-      ...(output.ETag !== undefined && { etag: output.ETag }),
-      ...(output.ContentType !== undefined && { contentType: output.ContentType }),
-    };
+    return objectHead(output.ContentLength, output.LastModified, output.ETag, output.ContentType);
   }
 
   async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {

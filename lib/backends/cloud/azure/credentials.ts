@@ -17,22 +17,13 @@ import { type CloudFailure, redactSecrets, rememberSecrets } from '../errors';
 import { invalidValue } from '../../../validate';
 import type { CloudRef } from '../driver';
 import type { AzureStoreOptions } from './options';
+import { lazyPackage } from '../sdk';
 
 type BlobSdk = typeof AzBlob;
 type IdentitySdk = typeof AzIdentity;
 
-let sdk: BlobSdk | undefined;
-/** Loaded on first use: programs that never touch az:// never pay for the Azure SDK. */
-function loadSdk(): BlobSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sdk ??= require('@azure/storage-blob') as BlobSdk;
-  return sdk;
-}
-
-function loadIdentity(): IdentitySdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@azure/identity') as IdentitySdk;
-}
+const loadSdk = lazyPackage<BlobSdk>('@azure/storage-blob');
+const loadIdentity = lazyPackage<IdentitySdk>('@azure/identity');
 
 /** `https://account.blob.core.windows.net/` at the start of a URI. */
 export const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;

@@ -16,6 +16,7 @@ import { type CloudFailure, classifyStatus, redactSecrets } from '../errors';
 import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../keys';
 import { AzureClients, DriverFailure, HTTPS_FORM, accountOf } from './credentials';
 import type { AzureStoreOptions } from './options';
+import { objectHead } from '../sdk';
 
 /** Storage account names: 3–24 lowercase letters and digits. */
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
@@ -257,12 +258,7 @@ export class AzureDriver implements CloudDriver {
 
   async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
     const properties = await this.#clients.container(ref).getBlobClient(ref.key).getProperties({ abortSignal: signal });
-    return {
-      size: properties.contentLength ?? 0,
-      lastModified: properties.lastModified ?? new Date(0),
-      ...(properties.etag !== undefined && { etag: properties.etag }),
-      ...(properties.contentType !== undefined && { contentType: properties.contentType }),
-    };
+    return objectHead(properties.contentLength, properties.lastModified, properties.etag, properties.contentType);
   }
 
   async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {
