@@ -31,7 +31,7 @@ export {
   stat,
 } from './api';
 export type { CopyOptions } from './api';
-export { configureDefaultStore, storeFor, type StoreOptions } from './stores';
+export { configureDefaultStore, storeFor, type StoreOptions, type StoreOptionsFor } from './stores';
 export { registerStore, type RegisterStoreOptions } from './registry';
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory';
 export { crc32c } from './checksum';

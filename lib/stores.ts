@@ -21,6 +21,16 @@ type Intersection<U> = (U extends unknown ? (value: U) => void : never) extends 
  */
 export type StoreOptions = Intersection<StoreSchemes[Scheme]>;
 
+/**
+ * The options `storeFor(uri, options)` takes: those of the URI's scheme where the URI's type names
+ * it (`storeFor('file:///data', { region })` does not compile), else those of every scheme.
+ */
+export type StoreOptionsFor<U extends string> = U extends `${infer S}://${string}`
+  ? S extends Scheme
+    ? StoreSchemes[S]
+    : StoreOptions
+  : StoreOptions;
+
 const defaultStores = new Map<Scheme, ObjectStore>();
 
 /**
@@ -28,11 +38,9 @@ const defaultStores = new Map<Scheme, ObjectStore>();
  * transfers use) by a store built with `options`, and returns it. A process-wide setting: meant for
  * applications and the CLI, which configure an endpoint once; libraries should use `storeFor`.
  */
-export function configureDefaultStore<S extends Scheme>(uri: `${S}://${string}`, options: StoreSchemes[S]): ObjectStore;
-export function configureDefaultStore(uri: string, options: StoreOptions): ObjectStore;
-export function configureDefaultStore(uri: string, options: StoreOptions): ObjectStore {
+export function configureDefaultStore<U extends string>(uri: U, options: StoreOptionsFor<U>): ObjectStore {
   const { scheme } = parseUri(uri);
-  const store = createStore(scheme, options);
+  const store = createStore(scheme, options as StoreOptions);
   defaultStores.set(scheme, store);
   return store;
 }
@@ -41,11 +49,9 @@ export function configureDefaultStore(uri: string, options: StoreOptions): Objec
  * An ObjectStore for the scheme of `uri`. Without options, the shared default store of that
  * scheme; with options, a new store holding them.
  */
-export function storeFor<S extends Scheme>(uri: `${S}://${string}`, options?: StoreSchemes[S]): ObjectStore;
-export function storeFor(uri: string, options?: StoreOptions): ObjectStore;
-export function storeFor(uri: string, options?: StoreOptions): ObjectStore {
+export function storeFor<U extends string>(uri: U, options?: StoreOptionsFor<U>): ObjectStore {
   const { scheme } = parseUri(uri);
-  if (options !== undefined) return createStore(scheme, options);
+  if (options !== undefined) return createStore(scheme, options as StoreOptions);
   let store = defaultStores.get(scheme);
   if (!store) {
     store = createStore(scheme, {});

@@ -63,3 +63,15 @@ test('the layout decides how URIs of the scheme read', () => {
   expect(() => parseUri('pathy://relative')).toThrow(/relative paths are not allowed/);
   expect(parseUri('accounty://acct/cont/k')).toMatchObject({ account: 'acct', bucket: 'cont', key: 'k' });
 });
+
+test("storeFor types a URI's options by its scheme, and refuses another scheme's at run time too", () => {
+  expect(storeFor('s3://bucket/', { region: 'us-east-1' })).not.toBe(storeFor('s3://'));
+  expect(storeFor('mem://', { maxBytes: 1 })).toBeInstanceOf(MemoryStore);
+  // @ts-expect-error region is an s3:// option, not a file:// one
+  expect(() => storeFor('file:///tmp', { region: 'us-east-1' })).toThrow(/region/);
+  // @ts-expect-error maxBytes is a mem:// option, not an s3:// one
+  expect(() => storeFor('s3://bucket/', { maxBytes: 1 })).toThrow(/maxBytes/);
+  // A URI whose scheme its type does not say takes the options of every scheme (checked at run time).
+  const uri: string = 'file:///tmp';
+  expect(() => storeFor(uri, { region: 'us-east-1' })).toThrow(/region/);
+});
