@@ -37,13 +37,17 @@ const SPELLINGS = new Map<string, { scheme: Scheme; layout: UriLayout }>();
  * malformed or taken.
  */
 export function registerSchemeSyntax(scheme: string, layout: UriLayout, aliases: readonly string[] = []): void {
-  for (const spelling of [scheme, ...aliases]) {
+  const spellings = [scheme, ...aliases];
+  spellings.forEach((spelling, index) => {
     if (typeof spelling !== 'string' || !SCHEME_NAME.test(spelling)) {
       throw invalidValue('scheme', 'a lower-case URI scheme name such as "mem" (letters, digits, + - .)', spelling);
     }
-    if (SPELLINGS.has(spelling)) throw invalidValue('scheme', 'a scheme not registered yet', spelling);
-  }
-  for (const spelling of [scheme, ...aliases]) {
+    // Taken before, or named twice in this registration.
+    if (SPELLINGS.has(spelling) || spellings.indexOf(spelling) !== index) {
+      throw invalidValue('scheme', 'a scheme not registered yet', spelling);
+    }
+  });
+  for (const spelling of spellings) {
     SPELLINGS.set(spelling, { scheme: scheme as Scheme, layout });
     (ACCEPTED_SCHEMES as string[]).push(`${spelling}://`);
   }
@@ -72,13 +76,12 @@ function invalid(uri: string, reason: string): S3dlioError {
   return new S3dlioError('ERR_INVALID_URI', `Invalid URI ${JSON.stringify(uri)}: ${reason}`, { uri });
 }
 
-/** True for the schemes whose URIs are filesystem paths (file://, direct://). */
+/**
+ * True for file:// and direct://, the schemes of this machine's filesystem (another scheme may read
+ * its URIs as paths, `layout: 'path'`, without being the filesystem).
+ */
 export function isLocalScheme(scheme: Scheme): scheme is 'file' | 'direct' {
-  return layoutOf(scheme) === 'path';
-}
-
-function layoutOf(scheme: string): UriLayout | undefined {
-  return SPELLINGS.get(scheme)?.layout;
+  return scheme === 'file' || scheme === 'direct';
 }
 
 /**
@@ -148,7 +151,7 @@ export function localUri(scheme: 'file' | 'direct', path: string): string {
 /** The bucket (container) URI of a cloud URI, e.g. `s3://bucket/`; a local prefix is its own "bucket". */
 export function bucketUriOf(prefixUri: string): string {
   const parsed = parseUri(prefixUri);
-  if (isLocalScheme(parsed.scheme)) return parsed.uri;
+  if (SPELLINGS.get(parsed.scheme)?.layout === 'path') return parsed.uri;
   const account = parsed.account ? `${parsed.account}/` : '';
   return `${parsed.uri.slice(0, parsed.uri.indexOf('://'))}://${account}${parsed.bucket}/`;
 }

@@ -5,7 +5,7 @@
  */
 import { ACCEPTED_SCHEMES, S3dlioError, get, parseUri, put, registerStore, storeFor } from '../../lib';
 import { MemoryStore } from '../../lib/backends/memory';
-import type { Scheme } from '../../lib/uri';
+import { type Scheme, isLocalScheme } from '../../lib/uri';
 
 /** A backend of its own: the in-memory store under another scheme, registered by one line. */
 class CacheStore extends MemoryStore {
@@ -39,6 +39,8 @@ test('an unknown scheme is ERR_INVALID_URI naming every registered one', () => {
 test.each([
   ['a taken scheme', 's3', {}, /a scheme not registered yet/],
   ['a taken alias', 'fresh1', { aliases: ['gcs'] }, /a scheme not registered yet/],
+  ['an alias equal to the scheme', 'fresh8', { aliases: ['fresh8'] }, /a scheme not registered yet/],
+  ['one alias twice', 'fresh9', { aliases: ['f9', 'f9'] }, /a scheme not registered yet/],
   ['an upper-case name', 'Fresh2', {}, /lower-case URI scheme name/],
   ['an empty name', '', {}, /lower-case URI scheme name/],
   ['a name with "://"', 'fresh3://', {}, /lower-case URI scheme name/],
@@ -61,6 +63,9 @@ test('the layout decides how URIs of the scheme read', () => {
   registerStore('accounty', () => new MemoryStore(), { layout: 'account' });
   expect(parseUri('pathy:///a//b')).toMatchObject({ scheme: 'pathy', path: '/a/b', key: 'a/b', bucket: '' });
   expect(() => parseUri('pathy://relative')).toThrow(/relative paths are not allowed/);
+  // Paths, but not this machine's filesystem: transfers go through its store, not fs.
+  expect(isLocalScheme(parseUri('pathy:///a').scheme)).toBe(false);
+  expect(isLocalScheme(parseUri('file:///a').scheme)).toBe(true);
   expect(parseUri('accounty://acct/cont/k')).toMatchObject({ account: 'acct', bucket: 'cont', key: 'k' });
 });
 
