@@ -6,7 +6,7 @@ import { constants as bufferConstants } from 'buffer';
 import { promises as fs } from 'fs';
 
 import { BatchError, S3dlioError, toS3dlioError } from '../../errors';
-import { batchLabel } from '../../internal/batch';
+import { type DeletePrefixSettings, batchLabel } from '../../internal/batch';
 import * as native from '../../native';
 import {
   BATCH_KEYS,
@@ -28,7 +28,6 @@ import {
   type RefKind,
   type WriteSettings,
 } from '../base-store';
-import type { DeletePrefixSettings } from '../../internal/batch';
 import { guardDelete } from './delete-guard';
 import { LocalPartSink } from './local-writer';
 import { ensureParent, pruneEmptyDirectories, sameFile, splitPrefix, walkPrefix } from './paths';
