@@ -161,7 +161,10 @@ export abstract class BaseStore<R> implements ObjectStore {
     placement?: BodyPlacement,
   ): Promise<Uint8Array>;
 
-  /** Writes a whole object atomically (complete or absent). */
+  /**
+   * Writes a whole object atomically (complete or absent), passing each request through `io`: one
+   * PUT, or the parts of a multipart upload (through `writerFor`).
+   */
   protected abstract writeObject(
     ref: R,
     uri: string,
@@ -202,7 +205,10 @@ export abstract class BaseStore<R> implements ObjectStore {
   /** Creates a bucket; resolves when it already exists. */
   protected abstract makeBucket(ref: R, uri: string, scope: OperationScope): Promise<void>;
 
-  /** Deletes a bucket (and, with `force`, what it holds). */
+  /**
+   * Deletes a bucket (and, with `force`, what it holds), passing each request through `io`: the
+   * listing and deletes of what it holds (`deleteBelow` does), then the bucket's DELETE.
+   */
   protected abstract removeBucket(
     ref: R,
     uri: string,
@@ -323,8 +329,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     return runOperation('put', uri, options, PUT_KEYS, (scope, opts) => {
       const ref = this.refOf(uri, 'uri', 'create');
       const bytes = toBytes(data);
-      const settings: WriteSettings = { ...putSettings(opts), inBatch: false, name: 'data' };
-      return this.io('PUT', uri, () => this.writeObject(ref, uri, bytes, scope, settings));
+      return this.writeObject(ref, uri, bytes, scope, { ...putSettings(opts), inBatch: false, name: 'data' });
     });
   }
 
@@ -344,9 +349,7 @@ export abstract class BaseStore<R> implements ObjectStore {
         };
       });
       await runBatch(scope, prepared, uriOfItem, concurrency, (item) =>
-        this.io('PUT', item.uri, () =>
-          this.writeObject(item.ref, item.uri, item.bytes, scope, { inBatch: true, name: item.name }),
-        ),
+        this.writeObject(item.ref, item.uri, item.bytes, scope, { inBatch: true, name: item.name }),
       );
     });
   }
@@ -452,8 +455,7 @@ export abstract class BaseStore<R> implements ObjectStore {
       const force = optionalBoolean(opts.force, 'options.force', false);
       // Validated for every backend; only local directories have protected paths.
       const allowProtectedPaths = optionalBoolean(opts.allowProtectedPaths, 'options.allowProtectedPaths', false);
-      const ref = this.refOf(uri, 'uri', 'bucket');
-      return this.io('DELETE', uri, () => this.removeBucket(ref, uri, scope, { force, allowProtectedPaths }));
+      return this.removeBucket(this.refOf(uri, 'uri', 'bucket'), uri, scope, { force, allowProtectedPaths });
     });
   }
 
@@ -474,8 +476,8 @@ export abstract class BaseStore<R> implements ObjectStore {
   // ---- the seam every request passes ----
 
   /**
-   * Every request of this store runs through here, the backends' fast paths included: the one
-   * place an I/O operation starts and ends (`op` in the op-log's names, `uri` the object, `objects`
+   * Every request of this store runs through here, once, the backends' fast paths included: the
+   * one place an I/O operation starts and ends (`op` in the op-log's names, `uri` the object, `objects`
    * how many one request handles). It runs `request` as it is; recording hooks in here.
    */
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- what a recording writes

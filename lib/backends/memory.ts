@@ -63,7 +63,7 @@ export class MemoryStore extends BaseStore<Ref> {
   }
 
   protected async writeObject(ref: Ref, uri: string, bytes: Uint8Array, scope: OperationScope, w: WriteSettings) {
-    this.store(ref, uri, privateCopy(bytes, w.name), scope);
+    await this.io('PUT', uri, async () => void this.store(ref, uri, privateCopy(bytes, w.name), scope));
   }
 
   protected openUpload(ref: Ref, uri: string): PartSink {
@@ -129,8 +129,10 @@ export class MemoryStore extends BaseStore<Ref> {
     if (objects.size > 0 && !force) {
       throw fail('ERR_BUCKET_NOT_EMPTY', uri, scope, 'the bucket is not empty (pass { force: true })');
     }
-    for (const { size } of objects.values()) this.used -= size;
-    this.buckets.delete(ref.bucket);
+    await this.io('DELETE', uri, async () => {
+      for (const { size } of objects.values()) this.used -= size;
+      this.buckets.delete(ref.bucket);
+    });
   }
 
   protected async bucketUris(): Promise<string[]> {

@@ -1,7 +1,8 @@
 /**
  * Every request a store makes passes through one method, `io`, the backends' fast paths included
  * (the native getMany, S3's DeleteObjects, a local rename(2)): the place where an operation log
- * records each request. A store that overrides `io` sees exactly the requests of each call.
+ * records each request. A store that overrides `io` sees exactly the requests of each call, each
+ * once: a compound call (a multipart put, a forced deleteBucket) as its requests, not also whole.
  */
 import { DirectStore, FileStore, MemoryStore, type ObjectStore } from '../../lib';
 import type { IoOp } from '../../lib/backends/base-store';
@@ -38,7 +39,17 @@ interface Case {
   deleteMany: Seen;
   /** rename: rename(2) locally, else copy + delete. */
   rename: Seen;
+  /** A put above the multipart threshold: one write locally, its parts and completion on a cloud. */
+  multipartPut: Seen;
+  /** deleteBucket with force: one call locally, the listing, the deletes and the bucket on a cloud. */
+  forcedDeleteBucket: Seen;
 }
+
+const ONE_CALL = { multipartPut: ['PUT 1'], forcedDeleteBucket: ['DELETE 1'] };
+const IN_REQUESTS = {
+  multipartPut: ['PUT 1', 'PUT 1', 'PUT 1'],
+  forcedDeleteBucket: ['LIST 1', 'DELETE 1', 'DELETE 1'],
+};
 
 const cases: Case[] = [
   {
@@ -48,6 +59,7 @@ const cases: Case[] = [
     getMany: ['GET 1', 'GET 1'],
     deleteMany: ['DELETE 1', 'DELETE 1'],
     rename: ['COPY 1', 'DELETE 1'],
+    ...ONE_CALL,
   },
   ...(['file', 'direct'] as const).map((scheme): Case => ({
     name: `${scheme}://`,
@@ -56,6 +68,7 @@ const cases: Case[] = [
     getMany: ['GET 2'],
     deleteMany: ['DELETE 1', 'DELETE 1'],
     rename: ['MOVE 1'],
+    ...ONE_CALL,
   })),
   {
     name: 'gs://',
@@ -68,6 +81,7 @@ const cases: Case[] = [
     getMany: ['GET 1', 'GET 1'],
     deleteMany: ['DELETE 1', 'DELETE 1'],
     rename: ['COPY 1', 'DELETE 1'],
+    ...IN_REQUESTS,
   },
   ...(toolsAvailable(['moto'], 'the s3 (moto) case of the request seam')
     ? [
@@ -78,6 +92,7 @@ const cases: Case[] = [
           getMany: ['GET 1', 'GET 1'],
           deleteMany: ['DELETE 2'],
           rename: ['COPY 1', 'DELETE 1'],
+          ...IN_REQUESTS,
         },
       ]
     : []),
@@ -115,6 +130,13 @@ describe.each(cases.map((c) => [c.name, c] as [string, Case]))('%s', (_name, c) 
       ['deleteMany', () => store.deleteMany([`${base}a`, `${base}b`]), c.deleteMany],
       ['delete', () => store.delete(`${base}d`), ['DELETE 1']],
       ['deletePrefix', () => store.deletePrefix(base), ['LIST 1', 'DELETE 1']],
+      [
+        'multipart put',
+        () => store.put(`${base}big`, new Uint8Array(6 << 20), { multipartThreshold: 5 << 20, partSize: 5 << 20 }),
+        c.multipartPut,
+      ],
+      ['deleteBucket, forced', () => store.deleteBucket(base, { force: true }), c.forcedDeleteBucket],
+      ['createBucket', () => store.createBucket(base), ['PUT 1']],
       ['deleteBucket', () => store.deleteBucket(base), ['DELETE 1']],
     ];
     for (const [name, call, expected] of calls) {

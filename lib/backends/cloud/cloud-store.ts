@@ -88,7 +88,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     // A single PUT replaces the object whole: retrying it is safe. It sends a private copy (made
     // when its turn comes, in a batch), for the same reason as the parts above.
     const body = privateCopy(bytes, settings.name);
-    await this.request(scope, uri, true, (signal) => this.driver.write(ref, body, signal));
+    await this.io('PUT', uri, () => this.request(scope, uri, true, (signal) => this.driver.write(ref, body, signal)));
   }
 
   protected openUpload(ref: CloudRef, uri: string, options: WriterOptions): PartSink {
@@ -171,7 +171,9 @@ export class CloudStore extends BaseStore<CloudRef> {
   ): Promise<void> {
     const bucket = { ...ref, key: '' };
     if (force) await this.deleteBelow(scope, bucket, uri, { concurrency: DEFAULT_CONCURRENCY });
-    await this.request(scope, uri, true, (signal) => this.driver.deleteBucket(bucket, signal));
+    await this.io('DELETE', uri, () =>
+      this.request(scope, uri, true, (signal) => this.driver.deleteBucket(bucket, signal)),
+    );
   }
 
   protected async bucketUris(schemeUri: string, scope: OperationScope): Promise<string[]> {

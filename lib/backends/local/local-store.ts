@@ -115,7 +115,7 @@ export abstract class LocalStore extends BaseStore<string> {
     settings: WriteSettings,
   ): Promise<void> {
     // Items of a batch already write concurrently: one part in flight each keeps memory at ~2 parts per item.
-    return this.write(uri, path, bytes, scope, settings.inBatch ? 1 : PUT_PARTS_IN_FLIGHT);
+    return this.write(uri, path, bytes, scope, settings.inBatch ? 1 : PUT_PARTS_IN_FLIGHT, true);
   }
 
   protected openUpload(path: string, uri: string): PartSink {
@@ -125,12 +125,12 @@ export abstract class LocalStore extends BaseStore<string> {
       fsync,
       allowBufferedFallback,
       alignment,
-      // The bytes are the writer's own part buffer: written in place by the native writer (a
-      // request of the writer's, not a second put through the seam).
+      // The bytes are the writer's own part buffer: written in place by the native writer (the
+      // writer passes this request through the seam; `write` does not pass it again).
       putWhole: async (bytes, signal) => {
         const scope = new OperationScope('put', uri, signal);
         try {
-          await this.write(uri, path, bytes, scope, 1);
+          await this.write(uri, path, bytes, scope, 1, false);
         } finally {
           scope.dispose();
         }
@@ -223,8 +223,8 @@ export abstract class LocalStore extends BaseStore<string> {
       });
     }
     await guardDelete({ kind: 'tree', path }, { operation: 'deleteBucket', uri, allowProtectedPaths });
-    if (force) return fs.rm(path, { recursive: true });
-    await fs.rmdir(path).catch((error: NodeJS.ErrnoException) => {
+    if (force) return this.io('DELETE', uri, () => fs.rm(path, { recursive: true }));
+    await this.io('DELETE', uri, () => fs.rmdir(path)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
       throw new S3dlioError(
         'ERR_BUCKET_NOT_EMPTY',
@@ -366,6 +366,7 @@ export abstract class LocalStore extends BaseStore<string> {
     bytes: Uint8Array,
     scope: OperationScope,
     partsInFlight: number,
+    throughSeam: boolean,
   ): Promise<void> {
     const { alignment, fsync, chunkSize } = this.settings;
     const partSize = Math.ceil(chunkSize / PART_MULTIPLE) * PART_MULTIPLE;
@@ -377,9 +378,11 @@ export abstract class LocalStore extends BaseStore<string> {
       return;
     }
     // Not raced against the signal: the native job removes its temporary file before settling.
-    return this.withFallback(path, (direct) =>
-      native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
-    );
+    const request = (): Promise<void> =>
+      this.withFallback(path, (direct) =>
+        native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
+      );
+    return throughSeam ? this.io('PUT', uri, request) : request();
   }
 
   private async copyFile(source: string, destination: string, scope: OperationScope): Promise<void> {
