@@ -715,7 +715,8 @@ export abstract class BaseStore<R> implements ObjectStore {
 /** Codes of `head` that mean "no object here" to `exists`. */
 const ABSENT = new Set(['ERR_NOT_FOUND', 'ERR_BUCKET_NOT_FOUND', 'ERR_IS_DIRECTORY', 'ERR_NOT_A_FILE']);
 
-function batchConcurrency(options: Partial<BatchOptions>): number {
+/** A batch's `concurrency` option, checked (default 16). */
+export function batchConcurrency(options: Partial<BatchOptions>): number {
   return optionalPositiveInteger(options.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
 }
 

@@ -19,17 +19,16 @@ import { warnOnce } from '../operation';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
   expectArray,
-  expectNonNegativeInteger,
   expectString,
   invalidType,
   optionalBoolean,
   optionalEnum,
   optionalMatcher,
-  optionalPositiveInteger,
   optionalSignal,
   outOfRange,
 } from '../validate';
 import { MAX_DATASET_LENGTH } from './sampling';
+import { rangeOptionsFrom } from '../engine/range-engine';
 
 /** An item: the bytes of an object (or record) and where they came from. */
 export interface DatasetItem {
@@ -257,11 +256,9 @@ function checkIndex(index: number, length: number): void {
 /** The RangeEngine settings of fetch options, checked (as `get` checks them). */
 export function rangeFetchSettings(options: Partial<FetchOptions>): Pick<FetchOptions, 'rangeThreshold' | 'chunkSize'> {
   const { rangeThreshold, chunkSize } = options;
-  return {
-    rangeThreshold:
-      rangeThreshold === undefined ? undefined : expectNonNegativeInteger(rangeThreshold, 'options.rangeThreshold'),
-    chunkSize: chunkSize === undefined ? undefined : optionalPositiveInteger(chunkSize, 'options.chunkSize', 1),
-  };
+  // `get`'s own checks; what is not given stays undefined: the store's default then applies.
+  rangeOptionsFrom({ rangeThreshold, chunkSize }, {}, 0);
+  return { rangeThreshold, chunkSize };
 }
 
 /** The fetch options of `get(index, options)`, checked. */

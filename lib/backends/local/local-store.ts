@@ -19,10 +19,10 @@ import {
 } from '../../object-store';
 import { OperationScope, runOperation, warnOnce } from '../../operation';
 import { isLocalScheme, parseUri } from '../../uri';
-import { expectArray, optionalPositiveInteger } from '../../validate';
+import { expectArray } from '../../validate';
 import {
   BaseStore,
-  DEFAULT_CONCURRENCY,
+  batchConcurrency,
   type ListEntry,
   type MoveSettings,
   type RefKind,
@@ -264,7 +264,7 @@ export abstract class LocalStore extends BaseStore<string> {
   override getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]> {
     return runOperation('getMany', batchLabel(uris), options, BATCH_KEYS, async (scope, opts) => {
       const list = expectArray(uris, 'uris');
-      const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', DEFAULT_CONCURRENCY);
+      const concurrency = batchConcurrency(opts);
       const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
       // One native call reads them all: one GET of `paths.length` objects through the seam.
       const results = await this.io(
