@@ -1,11 +1,32 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const project = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
   },
+};
+
+module.exports = {
+  projects: [
+    { ...project, displayName: 'all', testMatch: ['**/*.test.ts'] },
+    {
+      // s3:// bodies travel on the library's own HTTP path by default; these suites run again
+      // with the SDK's transport, the other choice of the `transport` option.
+      ...project,
+      displayName: 's3 sdk transport',
+      testMatch: [
+        '<rootDir>/test/contract/**/*.test.ts',
+        '<rootDir>/test/cloud/**/*.test.ts',
+        '<rootDir>/test/integrity/20.*.test.ts',
+        '<rootDir>/test/safety/{10,51,65}.*.test.ts',
+        '<rootDir>/test/streams/{20,30}.*.test.ts',
+      ],
+      // Azure's and GCS's own suites do not touch s3://.
+      testPathIgnorePatterns: ['/40\\.azure-specifics\\.', '/60\\.gcs-specifics\\.'],
+      setupFiles: ['<rootDir>/test/helpers/s3-sdk-transport.js'],
+    },
+  ],
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.ts',

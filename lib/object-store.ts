@@ -242,6 +242,12 @@ export interface PartSink {
    * buffer for a later part (fresh memory faults in slowly). Not for sinks that keep a reference.
    */
   readonly recyclesParts?: boolean;
+  /**
+   * `uploadPart` sends the bytes it is given as they are, and fails before the part's last byte
+   * if their buffer is detached meanwhile: whole parts of a written chunk then go without a copy,
+   * and `write` resolves once they are uploaded.
+   */
+  readonly sendsCallerMemory?: boolean;
   /** Uploads part `index` (0-based) at byte `offset`. */
   uploadPart(index: number, offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** Makes the object visible; `parts` is the number uploaded. */

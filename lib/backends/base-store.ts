@@ -498,6 +498,7 @@ export abstract class BaseStore<R> implements ObjectStore {
       sequential: sink.sequential,
       partSizeMultiple: sink.partSizeMultiple,
       recyclesParts: sink.recyclesParts,
+      sendsCallerMemory: sink.sendsCallerMemory,
       allocate: sink.allocate?.bind(sink),
       uploadPart: (index, offset, bytes, signal) =>
         this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal)),

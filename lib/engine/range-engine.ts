@@ -9,6 +9,7 @@ import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
 import { S3dlioError, abortError } from '../errors';
+import { libraryBuffer } from '../internal/memory';
 import { expectNonNegativeInteger, optionalPositiveInteger } from '../validate';
 import type { BodyPlacement, ByteRange, ResponseHeaders } from '../object-store';
 
@@ -62,12 +63,6 @@ export function rangeOptionsFrom(
     concurrency:
       optionalPositiveInteger(options.concurrency ?? defaults.concurrency, 'options.concurrency', 0) || undefined,
   };
-}
-
-/** Not zero-filled: every byte is written by exactly one range. */
-function newBuffer(size: number): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(size);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 }
 
 /** Default chunk size for an object of `size` bytes. */
@@ -151,7 +146,8 @@ export async function readInRanges(
           { uri, operation: 'get' },
         );
       }
-      whole = options.allocate ? options.allocate(wanted) : newBuffer(wanted);
+      // Not zero-filled: every byte is written by exactly one range.
+      whole = options.allocate ? options.allocate(wanted) : libraryBuffer(wanted);
       // Stryker disable next-line ConditionalExpression,EqualityOperator: with nothing past the first range, readRest has no range to read
       if (wanted > firstLength) {
         const version = { totalSize: headers.totalSize, etag: headers.etag };

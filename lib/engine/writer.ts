@@ -67,6 +67,8 @@ export class PartWriter implements ObjectWriter {
   private parts = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly spareParts: Uint8Array[] = [];
+  /** Parts in flight that are slices of the caller's chunk (not copies). */
+  private readonly borrowed = new Set<Promise<void>>();
   private failure: unknown;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
   private abortedByCaller = false;
@@ -149,6 +151,9 @@ export class PartWriter implements ObjectWriter {
         return;
       }
       await this.append(bytes);
+      // Parts sent from the chunk itself: the caller may reuse it once they are uploaded.
+      if (this.borrowed.size > 0) await Promise.all(this.borrowed);
+      this.throwIfFailed();
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'ERR_INVALID_ARG_TYPE') await this.cancel(error);
       throw this.fail(error, 'write');
@@ -160,6 +165,17 @@ export class PartWriter implements ObjectWriter {
     const length = data.byteLength;
     let bytes = data;
     while (bytes.byteLength > 0) {
+      if (this.sink.sendsCallerMemory && this.filled === 0 && bytes.byteLength >= this.partSize && !this.compressor) {
+        // A whole part of the chunk goes as it is: the sink checks it stays attached.
+        const part = bytes.subarray(0, this.partSize);
+        if (this.verify) this.crc = crc32c(part, this.crc);
+        this.written += this.partSize;
+        bytes = bytes.subarray(this.partSize);
+        const pending = bytes.byteLength; // read now: a detached view reads as 0 bytes
+        await this.dispatch(false, part);
+        if (pending > 0) assertAttached(data, length, 'chunk');
+        continue;
+      }
       this.current ??=
         this.spareParts.pop() ??
         (this.sink.allocate
@@ -240,7 +256,8 @@ export class PartWriter implements ObjectWriter {
     });
   }
 
-  private async dispatch(last: boolean): Promise<void> {
+  /** Sends the current part, or `borrowed` (a whole part of the caller's chunk, not a copy). */
+  private async dispatch(last: boolean, borrowed?: Uint8Array): Promise<void> {
     const index = this.parts;
     if (index + 1 > this.sink.maxParts) {
       const error = new S3dlioError(
@@ -251,15 +268,17 @@ export class PartWriter implements ObjectWriter {
       await this.cancel(error);
       throw error;
     }
-    const buffer = this.current as Uint8Array;
-    const bytes = buffer.subarray(0, this.filled);
+    const buffer = borrowed ?? (this.current as Uint8Array);
+    const bytes = borrowed ?? buffer.subarray(0, this.filled);
     const offset = index * this.partSize;
     this.parts++;
-    this.current = undefined;
-    this.filled = 0;
+    if (!borrowed) {
+      this.current = undefined;
+      this.filled = 0;
+    }
     const upload = this.sink.uploadPart(index, offset, bytes, this.controller.signal).then(
       () => {
-        if (this.sink.recyclesParts) this.spareParts.push(buffer);
+        if (this.sink.recyclesParts && !borrowed) this.spareParts.push(buffer);
       },
       (error: unknown) => {
         this.failure ??= error;
@@ -270,7 +289,11 @@ export class PartWriter implements ObjectWriter {
       },
     );
     this.inFlight.add(upload);
-    void upload.finally(() => this.inFlight.delete(upload));
+    if (borrowed) this.borrowed.add(upload);
+    void upload.finally(() => {
+      this.inFlight.delete(upload);
+      this.borrowed.delete(upload);
+    });
     // Backpressure: the caller waits while the window is full.
     while (this.inFlight.size >= this.concurrency && !last) await Promise.race(this.inFlight);
     this.throwIfFailed();

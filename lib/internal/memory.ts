@@ -47,3 +47,26 @@ export function privateCopy(bytes: Uint8Array, name: string): Uint8Array {
   copy.set(bytes);
   return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
 }
+
+/** ArrayBuffers the library allocated and has not handed to anyone yet able to detach them. */
+const libraryOwned = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A buffer of `size` bytes, not zero-filled and not from the shared pool, which the library
+ * allocated itself: a socket may read straight into it (see {@link undetachable}).
+ */
+export function libraryBuffer(size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  libraryOwned.add(buffer.buffer);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+}
+
+/**
+ * Whether nobody can detach `view`'s memory while a read into it is pending: memory the library
+ * allocated (it reaches the caller only once every read into it has settled) or shared memory. A
+ * read that outlives an event-loop turn (a socket's) goes straight only into such memory; caller
+ * memory is filled by copies, each checked, because freed memory would be written otherwise.
+ */
+export function undetachable(view: ArrayBufferView): boolean {
+  return libraryOwned.has(view.buffer) || types.isSharedArrayBuffer(view.buffer);
+}

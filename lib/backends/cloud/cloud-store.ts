@@ -85,9 +85,10 @@ export class CloudStore extends BaseStore<CloudRef> {
       await writer.close();
       return;
     }
-    // A single PUT replaces the object whole: retrying it is safe. It sends a private copy (made
-    // when its turn comes, in a batch), for the same reason as the parts above.
-    const body = privateCopy(bytes, settings.name);
+    // A single PUT replaces the object whole: retrying it is safe. It sends the caller's bytes
+    // where the driver guards them against a transfer, else a private copy (made when its turn
+    // comes, in a batch), for the same reason as the parts above.
+    const body = this.driver.sendsCallerMemory ? bytes : privateCopy(bytes, settings.name);
     await this.io('PUT', uri, () => this.request(scope, uri, true, (signal) => this.driver.write(ref, body, signal)));
   }
 
@@ -108,6 +109,7 @@ export class CloudStore extends BaseStore<CloudRef> {
       minPartSize: upload.minPartSize,
       maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
+      sendsCallerMemory: this.driver.sendsCallerMemory,
       uploadPart: (index, offset, bytes, signal) =>
         step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, offset, bytes, attempt)),
       complete: (total, parts, signal) => step(false, signal, (attempt) => upload.complete(total, parts, attempt)),
@@ -233,6 +235,9 @@ export class CloudStore extends BaseStore<CloudRef> {
       if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
       if (error instanceof TruncatedBodyError)
         return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: error.message };
+      // The caller's buffer was transferred: no attempt can send or fill it again.
+      if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_DETACHED')
+        return { code: 'ERR_BUFFER_DETACHED', retryable: false, message: (error as Error).message };
       return classifyNetworkError(error) ?? this.driver.classify(error);
     };
     try {

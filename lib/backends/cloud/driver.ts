@@ -54,6 +54,11 @@ export interface CloudDriver {
    * length any key or listing prefix of the service can have).
    */
   parse(uri: string, name: string): CloudRef;
+  /**
+   * The driver sends a body from the caller's memory and fails the request, before its last byte,
+   * if the buffer was detached meanwhile (so a `put` needs no private copy).
+   */
+  readonly sendsCallerMemory?: boolean;
   /** Refuses an object key the service would store or read under another name (e.g. a trailing '.'). */
   checkObjectKey?(ref: CloudRef, uri: string): void;
   /**

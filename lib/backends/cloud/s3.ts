@@ -4,8 +4,6 @@
  * endpoint inline (plain HTTP for loopback hosts, HTTPS otherwise).
  */
 import { readFileSync } from 'fs';
-import * as http from 'http';
-import * as https from 'https';
 
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
@@ -33,6 +31,9 @@ import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
 import { lazyPackage, objectHead } from './sdk';
+import { HttpPool } from './http/pool';
+import { proxyAwareAgents } from './http/proxy-agent';
+import { S3DataPath } from './s3-data-path';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
 export interface S3StoreOptions extends CloudCommonOptions {
@@ -54,7 +55,19 @@ export interface S3StoreOptions extends CloudCommonOptions {
   checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
   pageSize?: number;
+  /**
+   * How object bodies travel (env `S3DLIO_S3_TRANSPORT`): `lean` (default), the library's own
+   * HTTP/1.1 path, which reads a body straight into its final buffer and sends one from the
+   * caller's memory; or `sdk`, the SDK's HTTP stack for every request. Signing, credentials and
+   * every other request (list, head, multipart create and complete, buckets, copy) are the SDK's
+   * either way.
+   */
+  transport?: S3Transport;
 }
+
+/** See {@link S3StoreOptions.transport}. */
+export type S3Transport = 'lean' | 'sdk';
+const TRANSPORTS: readonly S3Transport[] = ['lean', 'sdk'];
 
 type S3Sdk = typeof S3;
 
@@ -162,6 +175,9 @@ class S3Driver implements CloudDriver {
   private readonly ca?: string;
   private readonly pageSize: number;
   private readonly connection: ConnectionSettings;
+  /** Object bodies on the library's HTTP path (undefined: the SDK's). */
+  private readonly pool: HttpPool | undefined;
+  private readonly dataPaths = new Map<string, S3DataPath>();
 
   /**
    * Every setting is resolved here, once: the option, else its environment variable, else the
@@ -205,6 +221,19 @@ class S3Driver implements CloudDriver {
     // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
     this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     this.connection = connectionSettingsFrom(options, env);
+    const transport =
+      options.transport !== undefined
+        ? optionalEnum(options.transport, 'options.transport', TRANSPORTS, 'lean')
+        : optionalEnum(envValue(env, 'S3DLIO_S3_TRANSPORT'), 'process.env.S3DLIO_S3_TRANSPORT', TRANSPORTS, 'lean');
+    if (transport === 'lean') {
+      const { maxSockets, connectTimeoutMs } = this.connection;
+      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
+    }
+  }
+
+  /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
+  get sendsCallerMemory(): boolean {
+    return this.pool !== undefined;
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -247,6 +276,8 @@ class S3Driver implements CloudDriver {
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array> {
+    const lean = this.dataPath(ref);
+    if (lean) return lean.read(ref, range, signal, placement);
     const { GetObjectCommand } = loadSdk();
     const Range = range && `bytes=${range.start}-${range.end ?? ''}`;
     const ChecksumMode = placement?.wantsChecksum ? 'ENABLED' : undefined;
@@ -270,6 +301,8 @@ class S3Driver implements CloudDriver {
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
+    const lean = this.dataPath(ref);
+    if (lean) return lean.write(ref, bytes, signal, contentType);
     const { PutObjectCommand } = loadSdk();
     await this.client(ref).send(
       new PutObjectCommand({
@@ -446,6 +479,7 @@ class S3Driver implements CloudDriver {
       ref,
       options.contentType,
       this.requestChecksums === 'WHEN_SUPPORTED',
+      this.dataPath(ref),
     );
   }
 
@@ -476,6 +510,23 @@ class S3Driver implements CloudDriver {
   private endpointOf(ref: Pick<CloudRef, 'base'>): string | undefined {
     const inline = inlineEndpoint(ref.base);
     return inline ? `${isLoopbackHost(inline.replace(/:\d+$/, '')) ? 'http' : 'https'}://${inline}` : this.endpoint;
+  }
+
+  /** The lean body path of `ref`'s endpoint, or undefined where bodies go through the SDK. */
+  private dataPath(ref: Pick<CloudRef, 'base'>): S3DataPath | undefined {
+    if (!this.pool) return undefined;
+    const key = this.endpointOf(ref) ?? '';
+    let path = this.dataPaths.get(key);
+    if (!path) {
+      path = new S3DataPath(
+        this.client(ref),
+        this.pool,
+        this.requestChecksums === 'WHEN_SUPPORTED',
+        this.responseChecksums === 'WHEN_SUPPORTED',
+      );
+      this.dataPaths.set(key, path);
+    }
+    return path;
   }
 
   /** One client per endpoint, created on first use and reused (keep-alive connection pool). */
@@ -509,10 +560,10 @@ class S3Driver implements CloudDriver {
       ...(endpoint !== undefined && { useFipsEndpoint: false, useDualstackEndpoint: false }),
       requestChecksumCalculation: this.requestChecksums,
       responseChecksumValidation: this.responseChecksums,
+      // Proxy variables apply to these requests too (CONNECT tunnels).
       requestHandler: new NodeHttpHandler({
         connectionTimeout: connectTimeoutMs,
-        httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
-        httpsAgent: new https.Agent({ keepAlive: true, maxSockets, ...(this.ca !== undefined && { ca: this.ca }) }),
+        ...proxyAwareAgents({ maxSockets, ...(this.ca !== undefined && { ca: this.ca }) }),
       }),
     });
   }
@@ -539,11 +590,20 @@ class S3MultipartUpload implements CloudUpload {
     private readonly contentType: string | undefined,
     // Part CRC32Cs computed natively (not by the SDK in JS) and checked by S3 on each part.
     private readonly withChecksums: boolean,
+    /** Part bodies on the library's HTTP path (undefined: the SDK's). */
+    private readonly lean: S3DataPath | undefined,
   ) {}
 
   async uploadPart(index: number, _offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const { UploadPartCommand } = loadSdk();
     const UploadId = await this.start(signal);
+    if (this.lean) {
+      const { etag, crc32c } = await this.lean.uploadPart(this.ref, UploadId, index + 1, bytes, signal);
+      if (crc32c !== undefined) this.checksums[index] = crc32c;
+      if (!etag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
+      this.etags[index] = etag;
+      return;
+    }
     const checksum = this.withChecksums ? crc32cBase64(bytes) : undefined;
     const output = await this.client.send(
       new UploadPartCommand({
@@ -628,6 +688,7 @@ const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
   caBundle: true,
   checksums: true,
   pageSize: true,
+  transport: true,
 });
 
 /** The s3:// backend. */

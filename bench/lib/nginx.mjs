@@ -1,0 +1,158 @@
+// nginx on loopback as a kernel-speed HTTP server for client measurements: files served with
+// sendfile (path-style S3 URLs are plain paths), PUT through the dav module, plain HTTP and TLS
+// (a self-signed certificate made here). Everything lives in one directory on /dev/shm, so the
+// server never measures a disk; stop() kills it and removes the directory.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
+
+/** The nginx binary; installs nginx-light (Debian) when it is missing and we are root. */
+export function findNginx({ install = true } = {}) {
+  let found = NGINX_CANDIDATES.find((candidate) => existsSync(candidate));
+  if (!found && install && process.getuid?.() === 0) {
+    console.error('nginx is missing: installing it with `apt-get install -y nginx-light`...');
+    const run = (args) =>
+      spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (run(['install', '-y', 'nginx-light']).status !== 0) {
+      run(['update']);
+      run(['install', '-y', 'nginx-light']);
+    }
+    found = NGINX_CANDIDATES.find((candidate) => existsSync(candidate));
+  }
+  if (!found) throw new Error('nginx is not installed: `apt-get install -y nginx-light` (Debian) installs it');
+  return found;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Starts nginx serving `<dir>/www` (returned as `root`): `http://127.0.0.1:<port>/` and
+ * `https://127.0.0.1:<tlsPort>/` with the certificate `cert` (PEM path). Buckets are directories
+ * of `root`; make them world-readable (the worker runs as nobody), and world-writable for PUTs.
+ */
+export async function startNginx({ workers = 1 } = {}) {
+  const binary = findNginx();
+  const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 's3dlio-nginx-'));
+  chmodSync(dir, 0o755);
+  const root = path.join(dir, 'www');
+  const temp = path.join(dir, 'temp');
+  mkdirSync(root, { mode: 0o755 });
+  mkdirSync(temp, { mode: 0o777 });
+  chmodSync(root, 0o755);
+  chmodSync(temp, 0o777);
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  chmodSync(key, 0o644);
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const config = path.join(dir, 'nginx.conf');
+  const server = (listen) => `
+    server {
+      listen ${listen};
+      root ${root};
+      sendfile on;
+      tcp_nopush on;
+      keepalive_requests 1000000;
+      keepalive_timeout 75s;
+      client_max_body_size 0;
+      client_body_buffer_size 1m;
+      client_body_temp_path ${temp};
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      dav_access user:rw group:rw all:rw;
+      ${listen.includes('ssl') ? `ssl_certificate ${cert}; ssl_certificate_key ${key}; ssl_protocols TLSv1.3;` : ''}
+    }`;
+  writeFileSync(
+    config,
+    `daemon on;
+worker_processes ${workers};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path ${temp}/body;
+  proxy_temp_path ${temp}/proxy;
+  fastcgi_temp_path ${temp}/fastcgi;
+  uwsgi_temp_path ${temp}/uwsgi;
+  scgi_temp_path ${temp}/scgi;
+  ${server(`127.0.0.1:${port}`)}
+  ${server(`127.0.0.1:${tlsPort} ssl`)}
+}
+`,
+  );
+  execFileSync(binary, ['-c', config, '-p', dir], { stdio: 'inherit' });
+  await Promise.all([waitForPort(port), waitForPort(tlsPort)]);
+  return {
+    root,
+    cert,
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: `https://127.0.0.1:${tlsPort}`,
+    /** A bucket directory under the root. */
+    bucket(name, { writable = false } = {}) {
+      const bucketDir = path.join(root, name);
+      mkdirSync(bucketDir, { recursive: true });
+      chmodSync(bucketDir, writable ? 0o777 : 0o755);
+      return bucketDir;
+    },
+    stop() {
+      try {
+        const pid = Number(readFileSync(path.join(dir, 'nginx.pid'), 'utf8'));
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // not running
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

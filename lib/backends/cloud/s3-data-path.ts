@@ -1,0 +1,276 @@
+/**
+ * S3 object bodies (GetObject, PutObject, UploadPart) over the library's own HTTP/1.1 path
+ * (http/pool.ts): a GET body lands in its final buffer straight from the socket, a PUT body goes
+ * out from the caller's memory. The SDK client still owns what it is good at: its endpoint rules
+ * (virtual-hosted or path style, FIPS, dual-stack, regions), its credential chain (environment,
+ * profiles, SSO, IMDS, session tokens, refresh) and its SigV4 signer. Only the request and the
+ * bytes skip its middleware stack, which costs more CPU per request than the transfer of a small
+ * object.
+ */
+import { createHash, createHmac } from 'crypto';
+
+import type * as S3 from '@aws-sdk/client-s3';
+import type * as SigV4 from '@smithy/signature-v4';
+
+import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
+import type { HttpResponse } from './http/connection';
+import type { HttpPool, Origin } from './http/pool';
+import { lengthFromContentRange, placeBody, totalFromContentRange } from './body';
+import type { CloudRef } from './driver';
+import { lazyPackage } from './sdk';
+import { bufferDetached, isDetached, libraryBuffer } from '../../internal/memory';
+import { crc32cBase64 } from '../../checksum';
+
+const loadSigner = lazyPackage<typeof SigV4>('@smithy/signature-v4');
+
+/** SHA-256 (and its HMAC) for the signer, from Node's crypto. */
+class NodeSha256 {
+  private readonly hash;
+
+  constructor(secret?: SigV4SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+
+  update(data: SigV4SourceData): void {
+    this.hash.update(toBytes(data));
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.hash.digest());
+  }
+}
+
+type SigV4SourceData = string | ArrayBuffer | ArrayBufferView;
+
+function toBytes(data: SigV4SourceData): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
+/** A bucket's origin, path prefix and signing scope, as the SDK's endpoint rules resolve them. */
+interface BucketEndpoint {
+  origin: Origin;
+  /** Host header value. */
+  authority: string;
+  /** Path before the key: `/bucket` (path style) or `` (virtual-hosted). */
+  prefix: string;
+  signer: SigV4.SignatureV4;
+}
+
+/** The error an S3 error answer (XML `<Error>`) stands for, shaped like the SDK's. */
+function serviceError(response: HttpResponse, ref: CloudRef): Error {
+  const text = response.body.byteLength > 0 ? Buffer.from(response.body).toString('utf8') : '';
+  const field = (name: string): string | undefined => {
+    const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(text);
+    return match ? unescapeXml(match[1]) : undefined;
+  };
+  const status = response.status;
+  const code = field('Code') ?? (status === 404 ? (ref.key ? 'NotFound' : 'NoSuchBucket') : `Http${status}`);
+  const message = field('Message') ?? (status === 404 ? 'no such object' : `HTTP ${status}`);
+  const requestId = field('RequestId') ?? response.headers['x-amz-request-id'];
+  return Object.assign(new Error(message), {
+    name: code,
+    $metadata: { httpStatusCode: status, ...(requestId !== undefined && { requestId }) },
+  });
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (entity, name: string) => {
+    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (name in named) return named[name];
+    const point = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+    return Number.isFinite(point) && point <= 0x10ffff ? String.fromCodePoint(point) : entity;
+  });
+}
+
+/**
+ * Percent-encodes a key for the request path as SigV4 canonicalizes it: every byte but
+ * `A-Z a-z 0-9 - _ . ~` and `/` (so no key, with CR, LF, spaces or `%`, can alter the request).
+ */
+export function encodeKeyPath(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/%2F/g, '/')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Object bodies of one S3 client's endpoint, on the library's HTTP path. */
+export class S3DataPath {
+  private readonly buckets = new Map<string, Promise<BucketEndpoint>>();
+
+  constructor(
+    private readonly client: S3.S3Client,
+    private readonly pool: HttpPool,
+    /** Send each body's CRC32C, computed natively (the service checks it). */
+    private readonly checksums: boolean,
+    /**
+     * Ask for the stored checksum with every GET and check a whole object against it, as the
+     * SDK does with response checksum validation on (WHEN_SUPPORTED).
+     */
+    private readonly validateResponses: boolean,
+  ) {}
+
+  /** GetObject of the object or a range of it; the body lands where `placement` says. */
+  async read(
+    ref: CloudRef,
+    range: ByteRange | undefined,
+    signal: AbortSignal | undefined,
+    placement: BodyPlacement | undefined,
+  ): Promise<Uint8Array> {
+    const headers: Record<string, string> = {};
+    if (range) headers.range = `bytes=${range.start}-${range.end ?? ''}`;
+    if (placement?.wantsChecksum || this.validateResponses) headers['x-amz-checksum-mode'] = 'ENABLED';
+    let placed: Uint8Array | undefined;
+    let stored: string | undefined;
+    const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
+      const contentRange = answer['content-range'];
+      const length = Number(answer['content-length'] ?? lengthFromContentRange(contentRange));
+      const crc = answer['x-amz-checksum-crc32c'];
+      stored = crc !== undefined && !crc.includes('-') ? crc : undefined;
+      const described: ResponseHeaders = {
+        length: Number.isNaN(length) ? undefined : length,
+        totalSize: totalFromContentRange(contentRange) ?? (Number.isNaN(length) ? undefined : length),
+        etag: answer.etag,
+        // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
+        ...(crc !== undefined && !crc.includes('-') && { checksum: { algorithm: 'crc32c' as const, base64: crc } }),
+      };
+      placed = placeBody(undefined, placement, described);
+      // A chunked answer has no Content-Length: the range it carries sets the length it must have.
+      if (!placed && answer['content-length'] === undefined && described.length !== undefined) {
+        placed = libraryBuffer(described.length);
+      }
+      return placed;
+    });
+    if (response.status !== 200 && response.status !== 206) throw serviceError(response, ref);
+    const body = placed ?? response.body;
+    if (this.validateResponses && range === undefined && stored !== undefined) {
+      const computed = crc32cBase64(body);
+      if (computed !== stored) {
+        throw new Error(`Checksum mismatch: the body's CRC32C is ${computed}, the service stored ${stored}`);
+      }
+    }
+    return body;
+  }
+
+  /**
+   * PutObject from the caller's memory, with its CRC32C (checked by the service) unless checksums
+   * are off. A buffer detached before or while it is sent fails the request with
+   * ERR_BUFFER_DETACHED before the service can store anything.
+   */
+  async write(
+    ref: CloudRef,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+    contentType: string | undefined,
+  ): Promise<void> {
+    const headers = this.bodyHeaders(bytes);
+    if (contentType !== undefined) headers['content-type'] = contentType;
+    const response = await this.send(ref, 'PUT', '', headers, bytes, signal);
+    if (response.status < 200 || response.status > 299) throw serviceError(response, ref);
+  }
+
+  /** UploadPart from the caller's memory, like {@link write}; resolves with its ETag and CRC32C. */
+  async uploadPart(
+    ref: CloudRef,
+    uploadId: string,
+    partNumber: number,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<{ etag?: string; crc32c?: string }> {
+    const headers = this.bodyHeaders(bytes);
+    const query = { partNumber: String(partNumber), uploadId };
+    const response = await this.send(ref, 'PUT', query, headers, bytes, signal);
+    if (response.status < 200 || response.status > 299) throw serviceError(response, ref);
+    return { etag: response.headers.etag, crc32c: headers['x-amz-checksum-crc32c'] };
+  }
+
+  /** The checksum header of a body, computed once it is known to be attached. */
+  private bodyHeaders(bytes: Uint8Array): Record<string, string> {
+    // A detached buffer reads as empty: it must not go out as an empty object.
+    if (isDetached(bytes.buffer)) throw bufferDetached('data');
+    if (!this.checksums) return {};
+    return { 'x-amz-sdk-checksum-algorithm': 'CRC32C', 'x-amz-checksum-crc32c': crc32cBase64(bytes) };
+  }
+
+  private async send(
+    ref: CloudRef,
+    method: string,
+    query: Record<string, string> | '',
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+    target?: Parameters<HttpPool['send']>[1]['target'],
+  ): Promise<HttpResponse> {
+    const endpoint = await this.endpoint(ref.bucket);
+    const path = `${endpoint.prefix}/${encodeKeyPath(ref.key)}`;
+    const search = query === '' ? '' : `?${new URLSearchParams(query).toString().replace(/\+/g, '%20')}`;
+    const signed = await endpoint.signer.sign({
+      method,
+      protocol: endpoint.origin.protocol,
+      hostname: endpoint.origin.hostname,
+      port: endpoint.origin.port,
+      path,
+      query: query === '' ? {} : query,
+      headers: { ...headers, host: endpoint.authority, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    if (signal?.aborted) throw signal.reason;
+    return this.pool.send(endpoint.origin, {
+      method,
+      path: `${path}${search}`,
+      headers: signed.headers,
+      body,
+      target,
+      signal,
+    });
+  }
+
+  /** The endpoint of `bucket`, resolved once by the SDK's rules (its region, style, FIPS...). */
+  private endpoint(bucket: string): Promise<BucketEndpoint> {
+    let resolved = this.buckets.get(bucket);
+    if (!resolved) {
+      resolved = this.resolve(bucket);
+      this.buckets.set(bucket, resolved);
+      // A failure (a region provider that threw) is not remembered.
+      resolved.catch(() => this.buckets.delete(bucket));
+    }
+    return resolved;
+  }
+
+  private async resolve(bucket: string): Promise<BucketEndpoint> {
+    const config = this.client.config;
+    const endpoint = config.endpoint ? await config.endpoint() : undefined;
+    const params = {
+      Bucket: bucket,
+      Region: await config.region(),
+      UseFIPS: await config.useFipsEndpoint(),
+      UseDualStack: await config.useDualstackEndpoint(),
+      ForcePathStyle: config.forcePathStyle,
+      Accelerate: config.useAccelerateEndpoint,
+      ...(endpoint && {
+        Endpoint: `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`,
+      }),
+    };
+    const rule = config.endpointProvider(params as Parameters<typeof config.endpointProvider>[0]);
+    const url = rule.url;
+    const scheme = (
+      rule.properties?.authSchemes as Array<{ signingRegion?: string; signingName?: string }> | undefined
+    )?.[0];
+    const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
+    const port = url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80;
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const { SignatureV4 } = loadSigner();
+    return {
+      origin: { protocol, hostname, port },
+      authority: url.port ? `${url.hostname}:${url.port}` : url.hostname,
+      prefix: url.pathname.replace(/\/+$/, ''),
+      signer: new SignatureV4({
+        credentials: config.credentials,
+        region: scheme?.signingRegion ?? params.Region,
+        service: scheme?.signingName ?? 's3',
+        sha256: NodeSha256,
+        uriEscapePath: false,
+        applyChecksum: false,
+      }),
+    };
+  }
+}
