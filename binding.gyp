@@ -13,6 +13,7 @@
         "native/file_copy.cc",
         "native/file_read.cc",
         "native/file_write.cc",
+        "native/io_pool.cc",
         "native/job_memory.cc",
         "native/source_file.cc",
         "native/test_hooks.cc"

@@ -9,6 +9,8 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
 
+import { invalidValue } from './validate';
+
 /** Most native threads one call may start (readFiles `threads`, datagen `threads`): native/args.h. */
 export const MAX_NATIVE_THREADS = 256;
 
@@ -99,6 +101,10 @@ export interface NativeBuildInfo {
   externalBufferFallbacks: number;
   /** Whether CRC32C uses the CPU instruction (SSE4.2 / ARMv8 CRC) rather than tables. */
   crc32cHardware: boolean;
+  /** Threads the I/O pool of single file reads may start (env S3DLIO_IO_THREADS, default 32). */
+  ioThreadsMax: number;
+  /** Threads the I/O pool has started so far. */
+  ioThreads: number;
 }
 
 /** An Int32Array over shared memory: JS stores 1 to ask the native job to stop. */
@@ -258,8 +264,23 @@ export function allocAligned(size: number, alignment: number): ArrayBuffer {
   return addon.allocAligned(size, alignment);
 }
 
-/** Reads a file or a range of it off the event loop (optionally with O_DIRECT). */
+/** The most threads S3DLIO_IO_THREADS may ask of the I/O pool. */
+export const MAX_IO_THREADS = 256;
+let ioThreadsChecked = false;
+
+/**
+ * Reads a file or a range of it on the addon's I/O pool, off the event loop (optionally with
+ * O_DIRECT). The first call checks S3DLIO_IO_THREADS, which sizes the pool.
+ */
 export function readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult> {
+  if (!ioThreadsChecked) {
+    const raw = process.env.S3DLIO_IO_THREADS;
+    const value = Number(raw);
+    if (raw !== undefined && raw !== '' && !(Number.isInteger(value) && value >= 1 && value <= MAX_IO_THREADS)) {
+      throw invalidValue('process.env.S3DLIO_IO_THREADS', `an integer from 1 to ${MAX_IO_THREADS}`, raw);
+    }
+    ioThreadsChecked = true;
+  }
   return addon.readFile(path, options, cancel);
 }
 

@@ -9,6 +9,7 @@
 #include "datagen.h"
 #include "direct_io.h"
 #include "file_io.h"
+#include "io_pool.h"
 #include "job_memory.h"
 #include "test_hooks.h"
 
@@ -27,6 +28,9 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   object.Set("crc32cHardware", s3dlio::Crc32cHardware());
   object.Set("externalBufferFallbacks",
              static_cast<double>(s3dlio::ExternalBufferFallbackCount()));
+  // The I/O pool: the most threads it may start, and how many it has started.
+  object.Set("ioThreadsMax", static_cast<double>(s3dlio::IoPoolMaxThreads()));
+  object.Set("ioThreads", static_cast<double>(s3dlio::IoPoolThreads()));
   return object;
 }
 

@@ -11,9 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "args.h"
 #include "direct_io.h"
 #include "file_io.h"
-#include "args.h"
+#include "io_pool.h"
 #include "test_hooks.h"
 
 namespace s3dlio {
@@ -394,7 +395,8 @@ Napi::Value ReadFile(const Napi::CallbackInfo& info) {
       !ReadSpecFromJs(options, &job.spec) || !args.Cancel(2, &job.cancel)) {
     return {};
   }
-  return QueueJob(info.Env(), std::move(job), {info[2]});
+  // On the I/O pool: single reads in flight are not capped by libuv's four threads.
+  return QueueIoJob(info.Env(), std::move(job), {info[2]});
 }
 
 // readFiles(paths, options, cancelFlag?) -> Promise<Array<ReadResult | Error>>

@@ -12,7 +12,8 @@ import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { startMoto } from '../servers/moto';
 import { withTools } from '../helpers/tools';
-import { newBucketName, s3Target } from './targets';
+import { startFaultProxy } from '../servers/fault-proxy';
+import { newBucketName, s3StoreOptions, s3Target } from './targets';
 
 // The whole suite needs moto (skipped loudly without it); the AWS CLI cross-checks need `aws` too.
 const s3 = withTools(['moto'], 'S3 specifics (moto)');
@@ -152,5 +153,30 @@ s3.describe('authentication is enforced by a moto with IAM checks on', () => {
     });
     expect(everything).not.toContain(secret);
     expect(everything).not.toMatch(/Signature=[0-9a-f]{16}/);
+  });
+});
+
+s3.describe('response checksums', () => {
+  /** A store of the moto server reached through `url`, configured as the target's stores are. */
+  const viaProxy = (url: string, options: Record<string, unknown>) =>
+    s3dlio.storeFor('s3://', { ...s3StoreOptions(), endpoint: url, ...options });
+
+  test('a whole-object GET checks the stored CRC32C the service sends, without verify (as the SDK does)', async () => {
+    const proxy = await startFaultProxy({ target: endpoint() });
+    try {
+      const bytes = testBytes(2 * 1024 * 1024, 7);
+      await store.put(`${base}checked/obj`, bytes);
+      proxy.setRules([{ method: 'GET', action: { type: 'corrupt', at: 12345 } }]);
+      const checked = viaProxy(proxy.url, { maxAttempts: 1 });
+      expect(await rejectionOf(checked.get(`${base}checked/obj`, { rangeThreshold: 0 }))).toMatchObject({
+        code: 'ERR_CHECKSUM_MISMATCH',
+      });
+      // Checks off (WHEN_REQUIRED): the SDK would not check either.
+      const unchecked = viaProxy(proxy.url, { maxAttempts: 1, checksums: 'WHEN_REQUIRED' });
+      const got = await unchecked.get(`${base}checked/obj`, { rangeThreshold: 0 });
+      expect(got[12345]).toBe(bytes[12345] ^ 0xff);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
