@@ -487,9 +487,15 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   /**
    * A streaming writer of `ref` whose every request (parts, completion, abort, the checks of
-   * `verify`) passes through `io`. `label` names the operation a writer serves (a large `put`).
+   * `verify`) passes through `io`. `label` names the operation a writer serves (a large `put`);
+   * `wholeBuffer`: it writes one buffer the caller holds until it closes (a large `put`).
    */
-  protected writerFor(ref: R, uri: string, options: WriterOptions, label?: string): ObjectWriter {
+  protected writerFor(
+    ref: R,
+    uri: string,
+    options: WriterOptions,
+    { label, wholeBuffer = false }: { label?: string; wholeBuffer?: boolean } = {},
+  ): ObjectWriter {
     const sink = this.openUpload(ref, uri, options);
     const seamed: PartSink = {
       maxParts: sink.maxParts,
@@ -498,7 +504,9 @@ export abstract class BaseStore<R> implements ObjectStore {
       sequential: sink.sequential,
       partSizeMultiple: sink.partSizeMultiple,
       recyclesParts: sink.recyclesParts,
-      sendsCallerMemory: sink.sendsCallerMemory,
+      // Parts borrowed from the caller's chunk make each write wait for its upload: only for a
+      // whole buffer written at once (a large put), never for a stream of chunks.
+      sendsCallerMemory: wholeBuffer && sink.sendsCallerMemory,
       allocate: sink.allocate?.bind(sink),
       uploadPart: (index, offset, bytes, signal) =>
         this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal)),

@@ -7,9 +7,12 @@
  * may send (chunked with trailers, close-delimited, interim 100, a head split byte by byte).
  */
 import * as net from 'net';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
 
 import { type ObjectStore, storeFor } from '../../lib';
 import { HttpPool, type HttpRequest } from '../../lib/backends/cloud/http/pool';
+import { LIB_ENTRY, REPO_ROOT } from '../helpers/child';
 import { withEnv } from '../helpers/env';
 import { startForwardProxy } from '../helpers/forward-proxy';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
@@ -149,6 +152,41 @@ lean('caller memory', () => {
       const target = new Uint8Array(new SharedArrayBuffer(bytes.byteLength + 10), 5, bytes.byteLength);
       expect(await direct.getInto(`${base}sab/obj`, target, 0, options)).toBe(bytes.byteLength);
       expectSameBytes(target, bytes);
+    }
+  });
+});
+
+lean('worker threads', () => {
+  test('a store in a worker thread reads into a SharedArrayBuffer the main thread sees', async () => {
+    const bytes = testBytes(3 * MiB + 5, 8);
+    await direct.put(`${base}worker/obj`, bytes);
+    const shared = new SharedArrayBuffer(bytes.byteLength);
+    const code = `
+      const { parentPort, workerData } = require('worker_threads');
+      require(workerData.registerTs);
+      const s3dlio = require(workerData.lib);
+      const store = s3dlio.storeFor('s3://', workerData.options);
+      store.getInto(workerData.uri, new Uint8Array(workerData.shared), 0, { rangeThreshold: MiB, chunkSize: MiB })
+        .then((count) => parentPort.postMessage({ count }), (error) => parentPort.postMessage({ error: error.code }));`;
+    const worker = new Worker(code.replace(/MiB/g, String(MiB)), {
+      eval: true,
+      workerData: {
+        registerTs: path.join(REPO_ROOT, 'test', 'helpers', 'register-ts.js'),
+        lib: LIB_ENTRY,
+        options: s3StoreOptions(),
+        uri: `${base}worker/obj`,
+        shared,
+      },
+    });
+    try {
+      const answer = await new Promise<{ count?: number; error?: string }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      expect(answer).toEqual({ count: bytes.byteLength });
+      expectSameBytes(new Uint8Array(shared), bytes);
+    } finally {
+      await worker.terminate();
     }
   });
 });

@@ -308,3 +308,49 @@ describe('zstd', () => {
     expect(result.storedBytes).toBe(sink.stored!.byteLength);
   });
 });
+
+describe('parts taken from the caller’s buffer (a sink that sends caller memory as it is)', () => {
+  /** A sink that guards caller memory, whose uploads end only when `release()` is called. */
+  class BorrowingSink extends RecordingSink {
+    readonly sendsCallerMemory = true;
+    private releases: Array<() => void> = [];
+
+    override async uploadPart(index: number, offset: number, bytes: Uint8Array): Promise<void> {
+      await new Promise<void>((resolve) => this.releases.push(resolve));
+      return super.uploadPart(index, offset, bytes);
+    }
+
+    release(): void {
+      for (const release of this.releases.splice(0)) release();
+    }
+  }
+
+  test('whole parts go as slices of the chunk (no copy), the tail as a copy; write waits for the slices', async () => {
+    const sink = new BorrowingSink();
+    const w = writer(sink, { concurrency: 4 });
+    const chunk = new TextEncoder().encode('0123456789abcdefXYZ');
+    let written = false;
+    const write = w.write(chunk).then(() => (written = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Two whole parts are out, borrowed; the write cannot end before they are uploaded.
+    expect(written).toBe(false);
+    sink.release();
+    await write;
+    expect(sink.partBuffers.slice(0, 2)).toEqual([chunk.buffer, chunk.buffer]);
+    const closing = w.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.release();
+    await expect(closing).resolves.toMatchObject({ bytes: 19, parts: 3 });
+    expect(sink.partBuffers[2]).not.toBe(chunk.buffer);
+    expect(Buffer.from(sink.stored!).toString()).toBe('0123456789abcdefXYZ');
+  });
+
+  test('without the flag every part is a copy and write returns while parts upload', async () => {
+    const sink = new RecordingSink();
+    const w = writer(sink, { concurrency: 4 });
+    const chunk = new TextEncoder().encode('0123456789abcdef');
+    await w.write(chunk);
+    await w.close();
+    expect(sink.partBuffers.every((buffer) => buffer !== chunk.buffer)).toBe(true);
+  });
+});

@@ -72,15 +72,17 @@ export class CloudStore extends BaseStore<CloudRef> {
   ): Promise<void> {
     const threshold = settings.multipartThreshold ?? this.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     if (bytes.byteLength > threshold) {
-      // Large objects go up in parts, concurrently, each retried on its own. Each part is a copy
-      // in the writer's own buffers (memory: concurrency + 1 parts), because the SDK reads a body
-      // over several event-loop turns and the caller's buffer could be transferred meanwhile.
+      // Large objects go up in parts, concurrently, each retried on its own. Where the driver
+      // guards caller memory (the lean transport) the parts are slices of the caller's buffer;
+      // otherwise each is a copy in the writer's own buffers (memory: concurrency + 1 parts),
+      // because the SDK reads a body over several event-loop turns and the caller's buffer could
+      // be transferred meanwhile.
       const options: WriterOptions = {
         partSize: settings.partSize,
         concurrency: settings.inBatch ? 1 : settings.concurrency,
         signal: scope.signal,
       };
-      const writer = this.writerFor(ref, uri, options);
+      const writer = this.writerFor(ref, uri, options, { wholeBuffer: true });
       await writer.write(bytes);
       await writer.close();
       return;

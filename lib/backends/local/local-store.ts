@@ -372,7 +372,7 @@ export abstract class LocalStore extends BaseStore<string> {
     const partSize = Math.ceil(chunkSize / PART_MULTIPLE) * PART_MULTIPLE;
     if (bytes.byteLength > partSize && native.memoryKind(bytes) === 'foreign') {
       const options: WriterOptions = { partSize, concurrency: partsInFlight, signal: scope.signal };
-      const writer = this.writerFor(path, uri, options, 'put');
+      const writer = this.writerFor(path, uri, options, { label: 'put' });
       await writer.write(bytes);
       await writer.close();
       return;
