@@ -11,10 +11,10 @@ module.exports = {
   projects: [
     { ...project, displayName: 'all', testMatch: ['**/*.test.ts'] },
     {
-      // s3:// bodies travel on the library's own HTTP path by default; these suites run again
-      // with the SDK's transport, the other choice of the `transport` option.
+      // s3:// and gs:// bodies travel on the library's own HTTP path by default; these suites
+      // run again with the SDKs' transport, the other choice of the `transport` option.
       ...project,
-      displayName: 's3 sdk transport',
+      displayName: 'sdk transport',
       testMatch: [
         '<rootDir>/test/contract/**/*.test.ts',
         '<rootDir>/test/cloud/**/*.test.ts',
@@ -22,9 +22,9 @@ module.exports = {
         '<rootDir>/test/safety/{10,51,65}.*.test.ts',
         '<rootDir>/test/streams/{20,30}.*.test.ts',
       ],
-      // Azure's and GCS's own suites do not touch s3://; 80 is about the lean transport itself.
-      testPathIgnorePatterns: ['/40\\.azure-specifics\\.', '/60\\.gcs-specifics\\.', '/80\\.lean-transport\\.'],
-      setupFiles: ['<rootDir>/test/helpers/s3-sdk-transport.js'],
+      // Azure's own suite has one transport; 80 is about the lean transport itself.
+      testPathIgnorePatterns: ['/40\\.azure-specifics\\.', '/80\\.lean-transport\\.'],
+      setupFiles: ['<rootDir>/test/helpers/sdk-transport.js'],
     },
   ],
   testTimeout: 60000,

@@ -6,6 +6,9 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include <uv.h>
 
 namespace s3dlio {
 
@@ -77,8 +80,6 @@ Pool& ThePool() {
   return *pool;
 }
 
-void Noop(const Napi::CallbackInfo&) {}
-
 }  // namespace
 
 unsigned IoPoolMaxThreads() { return ThePool().max_threads(); }
@@ -87,25 +88,152 @@ unsigned IoPoolThreads() { return ThePool().threads(); }
 
 void IoPoolSubmit(std::function<void()> task) { ThePool().Submit(std::move(task)); }
 
-IoCompletions& IoCompletions::For(Napi::Env env) {
-  IoCompletions* completions = env.GetInstanceData<IoCompletions>();
-  if (completions == nullptr) {
-    completions = new IoCompletions();
-    completions->function_ =
-        Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, Noop, "s3dlioIoDone"), "s3dlio-io", 0, 1);
-    // Idle, it must not keep the process alive; Started() refs it while jobs are pending.
-    completions->function_.Unref(env);
-    env.SetInstanceData<IoCompletions>(completions);
+struct IoPort::State {
+  napi_env env = nullptr;
+  napi_async_context context = nullptr;
+  // A function that does nothing: calling it tells whether JS can still run (not in teardown).
+  napi_ref noop = nullptr;
+  std::mutex mutex;
+  uv_async_t* async = nullptr;
+  std::vector<IoDone*> done;
+  // Jobs queued and not completed (the loop stays alive while there are any).
+  size_t pending = 0;
+  // Jobs a pool thread has not finished: they may still touch this environment's memory (a
+  // target, a cancel flag), so its teardown waits for them.
+  size_t running = 0;
+  // The environment is being torn down: results are dropped; the handle closes once none runs.
+  bool closing = false;
+  bool close_started = false;
+};
+
+namespace {
+
+// Instance data whose memory Teardown frees (after the handle it refers to is closed).
+void KeepHolder(Napi::Env, struct PortHolder*) {}
+
+// What an environment keeps of its port: the port, and the hook that closes it at teardown.
+struct PortHolder {
+  std::shared_ptr<IoPort> port;
+  std::shared_ptr<IoPort::State> state;
+  napi_async_cleanup_hook_handle hook = nullptr;
+};
+
+// On the main thread: complete what pool threads have posted, microtasks running after them.
+void CloseHandle(PortHolder* holder);
+
+void Deliver(uv_async_t* async) {
+  auto* holder = static_cast<PortHolder*>(async->data);
+  IoPort::State& state = *holder->state;
+  std::vector<IoDone*> done;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.closing) {
+      // Teardown waits for the last running job: this is its signal.
+      bool finish = state.running == 0 && !state.close_started;
+      state.close_started = state.close_started || finish;
+      if (finish) CloseHandle(holder);
+      return;
+    }
+    done.swap(state.done);
   }
-  return *completions;
+  if (done.empty()) return;
+  state.pending -= done.size();
+  if (state.pending == 0) uv_unref(reinterpret_cast<uv_handle_t*>(async));
+  Napi::Env env(state.env);
+  Napi::HandleScope handles(env);
+  // An environment being torn down (a worker terminated) still runs its handles once, but can no
+  // longer run JS: its promises are gone with it, so the results are dropped.
+  napi_value noop = nullptr;
+  napi_value receiver = nullptr;
+  napi_value ignored = nullptr;
+  napi_get_reference_value(state.env, state.noop, &noop);
+  napi_get_undefined(state.env, &receiver);
+  if (noop == nullptr || napi_call_function(state.env, receiver, noop, 0, nullptr, &ignored) != napi_ok) return;
+  napi_value resource = nullptr;
+  napi_create_object(state.env, &resource);
+  napi_callback_scope scope = nullptr;
+  napi_open_callback_scope(state.env, resource, state.context, &scope);
+  for (IoDone* item : done) {
+    item->Complete(env);
+    delete item;
+  }
+  if (scope != nullptr) napi_close_callback_scope(state.env, scope);
 }
 
-void IoCompletions::Started(Napi::Env env) {
-  if (pending_++ == 0) function_.Ref(env);
+// Closes the handle; once closed, teardown may go on (the hook is removed) and the holder goes.
+void CloseHandle(PortHolder* holder) {
+  uv_close(reinterpret_cast<uv_handle_t*>(holder->state->async), [](uv_handle_t* handle) {
+    auto* closed = static_cast<PortHolder*>(handle->data);
+    napi_remove_async_cleanup_hook(closed->hook);
+    delete closed;
+    delete reinterpret_cast<uv_async_t*>(handle);
+  });
 }
 
-void IoCompletions::Finished(Napi::Env env) {
-  if (--pending_ == 0) function_.Unref(env);
+// Environment teardown (an async cleanup hook: the environment waits until it is removed). Jobs
+// still running on pool threads may touch its memory: the handle closes once the last has ended.
+void Teardown(napi_async_cleanup_hook_handle hook, void* data) {
+  auto* holder = static_cast<PortHolder*>(data);
+  IoPort::State& state = *holder->state;
+  holder->hook = hook;
+  if (state.context != nullptr) napi_async_destroy(state.env, state.context);
+  if (state.noop != nullptr) napi_delete_reference(state.env, state.noop);
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.closing = true;
+  // Finished jobs nobody will complete: their promises go with the environment.
+  state.done.clear();
+  // Keep the loop waiting for the last running job's signal.
+  uv_ref(reinterpret_cast<uv_handle_t*>(state.async));
+  if (state.running == 0) {
+    state.close_started = true;
+    CloseHandle(holder);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<IoPort> IoPort::For(Napi::Env env) {
+  auto* holder = env.GetInstanceData<PortHolder>();
+  if (holder != nullptr) return holder->port;
+  holder = new PortHolder();
+  holder->port = std::shared_ptr<IoPort>(new IoPort());
+  holder->state = std::make_shared<State>();
+  holder->port->state_ = holder->state;
+  State& state = *holder->state;
+  state.env = env;
+  napi_async_init(env, Napi::Object::New(env), Napi::String::New(env, "s3dlio-io"), &state.context);
+  napi_create_reference(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "s3dlioIoProbe"), 1,
+                        &state.noop);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  state.async = new uv_async_t();
+  uv_async_init(loop, state.async, Deliver);
+  state.async->data = holder;
+  // Idle, it must not keep the process alive; Started() refs it while jobs are pending.
+  uv_unref(reinterpret_cast<uv_handle_t*>(state.async));
+  napi_add_async_cleanup_hook(env, Teardown, holder, nullptr);
+  // The holder is freed by Teardown (not as instance data: the handle must be closed first).
+  env.SetInstanceData<PortHolder, KeepHolder>(holder);
+  return holder->port;
+}
+
+void IoPort::Started() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->running++;
+  if (state_->pending++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(state_->async));
+}
+
+void IoPort::Post(IoDone* done) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->running--;
+  if (state_->closing) {
+    // The environment is going: nobody is left to resolve the promise. The last job tells the
+    // teardown it may close (the handle is open until then).
+    if (state_->running == 0) uv_async_send(state_->async);
+    return;
+  }
+  state_->done.push_back(done);
+  uv_async_send(state_->async);
 }
 
 }  // namespace s3dlio

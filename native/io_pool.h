@@ -3,14 +3,15 @@
 // with what the device can take in parallel, not with an environment variable.
 //
 // One pool per process, shared by every Node environment (worker threads included): at most
-// `MaxThreads()` threads, started as work arrives and kept afterwards. Each job's result goes back
-// to the environment that queued it through that environment's thread-safe function, which keeps
-// the event loop alive while jobs are pending.
+// `IoPoolMaxThreads()` threads, started as work arrives and kept afterwards. Each job's result
+// goes back to the environment that queued it through that environment's IoPort, which keeps the
+// event loop alive while jobs are pending.
 #pragma once
 
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -26,24 +27,37 @@ unsigned IoPoolThreads();
 // Runs `task` on a pool thread.
 void IoPoolSubmit(std::function<void()> task);
 
-// The per-environment way back to the main thread (defined in io_pool.cc).
-class IoCompletions {
+// A finished job, waiting to be completed on its environment's main thread.
+class IoDone {
  public:
-  static IoCompletions& For(Napi::Env env);
-  // Called on the main thread before a job is submitted / when its completion has run.
-  void Started(Napi::Env env);
-  void Finished(Napi::Env env);
-  Napi::ThreadSafeFunction& function() { return function_; }
+  virtual ~IoDone() = default;
+  virtual void Complete(Napi::Env env) = 0;
+};
+
+// The way back to one environment's main thread (a libuv async handle on its loop). Pool threads
+// hold it by shared_ptr and post under its lock. The environment's teardown waits until no job of
+// its own still runs (a job may touch its memory: a target, a cancel flag), then closes the handle;
+// results that arrive after teardown began are dropped.
+class IoPort {
+ public:
+  // The port of `env`, created at its first job.
+  static std::shared_ptr<IoPort> For(Napi::Env env);
+  // Main thread: a job of this environment is queued (the loop stays alive while any is).
+  void Started();
+  // Any thread: `done` is finished; its completion runs on the main thread (or is dropped).
+  void Post(IoDone* done);
+
+  struct State;
 
  private:
-  Napi::ThreadSafeFunction function_;
-  size_t pending_ = 0;
+  std::shared_ptr<State> state_;
+  friend struct State;
 };
 
 // A job's state while it runs on the pool: the same contract as PromiseWorker (Execute off the
-// main thread, Result on it), completed through the environment's IoCompletions.
+// main thread, Result on it), completed through the environment's IoPort.
 template <typename Job>
-class IoTask {
+class IoTask : public IoDone {
  public:
   IoTask(Napi::Env env, Job job) : deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
 
@@ -58,7 +72,7 @@ class IoTask {
     if (!thrown.ok()) job_.error = std::move(thrown);
   }
 
-  void Complete(Napi::Env env) {
+  void Complete(Napi::Env env) override {
     Napi::HandleScope scope(env);
     if (!job_.error.ok()) {
       deferred_.Reject(ToJsError(env, job_.error).Value());
@@ -87,22 +101,11 @@ Napi::Promise QueueIoJob(Napi::Env env, Job job, std::initializer_list<Napi::Val
   auto* task = new IoTask<Job>(env, std::move(job));
   for (const Napi::Value& value : keep_alive) task->KeepAlive(value);
   Napi::Promise promise = task->Promise();
-  IoCompletions& completions = IoCompletions::For(env);
-  completions.Started(env);
-  // Each job holds the function until it has called it: it cannot be finalized under a job.
-  Napi::ThreadSafeFunction function = completions.function();
-  function.Acquire();
-  IoPoolSubmit([task, function]() mutable {
+  std::shared_ptr<IoPort> port = IoPort::For(env);
+  port->Started();
+  IoPoolSubmit([task, port]() {
     task->Execute();
-    napi_status status = function.NonBlockingCall(task, [](Napi::Env env, Napi::Function, IoTask<Job>* done) {
-      done->Complete(env);
-      delete done;
-      IoCompletions::For(env).Finished(env);
-    });
-    // The environment is gone (napi_closing): nothing is left to resolve. The task's references
-    // belong to that environment and cannot be released from here; its memory is left behind.
-    (void)status;
-    function.Release();
+    port->Post(task);
   });
   return promise;
 }

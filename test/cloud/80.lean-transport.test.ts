@@ -45,7 +45,7 @@ afterAll(async () => {
   if (direct) await direct.deleteBucket(base, { force: true });
 });
 
-// The SDK-transport run (jest project 's3 sdk transport') leaves this file out.
+// The SDK-transport run (jest project 'sdk transport') leaves this file out.
 const lean = s3.describe;
 
 lean('connections', () => {

@@ -82,7 +82,7 @@ export async function stagedUploads(bucket: string, prefix?: string): Promise<st
   }
 }
 
-/** Whether this run's s3:// stores use the SDK's transport (the jest project 's3 sdk transport'). */
+/** Whether this run's s3:// and gs:// stores use the SDKs' transport (the jest project 'sdk transport'). */
 export function sdkTransportRun(): boolean {
   return process.env.S3DLIO_S3_TRANSPORT === 'sdk';
 }
@@ -123,7 +123,7 @@ export function gsTarget(): CloudTarget {
     retryBaseDelayMs: 20,
   });
   return {
-    name: 'gs (test GCS server)',
+    name: sdkTransportRun() ? 'gs (test GCS server, sdk transport)' : 'gs (test GCS server)',
     scheme: 'gs',
     store: (extra = {}) => storeFor('gs://', { ...options(), ...extra }),
     bucketUri: (bucket) => `gs://${bucket}/`,
@@ -134,6 +134,6 @@ export function gsTarget(): CloudTarget {
 /** The targets the contract suites run on (S3 only where moto is installed: skipped loudly otherwise). */
 export function cloudTargets(): CloudTarget[] {
   const s3 = toolsAvailable(['moto'], 'the s3 (moto) cases of this suite') ? [s3Target()] : [];
-  // The SDK-transport run repeats the s3:// cases only.
-  return sdkTransportRun() ? s3 : [...s3, azTarget(), gsTarget()];
+  // The SDK-transport run repeats the s3:// and gs:// cases only.
+  return sdkTransportRun() ? [...s3, gsTarget()] : [...s3, azTarget(), gsTarget()];
 }

@@ -4,7 +4,7 @@
  * "Configuration precedence").
  */
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
-import { invalidValue, optionalPositiveInteger } from '../../validate';
+import { invalidValue, optionalEnum, optionalPositiveInteger } from '../../validate';
 
 /** Options of every cloud store. */
 export interface CloudCommonOptions {
@@ -109,4 +109,17 @@ export function isLoopbackHost(host: string): boolean {
   // Stryker disable next-line Regex: a host has brackets only around an IPv6 literal, one at each end
   const name = host.replace(/^\[|\]$/g, '').toLowerCase();
   return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * How a cloud store moves object bodies: `lean`, the library's own HTTP/1.1 path (bodies straight
+ * into their buffers and out of the caller's), or `sdk`, the SDK's HTTP stack.
+ */
+export type Transport = 'lean' | 'sdk';
+const TRANSPORTS: readonly Transport[] = ['lean', 'sdk'];
+
+/** The option when given (the variable is then not read), else the variable, else `lean`. */
+export function transportFrom(option: unknown, env: NodeJS.ProcessEnv, variable: string): Transport {
+  if (option !== undefined) return optionalEnum(option, 'options.transport', TRANSPORTS, 'lean');
+  return optionalEnum(envValue(env, variable), `process.env.${variable}`, TRANSPORTS, 'lean');
 }

@@ -8,7 +8,17 @@ import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
 
-import { CLOUD_COMMON_KEYS, type CloudCommonOptions, envValue, retryPolicyFrom } from './config';
+import {
+  CLOUD_COMMON_KEYS,
+  type CloudCommonOptions,
+  type Transport,
+  connectionSettingsFrom,
+  envValue,
+  retryPolicyFrom,
+  transportFrom,
+} from './config';
+import { GcsDataPath } from './gcs-data-path';
+import { HttpPool } from './http/pool';
 import { type CloudFailure, classifyStatus, redactSecrets } from './errors';
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from './keys';
 import { S3dlioError } from '../../errors';
@@ -47,6 +57,12 @@ export interface GcsStoreOptions extends CloudCommonOptions {
   authClient?: Gcs.StorageOptions['authClient'];
   /** Objects per list page (default 1000). */
   pageSize?: number;
+  /**
+   * How downloads travel (env `S3DLIO_GCS_TRANSPORT`): `lean` (default), the library's own
+   * HTTP/1.1 path, which reads a body straight into its final buffer; or `sdk`. Credentials, the
+   * endpoint and every other request are the SDK's either way.
+   */
+  transport?: Transport;
 }
 
 type GcsSdk = typeof Gcs;
@@ -139,6 +155,8 @@ class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
   private readonly storage: Gcs.Storage;
   private readonly pageSize: number;
+  /** Downloads on the library's HTTP path (undefined: the SDK's). */
+  private readonly lean: GcsDataPath | undefined;
 
   /**
    * The settings are resolved once, here (the option, else its variable, else the default), and
@@ -172,6 +190,10 @@ class GcsDriver implements CloudDriver {
       retryOptions: { autoRetry: false },
     });
     if (endpoint !== undefined) this.storage.baseUrl = `${endpoint}/storage/v1`;
+    if (transportFrom(options.transport, env, 'S3DLIO_GCS_TRANSPORT') === 'lean') {
+      const { maxSockets, connectTimeoutMs } = connectionSettingsFrom(options, env);
+      this.lean = new GcsDataPath(this.storage, new HttpPool({ maxSockets, connectTimeoutMs, env }));
+    }
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -215,6 +237,7 @@ class GcsDriver implements CloudDriver {
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array> {
+    if (this.lean) return this.lean.read(ref, range, signal, placement);
     const stream = this.file(ref).createReadStream(range ? { start: range.start, end: range.end } : {});
     // The SDK sends the request when reading starts and emits 'response' before the first chunk.
     let length: number | undefined;
@@ -443,6 +466,7 @@ const GCS_STORE_KEYS = optionKeys<GcsStoreOptions>()({
   endpoint: true,
   authClient: true,
   pageSize: true,
+  transport: true,
 });
 
 /** The gs:// backend. */

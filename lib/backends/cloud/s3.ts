@@ -16,6 +16,8 @@ import {
   envValue,
   isLoopbackHost,
   retryPolicyFrom,
+  type Transport,
+  transportFrom,
 } from './config';
 import { type CloudFailure, classifyStatus, rememberSecrets } from './errors';
 import { NOT_IN_XML, checkKey, maxUtf8Bytes } from './keys';
@@ -62,12 +64,8 @@ export interface S3StoreOptions extends CloudCommonOptions {
    * every other request (list, head, multipart create and complete, buckets, copy) are the SDK's
    * either way.
    */
-  transport?: S3Transport;
+  transport?: Transport;
 }
-
-/** See {@link S3StoreOptions.transport}. */
-export type S3Transport = 'lean' | 'sdk';
-const TRANSPORTS: readonly S3Transport[] = ['lean', 'sdk'];
 
 type S3Sdk = typeof S3;
 
@@ -221,11 +219,7 @@ class S3Driver implements CloudDriver {
     // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
     this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     this.connection = connectionSettingsFrom(options, env);
-    const transport =
-      options.transport !== undefined
-        ? optionalEnum(options.transport, 'options.transport', TRANSPORTS, 'lean')
-        : optionalEnum(envValue(env, 'S3DLIO_S3_TRANSPORT'), 'process.env.S3DLIO_S3_TRANSPORT', TRANSPORTS, 'lean');
-    if (transport === 'lean') {
+    if (transportFrom(options.transport, env, 'S3DLIO_S3_TRANSPORT') === 'lean') {
       const { maxSockets, connectTimeoutMs } = this.connection;
       this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
     }
