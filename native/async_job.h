@@ -41,6 +41,32 @@ inline NativeError Cancelled(const std::string& path) {
   return error;
 }
 
+// Runs a job's Execute off the main thread: a C++ exception becomes the job's error.
+template <typename Job>
+void ExecuteJob(Job& job) {
+  NativeError thrown = CatchNative([&] { job.Execute(); });
+  if (!thrown.ok()) job.error = std::move(thrown);
+}
+
+// On the main thread: settles `deferred` with the job's result, or rejects it with its error.
+template <typename Job>
+void SettleJob(Napi::Env env, Napi::Promise::Deferred& deferred, Job& job) {
+  Napi::HandleScope scope(env);
+  if (!job.error.ok()) {
+    deferred.Reject(ToJsError(env, job.error).Value());
+    return;
+  }
+  Napi::Value result;
+  NativeError thrown = CatchNative([&] { result = job.Result(env); });
+  if (!thrown.ok()) {
+    deferred.Reject(ToJsError(env, thrown).Value());
+  } else if (env.IsExceptionPending()) {
+    deferred.Reject(env.GetAndClearPendingException().Value());
+  } else {
+    deferred.Resolve(result);
+  }
+}
+
 template <typename Job>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -57,30 +83,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override {
-    NativeError thrown = CatchNative([&] { job_.Execute(); });
-    if (!thrown.ok()) job_.error = std::move(thrown);
-  }
+  void Execute() override { ExecuteJob(job_); }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (!job_.error.ok()) {
-      deferred_.Reject(ToJsError(env, job_.error).Value());
-      return;
-    }
-    Napi::Value result;
-    NativeError thrown = CatchNative([&] { result = job_.Result(env); });
-    if (!thrown.ok()) {
-      deferred_.Reject(ToJsError(env, thrown).Value());
-      return;
-    }
-    if (env.IsExceptionPending()) {
-      deferred_.Reject(env.GetAndClearPendingException().Value());
-      return;
-    }
-    deferred_.Resolve(result);
-  }
+  void OnOK() override { SettleJob(Env(), deferred_, job_); }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 

@@ -67,27 +67,9 @@ class IoTask : public IoDone {
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  void Execute() {
-    NativeError thrown = CatchNative([&] { job_.Execute(); });
-    if (!thrown.ok()) job_.error = std::move(thrown);
-  }
+  void Execute() { ExecuteJob(job_); }
 
-  void Complete(Napi::Env env) override {
-    Napi::HandleScope scope(env);
-    if (!job_.error.ok()) {
-      deferred_.Reject(ToJsError(env, job_.error).Value());
-      return;
-    }
-    Napi::Value result;
-    NativeError thrown = CatchNative([&] { result = job_.Result(env); });
-    if (!thrown.ok()) {
-      deferred_.Reject(ToJsError(env, thrown).Value());
-    } else if (env.IsExceptionPending()) {
-      deferred_.Reject(env.GetAndClearPendingException().Value());
-    } else {
-      deferred_.Resolve(result);
-    }
-  }
+  void Complete(Napi::Env env) override { SettleJob(env, deferred_, job_); }
 
  private:
   Napi::Promise::Deferred deferred_;

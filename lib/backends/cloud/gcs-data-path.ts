@@ -11,12 +11,8 @@ import { libraryBuffer } from '../../internal/memory';
 import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
 import { lengthFromContentRange, placeBody, totalFromContentRange } from './body';
 import type { CloudRef } from './driver';
-import type { HttpPool, Origin } from './http/pool';
-
-/** Percent-encodes a bucket or object name as one path segment (every byte but A-Z a-z 0-9 - _ . ~). */
-function encodeSegment(name: string): string {
-  return encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+import { encodeStrictly } from './keys';
+import { type HttpPool, type Origin, originOf } from './http/pool';
 
 /** `crc32c=…` of an `x-goog-hash` header. */
 function crc32cOf(header: string | undefined): string | undefined {
@@ -33,12 +29,7 @@ export class GcsDataPath {
     private readonly pool: HttpPool,
   ) {
     const url = new URL(storage.baseUrl);
-    const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
-    this.origin = {
-      protocol,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80,
-    };
+    this.origin = originOf(url);
     this.prefix = url.pathname.replace(/\/+$/, '');
   }
 
@@ -52,7 +43,8 @@ export class GcsDataPath {
     signal: AbortSignal | undefined,
     placement: BodyPlacement | undefined,
   ): Promise<Uint8Array> {
-    const path = `${this.prefix}/b/${encodeSegment(ref.bucket)}/o/${encodeSegment(ref.key)}?alt=media`;
+    // Bucket and object name each one path segment, every byte but A-Z a-z 0-9 - _ . ~ encoded.
+    const path = `${this.prefix}/b/${encodeStrictly(ref.bucket)}/o/${encodeStrictly(ref.key)}?alt=media`;
     const headers: Record<string, string> = { ...(await this.authorization()) };
     if (range) headers.range = `bytes=${range.start}-${range.end ?? ''}`;
     if (signal?.aborted) throw signal.reason;

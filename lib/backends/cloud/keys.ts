@@ -60,3 +60,11 @@ export function checkKey(uri: string, key: string, rules: readonly KeyRule[]): v
  */
 // eslint-disable-next-line no-control-regex -- control characters are what is matched
 export const NOT_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/**
+ * Percent-encodes every byte of `text` but the unreserved `A-Z a-z 0-9 - _ . ~` (what SigV4 and
+ * GCS expect in a path): no name, whatever it holds, can change the request it is part of.
+ */
+export function encodeStrictly(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}

@@ -14,9 +14,10 @@ import type * as SigV4 from '@smithy/signature-v4';
 
 import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
 import type { HttpResponse } from './http/connection';
-import type { HttpPool, Origin } from './http/pool';
+import { type HttpPool, type Origin, originOf } from './http/pool';
 import { lengthFromContentRange, placeBody, totalFromContentRange } from './body';
 import type { CloudRef } from './driver';
+import { encodeStrictly } from './keys';
 import { lazyPackage } from './sdk';
 import { bufferDetached, isDetached, libraryBuffer } from '../../internal/memory';
 import { crc32cBase64 } from '../../checksum';
@@ -89,9 +90,7 @@ function unescapeXml(text: string): string {
  * `A-Z a-z 0-9 - _ . ~` and `/` (so no key, with CR, LF, spaces or `%`, can alter the request).
  */
 export function encodeKeyPath(key: string): string {
-  return encodeURIComponent(key)
-    .replace(/%2F/g, '/')
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeStrictly(key).replace(/%2F/g, '/');
 }
 
 /** Object bodies of one S3 client's endpoint, on the library's HTTP path. */
@@ -255,12 +254,9 @@ export class S3DataPath {
     const scheme = (
       rule.properties?.authSchemes as Array<{ signingRegion?: string; signingName?: string }> | undefined
     )?.[0];
-    const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
-    const port = url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80;
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const { SignatureV4 } = loadSigner();
     return {
-      origin: { protocol, hostname, port },
+      origin: originOf(url),
       authority: url.port ? `${url.hostname}:${url.port}` : url.hostname,
       prefix: url.pathname.replace(/\/+$/, ''),
       signer: new SignatureV4({

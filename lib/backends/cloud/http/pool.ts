@@ -19,6 +19,16 @@ export interface Origin {
   port: number;
 }
 
+/** The origin of an http(s) URL (the default port when it names none). */
+export function originOf(url: URL): Origin {
+  const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
+  return {
+    protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80,
+  };
+}
+
 /** Settings of a pool. */
 export interface PoolSettings {
   /** Connections per origin. */
