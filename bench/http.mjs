@@ -1,7 +1,7 @@
 // HTTP client benchmark: how fast s3:// object bodies move, against baselines measured in the
 // same run on the same server.
 //
-//   npm run bench:http -- [--runs N] [--sizes 1,64,512] [--small N] [--no-tls] [--multipart MiB] [--out FILE]
+//   npm run bench:http -- [--runs N] [--sizes 1,64,512] [--small N] [--tls=false] [--multipart MiB] [--out FILE]
 //
 // The server is nginx on loopback (bench/lib/nginx.mjs: sendfile from /dev/shm, PUT via its dav
 // module, plain HTTP and TLS 1.3), which answers path-style S3 GETs and PUTs at kernel speed, so
@@ -33,11 +33,10 @@ const args = parseArgs(process.argv.slice(2), {
   small: { type: 'int', default: 1000 },
   concurrency: { type: 'int', default: 32 },
   tls: { type: 'boolean', default: true },
-  'no-tls': { type: 'boolean', default: false },
   multipart: { type: 'int', default: 256, min: 0 },
   out: { type: 'string', default: path.join(root, 'bench', 'results', 'http.json') },
 });
-const withTls = args.tls && !args['no-tls'];
+const withTls = args.tls;
 const sizes = args.sizes.split(',').map((s) => Number(s) * MiB);
 const results = { date: new Date().toISOString(), node: process.version, runs: args.runs, cases: [] };
 const rows = [];
@@ -127,7 +126,7 @@ let moto;
 try {
   const bucket = 'bench';
   const bucketDir = nginx.bucket(bucket);
-  const putDir = nginx.bucket('put', { writable: true });
+  nginx.bucket('put', { writable: true });
   const block = Buffer.allocUnsafeSlow(MiB);
   randomFillSync(block);
   for (const size of sizes) {
@@ -235,7 +234,6 @@ try {
       );
     }
     addRows(entries, ['curl', 'sdk']);
-    void putDir;
   }
   // Multipart uploads on moto (nginx has no multipart API).
   if (args.multipart > 0) {

@@ -1,6 +1,12 @@
 /** Collecting an HTTP response body into one Uint8Array, with its length checked. */
 import { S3dlioError } from '../../errors';
-import type { BodyPlacement, ResponseHeaders } from '../../object-store';
+import { libraryBuffer } from '../../internal/memory';
+import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
+
+/** The Range header of `range` (`bytes=first-` to the end when it has no end). */
+export function rangeHeader(range: ByteRange): string {
+  return `bytes=${range.start}-${range.end ?? ''}`;
+}
 
 /**
  * Asks `placement` where the body goes. If it refuses (throws: object too large, target too
@@ -19,6 +25,21 @@ export function placeBody(
     stream?.destroy?.();
     throw error;
   }
+}
+
+/**
+ * Where the body of an answer read on the lean path goes: the placement's target; else, for a
+ * chunked answer (no Content-Length) whose length is known from its Content-Range, memory of that
+ * length, so a short body is an error rather than short data; else undefined (a buffer of its own).
+ */
+export function placeAnswer(
+  placement: BodyPlacement | undefined,
+  headers: ResponseHeaders,
+  chunked: boolean,
+): Uint8Array | undefined {
+  const placed = placeBody(undefined, placement, headers);
+  if (placed || !chunked || headers.length === undefined) return placed;
+  return libraryBuffer(headers.length);
 }
 
 /** `bytes 0-99/1000` → the total (1000); undefined for `*` or a missing header. */

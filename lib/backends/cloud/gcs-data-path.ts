@@ -7,9 +7,8 @@
 import type * as Gcs from '@google-cloud/storage';
 
 import { crc32cBase64 } from '../../checksum';
-import { libraryBuffer } from '../../internal/memory';
 import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
-import { lengthFromContentRange, placeBody, totalFromContentRange } from './body';
+import { lengthFromContentRange, placeAnswer, rangeHeader, totalFromContentRange } from './body';
 import type { CloudRef } from './driver';
 import { encodeStrictly } from './keys';
 import { type HttpPool, type Origin, originOf } from './http/pool';
@@ -46,7 +45,7 @@ export class GcsDataPath {
     // Bucket and object name each one path segment, every byte but A-Z a-z 0-9 - _ . ~ encoded.
     const path = `${this.prefix}/b/${encodeStrictly(ref.bucket)}/o/${encodeStrictly(ref.key)}?alt=media`;
     const headers: Record<string, string> = { ...(await this.authorization()) };
-    if (range) headers.range = `bytes=${range.start}-${range.end ?? ''}`;
+    if (range) headers.range = rangeHeader(range);
     if (signal?.aborted) throw signal.reason;
     let placed: Uint8Array | undefined;
     let stored: string | undefined;
@@ -59,11 +58,12 @@ export class GcsDataPath {
         // A transcoded (decompressed) object: its length and hash are the stored bytes', not these.
         const transcoded =
           answer['content-encoding'] !== undefined || /gzip/i.test(answer['x-goog-stored-content-encoding'] ?? '');
+        const chunked = answer['content-length'] === undefined;
         const length = transcoded
           ? undefined
-          : answer['content-length'] !== undefined
-            ? Number(answer['content-length'])
-            : lengthFromContentRange(answer['content-range']);
+          : chunked
+            ? lengthFromContentRange(answer['content-range'])
+            : Number(answer['content-length']);
         const crc = crc32cOf(answer['x-goog-hash']);
         stored = transcoded ? undefined : crc;
         const described: ResponseHeaders = {
@@ -72,11 +72,7 @@ export class GcsDataPath {
           etag: answer['x-goog-generation'] ?? answer.etag,
           ...(crc !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: crc } }),
         };
-        placed = placeBody(undefined, placement, described);
-        // A chunked answer: the length it must have comes from its Content-Range.
-        if (!placed && !transcoded && answer['content-length'] === undefined && length !== undefined) {
-          placed = libraryBuffer(length);
-        }
+        placed = placeAnswer(placement, described, chunked);
         return placed;
       },
     });

@@ -15,11 +15,11 @@ import type * as SigV4 from '@smithy/signature-v4';
 import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
 import type { HttpResponse } from './http/connection';
 import { type HttpPool, type Origin, originOf } from './http/pool';
-import { lengthFromContentRange, placeBody, totalFromContentRange } from './body';
+import { lengthFromContentRange, placeAnswer, rangeHeader, totalFromContentRange } from './body';
 import type { CloudRef } from './driver';
 import { encodeStrictly } from './keys';
 import { lazyPackage } from './sdk';
-import { bufferDetached, isDetached, libraryBuffer } from '../../internal/memory';
+import { bufferDetached, isDetached } from '../../internal/memory';
 import { crc32cBase64 } from '../../checksum';
 
 const loadSigner = lazyPackage<typeof SigV4>('@smithy/signature-v4');
@@ -117,27 +117,24 @@ export class S3DataPath {
     placement: BodyPlacement | undefined,
   ): Promise<Uint8Array> {
     const headers: Record<string, string> = {};
-    if (range) headers.range = `bytes=${range.start}-${range.end ?? ''}`;
+    if (range) headers.range = rangeHeader(range);
     if (placement?.wantsChecksum || this.validateResponses) headers['x-amz-checksum-mode'] = 'ENABLED';
     let placed: Uint8Array | undefined;
     let stored: string | undefined;
     const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
       const contentRange = answer['content-range'];
-      const length = Number(answer['content-length'] ?? lengthFromContentRange(contentRange));
+      const chunked = answer['content-length'] === undefined;
+      const length = chunked ? lengthFromContentRange(contentRange) : Number(answer['content-length']);
       const crc = answer['x-amz-checksum-crc32c'];
+      // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
       stored = crc !== undefined && !crc.includes('-') ? crc : undefined;
       const described: ResponseHeaders = {
-        length: Number.isNaN(length) ? undefined : length,
-        totalSize: totalFromContentRange(contentRange) ?? (Number.isNaN(length) ? undefined : length),
+        length,
+        totalSize: totalFromContentRange(contentRange) ?? length,
         etag: answer.etag,
-        // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
-        ...(crc !== undefined && !crc.includes('-') && { checksum: { algorithm: 'crc32c' as const, base64: crc } }),
+        ...(stored !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: stored } }),
       };
-      placed = placeBody(undefined, placement, described);
-      // A chunked answer has no Content-Length: the range it carries sets the length it must have.
-      if (!placed && answer['content-length'] === undefined && described.length !== undefined) {
-        placed = libraryBuffer(described.length);
-      }
+      placed = placeAnswer(placement, described, chunked);
       return placed;
     });
     if (response.status !== 200 && response.status !== 206) throw serviceError(response, ref);
@@ -168,19 +165,19 @@ export class S3DataPath {
     if (response.status < 200 || response.status > 299) throw serviceError(response, ref);
   }
 
-  /** UploadPart from the caller's memory, like {@link write}; resolves with its ETag and CRC32C. */
+  /** UploadPart from the caller's memory, like {@link write}; resolves with its ETag and CRC32C (`checksum`). */
   async uploadPart(
     ref: CloudRef,
     uploadId: string,
     partNumber: number,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
-  ): Promise<{ etag?: string; crc32c?: string }> {
+  ): Promise<{ etag?: string; checksum?: string }> {
     const headers = this.bodyHeaders(bytes);
     const query = { partNumber: String(partNumber), uploadId };
     const response = await this.send(ref, 'PUT', query, headers, bytes, signal);
     if (response.status < 200 || response.status > 299) throw serviceError(response, ref);
-    return { etag: response.headers.etag, crc32c: headers['x-amz-checksum-crc32c'] };
+    return { etag: response.headers.etag, checksum: headers['x-amz-checksum-crc32c'] };
   }
 
   /** The checksum header of a body, computed once it is known to be attached. */

@@ -24,7 +24,7 @@ import { NOT_IN_XML, checkKey, maxUtf8Bytes } from './keys';
 import { crc32cBase64 } from '../../checksum';
 import { S3dlioError } from '../../errors';
 import { raceSignal } from './abort';
-import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } from './body';
+import { lengthFromContentRange, placeBody, rangeHeader, readBody, totalFromContentRange } from './body';
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../../validate';
@@ -273,7 +273,7 @@ class S3Driver implements CloudDriver {
     const lean = this.dataPath(ref);
     if (lean) return lean.read(ref, range, signal, placement);
     const { GetObjectCommand } = loadSdk();
-    const Range = range && `bytes=${range.start}-${range.end ?? ''}`;
+    const Range = range && rangeHeader(range);
     const ChecksumMode = placement?.wantsChecksum ? 'ENABLED' : undefined;
     const output = await this.client(ref).send(
       new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, Range, ChecksumMode }),
@@ -589,15 +589,23 @@ class S3MultipartUpload implements CloudUpload {
   ) {}
 
   async uploadPart(index: number, _offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const { UploadPartCommand } = loadSdk();
     const UploadId = await this.start(signal);
-    if (this.lean) {
-      const { etag, crc32c } = await this.lean.uploadPart(this.ref, UploadId, index + 1, bytes, signal);
-      if (crc32c !== undefined) this.checksums[index] = crc32c;
-      if (!etag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
-      this.etags[index] = etag;
-      return;
-    }
+    const { etag, checksum } = this.lean
+      ? await this.lean.uploadPart(this.ref, UploadId, index + 1, bytes, signal)
+      : await this.sdkUploadPart(UploadId, index, bytes, signal);
+    if (checksum !== undefined) this.checksums[index] = checksum;
+    if (!etag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
+    this.etags[index] = etag;
+  }
+
+  /** UploadPart through the SDK, with the part's CRC32C computed natively. */
+  private async sdkUploadPart(
+    UploadId: string,
+    index: number,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<{ etag?: string; checksum?: string }> {
+    const { UploadPartCommand } = loadSdk();
     const checksum = this.withChecksums ? crc32cBase64(bytes) : undefined;
     const output = await this.client.send(
       new UploadPartCommand({
@@ -611,9 +619,7 @@ class S3MultipartUpload implements CloudUpload {
       }),
       { abortSignal: signal },
     );
-    if (checksum !== undefined) this.checksums[index] = checksum;
-    if (!output.ETag) throw new Error(`UploadPart ${index + 1} returned no ETag`);
-    this.etags[index] = output.ETag;
+    return { etag: output.ETag, checksum };
   }
 
   async complete(_total: number, parts: number, signal?: AbortSignal): Promise<{ etag?: string }> {

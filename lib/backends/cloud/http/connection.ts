@@ -29,6 +29,8 @@ export interface Exchange {
   /** HEAD: the response has headers only. */
   headOnly: boolean;
   body?: Uint8Array;
+  /** The body's length when the head (its Content-Length) was written. */
+  bodyLength: number;
   /**
    * Where the body of a 2xx response goes: a view of exactly its length, or undefined for a
    * buffer of its own. May throw to refuse the response (the connection is then closed).
@@ -83,7 +85,10 @@ class Pending {
   /** Body bytes the head announced (length framing). */
   length = 0;
   received = 0;
-  /** Where the body goes; `direct`: the socket reads into it. */
+  /**
+   * Where the body goes; `direct`: the socket reads into it (through onread; bytes fed from a
+   * socket without it are placed by copy whatever this says).
+   */
   target: Uint8Array | undefined;
   direct = false;
   /** Error bodies and bodies of unknown length, collected. */
@@ -117,18 +122,11 @@ export class HttpConnection {
   reusable = true;
   /** Seconds the server keeps an idle connection (its `Keep-Alive: timeout=`), if it said. */
   serverIdleSeconds: number | undefined;
-  /** Whether reads go straight into destinations (onread); false: bytes arrive through `feed`. */
-  private readonly zeroCopy: boolean;
   private pending: Pending | undefined;
   private closed: unknown;
 
-  /** Called when an exchange ends and the connection may serve another (or is closed). */
-  constructor(
-    private readonly onDone: (connection: HttpConnection) => void,
-    zeroCopy: boolean,
-  ) {
-    this.zeroCopy = zeroCopy;
-  }
+  /** `onDone` is called when an exchange ends and the connection may serve another (or is closed). */
+  constructor(private readonly onDone: (connection: HttpConnection) => void) {}
 
   /** The `onread` option for the socket of this connection. */
   readonly reader = {
@@ -191,10 +189,11 @@ export class HttpConnection {
       // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires once; settling removes the listener
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.write(exchange.head, 'latin1');
-      if (exchange.body === undefined || exchange.body.byteLength === 0) {
+      // Decided by the length the head announced: a body detached since reads as empty.
+      if (exchange.body === undefined || exchange.bodyLength === 0) {
         this.pending.requestSent = true;
       } else {
-        this.writeBody(this.pending, exchange.body).catch((error: unknown) => this.close(error));
+        this.writeBody(this.pending, exchange.body, exchange.bodyLength).catch((error: unknown) => this.close(error));
       }
     });
   }
@@ -213,14 +212,13 @@ export class HttpConnection {
    * meanwhile (a socket write may have read freed memory), the request is cut off before its
    * end, so the server stores nothing.
    */
-  private async writeBody(pending: Pending, body: Uint8Array): Promise<void> {
+  private async writeBody(pending: Pending, body: Uint8Array, length: number): Promise<void> {
     const socket = this.socket!;
-    const length = body.byteLength;
-    if (isDetached(body.buffer)) throw bufferDetached('data');
+    if (body.byteLength !== length || isDetached(body.buffer)) throw bufferDetached('data');
     const split = length > 2 * TAIL ? length - TAIL : 0;
     const tail = Buffer.from(body.subarray(split)); // a copy
     for (let offset = 0; offset < split; offset += WRITE_SLICE) {
-      if (this.pending !== pending || pending.requestSent) return;
+      if (this.pending !== pending) return;
       if (body.byteLength !== length) throw bufferDetached('data');
       const slice = body.subarray(offset, Math.min(offset + WRITE_SLICE, split));
       const last = offset + WRITE_SLICE >= split;
@@ -365,10 +363,10 @@ export class HttpConnection {
         }
         pending.target = target;
         pending.length = pending.framing === 'length' ? pending.length : target.byteLength;
-        pending.direct = this.zeroCopy && pending.framing === 'length' && undetachable(target);
+        pending.direct = pending.framing === 'length' && undetachable(target);
       } else if (pending.framing === 'length') {
         pending.target = libraryBuffer(pending.length);
-        pending.direct = this.zeroCopy;
+        pending.direct = true;
       } else {
         pending.pieces = [];
       }
@@ -486,7 +484,8 @@ export class HttpConnection {
       const expected = pending.framing === 'length' ? pending.length : pending.target?.byteLength;
       const cut = lost && pending.phase === Phase.Body && expected !== undefined && pending.received < expected;
       const reported = cut ? new TruncatedBodyError(pending.received, expected, error) : error;
-      if (!pending.answered && this.served > 0 && reported instanceof Error) {
+      // Lost (not closed by us: an abort's reason is the caller's) before any byte of an answer.
+      if (lost && !pending.answered && this.served > 0 && reported instanceof Error) {
         Object.defineProperty(reported, 'retryStale', { value: true });
       }
       pending.reject(reported);

@@ -169,7 +169,7 @@ class OriginPool {
   }
 
   private async connect(signal: AbortSignal | undefined): Promise<HttpConnection> {
-    const connection = new HttpConnection((done) => this.release(done), true);
+    const connection = new HttpConnection((done) => this.release(done));
     this.open.add(connection);
     try {
       const socket = await this.openSocket(connection, signal);
@@ -279,6 +279,7 @@ export class HttpPool {
       head: pool.head(request),
       headOnly: request.method === 'HEAD',
       body: request.body,
+      bodyLength: request.body?.byteLength ?? 0,
       target: request.target,
     };
     for (let attempt = 0; ; attempt++) {

@@ -17,6 +17,40 @@ function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/**
+ * Opens the connection `options` asks for through the proxy the variables name for it, and hands
+ * it to `callback` (TLS inside the tunnel for https://). False when no proxy applies.
+ */
+function tunnelled(
+  protocol: 'http:' | 'https:',
+  options: http.ClientRequestArgs,
+  env: NodeJS.ProcessEnv,
+  callback: Callback | undefined,
+): boolean {
+  const host = String(options.host ?? options.hostname ?? 'localhost');
+  const port = Number(options.port ?? (protocol === 'https:' ? 443 : 80));
+  const proxy = proxyFor(protocol, host, port, env);
+  if (!proxy) return false;
+  const fail = (error: Error): void => callback?.(error, undefined as unknown as Duplex);
+  openTunnel(proxy, hostPort(host, port)).then((socket) => {
+    if (protocol === 'http:') {
+      socket.resume();
+      callback?.(null, socket);
+      return;
+    }
+    // The server's name is checked against the origin, not the proxy.
+    const servername = net.isIP(host) ? undefined : host;
+    const secure = tls.connect({ ...(options as tls.ConnectionOptions), host, servername, socket });
+    // Only a failure to connect is reported here; later errors are the request's.
+    secure.once('error', fail);
+    secure.once('secureConnect', () => {
+      secure.off('error', fail);
+      callback?.(null, secure);
+    });
+  }, fail);
+  return true;
+}
+
 /** An http.Agent and an https.Agent with these settings, each tunnelling where a proxy applies. */
 export function proxyAwareAgents(settings: { maxSockets: number; ca?: string; env?: NodeJS.ProcessEnv }): {
   httpAgent: http.Agent;
@@ -27,38 +61,13 @@ export function proxyAwareAgents(settings: { maxSockets: number; ca?: string; en
 
   class TunnellingHttpAgent extends http.Agent {
     override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
-      const host = String(options.host ?? options.hostname ?? 'localhost');
-      const port = Number(options.port ?? 80);
-      const proxy = proxyFor('http:', host, port, env);
-      if (!proxy) return super.createConnection(options, callback);
-      openTunnel(proxy, hostPort(host, port)).then(
-        (socket) => {
-          socket.resume();
-          callback?.(null, socket);
-        },
-        (error: Error) => callback?.(error, undefined as unknown as Duplex),
-      );
-      return undefined;
+      return tunnelled('http:', options, env, callback) ? undefined : super.createConnection(options, callback);
     }
   }
 
   class TunnellingHttpsAgent extends https.Agent {
     override createConnection(options: https.RequestOptions, callback?: Callback): Duplex | null | undefined {
-      const host = String(options.host ?? options.hostname ?? 'localhost');
-      const port = Number(options.port ?? 443);
-      const proxy = proxyFor('https:', host, port, env);
-      if (!proxy) return super.createConnection(options, callback);
-      openTunnel(proxy, hostPort(host, port)).then(
-        (socket) => {
-          // The server's name is checked against the origin, not the proxy.
-          const servername = net.isIP(host) ? undefined : host;
-          const secure = tls.connect({ ...(options as tls.ConnectionOptions), host, servername, socket });
-          secure.once('secureConnect', () => callback?.(null, secure));
-          secure.once('error', (error) => callback?.(error, undefined as unknown as Duplex));
-        },
-        (error: Error) => callback?.(error, undefined as unknown as Duplex),
-      );
-      return undefined;
+      return tunnelled('https:', options, env, callback) ? undefined : super.createConnection(options, callback);
     }
   }
 
