@@ -73,7 +73,7 @@ export interface LoaderStats {
   batches: number;
   /** Items left out after failing (`onError: 'skip'`). */
   skipped: number;
-  /** The first 100 skipped items and why. */
+  /** The first 100 skipped items and why: in epoch order when `ordered`, else as they failed. */
   errors: SkippedItem[];
   /** Since the epoch started. */
   seconds: number;
@@ -273,7 +273,7 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
   }
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: S3dlioError };
+type Settled<T> = { ok: true; value: T } | { ok: false; error: S3dlioError; index: number };
 
 /** One epoch: the fetch pool, the batches being formed and the consumer's side. */
 class EpochRun<T> implements AsyncIterator<T[]> {
@@ -408,9 +408,9 @@ class EpochRun<T> implements AsyncIterator<T[]> {
         .get(index, this.fetch)
         .then(
           (value): Settled<T> => ({ ok: true, value }),
-          (error: unknown): Settled<T> => ({ ok: false, error: this.itemError(index, error) }),
+          (error: unknown): Settled<T> => ({ ok: false, error: this.itemError(index, error), index }),
         )
-        .then((result) => this.complete(position, index, result));
+        .then((result) => this.complete(position, result));
     }
   }
 
@@ -426,7 +426,12 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     );
   }
 
-  private complete(position: number, index: number, result: Settled<T>): void {
+  private recordSkipped({ index, error }: Extract<Settled<T>, { ok: false }>): void {
+    if (this.errors.length >= MAX_ERRORS_KEPT) return;
+    this.errors.push({ index, uri: this.loader.dataset.source(index), code: error.code, message: error.message });
+  }
+
+  private complete(position: number, result: Settled<T>): void {
     this.inFlight--;
     this.completed++;
     if (this.failure || this.closed) {
@@ -441,19 +446,20 @@ class EpochRun<T> implements AsyncIterator<T[]> {
       }
       this.counters.skipped++;
       this.outstanding--;
-      if (this.errors.length < MAX_ERRORS_KEPT) {
-        const { code, message } = result.error;
-        this.errors.push({ index, uri: this.loader.dataset.source(index), code, message });
-      }
     }
+    // A skipped item is named where the epoch reaches it: in epoch order when ordered (the same
+    // list whatever order the fetches end in), in completion order otherwise.
     if (this.loader.ordered) {
       this.waiting.set(position, result);
       for (let next = this.waiting.get(this.emitPosition); next; next = this.waiting.get(this.emitPosition)) {
         this.waiting.delete(this.emitPosition++);
         if (next.ok) this.add(next.value);
+        else this.recordSkipped(next);
       }
     } else if (result.ok) {
       this.add(result.value);
+    } else {
+      this.recordSkipped(result);
     }
     if (this.completed === this.indices.length) {
       if (this.forming.length > 0) {
