@@ -396,3 +396,48 @@ lean('HTTP/1.1 as servers send it (HttpPool on raw sockets)', () => {
     }
   });
 });
+
+describe('caller memory freed under a queued socket write', () => {
+  test('a body transferred to a worker that then exits (its memory unmapped): ERR_BUFFER_DETACHED, the request cut off', async () => {
+    // The server reads nothing until the body's memory is gone, so slices of it wait in the
+    // socket's queue; writing them then fails (EFAULT) or sends freed bytes, never the whole body.
+    let received = 0;
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.pause();
+      void gate.then(() => socket.resume());
+      socket.on('data', (chunk: Buffer) => (received += chunk.byteLength));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const pool = new HttpPool({ maxSockets: 1, connectTimeoutMs: 2000, env: {} });
+    try {
+      // 64 MiB: above glibc's largest mmap threshold, so freeing it unmaps the pages.
+      const body = new Uint8Array(64 * MiB).fill(7);
+      const origin = {
+        protocol: 'http:' as const,
+        hostname: '127.0.0.1',
+        port: (server.address() as net.AddressInfo).port,
+      };
+      const sent = pool.send(origin, { method: 'PUT', path: '/x', headers: {}, body });
+      sent.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const worker = new Worker('require("worker_threads").parentPort.once("message", () => process.exit(0));', {
+        eval: true,
+      });
+      worker.postMessage(body.buffer, [body.buffer]);
+      await new Promise((resolve) => worker.once('exit', resolve));
+      expect(body.byteLength).toBe(0);
+      resume();
+      expect(await rejectionOf(sent)).toMatchObject({ code: 'ERR_BUFFER_DETACHED' });
+      expect(received).toBeLessThan(64 * MiB);
+    } finally {
+      pool.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -483,9 +483,17 @@ export class HttpConnection {
       this.pending = undefined;
       const expected = pending.framing === 'length' ? pending.length : pending.target?.byteLength;
       const cut = lost && pending.phase === Phase.Body && expected !== undefined && pending.received < expected;
-      const reported = cut ? new TruncatedBodyError(pending.received, expected, error) : error;
+      // A write from memory the caller detached fails as it may (EFAULT once the pages are gone):
+      // that is the caller's transfer, not a network failure.
+      const body = pending.requestSent ? undefined : pending.exchange.body;
+      const detached = body !== undefined && body.byteLength !== pending.exchange.bodyLength;
+      const reported = detached
+        ? bufferDetached('data')
+        : cut
+          ? new TruncatedBodyError(pending.received, expected, error)
+          : error;
       // Lost (not closed by us: an abort's reason is the caller's) before any byte of an answer.
-      if (lost && !pending.answered && this.served > 0 && reported instanceof Error) {
+      if (lost && !detached && !pending.answered && this.served > 0 && reported instanceof Error) {
         Object.defineProperty(reported, 'retryStale', { value: true });
       }
       pending.reject(reported);
