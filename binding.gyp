@@ -22,6 +22,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "S3DLIO_SOURCE_HASH=\"<!(node scripts/native-hash.js)\""
       ],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
@@ -33,7 +34,10 @@
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] }
-      }
+      },
+      "conditions": [
+        ["OS=='linux'", { "libraries": ["-ldl"] }]
+      ]
     }
   ]
 }

@@ -87,8 +87,14 @@ Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t leng
   napi_status status =
       napi_create_external_arraybuffer(env, data, length, ReleaseExternal, nullptr, &result);
   if (status == napi_ok) return Napi::ArrayBuffer(env, result);
+  if (status != napi_no_external_buffers_allowed) {
+    // No JS can run here any more (a worker being terminated), or V8 is out of memory: there is
+    // no buffer to give. Raw calls only: a failing wrapper would try to throw.
+    ReleaseAllocation(data);
+    return Napi::ArrayBuffer();
+  }
 
-  // External buffers refused (napi_no_external_buffers_allowed): copy once, free ours.
+  // External buffers refused: copy once, free ours.
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (pending) {
@@ -97,10 +103,11 @@ Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t leng
   }
   external_fallbacks.fetch_add(1, std::memory_order_relaxed);
   if (copied != nullptr) *copied = true;
-  Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, length);
-  if (!env.IsExceptionPending()) std::memcpy(copy.Data(), data, length);  // else: V8 refused it too
+  void* copy_data = nullptr;
+  status = napi_create_arraybuffer(env, length, &copy_data, &result);
+  if (status == napi_ok) std::memcpy(copy_data, data, length);
   ReleaseAllocation(data);
-  return copy;
+  return status == napi_ok ? Napi::ArrayBuffer(env, result) : Napi::ArrayBuffer();
 }
 
 uint64_t ExternalBufferFallbackCount() { return external_fallbacks.load(); }

@@ -54,7 +54,8 @@ class AlignedMemory {
 // Hands `memory` to JS without copying, as addon memory (job_memory.h): the allocation is freed
 // once the ArrayBuffer is collected and no job uses it any more. Where the runtime
 // forbids external buffers (Electron >= 21) it falls back to one copy and counts it.
-// `copied` (optional) tells the caller which of the two happened.
+// `copied` (optional) tells the caller which of the two happened. Empty when no buffer can be
+// made (V8 out of memory, or an environment that can no longer run JS): the memory is freed.
 Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, AlignedMemory memory, size_t length,
                                 bool* copied = nullptr);
 

@@ -62,6 +62,10 @@ void SettleJob(Napi::Env env, Napi::Promise::Deferred& deferred, Job& job) {
     deferred.Reject(ToJsError(env, thrown).Value());
   } else if (env.IsExceptionPending()) {
     deferred.Reject(env.GetAndClearPendingException().Value());
+  } else if (result.IsEmpty()) {
+    // No value could be made: V8 is out of memory, or the environment can no longer run JS (a
+    // worker being terminated; there, every call below fails quietly and the promise goes with it).
+    deferred.Reject(ToJsError(env, NativeError::Custom("ENOMEM", "the result could not be handed to JavaScript", "")).Value());
   } else {
     deferred.Resolve(result);
   }

@@ -223,7 +223,9 @@ Napi::Object ReadResultToJs(Napi::Env env, ReadResult& result) {
   // The ArrayBuffer covers only what was asked for (plus the leading alignment slack for direct
   // reads); the allocation may be larger and is freed whole by the finalizer.
   bool copied = false;
-  object.Set("buffer", ToArrayBuffer(env, std::move(result.memory), bytes, &copied));
+  Napi::ArrayBuffer buffer = ToArrayBuffer(env, std::move(result.memory), bytes, &copied);
+  if (buffer.IsEmpty()) return Napi::Object();
+  object.Set("buffer", buffer);
   if (copied) object.Set("copied", true);
   object.Set("byteOffset", static_cast<double>(result.length == 0 ? 0 : result.view_offset));
   object.Set("length", static_cast<double>(result.length));
@@ -365,12 +367,15 @@ struct ReadManyJob {
       if (!errors[i].ok()) {
         array.Set(static_cast<uint32_t>(i), ToJsError(env, errors[i]).Value());
       } else if (result.slab < 0) {
-        array.Set(static_cast<uint32_t>(i), ReadResultToJs(env, result));
+        Napi::Object object = ReadResultToJs(env, result);
+        if (object.IsEmpty()) return Napi::Value();
+        array.Set(static_cast<uint32_t>(i), object);
       } else {
         Napi::ArrayBuffer& buffer = slab_buffers[static_cast<size_t>(result.slab)];
         Slab& slab = *slabs[static_cast<size_t>(result.slab)];
         bool copied = false;
         if (buffer.IsEmpty()) buffer = ToArrayBuffer(env, std::move(slab.memory), slab.used, &copied);
+        if (buffer.IsEmpty()) return Napi::Value();
         Napi::Object object = Napi::Object::New(env);
         object.Set("buffer", buffer);
         if (copied) object.Set("copied", true);

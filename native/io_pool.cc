@@ -10,6 +10,12 @@
 
 #include <uv.h>
 
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
+
 namespace s3dlio {
 
 namespace {
@@ -75,8 +81,29 @@ class Pool {
   size_t idle_ = 0;
 };
 
+// The pool's threads run this library's code for as long as the process lives, but an
+// environment that loaded the addon unloads it when it goes (a worker thread ending): if it was
+// the only one, the code would be unmapped under the threads. So the library pins itself in
+// memory before the first thread starts.
+void PinLibrary() {
+#ifdef _WIN32
+  HMODULE module = nullptr;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                     reinterpret_cast<LPCWSTR>(&PinLibrary), &module);
+#else
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&PinLibrary), &info) != 0 && info.dli_fname != nullptr) {
+    // A second reference that is never released: RTLD_NODELETE keeps it mapped even so.
+    dlopen(info.dli_fname, RTLD_LAZY | RTLD_NODELETE);
+  }
+#endif
+}
+
 Pool& ThePool() {
-  static Pool* pool = new Pool();
+  static Pool* pool = [] {
+    PinLibrary();
+    return new Pool();
+  }();
   return *pool;
 }
 
@@ -127,14 +154,16 @@ void Deliver(uv_async_t* async) {
   std::vector<IoDone*> done;
   {
     std::lock_guard<std::mutex> lock(state.mutex);
+    done.swap(state.done);
     if (state.closing) {
+      // Results nobody will take: their promises go with the environment.
+      for (IoDone* item : done) delete item;
       // Teardown waits for the last running job: this is its signal.
       bool finish = state.running == 0 && !state.close_started;
       state.close_started = state.close_started || finish;
       if (finish) CloseHandle(holder);
       return;
     }
-    done.swap(state.done);
   }
   if (done.empty()) return;
   state.pending -= done.size();
@@ -148,7 +177,10 @@ void Deliver(uv_async_t* async) {
   napi_value ignored = nullptr;
   napi_get_reference_value(state.env, state.noop, &noop);
   napi_get_undefined(state.env, &receiver);
-  if (noop == nullptr || napi_call_function(state.env, receiver, noop, 0, nullptr, &ignored) != napi_ok) return;
+  if (noop == nullptr || napi_call_function(state.env, receiver, noop, 0, nullptr, &ignored) != napi_ok) {
+    for (IoDone* item : done) delete item;
+    return;
+  }
   napi_value resource = nullptr;
   napi_create_object(state.env, &resource);
   napi_callback_scope scope = nullptr;
@@ -181,6 +213,7 @@ void Teardown(napi_async_cleanup_hook_handle hook, void* data) {
   std::lock_guard<std::mutex> lock(state.mutex);
   state.closing = true;
   // Finished jobs nobody will complete: their promises go with the environment.
+  for (IoDone* item : state.done) delete item;
   state.done.clear();
   // Keep the loop waiting for the last running job's signal.
   uv_ref(reinterpret_cast<uv_handle_t*>(state.async));
@@ -217,6 +250,11 @@ std::shared_ptr<IoPort> IoPort::For(Napi::Env env) {
   return holder->port;
 }
 
+bool IoPort::Closing() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->closing;
+}
+
 void IoPort::Started() {
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->running++;
@@ -226,12 +264,8 @@ void IoPort::Started() {
 void IoPort::Post(IoDone* done) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->running--;
-  if (state_->closing) {
-    // The environment is going: nobody is left to resolve the promise. The last job tells the
-    // teardown it may close (the handle is open until then).
-    if (state_->running == 0) uv_async_send(state_->async);
-    return;
-  }
+  // Also while the environment is going: its main thread frees the job (its references are
+  // the environment's), and the last one tells the teardown it may close the handle.
   state_->done.push_back(done);
   uv_async_send(state_->async);
 }

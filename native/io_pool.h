@@ -46,6 +46,9 @@ class IoPort {
   void Started();
   // Any thread: `done` is finished; its completion runs on the main thread (or is dropped).
   void Post(IoDone* done);
+  // Any thread: the environment is being torn down (a worker thread ending). Its promises can no
+  // longer be settled, so a job that has not started is not run: the teardown waits for it.
+  bool Closing() const;
 
   struct State;
 
@@ -86,7 +89,7 @@ Napi::Promise QueueIoJob(Napi::Env env, Job job, std::initializer_list<Napi::Val
   std::shared_ptr<IoPort> port = IoPort::For(env);
   port->Started();
   IoPoolSubmit([task, port]() {
-    task->Execute();
+    if (!port->Closing()) task->Execute();
     port->Post(task);
   });
   return promise;

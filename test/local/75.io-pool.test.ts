@@ -8,6 +8,7 @@
 import { execFileSync } from 'child_process';
 import { writeFileSync } from 'fs';
 
+import { ADDON_PATH } from '../../lib/native';
 import { runNodeJson } from '../helpers/child';
 import { useTempDir } from '../helpers/temp';
 
@@ -92,4 +93,46 @@ test('a bad S3DLIO_IO_THREADS is refused by name at the first read', async () =>
     expect(result.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(result.message).toContain('S3DLIO_IO_THREADS');
   }
+});
+
+test('a worker terminated with reads in flight on either pool ends cleanly; the process goes on', async () => {
+  const paths = files(16);
+  const script = `const { Worker } = require('worker_threads');
+    (async () => {
+      const rounds = [];
+      let native;
+      // First with no other thread holding the addon (a worker's exit unloads its copy), then
+      // with the main thread holding it too.
+      for (const mainLoaded of [false, true]) {
+      if (mainLoaded) native = require(ARGS.addon);
+      for (const call of ['readFile', 'readFiles']) {
+        for (let round = 0; round < 8; round++) {
+          const worker = new Worker(\`
+            const { parentPort, workerData } = require('worker_threads');
+            const native = require(workerData.addon);
+            const jobs = [];
+            // As many reads as keep either pool busy past the terminate (libuv's pool finishes
+            // every queued job before the worker ends, so fewer there).
+            for (let i = 0; i < (workerData.call === 'readFile' ? 400 : 24); i++) {
+              const file = workerData.paths[i % workerData.paths.length];
+              jobs.push(workerData.call === 'readFile' ? native.readFile(file, {}) : native.readFiles(workerData.paths, {}));
+            }
+            Promise.all(jobs).then(() => parentPort.postMessage('done'));
+            parentPort.postMessage('started');\`, { eval: true, workerData: { addon: ARGS.addon, paths: ARGS.paths, call } });
+          await new Promise((resolve) => worker.once('message', resolve));
+          // Terminated at once or a little later: results arrive before, during and after teardown.
+          await new Promise((resolve) => setTimeout(resolve, round % 4));
+          rounds.push(await worker.terminate());
+        }
+      }
+      }
+      // The process itself still reads.
+      const after = await native.readFile(ARGS.paths[0], {});
+      console.log('RESULT ' + JSON.stringify({ rounds: rounds.length, after: after.length }));
+    })();`;
+  // The addon itself in the workers (not lib/, which would be compiled again in each).
+  const result = await runNodeJson<{ rounds: number; after: number }>(script, { paths, addon: ADDON_PATH }, [], {
+    killAfterMs: 100_000,
+  });
+  expect(result).toEqual({ rounds: 32, after: 65536 });
 });
