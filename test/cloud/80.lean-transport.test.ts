@@ -383,13 +383,16 @@ lean('HTTP/1.1 as servers send it (HttpPool on raw sockets)', () => {
     }
   });
 
-  test('a request target or header that could split the request is refused before anything is sent', async () => {
+  test('a request target or header that could split the request, or reframe its body, is refused before anything is sent', async () => {
     const pool = new HttpPool({ maxSockets: 1, connectTimeoutMs: 2000, env: {} });
     const origin = { protocol: 'http:' as const, hostname: '127.0.0.1', port: 9 };
     const requests: HttpRequest[] = [
       { method: 'GET', path: '/a b', headers: {} },
       { method: 'GET', path: '/a\r\nX-Injected: 1', headers: {} },
       { method: 'GET', path: '/ok', headers: { 'x-meta': 'v\r\nX-Injected: 1' } },
+      // The body's framing is the pool's: a second length or a chunked claim would desynchronize it.
+      { method: 'PUT', path: '/ok', headers: { 'Content-Length': '1' }, body: new Uint8Array(5) },
+      { method: 'PUT', path: '/ok', headers: { 'transfer-encoding': 'chunked' }, body: new Uint8Array(5) },
     ];
     for (const request of requests) {
       expect((await rejectionOf(pool.send(origin, request))).message).toMatch(/refusing/);

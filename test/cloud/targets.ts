@@ -102,7 +102,7 @@ export function s3Target(): CloudTarget {
 /** Azure Blob on Azurite, through S3DLIO_TEST_AZURE_CONNECTION_STRING (its account devstoreaccount1). */
 export function azTarget(): CloudTarget {
   return {
-    name: 'az (Azurite)',
+    name: sdkTransportRun() ? 'az (Azurite, sdk transport)' : 'az (Azurite)',
     scheme: 'az',
     store: (extra = {}) =>
       storeFor('az://devstoreaccount1/', {
@@ -134,6 +134,5 @@ export function gsTarget(): CloudTarget {
 /** The targets the contract suites run on (S3 only where moto is installed: skipped loudly otherwise). */
 export function cloudTargets(): CloudTarget[] {
   const s3 = toolsAvailable(['moto'], 'the s3 (moto) cases of this suite') ? [s3Target()] : [];
-  // The SDK-transport run repeats the s3:// and gs:// cases only.
-  return sdkTransportRun() ? [...s3, gsTarget()] : [...s3, azTarget(), gsTarget()];
+  return [...s3, azTarget(), gsTarget()];
 }

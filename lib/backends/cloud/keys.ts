@@ -68,3 +68,11 @@ export const NOT_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/
 export function encodeStrictly(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+/**
+ * Percent-encodes a key for a request path: every byte but `A-Z a-z 0-9 - _ . ~` and `/` (as
+ * SigV4 canonicalizes it), so no key, with CR, LF, spaces or `%`, can alter the request.
+ */
+export function encodeKeyPath(key: string): string {
+  return encodeStrictly(key).replace(/%2F/g, '/');
+}

@@ -17,7 +17,8 @@ import type { HttpResponse } from './http/connection';
 import { type HttpPool, type Origin, originOf } from './http/pool';
 import { lengthFromContentRange, placeAnswer, rangeHeader, totalFromContentRange } from './body';
 import type { CloudRef } from './driver';
-import { encodeStrictly } from './keys';
+import { encodeKeyPath } from './keys';
+import { xmlFields } from './xml-error';
 import { lazyPackage } from './sdk';
 import { bufferDetached, isDetached } from '../../internal/memory';
 import { crc32cBase64 } from '../../checksum';
@@ -61,11 +62,7 @@ interface BucketEndpoint {
 
 /** The error an S3 error answer (XML `<Error>`) stands for, shaped like the SDK's. */
 function serviceError(response: HttpResponse, ref: CloudRef): Error {
-  const text = response.body.byteLength > 0 ? Buffer.from(response.body).toString('utf8') : '';
-  const field = (name: string): string | undefined => {
-    const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(text);
-    return match ? unescapeXml(match[1]) : undefined;
-  };
+  const field = xmlFields(response.body);
   const status = response.status;
   const code = field('Code') ?? (status === 404 ? (ref.key ? 'NotFound' : 'NoSuchBucket') : `Http${status}`);
   const message = field('Message') ?? (status === 404 ? 'no such object' : `HTTP ${status}`);
@@ -74,23 +71,6 @@ function serviceError(response: HttpResponse, ref: CloudRef): Error {
     name: code,
     $metadata: { httpStatusCode: status, ...(requestId !== undefined && { requestId }) },
   });
-}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (entity, name: string) => {
-    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-    if (name in named) return named[name];
-    const point = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-    return Number.isFinite(point) && point <= 0x10ffff ? String.fromCodePoint(point) : entity;
-  });
-}
-
-/**
- * Percent-encodes a key for the request path as SigV4 canonicalizes it: every byte but
- * `A-Z a-z 0-9 - _ . ~` and `/` (so no key, with CR, LF, spaces or `%`, can alter the request).
- */
-export function encodeKeyPath(key: string): string {
-  return encodeStrictly(key).replace(/%2F/g, '/');
 }
 
 /** Object bodies of one S3 client's endpoint, on the library's HTTP path. */

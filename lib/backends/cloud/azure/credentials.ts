@@ -12,10 +12,12 @@ import type { Duplex } from 'stream';
 import type * as AzIdentity from '@azure/identity';
 import type * as AzBlob from '@azure/storage-blob';
 
-import { type ConnectionSettings, connectionSettingsFrom, isLoopbackHost } from '../config';
+import { type ConnectionSettings, connectionSettingsFrom, isLoopbackHost, transportFrom } from '../config';
 import { type CloudFailure, redactSecrets, rememberSecrets } from '../errors';
 import { invalidValue } from '../../../validate';
 import type { CloudRef } from '../driver';
+import { HttpPool } from '../http/pool';
+import { AzureDataPath } from './data-path';
 import type { AzureStoreOptions } from './options';
 import { lazyPackage } from '../sdk';
 
@@ -133,6 +135,9 @@ export class AzureClients {
   // holds a key) is in #private fields: `util.inspect(store)` never shows them.
   readonly #credential: Credential;
   readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
+  readonly #dataPaths = new Map<string, AzureDataPath>();
+  /** The lean transport's connections (undefined: every request goes through the SDK). */
+  private readonly pool: HttpPool | undefined;
   #defaultCredential?: AzIdentity.TokenCredential;
   /** The account a connection string names, once it was parsed. */
   #connectionStringAccount?: string;
@@ -151,6 +156,28 @@ export class AzureClients {
     if (endpoint !== undefined) this.endpoint = AzureClients.endpointUrl(endpoint, options.endpoint !== undefined);
     this.explicitEndpoint = options.endpoint !== undefined;
     this.useAgent = !proxyConfigured(env);
+    if (transportFrom(options.transport, env, 'S3DLIO_AZURE_TRANSPORT') === 'lean') {
+      const { maxSockets, connectTimeoutMs } = this.connection;
+      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, env });
+    }
+  }
+
+  /** Whether blob bodies travel on the lean path (Put Blob and Put Block send the caller's memory). */
+  get lean(): boolean {
+    return this.pool !== undefined;
+  }
+
+  /** The lean path of `ref`'s client, or undefined with the SDK transport. */
+  dataPath(ref: Pick<CloudRef, 'base'>): AzureDataPath | undefined {
+    if (!this.pool) return undefined;
+    const client = this.client(ref);
+    const key = this.clientKey(ref);
+    let path = this.#dataPaths.get(key);
+    if (!path) {
+      path = new AzureDataPath(client, this.pool);
+      this.#dataPaths.set(key, path);
+    }
+    return path;
   }
 
   private static credentialFrom(options: AzureStoreOptions, env: NodeJS.ProcessEnv): Credential {

@@ -176,12 +176,19 @@ export class AzureDriver implements CloudDriver {
     return account;
   }
 
+  /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
+  get sendsCallerMemory(): boolean {
+    return this.#clients.lean;
+  }
+
   async read(
     ref: CloudRef,
     range: ByteRange | undefined,
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array> {
+    const lean = this.#clients.dataPath(ref);
+    if (lean) return lean.read(ref, range, signal, placement);
     const blob = this.#clients.container(ref).getBlobClient(ref.key);
     const offset = range?.start ?? 0;
     const count = range?.end === undefined ? undefined : range.end - offset + 1;
@@ -221,6 +228,8 @@ export class AzureDriver implements CloudDriver {
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
     // One Put Blob request (up to 5000 MiB): the blob appears whole or not at all.
+    const lean = this.#clients.dataPath(ref);
+    if (lean) return lean.write(ref, bytes, signal, contentType);
     await this.#clients
       .container(ref)
       .getBlockBlobClient(ref.key)
@@ -232,6 +241,7 @@ export class AzureDriver implements CloudDriver {
 
   openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
     const blob = this.#clients.container(ref).getBlockBlobClient(ref.key);
+    const lean = this.#clients.dataPath(ref);
     // Block ids must all have the same length: the part index, zero-padded, base64.
     const blockId = (index: number): string => Buffer.from(String(index).padStart(8, '0')).toString('base64');
     return {
@@ -241,6 +251,7 @@ export class AzureDriver implements CloudDriver {
       // Staging a block id again replaces it: safe to retry.
       partsIdempotent: true,
       uploadPart: async (index, _offset, bytes, signal) => {
+        if (lean) return lean.putBlock(ref, blockId(index), bytes, signal);
         await blob.stageBlock(blockId(index), bytes, bytes.byteLength, { abortSignal: signal });
       },
       complete: async (_total, parts, signal) => {

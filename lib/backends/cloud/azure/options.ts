@@ -1,5 +1,5 @@
 /** The options of an az:// store, and the keys it accepts. */
-import { CLOUD_COMMON_KEYS, type CloudCommonOptions } from '../config';
+import { CLOUD_COMMON_KEYS, type CloudCommonOptions, type Transport } from '../config';
 import { optionKeys } from '../../../internal/option-keys';
 
 /**
@@ -31,6 +31,14 @@ export interface AzureStoreOptions extends CloudCommonOptions {
   endpoint?: string;
   /** Blobs per List Blobs page (default 5000, the Azure maximum). */
   pageSize?: number;
+  /**
+   * How blob bodies travel (env `S3DLIO_AZURE_TRANSPORT`): `lean` (default), the library's own
+   * HTTP/1.1 path, which reads a download straight into its final buffer and sends Put Blob and
+   * Put Block bodies from the caller's memory; or `sdk`, the SDK's HTTP stack for every request.
+   * The credential (shared key, SAS or token) and every other request (list, properties, block
+   * list commit, copy, containers) are the SDK's either way.
+   */
+  transport?: Transport;
 }
 
 /** Keys of {@link AzureStoreOptions}. */
@@ -41,4 +49,5 @@ export const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
   accountKey: true,
   endpoint: true,
   pageSize: true,
+  transport: true,
 });

@@ -59,6 +59,8 @@ const DEFAULT_IDLE_MS = 4_000;
 const SAFE_TARGET = /^[\x21-\x7e]+$/;
 /** Characters a header name or value may never hold (they would end the header). */
 const HEADER_BREAK = /[\r\n\0]/;
+/** Headers that frame the body: the pool writes them from the body it sends, no caller may. */
+const FRAMING = /^(?:content-length|transfer-encoding)$/i;
 
 /** Waiting for a connection. */
 interface Waiter {
@@ -105,6 +107,8 @@ class OriginPool {
       if (HEADER_BREAK.test(name) || HEADER_BREAK.test(value)) {
         throw new Error(`refusing header ${JSON.stringify(name)}: it holds a line break or NUL`);
       }
+      if (FRAMING.test(name))
+        throw new Error(`refusing header ${JSON.stringify(name)}: the body's framing is the pool's`);
       head += `${name}: ${value}\r\n`;
     }
     const length = request.body?.byteLength ?? 0;
