@@ -1,11 +1,14 @@
 // HTTP client benchmark: how fast s3:// object bodies move, against baselines measured in the
 // same run on the same server.
 //
-//   npm run bench:http -- [--runs N] [--sizes 1,64,512] [--small N] [--tls=false] [--multipart MiB] [--out FILE]
+//   npm run bench:http -- [--runs N] [--sizes 1,64,512] [--small N] [--tls=false] [--multipart MiB]
+//                         [--s3=false] [--azure=false] [--out FILE]
 //
 // The server is nginx on loopback (bench/lib/nginx.mjs: sendfile from /dev/shm, PUT via its dav
 // module, plain HTTP and TLS 1.3), which answers path-style S3 GETs and PUTs at kernel speed, so
-// the figures are the clients'. Multipart uploads need a real S3 API: they run on moto, whose
+// the figures are the clients'. It serves Azure's path-style blob URLs too: az:// Get Blob and
+// Put Blob are measured there against the plain @azure/storage-blob call. Multipart uploads need
+// a real S3 API: they run on moto, whose
 // speed (a Python server) bounds them; there only the CPU per GiB and the ratio mean much.
 // Clients, each in a fresh process (bench/lib/http-child.mjs):
 //   curl            the C baseline (CPU from the shell's `times`)
@@ -16,7 +19,7 @@
 // Reported: MiB/s and CPU seconds per GiB (medians over the runs), ratios, peak RSS of a get.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,8 @@ const args = parseArgs(process.argv.slice(2), {
   concurrency: { type: 'int', default: 32 },
   tls: { type: 'boolean', default: true },
   multipart: { type: 'int', default: 256, min: 0 },
+  s3: { type: 'boolean', default: true },
+  azure: { type: 'boolean', default: true },
   out: { type: 'string', default: path.join(root, 'bench', 'results', 'http.json') },
 });
 const withTls = args.tls;
@@ -126,7 +131,7 @@ let moto;
 try {
   const bucket = 'bench';
   const bucketDir = nginx.bucket(bucket);
-  nginx.bucket('put', { writable: true });
+  const putDir = nginx.bucket('put', { writable: true });
   const block = Buffer.allocUnsafeSlow(MiB);
   randomFillSync(block);
   for (const size of sizes) {
@@ -147,7 +152,7 @@ try {
       caBundle: nginx.cert,
     });
   }
-  for (const server of servers) {
+  for (const server of args.s3 ? servers : []) {
     const curlTls = server.name === 'tls' ? `--cacert ${nginx.cert} ` : '';
     const tlsSizes = server.name === 'tls' ? sizes.slice(-1) : sizes;
     for (const size of tlsSizes) {
@@ -205,7 +210,7 @@ try {
     }
   }
   // One PUT request of the largest size, to nginx's dav module on /dev/shm.
-  {
+  if (args.s3) {
     const size = sizes[sizes.length - 1];
     const label = `PUT ${size / MiB} MiB, one request, http`;
     console.error(`${label}...`);
@@ -229,11 +234,51 @@ try {
           label,
           client,
           size,
-          child('put', { client, endpoint: nginx.url, bucket: 'put', size, runs: args.runs }),
+          child('put', { client, endpoint: nginx.url, bucket: 'put', size, runs: args.runs, cleanup: putDir }),
         ),
       );
     }
     addRows(entries, ['curl', 'sdk']);
+  }
+  // az:// on the same nginx: Azure's path-style blob URLs (/account/container/blob) name the same
+  // files through a link from the emulator account's name to the root.
+  if (args.azure) {
+    symlinkSync('.', path.join(nginx.root, 'devstoreaccount1'));
+    const size = sizes[sizes.length - 1];
+    const common = { cloud: 'az', endpoint: nginx.url, runs: args.runs };
+    {
+      const label = `az GET ${size / MiB} MiB http, into a reused buffer`;
+      console.error(`${label}...`);
+      const url = `${nginx.url}/devstoreaccount1/${bucket}/obj-${size}`;
+      const entries = [summarize('get', label, 'curl', size, shellRuns(`curl -s -o /dev/null ${url}`, args.runs))];
+      // The SDK transport reads in ranges (getInto's windows, the RangeEngine's) with Azure's own
+      // x-ms-range header, which nginx ignores: it cannot be measured here.
+      for (const client of ['socket', 'sdk', 'lean:default', 'lean:one']) {
+        const spec = { ...common, client, bucket, key: `obj-${size}`, size, into: true };
+        entries.push(summarize('get', label, client, size, child('get', spec), { into: true }));
+      }
+      addRows(entries, ['curl', 'socket', 'sdk']);
+    }
+    {
+      const label = `az GET ${args.small} x 64 KiB, ${args.concurrency} in flight, http`;
+      console.error(`${label}...`);
+      const entries = [];
+      for (const client of ['sdk', 'lean:get', 'lean:getMany', 'sdk:get']) {
+        const spec = { ...common, client, bucket, keys: smallKeys, concurrency: args.concurrency };
+        entries.push(summarize('small', label, client, smallKeys.length * 64 * 1024, child('small', spec)));
+      }
+      addRows(entries, ['sdk']);
+    }
+    {
+      const label = `az PUT ${size / MiB} MiB, one request (Put Blob), http`;
+      console.error(`${label}...`);
+      const entries = [];
+      for (const client of ['sdk', 'lean:single', 'sdk:single']) {
+        const spec = { ...common, client, bucket: 'put', size, cleanup: putDir };
+        entries.push(summarize('put', label, client, size, child('put', spec)));
+      }
+      addRows(entries, ['sdk']);
+    }
   }
   // Multipart uploads on moto (nginx has no multipart API).
   if (args.multipart > 0) {

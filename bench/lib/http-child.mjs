@@ -1,12 +1,13 @@
 // One client measured in a process of its own, run by bench/http.mjs:
 //   node http-child.mjs <task> <json>
 // Tasks: get (one object, repeated), small (many small objects, some in flight), put (one object
-// in one request), multipart (a large put through the service's multipart API). Clients: the
+// in one request), multipart (a large put through the service's multipart API); of s3://, or of
+// az:// with `cloud: 'az'` (nginx serves Azure's path-style blob URLs as well). Clients: the
 // bare socket (no HTTP library: the JavaScript ceiling), the plain SDK call, and the library on
 // its lean transport and on the SDK transport. Prints one JSON object: per run wall seconds and
 // CPU seconds (process.cpuUsage), and the peak RSS above the start of the first measured run.
 import { randomFillSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { URL } from 'node:url';
@@ -46,8 +47,49 @@ async function sdkClient() {
   return new S3Client({ endpoint: spec.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
 }
 
+/** Azure's well-known emulator account: nginx serves its path-style URLs (`/account/container/key`). */
+const AZ_ACCOUNT = 'devstoreaccount1';
+const AZ_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const azure = spec.cloud === 'az';
+
+/** The object's URI for the library, by cloud. */
+function uriOf(bucket, key) {
+  return azure ? `az://${AZ_ACCOUNT}/${bucket}/${key}` : `s3://${bucket}/${key}`;
+}
+
+/** The plain Azure SDK client of a container (shared key, as the library's store). */
+async function azContainer(bucket) {
+  const { BlobServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-blob');
+  const service = new BlobServiceClient(
+    `${spec.endpoint}/${AZ_ACCOUNT}`,
+    new StorageSharedKeyCredential(AZ_ACCOUNT, AZ_KEY),
+  );
+  return service.getContainerClient(bucket);
+}
+
+/** The plain Azure SDK download of a whole blob: into `into`, else a new buffer. */
+async function azGet(container, key, into) {
+  const response = await container.getBlobClient(key).download();
+  let offset = 0;
+  const chunks = [];
+  for await (const chunk of response.readableStreamBody) {
+    if (into) into.set(chunk, offset);
+    else chunks.push(chunk);
+    offset += chunk.byteLength;
+  }
+  return into ? into.subarray(0, offset) : Buffer.concat(chunks, offset);
+}
+
 async function libraryStore(transport) {
   const s3dlio = await loadLibrary();
+  if (azure) {
+    return s3dlio.storeFor(`az://${AZ_ACCOUNT}/`, {
+      endpoint: `${spec.endpoint}/${AZ_ACCOUNT}`,
+      accountKey: AZ_KEY,
+      transport,
+      ...(spec.maxSockets && { maxSockets: spec.maxSockets }),
+    });
+  }
   return s3dlio.storeFor('s3://', {
     endpoint: spec.endpoint,
     region: 'us-east-1',
@@ -111,7 +153,12 @@ function socketGet(url, size, into) {
 async function getter() {
   const { client, endpoint, bucket, key, size } = spec;
   const into = spec.into ? intoTarget(size) : undefined;
-  if (client === 'socket') return () => socketGet(`${endpoint}/${bucket}/${key}`, size, into);
+  const path = azure ? `${AZ_ACCOUNT}/${bucket}/${key}` : `${bucket}/${key}`;
+  if (client === 'socket') return () => socketGet(`${endpoint}/${path}`, size, into);
+  if (client === 'sdk' && azure) {
+    const container = await azContainer(bucket);
+    return () => azGet(container, key, into);
+  }
   if (client === 'sdk') {
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
     const s3 = await sdkClient();
@@ -134,7 +181,7 @@ async function getter() {
       : mode === 'ranges'
         ? { rangeThreshold: 8 << 20, chunkSize: 8 << 20, concurrency: 8 }
         : {};
-  const uri = `s3://${bucket}/${key}`;
+  const uri = uriOf(bucket, key);
   if (into) return async () => into.subarray(0, await store.getInto(uri, into, 0, options));
   return () => store.get(uri, options);
 }
@@ -154,7 +201,10 @@ async function runGet() {
 async function runSmall() {
   const { client, bucket, keys, concurrency } = spec;
   let one;
-  if (client === 'sdk') {
+  if (client === 'sdk' && azure) {
+    const container = await azContainer(bucket);
+    one = (key) => azGet(container, key);
+  } else if (client === 'sdk') {
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
     const s3 = await sdkClient();
     one = async (key) =>
@@ -163,7 +213,7 @@ async function runSmall() {
     const [transport, mode] = client.split(':');
     const store = await libraryStore(transport);
     if (mode === 'getMany') {
-      const uris = keys.map((key) => `s3://${bucket}/${key}`);
+      const uris = keys.map((key) => uriOf(bucket, key));
       await store.getMany(uris.slice(0, 64), { concurrency });
       const runs = [];
       for (let i = 0; i < spec.runs; i++) {
@@ -172,7 +222,7 @@ async function runSmall() {
       }
       return { runs };
     }
-    one = (key) => store.get(`s3://${bucket}/${key}`);
+    one = (key) => store.get(uriOf(bucket, key));
   }
   const pass = async (list, latencies) => {
     let next = 0;
@@ -209,7 +259,10 @@ async function runPut() {
   const data = Buffer.allocUnsafeSlow(size);
   randomFillSync(data);
   let put;
-  if (client === 'sdk' || client === 'lib-storage') {
+  if (client === 'sdk' && azure) {
+    const container = await azContainer(bucket);
+    put = (key) => container.getBlockBlobClient(key).upload(data, data.byteLength);
+  } else if (client === 'sdk' || client === 'lib-storage') {
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const s3 = await sdkClient();
     if (client === 'lib-storage') {
@@ -229,12 +282,16 @@ async function runPut() {
     const store = await libraryStore(transport);
     // `single`: one request whatever the size; otherwise the default (multipart above 64 MiB).
     const options = mode === 'single' ? { multipartThreshold: 2 ** 40 } : { partSize: 16 << 20, concurrency: 4 };
-    put = (key) => store.put(`s3://${bucket}/${key}`, data, options);
+    put = (key) => store.put(uriOf(bucket, key), data, options);
   }
-  await put('warm');
+  // Keys of this client only: a dav server answers a replacement 204, which the Azure SDK refuses.
+  const prefix = client.replace(/\W/g, '-');
+  await put(`${prefix}-warm`);
   const runs = [];
   for (let i = 0; i < spec.runs; i++) {
-    const { seconds, cpu, peak } = await measure(() => put(`obj-${i}`));
+    // The previous object goes first: a server writing to memory (/dev/shm) slows as it fills.
+    if (spec.cleanup) rmSync(`${spec.cleanup}/${prefix}-${i === 0 ? 'warm' : `obj-${i - 1}`}`, { force: true });
+    const { seconds, cpu, peak } = await measure(() => put(`${prefix}-obj-${i}`));
     runs.push({ seconds, cpu, peak });
   }
   return { runs };

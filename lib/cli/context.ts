@@ -75,18 +75,20 @@ export class CliContext {
       checkEndpoint(endpointUrl);
     }
     if (region !== undefined && !cloud.includes('s3')) throw new CliUsageError('--region applies to s3:// URIs only');
-    if (caBundle !== undefined && !cloud.includes('s3')) {
+    // gs:// requests are partly the SDK's own, with no per-client CA: refused rather than half-applied.
+    if (
+      caBundle !== undefined &&
+      (cloud.includes('gs') || !cloud.some((scheme) => scheme === 's3' || scheme === 'az'))
+    ) {
       throw new CliUsageError(
-        '--ca-bundle applies to s3:// URIs; for az:// and gs:// start Node with NODE_EXTRA_CA_CERTS=<file>',
+        '--ca-bundle applies to s3:// and az:// URIs; for gs:// start Node with NODE_EXTRA_CA_CERTS=<file>',
       );
     }
     for (const scheme of cloud) {
       const options: StoreOptions = {};
       if (endpointUrl !== undefined) options.endpoint = endpointUrl;
-      if (scheme === 's3') {
-        if (region !== undefined) options.region = region;
-        if (caBundle !== undefined) options.caBundle = caBundle;
-      }
+      if (scheme === 's3' && region !== undefined) options.region = region;
+      if ((scheme === 's3' || scheme === 'az') && caBundle !== undefined) options.caBundle = caBundle;
       if (Object.keys(options).length > 0) configureDefaultStore(`${scheme}://configured/`, options);
     }
   }

@@ -44,7 +44,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .version(version)
     .option('--endpoint-url <url>', 'endpoint of the cloud scheme the command uses (an emulator, S3-compatible store)')
     .option('--region <region>', 'S3 region')
-    .option('--ca-bundle <file>', 'PEM file of extra CA certificates to trust (s3://); TLS verification stays on')
+    .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
     .option('--op-log <file>', 'write a warp-compatible operation log (not available yet: errors)')
     .option('-v, --verbose', 'a line per object; -vv adds error causes and stacks', (_: string, n: number) => n + 1, 0)
     .option('--json', 'machine-readable output: one JSON object per line')

@@ -135,9 +135,19 @@ describe('bad input: exit 2 with one helpful line', () => {
     ],
     ['--region without s3://', ['--region', 'eu-west-1', 'ls', 'gs://b/'], /--region applies to s3:\/\//],
     [
-      '--ca-bundle without s3://',
+      '--ca-bundle on gs://',
       ['--ca-bundle', '/etc/ssl/certs/ca-certificates.crt', 'ls', 'gs://b/'],
       /NODE_EXTRA_CA_CERTS/,
+    ],
+    [
+      '--ca-bundle on s3:// and gs:// at once',
+      ['--ca-bundle', '/etc/ssl/certs/ca-certificates.crt', 'cp', 's3://a/k', 'gs://b/k'],
+      /applies to s3:\/\/ and az:\/\/ URIs; for gs:\/\//,
+    ],
+    [
+      '--ca-bundle on local URIs only',
+      ['--ca-bundle', '/etc/ssl/certs/ca-certificates.crt', 'ls', 'file:///tmp/'],
+      /--ca-bundle applies to s3:\/\/ and az:\/\//,
     ],
     [
       '--op-log (not available yet)',

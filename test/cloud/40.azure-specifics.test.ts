@@ -2,7 +2,8 @@
  * What only az:// has: the credential kinds (connection string, account key + endpoint, account
  * SAS, environment variables), the https://account.blob.core.windows.net URI form, container and
  * account naming rules, forced pagination, our retries instead of the SDK's (faults injected by a
- * proxy), the connection pool, and authentication failures that leak no key and no signature.
+ * proxy), the connection pool, proxy variables and a CA bundle on every request, and
+ * authentication failures that leak no key and no signature.
  */
 import { randomBytes } from 'crypto';
 import * as net from 'net';
@@ -18,11 +19,17 @@ import {
 } from '@azure/storage-blob';
 
 import * as s3dlio from '../../lib';
+import { withEnv } from '../helpers/env';
+import { startForwardProxy } from '../helpers/forward-proxy';
 import { freshLibrary } from '../helpers/fresh-library';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { startRecordingProxy } from '../helpers/recording-proxy';
+import { EVERY_OPERATION, type OperationName, runEveryOperation } from '../helpers/store-ops';
+import { useTempDir } from '../helpers/temp';
+import { selfSignedCertificate } from '../helpers/tls';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../servers/azurite';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
-import { azTarget, newBucketName } from './targets';
+import { azTarget, newBucketName, sdkTransportRun } from './targets';
 
 const target = azTarget();
 const store = target.store();
@@ -513,4 +520,88 @@ test('the connection pool: keep-alive reuse, at most maxSockets connections', as
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => relay.close(() => resolve()));
   }
+});
+
+describe('proxies and a CA bundle (every request: bodies and the SDK’s own)', () => {
+  const tmp = useTempDir('s3dlio-az-tls-');
+  /** A store of Azurite's account, reached at `server` (a proxy or TLS front in front of Azurite). */
+  const storeAt = (server: string, options: Record<string, unknown> = {}): s3dlio.ObjectStore =>
+    s3dlio.storeFor('az://devstoreaccount1/', {
+      accountKey: AZURITE_KEY,
+      endpoint: `${server}/${AZURITE_ACCOUNT}`,
+      maxAttempts: 1,
+      ...options,
+    });
+
+  test('HTTP_PROXY carries every request to an http:// endpoint, with its credentials; NO_PROXY bypasses it', async () => {
+    const proxy = await startForwardProxy({ requireAuth: `Basic ${Buffer.from('user:pa:ss').toString('base64')}` });
+    try {
+      const seen: OperationName[] = [];
+      await withEnv({ HTTP_PROXY: proxy.url.replace('//', '//user:pa%3Ass@') }, () =>
+        runEveryOperation(storeAt(serverUrl()), {
+          bucketUri: `az://devstoreaccount1/${newBucketName('proxy')}/`,
+          schemeUri: 'az://devstoreaccount1/',
+          partSize: 1024 * 1024,
+          after: (operation) => seen.push(operation),
+        }),
+      );
+      expect(seen).toEqual([...EVERY_OPERATION]);
+      // Lean bodies as absolute-form requests, the SDK's requests through tunnels: all to Azurite.
+      const port = new URL(serverUrl()).port;
+      expect(proxy.seen.length).toBeGreaterThan(0);
+      for (const line of proxy.seen) {
+        expect(line).toMatch(new RegExp(`^(CONNECT 127\\.0\\.0\\.1:${port}|[A-Z]+ http://127\\.0\\.0\\.1:${port}/)`));
+      }
+      expect(proxy.seen).toContain(`CONNECT 127.0.0.1:${port}`);
+      if (!sdkTransportRun()) {
+        expect(proxy.seen.some((line) => line.startsWith(`PUT http://127.0.0.1:${port}/`))).toBe(true);
+        expect(proxy.seen.some((line) => line.startsWith(`GET http://127.0.0.1:${port}/`))).toBe(true);
+      }
+      const count = proxy.seen.length;
+      await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: 'example.com,127.0.0.1' }, async () => {
+        const direct = storeAt(serverUrl());
+        await direct.put(`${base}no-proxy/obj`, 'direct');
+        expect(Buffer.from(await direct.get(`${base}no-proxy/obj`)).toString()).toBe('direct');
+        expect(await direct.list(`${base}no-proxy/`)).toEqual([`${base}no-proxy/obj`]);
+      });
+      expect(proxy.seen).toHaveLength(count);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('HTTPS_PROXY to an https:// endpoint with caBundle: tunnelled (CONNECT), verified end to end; another CA is refused', async () => {
+    const other = selfSignedCertificate(tmp.path, 'other').certFile;
+    const pair = selfSignedCertificate(tmp.path, 'front');
+    const front = await startRecordingProxy({ target: serverUrl(), tls: pair });
+    const proxy = await startForwardProxy();
+    try {
+      const port = new URL(front.url).port;
+      await withEnv({ HTTPS_PROXY: proxy.url }, async () => {
+        const seen: OperationName[] = [];
+        await runEveryOperation(storeAt(front.url, { caBundle: pair.certFile }), {
+          bucketUri: `az://devstoreaccount1/${newBucketName('tunnel')}/`,
+          schemeUri: 'az://devstoreaccount1/',
+          partSize: 1024 * 1024,
+          after: (operation) => seen.push(operation),
+        });
+        expect(seen).toEqual([...EVERY_OPERATION]);
+        const untrusted = storeAt(front.url, { caBundle: other });
+        expect((await rejectionOf(untrusted.get(`${base}x`))).message).toMatch(/certificate/i);
+        expect((await rejectionOf(untrusted.list(base))).message).toMatch(/certificate/i);
+      });
+      expect(new Set(proxy.seen)).toEqual(new Set([`CONNECT 127.0.0.1:${port}`]));
+      // Without the bundle (and without NODE_EXTRA_CA_CERTS) the self-signed front is refused.
+      expect((await rejectionOf(storeAt(front.url).get(`${base}x`))).message).toMatch(/certificate/i);
+    } finally {
+      await proxy.stop();
+      await front.stop();
+    }
+  });
+
+  test('an unreadable caBundle is refused when the store is made, by path', () => {
+    expect(() => storeAt(serverUrl(), { caBundle: '/nonexistent/ca.pem' })).toThrow(
+      /Cannot read the CA bundle \/nonexistent\/ca\.pem/,
+    );
+  });
 });

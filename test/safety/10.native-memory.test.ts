@@ -13,7 +13,7 @@ import { execFileSync } from 'child_process';
 import { mkdirSync } from 'fs';
 
 import { fillRandom, generateData } from '../../lib';
-import { azTarget, newBucketName, s3StoreOptions, s3Target, sdkTransportRun } from '../cloud/targets';
+import { azTarget, gsTarget, newBucketName, s3StoreOptions, s3Target, sdkTransportRun } from '../cloud/targets';
 import { runNodeJson, runNodeScript } from '../helpers/child';
 import { expectSameBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
@@ -482,26 +482,40 @@ describe('s3:// put (moto)', () => {
   });
 });
 
-describe('az:// put (Azurite)', () => {
-  const target = azTarget();
+/** az:// and gs://: the scheme URI and store options a child process makes its store with. */
+const OTHER_CLOUDS = [
+  {
+    target: azTarget,
+    schemeUri: 'az://devstoreaccount1/',
+    options: () => ({ connectionString: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING }),
+  },
+  {
+    target: gsTarget,
+    schemeUri: 'gs://',
+    options: () => ({ endpoint: process.env.S3DLIO_TEST_GCS_ENDPOINT, projectId: 'test' }),
+  },
+];
+
+describe.each(OTHER_CLOUDS)('$schemeUri put', ({ target: targetOf, schemeUri, options }) => {
+  const target = targetOf();
   const bucket = newBucketName('detach');
   const store = target.store();
 
   beforeAll(() => store.createBucket(target.bucketUri(bucket)));
   afterAll(() => store.deleteBucket(target.bucketUri(bucket), { force: true }));
 
-  test('Put Blob and staged blocks: the exact bytes, or ERR_BUFFER_DETACHED and no blob', async () => {
+  test('one request and a multipart write: the exact bytes, or ERR_BUFFER_DETACHED and no object', async () => {
     const script = `${PRELUDE}
       (async () => {
-        const { connectionString, base } = ARGS;
-        const store = s3dlio.storeFor('az://devstoreaccount1/', { connectionString });
+        const { schemeUri, options, base } = ARGS;
+        const store = s3dlio.storeFor(schemeUri, options);
         const state = async (uri, sha) => {
           try { return { exists: true, same: digest(await store.get(uri)) === sha, temps: [] }; }
           catch (error) { if (error.code !== 'ERR_NOT_FOUND') throw error; return { exists: false, same: false, temps: [] }; }
         };
         const out = [];
         const putOptions = { multipartThreshold: 8 * 1024 * 1024, partSize: 4 * 1024 * 1024, concurrency: 1 };
-        for (const [label, size, when] of [['single', 6 * 1024 * 1024, 'running'], ['single', 6 * 1024 * 1024, 'before'], ['blocks', 20 * 1024 * 1024, 'running']]) {
+        for (const [label, size, when] of [['single', 6 * 1024 * 1024, 'running'], ['single', 6 * 1024 * 1024, 'before'], ['parts', 20 * 1024 * 1024, 'running']]) {
           const input = makeInput('buffer', size);
           const uri = base + label + '-' + when;
           let detached = false;
@@ -516,7 +530,7 @@ describe('az:// put (Azurite)', () => {
       })();`;
     const outcomes = await runNodeJson<Outcome[]>(
       script,
-      { connectionString: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING, base: target.bucketUri(bucket) },
+      { schemeUri, options: options(), base: target.bucketUri(bucket) },
       GC,
     );
     expect(outcomes).toHaveLength(3);

@@ -87,7 +87,7 @@ describe.each(targets.map(([target, server]) => [target.name, target, server] as
         await throughProxy().putMany(uris.map((uri) => ({ uri, data: 'x' })));
         const peak = async (options: Record<string, unknown>, env: Record<string, string>): Promise<number> => {
           proxy.clear();
-          // A proxy variable would make the Azure SDK use its own agent: none here.
+          // The connections of the store itself: no proxy in between.
           await withEnv(
             { ...env, HTTPS_PROXY: undefined, HTTP_PROXY: undefined, https_proxy: undefined, http_proxy: undefined },
             () => throughProxy(options).getMany(uris, { concurrency: 12 }),

@@ -42,6 +42,32 @@ export function placeAnswer(
   return libraryBuffer(headers.length);
 }
 
+/**
+ * Where a lean GET's body goes, from its answer's headers: the length (Content-Length, or for a
+ * chunked answer its Content-Range; none when `lengthUnknown`, e.g. a transcoded body), the total
+ * size, the ETag (`etag` by default) and a stored checksum, handed to {@link placeAnswer}.
+ */
+export function placeByAnswer(
+  placement: BodyPlacement | undefined,
+  answer: Record<string, string>,
+  described: Pick<ResponseHeaders, 'checksum'> & { etag?: string; lengthUnknown?: boolean } = {},
+): Uint8Array | undefined {
+  const contentRange = answer['content-range'];
+  const chunked = answer['content-length'] === undefined;
+  const length = described.lengthUnknown
+    ? undefined
+    : chunked
+      ? lengthFromContentRange(contentRange)
+      : Number(answer['content-length']);
+  const headers: ResponseHeaders = {
+    length,
+    totalSize: totalFromContentRange(contentRange) ?? length,
+    etag: described.etag ?? answer.etag,
+    ...(described.checksum !== undefined && { checksum: described.checksum }),
+  };
+  return placeAnswer(placement, headers, chunked);
+}
+
 /** `bytes 0-99/1000` → the total (1000); undefined for `*` or a missing header. */
 export function totalFromContentRange(header: string | undefined): number | undefined {
   const match = header ? /\/(\d+)\s*$/.exec(header) : null;

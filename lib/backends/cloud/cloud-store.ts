@@ -111,7 +111,7 @@ export class CloudStore extends BaseStore<CloudRef> {
       minPartSize: upload.minPartSize,
       maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
-      sendsCallerMemory: this.driver.sendsCallerMemory,
+      sendsCallerMemory: upload.sendsCallerMemory === true,
       uploadPart: (index, offset, bytes, signal) =>
         step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, offset, bytes, attempt)),
       complete: (total, parts, signal) => step(false, signal, (attempt) => upload.complete(total, parts, attempt)),

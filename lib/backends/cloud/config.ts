@@ -3,8 +3,10 @@
  * then environment variables, then defaults. Documented in README.md ("Retries and timeouts",
  * "Configuration precedence").
  */
+import { readFileSync } from 'fs';
+
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
-import { invalidValue, optionalEnum, optionalPositiveInteger } from '../../validate';
+import { badArgument, invalidValue, optionalEnum, optionalPositiveInteger } from '../../validate';
 
 /** Options of every cloud store. */
 export interface CloudCommonOptions {
@@ -122,4 +124,18 @@ const TRANSPORTS: readonly Transport[] = ['lean', 'sdk'];
 export function transportFrom(option: unknown, env: NodeJS.ProcessEnv, variable: string): Transport {
   if (option !== undefined) return optionalEnum(option, 'options.transport', TRANSPORTS, 'lean');
   return optionalEnum(envValue(env, variable), `process.env.${variable}`, TRANSPORTS, 'lean');
+}
+
+/**
+ * The PEM text of a CA bundle file (`caBundle`), read once when the store is made: its
+ * certificates replace Node's trusted set for the store's connections (TLS verification stays on).
+ */
+export function caBundleFrom(path: unknown, name = 'options.caBundle'): string | undefined {
+  if (path === undefined || path === '') return undefined;
+  if (typeof path !== 'string') throw invalidValue(name, 'the path of a PEM file', path);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw badArgument(`Cannot read the CA bundle ${path}: ${(error as Error).message}`, error);
+  }
 }

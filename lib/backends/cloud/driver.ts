@@ -36,7 +36,7 @@ export interface ListPage {
  */
 export interface CloudUpload extends Pick<
   PartSink,
-  'maxParts' | 'minPartSize' | 'maxPartSize' | 'sequential' | 'uploadPart' | 'complete'
+  'maxParts' | 'minPartSize' | 'maxPartSize' | 'sequential' | 'sendsCallerMemory' | 'uploadPart' | 'complete'
 > {
   /** A multipart object's stored checksum is a checksum of part checksums (S3), not of the bytes. */
   readonly compositeChecksums?: boolean;
@@ -55,8 +55,9 @@ export interface CloudDriver {
    */
   parse(uri: string, name: string): CloudRef;
   /**
-   * The driver sends a body from the caller's memory and fails the request, before its last byte,
-   * if the buffer was detached meanwhile (so a `put` needs no private copy).
+   * `write` sends a body from the caller's memory and fails the request, before its last byte,
+   * if the buffer was detached meanwhile (so a `put` needs no private copy). Uploads say the same
+   * of their parts for themselves (CloudUpload.sendsCallerMemory).
    */
   readonly sendsCallerMemory?: boolean;
   /** Refuses an object key the service would store or read under another name (e.g. a trailing '.'). */

@@ -58,9 +58,10 @@ export interface GcsStoreOptions extends CloudCommonOptions {
   /** Objects per list page (default 1000). */
   pageSize?: number;
   /**
-   * How downloads travel (env `S3DLIO_GCS_TRANSPORT`): `lean` (default), the library's own
-   * HTTP/1.1 path, which reads a body straight into its final buffer; or `sdk`. Credentials, the
-   * endpoint and every other request are the SDK's either way.
+   * How downloads and single-request uploads travel (env `S3DLIO_GCS_TRANSPORT`): `lean`
+   * (default), the library's own HTTP/1.1 path, which reads a body straight into its final buffer
+   * and sends a `put` from the caller's memory; or `sdk`. Credentials, the endpoint and every
+   * other request (listing, metadata, resumable uploads of writers, copies) are the SDK's either way.
    */
   transport?: Transport;
 }
@@ -272,7 +273,13 @@ class GcsDriver implements CloudDriver {
     );
   }
 
+  /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
+  get sendsCallerMemory(): boolean {
+    return this.lean !== undefined;
+  }
+
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
+    if (this.lean) return this.lean.write(ref, bytes, signal, contentType);
     // One multipart request, validated with CRC32C by the SDK (resumable uploads are for writers).
     const stream: Writable = this.file(ref).createWriteStream({
       resumable: false,

@@ -12,10 +12,10 @@ import { createHash, createHmac } from 'crypto';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SigV4 from '@smithy/signature-v4';
 
-import type { BodyPlacement, ByteRange, ResponseHeaders } from '../../object-store';
+import type { BodyPlacement, ByteRange } from '../../object-store';
 import type { HttpResponse } from './http/connection';
 import { type HttpPool, type Origin, originOf } from './http/pool';
-import { lengthFromContentRange, placeAnswer, rangeHeader, totalFromContentRange } from './body';
+import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef } from './driver';
 import { encodeKeyPath } from './keys';
 import { xmlFields } from './xml-error';
@@ -102,19 +102,12 @@ export class S3DataPath {
     let placed: Uint8Array | undefined;
     let stored: string | undefined;
     const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
-      const contentRange = answer['content-range'];
-      const chunked = answer['content-length'] === undefined;
-      const length = chunked ? lengthFromContentRange(contentRange) : Number(answer['content-length']);
       const crc = answer['x-amz-checksum-crc32c'];
       // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
       stored = crc !== undefined && !crc.includes('-') ? crc : undefined;
-      const described: ResponseHeaders = {
-        length,
-        totalSize: totalFromContentRange(contentRange) ?? length,
-        etag: answer.etag,
+      placed = placeByAnswer(placement, answer, {
         ...(stored !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: stored } }),
-      };
-      placed = placeAnswer(placement, described, chunked);
+      });
       return placed;
     });
     if (response.status !== 200 && response.status !== 206) throw serviceError(response, ref);

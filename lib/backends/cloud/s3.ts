@@ -3,7 +3,6 @@
  * `@aws-sdk/client-s3`. URI forms: `s3://bucket/key`, and `s3://host:port/bucket/key` to name an
  * endpoint inline (plain HTTP for loopback hosts, HTTPS otherwise).
  */
-import { readFileSync } from 'fs';
 
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
@@ -12,6 +11,7 @@ import {
   CLOUD_COMMON_KEYS,
   type CloudCommonOptions,
   type ConnectionSettings,
+  caBundleFrom,
   connectionSettingsFrom,
   envValue,
   isLoopbackHost,
@@ -208,14 +208,10 @@ class S3Driver implements CloudDriver {
         : optionalBoolean(options.forcePathStyle, 'options.forcePathStyle', false);
     this.requestChecksums = checksumMode(options.checksums, env, 'AWS_REQUEST_CHECKSUM_CALCULATION');
     this.responseChecksums = checksumMode(options.checksums, env, 'AWS_RESPONSE_CHECKSUM_VALIDATION');
-    const caPath = options.caBundle ?? envValue(env, 'AWS_CA_BUNDLE');
-    if (caPath) {
-      try {
-        this.ca = readFileSync(caPath, 'utf8');
-      } catch (error) {
-        throw badArgument(`Cannot read the CA bundle ${caPath}: ${(error as Error).message}`, error);
-      }
-    }
+    this.ca =
+      options.caBundle !== undefined
+        ? caBundleFrom(options.caBundle)
+        : caBundleFrom(envValue(env, 'AWS_CA_BUNDLE'), 'process.env.AWS_CA_BUNDLE');
     // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
     this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     this.connection = connectionSettingsFrom(options, env);
@@ -587,6 +583,11 @@ class S3MultipartUpload implements CloudUpload {
     /** Part bodies on the library's HTTP path (undefined: the SDK's). */
     private readonly lean: S3DataPath | undefined,
   ) {}
+
+  /** Parts on the lean path go from the caller's memory, guarded against a transfer. */
+  get sendsCallerMemory(): boolean {
+    return this.lean !== undefined;
+  }
 
   async uploadPart(index: number, _offset: number, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const UploadId = await this.start(signal);

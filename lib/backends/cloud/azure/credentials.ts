@@ -4,19 +4,24 @@
  * account and endpoint (one connection pool each), and the credential's account checks. Secrets
  * stay in #private fields and are remembered for redaction.
  */
-import * as http from 'http';
-import * as https from 'https';
+import type * as http from 'http';
 import * as net from 'net';
-import type { Duplex } from 'stream';
 
 import type * as AzIdentity from '@azure/identity';
 import type * as AzBlob from '@azure/storage-blob';
 
-import { type ConnectionSettings, connectionSettingsFrom, isLoopbackHost, transportFrom } from '../config';
+import {
+  type ConnectionSettings,
+  caBundleFrom,
+  connectionSettingsFrom,
+  isLoopbackHost,
+  transportFrom,
+} from '../config';
 import { type CloudFailure, redactSecrets, rememberSecrets } from '../errors';
 import { invalidValue } from '../../../validate';
 import type { CloudRef } from '../driver';
 import { HttpPool } from '../http/pool';
+import { proxyAwareAgents } from '../http/proxy-agent';
 import { AzureDataPath } from './data-path';
 import type { AzureStoreOptions } from './options';
 import { lazyPackage } from '../sdk';
@@ -48,54 +53,6 @@ export function accountOf(base: string): string {
   return base.slice('az://'.length).split('/')[0];
 }
 
-/** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
-function boundConnect(socket: Duplex | null | undefined, timeoutMs: number): void {
-  if (!(socket instanceof net.Socket) || !socket.connecting) return;
-  const timer = setTimeout(() => {
-    const error = Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-    socket.destroy(error);
-  }, timeoutMs);
-  const clear = (): void => clearTimeout(timer);
-  socket.once('connect', clear);
-  socket.once('close', clear);
-}
-
-class PooledHttpAgent extends http.Agent {
-  constructor(
-    options: http.AgentOptions,
-    private readonly connectTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    boundConnect(socket, this.connectTimeoutMs);
-    return socket;
-  }
-}
-
-class PooledHttpsAgent extends https.Agent {
-  constructor(
-    options: https.AgentOptions,
-    private readonly connectTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    boundConnect(socket, this.connectTimeoutMs);
-    return socket;
-  }
-}
-
 /** Where the credential came from: decides how a client is built and what it may serve. */
 type Credential =
   | { kind: 'connection-string'; source: string }
@@ -122,13 +79,6 @@ function credentialSecrets(source: string): string[] {
   return parts;
 }
 
-/** Proxy variables the SDK honours; a custom agent would bypass the proxy, so none is set then. */
-function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
-  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'].some(
-    (name) => !!env[name],
-  );
-}
-
 /** The credential of one az:// store and the clients it made. */
 export class AzureClients {
   // Whatever holds a secret (the credential, clients whose URL carries a SAS or whose pipeline
@@ -145,8 +95,10 @@ export class AzureClients {
   /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
   private readonly explicitEndpoint: boolean;
   private readonly connection: ConnectionSettings;
-  private readonly useAgent: boolean;
-  private agents?: { http: http.Agent; https: https.Agent };
+  /** PEM certificates trusted instead of Node's set (`caBundle`), for both transports. */
+  private readonly ca: string | undefined;
+  private agents?: { httpAgent: http.Agent; httpsAgent: http.Agent };
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(options: AzureStoreOptions, env: NodeJS.ProcessEnv) {
     this.#credential = AzureClients.credentialFrom(options, env);
@@ -155,10 +107,11 @@ export class AzureClients {
     const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
     if (endpoint !== undefined) this.endpoint = AzureClients.endpointUrl(endpoint, options.endpoint !== undefined);
     this.explicitEndpoint = options.endpoint !== undefined;
-    this.useAgent = !proxyConfigured(env);
+    this.env = env;
+    this.ca = caBundleFrom(options.caBundle);
     if (transportFrom(options.transport, env, 'S3DLIO_AZURE_TRANSPORT') === 'lean') {
       const { maxSockets, connectTimeoutMs } = this.connection;
-      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, env });
+      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
     }
   }
 
@@ -273,21 +226,25 @@ export class AzureClients {
       // Retries are ours (retry.ts): one policy for every backend.
       retryOptions: { maxTries: 1 },
       keepAliveOptions: { enable: true },
-      ...(this.useAgent && { agent: this.agentFor(url) }),
+      // Our agents for every request: the pool size, connect timeout and CA bundle of the
+      // options, and the proxy variables as the lean path reads them (CONNECT tunnels; the SDK's
+      // own proxy policy steps aside for a given agent, and would drop the CA bundle).
+      agent: this.agentFor(url),
     };
   }
 
-  /** Keep-alive agents with the pool size and connect timeout of the options (one per protocol). */
+  /** Keep-alive agents with the pool size, connect timeout and CA of the options (one per protocol). */
   private agentFor(url: string): http.Agent {
     if (!this.agents) {
       const { connectTimeoutMs, maxSockets } = this.connection;
-      const settings = { keepAlive: true, maxSockets };
-      this.agents = {
-        http: new PooledHttpAgent(settings, connectTimeoutMs),
-        https: new PooledHttpsAgent(settings, connectTimeoutMs),
-      };
+      this.agents = proxyAwareAgents({
+        maxSockets,
+        connectTimeoutMs,
+        env: this.env,
+        ...(this.ca !== undefined && { ca: this.ca }),
+      });
     }
-    return url.startsWith('https:') ? this.agents.https : this.agents.http;
+    return url.startsWith('https:') ? this.agents.httpsAgent : this.agents.httpAgent;
   }
 
   private createClient(account: string): AzBlob.BlobServiceClient {

@@ -8,8 +8,8 @@
  */
 import type * as AzBlob from '@azure/storage-blob';
 
-import type { BodyPlacement, ByteRange, ResponseHeaders, StoredChecksum } from '../../../object-store';
-import { lengthFromContentRange, placeAnswer, rangeHeader, totalFromContentRange } from '../body';
+import type { BodyPlacement, ByteRange, StoredChecksum } from '../../../object-store';
+import { placeByAnswer, rangeHeader } from '../body';
 import type { CloudRef } from '../driver';
 import type { HttpResponse } from '../http/connection';
 import { type HttpPool, type Origin, originOf } from '../http/pool';
@@ -101,20 +101,14 @@ export class AzureDataPath {
     placement: BodyPlacement | undefined,
   ): Promise<Uint8Array> {
     const headers: Record<string, string> = {};
-    if (range) headers['x-ms-range'] = rangeHeader(range);
+    // The standard Range (signed in its own slot), which Azure honours as it does x-ms-range, and
+    // so does any HTTP cache or server in front of it.
+    if (range) headers.range = rangeHeader(range);
     let placed: Uint8Array | undefined;
     const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
-      const contentRange = answer['content-range'];
-      const chunked = answer['content-length'] === undefined;
-      const length = chunked ? lengthFromContentRange(contentRange) : Number(answer['content-length']);
-      const described: ResponseHeaders = {
-        length,
-        totalSize: totalFromContentRange(contentRange) ?? length,
-        etag: answer.etag,
-        // The blob's MD5 (kept by the service for single-request uploads), on ranged reads too.
-        ...md5Checksum(answer['x-ms-blob-content-md5'] ?? (range === undefined ? answer['content-md5'] : undefined)),
-      };
-      placed = placeAnswer(placement, described, chunked);
+      // The blob's MD5 (kept by the service for single-request uploads), on ranged reads too.
+      const md5 = answer['x-ms-blob-content-md5'] ?? (range === undefined ? answer['content-md5'] : undefined);
+      placed = placeByAnswer(placement, answer, md5Checksum(md5));
       return placed;
     });
     if (response.status !== 200 && response.status !== 206) throw serviceError(response);

@@ -250,6 +250,7 @@ export class AzureDriver implements CloudDriver {
       maxPartSize: 4000 * 1024 * 1024,
       // Staging a block id again replaces it: safe to retry.
       partsIdempotent: true,
+      sendsCallerMemory: lean !== undefined,
       uploadPart: async (index, _offset, bytes, signal) => {
         if (lean) return lean.putBlock(ref, blockId(index), bytes, signal);
         await blob.stageBlock(blockId(index), bytes, bytes.byteLength, { abortSignal: signal });

@@ -29,6 +29,11 @@ export interface AzureStoreOptions extends CloudCommonOptions {
    * used at this endpoint); the variable does not.
    */
   endpoint?: string;
+  /**
+   * PEM file of CA certificates to trust instead of Node's set, for every request of the store
+   * (both transports, through proxies too). TLS verification stays on.
+   */
+  caBundle?: string;
   /** Blobs per List Blobs page (default 5000, the Azure maximum). */
   pageSize?: number;
   /**
@@ -49,5 +54,6 @@ export const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
   accountKey: true,
   endpoint: true,
   pageSize: true,
+  caBundle: true,
   transport: true,
 });

@@ -51,23 +51,46 @@ function tunnelled(
   return true;
 }
 
-/** An http.Agent and an https.Agent with these settings, each tunnelling where a proxy applies. */
-export function proxyAwareAgents(settings: { maxSockets: number; ca?: string; env?: NodeJS.ProcessEnv }): {
+/** A TCP connect that has not completed within `timeoutMs` is destroyed with ETIMEDOUT. */
+function boundConnect(socket: Duplex | null | undefined, timeoutMs: number | undefined): Duplex | null | undefined {
+  if (timeoutMs === undefined || !(socket instanceof net.Socket) || !socket.connecting) return socket;
+  const timer = setTimeout(() => {
+    const error = Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    socket.destroy(error);
+  }, timeoutMs);
+  const clear = (): void => clearTimeout(timer);
+  socket.once('connect', clear);
+  socket.once('close', clear);
+  return socket;
+}
+
+/**
+ * An http.Agent and an https.Agent with these settings, each tunnelling where a proxy applies;
+ * `connectTimeoutMs` bounds a direct connection's TCP connect (for SDKs that have no such setting).
+ */
+export function proxyAwareAgents(settings: {
+  maxSockets: number;
+  ca?: string;
+  env?: NodeJS.ProcessEnv;
+  connectTimeoutMs?: number;
+}): {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
 } {
   const env = settings.env ?? process.env;
-  const { maxSockets, ca } = settings;
+  const { maxSockets, ca, connectTimeoutMs } = settings;
 
   class TunnellingHttpAgent extends http.Agent {
     override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
-      return tunnelled('http:', options, env, callback) ? undefined : super.createConnection(options, callback);
+      if (tunnelled('http:', options, env, callback)) return undefined;
+      return boundConnect(super.createConnection(options, callback), connectTimeoutMs);
     }
   }
 
   class TunnellingHttpsAgent extends https.Agent {
     override createConnection(options: https.RequestOptions, callback?: Callback): Duplex | null | undefined {
-      return tunnelled('https:', options, env, callback) ? undefined : super.createConnection(options, callback);
+      if (tunnelled('https:', options, env, callback)) return undefined;
+      return boundConnect(super.createConnection(options, callback), connectTimeoutMs);
     }
   }
 
