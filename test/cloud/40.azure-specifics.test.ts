@@ -2,8 +2,9 @@
  * What only az:// has: the credential kinds (connection string, account key + endpoint, account
  * SAS, environment variables), the https://account.blob.core.windows.net URI form, container and
  * account naming rules, forced pagination, our retries instead of the SDK's (faults injected by a
- * proxy), the connection pool, proxy variables and a CA bundle on every request, and
- * authentication failures that leak no key and no signature.
+ * proxy), the connection pool, proxy variables and a CA bundle on every request, token
+ * credentials (a second Azurite, over HTTPS with OAuth), and authentication failures that leak no
+ * key and no signature.
  */
 import { randomBytes } from 'crypto';
 import * as net from 'net';
@@ -27,7 +28,8 @@ import { startRecordingProxy } from '../helpers/recording-proxy';
 import { EVERY_OPERATION, type OperationName, runEveryOperation } from '../helpers/store-ops';
 import { useTempDir } from '../helpers/temp';
 import { selfSignedCertificate } from '../helpers/tls';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../servers/azurite';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../servers/azurite';
+import type { ProcessServer } from '../servers/process-server';
 import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
 import { azTarget, newBucketName, sdkTransportRun } from './targets';
 
@@ -603,5 +605,115 @@ describe('proxies and a CA bundle (every request: bodies and the SDK’s own)', 
     expect(() => storeAt(serverUrl(), { caBundle: '/nonexistent/ca.pem' })).toThrow(
       /Cannot read the CA bundle \/nonexistent\/ca\.pem/,
     );
+  });
+});
+
+describe('a token credential (options.credential): bearer tokens, asked for and renewed', () => {
+  const tmp = useTempDir('s3dlio-az-oauth-');
+  let server: ProcessServer;
+  let cert = '';
+  beforeAll(async () => {
+    const pair = selfSignedCertificate(tmp.path, 'azurite');
+    cert = pair.certFile;
+    server = await startAzurite({ tls: { certFile: pair.certFile, keyFile: `${tmp.path}/azurite.key` }, oauth: true });
+  });
+  afterAll(() => server?.stop());
+
+  /** A token Azurite's basic OAuth takes (issuer, audience, lifetime; no signature check). */
+  function token(lifetimeSeconds: number): string {
+    const now = Math.floor(Date.now() / 1000);
+    const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const claims = {
+      aud: 'https://storage.azure.com',
+      iss: 'https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/',
+      iat: now - 60,
+      nbf: now - 60,
+      exp: now + lifetimeSeconds,
+    };
+    return `${part({ typ: 'JWT', alg: 'RS256' })}.${part(claims)}.c2lnbmF0dXJl`;
+  }
+
+  /** A credential whose tokens live `lifetimeSeconds`; it counts what it is asked. */
+  function credential(lifetimeSeconds: number): s3dlio.StoreOptionsFor<'az://'>['credential'] & { scopes: string[] } {
+    const scopes: string[] = [];
+    return {
+      scopes,
+      getToken: async (scope: string | string[]) => {
+        scopes.push(String(scope));
+        return { token: token(lifetimeSeconds), expiresOnTimestamp: Date.now() + lifetimeSeconds * 1000 };
+      },
+    };
+  }
+
+  test('every operation with bearer tokens; one token serves many requests; the scope is Azure Storage’s', async () => {
+    const given = credential(3600);
+    const store = s3dlio.storeFor('az://devstoreaccount1/', {
+      credential: given,
+      endpoint: `${server.url}/${AZURITE_ACCOUNT}`,
+      caBundle: cert,
+      maxAttempts: 1,
+    });
+    const seen: OperationName[] = [];
+    await runEveryOperation(store, {
+      bucketUri: `az://devstoreaccount1/${newBucketName('oauth')}/`,
+      schemeUri: 'az://devstoreaccount1/',
+      partSize: 1024 * 1024,
+      after: (operation) => seen.push(operation),
+    });
+    expect(seen).toEqual([...EVERY_OPERATION]);
+    expect(new Set(given.scopes)).toEqual(new Set(['https://storage.azure.com/.default']));
+    // The lean path and the SDK each keep their token: far fewer asks than requests.
+    expect(given.scopes.length).toBeLessThanOrEqual(4);
+    // An account key given too wins (the options' order): the credential is not asked.
+    const unused = credential(3600);
+    const keyed = s3dlio.storeFor('az://devstoreaccount1/', {
+      accountKey: AZURITE_KEY,
+      credential: unused,
+      endpoint: `${server.url}/${AZURITE_ACCOUNT}`,
+      caBundle: cert,
+    });
+    expect(await keyed.listBuckets('az://devstoreaccount1/')).toEqual(expect.any(Array));
+    expect(unused.scopes).toEqual([]);
+  });
+
+  test('a token about to expire is asked for again; an expired one is refused by the server', async () => {
+    const bucketUri = `az://devstoreaccount1/${newBucketName('oauth')}/`;
+    const admin = s3dlio.storeFor('az://devstoreaccount1/', {
+      credential: credential(3600),
+      endpoint: `${server.url}/${AZURITE_ACCOUNT}`,
+      caBundle: cert,
+    });
+    await admin.createBucket(bucketUri);
+    await admin.put(`${bucketUri}obj`, 'tok');
+    // Tokens of 60 s are within the renewal margin: every lean request asks again.
+    const short = credential(60);
+    const store = s3dlio.storeFor('az://devstoreaccount1/', {
+      credential: short,
+      endpoint: `${server.url}/${AZURITE_ACCOUNT}`,
+      caBundle: cert,
+      transport: 'lean',
+    });
+    for (let i = 0; i < 3; i++) expect(Buffer.from(await store.get(`${bucketUri}obj`)).toString()).toBe('tok');
+    expect(short.scopes).toHaveLength(3);
+    const expired = s3dlio.storeFor('az://devstoreaccount1/', {
+      credential: credential(-120),
+      endpoint: `${server.url}/${AZURITE_ACCOUNT}`,
+      caBundle: cert,
+      maxAttempts: 1,
+    });
+    expect(await rejectionOf(expired.get(`${bucketUri}obj`))).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+    await admin.deleteBucket(bucketUri, { force: true });
+  });
+
+  test('a bearer token never goes over plain http; a credential without getToken is refused', async () => {
+    const plain = s3dlio.storeFor('az://devstoreaccount1/', {
+      credential: credential(3600),
+      endpoint: endpoint(),
+      maxAttempts: 1,
+    });
+    expect((await rejectionOf(plain.get(`${base}x`))).message).toMatch(/not permitted/i);
+    expect(() =>
+      s3dlio.storeFor('az://devstoreaccount1/', { credential: { token: 'x' } as never, endpoint: endpoint() }),
+    ).toThrow(/getToken/);
   });
 });

@@ -13,9 +13,19 @@ export function azuriteConnectionString(url: string): string {
   return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url}/${AZURITE_ACCOUNT};`;
 }
 
-/** Starts Azurite (blob service, in memory) on a free loopback port. */
-export async function startAzurite(): Promise<ProcessServer> {
+/**
+ * Starts Azurite (blob service, in memory) on a free loopback port; with `tls`, over HTTPS with
+ * that certificate, and with `oauth`, also accepting bearer tokens (checked for issuer, audience
+ * and lifetime, not for a signature: Azurite's `basic` mode).
+ */
+export async function startAzurite(
+  options: { tls?: { certFile: string; keyFile: string }; oauth?: boolean } = {},
+): Promise<ProcessServer> {
   const port = await freePort();
+  const extra = [
+    ...(options.tls ? ['--cert', options.tls.certFile, '--key', options.tls.keyFile] : []),
+    ...(options.oauth ? ['--oauth', 'basic'] : []),
+  ];
   const bin = path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'azurite-blob');
   return startProcessServer(
     'azurite-blob',
@@ -30,7 +40,9 @@ export async function startAzurite(): Promise<ProcessServer> {
       '--loose',
       '--disableTelemetry',
       '--silent',
+      ...extra,
     ],
     port,
+    { https: options.tls !== undefined },
   );
 }

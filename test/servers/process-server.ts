@@ -4,11 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
+import * as https from 'https';
 import * as net from 'net';
 
 /** A running server process. */
 export interface ProcessServer {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` for a server started with `https: true`). */
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -29,7 +30,12 @@ export function freePort(): Promise<number> {
 
 function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get(url, (response) => {
+    // Any answer will do, over TLS too (whatever certificate the server shows).
+    const get = url.startsWith('https:')
+      ? (target: string, callback: (response: http.IncomingMessage) => void) =>
+          https.get(target, { rejectUnauthorized: false }, callback)
+      : http.get;
+    const request = get(url, (response) => {
       response.resume();
       resolve(true);
     });
@@ -50,9 +56,9 @@ export async function startProcessServer(
   command: string,
   args: string[],
   port: number,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; probePath?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; probePath?: string; https?: boolean } = {},
 ): Promise<ProcessServer> {
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

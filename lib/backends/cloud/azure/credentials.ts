@@ -23,7 +23,7 @@ import type { CloudRef } from '../driver';
 import { HttpPool } from '../http/pool';
 import { proxyAwareAgents } from '../http/proxy-agent';
 import { AzureDataPath } from './data-path';
-import type { AzureStoreOptions } from './options';
+import type { AzureStoreOptions, AzureTokenCredential } from './options';
 import { lazyPackage } from '../sdk';
 
 type BlobSdk = typeof AzBlob;
@@ -58,6 +58,7 @@ type Credential =
   | { kind: 'connection-string'; source: string }
   | { kind: 'sas'; source: string }
   | { kind: 'key'; source: string; onlyAccount?: string }
+  | { kind: 'token'; credential: AzureTokenCredential }
   | { kind: 'default' };
 
 /** A string option that holds a secret: its value never appears in an error. */
@@ -102,7 +103,7 @@ export class AzureClients {
 
   constructor(options: AzureStoreOptions, env: NodeJS.ProcessEnv) {
     this.#credential = AzureClients.credentialFrom(options, env);
-    if (this.#credential.kind !== 'default') rememberSecrets(...credentialSecrets(this.#credential.source));
+    if ('source' in this.#credential) rememberSecrets(...credentialSecrets(this.#credential.source));
     this.connection = connectionSettingsFrom(options, env);
     const endpoint = options.endpoint ?? (env.AZURE_STORAGE_ENDPOINT || undefined);
     if (endpoint !== undefined) this.endpoint = AzureClients.endpointUrl(endpoint, options.endpoint !== undefined);
@@ -140,6 +141,18 @@ export class AzureClients {
     if (sasToken) return { kind: 'sas', source: sasToken.replace(/^\?/, '') };
     const accountKey = secretOption(options.accountKey, 'options.accountKey');
     if (accountKey) return { kind: 'key', source: accountKey };
+    if (options.credential !== undefined) {
+      const given = options.credential as Partial<AzureTokenCredential> | null;
+      if (typeof given !== 'object' || given === null || typeof given.getToken !== 'function') {
+        throw Object.assign(
+          new TypeError(
+            'Expected a token credential (an object with getToken(), e.g. from @azure/identity) for `options.credential`',
+          ),
+          { code: 'ERR_INVALID_ARG_TYPE' },
+        );
+      }
+      return { kind: 'token', credential: options.credential };
+    }
     if (env.AZURE_STORAGE_CONNECTION_STRING)
       return { kind: 'connection-string', source: env.AZURE_STORAGE_CONNECTION_STRING };
     if (env.AZURE_STORAGE_SAS_TOKEN) return { kind: 'sas', source: env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, '') };
@@ -273,6 +286,14 @@ export class AzureClients {
         const url = this.serviceUrl(account);
         const key = new StorageSharedKeyCredential(account, credential.source);
         return new BlobServiceClient(url, key, this.pipelineOptions(url));
+      }
+      case 'token': {
+        const url = this.serviceUrl(account);
+        return new BlobServiceClient(
+          url,
+          credential.credential as AzIdentity.TokenCredential,
+          this.pipelineOptions(url),
+        );
       }
       case 'default': {
         const url = this.serviceUrl(account);

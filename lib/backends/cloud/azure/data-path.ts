@@ -16,21 +16,15 @@ import { type HttpPool, type Origin, originOf } from '../http/pool';
 import { encodeKeyPath } from '../keys';
 import { xmlFields } from '../xml-error';
 import { bufferDetached, isDetached } from '../../../internal/memory';
+import type { AzureTokenCredential } from './options';
 
 /** The OAuth scope of Azure Storage (what the SDK asks tokens for). */
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
 /** A token is renewed this long before it expires. */
 const TOKEN_MARGIN_MS = 2 * 60_000;
 
-/** What the library needs of an Azure token credential (`@azure/core-auth`'s TokenCredential). */
-interface TokenCredential {
-  getToken(scope: string, options?: { abortSignal?: AbortSignal }): Promise<AccessToken | null>;
-}
-
-interface AccessToken {
-  token: string;
-  expiresOnTimestamp: number;
-}
+type TokenCredential = AzureTokenCredential;
+type AccessToken = NonNullable<Awaited<ReturnType<TokenCredential['getToken']>>>;
 
 /** How requests of one client are authorized. */
 type Authorization =
@@ -181,6 +175,10 @@ export class AzureDataPath {
         stringToSign(method, credential.accountName, path, query, headers, length),
       )}`;
     } else if (authorization.kind === 'token') {
+      // As the SDK: a bearer token never goes over plain HTTP.
+      if (this.origin.protocol !== 'https:') {
+        throw new Error('Bearer token authentication is not permitted over plain http: use an https:// endpoint');
+      }
       headers.authorization = `Bearer ${(await this.token(authorization.credential, signal)).token}`;
     }
   }

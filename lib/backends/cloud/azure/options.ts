@@ -4,7 +4,7 @@ import { optionKeys } from '../../../internal/option-keys';
 
 /**
  * Options of an az:// store. Credentials: the first one given among the options (connection
- * string, SAS token, account key), else among the environment variables in the same order, else
+ * string, SAS token, account key, token credential), else among the environment variables in the same order, else
  * `DefaultAzureCredential` (managed identity, workload identity, Azure CLI, ...).
  */
 export interface AzureStoreOptions extends CloudCommonOptions {
@@ -21,6 +21,12 @@ export interface AzureStoreOptions extends CloudCommonOptions {
    * `AZURE_STORAGE_ACCOUNT` when that is set).
    */
   accountKey?: string;
+  /**
+   * A token credential (`@azure/identity`'s `DefaultAzureCredential`, `ClientSecretCredential`,
+   * ..., or any object with `getToken`): requests carry its bearer tokens, asked for the scope
+   * `https://storage.azure.com/.default` and renewed before they expire. HTTPS endpoints only.
+   */
+  credential?: AzureTokenCredential;
   /**
    * Blob service URL instead of `https://<account>.blob.core.windows.net` (env
    * `AZURE_STORAGE_ENDPOINT`), e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite. An
@@ -46,12 +52,21 @@ export interface AzureStoreOptions extends CloudCommonOptions {
   transport?: Transport;
 }
 
+/** What the library needs of an Azure token credential (`@azure/core-auth`'s `TokenCredential`). */
+export interface AzureTokenCredential {
+  getToken(
+    scopes: string | string[],
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+}
+
 /** Keys of {@link AzureStoreOptions}. */
 export const AZURE_STORE_KEYS = optionKeys<AzureStoreOptions>()({
   ...CLOUD_COMMON_KEYS,
   connectionString: true,
   sasToken: true,
   accountKey: true,
+  credential: true,
   endpoint: true,
   pageSize: true,
   caBundle: true,
