@@ -7,7 +7,7 @@
  */
 import type * as Gcs from '@google-cloud/storage';
 
-import { crc32cBase64 } from '../../checksum';
+import { crc32c, crc32cBase64 } from '../../checksum';
 import type { BodyPlacement, ByteRange } from '../../object-store';
 import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef } from './driver';
@@ -66,6 +66,37 @@ export class GcsDataPath {
     if (signal?.aborted) throw signal.reason;
     const response = await this.pool.send(this.origin, { method: 'POST', path, headers, body: bytes, signal });
     if (response.status < 200 || response.status > 299) throw serviceError(response);
+  }
+
+  /**
+   * A resumable upload session (created at the first part): parts go out in order, from the
+   * caller's memory when they end on a 256 KiB boundary, and the last request carries the whole
+   * object's CRC32C for the service to check.
+   */
+  openUpload(ref: CloudRef, contentType: string | undefined): GcsResumableUpload {
+    const path = `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=resumable&name=${encodeStrictly(ref.key)}`;
+    const start = async (signal: AbortSignal | undefined): Promise<Session> => {
+      const metadata = Buffer.from(JSON.stringify(contentType !== undefined ? { contentType } : {}));
+      const headers = { ...(await this.authorization()), 'content-type': 'application/json; charset=UTF-8' };
+      if (signal?.aborted) throw signal.reason;
+      const response = await this.pool.send(this.origin, { method: 'POST', path, headers, body: metadata, signal });
+      const location = response.headers.location;
+      if (response.status !== 200 || location === undefined) throw serviceError(response);
+      const url = new URL(location, `${this.origin.protocol}//${this.origin.hostname}`);
+      return { origin: originOf(url), path: `${url.pathname}${url.search}` };
+    };
+    const send = async (
+      session: Session,
+      range: string,
+      body: Uint8Array,
+      extra: Record<string, string>,
+      signal: AbortSignal | undefined,
+    ): Promise<HttpResponse> => {
+      const headers = { ...(await this.authorization()), 'content-range': range, ...extra };
+      if (signal?.aborted) throw signal.reason;
+      return this.pool.send(session.origin, { method: 'PUT', path: session.path, headers, body, signal });
+    };
+    return new GcsResumableUpload(start, send);
   }
 
   /**
@@ -130,5 +161,90 @@ export class GcsDataPath {
       for (const [name, value] of Object.entries(given as Record<string, string>)) headers[name.toLowerCase()] = value;
     }
     return headers;
+  }
+}
+
+/** Where a resumable session's requests go (the URI the service answered with). */
+interface Session {
+  origin: Origin;
+  path: string;
+}
+
+/** Resumable chunks other than the last must be whole multiples of this. */
+const QUANTUM = 256 * 1024;
+
+/** One resumable upload: parts in order, then the final request with the total and CRC32C. */
+export class GcsResumableUpload {
+  #session: Promise<Session> | undefined;
+  /** Bytes the service has persisted. */
+  private persisted = 0;
+  /** Bytes past the last 256 KiB boundary, kept (a copy) for the next request. */
+  private carry: Uint8Array = new Uint8Array(0);
+  private crc = 0;
+
+  constructor(
+    private readonly start: (signal: AbortSignal | undefined) => Promise<Session>,
+    private readonly send: (
+      session: Session,
+      range: string,
+      body: Uint8Array,
+      extra: Record<string, string>,
+      signal: AbortSignal | undefined,
+    ) => Promise<HttpResponse>,
+  ) {}
+
+  /**
+   * Sends `bytes` after everything before it; what does not end on a 256 KiB boundary waits for
+   * the next part. Not to be retried: bytes handed to the session cannot be taken back.
+   */
+  async part(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    if (isDetached(bytes.buffer)) throw bufferDetached('data');
+    const session = await this.session(signal);
+    this.crc = crc32c(bytes, this.crc);
+    // Caller memory as it is, unless bytes are carried over from the last part (then one copy).
+    const body = this.carry.byteLength === 0 ? bytes : Buffer.concat([this.carry, bytes]);
+    const aligned = body.byteLength - (body.byteLength % QUANTUM);
+    if (aligned > 0) {
+      const end = this.persisted + aligned - 1;
+      const response = await this.send(
+        session,
+        `bytes ${this.persisted}-${end}/*`,
+        body.subarray(0, aligned),
+        {},
+        signal,
+      );
+      if (response.status !== 308) throw serviceError(response);
+      // The service says how much it kept (`Range: bytes=0-N`): all of it, or the upload is broken.
+      const kept = /^bytes=0-(\d+)$/.exec(response.headers.range ?? '');
+      if (!kept || Number(kept[1]) !== end) {
+        throw Object.assign(new Error(`the service kept ${response.headers.range ?? 'nothing'} of bytes 0-${end}`), {
+          code: 'ERR_RESUMABLE_OFFSET',
+        });
+      }
+      this.persisted += aligned;
+    }
+    this.carry = Buffer.from(body.subarray(aligned)); // < 256 KiB
+  }
+
+  /** The final request: what is left, the total, and the whole object's CRC32C. */
+  async complete(total: number, signal: AbortSignal | undefined): Promise<void> {
+    const session = await this.session(signal);
+    const rest = this.carry;
+    const range = rest.byteLength > 0 ? `bytes ${this.persisted}-${total - 1}/${total}` : `bytes */${total}`;
+    const hash = Buffer.alloc(4);
+    hash.writeUInt32BE(this.crc >>> 0);
+    const response = await this.send(
+      session,
+      range,
+      rest,
+      { 'x-goog-hash': `crc32c=${hash.toString('base64')}` },
+      signal,
+    );
+    if (response.status !== 200 && response.status !== 201) throw serviceError(response);
+  }
+
+  private session(signal: AbortSignal | undefined): Promise<Session> {
+    this.#session ??= this.start(signal);
+    return this.#session;
   }
 }

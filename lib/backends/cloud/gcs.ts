@@ -58,10 +58,11 @@ export interface GcsStoreOptions extends CloudCommonOptions {
   /** Objects per list page (default 1000). */
   pageSize?: number;
   /**
-   * How downloads and single-request uploads travel (env `S3DLIO_GCS_TRANSPORT`): `lean`
-   * (default), the library's own HTTP/1.1 path, which reads a body straight into its final buffer
-   * and sends a `put` from the caller's memory; or `sdk`. Credentials, the endpoint and every
-   * other request (listing, metadata, resumable uploads of writers, copies) are the SDK's either way.
+   * How object bodies travel (env `S3DLIO_GCS_TRANSPORT`): `lean` (default), the library's own
+   * HTTP/1.1 path, which reads a download straight into its final buffer and sends uploads (one
+   * request, or a writer's resumable session) from the caller's memory; or `sdk`. Credentials,
+   * the endpoint and every other request (listing, metadata, copies, buckets) are the SDK's
+   * either way.
    */
   transport?: Transport;
 }
@@ -368,6 +369,24 @@ class GcsDriver implements CloudDriver {
   }
 
   openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
+    if (this.lean) {
+      const upload = this.lean.openUpload(ref, options.contentType);
+      return {
+        maxParts: Number.MAX_SAFE_INTEGER,
+        minPartSize: 1,
+        sequential: true,
+        // Bytes already handed to the session cannot be taken back: no blind retry of a part.
+        partsIdempotent: false,
+        sendsCallerMemory: true,
+        uploadPart: (_index, _offset, bytes, signal) => upload.part(bytes, signal),
+        complete: async (total, _parts, signal) => {
+          await upload.complete(total, signal);
+          return {};
+        },
+        // The session is never finalized, so nothing becomes visible.
+        abort: async () => undefined,
+      };
+    }
     // A resumable upload session: the SDK sends the bytes in order and finalizes at end().
     let opening: Promise<Writable> | undefined;
     let stream: Writable | undefined;
