@@ -7,15 +7,16 @@
  * exactly the original bytes, or rejects with ERR_BUFFER_DETACHED and leaves no object and no
  * temporary file. Every case runs in a child process started with --expose-gc, which collects the
  * transferred memory and then overwrites freed memory with a pattern, so that a job still reading
- * or writing it would show (wrong bytes, EFAULT, SIGSEGV).
+ * or writing it would show (wrong bytes, EFAULT, SIGSEGV). These are the local stores and data
+ * generation; the cloud stores are test/safety/11.
  */
 import { execFileSync } from 'child_process';
 import { mkdirSync } from 'fs';
 
 import { fillRandom, generateData } from '../../lib';
-import { azTarget, gsTarget, newBucketName, s3StoreOptions, s3Target, sdkTransportRun } from '../cloud/targets';
 import { runNodeJson, runNodeScript } from '../helpers/child';
 import { expectSameBytes } from '../helpers/local';
+import { type Outcome, GC, PRELUDE, expectSafe } from '../helpers/detach';
 import { useTempDir } from '../helpers/temp';
 
 // Child processes that fill, copy and collect hundreds of MiB, on a shared two-core machine.
@@ -23,112 +24,6 @@ jest.setTimeout(240_000);
 
 const tmp = useTempDir('s3dlio-safety-mem-');
 const MiB = 1024 * 1024;
-const GC = ['--expose-gc'];
-
-/** What a child reports for one call. */
-interface Outcome {
-  label: string;
-  /** The call resolved. */
-  ok: boolean;
-  /** The rejection's code, name, uri. */
-  code?: string;
-  name?: string;
-  uri?: string;
-  /** Whether the transfer really detached the buffer (false for memory that cannot be). */
-  detached: boolean;
-  /** The stored object exists / holds exactly the original bytes. */
-  exists: boolean;
-  same: boolean;
-  /** Temporary files left in the object's directory. */
-  temps: string[];
-}
-
-/** Code shared by the child scripts (after `LIB` and `ARGS`). */
-const PRELUDE = `
-  const s3dlio = require(LIB);
-  const fs = require('fs');
-  const path = require('path');
-  const crypto = require('crypto');
-  const TEMP = /\\.s3dlio-\\d+-[0-9a-f]{16}\\.tmp$/;
-
-  const digest = (view) => crypto.createHash('sha256').update(view).digest('hex');
-
-  // An input of one of the kinds a caller can pass, filled with random bytes.
-  function makeInput(kind, size) {
-    let data, buffer, bytes;
-    switch (kind) {
-      case 'buffer': data = bytes = Buffer.allocUnsafeSlow(size); buffer = data.buffer; break;
-      case 'unaligned': { const b = Buffer.allocUnsafeSlow(size + 3); data = bytes = b.subarray(3); buffer = b.buffer; break; }
-      case 'arraybuffer': buffer = data = new ArrayBuffer(size); bytes = new Uint8Array(buffer); break;
-      case 'dataview': buffer = new ArrayBuffer(size); data = new DataView(buffer); bytes = new Uint8Array(buffer); break;
-      case 'float64': buffer = new ArrayBuffer(size); data = new Float64Array(buffer); bytes = new Uint8Array(buffer); break;
-      case 'shared': buffer = new SharedArrayBuffer(size); data = bytes = new Uint8Array(buffer); break;
-      case 'addon': data = bytes = s3dlio.allocAligned(size); buffer = data.buffer; break;
-      case 'addon-unaligned': { const a = s3dlio.allocAligned(size + 1); data = bytes = a.subarray(1); buffer = a.buffer; break; }
-      default: throw new Error('unknown kind ' + kind);
-    }
-    crypto.randomFillSync(bytes);
-    return { data, buffer, sha: digest(bytes) };
-  }
-
-  // Transfers the buffer away and drops the new owner, so a collection frees its memory.
-  function transfer(input, how = 'structuredClone') {
-    try {
-      if (how === 'postMessage') {
-        const { port1, port2 } = new MessageChannel();
-        port1.postMessage(input.buffer, [input.buffer]);
-        port1.close(); port2.close();
-      } else {
-        structuredClone(input.buffer, { transfer: [input.buffer] });
-      }
-    } catch {
-      // SharedArrayBuffer: cannot be transferred
-    }
-    return input.buffer.byteLength === 0;
-  }
-
-  // Collects, then fills freshly allocated memory with a pattern: memory freed by the collection is
-  // likely reused, so a job reading it would see 0xA5 bytes, not the caller's.
-  function collectAndReuse(size) {
-    global.gc(); global.gc();
-    const keep = [];
-    for (let i = 0; i < 4; i++) keep.push(Buffer.alloc(Math.min(Math.max(size, 4096), 16 * 1024 * 1024), 0xa5));
-    global.gc();
-    return keep.length;
-  }
-
-  function fileOf(uri) { return uri.replace(/^[a-z]+:\\/\\//, ''); }
-
-  function stateOf(uri, sha) {
-    const file = fileOf(uri);
-    const dir = path.dirname(file);
-    const temps = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => TEMP.test(n)) : [];
-    if (!fs.existsSync(file)) return { exists: false, same: false, temps };
-    return { exists: true, same: digest(fs.readFileSync(file)) === sha, temps };
-  }
-
-  async function settle(label, promise, uri, sha, detached, state = stateOf) {
-    let result;
-    try {
-      await promise;
-      result = { ok: true };
-    } catch (error) {
-      result = { ok: false, code: error.code, name: error.name, uri: error.uri, message: error.message };
-    }
-    return { label, detached, ...result, ...(await state(uri, sha)) };
-  }
-`;
-
-/** Either exactly the original bytes, or ERR_BUFFER_DETACHED (S3dlioError, with the URI) and nothing stored. */
-function expectSafe(outcome: Outcome, uri?: string): void {
-  if (outcome.ok) {
-    expect(outcome).toMatchObject({ exists: true, same: true });
-  } else {
-    expect(outcome).toMatchObject({ code: 'ERR_BUFFER_DETACHED', name: 'S3dlioError', exists: false });
-    if (uri !== undefined) expect(outcome.uri).toBe(uri);
-  }
-  expect(outcome.temps).toEqual([]);
-}
 
 const TRANSFERABLE = ['buffer', 'unaligned', 'arraybuffer', 'dataview', 'float64'];
 const KINDS = [...TRANSFERABLE, 'shared', 'addon', 'addon-unaligned'];
@@ -417,133 +312,6 @@ describe('fillRandom', () => {
     const target = Buffer.alloc(size);
     await fillRandom(target, options);
     expectSameBytes(target, await generateData(size, options));
-  });
-});
-
-describe('s3:// put (moto)', () => {
-  const target = s3Target();
-  const bucket = newBucketName('detach');
-  const store = target.store();
-
-  beforeAll(() => store.createBucket(target.bucketUri(bucket)));
-  afterAll(() => store.deleteBucket(target.bucketUri(bucket), { force: true }));
-
-  test('single PUT and multipart: the exact bytes, or ERR_BUFFER_DETACHED with no object and no pending upload', async () => {
-    const script = `${PRELUDE}
-      const { S3Client, ListMultipartUploadsCommand } = require('@aws-sdk/client-s3');
-      (async () => {
-        const { options, bucket } = ARGS;
-        const store = s3dlio.storeFor('s3://', options);
-        const client = new S3Client({ endpoint: options.endpoint, region: options.region, credentials: options.credentials, forcePathStyle: true });
-        const pending = async () => (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
-        const state = async (uri, sha) => {
-          try { return { exists: true, same: digest(await store.get(uri)) === sha, temps: [] }; }
-          catch (error) { if (error.code !== 'ERR_NOT_FOUND') throw error; return { exists: false, same: false, temps: [] }; }
-        };
-        const out = [];
-        const putOptions = { multipartThreshold: 8 * 1024 * 1024, partSize: 5 * 1024 * 1024, concurrency: 1 };
-        for (const [label, size, when] of [['single', 6 * 1024 * 1024, 'running'], ['single', 6 * 1024 * 1024, 'before'], ['multipart', 24 * 1024 * 1024, 'running'], ['multipart', 24 * 1024 * 1024, 'after-first-part']]) {
-          const input = makeInput('buffer', size);
-          const uri = 's3://' + bucket + '/' + label + '-' + when;
-          let detached = false;
-          if (when === 'before') detached = transfer(input);
-          const promise = store.put(uri, input.data, putOptions);
-          promise.catch(() => undefined);
-          if (when === 'running') detached = transfer(input);
-          if (when === 'after-first-part') {
-            while ((await pending()).length === 0) await new Promise((r) => setTimeout(r, 2));
-            detached = transfer(input);
-          }
-          collectAndReuse(size);
-          const outcome = await settle(label + ' ' + when, promise, uri, input.sha, detached, state);
-          out.push({ ...outcome, pendingUploads: (await pending()).length });
-        }
-        console.log('RESULT ' + JSON.stringify(out));
-      })();`;
-    const outcomes = await runNodeJson<Array<Outcome & { pendingUploads: number }>>(
-      script,
-      { options: s3StoreOptions(), bucket },
-      GC,
-    );
-    expect(outcomes).toHaveLength(4);
-    for (const outcome of outcomes) {
-      expect(outcome.detached).toBe(true);
-      expectSafe(outcome);
-      expect(outcome.pendingUploads).toBe(0);
-    }
-    // The SDK transport sends a copy made before put() returns: a transfer after the call changes
-    // nothing. The lean transport sends the caller's memory itself: transferred before it went
-    // out, the put is refused.
-    expect(outcomes[0]).toMatchObject(
-      sdkTransportRun() ? { ok: true, same: true } : { ok: false, code: 'ERR_BUFFER_DETACHED', exists: false },
-    );
-    // Detached before the call, or before the writer took any part: refused.
-    expect(outcomes.slice(1, 3).map((o) => o.code)).toEqual(['ERR_BUFFER_DETACHED', 'ERR_BUFFER_DETACHED']);
-  });
-});
-
-/** az:// and gs://: the scheme URI and store options a child process makes its store with. */
-const OTHER_CLOUDS = [
-  {
-    target: azTarget,
-    schemeUri: 'az://devstoreaccount1/',
-    options: () => ({ connectionString: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING }),
-  },
-  {
-    target: gsTarget,
-    schemeUri: 'gs://',
-    options: () => ({ endpoint: process.env.S3DLIO_TEST_GCS_ENDPOINT, projectId: 'test' }),
-  },
-];
-
-describe.each(OTHER_CLOUDS)('$schemeUri put', ({ target: targetOf, schemeUri, options }) => {
-  const target = targetOf();
-  const bucket = newBucketName('detach');
-  const store = target.store();
-
-  beforeAll(() => store.createBucket(target.bucketUri(bucket)));
-  afterAll(() => store.deleteBucket(target.bucketUri(bucket), { force: true }));
-
-  test('one request and a multipart write: the exact bytes, or ERR_BUFFER_DETACHED and no object', async () => {
-    const script = `${PRELUDE}
-      (async () => {
-        const { schemeUri, options, base } = ARGS;
-        const store = s3dlio.storeFor(schemeUri, options);
-        const state = async (uri, sha) => {
-          try { return { exists: true, same: digest(await store.get(uri)) === sha, temps: [] }; }
-          catch (error) { if (error.code !== 'ERR_NOT_FOUND') throw error; return { exists: false, same: false, temps: [] }; }
-        };
-        const out = [];
-        const putOptions = { multipartThreshold: 8 * 1024 * 1024, partSize: 4 * 1024 * 1024, concurrency: 1 };
-        for (const [label, size, when] of [['single', 6 * 1024 * 1024, 'running'], ['single', 6 * 1024 * 1024, 'before'], ['parts', 20 * 1024 * 1024, 'running']]) {
-          const input = makeInput('buffer', size);
-          const uri = base + label + '-' + when;
-          let detached = false;
-          if (when === 'before') detached = transfer(input);
-          const promise = store.put(uri, input.data, putOptions);
-          promise.catch(() => undefined);
-          if (when === 'running') detached = transfer(input);
-          collectAndReuse(size);
-          out.push(await settle(label + ' ' + when, promise, uri, input.sha, detached, state));
-        }
-        console.log('RESULT ' + JSON.stringify(out));
-      })();`;
-    const outcomes = await runNodeJson<Outcome[]>(
-      script,
-      { schemeUri, options: options(), base: target.bucketUri(bucket) },
-      GC,
-    );
-    expect(outcomes).toHaveLength(3);
-    for (const outcome of outcomes) {
-      expect(outcome.detached).toBe(true);
-      expectSafe(outcome);
-    }
-    // The SDK transport sends a copy made before put() returns; the lean one sends the caller's
-    // memory itself, so a transfer before it went out refuses the put.
-    expect(outcomes[0]).toMatchObject(
-      sdkTransportRun() ? { ok: true, same: true } : { ok: false, code: 'ERR_BUFFER_DETACHED', exists: false },
-    );
-    expect(outcomes[1]).toMatchObject({ code: 'ERR_BUFFER_DETACHED' });
   });
 });
 
