@@ -272,6 +272,15 @@ describe('against a server as strict as GCS, watching the wire', () => {
     expect(server.activeUploads).toBe(0);
   });
 
+  test('an aborted writer leaves no object and no open session', async () => {
+    const writer = strict.createWriter(`${root}resumable/aborted`, { partSize: 256 * 1024 });
+    await writer.write(testBytes(700_000, 44));
+    await writer.abort();
+    expect(await strict.exists(`${root}resumable/aborted`)).toBe(false);
+    // The lean path cancels the session; the SDK's stream is only dropped (the session expires).
+    if (!sdkTransportRun()) expect(server.activeUploads).toBe(0);
+  });
+
   test('copy and rename follow rewrite tokens until done', async () => {
     const data = testBytes(200_000, 41);
     await strict.put(`${root}cp/src`, data);

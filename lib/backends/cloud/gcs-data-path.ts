@@ -96,7 +96,12 @@ export class GcsDataPath {
       if (signal?.aborted) throw signal.reason;
       return this.pool.send(session.origin, { method: 'PUT', path: session.path, headers, body, signal });
     };
-    return new GcsResumableUpload(start, send);
+    const cancel = async (session: Session, signal: AbortSignal | undefined): Promise<HttpResponse> => {
+      const headers = await this.authorization();
+      if (signal?.aborted) throw signal.reason;
+      return this.pool.send(session.origin, { method: 'DELETE', path: session.path, headers, signal });
+    };
+    return new GcsResumableUpload(start, send, cancel);
   }
 
   /**
@@ -191,6 +196,7 @@ export class GcsResumableUpload {
       extra: Record<string, string>,
       signal: AbortSignal | undefined,
     ) => Promise<HttpResponse>,
+    private readonly cancel: (session: Session, signal: AbortSignal | undefined) => Promise<HttpResponse>,
   ) {}
 
   /**
@@ -241,6 +247,21 @@ export class GcsResumableUpload {
       signal,
     );
     if (response.status !== 200 && response.status !== 201) throw serviceError(response);
+  }
+
+  /**
+   * Cancels the session (DELETE; the service answers 499), so nothing is left open. Nothing to do
+   * when none was created; safe to repeat (an unknown session is 404).
+   */
+  async abort(signal: AbortSignal | undefined): Promise<void> {
+    const opened = this.#session;
+    if (!opened) return;
+    const session = await opened.catch(() => undefined);
+    if (!session) return; // never created: nothing staged
+    const response = await this.cancel(session, signal);
+    if (response.status !== 499 && response.status !== 404 && (response.status < 200 || response.status > 299)) {
+      throw serviceError(response);
+    }
   }
 
   private session(signal: AbortSignal | undefined): Promise<Session> {

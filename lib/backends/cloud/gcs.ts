@@ -383,8 +383,8 @@ class GcsDriver implements CloudDriver {
           await upload.complete(total, signal);
           return {};
         },
-        // The session is never finalized, so nothing becomes visible.
-        abort: async () => undefined,
+        // The session is cancelled: nothing becomes visible, nothing stays open.
+        abort: (signal) => upload.abort(signal),
       };
     }
     // A resumable upload session: the SDK sends the bytes in order and finalizes at end().
