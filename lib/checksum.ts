@@ -40,7 +40,12 @@ export function verifyStoredChecksum(bytes: Uint8Array, stored: StoredChecksum, 
 
 /** CRC32C as the services send it: the 4 bytes big-endian, base64. */
 export function crc32cBase64(bytes: Uint8Array): string {
-  const value = Buffer.alloc(4);
-  value.writeUInt32BE(native.crc32c(bytes, 0));
-  return value.toString('base64');
+  return crc32cValueBase64(native.crc32c(bytes, 0));
+}
+
+/** A CRC32C value (e.g. one computed piece by piece with {@link crc32c}) as the services send it. */
+export function crc32cValueBase64(value: number): string {
+  const encoded = Buffer.alloc(4);
+  encoded.writeUInt32BE(value >>> 0);
+  return encoded.toString('base64');
 }

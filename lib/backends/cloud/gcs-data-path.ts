@@ -7,13 +7,13 @@
  */
 import type * as Gcs from '@google-cloud/storage';
 
-import { crc32c, crc32cBase64 } from '../../checksum';
+import { crc32c, crc32cBase64, crc32cValueBase64 } from '../../checksum';
 import type { BodyPlacement, ByteRange } from '../../object-store';
 import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef } from './driver';
 import { encodeStrictly } from './keys';
 import type { HttpResponse } from './http/connection';
-import { type HttpPool, type Origin, originOf } from './http/pool';
+import { type HttpPool, type HttpRequest, type Origin, originOf } from './http/pool';
 import { bufferDetached, isDetached } from '../../internal/memory';
 
 /** `crc32c=…` of an `x-goog-hash` header. */
@@ -56,15 +56,12 @@ export class GcsDataPath {
     signal: AbortSignal | undefined,
     contentType: string | undefined,
   ): Promise<void> {
-    if (isDetached(bytes.buffer)) throw bufferDetached('data');
     const path = `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=media&name=${encodeStrictly(ref.key)}`;
-    const headers: Record<string, string> = {
-      ...(await this.authorization()),
+    const headers = {
       'content-type': contentType ?? 'application/octet-stream',
       'x-goog-hash': `crc32c=${crc32cBase64(bytes)}`,
     };
-    if (signal?.aborted) throw signal.reason;
-    const response = await this.pool.send(this.origin, { method: 'POST', path, headers, body: bytes, signal });
+    const response = await this.request(this.origin, { method: 'POST', path, headers, body: bytes, signal });
     if (response.status < 200 || response.status > 299) throw serviceError(response);
   }
 
@@ -75,33 +72,11 @@ export class GcsDataPath {
    */
   openUpload(ref: CloudRef, contentType: string | undefined): GcsResumableUpload {
     const path = `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=resumable&name=${encodeStrictly(ref.key)}`;
-    const start = async (signal: AbortSignal | undefined): Promise<Session> => {
-      const metadata = Buffer.from(JSON.stringify(contentType !== undefined ? { contentType } : {}));
-      const headers = { ...(await this.authorization()), 'content-type': 'application/json; charset=UTF-8' };
-      if (signal?.aborted) throw signal.reason;
-      const response = await this.pool.send(this.origin, { method: 'POST', path, headers, body: metadata, signal });
-      const location = response.headers.location;
-      if (response.status !== 200 || location === undefined) throw serviceError(response);
-      const url = new URL(location, `${this.origin.protocol}//${this.origin.hostname}`);
-      return { origin: originOf(url), path: `${url.pathname}${url.search}` };
-    };
-    const send = async (
-      session: Session,
-      range: string,
-      body: Uint8Array,
-      extra: Record<string, string>,
-      signal: AbortSignal | undefined,
-    ): Promise<HttpResponse> => {
-      const headers = { ...(await this.authorization()), 'content-range': range, ...extra };
-      if (signal?.aborted) throw signal.reason;
-      return this.pool.send(session.origin, { method: 'PUT', path: session.path, headers, body, signal });
-    };
-    const cancel = async (session: Session, signal: AbortSignal | undefined): Promise<HttpResponse> => {
-      const headers = await this.authorization();
-      if (signal?.aborted) throw signal.reason;
-      return this.pool.send(session.origin, { method: 'DELETE', path: session.path, headers, signal });
-    };
-    return new GcsResumableUpload(start, send, cancel);
+    return new GcsResumableUpload(
+      (origin, request) => this.request(origin, request),
+      { origin: this.origin, path },
+      contentType,
+    );
   }
 
   /**
@@ -116,12 +91,11 @@ export class GcsDataPath {
   ): Promise<Uint8Array> {
     // Bucket and object name each one path segment, every byte but A-Z a-z 0-9 - _ . ~ encoded.
     const path = `${this.prefix}/b/${encodeStrictly(ref.bucket)}/o/${encodeStrictly(ref.key)}?alt=media`;
-    const headers: Record<string, string> = { ...(await this.authorization()) };
+    const headers: Record<string, string> = {};
     if (range) headers.range = rangeHeader(range);
-    if (signal?.aborted) throw signal.reason;
     let placed: Uint8Array | undefined;
     let stored: string | undefined;
-    const response = await this.pool.send(this.origin, {
+    const response = await this.request(this.origin, {
       method: 'GET',
       path,
       headers,
@@ -152,6 +126,13 @@ export class GcsDataPath {
       }
     }
     return body;
+  }
+
+  /** Sends `request` with the auth client's headers (where the SDK would send them). */
+  private async request(origin: Origin, request: HttpRequest): Promise<HttpResponse> {
+    const headers = { ...(await this.authorization()), ...request.headers };
+    if (request.signal?.aborted) throw request.signal.reason;
+    return this.pool.send(origin, { ...request, headers });
   }
 
   /** The auth client's headers, unless the SDK would send this endpoint's requests without them. */
@@ -188,15 +169,11 @@ export class GcsResumableUpload {
   private crc = 0;
 
   constructor(
-    private readonly start: (signal: AbortSignal | undefined) => Promise<Session>,
-    private readonly send: (
-      session: Session,
-      range: string,
-      body: Uint8Array,
-      extra: Record<string, string>,
-      signal: AbortSignal | undefined,
-    ) => Promise<HttpResponse>,
-    private readonly cancel: (session: Session, signal: AbortSignal | undefined) => Promise<HttpResponse>,
+    /** Sends a request with the client's credentials. */
+    private readonly request: (origin: Origin, request: HttpRequest) => Promise<HttpResponse>,
+    /** Where the session is asked for (`uploadType=resumable`). */
+    private readonly initiation: Session,
+    private readonly contentType: string | undefined,
   ) {}
 
   /**
@@ -204,21 +181,15 @@ export class GcsResumableUpload {
    * the next part. Not to be retried: bytes handed to the session cannot be taken back.
    */
   async part(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    // Checked here too: bytes carried over would otherwise go out alone, as if these were empty.
     if (isDetached(bytes.buffer)) throw bufferDetached('data');
-    const session = await this.session(signal);
     this.crc = crc32c(bytes, this.crc);
     // Caller memory as it is, unless bytes are carried over from the last part (then one copy).
     const body = this.carry.byteLength === 0 ? bytes : Buffer.concat([this.carry, bytes]);
     const aligned = body.byteLength - (body.byteLength % QUANTUM);
     if (aligned > 0) {
       const end = this.persisted + aligned - 1;
-      const response = await this.send(
-        session,
-        `bytes ${this.persisted}-${end}/*`,
-        body.subarray(0, aligned),
-        {},
-        signal,
-      );
+      const response = await this.put(`bytes ${this.persisted}-${end}/*`, body.subarray(0, aligned), {}, signal);
       if (response.status !== 308) throw serviceError(response);
       // The service says how much it kept (`Range: bytes=0-N`): all of it, or the upload is broken.
       const kept = /^bytes=0-(\d+)$/.exec(response.headers.range ?? '');
@@ -234,18 +205,9 @@ export class GcsResumableUpload {
 
   /** The final request: what is left, the total, and the whole object's CRC32C. */
   async complete(total: number, signal: AbortSignal | undefined): Promise<void> {
-    const session = await this.session(signal);
     const rest = this.carry;
     const range = rest.byteLength > 0 ? `bytes ${this.persisted}-${total - 1}/${total}` : `bytes */${total}`;
-    const hash = Buffer.alloc(4);
-    hash.writeUInt32BE(this.crc >>> 0);
-    const response = await this.send(
-      session,
-      range,
-      rest,
-      { 'x-goog-hash': `crc32c=${hash.toString('base64')}` },
-      signal,
-    );
+    const response = await this.put(range, rest, { 'x-goog-hash': `crc32c=${crc32cValueBase64(this.crc)}` }, signal);
     if (response.status !== 200 && response.status !== 201) throw serviceError(response);
   }
 
@@ -258,14 +220,35 @@ export class GcsResumableUpload {
     if (!opened) return;
     const session = await opened.catch(() => undefined);
     if (!session) return; // never created: nothing staged
-    const response = await this.cancel(session, signal);
+    const response = await this.request(session.origin, { method: 'DELETE', path: session.path, headers: {}, signal });
     if (response.status !== 499 && response.status !== 404 && (response.status < 200 || response.status > 299)) {
       throw serviceError(response);
     }
   }
 
-  private session(signal: AbortSignal | undefined): Promise<Session> {
+  /** A PUT of `body` at `range` of the session (created by the first one). */
+  private async put(
+    range: string,
+    body: Uint8Array,
+    extra: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
     this.#session ??= this.start(signal);
-    return this.#session;
+    const { origin, path } = await this.#session;
+    return this.request(origin, { method: 'PUT', path, headers: { 'content-range': range, ...extra }, body, signal });
+  }
+
+  /** Asks for the session; its URI is where every later request goes. */
+  private async start(signal: AbortSignal | undefined): Promise<Session> {
+    const { origin, path } = this.initiation;
+    const metadata = Buffer.from(
+      JSON.stringify(this.contentType !== undefined ? { contentType: this.contentType } : {}),
+    );
+    const headers = { 'content-type': 'application/json; charset=UTF-8' };
+    const response = await this.request(origin, { method: 'POST', path, headers, body: metadata, signal });
+    const location = response.headers.location;
+    if (response.status !== 200 || location === undefined) throw serviceError(response);
+    const url = new URL(location, `${origin.protocol}//${origin.hostname}`);
+    return { origin: originOf(url), path: `${url.pathname}${url.search}` };
   }
 }

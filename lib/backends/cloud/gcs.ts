@@ -157,7 +157,7 @@ class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
   private readonly storage: Gcs.Storage;
   private readonly pageSize: number;
-  /** Downloads on the library's HTTP path (undefined: the SDK's). */
+  /** Object bodies on the library's HTTP path (undefined: the SDK's). */
   private readonly lean: GcsDataPath | undefined;
 
   /**

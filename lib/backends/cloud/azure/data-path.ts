@@ -15,7 +15,6 @@ import type { HttpResponse } from '../http/connection';
 import { type HttpPool, type Origin, originOf } from '../http/pool';
 import { encodeKeyPath } from '../keys';
 import { xmlFields } from '../xml-error';
-import { bufferDetached, isDetached } from '../../../internal/memory';
 import type { AzureTokenCredential } from './options';
 
 /** The OAuth scope of Azure Storage (what the SDK asks tokens for). */
@@ -121,14 +120,14 @@ export class AzureDataPath {
   ): Promise<void> {
     const headers: Record<string, string> = { 'x-ms-blob-type': 'BlockBlob' };
     if (contentType !== undefined) headers['x-ms-blob-content-type'] = contentType;
-    const response = await this.send(ref, 'PUT', '', headers, attached(bytes), signal);
+    const response = await this.send(ref, 'PUT', '', headers, bytes, signal);
     if (response.status < 200 || response.status > 299) throw serviceError(response);
   }
 
   /** Put Block (one staged block of a block blob) from the caller's memory, like {@link write}. */
   async putBlock(ref: CloudRef, blockId: string, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const query = `comp=block&blockid=${encodeURIComponent(blockId)}`;
-    const response = await this.send(ref, 'PUT', query, {}, attached(bytes), signal);
+    const response = await this.send(ref, 'PUT', query, {}, bytes, signal);
     if (response.status < 200 || response.status > 299) throw serviceError(response);
   }
 
@@ -198,12 +197,6 @@ export class AzureDataPath {
     });
     return asked;
   }
-}
-
-/** `bytes`, refused if its buffer was detached (it would read as empty: an empty blob). */
-function attached(bytes: Uint8Array): Uint8Array {
-  if (isDetached(bytes.buffer)) throw bufferDetached('data');
-  return bytes;
 }
 
 /**
