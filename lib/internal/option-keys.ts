@@ -32,16 +32,22 @@ export function optionKeys<O extends object>(): (keys: { [K in keyof Required<O>
 /**
  * Validates an optional options object (`undefined` or a plain object) whose own keys must all be
  * in `keys`. `owner` names what takes the options in the message (`get`, `a file:// store`, ...).
+ * `refused` maps keys that users bring from elsewhere (another backend's option) to the reason
+ * this owner cannot honour them and what to do instead, so they get that instead of a guess.
  */
 export function expectKnownOptions<O extends object>(
   value: unknown,
   keys: OptionKeys<O>,
   owner: string,
   name = 'options',
+  refused: Readonly<Record<string, string>> = {},
 ): Partial<O> {
   const options = expectOptions<O>(value, name);
   for (const key in options) {
     if (!keys.set.has(key) && Object.prototype.hasOwnProperty.call(options, key)) {
+      if (Object.prototype.hasOwnProperty.call(refused, key)) {
+        throw invalidArgValue(`\`${name}.${key}\` is not supported by ${owner}: ${refused[key]}`);
+      }
       throw unknownKey('option', key, keys.names, owner, name);
     }
   }
@@ -61,7 +67,11 @@ function unknownKey(noun: string, key: string, names: readonly string[], owner: 
   const guess = closestName(key, names);
   const hint = guess === undefined ? '' : ` (did you mean \`${guess}\`?)`;
   const accepted = names.length === 0 ? 'none' : names.join(', ');
-  const error = new RangeError(`Unknown ${noun} \`${shown}\` in \`${name}\` of ${owner}${hint}; accepted: ${accepted}`);
+  return invalidArgValue(`Unknown ${noun} \`${shown}\` in \`${name}\` of ${owner}${hint}; accepted: ${accepted}`);
+}
+
+function invalidArgValue(message: string): RangeError {
+  const error = new RangeError(message);
   Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_VALUE', enumerable: true });
   return error;
 }

@@ -495,10 +495,16 @@ const GCS_STORE_KEYS = optionKeys<GcsStoreOptions>()({
   transport: true,
 });
 
+/** Options of the other clouds that a gs:// store cannot honour, with what to do instead. */
+const GCS_REFUSED_KEYS = {
+  caBundle:
+    "the GCS SDK's own requests (listing, metadata, deletes) take no CA per client; start Node with NODE_EXTRA_CA_CERTS=<file> to trust a private CA in the whole process",
+};
+
 /** The gs:// backend. */
 export class GcsStore extends CloudStore {
   constructor(options?: GcsStoreOptions) {
-    const opts = expectKnownOptions(options, GCS_STORE_KEYS, 'a gs:// store');
+    const opts = expectKnownOptions(options, GCS_STORE_KEYS, 'a gs:// store', 'options', GCS_REFUSED_KEYS);
     super(new GcsDriver(opts), retryPolicyFrom(opts), opts);
   }
 }
