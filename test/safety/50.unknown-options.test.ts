@@ -172,10 +172,14 @@ describe('storeFor and the store constructors take the options of their own sche
   });
 
   test("another cloud's option that a scheme cannot honour says why and what to do instead", async () => {
-    const error = await failureOf(() => s3dlio.storeFor('gs://', { caBundle: '/etc/ssl/certs/ca-certificates.crt' } as never));
+    const error = await failureOf(() =>
+      s3dlio.storeFor('gs://', { caBundle: '/etc/ssl/certs/ca-certificates.crt' } as never),
+    );
     expect(error).toBeInstanceOf(RangeError);
     expect(error.code).toBe('ERR_INVALID_ARG_VALUE');
-    expect(error.message).toMatch(/^`options\.caBundle` is not supported by a gs:\/\/ store: .*NODE_EXTRA_CA_CERTS=<file>/);
+    expect(error.message).toMatch(
+      /^`options\.caBundle` is not supported by a gs:\/\/ store: .*NODE_EXTRA_CA_CERTS=<file>/,
+    );
     expect(error.message).not.toMatch(/did you mean|Unknown option/);
     // A key outside the refused list is still an unknown option with its hint.
     await expectRefused(() => s3dlio.storeFor('gs://', { cabundle: 'x' } as never), 'cabundle');
