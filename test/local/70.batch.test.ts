@@ -256,15 +256,18 @@ describe('mixed file:// + direct:// batches (module functions)', () => {
 });
 
 describe('getMany memory: small objects share slabs, results never overlap', () => {
-  test.each(SCHEMES)('%s:// — the threads of one call fill the same slab (a few small files take one)', async (scheme) => {
-    const box = sandbox(tmp.path, scheme, 'one-slab');
-    const uris = Array.from({ length: 32 }, (_, index) => box.uri(`f-${index}.bin`));
-    uris.forEach((uri, index) => writeFileSync(uri.replace(/^\w+:\/\//, ''), testBytes(128 * 1024, index + 1)));
-    const results = await getMany(uris, { concurrency: 16 });
-    results.forEach((bytes, index) => expectSameBytes(bytes, testBytes(128 * 1024, index + 1), uris[index]));
-    // 4 MiB fit one 8 MiB slab: one ArrayBuffer, not one per thread that took part.
-    expect(new Set(results.map((bytes) => bytes.buffer)).size).toBe(1);
-  });
+  test.each(SCHEMES)(
+    '%s:// — the threads of one call fill the same slab (a few small files take one)',
+    async (scheme) => {
+      const box = sandbox(tmp.path, scheme, 'one-slab');
+      const uris = Array.from({ length: 32 }, (_, index) => box.uri(`f-${index}.bin`));
+      uris.forEach((uri, index) => writeFileSync(uri.replace(/^\w+:\/\//, ''), testBytes(128 * 1024, index + 1)));
+      const results = await getMany(uris, { concurrency: 16 });
+      results.forEach((bytes, index) => expectSameBytes(bytes, testBytes(128 * 1024, index + 1), uris[index]));
+      // 4 MiB fit one 8 MiB slab: one ArrayBuffer, not one per thread that took part.
+      expect(new Set(results.map((bytes) => bytes.buffer)).size).toBe(1);
+    },
+  );
 
   test.each(SCHEMES)('%s:// — writing into one result never changes another, sizes 0 B to 1.5 MiB', async (scheme) => {
     const box = sandbox(tmp.path, scheme, 'slabs');
