@@ -2,12 +2,13 @@
 // same run on the same server.
 //
 //   npm run bench:http -- [--runs N] [--sizes 1,64,512] [--small N] [--tls=false] [--multipart MiB]
-//                         [--s3=false] [--azure=false] [--out FILE]
+//                         [--s3=false] [--azure=false] [--gcs=false] [--out FILE]
 //
 // The server is nginx on loopback (bench/lib/nginx.mjs: sendfile from /dev/shm, PUT via its dav
 // module, plain HTTP and TLS 1.3), which answers path-style S3 GETs and PUTs at kernel speed, so
 // the figures are the clients'. It serves Azure's path-style blob URLs too: az:// Get Blob and
-// Put Blob are measured there against the plain @azure/storage-blob call. Multipart uploads need
+// Put Blob are measured there against the plain @azure/storage-blob call, and GCS media downloads
+// (through a location that maps their URLs to the files) against @google-cloud/storage. Multipart uploads need
 // a real S3 API: they run on moto, whose
 // speed (a Python server) bounds them; there only the CPU per GiB and the ratio mean much.
 // Clients, each in a fresh process (bench/lib/http-child.mjs):
@@ -25,6 +26,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { MiB, GiB, median, parseArgs, renderTable } from './lib/util.mjs';
+import { loadLibrary } from './lib/load.mjs';
 import { startNginx } from './lib/nginx.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,6 +41,7 @@ const args = parseArgs(process.argv.slice(2), {
   multipart: { type: 'int', default: 256, min: 0 },
   s3: { type: 'boolean', default: true },
   azure: { type: 'boolean', default: true },
+  gcs: { type: 'boolean', default: true },
   out: { type: 'string', default: path.join(root, 'bench', 'results', 'http.json') },
 });
 const withTls = args.tls;
@@ -126,22 +129,38 @@ function addRows(entries, baselines) {
   }
 }
 
-const nginx = await startNginx();
+// The objects: each size made of one random MiB repeated, the small ones its first 64 KiB.
+const bucket = 'bench';
+const block = Buffer.allocUnsafeSlow(MiB);
+randomFillSync(block);
+const objects = sizes.map((size) => {
+  const data = Buffer.allocUnsafeSlow(size);
+  for (let offset = 0; offset < size; offset += MiB) block.copy(data, offset, 0, Math.min(MiB, size - offset));
+  return { key: `obj-${size}`, data };
+});
+const smallKeys = Array.from({ length: args.small }, (_, i) => `small/k-${String(i).padStart(5, '0')}`);
+const smallData = block.subarray(0, 64 * 1024);
+// GCS sends every object's CRC32C, and its clients check whole downloads against it.
+const { crc32c } = await loadLibrary();
+const crcHeader = (data) => {
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32c(data));
+  return `crc32c=${crc.toString('base64')}`;
+};
+const gcsHashes = Object.fromEntries([
+  ...objects.map(({ key, data }) => [`/storage/v1/b/${bucket}/o/${key}`, crcHeader(data)]),
+  ...smallKeys.map((key) => [`/storage/v1/b/${bucket}/o/${key}`, crcHeader(smallData)]),
+]);
+
+const nginx = await startNginx({ gcsHashes });
 let moto;
 try {
-  const bucket = 'bench';
   const bucketDir = nginx.bucket(bucket);
   const putDir = nginx.bucket('put', { writable: true });
-  const block = Buffer.allocUnsafeSlow(MiB);
-  randomFillSync(block);
-  for (const size of sizes) {
-    const data = Buffer.allocUnsafeSlow(size);
-    for (let offset = 0; offset < size; offset += MiB) block.copy(data, offset, 0, Math.min(MiB, size - offset));
-    writeFileSync(path.join(bucketDir, `obj-${size}`), data, { mode: 0o644 });
-  }
-  const smallKeys = Array.from({ length: args.small }, (_, i) => `small/k-${String(i).padStart(5, '0')}`);
+  for (const { key, data } of objects) writeFileSync(path.join(bucketDir, key), data, { mode: 0o644 });
+  objects.length = 0; // the files hold them now
   nginx.bucket(`${bucket}/small`);
-  for (const key of smallKeys) writeFileSync(path.join(bucketDir, key), block.subarray(0, 64 * 1024), { mode: 0o644 });
+  for (const key of smallKeys) writeFileSync(path.join(bucketDir, key), smallData, { mode: 0o644 });
 
   const servers = [{ name: 'http', endpoint: nginx.url, env: {} }];
   if (withTls) {
@@ -276,6 +295,35 @@ try {
       for (const client of ['sdk', 'lean:single', 'sdk:single']) {
         const spec = { ...common, client, bucket: 'put', size, cleanup: putDir };
         entries.push(summarize('put', label, client, size, child('put', spec)));
+      }
+      addRows(entries, ['sdk']);
+    }
+  }
+  // gs:// downloads on the same nginx: a location maps the JSON API's media URLs
+  // (/storage/v1/b/<bucket>/o/<name>?alt=media) to the files. GCS uploads are POSTs naming the
+  // object in the query (uploadType=media or resumable), which nginx's dav module cannot take:
+  // they are not measured here.
+  if (args.gcs) {
+    const size = sizes[sizes.length - 1];
+    const common = { cloud: 'gs', endpoint: nginx.url, runs: args.runs };
+    {
+      const label = `gs GET ${size / MiB} MiB http, into a reused buffer`;
+      console.error(`${label}...`);
+      const url = `${nginx.url}/storage/v1/b/${bucket}/o/obj-${size}?alt=media`;
+      const entries = [summarize('get', label, 'curl', size, shellRuns(`curl -s -o /dev/null '${url}'`, args.runs))];
+      for (const client of ['socket', 'sdk', 'lean:default', 'lean:one', 'sdk:default']) {
+        const spec = { ...common, client, bucket, key: `obj-${size}`, size, into: true };
+        entries.push(summarize('get', label, client, size, child('get', spec), { into: true }));
+      }
+      addRows(entries, ['curl', 'socket', 'sdk']);
+    }
+    {
+      const label = `gs GET ${args.small} x 64 KiB, ${args.concurrency} in flight, http`;
+      console.error(`${label}...`);
+      const entries = [];
+      for (const client of ['sdk', 'lean:get', 'lean:getMany', 'sdk:get']) {
+        const spec = { ...common, client, bucket, keys: smallKeys, concurrency: args.concurrency };
+        entries.push(summarize('small', label, client, smallKeys.length * 64 * 1024, child('small', spec)));
       }
       addRows(entries, ['sdk']);
     }

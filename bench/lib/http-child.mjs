@@ -51,10 +51,28 @@ async function sdkClient() {
 const AZ_ACCOUNT = 'devstoreaccount1';
 const AZ_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const azure = spec.cloud === 'az';
+const gcs = spec.cloud === 'gs';
 
 /** The object's URI for the library, by cloud. */
 function uriOf(bucket, key) {
-  return azure ? `az://${AZ_ACCOUNT}/${bucket}/${key}` : `s3://${bucket}/${key}`;
+  return azure ? `az://${AZ_ACCOUNT}/${bucket}/${key}` : gcs ? `gs://${bucket}/${key}` : `s3://${bucket}/${key}`;
+}
+
+/** A plain @google-cloud/storage bucket at the endpoint (custom endpoint: no credentials, as the library's). */
+async function gcsBucket(bucket) {
+  const { Storage } = await import('@google-cloud/storage');
+  return new Storage({ apiEndpoint: spec.endpoint, projectId: 'bench' }).bucket(bucket);
+}
+
+/** The plain GCS SDK download of a whole object (createReadStream): into `into`, else a new buffer. */
+async function gcsGet(bucket, key, into) {
+  if (!into) return (await bucket.file(key).download())[0];
+  let offset = 0;
+  for await (const chunk of bucket.file(key).createReadStream()) {
+    into.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return into.subarray(0, offset);
 }
 
 /** The plain Azure SDK client of a container (shared key, as the library's store). */
@@ -82,6 +100,14 @@ async function azGet(container, key, into) {
 
 async function libraryStore(transport) {
   const s3dlio = await loadLibrary();
+  if (gcs) {
+    return s3dlio.storeFor('gs://', {
+      endpoint: spec.endpoint,
+      projectId: 'bench',
+      transport,
+      ...(spec.maxSockets && { maxSockets: spec.maxSockets }),
+    });
+  }
   if (azure) {
     return s3dlio.storeFor(`az://${AZ_ACCOUNT}/`, {
       endpoint: `${spec.endpoint}/${AZ_ACCOUNT}`,
@@ -119,7 +145,7 @@ function intoTarget(size) {
 function socketGet(url, size, into) {
   const target = into ?? Buffer.allocUnsafeSlow(size);
   const scratch = Buffer.allocUnsafeSlow(64 * 1024);
-  const { hostname, port, pathname, protocol } = new URL(url);
+  const { hostname, port, pathname, search, protocol } = new URL(url);
   return new Promise((resolve, reject) => {
     let received = -1; // -1: still in the head
     let head = Buffer.alloc(0);
@@ -146,15 +172,23 @@ function socketGet(url, size, into) {
     const options = { host: hostname, port: Number(port), onread };
     const socket = protocol === 'https:' ? tls.connect({ ...options, servername: undefined }) : net.connect(options);
     socket.on('error', reject);
-    socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+    socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
   });
 }
 
 async function getter() {
   const { client, endpoint, bucket, key, size } = spec;
   const into = spec.into ? intoTarget(size) : undefined;
-  const path = azure ? `${AZ_ACCOUNT}/${bucket}/${key}` : `${bucket}/${key}`;
+  const path = azure
+    ? `${AZ_ACCOUNT}/${bucket}/${key}`
+    : gcs
+      ? `storage/v1/b/${bucket}/o/${encodeURIComponent(key)}?alt=media`
+      : `${bucket}/${key}`;
   if (client === 'socket') return () => socketGet(`${endpoint}/${path}`, size, into);
+  if (client === 'sdk' && gcs) {
+    const gcsBucketClient = await gcsBucket(bucket);
+    return () => gcsGet(gcsBucketClient, key, into);
+  }
   if (client === 'sdk' && azure) {
     const container = await azContainer(bucket);
     return () => azGet(container, key, into);
@@ -201,7 +235,10 @@ async function runGet() {
 async function runSmall() {
   const { client, bucket, keys, concurrency } = spec;
   let one;
-  if (client === 'sdk' && azure) {
+  if (client === 'sdk' && gcs) {
+    const gcsBucketClient = await gcsBucket(bucket);
+    one = (key) => gcsGet(gcsBucketClient, key);
+  } else if (client === 'sdk' && azure) {
     const container = await azContainer(bucket);
     one = (key) => azGet(container, key);
   } else if (client === 'sdk') {

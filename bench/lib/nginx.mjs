@@ -58,8 +58,10 @@ async function waitForPort(port, timeoutMs = 10_000) {
  * Starts nginx serving `<dir>/www` (returned as `root`): `http://127.0.0.1:<port>/` and
  * `https://127.0.0.1:<tlsPort>/` with the certificate `cert` (PEM path). Buckets are directories
  * of `root`; make them world-readable (the worker runs as nobody), and world-writable for PUTs.
+ * GCS media URLs (`/storage/v1/b/<bucket>/o/<name>`) serve `<bucket>/<name>`, with the
+ * `x-goog-hash` value `gcsHashes` gives for that decoded path.
  */
-export async function startNginx({ workers = 1 } = {}) {
+export async function startNginx({ workers = 1, gcsHashes = {} } = {}) {
   const binary = findNginx();
   const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 's3dlio-nginx-'));
   chmodSync(dir, 0o755);
@@ -109,6 +111,12 @@ export async function startNginx({ workers = 1 } = {}) {
       dav_methods PUT DELETE;
       create_full_put_path on;
       dav_access user:rw group:rw all:rw;
+      # GCS media downloads (JSON API, objects.get?alt=media): the decoded object name is the
+      # path below the bucket's directory.
+      location ~ ^/storage/v1/b/([^/]+)/o/(.+)$ {
+        alias ${root}/$1/$2;
+        add_header x-goog-hash $goog_hash;
+      }
       ${listen.includes('ssl') ? `ssl_certificate ${cert}; ssl_certificate_key ${key}; ssl_protocols TLSv1.3;` : ''}
     }`;
   writeFileSync(
@@ -126,6 +134,13 @@ http {
   fastcgi_temp_path ${temp}/fastcgi;
   uwsgi_temp_path ${temp}/uwsgi;
   scgi_temp_path ${temp}/scgi;
+  # The CRC32C GCS sends with an object (x-goog-hash), by decoded media path: clients check it.
+  map $uri $goog_hash {
+    default "";
+    ${Object.entries(gcsHashes)
+      .map(([uri, hash]) => `"${uri}" "${hash}";`)
+      .join('\n    ')}
+  }
   ${server(`127.0.0.1:${port}`)}
   ${server(`127.0.0.1:${tlsPort} ssl`)}
 }
