@@ -16,7 +16,19 @@ export interface ForwardProxy {
   stop(): Promise<void>;
 }
 
-export async function startForwardProxy(options: { requireAuth?: string } = {}): Promise<ForwardProxy> {
+/** Settings of a forward proxy. */
+export interface ForwardProxyOptions {
+  /** The Proxy-Authorization value to demand (407 without it). */
+  requireAuth?: string;
+  /**
+   * Host names only this proxy knows, and the address each stands for: a client can reach such a
+   * host through the proxy and in no other way, which proves its requests all went through it.
+   */
+  hosts?: Record<string, string>;
+}
+
+export async function startForwardProxy(options: ForwardProxyOptions = {}): Promise<ForwardProxy> {
+  const address = (host: string): string => options.hosts?.[host] ?? host;
   const seen: string[] = [];
   const authorizations: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -35,7 +47,7 @@ export async function startForwardProxy(options: { requireAuth?: string } = {}):
     delete headers['proxy-authorization'];
     const forwarded = http.request(
       {
-        host: target.hostname,
+        host: address(target.hostname),
         port: target.port,
         method: request.method,
         path: `${target.pathname}${target.search}`,
@@ -60,7 +72,7 @@ export async function startForwardProxy(options: { requireAuth?: string } = {}):
       return;
     }
     const [host, port] = (request.url ?? '').split(/:(?=\d+$)/);
-    const out = net.connect(Number(port), host.replace(/^\[|\]$/g, ''), () => {
+    const out = net.connect(Number(port), address(host.replace(/^\[|\]$/g, '')), () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.byteLength > 0) out.write(head);
       out.pipe(client);

@@ -89,7 +89,9 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
         port: target.port,
         method: req.method,
         path: raw,
-        headers: req.headers,
+        // A TLS front says so, as terminating proxies do: servers that answer with their own URLs
+        // (a GCS resumable session's Location) then name the front's scheme, not plain http.
+        headers: options.tls ? { ...req.headers, 'x-forwarded-proto': 'https' } : req.headers,
         agent,
       },
       (answer) => {

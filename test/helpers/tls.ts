@@ -1,6 +1,7 @@
 /**
- * Self-signed TLS certificates for 127.0.0.1, made with the openssl command (each is its own CA:
- * trusting the certificate file is what `caBundle` / `AWS_CA_BUNDLE` / `--ca-bundle` do).
+ * Self-signed TLS certificates for 127.0.0.1 (or a host name), made with the openssl command (each
+ * is its own CA: trusting the certificate file is what `caBundle` / `AWS_CA_BUNDLE` /
+ * `--ca-bundle` / `NODE_EXTRA_CA_CERTS` do).
  */
 import { execFileSync } from 'child_process';
 import { readFileSync } from 'fs';
@@ -13,17 +14,17 @@ export interface SelfSigned {
   cert: string;
 }
 
-/** Writes `<name>.key` and `<name>.pem` into `dir`. */
-export function selfSignedCertificate(dir: string, name: string): SelfSigned {
+/** Writes `<name>.key` and `<name>.pem` into `dir`, a certificate for `host` (an IP address or a name). */
+export function selfSignedCertificate(dir: string, name: string, host = '127.0.0.1'): SelfSigned {
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.pem`);
   execFileSync(
     'openssl',
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2'].concat([
       '-subj',
-      '/CN=127.0.0.1',
+      `/CN=${host}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${/^[\d.]+$|:/.test(host) ? 'IP' : 'DNS'}:${host}`,
     ]),
     { stdio: 'ignore' },
   );
