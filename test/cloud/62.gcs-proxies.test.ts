@@ -17,7 +17,7 @@ import { newBucketName } from './targets';
 
 const tmp = useTempDir('s3dlio-gcs-proxies-');
 const emulator = (): string => process.env.S3DLIO_TEST_GCS_ENDPOINT as string;
-const storeAt = (endpoint: string, extra: s3dlio.GcsStoreOptions = {}): s3dlio.ObjectStore =>
+const storeAt = (endpoint: string, extra: s3dlio.StoreOptionsFor<'gs://'> = {}): s3dlio.ObjectStore =>
   s3dlio.storeFor('gs://', { endpoint, projectId: 'test', retryBaseDelayMs: 5, ...extra });
 
 test('HTTP_PROXY carries every request to an http:// endpoint, with its credentials; NO_PROXY bypasses it', async () => {
