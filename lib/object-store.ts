@@ -7,6 +7,7 @@ import type { ReadableStream } from 'stream/web';
 
 import { optionKeys } from './internal/option-keys';
 import type { Scheme } from './uri';
+import type { StoreStats } from './stats';
 import { optionalPositiveInteger } from './validate';
 
 /** Options every async operation accepts. */
@@ -324,6 +325,12 @@ export interface ObjectStore {
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]>;
   /** Writes many objects; rejects with `BatchError` listing each failure. */
   putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void>;
+  /**
+   * What this store has sent to storage so far: requests (retries included), errors, bytes,
+   * requests in flight, latency percentiles, and for a cloud store the same per endpoint with
+   * its health. A snapshot: later requests do not change it.
+   */
+  stats(): StoreStats;
 }
 
 // The keys each operation accepts, checked against the interfaces above by tsc.

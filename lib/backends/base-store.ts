@@ -31,6 +31,7 @@ import {
 } from '../internal/batch';
 import { bufferDetached, isDetached } from '../internal/memory';
 import { expectKnownOptions } from '../internal/option-keys';
+import { RequestCounters } from './request-counters';
 import {
   BATCH_KEYS,
   type BatchOptions,
@@ -65,6 +66,7 @@ import {
   putSettings,
 } from '../object-store';
 import { OperationScope, runOperation } from '../operation';
+import type { StoreStats } from '../stats';
 import type { Scheme } from '../uri';
 import {
   expectArray,
@@ -481,8 +483,18 @@ export abstract class BaseStore<R> implements ObjectStore {
    * how many one request handles). It runs `request` as it is; recording hooks in here.
    */
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- what a recording writes
-  protected io<T>(_op: IoOp, _uri: string, request: () => Promise<T>, _objects = 1): Promise<T> {
-    return request();
+  protected io<T>(_op: IoOp, _uri: string, request: () => Promise<T>, _objects = 1, bytesOut = 0): Promise<T> {
+    return this.ioCounters ? this.ioCounters.track(request, false, bytesOut) : request();
+  }
+
+  /**
+   * The counters of `stats()` where each I/O is one request (local and in-memory stores); a store
+   * that counts its requests itself (per endpoint, with retries) has none.
+   */
+  protected readonly ioCounters: RequestCounters | undefined = new RequestCounters();
+
+  stats(): StoreStats {
+    return { scheme: this.scheme, ...(this.ioCounters ?? new RequestCounters()).snapshot(), endpoints: [] };
   }
 
   /**
@@ -509,9 +521,9 @@ export abstract class BaseStore<R> implements ObjectStore {
       sendsCallerMemory: wholeBuffer && sink.sendsCallerMemory,
       allocate: sink.allocate?.bind(sink),
       uploadPart: (index, offset, bytes, signal) =>
-        this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal)),
+        this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal), 1, bytes.byteLength),
       complete: (total, parts, signal) => this.io('PUT', uri, () => sink.complete(total, parts, signal)),
-      putWhole: (bytes, signal) => this.io('PUT', uri, () => sink.putWhole(bytes, signal)),
+      putWhole: (bytes, signal) => this.io('PUT', uri, () => sink.putWhole(bytes, signal), 1, bytes.byteLength),
       abort: () => this.io('DELETE', uri, () => sink.abort()),
       storedSize: (signal) => this.io('STAT', uri, () => sink.storedSize(signal)),
     };

@@ -63,7 +63,13 @@ export class MemoryStore extends BaseStore<Ref> {
   }
 
   protected async writeObject(ref: Ref, uri: string, bytes: Uint8Array, scope: OperationScope, w: WriteSettings) {
-    await this.io('PUT', uri, async () => void this.store(ref, uri, privateCopy(bytes, w.name), scope));
+    await this.io(
+      'PUT',
+      uri,
+      async () => void this.store(ref, uri, privateCopy(bytes, w.name), scope),
+      1,
+      bytes.byteLength,
+    );
   }
 
   protected openUpload(ref: Ref, uri: string): PartSink {

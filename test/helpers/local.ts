@@ -13,8 +13,8 @@ export type LocalScheme = 'file' | 'direct';
 /** The two local schemes; most behaviour suites run on both. */
 export const SCHEMES: readonly LocalScheme[] = ['file', 'direct'];
 
-/** Every ObjectStore method, also available as a module function of the same name. */
-export type Api = Omit<ObjectStore, 'scheme'>;
+/** Every ObjectStore method, also available as a module function of the same name (stats() is per store). */
+export type Api = Omit<ObjectStore, 'scheme' | 'stats'>;
 
 /**
  * The two ways to call the API: the module functions (`import { get } from 's3dlio'`) and the

@@ -14,24 +14,42 @@ import { optionalPositiveInteger } from '../../validate';
 import { BaseStore, DEFAULT_CONCURRENCY, type ListEntry, type RefKind, type WriteSettings } from '../base-store';
 import { TruncatedBodyError } from './body';
 import type { CloudDriver, CloudRef, ListPage } from './driver';
+import { type Endpoint, EndpointSet, isNoHealthyEndpoint, noHealthyFailure } from './endpoints/endpoint-set';
 import { type CloudFailure, classifyNetworkError, cloudError, timeoutFailure } from './errors';
 import { type RetryPolicy, withRetry } from './retry';
+import type { StoreStats } from '../../stats';
+
+/** Where a request goes, when not to the endpoint the strategy picks, and the body it sends. */
+interface Route {
+  /** The endpoint a multipart upload was opened on: its upload id is known there. */
+  endpoint?: Endpoint;
+  /** Bytes of the request body (for the stats). */
+  bytesOut?: number;
+}
 
 /** The store shared by the cloud backends: a ref is a bucket and key, each primitive a request. */
 export class CloudStore extends BaseStore<CloudRef> {
   override readonly scheme: 's3' | 'az' | 'gs';
 
   private readonly multipartThreshold: number | undefined;
+  /** Where requests go: one endpoint, or several fronting the same storage. */
+  protected readonly endpoints: EndpointSet;
+  /** Requests are counted per endpoint, attempt by attempt (see `request`). */
+  protected override readonly ioCounters = undefined;
+  /** The driver of what no endpoint changes: parsing, identities, classifying failures. */
+  protected readonly driver: CloudDriver;
 
   constructor(
-    protected readonly driver: CloudDriver,
+    endpoints: EndpointSet | CloudDriver,
     protected readonly retryPolicy: RetryPolicy,
     rangeDefaults: RangeSettings = {},
   ) {
     // Copy the fields needed only: the options object may also hold credentials.
     const { rangeThreshold, chunkSize, concurrency } = rangeDefaults;
     super({ rangeThreshold, chunkSize, concurrency }, DEFAULT_RANGE_THRESHOLD);
-    this.scheme = driver.scheme;
+    this.endpoints = endpoints instanceof EndpointSet ? endpoints : EndpointSet.single(endpoints);
+    this.driver = this.endpoints.primary;
+    this.scheme = this.driver.scheme;
     // Checked now, not at the first put that uses it.
     const { multipartThreshold } = rangeDefaults as { multipartThreshold?: number };
     this.multipartThreshold = optionalPositiveInteger(multipartThreshold, 'options.multipartThreshold', 0) || undefined;
@@ -60,7 +78,7 @@ export class CloudStore extends BaseStore<CloudRef> {
   ): Promise<Uint8Array> {
     // The whole object is one plain GET: no Range header (an empty object has no byte 0).
     const ranged = range.start === 0 && range.end === undefined ? undefined : range;
-    return this.request(scope, uri, true, (signal) => this.driver.read(ref, ranged, signal, placement));
+    return this.request(scope, uri, true, (signal, driver) => driver.read(ref, ranged, signal, placement));
   }
 
   protected async writeObject(
@@ -91,21 +109,29 @@ export class CloudStore extends BaseStore<CloudRef> {
     // where the driver guards them against a transfer, else a private copy (made when its turn
     // comes, in a batch), for the same reason as the parts above.
     const body = this.driver.sendsCallerMemory ? bytes : privateCopy(bytes, settings.name);
-    await this.io('PUT', uri, () => this.request(scope, uri, true, (signal) => this.driver.write(ref, body, signal)));
+    await this.io('PUT', uri, () =>
+      this.request(scope, uri, true, (signal, driver) => driver.write(ref, body, signal), {
+        bytesOut: body.byteLength,
+      }),
+    );
   }
 
   protected openUpload(ref: CloudRef, uri: string, options: WriterOptions): PartSink {
     const { contentType } = options;
-    const upload = this.driver.openUpload(ref, { contentType });
+    // The upload id lives on the endpoint that made it: every step of the upload goes there.
+    const endpoint = this.endpoints.forUri(uri) ?? this.endpoints.pick();
+    const upload = endpoint.driver.openUpload(ref, { contentType });
     // Each step runs with the store's retries; only steps that are safe to repeat are retried.
     const step = <T>(
       idempotent: boolean,
       signal: AbortSignal | undefined,
-      run: (attempt?: AbortSignal) => Promise<T>,
+      run: (attempt: AbortSignal | undefined, driver: CloudDriver) => Promise<T>,
+      route: Route = {},
     ): Promise<T> => {
       const scope = new OperationScope('write', uri, signal);
-      return this.request(scope, uri, idempotent, run).finally(() => scope.dispose());
+      return this.request(scope, uri, idempotent, run, route).finally(() => scope.dispose());
     };
+    const pinned = (bytesOut = 0): Route => ({ endpoint, bytesOut });
     return {
       maxParts: upload.maxParts,
       minPartSize: upload.minPartSize,
@@ -113,18 +139,27 @@ export class CloudStore extends BaseStore<CloudRef> {
       sequential: upload.sequential,
       sendsCallerMemory: upload.sendsCallerMemory === true,
       uploadPart: (index, offset, bytes, signal) =>
-        step(upload.partsIdempotent, signal, (attempt) => upload.uploadPart(index, offset, bytes, attempt)),
-      complete: (total, parts, signal) => step(false, signal, (attempt) => upload.complete(total, parts, attempt)),
+        step(
+          upload.partsIdempotent,
+          signal,
+          (attempt) => upload.uploadPart(index, offset, bytes, attempt),
+          pinned(bytes.byteLength),
+        ),
+      complete: (total, parts, signal) =>
+        step(false, signal, (attempt) => upload.complete(total, parts, attempt), pinned()),
       putWhole: (bytes, signal) =>
-        step(true, signal, (attempt) => this.driver.write(ref, bytes, attempt, contentType)).then(() => ({})),
+        step(true, signal, (attempt, driver) => driver.write(ref, bytes, attempt, contentType), {
+          bytesOut: bytes.byteLength,
+        }).then(() => ({})),
       // Retried like any idempotent step: parts left staged by one failed attempt are billed.
       // Not bound to the writer's signal, which has fired by the time the staged parts go.
-      abort: () => step(true, undefined, (attempt) => upload.abort(attempt)),
-      storedSize: (signal) => step(true, signal, (attempt) => this.driver.head(ref, attempt)).then((head) => head.size),
+      abort: () => step(true, undefined, (attempt) => upload.abort(attempt), pinned()),
+      storedSize: (signal) =>
+        step(true, signal, (attempt, driver) => driver.head(ref, attempt)).then((head) => head.size),
       storedChecksum: async (signal, multipart) =>
         multipart && upload.compositeChecksums
           ? undefined
-          : step(true, signal, (attempt) => this.driver.storedChecksum(ref, attempt)),
+          : step(true, signal, (attempt, driver) => driver.storedChecksum(ref, attempt)),
     };
   }
 
@@ -140,15 +175,15 @@ export class CloudStore extends BaseStore<CloudRef> {
   }
 
   protected head(ref: CloudRef, uri: string, scope: OperationScope): Promise<Omit<ObjectStat, 'uri'>> {
-    return this.request(scope, uri, true, (signal) => this.driver.head(ref, signal));
+    return this.request(scope, uri, true, (signal, driver) => driver.head(ref, signal));
   }
 
   protected remove(ref: CloudRef, uri: string, scope: OperationScope): Promise<void> {
-    return this.request(scope, uri, true, (signal) => this.driver.remove(ref, signal));
+    return this.request(scope, uri, true, (signal, driver) => driver.remove(ref, signal));
   }
 
   protected copyObject(source: CloudRef, destination: CloudRef, uri: string, scope: OperationScope): Promise<void> {
-    return this.request(scope, uri, true, (signal) => this.driver.copy(source, destination, signal));
+    return this.request(scope, uri, true, (signal, driver) => driver.copy(source, destination, signal));
   }
 
   /** Another spelling of the scheme, endpoint or account; the source must exist (one HEAD). */
@@ -164,7 +199,7 @@ export class CloudStore extends BaseStore<CloudRef> {
   }
 
   protected makeBucket(ref: CloudRef, uri: string, scope: OperationScope): Promise<void> {
-    return this.request(scope, uri, true, (signal) => this.driver.createBucket(ref, signal));
+    return this.request(scope, uri, true, (signal, driver) => driver.createBucket(ref, signal));
   }
 
   protected async removeBucket(
@@ -176,13 +211,13 @@ export class CloudStore extends BaseStore<CloudRef> {
     const bucket = { ...ref, key: '' };
     if (force) await this.deleteBelow(scope, bucket, uri, { concurrency: DEFAULT_CONCURRENCY });
     await this.io('DELETE', uri, () =>
-      this.request(scope, uri, true, (signal) => this.driver.deleteBucket(bucket, signal)),
+      this.request(scope, uri, true, (signal, driver) => driver.deleteBucket(bucket, signal)),
     );
   }
 
   protected async bucketUris(schemeUri: string, scope: OperationScope): Promise<string[]> {
     const base = this.bucketListBase(schemeUri);
-    const names = await this.request(scope, schemeUri, true, (signal) => this.driver.listBuckets({ base }, signal));
+    const names = await this.request(scope, schemeUri, true, (signal, driver) => driver.listBuckets({ base }, signal));
     return names.map((name) => `${base}${name}/`);
   }
 
@@ -191,7 +226,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     uri: string,
     scope: OperationScope,
   ): Promise<StoredChecksum | undefined> {
-    return this.request(scope, uri, true, (signal) => this.driver.storedChecksum(ref, signal));
+    return this.request(scope, uri, true, (signal, driver) => driver.storedChecksum(ref, signal));
   }
 
   /** Endpoint, bucket and key, whatever the spelling of the scheme, endpoint or account. */
@@ -230,7 +265,8 @@ export class CloudStore extends BaseStore<CloudRef> {
     scope: OperationScope,
     uri: string,
     idempotent: boolean,
-    run: (signal: AbortSignal | undefined) => Promise<T>,
+    run: (signal: AbortSignal | undefined, driver: CloudDriver) => Promise<T>,
+    route: Route = {},
   ): Promise<T> {
     let attemptSignal: AbortSignal | undefined;
     const failureOf = (error: unknown): CloudFailure => {
@@ -240,16 +276,34 @@ export class CloudStore extends BaseStore<CloudRef> {
       // The caller's buffer was transferred: no attempt can send or fill it again.
       if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_DETACHED')
         return { code: 'ERR_BUFFER_DETACHED', retryable: false, message: (error as Error).message };
+      if (isNoHealthyEndpoint(error)) return noHealthyFailure(error);
       return classifyNetworkError(error) ?? this.driver.classify(error);
     };
+    const fixed = route.endpoint ?? this.endpoints.forUri(uri);
+    let previous: Endpoint | undefined;
     try {
       return await withRetry(
         this.retryPolicy,
         idempotent,
         scope.signal,
-        (signal) => {
+        async (signal, attempt) => {
           attemptSignal = signal;
-          return run(signal);
+          // A retry goes to another healthy endpoint when there is one.
+          const endpoint = fixed ?? this.endpoints.pick(previous);
+          previous = endpoint;
+          try {
+            const result = await endpoint.counters.track(
+              () => run(signal, endpoint.driver),
+              attempt > 0,
+              route.bytesOut,
+            );
+            this.endpoints.succeeded(endpoint);
+            return result;
+          } catch (error) {
+            // The caller's abort says nothing about the endpoint.
+            if (!scope.signal?.aborted) this.endpoints.failed(endpoint, failureOf(error));
+            throw error;
+          }
         },
         failureOf,
       );
@@ -258,6 +312,11 @@ export class CloudStore extends BaseStore<CloudRef> {
       if (error instanceof S3dlioError) throw error;
       throw cloudError(failureOf(error), scope.operation, uri, error);
     }
+  }
+
+  /** The store's request counters: totals and one entry per endpoint. */
+  override stats(): StoreStats {
+    return { scheme: this.scheme, ...this.endpoints.totals(), endpoints: this.endpoints.stats() };
   }
 
   private async *pages(
@@ -270,7 +329,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     do {
       const asked = token;
       const page = await this.io('LIST', uri, () =>
-        this.request(scope, uri, true, (signal) => this.driver.listPage(ref, delimiter, asked, signal)),
+        this.request(scope, uri, true, (signal, driver) => driver.listPage(ref, delimiter, asked, signal)),
       );
       yield page;
       token = page.nextToken;
@@ -330,7 +389,7 @@ export class CloudStore extends BaseStore<CloudRef> {
         const results = await this.io(
           'DELETE',
           uris[start],
-          () => this.request(scope, uris[start], true, (signal) => driver.removeBatch!(bucket, keys, signal)),
+          () => this.request(scope, uris[start], true, (signal, chosen) => chosen.removeBatch!(bucket, keys, signal)),
           chunk.length,
         );
         results.forEach((failure, index) => {

@@ -68,6 +68,11 @@ export interface CloudDriver {
    */
   identity(ref: CloudRef): string;
   /**
+   * The endpoint a URI names inline, if the cloud has such URIs (`s3://host:port/bucket/key`):
+   * its requests go there whatever endpoints the store has.
+   */
+  inlineEndpointOf?(uri: string): string | undefined;
+  /**
    * GET of the object or a range of it. `placement.onHeaders` is called once the response headers
    * are in (size, length, etag) and may say where the body goes.
    */

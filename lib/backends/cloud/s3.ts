@@ -36,12 +36,23 @@ import { lazyPackage, objectHead } from './sdk';
 import { HttpPool } from './http/pool';
 import { proxyAwareAgents } from './http/proxy-agent';
 import { S3DataPath } from './s3-data-path';
+import { EndpointSet } from './endpoints/endpoint-set';
+import {
+  MULTI_ENDPOINT_KEYS,
+  type MultiEndpointOptions,
+  endpointsFrom,
+  healthFrom,
+  strategyFrom,
+} from './endpoints/settings';
 
 /** Options of an s3:// store. Environment variables apply where an option is not given. */
-export interface S3StoreOptions extends CloudCommonOptions {
+export interface S3StoreOptions extends CloudCommonOptions, MultiEndpointOptions {
   /** Region (env `AWS_REGION`, `AWS_DEFAULT_REGION`; default `us-east-1`). */
   region?: string;
-  /** Endpoint URL of an S3-compatible store (env `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`). */
+  /**
+   * Endpoint URL of an S3-compatible store (env `S3_ENDPOINT_URIS`, then `AWS_ENDPOINT_URL_S3`,
+   * `AWS_ENDPOINT_URL`). `endpoints` names several.
+   */
   endpoint?: string;
   /** Path-style addressing (`endpoint/bucket/key`); default true when an endpoint is set. */
   forcePathStyle?: boolean;
@@ -219,6 +230,16 @@ class S3Driver implements CloudDriver {
       const { maxSockets, connectTimeoutMs } = this.connection;
       this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
     }
+  }
+
+  /** Its endpoint's URL, or `default` (AWS's own, chosen by region). */
+  get endpointName(): string {
+    return this.endpoint ?? 'default';
+  }
+
+  /** `s3://host:port/bucket/key` names its endpoint inline (`listBuckets('s3://host:port/')` too). */
+  inlineEndpointOf(uri: string): string | undefined {
+    return inlineEndpoint(uri.endsWith('/') ? uri : `${uri}/`);
   }
 
   /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
@@ -682,6 +703,7 @@ class S3MultipartUpload implements CloudUpload {
 
 const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
   ...CLOUD_COMMON_KEYS,
+  ...MULTI_ENDPOINT_KEYS,
   region: true,
   endpoint: true,
   forcePathStyle: true,
@@ -696,7 +718,7 @@ const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
 export class S3Store extends CloudStore {
   constructor(options?: S3StoreOptions) {
     const opts = expectKnownOptions(options, S3_STORE_KEYS, 'an s3:// store');
-    super(new S3Driver(opts), retryPolicyFrom(opts), opts);
+    super(s3Endpoints(opts), retryPolicyFrom(opts), opts);
   }
 
   /** `listBuckets('s3://host:port/')` lists the buckets of that endpoint, as `s3://host:port/bucket/`. */
@@ -704,6 +726,22 @@ export class S3Store extends CloudStore {
     const inline = /^s3:\/\/([^/]*:[^/]*)(?:\/|$)/i.exec(schemeUri)?.[1];
     return inline === undefined ? super.bucketListBase(schemeUri) : `s3://${inline}/`;
   }
+}
+
+/**
+ * One driver (client, connection pool, socket limit) per endpoint: `endpoints`, else `endpoint`,
+ * else `S3_ENDPOINT_URIS`, else the SDK's (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, AWS).
+ */
+function s3Endpoints(options: S3StoreOptions): EndpointSet {
+  const strategy = strategyFrom(options.endpointStrategy);
+  const health = healthFrom(options.healthCheck);
+  const urls = endpointsFrom(options, process.env, 'S3_ENDPOINT_URIS');
+  if (urls === undefined) {
+    const driver = new S3Driver(options);
+    return EndpointSet.single(driver, driver.endpointName);
+  }
+  const endpoints = urls.map((endpoint) => ({ name: endpoint, driver: new S3Driver({ ...options, endpoint }) }));
+  return new EndpointSet(endpoints, strategy, health);
 }
 
 declare module '../../uri' {

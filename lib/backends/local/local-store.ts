@@ -382,7 +382,7 @@ export abstract class LocalStore extends BaseStore<string> {
       this.withFallback(path, (direct) =>
         native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
       );
-    return throughSeam ? this.io('PUT', uri, request) : request();
+    return throughSeam ? this.io('PUT', uri, request, 1, bytes.byteLength) : request();
   }
 
   private async copyFile(source: string, destination: string, scope: OperationScope): Promise<void> {

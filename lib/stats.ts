@@ -1,0 +1,50 @@
+/**
+ * What a store reports of its requests (`store.stats()`): totals, and for cloud stores one entry
+ * per endpoint. One shape for every store; counters only grow, except `inFlight`.
+ */
+
+/** Latency of completed requests, in milliseconds (NaN while none has completed). */
+export interface LatencyStats {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Counters of the requests sent to storage (each attempt of a retried request counts). */
+export interface RequestStats {
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Of those, repeats of a failed attempt. */
+  retries: number;
+  /** Requests that failed (a retried failure counts each time). */
+  errors: number;
+  /** Body bytes received (object data read). */
+  bytesIn: number;
+  /** Body bytes sent (object data written). */
+  bytesOut: number;
+  /** Requests started and not finished. */
+  inFlight: number;
+  /** Time from start to end of each completed request (failed ones included). */
+  latencyMs: LatencyStats;
+}
+
+/** Whether requests go to an endpoint: `down` after failures, until a background probe answers. */
+export type EndpointHealth = 'up' | 'down';
+
+/** The counters and health of one endpoint of a store. */
+export interface EndpointStats extends RequestStats {
+  /** `http(s)://host[:port]`, or `default` for the service's own endpoint. */
+  endpoint: string;
+  health: EndpointHealth;
+  /** The last failure that counted against its health, if any (no credentials in it). */
+  lastFailure?: { code: string; message: string; at: Date };
+  /** Since when it is down (absent while up). */
+  downSince?: Date;
+}
+
+/** `store.stats()`: the store's totals (the sum of its endpoints for a cloud store) and each endpoint. */
+export interface StoreStats extends RequestStats {
+  scheme: string;
+  /** One entry per endpoint (cloud stores); empty for local and in-memory stores. */
+  endpoints: EndpointStats[];
+}
