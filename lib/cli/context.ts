@@ -8,10 +8,13 @@ import { configureDefaultStore, type StoreOptions } from '../stores';
 import { type Scheme, parseUri } from '../uri';
 import type { Reporter } from './reporter';
 import { CliUsageError } from './usage-error';
+import type { EndpointStrategy } from '../backends/cloud/endpoints/endpoint-set';
 
 /** Options that every command accepts. */
 export interface GlobalOptions {
   endpointUrl?: string;
+  endpoints?: string;
+  endpointStrategy?: EndpointStrategy;
   region?: string;
   caBundle?: string;
   opLog?: string;
@@ -49,8 +52,8 @@ export class CliContext {
 
   /**
    * Checks the URIs a command names (a bad one is a usage error) and configures the default store
-   * of each cloud scheme among them from --endpoint-url, --region and --ca-bundle. An option that
-   * cannot apply is an error, never ignored.
+   * of each cloud scheme among them from --endpoint-url, --endpoints, --endpoint-strategy, --region
+   * and --ca-bundle. An option that cannot apply is an error, never ignored.
    */
   useUris(...uris: string[]): void {
     const schemes = new Set<Scheme>();
@@ -62,7 +65,17 @@ export class CliContext {
       }
     }
     const cloud = [...schemes].filter((scheme) => CLOUD_SCHEMES.includes(scheme));
-    const { endpointUrl, region, caBundle } = this.globals;
+    const { endpointUrl, endpoints, endpointStrategy, region, caBundle } = this.globals;
+    if (endpoints !== undefined || endpointStrategy !== undefined) {
+      const flag = endpoints !== undefined ? '--endpoints' : '--endpoint-strategy';
+      if (!cloud.includes('s3')) throw new CliUsageError(`${flag} applies to s3:// URIs only`);
+      if (endpoints !== undefined && endpointUrl !== undefined) {
+        throw new CliUsageError('--endpoints and --endpoint-url both name where requests go: give one');
+      }
+      if (endpointStrategy !== undefined && endpoints === undefined) {
+        throw new CliUsageError('--endpoint-strategy needs --endpoints (several endpoints to choose from)');
+      }
+    }
     if (endpointUrl !== undefined) {
       if (cloud.length !== 1) {
         throw new CliUsageError(
@@ -88,13 +101,22 @@ export class CliContext {
       const options: StoreOptions = {};
       if (endpointUrl !== undefined) options.endpoint = endpointUrl;
       if (scheme === 's3' && region !== undefined) options.region = region;
+      if (scheme === 's3' && endpoints !== undefined) options.endpoints = endpoints;
+      if (scheme === 's3' && endpointStrategy !== undefined) options.endpointStrategy = endpointStrategy;
       if ((scheme === 's3' || scheme === 'az') && caBundle !== undefined) options.caBundle = caBundle;
-      if (Object.keys(options).length > 0) configureDefaultStore(`${scheme}://configured/`, options);
+      if (Object.keys(options).length === 0) continue;
+      try {
+        configureDefaultStore(`${scheme}://configured/`, options);
+      } catch (error) {
+        // A bad endpoint list or template is the user's input: a usage error, in one line.
+        if (error instanceof RangeError || error instanceof TypeError) throw new CliUsageError(error.message);
+        throw error;
+      }
     }
   }
 }
 
-/** The schemes --endpoint-url, --region and --ca-bundle configure. */
+/** The schemes --endpoint-url, --endpoints, --region and --ca-bundle configure. */
 const CLOUD_SCHEMES: readonly Scheme[] = ['s3', 'az', 'gs'];
 
 function checkEndpoint(url: string): void {

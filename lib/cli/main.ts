@@ -3,7 +3,7 @@
  * object or operation failed (each failure printed to stderr), 2 bad usage, 130 Ctrl-C (in-flight
  * work aborted: no partial objects), 143 SIGTERM.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 
 import { type CliContext, CliContext as Context, type GlobalOptions } from './context';
 import { getCommand } from './commands/get';
@@ -20,6 +20,7 @@ import { copyCommand, downloadCommand, uploadCommand } from './commands/transfer
 import { Reporter, describe } from './reporter';
 import { parseCount, parsePositiveInteger, parsePositiveSize, parseRatio, parseRegex, parseSize } from './units';
 import { CliUsageError } from './usage-error';
+import { ENDPOINT_STRATEGIES } from '../backends/cloud/endpoints/endpoint-set';
 
 /** The streams the CLI writes to (the process's, or a test's). */
 export interface CliIo {
@@ -43,6 +44,13 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .description('Fast storage I/O for s3://, az://, gs://, file:// and direct:// URIs')
     .version(version)
     .option('--endpoint-url <url>', 'endpoint of the cloud scheme the command uses (an emulator, S3-compatible store)')
+    .option(
+      '--endpoints <list>',
+      's3:// endpoints fronting one store: URLs or a template (http://10.0.0.{1...8}:9000), comma-separated, or a file of them',
+    )
+    .addOption(
+      new Option('--endpoint-strategy <name>', 'how requests spread over --endpoints').choices([...ENDPOINT_STRATEGIES]),
+    )
     .option('--region <region>', 'S3 region')
     .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
     .option('--op-log <file>', 'write a warp-compatible operation log (not available yet: errors)')

@@ -150,6 +150,37 @@ describe('bad input: exit 2 with one helpful line', () => {
       /--ca-bundle applies to s3:\/\/ and az:\/\//,
     ],
     [
+      '--endpoints on a local URI',
+      ['--endpoints', 'http://127.0.0.1:{1...2}', 'ls', 'file:///tmp/'],
+      /--endpoints applies to s3:\/\//,
+    ],
+    [
+      '--endpoints on gs://',
+      ['--endpoints', 'http://127.0.0.1:{1...2}', 'ls', 'gs://b/'],
+      /--endpoints applies to s3:\/\//,
+    ],
+    [
+      '--endpoints with --endpoint-url',
+      ['--endpoints', 'http://127.0.0.1:{1...2}', '--endpoint-url', 'http://127.0.0.1:3', 'ls', 's3://b/'],
+      /give one/,
+    ],
+    [
+      'a bad --endpoints template',
+      ['--endpoints', 'http://127.0.0.1:{1..2}', 'ls', 's3://b/'],
+      /\{1\.\.2\} .* is not a range/,
+    ],
+    [
+      '--endpoints naming a missing file',
+      ['--endpoints', '/nonexistent/eps.txt', 'ls', 's3://b/'],
+      /nor a readable file/,
+    ],
+    ['--endpoint-strategy alone', ['--endpoint-strategy', 'round-robin', 'ls', 's3://b/'], /needs --endpoints/],
+    [
+      'an unknown --endpoint-strategy',
+      ['--endpoints', 'http://127.0.0.1:{1...2}', '--endpoint-strategy', 'random', 'ls', 's3://b/'],
+      /'random' is invalid.*round-robin, least-connections/,
+    ],
+    [
       '--op-log (not available yet)',
       ['--op-log', '/tmp/ops.tsv.zst', 'ls', 'file:///tmp/'],
       /--op-log .*not available/,

@@ -7,6 +7,8 @@ import * as path from 'path';
 
 import { expectSameBytes, testBytes, treeOf } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
+import { requiredEnv } from '../cloud/targets';
+import { type FaultProxy, startFaultProxy } from '../servers/fault-proxy';
 import { type CloudCli, cloudClis, jsonLines, runCli, runCliOk } from './cli';
 
 const tmp = useTempDir('s3dlio-cli-cloud-');
@@ -92,5 +94,39 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s://', (sc
     expect(refused.stderr).toContain('[ERR_BUCKET_NOT_EMPTY]');
     await run(['delete-bucket', '--force', bucketUri]);
     expect(lines((await run(['list-buckets', cli.schemeUri])).stdout)).not.toContain(bucketUri);
+  });
+});
+
+describe('s3:// over several endpoints (--endpoints)', () => {
+  const proxies: FaultProxy[] = [];
+  const s3 = cloudClis().find((cli) => cli.scheme === 's3');
+  const maybe = s3 ? test : test.skip;
+  beforeAll(async () => {
+    if (!s3) return;
+    for (let i = 0; i < 2; i++) proxies.push(await startFaultProxy({ target: requiredEnv('S3DLIO_TEST_S3_ENDPOINT') }));
+  });
+  afterAll(() => Promise.all(proxies.map((proxy) => proxy.stop())));
+
+  maybe('put, ls and get spread over both endpoints; a dead one does not fail the command', async () => {
+    const cli = s3 as CloudCli;
+    const bucketUri = `s3://cli-multi-${process.pid}/`;
+    const args = (...rest: string[]): string[] => [
+      '--endpoints',
+      proxies.map((proxy) => proxy.url).join(','),
+      '--endpoint-strategy',
+      'least-connections',
+      '--region',
+      'us-east-1',
+      ...rest,
+    ];
+    await runCliOk(args('create-bucket', bucketUri), { env: cli.env });
+    await runCliOk(args('put', `${bucketUri}m/`, '-n', '20', '-s', '4KiB', '-j', '4'), { env: cli.env });
+    expect(proxies.every((proxy) => proxy.stats.requests > 2)).toBe(true);
+    await proxies[1].stop();
+    const listing = await runCliOk(args('ls', `${bucketUri}m/`), { env: cli.env });
+    expect(listing.stdout.trim().split('\n')).toHaveLength(20);
+    const all = await runCliOk(args('--json', 'get', '-r', `${bucketUri}m/`), { env: cli.env });
+    expect(jsonLines(all.stdout).find((line) => line.type === 'summary')).toMatchObject({ objects: 20, failed: 0 });
+    await runCliOk(args('delete-bucket', '-f', bucketUri), { env: cli.env });
   });
 });
