@@ -49,7 +49,9 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
       's3:// endpoints fronting one store: URLs or a template (http://10.0.0.{1...8}:9000), comma-separated, or a file of them',
     )
     .addOption(
-      new Option('--endpoint-strategy <name>', 'how requests spread over --endpoints').choices([...ENDPOINT_STRATEGIES]),
+      new Option('--endpoint-strategy <name>', 'how requests spread over --endpoints').choices([
+        ...ENDPOINT_STRATEGIES,
+      ]),
     )
     .option('--region <region>', 'S3 region')
     .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
