@@ -359,7 +359,7 @@ try {
     addRows(entries, ['lib-storage']);
   }
 } finally {
-  nginx.stop();
+  await nginx.stop();
   await moto?.stop();
   console.log(
     renderTable(

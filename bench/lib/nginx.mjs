@@ -54,48 +54,70 @@ async function waitForPort(port, timeoutMs = 10_000) {
   }
 }
 
+async function waitForPortClosed(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (!open) return;
+    if (Date.now() > deadline) throw new Error(`nginx still listens on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /**
  * Starts nginx serving `<dir>/www` (returned as `root`): `http://127.0.0.1:<port>/` and
  * `https://127.0.0.1:<tlsPort>/` with the certificate `cert` (PEM path). Buckets are directories
  * of `root`; make them world-readable (the worker runs as nobody), and world-writable for PUTs.
  * GCS media URLs (`/storage/v1/b/<bucket>/o/<name>`) serve `<bucket>/<name>`, with the
- * `x-goog-hash` value `gcsHashes` gives for that decoded path.
+ * `x-goog-hash` value `gcsHashes` gives for that decoded path. `root` serves a directory another
+ * instance made (several servers, one storage: the endpoints of a cluster); `port` fixes the plain
+ * HTTP port (a server restarted where it was).
  */
-export async function startNginx({ workers = 1, gcsHashes = {} } = {}) {
+export async function startNginx({ workers = 1, gcsHashes = {}, root: sharedRoot, port: fixedPort, tls = true } = {}) {
   const binary = findNginx();
   const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 's3dlio-nginx-'));
   chmodSync(dir, 0o755);
-  const root = path.join(dir, 'www');
+  const root = sharedRoot ?? path.join(dir, 'www');
   const temp = path.join(dir, 'temp');
-  mkdirSync(root, { mode: 0o755 });
+  if (!sharedRoot) mkdirSync(root, { mode: 0o755 });
   mkdirSync(temp, { mode: 0o777 });
   chmodSync(root, 0o755);
   chmodSync(temp, 0o777);
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  chmodSync(key, 0o644);
-  const [port, tlsPort] = [await freePort(), await freePort()];
+  // Without TLS no certificate is made: openssl blocks this process for a while (a bench that
+  // starts a server mid-measurement must not stall its own clients).
+  if (tls)
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+  if (tls) chmodSync(key, 0o644);
+  const [port, tlsPort] = [fixedPort ?? (await freePort()), tls ? await freePort() : undefined];
   const config = path.join(dir, 'nginx.conf');
   const server = (listen) => `
     server {
@@ -142,17 +164,17 @@ http {
       .join('\n    ')}
   }
   ${server(`127.0.0.1:${port}`)}
-  ${server(`127.0.0.1:${tlsPort} ssl`)}
+  ${tls ? server(`127.0.0.1:${tlsPort} ssl`) : ''}
 }
 `,
   );
   execFileSync(binary, ['-c', config, '-p', dir], { stdio: 'inherit' });
-  await Promise.all([waitForPort(port), waitForPort(tlsPort)]);
+  await Promise.all([waitForPort(port), tls && waitForPort(tlsPort)]);
   return {
     root,
     cert,
     url: `http://127.0.0.1:${port}`,
-    tlsUrl: `https://127.0.0.1:${tlsPort}`,
+    tlsUrl: tls ? `https://127.0.0.1:${tlsPort}` : undefined,
     /** A bucket directory under the root. */
     bucket(name, { writable = false } = {}) {
       const bucketDir = path.join(root, name);
@@ -160,7 +182,9 @@ http {
       chmodSync(bucketDir, writable ? 0o777 : 0o755);
       return bucketDir;
     },
-    stop() {
+    port,
+    /** Kills the server (its connections drop) and removes its directory; resolves once its port is closed. */
+    async stop() {
       try {
         const pid = Number(readFileSync(path.join(dir, 'nginx.pid'), 'utf8'));
         process.kill(pid, 'SIGTERM');
@@ -168,6 +192,7 @@ http {
         // not running
       }
       rmSync(dir, { recursive: true, force: true });
+      await waitForPortClosed(port);
     },
   };
 }
