@@ -259,6 +259,17 @@ try {
     }
     addRows(entries, ['curl', 'sdk']);
   }
+  /** 64 KiB GETs with many in flight: the plain SDK, the library's get and getMany on both transports. */
+  function smallGets(cloud, common) {
+    const label = `${cloud} GET ${args.small} x 64 KiB, ${args.concurrency} in flight, http`;
+    console.error(`${label}...`);
+    const entries = [];
+    for (const client of ['sdk', 'lean:get', 'lean:getMany', 'sdk:get']) {
+      const spec = { ...common, client, bucket, keys: smallKeys, concurrency: args.concurrency };
+      entries.push(summarize('small', label, client, smallKeys.length * 64 * 1024, child('small', spec)));
+    }
+    addRows(entries, ['sdk']);
+  }
   // az:// on the same nginx: Azure's path-style blob URLs (/account/container/blob) name the same
   // files through a link from the emulator account's name to the root.
   if (args.azure) {
@@ -278,16 +289,7 @@ try {
       }
       addRows(entries, ['curl', 'socket', 'sdk']);
     }
-    {
-      const label = `az GET ${args.small} x 64 KiB, ${args.concurrency} in flight, http`;
-      console.error(`${label}...`);
-      const entries = [];
-      for (const client of ['sdk', 'lean:get', 'lean:getMany', 'sdk:get']) {
-        const spec = { ...common, client, bucket, keys: smallKeys, concurrency: args.concurrency };
-        entries.push(summarize('small', label, client, smallKeys.length * 64 * 1024, child('small', spec)));
-      }
-      addRows(entries, ['sdk']);
-    }
+    smallGets('az', common);
     {
       const label = `az PUT ${size / MiB} MiB, one request (Put Blob), http`;
       console.error(`${label}...`);
@@ -317,16 +319,7 @@ try {
       }
       addRows(entries, ['curl', 'socket', 'sdk']);
     }
-    {
-      const label = `gs GET ${args.small} x 64 KiB, ${args.concurrency} in flight, http`;
-      console.error(`${label}...`);
-      const entries = [];
-      for (const client of ['sdk', 'lean:get', 'lean:getMany', 'sdk:get']) {
-        const spec = { ...common, client, bucket, keys: smallKeys, concurrency: args.concurrency };
-        entries.push(summarize('small', label, client, smallKeys.length * 64 * 1024, child('small', spec)));
-      }
-      addRows(entries, ['sdk']);
-    }
+    smallGets('gs', common);
   }
   // Multipart uploads on moto (nginx has no multipart API).
   if (args.multipart > 0) {

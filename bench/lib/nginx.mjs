@@ -37,36 +37,23 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
+/** Whether something accepts connections on `port` (loopback). */
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    socket.once('error', () => resolve(false));
+  });
 }
 
-async function waitForPortClosed(port, timeoutMs = 10_000) {
+/** Waits until `port` accepts connections (`open`), or refuses them (`!open`). */
+async function waitForPort(port, open = true, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!open) return;
-    if (Date.now() > deadline) throw new Error(`nginx still listens on ${port}`);
+  while ((await listening(port)) !== open) {
+    if (Date.now() > deadline) throw new Error(`nginx ${open ? 'did not listen' : 'still listens'} on ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -192,7 +179,7 @@ http {
         // not running
       }
       rmSync(dir, { recursive: true, force: true });
-      await waitForPortClosed(port);
+      await waitForPort(port, false);
     },
   };
 }
