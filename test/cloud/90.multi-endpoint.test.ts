@@ -201,6 +201,17 @@ s3.describe('failover and recovery', () => {
     }
     expect(JSON.stringify({ message: error.message, cause: String(error.cause) })).not.toContain(SECRET);
     expect(store.stats().endpoints.map((entry) => entry.health)).toEqual(['down', 'down', 'down']);
+    // A writer made now fails with a typed error at its requests, not with a raw one when made.
+    const written = await rejectionOf(
+      (async () => {
+        const writer = await store.createWriter(`${base}down/w`, { partSize: 5 * 1024 * 1024 });
+        await writer.write(testBytes(6 * 1024 * 1024, 9));
+        await writer.close();
+      })(),
+    );
+    expect(written).toBeInstanceOf(s3dlio.S3dlioError);
+    expect(written.code).toMatch(/^ERR_(CONNECTION|NO_HEALTHY_ENDPOINT)$/);
+    expect(await rejectionOf(store.put(`${base}down/p`, 'p'))).toMatchObject({ code: 'ERR_NO_HEALTHY_ENDPOINT' });
   });
 
   test('healthCheck: false never takes an endpoint out', async () => {

@@ -119,7 +119,7 @@ export class CloudStore extends BaseStore<CloudRef> {
   protected openUpload(ref: CloudRef, uri: string, options: WriterOptions): PartSink {
     const { contentType } = options;
     // The upload id lives on the endpoint that made it: every step of the upload goes there.
-    const endpoint = this.endpoints.forUri(uri) ?? this.endpoints.pick();
+    const endpoint = this.endpoints.forUpload(uri);
     const upload = endpoint.driver.openUpload(ref, { contentType });
     // Each step runs with the store's retries; only steps that are safe to repeat are retried.
     const step = <T>(

@@ -152,6 +152,22 @@ export class EndpointSet {
     return best;
   }
 
+  /**
+   * The endpoint a multipart upload of `uri` stays on: the one the URI names, else one the
+   * strategy picks. With every endpoint down it is the first: the upload's own requests then
+   * fail, or succeed once it is back, instead of the writer failing before it starts.
+   */
+  forUpload(uri: string): Endpoint {
+    const named = this.forUri(uri);
+    if (named) return named;
+    try {
+      return this.pick();
+    } catch (error) {
+      if (error instanceof NoHealthyEndpointError) return this.all[0];
+      throw error;
+    }
+  }
+
   /** A request on `endpoint` succeeded. */
   succeeded(endpoint: Endpoint): void {
     endpoint.consecutiveFailures = 0;
