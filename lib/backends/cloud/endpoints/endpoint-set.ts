@@ -53,7 +53,7 @@ export class Endpoint {
   lastFailure: { code: string; message: string; at: Date } | undefined;
   downSince: Date | undefined;
   consecutiveFailures = 0;
-  probeTimer: NodeJS.Timeout | undefined;
+  /** Wait before the next probe of a down endpoint (doubles after each failed probe). */
   probeDelayMs = 0;
 
   constructor(
@@ -78,24 +78,16 @@ export class NoHealthyEndpointError extends Error {
   readonly code = 'ERR_NO_HEALTHY_ENDPOINT';
 }
 
-/**
- * Asks `driver` something cheap (an answer of any kind, an error status included, means the
- * endpoint is up); rejects with the request's failure when it cannot be reached.
- */
-export type Probe = (driver: CloudDriver, signal: AbortSignal) => Promise<void>;
-
 export class EndpointSet {
   readonly all: readonly Endpoint[];
   private next = 0;
   /** Endpoints named inline in URIs (`s3://host:port/bucket/key`): counted, never taken out. */
   private readonly inline = new Map<string, Endpoint>();
-  private closed = false;
 
   constructor(
     endpoints: ReadonlyArray<{ name: string; driver: CloudDriver }>,
     private readonly strategy: EndpointStrategy = 'round-robin',
     private readonly health: HealthSettings = DEFAULT_HEALTH,
-    private readonly probe: Probe = listBucketsProbe,
   ) {
     if (endpoints.length === 0) throw new RangeError('an endpoint set needs at least one endpoint');
     this.all = endpoints.map(({ name, driver }) => new Endpoint(name, driver));
@@ -195,31 +187,24 @@ export class EndpointSet {
   }
 
   private scheduleProbe(endpoint: Endpoint): void {
-    if (this.closed) return;
     // The timer holds the set weakly: a store dropped while an endpoint is down stops probing
     // once it is collected, instead of being kept alive by its own probes.
     const set = new WeakRef(this);
-    endpoint.probeTimer = setTimeout(() => void set.deref()?.runProbe(endpoint), endpoint.probeDelayMs);
     // A down endpoint never keeps the process alive.
-    endpoint.probeTimer.unref();
+    setTimeout(() => void set.deref()?.runProbe(endpoint), endpoint.probeDelayMs).unref();
   }
 
   private async runProbe(endpoint: Endpoint): Promise<void> {
-    endpoint.probeTimer = undefined;
-    if (this.closed) return;
-    const signal = AbortSignal.timeout(this.health.probeTimeoutMs);
+    // A plain timer, cleared below (AbortSignal.timeout's signal is held weakly; see retry.ts).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.health.probeTimeoutMs);
     let failure: CloudFailure | undefined;
     try {
-      await this.probe(endpoint.driver, signal);
+      await probe(endpoint.driver, controller.signal);
     } catch (error) {
-      const classified = signal.aborted
-        ? {
-            code: 'ERR_TIMEOUT',
-            retryable: true,
-            message: `no answer to the probe within ${this.health.probeTimeoutMs} ms`,
-          }
-        : (classifyNetworkError(error) ?? endpoint.driver.classify(error));
-      if (HEALTH_CODES.has(classified.code)) failure = classified;
+      failure = this.probeFailure(endpoint, error, controller.signal.aborted);
+    } finally {
+      clearTimeout(timer);
     }
     if (failure === undefined) {
       endpoint.health = 'up';
@@ -230,6 +215,25 @@ export class EndpointSet {
     endpoint.lastFailure = { code: failure.code, message: failure.message, at: new Date() };
     endpoint.probeDelayMs = Math.min(this.health.maxProbeIntervalMs, endpoint.probeDelayMs * 2);
     this.scheduleProbe(endpoint);
+  }
+
+  /** What a failed probe says: a failure that keeps the endpoint down, or none (it answered). */
+  private probeFailure(endpoint: Endpoint, error: unknown, timedOut: boolean): CloudFailure | undefined {
+    if (timedOut) {
+      return {
+        code: 'ERR_TIMEOUT',
+        retryable: true,
+        message: `no answer to a probe within ${this.health.probeTimeoutMs} ms`,
+      };
+    }
+    let failure: CloudFailure;
+    try {
+      failure = classifyNetworkError(error) ?? endpoint.driver.classify(error);
+    } catch (unexpected) {
+      // Never let the probe loop die: the endpoint stays down and is probed again.
+      return { code: 'ERR_UNEXPECTED', retryable: true, message: `the probe failed: ${String(unexpected)}` };
+    }
+    return HEALTH_CODES.has(failure.code) ? failure : undefined;
   }
 
   /** Every endpoint's last failure, for the error that says none is healthy. */
@@ -252,22 +256,13 @@ export class EndpointSet {
   totals(): RequestStats {
     return RequestCounters.total([...this.all, ...this.inline.values()].map((endpoint) => endpoint.counters));
   }
-
-  /** Stops the probes (the store is being dropped). */
-  close(): void {
-    this.closed = true;
-    for (const endpoint of this.all) {
-      if (endpoint.probeTimer) clearTimeout(endpoint.probeTimer);
-      endpoint.probeTimer = undefined;
-    }
-  }
 }
 
 /**
  * The default probe: list the buckets. Any answer, an access refusal included, shows the endpoint
  * serves requests; a refused connection, a timeout or a 5xx shows it does not.
  */
-async function listBucketsProbe(driver: CloudDriver, signal: AbortSignal): Promise<void> {
+async function probe(driver: CloudDriver, signal: AbortSignal): Promise<void> {
   await driver.listBuckets({ base: `${driver.scheme}://` }, signal);
 }
 
