@@ -146,7 +146,7 @@ describe('the store options', () => {
       }),
     );
     expect(make({ endpoints: ['http://a:1'], healthCheck: { probeIntervalMS: 5 } as never })).toThrow(
-      /`probeIntervalMS` in `options.healthCheck` of healthCheck \(did you mean `probeIntervalMs`\?\)/,
+      /`probeIntervalMS` in `options.healthCheck` of a multi-endpoint store \(did you mean `probeIntervalMs`\?\)/,
     );
     expect(make({ endpoints: ['http://a:1'], healthCheck: { failuresToMarkDown: 0 } })).toThrow(
       /options\.healthCheck\.failuresToMarkDown/,

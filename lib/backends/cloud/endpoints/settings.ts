@@ -67,7 +67,7 @@ export function healthFrom(value: unknown): HealthSettings {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
     throw invalidType('options.healthCheck', 'an object of health settings or false', value);
   }
-  const given = expectKnownOptions(value, HEALTH_KEYS, 'healthCheck', 'options.healthCheck');
+  const given = expectKnownOptions(value, HEALTH_KEYS, 'a multi-endpoint store', 'options.healthCheck');
   const number = (key: keyof HealthCheckOptions): number =>
     optionalPositiveInteger(given[key], `options.healthCheck.${key}`, DEFAULT_HEALTH[key]);
   const settings: HealthSettings = {
