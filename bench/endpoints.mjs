@@ -2,7 +2,7 @@
 // storage, and what happens when one of them dies and comes back, in one run.
 //
 //   npm run bench:endpoints -- [--objects 256] [--size 1] [--concurrency 32] [--runs 3]
-//                              [--seconds 6] [--strategy round-robin] [--out FILE]
+//                              [--seconds 6] [--strategy round-robin] [--slowRate 4m] [--out FILE]
 //
 // The endpoints are nginx instances on loopback serving ONE directory on /dev/shm (path-style S3
 // GETs are plain files there): several servers, one storage, as a cluster's nodes or ports are.
@@ -10,7 +10,9 @@
 //    store with 1, 2 and 3 endpoints; MiB/s and CPU seconds per GiB (medians), ratios to 1.
 //    On one host the client's cores bound all three: more endpoints spread the requests, not the
 //    CPU (the `ioThreads` fan-out is what adds cores).
-// 2. Failover: 3 endpoints, GETs for --seconds; endpoint 2 is killed at a third of the time and
+// 2. A slow endpoint (nginx limit_rate --slowRate per response) among 3: the same GETs with
+//    round-robin and with least-connections, MiB/s and requests per endpoint.
+// 3. Failover: 3 endpoints, GETs for --seconds; endpoint 2 is killed at a third of the time and
 //    restarted at two thirds. Printed: throughput per 250 ms, every failed item (there must be
 //    none), and each endpoint's stats (requests, errors, health) at the end.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ const args = parseArgs(process.argv.slice(2), {
   runs: { type: 'int', default: 3 },
   seconds: { type: 'int', default: 6 },
   strategy: { type: 'string', default: 'round-robin' },
+  slowRate: { type: 'string', default: '4m' },
   out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench', 'results', 'endpoints.json') },
 });
 const lib = await loadLibrary();
@@ -94,7 +97,37 @@ try {
       renderTable(['endpoints', 'MiB/s', 'CPU s/GiB', 'x 1 endpoint', 'requests per endpoint'], rows, [0, 1, 2, 3]),
   );
 
-  // ---- 2. one endpoint killed mid-run, then restarted ----
+  // ---- 2. one slow endpoint: how each strategy copes ----
+  const slow = await startNginx({ root: first.root, tls: false, limitRate: args.slowRate });
+  const slowRows = [];
+  results.slowEndpoint = { rate: args.slowRate, strategies: [] };
+  try {
+    for (const strategy of ['round-robin', 'least-connections']) {
+      const store = lib.storeFor('s3://', {
+        endpoints: [servers[0].url, servers[2].url, slow.url],
+        endpointStrategy: strategy,
+        region: 'us-east-1',
+        credentials,
+        rangeThreshold: 0,
+      });
+      await store.getMany(uris.slice(0, 16), { concurrency: args.concurrency }); // warm
+      const start = performance.now();
+      await store.getMany(uris, { concurrency: args.concurrency });
+      const seconds = (performance.now() - start) / 1000;
+      const perEndpoint = store.stats().endpoints.map((e) => e.requests);
+      const mibps = (uris.length * size) / MiB / seconds;
+      results.slowEndpoint.strategies.push({ strategy, mibps, perEndpoint });
+      slowRows.push([strategy, mibps.toFixed(0), perEndpoint.join(' / ')]);
+    }
+  } finally {
+    await slow.stop();
+  }
+  console.log(
+    `\nThe same GETs over 3 endpoints, the third capped at ${args.slowRate}B/s per response:\n` +
+      renderTable(['strategy', 'MiB/s', 'requests per endpoint (slow one last)'], slowRows, [1]),
+  );
+
+  // ---- 3. one endpoint killed mid-run, then restarted ----
   const store = storeOver(3);
   const bucketMs = 250;
   const timeline = [];

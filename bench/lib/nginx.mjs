@@ -65,9 +65,17 @@ async function waitForPort(port, open = true, timeoutMs = 10_000) {
  * GCS media URLs (`/storage/v1/b/<bucket>/o/<name>`) serve `<bucket>/<name>`, with the
  * `x-goog-hash` value `gcsHashes` gives for that decoded path. `root` serves a directory another
  * instance made (several servers, one storage: the endpoints of a cluster); `port` fixes the plain
- * HTTP port (a server restarted where it was).
+ * HTTP port (a server restarted where it was); `limitRate` (nginx syntax, e.g. `20m`) caps each
+ * response's rate: a slow endpoint.
  */
-export async function startNginx({ workers = 1, gcsHashes = {}, root: sharedRoot, port: fixedPort, tls = true } = {}) {
+export async function startNginx({
+  workers = 1,
+  gcsHashes = {},
+  root: sharedRoot,
+  port: fixedPort,
+  tls = true,
+  limitRate,
+} = {}) {
   const binary = findNginx();
   const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 's3dlio-nginx-'));
   chmodSync(dir, 0o755);
@@ -110,7 +118,9 @@ export async function startNginx({ workers = 1, gcsHashes = {}, root: sharedRoot
     server {
       listen ${listen};
       root ${root};
-      sendfile on;
+      # limit_rate holds back only what a send has not yet handed to the socket: with sendfile a
+      # whole loopback-sized response goes at once, so a rate-limited server copies in small buffers.
+      ${limitRate ? `sendfile off; output_buffers 1 32k; limit_rate ${limitRate};` : 'sendfile on;'}
       tcp_nopush on;
       keepalive_requests 1000000;
       keepalive_timeout 75s;
