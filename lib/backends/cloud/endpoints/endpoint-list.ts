@@ -21,13 +21,13 @@ export type EndpointsOption = readonly string[] | string;
  */
 export function endpointList(value: unknown, name: string): string[] {
   if (Array.isArray(value)) {
-    if (value.length === 0) throw badArgument(`${where(name)} is empty: give at least one endpoint URL`);
+    if (value.length === 0) throw badArgument(`\`${name}\` is empty: give at least one endpoint URL`);
     return checked(
       value.flatMap((entry, index) => {
         if (typeof entry !== 'string') throw invalidType(`${name}[${index}]`, 'an endpoint URL string', entry);
-        return expandTemplate(entry.trim(), `${name}[${index}]`);
+        return expandTemplate(entry.trim(), `\`${name}[${index}]\``);
       }),
-      name,
+      `\`${name}\``,
     );
   }
   if (typeof value !== 'string')
@@ -38,25 +38,27 @@ export function endpointList(value: unknown, name: string): string[] {
 
 /** `S3_ENDPOINT_URIS` (or any comma-separated list): each entry a URL or a template. */
 export function fromCommaList(value: string, name: string): string[] {
+  const label = `\`${name}\``;
   const entries = value
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  if (entries.length === 0) throw badArgument(`${where(name)} names no endpoint`);
+  if (entries.length === 0) throw badArgument(`${label} names no endpoint`);
   return checked(
-    entries.flatMap((entry) => expandTemplate(entry, name)),
-    name,
+    entries.flatMap((entry) => expandTemplate(entry, label)),
+    label,
   );
 }
 
 function fromFile(path: string, name: string): string[] {
+  const label = `\`${name}\``;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'an error';
     throw badArgument(
-      `${where(name)} is neither an http(s):// URL nor a readable file: ${JSON.stringify(path)} (${code})`,
+      `${label} is neither an http(s):// URL nor a readable file: ${JSON.stringify(path)} (${code})`,
       error,
     );
   }
@@ -65,36 +67,31 @@ function fromFile(path: string, name: string): string[] {
     const line = raw.replace(/#.*$/, '').trim();
     if (line !== '') entries.push({ line: index + 1, url: line });
   });
-  if (entries.length === 0) throw badArgument(`${where(name)}: the file ${JSON.stringify(path)} lists no endpoint`);
+  if (entries.length === 0) throw badArgument(`${label}: the file ${JSON.stringify(path)} lists no endpoint`);
   return checked(
-    entries.flatMap(({ line, url }) => expandTemplate(url, `${name} (${path}, line ${line})`)),
-    name,
+    entries.flatMap(({ line, url }) => expandTemplate(url, `${label} (${path}, line ${line})`)),
+    label,
   );
 }
 
 const RANGE = /\{([^{}]*)\}/g;
 
-/** How a message names the source: the option in backquotes, with a file's line after it. */
-function where(name: string): string {
-  const at = name.indexOf(' (');
-  return at < 0 ? `\`${name}\`` : `\`${name.slice(0, at)}\`${name.slice(at)}`;
-}
-
 /**
  * Expands every `{a...b}` of `template` (integers, a ≤ b; `{01...16}` keeps the width of a
- * zero-padded start), as the cartesian product in order. Anything else in braces is an error.
+ * zero-padded start), as the cartesian product in order. Anything else in braces is an error,
+ * whose message starts with `label` (where the template came from).
  */
-export function expandTemplate(template: string, name: string): string[] {
+export function expandTemplate(template: string, label: string): string[] {
   const parts: Array<string | string[]> = [];
   let last = 0;
   let count = 1;
   for (const match of template.matchAll(RANGE)) {
     parts.push(template.slice(last, match.index));
-    const values = rangeValues(match[1], template, name);
+    const values = rangeValues(match[1], template, label);
     count *= values.length;
     if (count > MAX_ENDPOINTS) {
       throw badArgument(
-        `${where(name)}: ${JSON.stringify(redact(template))} expands to more than ${MAX_ENDPOINTS} endpoints`,
+        `${label}: ${JSON.stringify(redact(template))} expands to more than ${MAX_ENDPOINTS} endpoints`,
       );
     }
     parts.push(values);
@@ -102,7 +99,7 @@ export function expandTemplate(template: string, name: string): string[] {
   }
   const tail = template.slice(last);
   if (/[{}]/.test(tail) || parts.some((part) => typeof part === 'string' && /[{}]/.test(part))) {
-    throw badArgument(`${where(name)}: unbalanced brace in ${JSON.stringify(redact(template))} (a range is {1...8})`);
+    throw badArgument(`${label}: unbalanced brace in ${JSON.stringify(redact(template))} (a range is {1...8})`);
   }
   parts.push(tail);
   let results = [''];
@@ -115,37 +112,33 @@ export function expandTemplate(template: string, name: string): string[] {
   return results;
 }
 
-function rangeValues(body: string, template: string, name: string): string[] {
+function rangeValues(body: string, template: string, label: string): string[] {
   const match = /^\s*(\d+)\s*\.\.\.\s*(\d+)\s*$/.exec(body);
   if (!match) {
     throw badArgument(
-      `${where(name)}: {${body}} in ${JSON.stringify(redact(template))} is not a range; write {first...last}, e.g. {1...8}`,
+      `${label}: {${body}} in ${JSON.stringify(redact(template))} is not a range; write {first...last}, e.g. {1...8}`,
     );
   }
   const [, startText, endText] = match;
   const start = Number(startText);
   const end = Number(endText);
   if (end < start) {
-    throw badArgument(
-      `${where(name)}: the range {${body}} in ${JSON.stringify(redact(template))} ends before it starts`,
-    );
+    throw badArgument(`${label}: the range {${body}} in ${JSON.stringify(redact(template))} ends before it starts`);
   }
   if (end - start + 1 > MAX_ENDPOINTS) {
-    throw badArgument(
-      `${where(name)}: ${JSON.stringify(redact(template))} expands to more than ${MAX_ENDPOINTS} endpoints`,
-    );
+    throw badArgument(`${label}: ${JSON.stringify(redact(template))} expands to more than ${MAX_ENDPOINTS} endpoints`);
   }
   const width = startText.length > 1 && startText.startsWith('0') ? startText.length : 0;
   return Array.from({ length: end - start + 1 }, (_, i) => String(start + i).padStart(width, '0'));
 }
 
 /** Each URL is an http(s) root (no path, query or credentials), and none appears twice. */
-function checked(urls: string[], name: string): string[] {
-  if (urls.length > MAX_ENDPOINTS) throw badArgument(`${where(name)} names more than ${MAX_ENDPOINTS} endpoints`);
+function checked(urls: string[], label: string): string[] {
+  if (urls.length > MAX_ENDPOINTS) throw badArgument(`${label} names more than ${MAX_ENDPOINTS} endpoints`);
   const seen = new Set<string>();
   return urls.map((raw) => {
-    const url = endpointRoot(raw, name);
-    if (seen.has(url)) throw badArgument(`${where(name)} names ${JSON.stringify(url)} twice`);
+    const url = endpointRoot(raw, label);
+    if (seen.has(url)) throw badArgument(`${label} names ${JSON.stringify(url)} twice`);
     seen.add(url);
     return url;
   });
@@ -156,23 +149,23 @@ function redact(raw: string): string {
   return raw.replace(/\/\/[^/@]*@/, '//***@');
 }
 
-function endpointRoot(raw: string, name: string): string {
+function endpointRoot(raw: string, label: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw badArgument(`${where(name)}: ${JSON.stringify(redact(raw))} is not a URL (expected http(s)://host[:port])`);
+    throw badArgument(`${label}: ${JSON.stringify(redact(raw))} is not a URL (expected http(s)://host[:port])`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw badArgument(`${where(name)}: ${JSON.stringify(redact(raw))} is not an http:// or https:// URL`);
+    throw badArgument(`${label}: ${JSON.stringify(redact(raw))} is not an http:// or https:// URL`);
   }
   if (url.username !== '' || url.password !== '') {
     // The URL is not repeated: it holds a secret.
-    throw badArgument(`${where(name)}: an endpoint URL must not carry credentials (give them as options.credentials)`);
+    throw badArgument(`${label}: an endpoint URL must not carry credentials (give them as options.credentials)`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
     throw badArgument(
-      `${where(name)}: ${JSON.stringify(redact(raw))} has a path or query; an endpoint is http(s)://host[:port]`,
+      `${label}: ${JSON.stringify(redact(raw))} has a path or query; an endpoint is http(s)://host[:port]`,
     );
   }
   return `${url.protocol}//${url.host}`;
