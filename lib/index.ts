@@ -67,7 +67,7 @@ export {
   type UploadOptions,
 } from './transfer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
-export type { EndpointHealth, EndpointStats, LatencyStats, RequestStats, StoreStats } from './stats';
+export type { EndpointHealth, EndpointStats, IoThreadStats, LatencyStats, RequestStats, StoreStats } from './stats';
 export type { EndpointStrategy, HealthCheckOptions } from './backends/cloud/endpoints/endpoint-set';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme, type StoreSchemes, type UriLayout } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -152,6 +152,12 @@ export interface StoredChecksum {
 export interface BodyPlacement {
   /** Returns the exact-length target for the body, or undefined for a buffer of its own. */
   onHeaders(headers: ResponseHeaders): Uint8Array | undefined;
+  /**
+   * Where `onHeaders` will put the body when it has the expected length, if that is known before
+   * the request is sent (a range of a buffer already allocated). A hint for transports that
+   * receive on another thread; `onHeaders` still decides.
+   */
+  into?: Uint8Array;
   /** Ask the service for the stored checksum (S3 sends it only when asked). */
   wantsChecksum?: boolean;
 }

@@ -42,9 +42,27 @@ export interface EndpointStats extends RequestStats {
   downSince?: Date;
 }
 
+/** The I/O threads of a cloud store (`ioThreads`). */
+export interface IoThreadStats {
+  /** Threads configured. */
+  threads: number;
+  /** Threads running now (idle ones stop, and start again when needed). */
+  running: number;
+  /** Requests on the threads now. */
+  inFlight: number;
+  /**
+   * Body bytes that could not land in their final place on a thread and were copied on the main
+   * thread: the first range of a split get (its buffer is allocated once that range's headers
+   * tell the size) and reads into memory that is not shared.
+   */
+  copiedBytes: number;
+}
+
 /** `store.stats()`: the store's totals (the sum of its endpoints for a cloud store) and each endpoint. */
 export interface StoreStats extends RequestStats {
   scheme: string;
   /** One entry per endpoint (cloud stores); empty for local and in-memory stores. */
   endpoints: EndpointStats[];
+  /** The I/O threads of a cloud store that has them. */
+  ioThreads?: IoThreadStats;
 }

@@ -66,7 +66,8 @@ async function waitForPort(port, open = true, timeoutMs = 10_000) {
  * `x-goog-hash` value `gcsHashes` gives for that decoded path. `root` serves a directory another
  * instance made (several servers, one storage: the endpoints of a cluster); `port` fixes the plain
  * HTTP port (a server restarted where it was); `limitRate` (nginx syntax, e.g. `20m`) caps each
- * response's rate: a slow endpoint.
+ * response's rate: a slow endpoint; `cpus` (taskset syntax, e.g. `1`) pins its processes to those
+ * CPUs, so that a client measured beside it knows which cores it shares.
  */
 export async function startNginx({
   workers = 1,
@@ -75,6 +76,7 @@ export async function startNginx({
   port: fixedPort,
   tls = true,
   limitRate,
+  cpus,
 } = {}) {
   const binary = findNginx();
   const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 's3dlio-nginx-'));
@@ -165,7 +167,9 @@ http {
 }
 `,
   );
-  execFileSync(binary, ['-c', config, '-p', dir], { stdio: 'inherit' });
+  // The daemon and its workers inherit the affinity taskset gives the command.
+  const command = cpus === undefined ? [binary] : ['taskset', '-c', String(cpus), binary];
+  execFileSync(command[0], [...command.slice(1), '-c', config, '-p', dir], { stdio: 'inherit' });
   await Promise.all([waitForPort(port), tls && waitForPort(tlsPort)]);
   return {
     root,

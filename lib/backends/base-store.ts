@@ -277,11 +277,14 @@ export abstract class BaseStore<R> implements ObjectStore {
         if (size > window.byteLength) throw targetTooSmall(uri, size, window.byteLength);
         return window.subarray(0, size);
       };
+      const placeOf = (size: number): Uint8Array | undefined =>
+        size <= window.byteLength ? window.subarray(0, size) : undefined;
       let stored: StoredChecksum | undefined;
       const plan: RangeOptions = {
         ...ranges,
         rangeThreshold: ranges.rangeThreshold || this.defaultRangeThreshold,
         allocate,
+        placeOf,
         wantsChecksum: verify,
         onFirstHeaders: (headers: ResponseHeaders) => (stored = headers.checksum),
       };
@@ -492,6 +495,8 @@ export abstract class BaseStore<R> implements ObjectStore {
    * that counts its requests itself (per endpoint, with retries) has none.
    */
   protected readonly ioCounters: RequestCounters | undefined = new RequestCounters();
+  /** Memory for a get split into ranges (default: a new buffer); shared memory for I/O threads. */
+  protected splitMemory: ((size: number) => Uint8Array) | undefined;
 
   stats(): StoreStats {
     return { scheme: this.scheme, ...(this.ioCounters ?? new RequestCounters()).snapshot(), endpoints: [] };
@@ -642,7 +647,8 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   /** The RangeEngine settings of a call: its options, then the store's, then the default. */
   private rangeOptions(options: RangeSettings): RangeOptions {
-    return rangeOptionsFrom(options, this.rangeDefaults, this.defaultRangeThreshold);
+    const ranges = rangeOptionsFrom(options, this.rangeDefaults, this.defaultRangeThreshold);
+    return this.splitMemory ? { ...ranges, allocateSplit: this.splitMemory } : ranges;
   }
 
   /** `ranges` with the engine on (at the store's threshold, or 32 MiB where it is off by default). */

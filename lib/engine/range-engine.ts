@@ -26,6 +26,16 @@ export interface RangeOptions {
    * below the threshold is read straight into it (getInto).
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Where `allocate(size)` would put `size` bytes, when it can tell beforehand (a caller's
+   * buffer): the first request then names its place before it leaves (see BodyPlacement.into).
+   */
+  placeOf?: (size: number) => Uint8Array | undefined;
+  /**
+   * Memory for a read that is split (default: a new buffer); unlike `allocate`, an object read
+   * in one request keeps the buffer it arrived in.
+   */
+  allocateSplit?: (size: number) => Uint8Array;
   /** Told the first response's headers (size, etag, stored checksum). */
   onFirstHeaders?: (headers: ResponseHeaders) => void;
   /** Ask for the stored checksum with the first request. */
@@ -131,6 +141,7 @@ export async function readInRanges(
 
   const placement: BodyPlacement = {
     wantsChecksum: options.wantsChecksum,
+    into: options.placeOf?.(firstLength),
     onHeaders(headers: ResponseHeaders): Uint8Array | undefined {
       options.onFirstHeaders?.(headers);
       // A retried first request lands in the same place; the plan is made once.
@@ -147,7 +158,7 @@ export async function readInRanges(
         );
       }
       // Not zero-filled: every byte is written by exactly one range.
-      whole = options.allocate ? options.allocate(wanted) : libraryBuffer(wanted);
+      whole = (options.allocate ?? options.allocateSplit ?? libraryBuffer)(wanted);
       // Stryker disable next-line ConditionalExpression,EqualityOperator: with nothing past the first range, readRest has no range to read
       if (wanted > firstLength) {
         const version = { totalSize: headers.totalSize, etag: headers.etag };
@@ -210,7 +221,11 @@ async function readRest(
       const range = ranges[next++];
       const target = whole.subarray(range.start - base, range.end - base + 1);
       try {
-        await read(range, { onHeaders: (headers) => sameVersion(headers, version, uri) && target }, signal);
+        await read(
+          range,
+          { onHeaders: (headers) => sameVersion(headers, version, uri) && target, into: target },
+          signal,
+        );
       } catch (error) {
         failures.add(error); // cancels the siblings at once
       }

@@ -62,6 +62,14 @@ export function libraryBuffer(size: number): Uint8Array {
 }
 
 /**
+ * `size` bytes of shared memory (zero-filled), which I/O threads read and write in place. A
+ * SharedArrayBuffer is never detached.
+ */
+export function sharedBuffer(size: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(size));
+}
+
+/**
  * Whether nobody can detach `view`'s memory while a read into it is pending: memory the library
  * allocated (it reaches the caller only once every read into it has settled) or shared memory. A
  * read that outlives an event-loop turn (a socket's) goes straight only into such memory; caller

@@ -24,9 +24,26 @@ describe('retry and connection settings: the option, else the variable, else the
     expect(connectionSettingsFrom({ connectTimeoutMs: 111, maxSockets: 3 }, env)).toEqual({
       connectTimeoutMs: 111,
       maxSockets: 3,
+      ioThreads: 0,
     });
-    expect(connectionSettingsFrom({}, env)).toEqual({ connectTimeoutMs: 222, maxSockets: 5 });
-    expect(connectionSettingsFrom({}, {})).toEqual({ connectTimeoutMs: 10_000, maxSockets: 64 });
+    expect(connectionSettingsFrom({}, env)).toEqual({ connectTimeoutMs: 222, maxSockets: 5, ioThreads: 0 });
+    expect(connectionSettingsFrom({}, {})).toEqual({ connectTimeoutMs: 10_000, maxSockets: 64, ioThreads: 0 });
+  });
+
+  test('ioThreads / S3DLIO_CLOUD_IO_THREADS: option, variable, default 0; 0 is allowed, not a fraction or a word', () => {
+    expect(connectionSettingsFrom({ ioThreads: 3 }, { S3DLIO_CLOUD_IO_THREADS: '5' }).ioThreads).toBe(3);
+    expect(connectionSettingsFrom({ ioThreads: 0 }, { S3DLIO_CLOUD_IO_THREADS: '5' }).ioThreads).toBe(0);
+    expect(connectionSettingsFrom({}, { S3DLIO_CLOUD_IO_THREADS: '5' }).ioThreads).toBe(5);
+    expect(connectionSettingsFrom({}, { S3DLIO_CLOUD_IO_THREADS: '' }).ioThreads).toBe(0);
+    for (const raw of ['-1', '1.5', 'two', '257', ' 2']) {
+      expect(() => connectionSettingsFrom({}, { S3DLIO_CLOUD_IO_THREADS: raw })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringContaining('process.env.S3DLIO_CLOUD_IO_THREADS') as string,
+        }) as Error,
+      );
+    }
+    expect(() => connectionSettingsFrom({ ioThreads: '2' as unknown as number }, {})).toThrow(/options\.ioThreads/);
   });
 
   test('an invalid variable is an error only when no option overrides it; an empty one is unset', () => {

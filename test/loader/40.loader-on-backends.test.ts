@@ -185,6 +185,11 @@ describe('no leaked handles: a process that breaks out of a loader exits on its 
       () => `${gsTarget().bucketUri('loader-exit')}data/`,
       { endpoint: process.env.S3DLIO_TEST_GCS_ENDPOINT, projectId: 'test' },
     ],
+    [
+      'gs:// with I/O threads',
+      () => `${gsTarget().bucketUri('loader-exit-threads')}data/`,
+      { endpoint: process.env.S3DLIO_TEST_GCS_ENDPOINT, projectId: 'test', transport: 'lean', ioThreads: 2 },
+    ],
   ])('%s', async (_label, prefix, storeOptions) => {
     const result = await runNodeScript(
       `(async () => {
@@ -199,12 +204,15 @@ describe('no leaked handles: a process that breaks out of a loader exits on its 
         for await (const batch of new DataLoader(dataset, { batchSize: 4, concurrency: 32 })) if (++n === 2) break;
         if (ARGS.prefix.startsWith('gs://')) await store.deleteBucket(ARGS.prefix.replace(/data\\/$/, ''), { force: true });
         console.log('RESULT done ' + n);
-        // No process.exit: the process must end by itself, with no handle left open.
+        // No process.exit: the process must end by itself, with no handle left open (an idle
+        // I/O thread that still held it would stop only after its idle time, 5 s).
+        setTimeout(() => console.log('RESULT still running'), 3000).unref();
       })();`,
       { prefix: prefix(), storeOptions },
     );
     expect(result.stderr).not.toMatch(/Error|Warning/); // incl. MaxListenersExceededWarning (32 fetches)
     expect(result.stdout).toContain('RESULT done 2');
+    expect(result.stdout).not.toContain('still running');
     expect(result.code).toBe(0);
   });
 });

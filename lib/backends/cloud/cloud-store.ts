@@ -7,12 +7,11 @@ import { BatchError, S3dlioError, abortError } from '../../errors';
 import { DEFAULT_MULTIPART_THRESHOLD } from '../../engine/writer';
 import { DEFAULT_RANGE_THRESHOLD, type RangeSettings } from '../../engine/range-engine';
 import { runBatch } from '../../internal/batch';
-import { privateCopy } from '../../internal/memory';
+import { privateCopy, sharedBuffer } from '../../internal/memory';
 import type { BodyPlacement, ByteRange, ObjectStat, PartSink, StoredChecksum, WriterOptions } from '../../object-store';
 import { OperationScope } from '../../operation';
 import { optionalPositiveInteger } from '../../validate';
 import { BaseStore, DEFAULT_CONCURRENCY, type ListEntry, type RefKind, type WriteSettings } from '../base-store';
-import { TruncatedBodyError } from './body';
 import type { CloudDriver, CloudRef, ListPage } from './driver';
 import { type Endpoint, EndpointSet, isNoHealthyEndpoint, noHealthyFailure } from './endpoints/endpoint-set';
 import { type CloudFailure, classifyNetworkError, cloudError, timeoutFailure } from './errors';
@@ -50,6 +49,8 @@ export class CloudStore extends BaseStore<CloudRef> {
     this.endpoints = endpoints instanceof EndpointSet ? endpoints : EndpointSet.single(endpoints);
     this.driver = this.endpoints.primary;
     this.scheme = this.driver.scheme;
+    // I/O threads fill shared memory in place: split gets and upload parts are allocated there.
+    if (this.driver.ioThreads) this.splitMemory = sharedBuffer;
     // Checked now, not at the first put that uses it.
     const { multipartThreshold } = rangeDefaults as { multipartThreshold?: number };
     this.multipartThreshold = optionalPositiveInteger(multipartThreshold, 'options.multipartThreshold', 0) || undefined;
@@ -138,6 +139,7 @@ export class CloudStore extends BaseStore<CloudRef> {
       maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
       sendsCallerMemory: upload.sendsCallerMemory === true,
+      ...(this.driver.ioThreads && { allocate: sharedBuffer }),
       uploadPart: (index, offset, bytes, signal) =>
         step(
           upload.partsIdempotent,
@@ -271,8 +273,9 @@ export class CloudStore extends BaseStore<CloudRef> {
     let attemptSignal: AbortSignal | undefined;
     const failureOf = (error: unknown): CloudFailure => {
       if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
-      if (error instanceof TruncatedBodyError)
-        return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: error.message };
+      // By its code, not its class: a body cut short on an I/O thread arrives as a rebuilt error.
+      if ((error as { code?: unknown } | null)?.code === 'ERR_TRUNCATED_BODY')
+        return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: (error as Error).message };
       // The caller's buffer was transferred: no attempt can send or fill it again.
       if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_DETACHED')
         return { code: 'ERR_BUFFER_DETACHED', retryable: false, message: (error as Error).message };
@@ -316,7 +319,21 @@ export class CloudStore extends BaseStore<CloudRef> {
 
   /** The store's request counters: totals and one entry per endpoint. */
   override stats(): StoreStats {
-    return { scheme: this.scheme, ...this.endpoints.totals(), endpoints: this.endpoints.stats() };
+    const threads = this.driver.ioThreads;
+    return {
+      scheme: this.scheme,
+      ...this.endpoints.totals(),
+      endpoints: this.endpoints.stats(),
+      ...(threads && { ioThreads: threads.stats() }),
+    };
+  }
+
+  /**
+   * Stops the store's I/O threads now (requests in flight fail and are retried on new threads);
+   * idle threads stop on their own after a few seconds. For tests and orderly shutdowns.
+   */
+  stopIoThreads(): Promise<void> {
+    return this.driver.ioThreads?.stop() ?? Promise.resolve();
   }
 
   private async *pages(

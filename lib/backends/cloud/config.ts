@@ -28,6 +28,12 @@ export interface CloudCommonOptions {
   concurrency?: number;
   /** `put` of more bytes than this is a multipart upload (default 64 MiB). */
   multipartThreshold?: number;
+  /**
+   * Threads that move object bodies, each with its own sockets (env `S3DLIO_CLOUD_IO_THREADS`, default
+   * 0: the main thread does). Needs the lean transport. With threads, a read split into ranges
+   * returns a view of a SharedArrayBuffer, and writer parts live in shared memory.
+   */
+  ioThreads?: number;
 }
 
 /** Every key of {@link CloudCommonOptions}, spread into each cloud store's key list. */
@@ -41,13 +47,19 @@ export const CLOUD_COMMON_KEYS: { readonly [K in keyof Required<CloudCommonOptio
   chunkSize: true,
   concurrency: true,
   multipartThreshold: true,
+  ioThreads: true,
 };
 
 /** Connection settings derived from the options. */
 export interface ConnectionSettings {
   connectTimeoutMs: number;
   maxSockets: number;
+  /** I/O threads (0: none). */
+  ioThreads: number;
 }
+
+/** More I/O threads than this are refused (each is a V8 isolate of its own). */
+export const MAX_IO_THREADS = 256;
 
 function fromEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
   const raw = env[name];
@@ -103,7 +115,23 @@ export function connectionSettingsFrom(
   return {
     connectTimeoutMs: setting(options, 'connectTimeoutMs', 'S3DLIO_CONNECT_TIMEOUT_MS', 10_000, env),
     maxSockets: setting(options, 'maxSockets', 'S3DLIO_MAX_SOCKETS', 64, env),
+    ioThreads: ioThreadsFrom(options.ioThreads, env),
   };
+}
+
+/** `ioThreads`: the option, else `S3DLIO_CLOUD_IO_THREADS`, else 0; an integer from 0 to {@link MAX_IO_THREADS}. */
+function ioThreadsFrom(option: unknown, env: NodeJS.ProcessEnv): number {
+  const [value, name] =
+    option !== undefined
+      ? [option, 'options.ioThreads']
+      : [envValue(env, 'S3DLIO_CLOUD_IO_THREADS'), 'process.env.S3DLIO_CLOUD_IO_THREADS'];
+  if (value === undefined) return 0;
+  // A variable is text; an option must be a number.
+  const number = option === undefined && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0 || number > MAX_IO_THREADS) {
+    throw invalidValue(name, `an integer from 0 to ${MAX_IO_THREADS}`, value);
+  }
+  return number;
 }
 
 /** Whether a host name is this machine (plain HTTP is the default for it). */

@@ -2,6 +2,7 @@
  * The contract between CloudStore and one cloud: a driver whose methods are single requests
  * (one attempt each; CloudStore adds retries, timeouts, ranges, batches and typed errors).
  */
+import type { IoThreads } from './http/io-threads';
 import type { CloudFailure } from './errors';
 import type { BodyPlacement, ByteRange, PartSink, StoredChecksum } from '../../object-store';
 
@@ -60,6 +61,11 @@ export interface CloudDriver {
    * of their parts for themselves (CloudUpload.sendsCallerMemory).
    */
   readonly sendsCallerMemory?: boolean;
+  /**
+   * The I/O threads that move bodies (`ioThreads`), if any: buffers that reads fill in place, and
+   * upload parts, are then shared memory, which a thread reads and writes without a copy.
+   */
+  readonly ioThreads?: IoThreads;
   /** Refuses an object key the service would store or read under another name (e.g. a trailing '.'). */
   checkObjectKey?(ref: CloudRef, uri: string): void;
   /**

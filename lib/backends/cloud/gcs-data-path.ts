@@ -5,6 +5,7 @@
  * (its base URL), the decision to authenticate (never to a custom endpoint unless asked) and the
  * credentials: each request carries the headers of its auth client (a cached, refreshed token).
  */
+import type { HttpTransport, IoThreads } from './http/io-threads';
 import type * as Gcs from '@google-cloud/storage';
 
 import { crc32c, crc32cBase64, crc32cValueBase64 } from '../../checksum';
@@ -13,7 +14,7 @@ import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef } from './driver';
 import { encodeStrictly } from './keys';
 import type { HttpResponse } from './http/connection';
-import { type HttpPool, type HttpRequest, type Origin, originOf } from './http/pool';
+import { type HttpRequest, type Origin, originOf } from './http/pool';
 import { bufferDetached, isDetached } from '../../internal/memory';
 
 /** `crc32c=…` of an `x-goog-hash` header. */
@@ -36,13 +37,18 @@ export class GcsDataPath {
 
   constructor(
     private readonly storage: Gcs.Storage,
-    private readonly pool: HttpPool,
+    private readonly pool: HttpTransport,
   ) {
     const url = new URL(storage.baseUrl);
     this.origin = originOf(url);
     this.prefix = url.pathname.replace(/\/+$/, '');
     // `…/storage/v1` → `…/upload/storage/v1`, as the SDK derives it.
     this.uploadPrefix = this.prefix.replace(/\/storage\/v1$/, '/upload/storage/v1');
+  }
+
+  /** The I/O threads that move bodies, if any. */
+  get threads(): IoThreads | undefined {
+    return this.pool.threads;
   }
 
   /**
@@ -100,6 +106,7 @@ export class GcsDataPath {
       path,
       headers,
       signal,
+      sink: placement?.into,
       target: ({ headers: answer }) => {
         // A transcoded (decompressed) object: its length and hash are the stored bytes', not these.
         const transcoded =

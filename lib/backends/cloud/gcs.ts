@@ -4,6 +4,8 @@
  * `endpoint`, else `STORAGE_EMULATOR_HOST`, points it at an emulator (sent unauthenticated unless
  * `keyFilename` or `authClient` is given).
  */
+import { leanTransport } from './http/transport';
+import type { IoThreads } from './http/io-threads';
 import type { Readable, Writable } from 'stream';
 
 import type * as Gcs from '@google-cloud/storage';
@@ -18,7 +20,6 @@ import {
   transportFrom,
 } from './config';
 import { GcsDataPath } from './gcs-data-path';
-import { HttpPool } from './http/pool';
 import { type CloudFailure, classifyStatus, redactSecrets } from './errors';
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from './keys';
 import { S3dlioError } from '../../errors';
@@ -192,10 +193,13 @@ class GcsDriver implements CloudDriver {
       retryOptions: { autoRetry: false },
     });
     if (endpoint !== undefined) this.storage.baseUrl = `${endpoint}/storage/v1`;
-    if (transportFrom(options.transport, env, 'S3DLIO_GCS_TRANSPORT') === 'lean') {
-      const { maxSockets, connectTimeoutMs } = connectionSettingsFrom(options, env);
-      this.lean = new GcsDataPath(this.storage, new HttpPool({ maxSockets, connectTimeoutMs, env }));
-    }
+    const transport = leanTransport(
+      connectionSettingsFrom(options, env),
+      transportFrom(options.transport, env, 'S3DLIO_GCS_TRANSPORT'),
+      undefined,
+      env,
+    );
+    if (transport) this.lean = new GcsDataPath(this.storage, transport);
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -277,6 +281,11 @@ class GcsDriver implements CloudDriver {
   /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
   get sendsCallerMemory(): boolean {
     return this.lean !== undefined;
+  }
+
+  /** The I/O threads that move bodies, if any. */
+  get ioThreads(): IoThreads | undefined {
+    return this.lean?.threads;
   }
 
   async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {

@@ -7,14 +7,15 @@
  * bytes skip its middleware stack, which costs more CPU per request than the transfer of a small
  * object.
  */
+import type { HttpTransport } from './http/io-threads';
 import { createHash, createHmac } from 'crypto';
 
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SigV4 from '@smithy/signature-v4';
 
 import type { BodyPlacement, ByteRange } from '../../object-store';
-import type { HttpResponse } from './http/connection';
-import { type HttpPool, type Origin, originOf } from './http/pool';
+import type { HttpResponse, ResponseHead } from './http/connection';
+import { type HttpRequest, type Origin, originOf } from './http/pool';
 import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef } from './driver';
 import { encodeKeyPath } from './keys';
@@ -78,7 +79,7 @@ export class S3DataPath {
 
   constructor(
     private readonly client: S3.S3Client,
-    private readonly pool: HttpPool,
+    private readonly pool: HttpTransport,
     /** Send each body's CRC32C, computed natively (the service checks it). */
     private readonly checksums: boolean,
     /**
@@ -100,7 +101,7 @@ export class S3DataPath {
     if (placement?.wantsChecksum || this.validateResponses) headers['x-amz-checksum-mode'] = 'ENABLED';
     let placed: Uint8Array | undefined;
     let stored: string | undefined;
-    const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
+    const target = ({ headers: answer }: ResponseHead): Uint8Array | undefined => {
       const crc = answer['x-amz-checksum-crc32c'];
       // A multipart object's checksum is composite ("…-N"): not a whole-object CRC32C.
       stored = crc !== undefined && !crc.includes('-') ? crc : undefined;
@@ -108,7 +109,8 @@ export class S3DataPath {
         ...(stored !== undefined && { checksum: { algorithm: 'crc32c' as const, base64: stored } }),
       });
       return placed;
-    });
+    };
+    const response = await this.send(ref, 'GET', '', headers, undefined, signal, { target, sink: placement?.into });
     if (response.status !== 200 && response.status !== 206) throw serviceError(response, ref);
     const body = placed ?? response.body;
     if (this.validateResponses && range === undefined && stored !== undefined) {
@@ -165,7 +167,7 @@ export class S3DataPath {
     headers: Record<string, string>,
     body: Uint8Array | undefined,
     signal: AbortSignal | undefined,
-    target?: Parameters<HttpPool['send']>[1]['target'],
+    receive: Pick<HttpRequest, 'target' | 'sink'> = {},
   ): Promise<HttpResponse> {
     const endpoint = await this.endpoint(ref.bucket);
     const path = `${endpoint.prefix}/${encodeKeyPath(ref.key)}`;
@@ -185,7 +187,7 @@ export class S3DataPath {
       path: `${path}${search}`,
       headers: signed.headers,
       body,
-      target,
+      ...receive,
       signal,
     });
   }

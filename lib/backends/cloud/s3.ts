@@ -4,6 +4,8 @@
  * endpoint inline (plain HTTP for loopback hosts, HTTPS otherwise).
  */
 
+import { leanTransport, sharedThreads, type ThreadSource } from './http/transport';
+import type { HttpTransport, IoThreads } from './http/io-threads';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 
@@ -33,7 +35,6 @@ import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
 import { lazyPackage, objectHead } from './sdk';
-import { HttpPool } from './http/pool';
 import { proxyAwareAgents } from './http/proxy-agent';
 import { S3DataPath } from './s3-data-path';
 import { EndpointSet } from './endpoints/endpoint-set';
@@ -185,7 +186,7 @@ class S3Driver implements CloudDriver {
   private readonly pageSize: number;
   private readonly connection: ConnectionSettings;
   /** Object bodies on the library's HTTP path (undefined: the SDK's). */
-  private readonly pool: HttpPool | undefined;
+  private readonly pool: HttpTransport | undefined;
   private readonly dataPaths = new Map<string, S3DataPath>();
 
   /**
@@ -193,7 +194,10 @@ class S3Driver implements CloudDriver {
    * default (an endpoint in the URI comes first of all). Clients get each value explicitly, so
    * the SDK never falls back to the environment for one of them.
    */
-  constructor(private readonly options: S3StoreOptions) {
+  constructor(
+    private readonly options: S3StoreOptions,
+    threadsOf?: ThreadSource,
+  ) {
     const env = process.env;
     const given = options.credentials as Partial<Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken', unknown>>;
     rememberSecrets(
@@ -226,10 +230,8 @@ class S3Driver implements CloudDriver {
     // ListObjectsV2 returns at most 1000 keys a page whatever is asked.
     this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
     this.connection = connectionSettingsFrom(options, env);
-    if (transportFrom(options.transport, env, 'S3DLIO_S3_TRANSPORT') === 'lean') {
-      const { maxSockets, connectTimeoutMs } = this.connection;
-      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
-    }
+    const transport = transportFrom(options.transport, env, 'S3DLIO_S3_TRANSPORT');
+    this.pool = leanTransport(this.connection, transport, this.ca, env, threadsOf);
   }
 
   /** Its endpoint's URL, or `default` (AWS's own, chosen by region). */
@@ -245,6 +247,11 @@ class S3Driver implements CloudDriver {
   /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
   get sendsCallerMemory(): boolean {
     return this.pool !== undefined;
+  }
+
+  /** The I/O threads that move bodies, if any. */
+  get ioThreads(): IoThreads | undefined {
+    return this.pool?.threads;
   }
 
   parse(uri: string, name: string): CloudRef {
@@ -740,7 +747,12 @@ function s3Endpoints(options: S3StoreOptions): EndpointSet {
     const driver = new S3Driver(options);
     return EndpointSet.single(driver, driver.endpointName);
   }
-  const endpoints = urls.map((endpoint) => ({ name: endpoint, driver: new S3Driver({ ...options, endpoint }) }));
+  // One group of I/O threads serves every endpoint (each thread has sockets to each of them).
+  const threadsOf = sharedThreads();
+  const endpoints = urls.map((endpoint) => ({
+    name: endpoint,
+    driver: new S3Driver({ ...options, endpoint }, threadsOf),
+  }));
   return new EndpointSet(endpoints, strategy, health);
 }
 

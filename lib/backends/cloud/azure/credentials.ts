@@ -4,6 +4,8 @@
  * account and endpoint (one connection pool each), and the credential's account checks. Secrets
  * stay in #private fields and are remembered for redaction.
  */
+import { leanTransport } from '../http/transport';
+import type { HttpTransport, IoThreads } from '../http/io-threads';
 import type * as http from 'http';
 import * as net from 'net';
 
@@ -20,7 +22,6 @@ import {
 import { type CloudFailure, redactSecrets, rememberSecrets } from '../errors';
 import { invalidValue } from '../../../validate';
 import type { CloudRef } from '../driver';
-import { HttpPool } from '../http/pool';
 import { proxyAwareAgents } from '../http/proxy-agent';
 import { AzureDataPath } from './data-path';
 import type { AzureStoreOptions, AzureTokenCredential } from './options';
@@ -88,7 +89,7 @@ export class AzureClients {
   readonly #clients = new Map<string, AzBlob.BlobServiceClient>();
   readonly #dataPaths = new Map<string, AzureDataPath>();
   /** The lean transport's connections (undefined: every request goes through the SDK). */
-  private readonly pool: HttpPool | undefined;
+  private readonly pool: HttpTransport | undefined;
   #defaultCredential?: AzIdentity.TokenCredential;
   /** The account a connection string names, once it was parsed. */
   #connectionStringAccount?: string;
@@ -110,15 +111,18 @@ export class AzureClients {
     this.explicitEndpoint = options.endpoint !== undefined;
     this.env = env;
     this.ca = caBundleFrom(options.caBundle);
-    if (transportFrom(options.transport, env, 'S3DLIO_AZURE_TRANSPORT') === 'lean') {
-      const { maxSockets, connectTimeoutMs } = this.connection;
-      this.pool = new HttpPool({ maxSockets, connectTimeoutMs, ...(this.ca !== undefined && { ca: this.ca }), env });
-    }
+    const transport = transportFrom(options.transport, env, 'S3DLIO_AZURE_TRANSPORT');
+    this.pool = leanTransport(this.connection, transport, this.ca, env);
   }
 
   /** Whether blob bodies travel on the lean path (Put Blob and Put Block send the caller's memory). */
   get lean(): boolean {
     return this.pool !== undefined;
+  }
+
+  /** The I/O threads that move blob bodies, if any. */
+  get threads(): IoThreads | undefined {
+    return this.pool?.threads;
   }
 
   /** The lean path of `ref`'s client, or undefined with the SDK transport. */

@@ -6,13 +6,14 @@
  * leaves it), a token credential's tokens are asked for and refreshed through it. Listing,
  * properties, block-list commits, copies and containers stay on the SDK.
  */
+import type { HttpTransport } from '../http/io-threads';
 import type * as AzBlob from '@azure/storage-blob';
 
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../../object-store';
 import { placeByAnswer, rangeHeader } from '../body';
 import type { CloudRef } from '../driver';
-import type { HttpResponse } from '../http/connection';
-import { type HttpPool, type Origin, originOf } from '../http/pool';
+import type { HttpResponse, ResponseHead } from '../http/connection';
+import { type HttpRequest, type Origin, originOf } from '../http/pool';
 import { encodeKeyPath } from '../keys';
 import { xmlFields } from '../xml-error';
 import type { AzureTokenCredential } from './options';
@@ -64,7 +65,7 @@ export class AzureDataPath {
 
   constructor(
     client: AzBlob.BlobServiceClient,
-    private readonly pool: HttpPool,
+    private readonly pool: HttpTransport,
   ) {
     const url = new URL(client.url);
     this.origin = originOf(url);
@@ -98,12 +99,13 @@ export class AzureDataPath {
     // so does any HTTP cache or server in front of it.
     if (range) headers.range = rangeHeader(range);
     let placed: Uint8Array | undefined;
-    const response = await this.send(ref, 'GET', '', headers, undefined, signal, ({ headers: answer }) => {
+    const target = ({ headers: answer }: ResponseHead): Uint8Array | undefined => {
       // The blob's MD5 (kept by the service for single-request uploads), on ranged reads too.
       const md5 = answer['x-ms-blob-content-md5'] ?? (range === undefined ? answer['content-md5'] : undefined);
       placed = placeByAnswer(placement, answer, md5Checksum(md5));
       return placed;
-    });
+    };
+    const response = await this.send(ref, 'GET', '', headers, undefined, signal, { target, sink: placement?.into });
     if (response.status !== 200 && response.status !== 206) throw serviceError(response);
     return placed ?? response.body;
   }
@@ -138,7 +140,7 @@ export class AzureDataPath {
     extra: Record<string, string>,
     body: Uint8Array | undefined,
     signal: AbortSignal | undefined,
-    target?: Parameters<HttpPool['send']>[1]['target'],
+    receive: Pick<HttpRequest, 'target' | 'sink'> = {},
   ): Promise<HttpResponse> {
     const path = `${this.prefix}/${ref.bucket}/${encodeKeyPath(ref.key)}`;
     const search = [query, this.#sas].filter((part) => part !== '').join('&');
@@ -154,7 +156,7 @@ export class AzureDataPath {
       path: search === '' ? path : `${path}?${search}`,
       headers,
       body,
-      target,
+      ...receive,
       signal,
     });
   }

@@ -3,6 +3,7 @@
  * `az://account/container/key` and `https://account.blob.core.windows.net/container/key`; listings
  * answer in the form the prefix was given in.
  */
+import type { IoThreads } from '../http/io-threads';
 import type * as AzBlob from '@azure/storage-blob';
 
 import { S3dlioError } from '../../../errors';
@@ -179,6 +180,11 @@ export class AzureDriver implements CloudDriver {
   /** Whether `put` may send from the caller's memory (the lean path checks it stays attached). */
   get sendsCallerMemory(): boolean {
     return this.#clients.lean;
+  }
+
+  /** The I/O threads that move bodies, if any. */
+  get ioThreads(): IoThreads | undefined {
+    return this.#clients.threads;
   }
 
   async read(

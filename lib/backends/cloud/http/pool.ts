@@ -51,6 +51,12 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body?: Uint8Array;
   target?: Exchange['target'];
+  /**
+   * Where `target` will put a 2xx body of this exact length, when that is known before the
+   * request leaves: a transport on another thread can place the bytes there before the main
+   * thread has seen the head. Only a hint; `target` still decides.
+   */
+  sink?: Uint8Array;
   signal?: AbortSignal;
 }
 
