@@ -9,8 +9,10 @@
 //   - "1 core": the client on CPU 0 alone (the server on CPU 1): what the threads cost when they
 //     add no core (the main thread and the threads share one);
 //   - "2 cores": the client on CPUs 0-1, sharing CPU 1 with the server.
-// Workloads: `getMany` of --objects × --size MiB at --concurrency (request-heavy), and `get` of
-// --large × --largeSize MiB objects through the RangeEngine, 8 MiB ranges (byte-heavy).
+// Workloads: `getMany` of --objects × --size MiB at --concurrency (request-heavy); `get` of
+// --large × --largeSize MiB objects through the RangeEngine, 8 MiB ranges (byte-heavy, each get
+// into fresh memory: page faults included); the same objects with `getInto` one shared buffer
+// allocated once (the transport alone).
 // Printed per case: MiB/s (median of --runs), CPU seconds per GiB of the whole client and of its
 // main thread alone, and the ratio to ioThreads 0 in the same placement.
 import { execFileSync } from 'node:child_process';
@@ -63,7 +65,15 @@ try {
       size: args.largeSize * MiB,
       chunkSize: 8 * MiB,
     },
+    {
+      name: `getInto one reused SharedArrayBuffer, ${args.large} x ${args.largeSize} MiB, 8 MiB ranges, ${args.concurrency} in flight`,
+      uris: null, // the large objects again
+      size: args.largeSize * MiB,
+      chunkSize: 8 * MiB,
+      into: true,
+    },
   ];
+  workloads[2].uris = workloads[1].uris;
   for (const workload of workloads) {
     const rows = [];
     for (const placement of placements) {
@@ -77,6 +87,7 @@ try {
           concurrency: args.concurrency,
           runs: args.runs,
           chunkSize: workload.chunkSize,
+          into: workload.into,
         };
         const output = execFileSync('taskset', ['-c', placement.cpus, process.execPath, child, JSON.stringify(spec)], {
           encoding: 'utf8',

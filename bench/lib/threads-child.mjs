@@ -1,7 +1,8 @@
 // One client of bench/threads.mjs, in a process of its own (so that taskset can pin it):
 //   node threads-child.mjs <json>
-// json: { endpoint, ioThreads, uris, size, concurrency, runs, chunkSize? }. `getMany` of every URI
-// (or `get` of each through the RangeEngine when chunkSize is given), `runs` times after a warm-up.
+// json: { endpoint, ioThreads, uris, size, concurrency, runs, chunkSize?, into? }. `getMany` of every
+// URI; with chunkSize, `get` of each through the RangeEngine, or with `into` `getInto` one
+// SharedArrayBuffer allocated (and touched) once; `runs` times after a warm-up.
 // Prints one JSON object: per run wall seconds, CPU seconds of the whole process and of its main
 // thread alone (/proc/self/task/<pid>/stat), and the bytes read.
 import { readFileSync } from 'node:fs';
@@ -29,7 +30,15 @@ const store = lib.storeFor('s3://', {
     : { rangeThreshold: 0 }),
 });
 
+// Memory touched once, reused: what a pipeline reading into its own buffers does (no page faults).
+const target = spec.into ? new Uint8Array(new SharedArrayBuffer(spec.size)).fill(1) : undefined;
+
 async function once() {
+  if (target) {
+    let bytes = 0;
+    for (const uri of spec.uris) bytes += await store.getInto(uri, target);
+    return bytes;
+  }
   if (!spec.chunkSize) {
     const got = await store.getMany(spec.uris, { concurrency: spec.concurrency });
     return got.reduce((sum, bytes) => sum + bytes.byteLength, 0);

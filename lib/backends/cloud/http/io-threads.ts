@@ -16,6 +16,7 @@ import type { IoThreadStats } from '../../../stats';
 import type { HttpResponse } from './connection';
 import type { HttpRequest, Origin, PoolSettings } from './pool';
 import type { AbortMessage, ErrorRecord, ReplyMessage, SendMessage, WorkerSettings } from './io-worker';
+import { MessageBatch } from './message-batch';
 
 /** What sends requests: a pool on this thread, or I/O threads (io-threads.ts). */
 export interface HttpTransport {
@@ -79,9 +80,9 @@ class IoThread {
   exited = false;
 
   constructor(settings: WorkerSettings, onReply: (reply: ReplyMessage) => void, onExit: (error: Error) => void) {
-    this.worker = new Worker(workerCode(), { eval: true, workerData: settings });
+    this.worker = new Worker(workerCode(), { eval: true, workerData: { ...settings, ioThread: true } });
     this.worker.unref();
-    this.worker.on('message', onReply);
+    this.worker.on('message', (replies: ReplyMessage[]) => replies.forEach(onReply));
     this.worker.on('error', (error) => onExit(error));
     this.worker.on('exit', (exitCode) => {
       this.exited = true;
@@ -89,8 +90,13 @@ class IoThread {
     });
   }
 
-  post(message: SendMessage | AbortMessage): void {
-    this.worker.postMessage(message);
+  private readonly outbox = new MessageBatch<SendMessage | AbortMessage>((items, transfer) =>
+    this.worker.postMessage(items, transfer),
+  );
+
+  /** Sends `message` with the others of this turn; `transfer`: a buffer handed over with it. */
+  post(message: SendMessage | AbortMessage, transfer?: ArrayBuffer): void {
+    this.outbox.add(message, transfer);
   }
 
   /** Holds the process open while a request is in flight, and only then. */
@@ -130,7 +136,11 @@ export class IoThreads {
   }
 
   /** Sends `message` on the least busy thread and settles with its answer. */
-  exchange(message: Omit<SendMessage, 'id' | 'type'>, signal: AbortSignal | undefined): Promise<ReplyMessage> {
+  exchange(
+    message: Omit<SendMessage, 'id' | 'type'>,
+    signal: AbortSignal | undefined,
+    transfer?: ArrayBuffer,
+  ): Promise<ReplyMessage> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const thread = this.pick();
     const id = this.nextId++;
@@ -157,7 +167,7 @@ export class IoThreads {
       thread.adjust(1);
       // The request settles when the thread says it has stopped, never before: no byte lands after.
       signal?.addEventListener('abort', onAbort, { once: true });
-      thread.post({ ...message, type: 'send', id });
+      thread.post({ ...message, type: 'send', id }, transfer);
     });
   }
 
@@ -222,18 +232,20 @@ export class ThreadedTransport implements HttpTransport {
     if (body && isDetached(body.buffer)) throw bufferDetached('data');
     const shared = (view: Uint8Array | undefined): boolean =>
       view !== undefined && types.isSharedArrayBuffer(view.buffer);
+    // Shared memory goes as it is; other memory as a copy of exactly the body, handed over (a
+    // view posted as it is would copy its whole buffer, and the caller could detach it meanwhile).
+    const copy = body !== undefined && !shared(body) ? privateCopy(body, 'data') : undefined;
     const reply = await this.threads.exchange(
       {
         origin,
         method: request.method,
         path: request.path,
         headers: request.headers,
-        // Shared memory goes as it is; other memory as a copy of exactly the body (a view posted
-        // as it is would copy its whole buffer, and the caller could detach it meanwhile).
-        ...(body !== undefined && { body: shared(body) ? body : privateCopy(body, 'data') }),
+        ...(body !== undefined && { body: copy ?? body }),
         ...(shared(sink) && { sink }),
       },
       request.signal,
+      copy?.buffer as ArrayBuffer | undefined,
     );
     if (!reply.ok) {
       if (request.signal?.aborted) throw request.signal.reason;

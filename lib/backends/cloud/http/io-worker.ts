@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'worker_threads';
 
 import { HttpPool, type Origin, type PoolSettings } from './pool';
 import type { ResponseHead } from './connection';
+import { MessageBatch } from './message-batch';
 
 /** A request from the main thread. */
 export interface SendMessage {
@@ -81,6 +82,7 @@ let finished = 0;
 function serve(port: NonNullable<typeof parentPort>, settings: WorkerSettings): void {
   const pool = new HttpPool(settings.pool);
   const inFlight = new Map<number, AbortController>();
+  const replies = new MessageBatch<ReplyMessage>((items, transfer) => port.postMessage(items, transfer));
 
   const send = async (message: SendMessage): Promise<void> => {
     const controller = new AbortController();
@@ -105,17 +107,15 @@ function serve(port: NonNullable<typeof parentPort>, settings: WorkerSettings): 
       const { body } = response;
       const head = { status: response.status, headers: response.headers };
       if (placed) {
-        port.postMessage({ id: message.id, ok: true, head, placed, body: new Uint8Array(0) } satisfies ReplyMessage);
+        replies.add({ id: message.id, ok: true, head, placed, body: new Uint8Array(0) });
         return;
       }
       // A buffer the pool allocated for this body alone is handed over; anything else is copied.
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       const owned = whole && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
-      port.postMessage({ id: message.id, ok: true, head, placed, body: owned } satisfies ReplyMessage, [
-        owned.buffer as ArrayBuffer,
-      ]);
+      replies.add({ id: message.id, ok: true, head, placed, body: owned }, owned.buffer as ArrayBuffer);
     } catch (error) {
-      port.postMessage({ id: message.id, ok: false, error: recordOf(error) } satisfies ReplyMessage);
+      replies.add({ id: message.id, ok: false, error: recordOf(error) });
     } finally {
       inFlight.delete(message.id);
       finished += sink?.byteLength ?? 0;
@@ -126,13 +126,15 @@ function serve(port: NonNullable<typeof parentPort>, settings: WorkerSettings): 
     }
   };
 
-  port.on('message', (message: SendMessage | AbortMessage) => {
-    if (message.type === 'abort') {
-      inFlight.get(message.id)?.abort(new Error('the request was abandoned by the main thread'));
-      return;
+  port.on('message', (messages: Array<SendMessage | AbortMessage>) => {
+    for (const message of messages) {
+      if (message.type === 'abort') inFlight.get(message.id)?.abort(new Error('the main thread gave up the request'));
+      else void send(message);
     }
-    void send(message);
   });
 }
 
-if (parentPort) serve(parentPort, workerData as WorkerSettings);
+// Only as the entry point of an I/O thread (never in another worker that happens to load it).
+if (parentPort && (workerData as { ioThread?: unknown } | null)?.ioThread === true) {
+  serve(parentPort, workerData as WorkerSettings);
+}
