@@ -14,7 +14,8 @@
 // into fresh memory: page faults included); the same objects with `getInto` one shared buffer
 // allocated once (the transport alone).
 // Printed per case: MiB/s (median of --runs), CPU seconds per GiB of the whole client and of its
-// main thread alone, and the ratio to ioThreads 0 in the same placement.
+// main thread alone, the ratio to ioThreads 0 in the same placement, and the client's peak RSS
+// over its measured runs (above its RSS before them).
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,7 @@ try {
           encoding: 'utf8',
           maxBuffer: 16 * MiB,
         });
-        const { runs, copiedBytes } = JSON.parse(output.trim().split('\n').pop());
+        const { runs, copiedBytes, peakRss } = JSON.parse(output.trim().split('\n').pop());
         const gib = (run) => run.bytes / GiB;
         const entry = {
           workload: workload.name,
@@ -104,6 +105,7 @@ try {
           cpuPerGiB: median(runs.map((run) => run.cpu / gib(run))),
           mainCpuPerGiB: median(runs.map((run) => run.mainCpu / gib(run))),
           copiedBytes,
+          peakRss,
           runs,
         };
         base ??= entry;
@@ -115,15 +117,16 @@ try {
           (entry.mibps / base.mibps).toFixed(2),
           entry.cpuPerGiB.toFixed(2),
           entry.mainCpuPerGiB.toFixed(2),
+          (peakRss / MiB).toFixed(0),
         ]);
       }
     }
     console.log(
       `\n${workload.name} (server: nginx on CPU ${SERVER_CPU}; median of ${args.runs})\n` +
         renderTable(
-          ['client cores', 'ioThreads', 'MiB/s', 'x ioThreads 0', 'CPU s/GiB', 'main thread CPU s/GiB'],
+          ['client cores', 'ioThreads', 'MiB/s', 'x ioThreads 0', 'CPU s/GiB', 'main thread CPU s/GiB', 'peak RSS MiB'],
           rows,
-          [1, 2, 3, 4, 5],
+          [1, 2, 3, 4, 5, 6],
         ),
     );
   }

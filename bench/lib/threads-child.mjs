@@ -4,8 +4,9 @@
 // URI; with chunkSize, `get` of each through the RangeEngine, or with `into` `getInto` one
 // SharedArrayBuffer allocated (and touched) once; `runs` times after a warm-up.
 // Prints one JSON object: per run wall seconds, CPU seconds of the whole process and of its main
-// thread alone (/proc/self/task/<pid>/stat), and the bytes read.
-import { readFileSync } from 'node:fs';
+// thread alone (/proc/self/task/<pid>/stat), and the bytes read; and the peak RSS of the measured
+// runs above the RSS before them (/proc/self/status VmHWM, reset through clear_refs).
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import { loadLibrary } from './load.mjs';
 
@@ -48,7 +49,19 @@ async function once() {
   return bytes;
 }
 
+/** A field of /proc/self/status, in bytes. */
+function status(field) {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(match[1]) * 1024;
+}
+
 await once(); // warm: connections, threads, JIT
+const rssBefore = status('VmRSS');
+try {
+  writeFileSync('/proc/self/clear_refs', '5'); // VmHWM := VmRSS
+} catch {
+  // no reset: the peak is an upper bound
+}
 const runs = [];
 for (let run = 0; run < spec.runs; run++) {
   const cpu = process.cpuUsage();
@@ -63,4 +76,5 @@ for (let run = 0; run < spec.runs; run++) {
 }
 const stats = store.stats();
 await store.stopIoThreads?.();
-console.log(JSON.stringify({ runs, copiedBytes: stats.ioThreads?.copiedBytes ?? 0 }));
+const peakRss = status('VmHWM') - rssBefore;
+console.log(JSON.stringify({ runs, copiedBytes: stats.ioThreads?.copiedBytes ?? 0, peakRss }));

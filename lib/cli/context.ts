@@ -15,6 +15,7 @@ export interface GlobalOptions {
   endpointUrl?: string;
   endpoints?: string;
   endpointStrategy?: EndpointStrategy;
+  ioThreads?: string;
   region?: string;
   caBundle?: string;
   opLog?: string;
@@ -66,6 +67,10 @@ export class CliContext {
     }
     const cloud = [...schemes].filter((scheme) => CLOUD_SCHEMES.includes(scheme));
     const { endpointUrl, endpoints, endpointStrategy, region, caBundle } = this.globals;
+    const ioThreads = ioThreadsFlag(this.globals.ioThreads);
+    if (ioThreads !== undefined && cloud.length === 0) {
+      throw new CliUsageError('--io-threads applies to s3://, az:// and gs:// URIs; this command names none');
+    }
     if (endpoints !== undefined || endpointStrategy !== undefined) {
       const flag = endpoints !== undefined ? '--endpoints' : '--endpoint-strategy';
       if (!cloud.includes('s3')) throw new CliUsageError(`${flag} applies to s3:// URIs only`);
@@ -104,6 +109,7 @@ export class CliContext {
       if (scheme === 's3' && endpoints !== undefined) options.endpoints = endpoints;
       if (scheme === 's3' && endpointStrategy !== undefined) options.endpointStrategy = endpointStrategy;
       if ((scheme === 's3' || scheme === 'az') && caBundle !== undefined) options.caBundle = caBundle;
+      if (ioThreads !== undefined) options.ioThreads = ioThreads;
       if (Object.keys(options).length === 0) continue;
       try {
         configureDefaultStore(`${scheme}://configured/`, options);
@@ -114,6 +120,14 @@ export class CliContext {
       }
     }
   }
+}
+
+/** `--io-threads`: a whole number from 0 to 256 (the store checks the range). */
+function ioThreadsFlag(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw))
+    throw new CliUsageError(`--io-threads takes a whole number of threads, not ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 /** The schemes --endpoint-url, --endpoints, --region and --ca-bundle configure. */

@@ -53,6 +53,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
         ...ENDPOINT_STRATEGIES,
       ]),
     )
+    .option('--io-threads <n>', 'worker threads that move cloud object bodies, each with its own sockets (default 0)')
     .option('--region <region>', 'S3 region')
     .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
     .option('--op-log <file>', 'write a warp-compatible operation log (not available yet: errors)')

@@ -181,6 +181,13 @@ describe('bad input: exit 2 with one helpful line', () => {
       /'random' is invalid.*round-robin, least-connections/,
     ],
     [
+      '--io-threads that is not a number',
+      ['--io-threads', 'two', 'ls', 's3://b/'],
+      /whole number of threads, not "two"/,
+    ],
+    ['--io-threads on local URIs', ['--io-threads', '2', 'ls', 'file:///tmp/'], /--io-threads applies to s3:\/\//],
+    ['--io-threads out of range', ['--io-threads', '300', 'ls', 's3://b/'], /an integer from 0 to 256/],
+    [
       '--op-log (not available yet)',
       ['--op-log', '/tmp/ops.tsv.zst', 'ls', 'file:///tmp/'],
       /--op-log .*not available/,

@@ -78,6 +78,16 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s://', (sc
     expect(readFileSync(path.join(toFile, 'plain.txt'), 'utf8')).toBe('hello');
   });
 
+  test('--io-threads: upload and download through I/O threads keep every byte', async () => {
+    const local = path.join(tmp.path, `${scheme}-threads`);
+    mkdirSync(local, { recursive: true });
+    writeFileSync(path.join(local, 'large.bin'), testBytes(3 * 1024 * 1024 + 5, 12));
+    await run(['--io-threads', '2', 'upload', `${local}/**`, `${bucketUri}threads/`]);
+    const back = path.join(tmp.path, `${scheme}-threads-back`);
+    await run(['--io-threads', '2', 'download', `${bucketUri}threads/`, back]);
+    expectSameBytes(readFileSync(path.join(back, 'large.bin')), testBytes(3 * 1024 * 1024 + 5, 12));
+  });
+
   test('rm -r -p deletes the matching keys only; rm of a missing key exits 1', async () => {
     await run(['rm', '-r', '-p', '\\.idx$', `${bucketUri}gen/`]);
     expect(lines((await run(['ls', '-r', `${bucketUri}gen/`])).stdout)).toEqual(

@@ -71,8 +71,8 @@ export function recordOf(error: unknown, depth = 0): ErrorRecord {
 /**
  * Shared memory this thread saw is freed only when this thread's garbage collector drops its
  * views too, and a thread that allocates little collects rarely: the buffers of many finished
- * reads would stay resident. After every {@link RELEASE_EVERY} bytes of finished sinks the thread
- * collects, so the memory a caller dropped is returned.
+ * reads and uploads would stay resident. After every {@link RELEASE_EVERY} bytes of finished sinks
+ * and bodies the thread collects, so the memory a caller dropped is returned.
  */
 const RELEASE_EVERY = 64 * 1024 * 1024;
 setFlagsFromString('--expose-gc');
@@ -118,7 +118,7 @@ function serve(port: NonNullable<typeof parentPort>, settings: WorkerSettings): 
       replies.add({ id: message.id, ok: false, error: recordOf(error) });
     } finally {
       inFlight.delete(message.id);
-      finished += sink?.byteLength ?? 0;
+      finished += (sink?.byteLength ?? 0) + (message.body?.byteLength ?? 0);
       if (finished >= RELEASE_EVERY) {
         finished = 0;
         collect();
