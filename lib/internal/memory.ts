@@ -61,12 +61,22 @@ export function libraryBuffer(size: number): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 }
 
+/** Keeps each shared buffer's ballast (see {@link sharedBuffer}) exactly as long as the buffer. */
+const ballasts = new WeakMap<SharedArrayBuffer, Buffer>();
+
 /**
  * `size` bytes of shared memory (zero-filled), which I/O threads read and write in place. A
  * SharedArrayBuffer is never detached.
+ *
+ * V8's collector does not count a SharedArrayBuffer's memory: dropped ones pile up until a
+ * collection happens for some other reason (12 dropped buffers of 256 MiB kept 3.9 GB resident,
+ * where ordinary ones kept 0.8 GB). Each gets an ordinary buffer of the same size beside it,
+ * never written (so it takes no resident memory), which the collector does count.
  */
 export function sharedBuffer(size: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(size));
+  const memory = new SharedArrayBuffer(size);
+  ballasts.set(memory, Buffer.allocUnsafeSlow(size));
+  return new Uint8Array(memory);
 }
 
 /**

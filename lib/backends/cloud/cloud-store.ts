@@ -49,7 +49,7 @@ export class CloudStore extends BaseStore<CloudRef> {
     this.endpoints = endpoints instanceof EndpointSet ? endpoints : EndpointSet.single(endpoints);
     this.driver = this.endpoints.primary;
     this.scheme = this.driver.scheme;
-    // I/O threads fill shared memory in place: split gets and upload parts are allocated there.
+    // I/O threads fill shared memory in place: a split get is allocated there.
     if (this.driver.ioThreads) this.splitMemory = sharedBuffer;
     // Checked now, not at the first put that uses it.
     const { multipartThreshold } = rangeDefaults as { multipartThreshold?: number };
@@ -139,7 +139,8 @@ export class CloudStore extends BaseStore<CloudRef> {
       maxPartSize: upload.maxPartSize,
       sequential: upload.sequential,
       sendsCallerMemory: upload.sendsCallerMemory === true,
-      ...(this.driver.ioThreads && { allocate: sharedBuffer }),
+      // I/O threads send parts from shared memory as it is; the writer reuses them.
+      ...(this.driver.ioThreads && { allocate: sharedBuffer, recyclesParts: true }),
       uploadPart: (index, offset, bytes, signal) =>
         step(
           upload.partsIdempotent,
