@@ -18,13 +18,10 @@ import type { HttpRequest, Origin, PoolSettings } from './pool';
 import type { AbortMessage, ErrorRecord, ReplyMessage, SendMessage, WorkerSettings } from './io-worker';
 import { MessageBatch } from './message-batch';
 
-/** What sends requests: a pool on this thread, or I/O threads (io-threads.ts). */
+/** What sends requests: a pool on this thread (HttpPool), or I/O threads (ThreadedTransport). */
 export interface HttpTransport {
   send(origin: Origin, request: HttpRequest): Promise<HttpResponse>;
-  /**
-   * The I/O threads that move bodies, if any (io-threads.ts): memory they fill in place must be
-   * shared.
-   */
+  /** The I/O threads that move bodies, if any: memory they fill in place must be shared. */
   readonly threads?: IoThreads;
 }
 

@@ -77,6 +77,8 @@ export function recordOf(error: unknown, depth = 0): ErrorRecord {
 const RELEASE_EVERY = 64 * 1024 * 1024;
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
+// The flag is the process's: contexts made later (anyone's) do not get a `gc` from it.
+setFlagsFromString('--no-expose-gc');
 let finished = 0;
 
 function serve(port: NonNullable<typeof parentPort>, settings: WorkerSettings): void {
