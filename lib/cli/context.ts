@@ -59,11 +59,17 @@ export class CliContext {
   useUris(...uris: string[]): void {
     const schemes = new Set<Scheme>();
     for (const uri of uris) {
+      let scheme: Scheme;
       try {
-        schemes.add(parseUri(uri).scheme);
+        scheme = parseUri(uri).scheme;
       } catch (error) {
         throw new CliUsageError((error as Error).message);
       }
+      // An in-memory store ends with the process: a command would write into nothing.
+      if (scheme === 'mem') {
+        throw new CliUsageError(`${uri}: mem:// lives inside one process, so a command cannot use it`);
+      }
+      schemes.add(scheme);
     }
     const cloud = [...schemes].filter((scheme) => CLOUD_SCHEMES.includes(scheme));
     const { endpointUrl, endpoints, endpointStrategy, region, caBundle } = this.globals;

@@ -185,6 +185,12 @@ describe('bad input: exit 2 with one helpful line', () => {
       ['--io-threads', 'two', 'ls', 's3://b/'],
       /whole number of threads, not "two"/,
     ],
+    [
+      'a mem:// URI (it would vanish with the process)',
+      ['put', 'mem://b/x/', '-n', '1', '-s', '1k'],
+      /mem:\/\/ lives inside one process/,
+    ],
+    ['a mem:// source of cp', ['cp', 'mem://b/x', 'file:///tmp/x'], /mem:\/\/ lives inside one process/],
     ['--io-threads on local URIs', ['--io-threads', '2', 'ls', 'file:///tmp/'], /--io-threads applies to s3:\/\//],
     ['--io-threads out of range', ['--io-threads', '300', 'ls', 's3://b/'], /an integer from 0 to 256/],
     [
