@@ -352,6 +352,30 @@ lean('HTTP/1.1 as servers send it (HttpPool on raw sockets)', () => {
     ).toMatch(/3 bytes where 4 were asked for/);
   });
 
+  test('an answer that is not HTTP/1.1 is a server failure, retried on a new connection', async () => {
+    // The first answer is garbage, every later one a valid GetObject answer.
+    const server = await rawServer((index) =>
+      index === 0 ? [text('SMTP ready\r\n\r\n')] : [text('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')],
+    );
+    const storeAt = (port: number, maxAttempts: number): ObjectStore =>
+      storeFor('s3://', {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'raw', secretAccessKey: 'raw-server-secret' },
+        retryBaseDelayMs: 1,
+        maxAttempts,
+      });
+    const garbage = await rawServer(() => [text('SMTP ready\r\n\r\n')]);
+    try {
+      expect(Buffer.from(await storeAt(server.port, 2).get('s3://raw-bucket/k')).toString()).toBe('hello');
+      const error = await rejectionOf(storeAt(garbage.port, 3).get('s3://raw-bucket/k'));
+      expect(error).toMatchObject({ code: 'ERR_SERVER', uri: 's3://raw-bucket/k' });
+      expect(error.message).toMatch(/not valid HTTP\/1\.1.*not an HTTP\/1\.x status line/);
+    } finally {
+      await Promise.all([server.stop(), garbage.stop()]);
+    }
+  });
+
   test('bytes after a response: the connection is not reused', async () => {
     let connections = 0;
     const server = await rawServer(() => [text('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA')]);

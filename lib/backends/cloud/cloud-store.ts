@@ -280,6 +280,12 @@ export class CloudStore extends BaseStore<CloudRef> {
       // The caller's buffer was transferred: no attempt can send or fill it again.
       if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_DETACHED')
         return { code: 'ERR_BUFFER_DETACHED', retryable: false, message: (error as Error).message };
+      // An answer that breaks HTTP/1.1 (a garbled status line, a bad chunk) comes from a server or
+      // a middlebox in trouble: its connection is closed, and another attempt may be answered well.
+      if ((error as { code?: unknown } | null)?.code === 'ERR_HTTP_PROTOCOL') {
+        const detail = (error as Error).message;
+        return { code: 'ERR_SERVER', retryable: true, message: `the answer is not valid HTTP/1.1: ${detail}` };
+      }
       if (isNoHealthyEndpoint(error)) return noHealthyFailure(error);
       return classifyNetworkError(error) ?? this.driver.classify(error);
     };
