@@ -12,6 +12,7 @@ import { types } from 'util';
 import { Worker } from 'worker_threads';
 
 import { bufferDetached, isDetached, privateCopy } from '../../../internal/memory';
+import { badArgument } from '../../../validate';
 import type { IoThreadStats } from '../../../stats';
 import type { HttpResponse } from './connection';
 import type { HttpRequest, Origin, PoolSettings } from './pool';
@@ -39,6 +40,12 @@ function bootstrapCode(): string {
   const compiled = join(__dirname, 'io-worker.js');
   if (existsSync(compiled)) return `require(${JSON.stringify(compiled)})`;
   const source = join(__dirname, 'io-worker.ts');
+  if (!existsSync(source)) {
+    // A bundle that left the worker's file behind: said when the store is made, not per request.
+    throw badArgument(
+      `options.ioThreads needs the library's I/O thread script ${compiled}, which is missing (a bundler must copy it beside the library)`,
+    );
+  }
   // Running from the sources (the test suite): compile them as they are loaded, like ts-jest.
   const hook = `
     const ts = require('typescript');
@@ -119,7 +126,9 @@ export class IoThreads {
   constructor(
     readonly count: number,
     private readonly settings: PoolSettings,
-  ) {}
+  ) {
+    workerCode(); // a missing script is an error now
+  }
 
   /** What stats() reports of the threads. */
   stats(): IoThreadStats {
