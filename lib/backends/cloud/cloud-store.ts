@@ -274,17 +274,16 @@ export class CloudStore extends BaseStore<CloudRef> {
     let attemptSignal: AbortSignal | undefined;
     const failureOf = (error: unknown): CloudFailure => {
       if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
+      const code = (error as { code?: unknown } | null)?.code;
+      const message = String((error as Error | null)?.message);
       // By its code, not its class: a body cut short on an I/O thread arrives as a rebuilt error.
-      if ((error as { code?: unknown } | null)?.code === 'ERR_TRUNCATED_BODY')
-        return { code: 'ERR_TRUNCATED_BODY', retryable: true, message: (error as Error).message };
+      if (code === 'ERR_TRUNCATED_BODY') return { code, retryable: true, message };
       // The caller's buffer was transferred: no attempt can send or fill it again.
-      if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_DETACHED')
-        return { code: 'ERR_BUFFER_DETACHED', retryable: false, message: (error as Error).message };
+      if (code === 'ERR_BUFFER_DETACHED') return { code, retryable: false, message };
       // An answer that breaks HTTP/1.1 (a garbled status line, a bad chunk) comes from a server or
       // a middlebox in trouble: its connection is closed, and another attempt may be answered well.
-      if ((error as { code?: unknown } | null)?.code === 'ERR_HTTP_PROTOCOL') {
-        const detail = (error as Error).message;
-        return { code: 'ERR_SERVER', retryable: true, message: `the answer is not valid HTTP/1.1: ${detail}` };
+      if (code === 'ERR_HTTP_PROTOCOL') {
+        return { code: 'ERR_SERVER', retryable: true, message: `the answer is not valid HTTP/1.1: ${message}` };
       }
       if (isNoHealthyEndpoint(error)) return noHealthyFailure(error);
       return classifyNetworkError(error) ?? this.driver.classify(error);
