@@ -54,6 +54,8 @@ export interface NativeWriteOptions {
   direct?: boolean;
   alignment?: number;
   fsync?: boolean;
+  /** An existing destination is EEXIST (ERR_ALREADY_EXISTS) and stays as it is. */
+  noReplace?: boolean;
   chunkSize?: number;
 }
 

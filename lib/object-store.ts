@@ -8,7 +8,7 @@ import type { ReadableStream } from 'stream/web';
 import { optionKeys } from './internal/option-keys';
 import type { Scheme } from './uri';
 import type { StoreStats } from './stats';
-import { optionalPositiveInteger } from './validate';
+import { optionalBoolean, optionalPositiveInteger } from './validate';
 
 /** Options every async operation accepts. */
 export interface OperationOptions {
@@ -48,6 +48,14 @@ export interface PutOptions extends OperationOptions {
   partSize?: number;
   /** Parts in flight (default 4). */
   concurrency?: number;
+  /**
+   * `false`: create only. An object already at the URI is left as it is and the write fails with
+   * `ERR_ALREADY_EXISTS`; of writers racing to create one object, exactly one succeeds (S3
+   * `If-None-Match: *`, Azure `If-None-Match: *`, GCS `ifGenerationMatch=0`, a no-replace rename
+   * locally). Checked when the object becomes visible. A conditional request whose outcome a
+   * network failure left unknown is not sent again: the error says so. Default `true`.
+   */
+  overwrite?: boolean;
 }
 
 /** Options of `list` and `listStream`. */
@@ -183,6 +191,14 @@ export interface WriterOptions {
   /** Content type stored with the object (cloud backends). */
   contentType?: string;
   /**
+   * `false`: create only. An object already at the URI is left as it is and `close()` fails with
+   * `ERR_ALREADY_EXISTS`; of writers racing to create one object, exactly one succeeds (S3
+   * `If-None-Match: *`, Azure `If-None-Match: *`, GCS `ifGenerationMatch=0`, a no-replace rename
+   * locally). Checked when the object becomes visible. A conditional request whose outcome a
+   * network failure left unknown is not sent again: the error says so. Default `true`.
+   */
+  overwrite?: boolean;
+  /**
    * After completion, check the stored size against the bytes written, and the stored CRC32C
    * against the one computed while writing where the backend keeps a whole-object CRC32C (GCS,
    * S3 single-request uploads). One HEAD.
@@ -195,6 +211,8 @@ export interface WriterOptions {
   compression?: 'none' | 'zstd';
   /** zstd level, 1 (fast) to 19 (small); default 3. Checked even without `compression: 'zstd'`. */
   compressionLevel?: number;
+  /** Compute the CRC32C of the stored bytes (compressed, when compressing) as they go: `WriteResult.crc32c`. */
+  checksum?: boolean;
   /** Aborts the upload: `close()` rejects with ERR_ABORTED and nothing becomes visible. */
   signal?: AbortSignal;
 }
@@ -211,6 +229,8 @@ export interface WriteResult {
   parts: number;
   /** ETag (or generation) of the stored object, where the backend returns one. */
   etag?: string;
+  /** With `checksum`: the CRC32C of the bytes stored, 8 lowercase hex digits. */
+  crc32c?: string;
 }
 
 /** A streaming writer. Obtain one with `createWriter(uri, options)`. */
@@ -364,6 +384,7 @@ export const PUT_KEYS = optionKeys<PutOptions>()({
   multipartThreshold: true,
   partSize: true,
   concurrency: true,
+  overwrite: true,
 });
 /** Keys of {@link ListOptions}. */
 export const LIST_KEYS = optionKeys<ListOptions>()({ signal: true, recursive: true, pattern: true });
@@ -391,8 +412,9 @@ export const DELETE_PREFIX_KEYS = optionKeys<DeletePrefixOptions>()({
  * but code written against ObjectStore passes the same options everywhere and must learn of a bad
  * value on the first backend it runs on).
  */
-export function putSettings(options: Partial<PutOptions>): Omit<PutOptions, 'signal'> {
+export function putSettings(options: Partial<PutOptions>): Omit<PutOptions, 'signal'> & { overwrite: boolean } {
   return {
+    overwrite: optionalBoolean(options.overwrite, 'options.overwrite', true),
     multipartThreshold:
       optionalPositiveInteger(options.multipartThreshold, 'options.multipartThreshold', 0) || undefined,
     partSize: optionalPositiveInteger(options.partSize, 'options.partSize', 0) || undefined,

@@ -75,6 +75,7 @@ struct WriteSpec {
   bool direct = false;
   uint32_t alignment = 0;
   bool fsync = false;               // fdatasync the file and fsync its directory
+  bool no_replace = false;          // an existing destination fails with EEXIST, left as it is
   uint64_t chunk_size = 16u << 20;
 };
 
@@ -101,7 +102,9 @@ class TempFile {
   NativeError Open(int flags);
   int fd() const { return fd_.get(); }
   // fdatasync (with `fsync`), close, rename into place, fsync the directory (with `fsync`).
-  NativeError Commit(bool fsync, const CancelFlag& cancel);
+  // `no_replace`: an existing destination is EEXIST and stays untouched (of two committers of one
+  // path exactly one succeeds).
+  NativeError Commit(bool fsync, const CancelFlag& cancel, bool no_replace = false);
 
  private:
   std::string path_;

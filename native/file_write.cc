@@ -1,6 +1,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -167,6 +170,20 @@ NativeError SyncDirectory(const std::string& path) {
   return {};
 }
 
+// Moves `from` to `to` unless `to` exists (EEXIST then, `to` untouched), atomically: of two
+// callers with one `to`, exactly one succeeds. Linux: renameat2(RENAME_NOREPLACE); where the
+// filesystem or kernel lacks it, link(2) + unlink(2), which is as atomic for the destination.
+int RenameNoReplace(const std::string& from, const std::string& to) {
+#if defined(__linux__) && defined(SYS_renameat2)
+  constexpr unsigned kRenameNoReplace = 1;  // RENAME_NOREPLACE, not declared by older libcs
+  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), kRenameNoReplace) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+#endif
+  if (::link(from.c_str(), to.c_str()) != 0) return errno;
+  ::unlink(from.c_str());  // the object is in place; a leftover name would only be a hidden temp file
+  return 0;
+}
+
 }  // namespace
 
 TempFile::~TempFile() {
@@ -191,12 +208,16 @@ NativeError TempFile::Open(int flags) {
   return {};
 }
 
-NativeError TempFile::Commit(bool fsync, const CancelFlag& cancel) {
+NativeError TempFile::Commit(bool fsync, const CancelFlag& cancel, bool no_replace) {
   if (fsync && SyncData(fd_.get()) != 0) return NativeError::FromErrno(errno, "fdatasync", path_);
   if (int close_error = fd_.Close()) return NativeError::FromErrno(close_error, "close", path_);
   // Last point of no return: after the rename the object is visible and the write has happened.
   if (cancel.requested()) return Cancelled(path_);
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) return NativeError::FromErrno(errno, "rename", path_);
+  if (no_replace) {
+    if (int error = RenameNoReplace(temp_, path_)) return NativeError::FromErrno(error, "rename", path_);
+  } else if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    return NativeError::FromErrno(errno, "rename", path_);
+  }
   created_ = false;
   if (fsync) return SyncDirectory(path_);
   return {};
@@ -220,7 +241,7 @@ NativeError WriteAtomically(const WriteSpec& spec, const uint8_t* data, size_t l
     error = WriteChunks(temp.fd(), data, length, spec.chunk_size, cancel, spec.path);
   }
   if (!error.ok()) return error;
-  return temp.Commit(spec.fsync, cancel);
+  return temp.Commit(spec.fsync, cancel, spec.no_replace);
 }
 
 bool WriteSpecFromJs(const Napi::Object& options, WriteSpec* spec) {
@@ -228,7 +249,8 @@ bool WriteSpecFromJs(const Napi::Object& options, WriteSpec* spec) {
   int64_t alignment = spec->alignment;
   int64_t chunk_size = static_cast<int64_t>(spec->chunk_size);
   if (!fields.Bool("direct", &spec->direct) || !fields.Alignment("alignment", &alignment) ||
-      !fields.Bool("fsync", &spec->fsync) || !fields.Integer("chunkSize", 1, kMaxChunkSize, &chunk_size)) {
+      !fields.Bool("fsync", &spec->fsync) || !fields.Bool("noReplace", &spec->no_replace) ||
+      !fields.Integer("chunkSize", 1, kMaxChunkSize, &chunk_size)) {
     return false;
   }
   spec->alignment = static_cast<uint32_t>(alignment);

@@ -110,6 +110,8 @@ export interface WriteSettings {
   multipartThreshold?: number;
   partSize?: number;
   concurrency?: number;
+  /** false: create only (ERR_ALREADY_EXISTS when the object exists); see `PutOptions.overwrite`. */
+  overwrite: boolean;
   /** Part of a batch: the batch already writes objects concurrently (one part in flight each). */
   inBatch: boolean;
   /** The argument the bytes came from, for errors (`data`, `items[3].data`). */
@@ -327,6 +329,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     const ref = this.refOf(uri, 'uri', 'create');
     const opts = expectKnownOptions(options, WRITER_KEYS, 'createWriter');
     if (opts.contentType !== undefined) expectString(opts.contentType, 'options.contentType');
+    optionalBoolean(opts.overwrite, 'options.overwrite', true);
     return this.writerFor(ref, uri, opts);
   }
 
@@ -354,7 +357,7 @@ export abstract class BaseStore<R> implements ObjectStore {
         };
       });
       await runBatch(scope, prepared, uriOfItem, concurrency, (item) =>
-        this.writeObject(item.ref, item.uri, item.bytes, scope, { inBatch: true, name: item.name }),
+        this.writeObject(item.ref, item.uri, item.bytes, scope, { overwrite: true, inBatch: true, name: item.name }),
       );
     });
   }

@@ -5,7 +5,7 @@
 import { type ErrorCode, S3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { privateCopy } from '../internal/memory';
-import type { BodyPlacement, ByteRange, ObjectStat, PartSink } from '../object-store';
+import type { BodyPlacement, ByteRange, ObjectStat, PartSink, WriterOptions } from '../object-store';
 import type { OperationScope } from '../operation';
 import { registerStore } from '../registry';
 import { type Scheme, parseUri } from '../uri';
@@ -66,16 +66,16 @@ export class MemoryStore extends BaseStore<Ref> {
     await this.io(
       'PUT',
       uri,
-      async () => void this.store(ref, uri, privateCopy(bytes, w.name), scope),
+      async () => void this.store(ref, uri, privateCopy(bytes, w.name), scope, w.overwrite),
       1,
       bytes.byteLength,
     );
   }
 
-  protected openUpload(ref: Ref, uri: string): PartSink {
+  protected openUpload(ref: Ref, uri: string, options: WriterOptions): PartSink {
     const parts: Uint8Array[] = [];
     let staged = 0;
-    const whole = (bytes: Uint8Array) => this.store(ref, uri, bytes, undefined);
+    const whole = (bytes: Uint8Array) => this.store(ref, uri, bytes, undefined, options.overwrite !== false);
     return {
       maxParts: 10_000,
       minPartSize: 1,
@@ -118,7 +118,7 @@ export class MemoryStore extends BaseStore<Ref> {
   }
 
   protected async copyObject(source: Ref, destination: Ref, uri: string, scope: OperationScope): Promise<void> {
-    this.store(destination, uri, this.find(source, uri, scope).bytes, scope);
+    this.store(destination, uri, this.find(source, uri, scope).bytes, scope, true);
   }
 
   protected async sameObject(source: Ref, destination: Ref, uri: string, scope: OperationScope): Promise<boolean> {
@@ -157,9 +157,20 @@ export class MemoryStore extends BaseStore<Ref> {
     throw fail('ERR_NOT_FOUND', uri, scope, 'no such object');
   }
 
-  /** Stores `bytes` (memory no one else holds) as the object, replacing what was there at once. */
-  private store(ref: Ref, uri: string, bytes: Uint8Array, scope: OperationScope | undefined): { etag: string } {
+  /**
+   * Stores `bytes` (memory no one else holds) as the object, replacing what was there at once;
+   * without `overwrite`, an object already there is ERR_ALREADY_EXISTS.
+   */
+  private store(
+    ref: Ref,
+    uri: string,
+    bytes: Uint8Array,
+    scope: OperationScope | undefined,
+    overwrite: boolean,
+  ): { etag: string } {
     const objects = this.bucket(ref, uri, scope);
+    if (!overwrite && objects.has(ref.key))
+      throw fail('ERR_ALREADY_EXISTS', uri, scope, 'the object exists (overwrite: false)');
     const used = this.used - (objects.get(ref.key)?.size ?? 0) + bytes.byteLength;
     if (used > this.maxBytes) {
       throw fail('ERR_NO_SPACE', uri, scope, `${used} bytes would exceed maxBytes (${this.maxBytes})`);

@@ -34,6 +34,8 @@ export const WRITER_KEYS = optionKeys<WriterOptions>()({
   verify: true,
   compression: true,
   compressionLevel: true,
+  checksum: true,
+  overwrite: true,
   signal: true,
 });
 
@@ -56,6 +58,9 @@ export class PartWriter implements ObjectWriter {
   private readonly partSize: number;
   private readonly concurrency: number;
   private readonly verify: boolean;
+  /** CRC32C of the stored bytes wanted: by `verify`, or reported by `checksum`. */
+  private readonly crcWanted: boolean;
+  private readonly checksum: boolean;
   private readonly controller = PartWriter.unlimitedController();
   private readonly callSite = new CallSite();
   private current: Uint8Array | undefined;
@@ -114,6 +119,8 @@ export class PartWriter implements ObjectWriter {
     const concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 4);
     this.concurrency = sink.sequential ? 1 : concurrency;
     this.verify = optionalBoolean(opts.verify, 'options.verify', false);
+    this.checksum = optionalBoolean(opts.checksum, 'options.checksum', false);
+    this.crcWanted = this.verify || this.checksum;
     const compression = optionalEnum(opts.compression, 'options.compression', ['none', 'zstd'], 'none');
     // Checked without zstd too: a bad level is an error wherever it is passed.
     const level = optionalIntegerInRange(opts.compressionLevel, 'options.compressionLevel', 1, 19, 3);
@@ -168,7 +175,7 @@ export class PartWriter implements ObjectWriter {
       if (this.sink.sendsCallerMemory && this.filled === 0 && bytes.byteLength >= this.partSize && !this.compressor) {
         // A whole part of the chunk goes as it is: the sink checks it stays attached.
         const part = bytes.subarray(0, this.partSize);
-        if (this.verify) this.crc = crc32c(part, this.crc);
+        if (this.crcWanted) this.crc = crc32c(part, this.crc);
         this.written += this.partSize;
         bytes = bytes.subarray(this.partSize);
         const pending = bytes.byteLength; // read now: a detached view reads as 0 bytes
@@ -183,7 +190,7 @@ export class PartWriter implements ObjectWriter {
           : new Uint8Array(Buffer.allocUnsafeSlow(this.partSize).buffer, 0, this.partSize));
       const take = Math.min(bytes.byteLength, this.partSize - this.filled);
       this.current.set(bytes.subarray(0, take), this.filled);
-      if (this.verify) this.crc = crc32c(bytes.subarray(0, take), this.crc);
+      if (this.crcWanted) this.crc = crc32c(bytes.subarray(0, take), this.crc);
       this.filled += take;
       this.written += take;
       bytes = bytes.subarray(take);
@@ -223,6 +230,7 @@ export class PartWriter implements ObjectWriter {
         storedBytes: this.written,
         parts: this.parts,
         ...(etag !== undefined && { etag }),
+        ...(this.checksum && { crc32c: (this.crc >>> 0).toString(16).padStart(8, '0') }),
       };
     } catch (error) {
       await this.cancel(error);

@@ -99,6 +99,7 @@ export class CloudStore extends BaseStore<CloudRef> {
       const options: WriterOptions = {
         partSize: settings.partSize,
         concurrency: settings.inBatch ? 1 : settings.concurrency,
+        overwrite: settings.overwrite,
         signal: scope.signal,
       };
       const writer = this.writerFor(ref, uri, options, { wholeBuffer: true });
@@ -110,18 +111,26 @@ export class CloudStore extends BaseStore<CloudRef> {
     // where the driver guards them against a transfer, else a private copy (made when its turn
     // comes, in a batch), for the same reason as the parts above.
     const body = this.driver.sendsCallerMemory ? bytes : privateCopy(bytes, settings.name);
+    const ifAbsent = !settings.overwrite;
     await this.io('PUT', uri, () =>
-      this.request(scope, uri, true, (signal, driver) => driver.write(ref, body, signal), {
-        bytesOut: body.byteLength,
-      }),
+      createOnly(
+        ifAbsent,
+        uri,
+        // A create-only PUT is not sent again after a failure that left its outcome unknown: the
+        // repeat would find the object the first one made and fail as if another writer had won.
+        this.request(scope, uri, !ifAbsent, (signal, driver) => driver.write(ref, body, signal, { ifAbsent }), {
+          bytesOut: body.byteLength,
+        }),
+      ),
     );
   }
 
   protected openUpload(ref: CloudRef, uri: string, options: WriterOptions): PartSink {
     const { contentType } = options;
+    const ifAbsent = options.overwrite === false;
     // The upload id lives on the endpoint that made it: every step of the upload goes there.
     const endpoint = this.endpoints.forUpload(uri);
-    const upload = endpoint.driver.openUpload(ref, { contentType });
+    const upload = endpoint.driver.openUpload(ref, { contentType, ifAbsent });
     // Each step runs with the store's retries; only steps that are safe to repeat are retried.
     const step = <T>(
       idempotent: boolean,
@@ -130,7 +139,8 @@ export class CloudStore extends BaseStore<CloudRef> {
       route: Route = {},
     ): Promise<T> => {
       const scope = new OperationScope('write', uri, signal);
-      return this.request(scope, uri, idempotent, run, route).finally(() => scope.dispose());
+      // A create-only upload may learn that the object exists at any step (GCS: the first part).
+      return createOnly(ifAbsent, uri, this.request(scope, uri, idempotent, run, route)).finally(() => scope.dispose());
     };
     const pinned = (bytesOut = 0): Route => ({ endpoint, bytesOut });
     return {
@@ -149,11 +159,19 @@ export class CloudStore extends BaseStore<CloudRef> {
           pinned(bytes.byteLength),
         ),
       complete: (total, parts, signal) =>
-        step(false, signal, (attempt) => upload.complete(total, parts, attempt), pinned()),
+        createOnly(
+          ifAbsent,
+          uri,
+          step(false, signal, (attempt) => upload.complete(total, parts, attempt), pinned()),
+        ),
       putWhole: (bytes, signal) =>
-        step(true, signal, (attempt, driver) => driver.write(ref, bytes, attempt, contentType), {
-          bytesOut: bytes.byteLength,
-        }).then(() => ({})),
+        createOnly(
+          ifAbsent,
+          uri,
+          step(!ifAbsent, signal, (attempt, driver) => driver.write(ref, bytes, attempt, { contentType, ifAbsent }), {
+            bytesOut: bytes.byteLength,
+          }),
+        ).then(() => ({})),
       // Retried like any idempotent step: parts left staged by one failed attempt are billed.
       // Not bound to the writer's signal, which has fired by the time the staged parts go.
       abort: () => step(true, undefined, (attempt) => upload.abort(attempt), pinned()),
@@ -427,4 +445,23 @@ export class CloudStore extends BaseStore<CloudRef> {
 
 function identity(uri: string): string {
   return uri;
+}
+
+/**
+ * A create-only write refused because the object exists, as ERR_ALREADY_EXISTS whatever the
+ * service called it (S3 and GCS answer 412, Azure 409 BlobAlreadyExists or 412).
+ */
+async function createOnly<T>(ifAbsent: boolean, uri: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (!ifAbsent || (code !== 'ERR_PRECONDITION_FAILED' && code !== 'ERR_ALREADY_EXISTS')) throw error;
+    const { operation } = error as S3dlioError;
+    throw new S3dlioError('ERR_ALREADY_EXISTS', `${operation ?? 'put'} ${uri}: the object exists (overwrite: false)`, {
+      uri,
+      operation,
+      cause: error,
+    });
+  }
 }

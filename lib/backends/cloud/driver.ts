@@ -30,6 +30,14 @@ export interface ListPage {
   nextToken?: string;
 }
 
+/** How a write request stores its object. */
+export interface WriteRequest {
+  /** Content type stored with the object. */
+  contentType?: string;
+  /** Create only: the service refuses the write when the object exists (412, or 409 on Azure). */
+  ifAbsent?: boolean;
+}
+
 /**
  * One multipart upload of a cloud (S3 multipart, Azure block list, GCS resumable): the upload steps
  * of the PartSink the writer drives, each one request. CloudStore adds the retries and the steps
@@ -88,7 +96,7 @@ export interface CloudDriver {
     signal?: AbortSignal,
     placement?: BodyPlacement,
   ): Promise<Uint8Array>;
-  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void>;
+  write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, options?: WriteRequest): Promise<void>;
   head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead>;
   listPage(
     ref: CloudRef,
@@ -112,7 +120,7 @@ export interface CloudDriver {
   /** The whole-object checksum the service keeps, if any (for verify when a ranged read lacked it). */
   storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined>;
   /** Starts (lazily, at the first part) a multipart upload of `ref`. */
-  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload;
+  openUpload(ref: CloudRef, options: WriteRequest): CloudUpload;
   /** What an SDK or HTTP error means (network errors are classified before this is asked). */
   classify(error: unknown): CloudFailure;
 }

@@ -11,7 +11,7 @@ import type * as Gcs from '@google-cloud/storage';
 import { crc32c, crc32cBase64, crc32cValueBase64 } from '../../checksum';
 import type { BodyPlacement, ByteRange } from '../../object-store';
 import { placeByAnswer, rangeHeader } from './body';
-import type { CloudRef } from './driver';
+import type { CloudRef, WriteRequest } from './driver';
 import { encodeStrictly } from './keys';
 import type { HttpResponse } from './http/connection';
 import { type HttpRequest, type Origin, originOf } from './http/pool';
@@ -60,9 +60,9 @@ export class GcsDataPath {
     ref: CloudRef,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
-    contentType: string | undefined,
+    { contentType, ifAbsent }: WriteRequest,
   ): Promise<void> {
-    const path = `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=media&name=${encodeStrictly(ref.key)}`;
+    const path = this.uploadPath(ref, 'media', ifAbsent);
     const headers = {
       'content-type': contentType ?? 'application/octet-stream',
       'x-goog-hash': `crc32c=${crc32cBase64(bytes)}`,
@@ -76,13 +76,18 @@ export class GcsDataPath {
    * caller's memory when they end on a 256 KiB boundary, and the last request carries the whole
    * object's CRC32C for the service to check.
    */
-  openUpload(ref: CloudRef, contentType: string | undefined): GcsResumableUpload {
-    const path = `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=resumable&name=${encodeStrictly(ref.key)}`;
+  openUpload(ref: CloudRef, { contentType, ifAbsent }: WriteRequest): GcsResumableUpload {
     return new GcsResumableUpload(
       (origin, request) => this.request(origin, request),
-      { origin: this.origin, path },
+      { origin: this.origin, path: this.uploadPath(ref, 'resumable', ifAbsent) },
       contentType,
     );
+  }
+
+  /** Where an upload of `ref` starts; create-only (`ifGenerationMatch=0`) when `ifAbsent`. */
+  private uploadPath(ref: CloudRef, type: 'media' | 'resumable', ifAbsent: boolean | undefined): string {
+    const condition = ifAbsent === true ? '&ifGenerationMatch=0' : '';
+    return `${this.uploadPrefix}/b/${encodeStrictly(ref.bucket)}/o?uploadType=${type}&name=${encodeStrictly(ref.key)}${condition}`;
   }
 
   /**

@@ -28,7 +28,7 @@ import { lengthFromContentRange, readBody, totalFromContentRange } from './body'
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { invalidValue, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload, WriteRequest } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
@@ -113,6 +113,8 @@ function isGoogleEndpoint(endpoint: string | undefined): boolean {
 
 interface GcsErrorShape {
   code?: number | string;
+  /** A GaxiosError's HTTP status (the resumable upload's requests fail with one). */
+  status?: unknown;
   message?: string;
   errors?: Array<{ reason?: string; message?: string }>;
   response?: { headers?: Record<string, string> };
@@ -288,13 +290,15 @@ class GcsDriver implements CloudDriver {
     return this.lean?.threads;
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
-    if (this.lean) return this.lean.write(ref, bytes, signal, contentType);
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, options: WriteRequest = {}): Promise<void> {
+    if (this.lean) return this.lean.write(ref, bytes, signal, options);
+    const { contentType, ifAbsent } = options;
     // One multipart request, validated with CRC32C by the SDK (resumable uploads are for writers).
-    const stream: Writable = this.file(ref).createWriteStream({
+    const stream: Writable = this.file(ref, ifAbsent).createWriteStream({
       resumable: false,
       validation: 'crc32c',
       ...(contentType !== undefined && { contentType }),
+      ...(ifAbsent === true && { preconditionOpts: { ifGenerationMatch: 0 } }),
     });
     const done = new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve);
@@ -377,9 +381,9 @@ class GcsDriver implements CloudDriver {
     return buckets.map((bucket) => bucket.name);
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
+  openUpload(ref: CloudRef, options: WriteRequest): CloudUpload {
     if (this.lean) {
-      const upload = this.lean.openUpload(ref, options.contentType);
+      const upload = this.lean.openUpload(ref, options);
       return {
         maxParts: Number.MAX_SAFE_INTEGER,
         minPartSize: 1,
@@ -406,14 +410,16 @@ class GcsDriver implements CloudDriver {
       opening ??= (async () => {
         // The session is created here, not by createWriteStream: that path of the SDK drops
         // `useAuthWithCustomEndpoint`, so credentials given as options would not authorize it.
-        const [uri] = await this.file(ref).createResumableUpload({ metadata });
+        const preconditionOpts = options.ifAbsent === true ? { ifGenerationMatch: 0 } : undefined;
+        const [uri] = await this.file(ref, options.ifAbsent).createResumableUpload({ metadata, preconditionOpts });
         if (aborted) throw new Error('the upload was aborted');
-        const created: Writable = this.file(ref).createWriteStream({
+        const created: Writable = this.file(ref, options.ifAbsent).createWriteStream({
           resumable: true,
           uri,
           offset: 0,
           validation: 'crc32c',
           metadata,
+          preconditionOpts,
         });
         finished = new Promise<void>((resolve, reject) => {
           created.on('finish', resolve);
@@ -467,7 +473,12 @@ class GcsDriver implements CloudDriver {
     if (shape.code === 'CONTENT_DOWNLOAD_MISMATCH') {
       return { code: 'ERR_CHECKSUM_MISMATCH', retryable: true, serviceCode: shape.code, message };
     }
-    const status = typeof shape.code === 'number' ? shape.code : resumableStatus(shape.message);
+    const status =
+      typeof shape.code === 'number'
+        ? shape.code
+        : typeof shape.status === 'number'
+          ? shape.status
+          : resumableStatus(shape.message);
     if (status === undefined) return { code: 'ERR_CLOUD', retryable: false, message };
     let base = classifyStatus(status);
     // Only GCS's fixed wording is matched, whole or as a prefix before any name: a bucket or key
@@ -489,8 +500,11 @@ class GcsDriver implements CloudDriver {
     return this.client().bucket(ref.bucket);
   }
 
-  private file(ref: CloudRef): Gcs.File {
-    return this.bucket(ref).file(ref.key);
+  /** The SDK's object; create-only (generation 0 expected) for `ifAbsent` writes. */
+  private file(ref: CloudRef, ifAbsent?: boolean): Gcs.File {
+    return ifAbsent === true
+      ? this.bucket(ref).file(ref.key, { preconditionOpts: { ifGenerationMatch: 0 } })
+      : this.bucket(ref).file(ref.key);
   }
 }
 

@@ -17,7 +17,7 @@ import type { BodyPlacement, ByteRange } from '../../object-store';
 import type { HttpResponse, ResponseHead } from './http/connection';
 import { type HttpRequest, type Origin, originOf } from './http/pool';
 import { placeByAnswer, rangeHeader } from './body';
-import type { CloudRef } from './driver';
+import type { CloudRef, WriteRequest } from './driver';
 import { encodeKeyPath } from './keys';
 import { xmlFields } from './xml-error';
 import { lazyPackage } from './sdk';
@@ -131,10 +131,11 @@ export class S3DataPath {
     ref: CloudRef,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
-    contentType: string | undefined,
+    { contentType, ifAbsent }: WriteRequest,
   ): Promise<void> {
     const headers = this.bodyHeaders(bytes);
     if (contentType !== undefined) headers['content-type'] = contentType;
+    if (ifAbsent === true) headers['if-none-match'] = '*';
     const response = await this.send(ref, 'PUT', '', headers, bytes, signal);
     if (response.status < 200 || response.status > 299) throw serviceError(response, ref);
   }

@@ -30,7 +30,7 @@ import { lengthFromContentRange, placeBody, rangeHeader, readBody, totalFromCont
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';
 import { badArgument, invalidValue, optionalBoolean, optionalEnum, optionalPositiveInteger } from '../../validate';
-import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload } from './driver';
+import type { CloudDriver, CloudRef, ListPage, ObjectHead, CloudUpload, WriteRequest } from './driver';
 import { CloudStore } from './cloud-store';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-store';
 import { registerStore } from '../../registry';
@@ -318,9 +318,10 @@ class S3Driver implements CloudDriver {
     return readBody(body, output.ContentLength ?? lengthFromContentRange(output.ContentRange), signal, () => target);
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, options: WriteRequest = {}): Promise<void> {
     const lean = this.dataPath(ref);
-    if (lean) return lean.write(ref, bytes, signal, contentType);
+    if (lean) return lean.write(ref, bytes, signal, options);
+    const { contentType, ifAbsent } = options;
     const { PutObjectCommand } = loadSdk();
     await this.client(ref).send(
       new PutObjectCommand({
@@ -329,6 +330,7 @@ class S3Driver implements CloudDriver {
         Body: bytes,
         ContentLength: bytes.byteLength,
         ContentType: contentType,
+        ...(ifAbsent === true && { IfNoneMatch: '*' }),
         // CRC32C computed natively (~10 GB/s) instead of the SDK's JS CRC32; stored with the
         // object, so `get(uri, { verify: true })` can check it.
         ...(this.requestChecksums === 'WHEN_SUPPORTED' && {
@@ -491,11 +493,11 @@ class S3Driver implements CloudDriver {
     return names;
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
+  openUpload(ref: CloudRef, options: WriteRequest): CloudUpload {
     return new S3MultipartUpload(
       this.client(ref),
       ref,
-      options.contentType,
+      options,
       this.requestChecksums === 'WHEN_SUPPORTED',
       this.dataPath(ref),
     );
@@ -605,7 +607,7 @@ class S3MultipartUpload implements CloudUpload {
   constructor(
     private readonly client: S3.S3Client,
     private readonly ref: CloudRef,
-    private readonly contentType: string | undefined,
+    private readonly options: WriteRequest,
     // Part CRC32Cs computed natively (not by the SDK in JS) and checked by S3 on each part.
     private readonly withChecksums: boolean,
     /** Part bodies on the library's HTTP path (undefined: the SDK's). */
@@ -666,6 +668,7 @@ class S3MultipartUpload implements CloudUpload {
         Key: this.ref.key,
         UploadId,
         MultipartUpload: { Parts },
+        ...(this.options.ifAbsent === true && { IfNoneMatch: '*' }),
       }),
       { abortSignal: signal },
     );
@@ -693,7 +696,7 @@ class S3MultipartUpload implements CloudUpload {
           new CreateMultipartUploadCommand({
             Bucket: this.ref.bucket,
             Key: this.ref.key,
-            ContentType: this.contentType,
+            ContentType: this.options.contentType,
             ...(this.withChecksums && { ChecksumAlgorithm: 'CRC32C' as const }),
           }),
         )

@@ -115,14 +115,17 @@ export abstract class LocalStore extends BaseStore<string> {
     settings: WriteSettings,
   ): Promise<void> {
     // Items of a batch already write concurrently: one part in flight each keeps memory at ~2 parts per item.
-    return this.write(uri, path, bytes, scope, settings.inBatch ? 1 : PUT_PARTS_IN_FLIGHT, true);
+    const partsInFlight = settings.inBatch ? 1 : PUT_PARTS_IN_FLIGHT;
+    return this.write(uri, path, bytes, scope, { partsInFlight, throughSeam: true, overwrite: settings.overwrite });
   }
 
-  protected openUpload(path: string, uri: string): PartSink {
+  protected openUpload(path: string, uri: string, options: WriterOptions): PartSink {
     const { direct, fsync, allowBufferedFallback, alignment } = this.settings;
+    const overwrite = options.overwrite !== false;
     return new LocalPartSink(path, {
       direct,
       fsync,
+      overwrite,
       allowBufferedFallback,
       alignment,
       // The bytes are the writer's own part buffer: written in place by the native writer (the
@@ -130,7 +133,7 @@ export abstract class LocalStore extends BaseStore<string> {
       putWhole: async (bytes, signal) => {
         const scope = new OperationScope('put', uri, signal);
         try {
-          await this.write(uri, path, bytes, scope, 1, false);
+          await this.write(uri, path, bytes, scope, { partsInFlight: 1, throughSeam: false, overwrite });
         } finally {
           scope.dispose();
         }
@@ -365,13 +368,12 @@ export abstract class LocalStore extends BaseStore<string> {
     path: string,
     bytes: Uint8Array,
     scope: OperationScope,
-    partsInFlight: number,
-    throughSeam: boolean,
+    { partsInFlight, throughSeam, overwrite }: { partsInFlight: number; throughSeam: boolean; overwrite: boolean },
   ): Promise<void> {
     const { alignment, fsync, chunkSize } = this.settings;
     const partSize = Math.ceil(chunkSize / PART_MULTIPLE) * PART_MULTIPLE;
     if (bytes.byteLength > partSize && native.memoryKind(bytes) === 'foreign') {
-      const options: WriterOptions = { partSize, concurrency: partsInFlight, signal: scope.signal };
+      const options: WriterOptions = { partSize, concurrency: partsInFlight, overwrite, signal: scope.signal };
       const writer = this.writerFor(path, uri, options, { label: 'put' });
       await writer.write(bytes);
       await writer.close();
@@ -380,7 +382,7 @@ export abstract class LocalStore extends BaseStore<string> {
     // Not raced against the signal: the native job removes its temporary file before settling.
     const request = (): Promise<void> =>
       this.withFallback(path, (direct) =>
-        native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize }, scope.cancelFlag),
+        native.writeFile(path, bytes, { direct, alignment, fsync, chunkSize, noReplace: !overwrite }, scope.cancelFlag),
       );
     return throughSeam ? this.io('PUT', uri, request, 1, bytes.byteLength) : request();
   }

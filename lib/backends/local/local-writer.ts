@@ -20,6 +20,8 @@ import type { PartSink } from '../../object-store';
 export interface LocalSinkSettings {
   direct: boolean;
   fsync: boolean;
+  /** false: an existing destination is ERR_ALREADY_EXISTS and stays as it is. */
+  overwrite: boolean;
   allowBufferedFallback: boolean;
   /** direct:// alignment option (0: the default, 4096). */
   alignment?: number;
@@ -86,7 +88,15 @@ export class LocalPartSink implements PartSink {
     if (direct) await file.truncate(totalBytes);
     if (this.settings.fsync) await file.datasync();
     await file.close();
-    await fs.rename(this.temp, this.destination);
+    if (this.settings.overwrite) {
+      await fs.rename(this.temp, this.destination);
+    } else {
+      // A hard link never replaces its target: of two writers of one new file exactly one wins.
+      // Node has no renameat2(RENAME_NOREPLACE); the link is as atomic for the destination.
+      // (EEXIST is ERR_ALREADY_EXISTS; the temporary file goes with the writer's abort.)
+      await fs.link(this.temp, this.destination);
+      await fs.rm(this.temp, { force: true });
+    }
     if (this.settings.fsync) await syncDirectory(path.dirname(this.destination));
     return {};
   }

@@ -11,7 +11,7 @@ import type * as AzBlob from '@azure/storage-blob';
 
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../../object-store';
 import { placeByAnswer, rangeHeader } from '../body';
-import type { CloudRef } from '../driver';
+import type { CloudRef, WriteRequest } from '../driver';
 import type { HttpResponse, ResponseHead } from '../http/connection';
 import { type HttpRequest, type Origin, originOf } from '../http/pool';
 import { encodeKeyPath } from '../keys';
@@ -118,10 +118,11 @@ export class AzureDataPath {
     ref: CloudRef,
     bytes: Uint8Array,
     signal: AbortSignal | undefined,
-    contentType: string | undefined,
+    { contentType, ifAbsent }: WriteRequest,
   ): Promise<void> {
     const headers: Record<string, string> = { 'x-ms-blob-type': 'BlockBlob' };
     if (contentType !== undefined) headers['x-ms-blob-content-type'] = contentType;
+    if (ifAbsent === true) headers['if-none-match'] = '*';
     const response = await this.send(ref, 'PUT', '', headers, bytes, signal);
     if (response.status < 200 || response.status > 299) throw serviceError(response);
   }

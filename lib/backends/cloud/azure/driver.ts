@@ -12,7 +12,7 @@ import { parseUri } from '../../../uri';
 import { invalidValue, optionalPositiveInteger } from '../../../validate';
 import { sleep } from '../abort';
 import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } from '../body';
-import type { CloudDriver, CloudRef, CloudUpload, ListPage, ObjectHead } from '../driver';
+import type { CloudDriver, CloudRef, CloudUpload, ListPage, ObjectHead, WriteRequest } from '../driver';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../errors';
 import { checkKey, forbiddenCharacter, keyRule, maxCharacters } from '../keys';
 import { AzureClients, DriverFailure, HTTPS_FORM, accountOf } from './credentials';
@@ -107,6 +107,17 @@ function storedMd5(md5: Uint8Array | undefined): { checksum?: StoredChecksum } {
   return md5 && md5.byteLength === 16
     ? { checksum: { algorithm: 'md5', base64: Buffer.from(md5).toString('base64') } }
     : {};
+}
+
+/** The SDK options of a Put Blob or Put Block List: content type, and create-only. */
+function blobWriteOptions({ contentType, ifAbsent }: WriteRequest): {
+  blobHTTPHeaders?: { blobContentType: string };
+  conditions?: { ifNoneMatch: string };
+} {
+  return {
+    ...(contentType !== undefined && { blobHTTPHeaders: { blobContentType: contentType } }),
+    ...(ifAbsent === true && { conditions: { ifNoneMatch: '*' } }),
+  };
 }
 
 /** The single requests of Azure Blob Storage. */
@@ -232,20 +243,17 @@ export class AzureDriver implements CloudDriver {
     }
   }
 
-  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, contentType?: string): Promise<void> {
+  async write(ref: CloudRef, bytes: Uint8Array, signal?: AbortSignal, options: WriteRequest = {}): Promise<void> {
     // One Put Blob request (up to 5000 MiB): the blob appears whole or not at all.
     const lean = this.#clients.dataPath(ref);
-    if (lean) return lean.write(ref, bytes, signal, contentType);
+    if (lean) return lean.write(ref, bytes, signal, options);
     await this.#clients
       .container(ref)
       .getBlockBlobClient(ref.key)
-      .upload(bytes, bytes.byteLength, {
-        abortSignal: signal,
-        ...(contentType !== undefined && { blobHTTPHeaders: { blobContentType: contentType } }),
-      });
+      .upload(bytes, bytes.byteLength, { abortSignal: signal, ...blobWriteOptions(options) });
   }
 
-  openUpload(ref: CloudRef, options: { contentType?: string }): CloudUpload {
+  openUpload(ref: CloudRef, options: WriteRequest): CloudUpload {
     const blob = this.#clients.container(ref).getBlockBlobClient(ref.key);
     const lean = this.#clients.dataPath(ref);
     // Block ids must all have the same length: the part index, zero-padded, base64.
@@ -263,10 +271,7 @@ export class AzureDriver implements CloudDriver {
       },
       complete: async (_total, parts, signal) => {
         const ids = Array.from({ length: parts }, (_, index) => blockId(index));
-        const response = await blob.commitBlockList(ids, {
-          abortSignal: signal,
-          ...(options.contentType !== undefined && { blobHTTPHeaders: { blobContentType: options.contentType } }),
-        });
+        const response = await blob.commitBlockList(ids, { abortSignal: signal, ...blobWriteOptions(options) });
         return response.etag === undefined ? {} : { etag: response.etag };
       },
       // Uncommitted blocks are never visible and the service discards them (after 7 days at most).
