@@ -73,3 +73,4 @@ export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme, type StoreSche
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';
 export * from './formats';
 export * from './loader';
+export * from './checkpoint';

@@ -85,6 +85,27 @@ export function shardKey(id: CheckpointId, rank: number, strategy: CheckpointStr
   }
 }
 
+/**
+ * `…/rank-{r}.json` beside the shard: the rank's receipt (size, etag and CRC32C of what it
+ * stored), written once the shard is durable, so rank 0 can finalize without reading the shards.
+ * s3dlio neither writes nor needs it.
+ */
+export function receiptKey(id: CheckpointId, rank: number, strategy: CheckpointStrategy): string {
+  return shardKey(id, rank, strategy).replace(/\.bin$/, '.json');
+}
+
+/** The prefixes (ending with `/`) that hold a checkpoint's shards and receipts under `strategy`. */
+export function shardDirectories(id: CheckpointId, worldSize: number, strategy: CheckpointStrategy): string[] {
+  // Ranks 0–255 already reach every prefix: 16 hex pairs, 16 four-digit binary heads.
+  const ranks = Math.min(worldSize, strategy === 'flat' ? 1 : 256);
+  const directories = new Set<string>();
+  for (let rank = 0; rank < ranks; rank++) {
+    const key = shardKey(id, rank, strategy);
+    directories.add(key.slice(0, key.lastIndexOf('/') + 1));
+  }
+  return [...directories];
+}
+
 /** The latest pointer. */
 export const LATEST_KEY = 'latest.json';
 
@@ -133,6 +154,8 @@ export interface Manifest {
   user_meta: unknown;
   /** Present (`zstd`) only when the shards are compressed; s3dlio cannot read those. */
   compression?: 'zstd';
+  /** The run that saves it, when its ranks name one (ignored by s3dlio). */
+  run_id?: string;
 }
 
 /** `latest.json` and its markers. */
@@ -166,6 +189,15 @@ function jsonObject(bytes: Uint8Array, uri: string, what: string): Record<string
   return value as Record<string, unknown>;
 }
 
+/**
+ * A key that stays below the checkpoint base: relative, without empty, `.` or `..` segments or
+ * backslashes, so a manifest cannot send a reader (or a delete) anywhere else.
+ */
+function isRelativeKey(key: unknown): key is string {
+  if (typeof key !== 'string' || key === '' || key.includes('\\') || key.includes('\0')) return false;
+  return key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
@@ -190,6 +222,9 @@ export function parseManifest(bytes: Uint8Array, uri: string): Manifest {
   if (doc.compression !== undefined && doc.compression !== 'zstd') {
     throw badManifest(uri, `compression ${JSON.stringify(doc.compression)} is not "zstd"`);
   }
+  if (doc.run_id !== undefined && doc.run_id !== null && typeof doc.run_id !== 'string') {
+    throw badManifest(uri, 'run_id is not a string');
+  }
   if (!Array.isArray(doc.shards)) throw badManifest(uri, 'shards is not an array');
   const seen = new Set<number>();
   const shards = doc.shards.map((entry: unknown, index): ShardRecord => {
@@ -200,7 +235,7 @@ export function parseManifest(bytes: Uint8Array, uri: string): Manifest {
     }
     if (seen.has(shard.rank)) throw badManifest(uri, `rank ${shard.rank} has two shards`);
     seen.add(shard.rank);
-    if (typeof shard.key !== 'string' || shard.key === '') throw badManifest(uri, `${where}.key is not a key`);
+    if (!isRelativeKey(shard.key)) throw badManifest(uri, `${where}.key is not a key below the base`);
     if (!isCount(shard.size)) throw badManifest(uri, `${where}.size is not a non-negative integer`);
     const etag = shard.etag ?? null;
     if (etag !== null && typeof etag !== 'string') throw badManifest(uri, `${where}.etag is not a string or null`);
@@ -225,6 +260,7 @@ export function parseManifest(bytes: Uint8Array, uri: string): Manifest {
     status: doc.status,
     user_meta: doc.user_meta ?? null,
     ...(doc.compression === 'zstd' && { compression: 'zstd' as const }),
+    ...(typeof doc.run_id === 'string' && { run_id: doc.run_id }),
   };
 }
 
@@ -242,4 +278,32 @@ export function parseLatest(bytes: Uint8Array, uri: string): LatestPointer {
     throw bad(`manifest_key ${JSON.stringify(doc.manifest_key)} does not name step ${doc.global_step} at ${doc.ts}`);
   }
   return { manifest_key: doc.manifest_key, global_step: doc.global_step, ts: doc.ts };
+}
+
+/** A rank's receipt: its shard as the manifest will record it, and the run it belongs to. */
+export interface ShardReceipt extends ShardRecord {
+  /** The run the shard was saved by, when ranks name one (`runId`). */
+  run_id: string | null;
+}
+
+/** Reads a rank's receipt, checked like a manifest's shard entry. */
+export function parseReceipt(bytes: Uint8Array, uri: string): ShardReceipt {
+  const doc = jsonObject(bytes, uri, 'checkpoint shard receipt');
+  const bad = (problem: string): S3dlioError =>
+    new S3dlioError('ERR_BAD_FORMAT', `checkpoint shard receipt ${uri}: ${problem}`, { uri });
+  if (!isCount(doc.rank)) throw bad('rank is not a non-negative integer');
+  if (!isRelativeKey(doc.key)) throw bad('key is not a key below the base');
+  if (!isCount(doc.size)) throw bad('size is not a non-negative integer');
+  if (doc.etag !== null && typeof doc.etag !== 'string') throw bad('etag is not a string or null');
+  if (typeof doc.checksum !== 'string' || !CHECKSUM.test(doc.checksum))
+    throw bad('checksum is not "crc32c:<8 hex digits>"');
+  if (doc.run_id !== null && typeof doc.run_id !== 'string') throw bad('run_id is not a string or null');
+  return {
+    rank: doc.rank,
+    key: doc.key,
+    size: doc.size,
+    etag: doc.etag,
+    checksum: doc.checksum,
+    run_id: doc.run_id,
+  };
 }

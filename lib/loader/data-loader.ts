@@ -11,6 +11,7 @@ import { ReadableStream } from 'stream/web';
 
 import { S3dlioError, abortError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { rankPlace } from '../internal/ranks';
 import {
   invalidType,
   invalidValue,
@@ -101,14 +102,6 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions>()({
 
 const MAX_ERRORS_KEPT = 100;
 
-function envInteger(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw invalidValue(`env ${name}`, 'a non-negative integer', raw);
-  return value;
-}
-
 function itemBytes(item: unknown): number {
   const size = (item as { size?: unknown } | null)?.size;
   return typeof size === 'number' ? size : 0;
@@ -160,15 +153,7 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
       throw invalidValue('options.prefetch', 'a non-negative integer', opts.prefetch);
     }
     this.concurrency = optionalPositiveInteger(opts.concurrency, 'options.concurrency', 16);
-    this.worldSize = optionalPositiveInteger(opts.worldSize ?? envInteger('WORLD_SIZE'), 'options.worldSize', 1);
-    this.rank = opts.rank ?? envInteger('RANK') ?? 0;
-    if (!Number.isSafeInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) {
-      throw invalidValue(
-        'options.rank',
-        `an integer in [0, ${this.worldSize}) (worldSize ${this.worldSize})`,
-        this.rank,
-      );
-    }
+    ({ rank: this.rank, worldSize: this.worldSize } = rankPlace(opts));
     this.ordered = optionalBoolean(opts.ordered, 'options.ordered', true);
     this.onError = optionalEnum(opts.onError, 'options.onError', ['fail', 'skip'] as const, 'fail');
     // Checked now, not at the first fetch.
