@@ -17,6 +17,7 @@ import { parseUri } from '../uri';
 import {
   expectString,
   invalidValue,
+  optionalEnum,
   optionalIntegerInRange,
   optionalPositiveInteger,
   optionalSignal,
@@ -50,6 +51,8 @@ const STORE_KEYS = optionKeys<CheckpointStoreOptions>()({
   timeoutMs: true,
   pollIntervalMs: true,
   runId: true,
+  compression: true,
+  compressionLevel: true,
   store: true,
 });
 const SAVE_KEYS = optionKeys<SaveOptions>()({ epoch: true, framework: true, userMeta: true, ts: true, signal: true });
@@ -97,6 +100,8 @@ export class CheckpointStore {
       ...rankPlace(opts),
       strategy: opts.strategy === undefined ? 'flat' : strategyFrom(opts.strategy),
       runId: runId === undefined || runId === '' ? null : expectString(runId, 'options.runId'),
+      compression: optionalEnum(opts.compression, 'options.compression', ['none', 'zstd'], 'none'),
+      compressionLevel: optionalIntegerInRange(opts.compressionLevel, 'options.compressionLevel', 1, 19, 3),
       partSize: optionalCount(opts.partSize, 'options.partSize'),
       concurrency: optionalCount(opts.concurrency, 'options.concurrency'),
       timeoutMs: optionalIntegerInRange(opts.timeoutMs, 'options.timeoutMs', 0, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),

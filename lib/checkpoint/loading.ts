@@ -1,6 +1,7 @@
 /** A complete checkpoint, loaded: its info and its shards, read zero-copy and checked. */
 import { S3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { decompressFrames } from '../engine/zstd';
 import { crc32c } from '../native';
 import { invalidValue, optionalSignal } from '../validate';
 import { infoOf } from './catalog';
@@ -71,5 +72,6 @@ async function readShardOf(
     if (actual !== shard.checksum)
       throw mismatch(`has CRC32C ${actual.slice(7)}, the manifest says ${shard.checksum.slice(7)}`);
   }
-  return bytes;
+  // The checks above are of the stored bytes; a compressed shard is then decompressed whole.
+  return info.compression === 'zstd' ? decompressFrames(bytes, shard.uri, 'readShard') : bytes;
 }

@@ -15,6 +15,8 @@ export interface CheckpointPlace {
   readonly worldSize: number;
   readonly strategy: CheckpointStrategy;
   readonly runId: string | null;
+  readonly compression: 'none' | 'zstd';
+  readonly compressionLevel: number;
   readonly partSize: number | undefined;
   readonly concurrency: number | undefined;
   readonly timeoutMs: number;

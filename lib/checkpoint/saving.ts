@@ -36,6 +36,7 @@ export async function begin(
     shards: [],
     status: 'incomplete',
     user_meta: meta.userMeta,
+    ...(place.compression === 'zstd' && { compression: 'zstd' as const }),
     ...(place.runId !== null && { run_id: place.runId }),
   };
   await place.store
@@ -52,11 +53,13 @@ export async function writeShard(
   body: Uint8Array | AsyncIterable<Uint8Array | string>,
   signal: AbortSignal | undefined,
 ): Promise<ShardInfo> {
-  const key = shardKey(id, place.rank, place.strategy);
+  const compressed = place.compression === 'zstd';
+  const key = shardKey(id, place.rank, place.strategy, compressed);
   const uri = uriOf(place, key);
   const writer = place.store.createWriter(uri, {
     overwrite: false,
     checksum: true,
+    ...(compressed && { compression: 'zstd', compressionLevel: place.compressionLevel }),
     ...(place.partSize !== undefined && { partSize: place.partSize }),
     ...(place.concurrency !== undefined && { concurrency: place.concurrency }),
     signal,
@@ -114,6 +117,14 @@ export function awaitManifest(place: CheckpointPlace, step: number, signal: Abor
         });
         if (!manifest || manifest.status !== 'incomplete' || manifest.world_size !== place.worldSize) continue;
         if (place.runId !== null && manifest.run_id !== place.runId) continue;
+        if ((manifest.compression ?? 'none') !== place.compression) {
+          throw new S3dlioError(
+            'ERR_INVALID_ARG_VALUE',
+            `saveShard ${uriOf(place, manifestKey(id))}: rank 0 saves this checkpoint with compression ` +
+              `${manifest.compression ?? 'none'}, rank ${place.rank} with ${place.compression}; give every rank the same options`,
+            { uri: uriOf(place, manifestKey(id)), operation: 'saveShard' },
+          );
+        }
         if (await place.store.exists(uriOf(place, receiptKey(id, place.rank, place.strategy)), { signal })) continue;
         return id.ts;
       }
@@ -155,6 +166,14 @@ export async function awaitShards(
         const receipt = parseReceipt(bytes, uri);
         if (receipt.rank !== rank) {
           throw new S3dlioError('ERR_BAD_FORMAT', `finalize ${uri}: the receipt names rank ${receipt.rank}`, { uri });
+        }
+        if (receipt.key.endsWith('.zst') !== (manifest.compression === 'zstd')) {
+          throw new S3dlioError(
+            'ERR_CHECKPOINT_INCOMPLETE',
+            `finalize ${uri}: rank ${rank} saved its shard ${receipt.key.endsWith('.zst') ? '' : 'un'}compressed, ` +
+              `the manifest says compression ${manifest.compression ?? 'none'}`,
+            { uri, operation: 'finalize' },
+          );
         }
         if (manifest.run_id !== undefined && receipt.run_id !== manifest.run_id) {
           throw new S3dlioError(

@@ -9,6 +9,14 @@ import type { CheckpointStatus, CheckpointStrategy } from './layout';
 export interface CheckpointStoreOptions {
   /** Shard key layout: `flat` (default), `round-robin` (s3dlio: `round_robin`) or `binary`. */
   strategy?: CheckpointStrategy | 'round_robin';
+  /**
+   * `zstd`: shards are stored compressed (`.bin.zst`, one frame per part; the manifest's checksum
+   * covers the stored bytes and it records `compression: "zstd"`). s3dlio cannot read such
+   * checkpoints. Default `none`.
+   */
+  compression?: 'none' | 'zstd';
+  /** zstd level, 1 (fast) to 19 (small); default 3. */
+  compressionLevel?: number;
   /** Bytes per part of a shard's upload (default 16 MiB): memory is about partSize × (concurrency + 1). */
   partSize?: number;
   /** Parts of a shard in flight (default 4). */
@@ -111,7 +119,8 @@ export interface SaveResult {
 export interface LoadedCheckpoint extends CheckpointInfo {
   /**
    * A rank's shard (default: this process's rank), read without a copy and checked: its size, and
-   * its CRC32C where the manifest has one (ERR_CHECKSUM_MISMATCH naming the shard).
+   * its CRC32C where the manifest has one (ERR_CHECKSUM_MISMATCH naming the shard). A compressed
+   * shard is checked as stored, then decompressed into a buffer of its own.
    */
   readShard(rank?: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
 }

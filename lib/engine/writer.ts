@@ -8,10 +8,10 @@
 import { constants as bufferConstants } from 'buffer';
 import { setMaxListeners } from 'events';
 
-import type * as ZstdWasm from '@bokuweb/zstd-wasm';
 import { Writable } from 'stream';
 
 import { crc32c } from '../native';
+import { ZstdFrames } from './zstd';
 import { assertAttached } from '../internal/memory';
 import { CallSite, S3dlioError, abortError, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
@@ -384,60 +384,5 @@ export class PartWriter implements ObjectWriter {
     const operation = this.label ?? step;
     if (this.signal?.aborted) return this.callSite.attach(abortError(operation, this.uri, this.signal.reason));
     return this.callSite.attach(toS3dlioError(error, operation, this.uri));
-  }
-}
-
-type ZstdModule = typeof ZstdWasm;
-let zstd: Promise<ZstdModule> | undefined;
-/** The zstd WebAssembly build, loaded and initialised on first use. */
-function loadZstd(): Promise<ZstdModule> {
-  zstd ??= (async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const module = require('@bokuweb/zstd-wasm') as ZstdModule;
-    await module.init();
-    return module;
-  })();
-  return zstd;
-}
-
-/** Cuts the input into frames of `frameSize` and compresses each one (concatenated frames are a valid .zst). */
-class ZstdFrames {
-  private buffer: Uint8Array;
-  private filled = 0;
-
-  constructor(
-    private readonly frameSize: number,
-    private readonly level: number,
-  ) {
-    this.buffer = new Uint8Array(frameSize);
-  }
-
-  async push(bytes: Uint8Array): Promise<Uint8Array[]> {
-    const frames: Uint8Array[] = [];
-    const length = bytes.byteLength;
-    let rest = bytes;
-    while (rest.byteLength > 0) {
-      const take = Math.min(rest.byteLength, this.frameSize - this.filled);
-      this.buffer.set(rest.subarray(0, take), this.filled);
-      this.filled += take;
-      rest = rest.subarray(take);
-      if (this.filled === this.frameSize) {
-        const pending = rest.byteLength; // read now: a detached view reads as 0 bytes
-        frames.push(await this.frame());
-        if (pending > 0) assertAttached(bytes, length, 'chunk');
-      }
-    }
-    return frames;
-  }
-
-  async flush(): Promise<Uint8Array> {
-    return this.filled > 0 ? this.frame() : new Uint8Array(0);
-  }
-
-  private async frame(): Promise<Uint8Array> {
-    const { compress } = await loadZstd();
-    const compressed = compress(Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.filled), this.level);
-    this.filled = 0;
-    return compressed;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'stream';
 
-import { CheckpointStore } from '../../lib';
+import { CheckpointStore, crc32c } from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { newBucketName } from '../cloud/targets';
 import { storeTargets } from '../contract/targets';
@@ -81,6 +81,28 @@ describe.each(storeTargets())('%s: checkpoints', (_name, target) => {
     const dir = strategy === 'binary' ? 'bin/0000' : 'rr/00';
     expect(await store.exists(`${base}shards/${dir}/ckpt-3-${ts}/rank-0.bin`)).toBe(true);
     expect(Buffer.from(await (await checkpoints.load(3)).readShard()).toString()).toBe('shard bytes');
+  });
+
+  test('compression zstd: .bin.zst shards, the checksum of the stored bytes, the same bytes loaded', async () => {
+    const base = freshBase();
+    const checkpoints = new CheckpointStore(base, { ...options, compression: 'zstd', partSize: 5 * 1024 * 1024 });
+    const bytes = Buffer.alloc(6 * 1024 * 1024 + 5, 'compressible weights ');
+    const { shard, ts } = await checkpoints.save(2, bytes);
+    expect(shard.key).toBe(`shards/ckpt-2-${ts}/rank-0.bin.zst`);
+    const stored = await store.get(shard.uri);
+    expect(stored.byteLength).toBe(shard.size);
+    expect(shard.size).toBeLessThan(bytes.byteLength / 10);
+    expect(shard.checksum).toBe(`crc32c:${(crc32c(stored) >>> 0).toString(16).padStart(8, '0')}`);
+    const manifest = JSON.parse(Buffer.from(await store.get(`${base}manifests/ckpt-2-${ts}.json`)).toString());
+    expect(manifest.compression).toBe('zstd');
+    const loaded = await new CheckpointStore(base, options).loadLatest();
+    expect(loaded.compression).toBe('zstd');
+    expectSameBytes(await loaded.readShard(), bytes);
+    // A corrupt compressed shard is caught by its checksum before it is decompressed.
+    const flipped = new Uint8Array(stored);
+    flipped[flipped.byteLength - 3] ^= 0xff;
+    await store.put(shard.uri, flipped);
+    expect(await rejectionOf(loaded.readShard())).toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH', uri: shard.uri });
   });
 
   test('latest follows the newest save; list shows every save, newest first', async () => {

@@ -3,6 +3,8 @@
  * three ranks × two steps load back byte for byte from any rank; a rank SIGKILLed in the middle
  * of its shard makes rank 0's finalize fail naming it, and latest stays on the previous step.
  */
+import { readdirSync } from 'fs';
+
 import { CheckpointStore } from '../../lib';
 import { type ChildResult, runNodeScript } from '../helpers/child';
 import { useTempDir } from '../helpers/temp';
@@ -139,4 +141,19 @@ test('with a runId, a rank joins only its own run, never a manifest a crashed ru
   expect(saved0.checkpoint).toMatchObject({ step: 5, ts: '20261130-090500', status: 'complete' });
   const latest = await rank1.loadLatest();
   expect(Buffer.from(await latest.readShard()).toString()).toBe('new rank 1');
+});
+
+test('ranks that disagree on compression: the rank that differs is told, before it writes anything', async () => {
+  const base = tmp.uri('file', 'mixed');
+  const rank0 = new CheckpointStore(base, { rank: 0, worldSize: 2, timeoutMs: 300, pollIntervalMs: 20 });
+  const rank1 = new CheckpointStore(base, { rank: 1, worldSize: 2, compression: 'zstd', pollIntervalMs: 20 });
+  const saving = rank0.save(1, 'plain');
+  await expect(rank1.save(1, 'compressed')).rejects.toMatchObject({
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: expect.stringContaining('rank 0 saves this checkpoint with compression none, rank 1 with zstd'),
+  });
+  await expect(saving).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_INCOMPLETE' });
+  expect(readdirSync(`${tmp.path}/mixed/shards`, { recursive: true }).map(String).sort()).toEqual(
+    expect.not.arrayContaining([expect.stringContaining('rank-1')]),
+  );
 });
