@@ -74,14 +74,17 @@ describe.each(storeTargets())('%s: checkpoints', (_name, target) => {
     expectSameBytes(await (await checkpoints.loadLatest()).readShard(), Buffer.concat(chunks));
   });
 
-  test.each(['round-robin', 'round_robin', 'binary'])('strategy %s puts the shard where s3dlio does', async (strategy) => {
-    const base = freshBase();
-    const checkpoints = new CheckpointStore(base, { ...options, strategy: strategy as 'binary' });
-    const { ts } = await checkpoints.save(3, 'shard bytes');
-    const dir = strategy === 'binary' ? 'bin/0000' : 'rr/00';
-    expect(await store.exists(`${base}shards/${dir}/ckpt-3-${ts}/rank-0.bin`)).toBe(true);
-    expect(Buffer.from(await (await checkpoints.load(3)).readShard()).toString()).toBe('shard bytes');
-  });
+  test.each(['round-robin', 'round_robin', 'binary'])(
+    'strategy %s puts the shard where s3dlio does',
+    async (strategy) => {
+      const base = freshBase();
+      const checkpoints = new CheckpointStore(base, { ...options, strategy: strategy as 'binary' });
+      const { ts } = await checkpoints.save(3, 'shard bytes');
+      const dir = strategy === 'binary' ? 'bin/0000' : 'rr/00';
+      expect(await store.exists(`${base}shards/${dir}/ckpt-3-${ts}/rank-0.bin`)).toBe(true);
+      expect(Buffer.from(await (await checkpoints.load(3)).readShard()).toString()).toBe('shard bytes');
+    },
+  );
 
   test('compression zstd: .bin.zst shards, the checksum of the stored bytes, the same bytes loaded', async () => {
     const base = freshBase();

@@ -57,15 +57,10 @@ function results(child: ChildResult): StepResult[] {
 function runRanks(base: string, worldSize: number, extra: Record<string, unknown>): Promise<ChildResult[]> {
   return Promise.all(
     Array.from({ length: worldSize }, (_, rank) =>
-      runNodeScript(
-        RANK_SCRIPT,
-        { base, size: 200_000, timeoutMs: 20_000, ...extra },
-        [],
-        {
-          env: { RANK: String(rank), WORLD_SIZE: String(worldSize), S3DLIO_RUN_ID: undefined },
-          killAfterMs: 60_000,
-        },
-      ),
+      runNodeScript(RANK_SCRIPT, { base, size: 200_000, timeoutMs: 20_000, ...extra }, [], {
+        env: { RANK: String(rank), WORLD_SIZE: String(worldSize), S3DLIO_RUN_ID: undefined },
+        killAfterMs: 60_000,
+      }),
     ),
   );
 }
@@ -132,8 +127,20 @@ test('with a runId, a rank joins only its own run, never a manifest a crashed ru
   const base = tmp.uri('file', 'runs');
   const crashed = new CheckpointStore(base, { rank: 0, worldSize: 2, runId: 'run-a' });
   await crashed.saveShard(5, 'old rank 0', { ts: '20261130-090000' });
-  const rank1 = new CheckpointStore(base, { rank: 1, worldSize: 2, runId: 'run-b', pollIntervalMs: 20, timeoutMs: 5000 });
-  const rank0 = new CheckpointStore(base, { rank: 0, worldSize: 2, runId: 'run-b', pollIntervalMs: 20, timeoutMs: 5000 });
+  const rank1 = new CheckpointStore(base, {
+    rank: 1,
+    worldSize: 2,
+    runId: 'run-b',
+    pollIntervalMs: 20,
+    timeoutMs: 5000,
+  });
+  const rank0 = new CheckpointStore(base, {
+    rank: 0,
+    worldSize: 2,
+    runId: 'run-b',
+    pollIntervalMs: 20,
+    timeoutMs: 5000,
+  });
   const waiting = rank1.save(5, 'new rank 1');
   await new Promise((resolve) => setTimeout(resolve, 100));
   const [saved0, saved1] = await Promise.all([rank0.save(5, 'new rank 0', { ts: '20261130-090500' }), waiting]);
