@@ -13,3 +13,12 @@ export type {
   ShardInfo,
 } from './types';
 export type { CheckpointStatus, CheckpointStrategy } from './layout';
+export {
+  checkpointIO,
+  type CheckpointIOOptions,
+  type TfjsIOHandler,
+  type TfjsModelArtifacts,
+  type TfjsSaveResult,
+  type TfjsTrainingConfig,
+  type TfjsWeightSpec,
+} from './tfjs';
