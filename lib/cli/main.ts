@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 
 import { type CliContext, CliContext as Context, type GlobalOptions } from './context';
+import { checkpointListCommand, checkpointRemoveCommand, checkpointShowCommand } from './commands/checkpoint';
 import { getCommand } from './commands/get';
 import {
   createBucketCommand,
@@ -18,7 +19,15 @@ import { putCommand } from './commands/put';
 import { removeCommand } from './commands/remove';
 import { copyCommand, downloadCommand, uploadCommand } from './commands/transfer';
 import { Reporter, describe } from './reporter';
-import { parseCount, parsePositiveInteger, parsePositiveSize, parseRatio, parseRegex, parseSize } from './units';
+import {
+  parseCount,
+  parseNonNegativeInteger,
+  parsePositiveInteger,
+  parsePositiveSize,
+  parseRatio,
+  parseRegex,
+  parseSize,
+} from './units';
 import { CliUsageError } from './usage-error';
 import { ENDPOINT_STRATEGIES } from '../backends/cloud/endpoints/endpoint-set';
 
@@ -186,6 +195,34 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .description('list the buckets of a scheme (default s3://)')
     .argument('[scheme-uri]', 's3://, az://<account>/ or gs://', 's3://')
     .action((uri: string, _opts, command: Command) => run(command, (ctx) => listBucketsCommand(ctx, uri)));
+
+  const checkpoint = program
+    .command('checkpoint')
+    .description('the checkpoints saved under a base URI (CheckpointStore, s3dlio layout)');
+  const step = (text: string): number => parseNonNegativeInteger(text, 'step');
+  checkpoint
+    .command('ls')
+    .description('every save, newest first: step, {ts}, status, size, ranks; * marks latest')
+    .argument('<base>', 'checkpoint base URI')
+    .action((base: string, _opts, command: Command) => run(command, (ctx) => checkpointListCommand(ctx, base)));
+  checkpoint
+    .command('show')
+    .description("a checkpoint's manifest, shard by shard (default: the latest)")
+    .argument('<base>', 'checkpoint base URI')
+    .argument('[step]', 'the step (its newest complete save, or the one at --ts)', step)
+    .option('--ts <ts>', 'one save of the step, by its {ts} (YYYYMMDD-HHMMSS)')
+    .action((base: string, at: number | undefined, opts, command: Command) =>
+      run(command, (ctx) => checkpointShowCommand(ctx, base, at, opts)),
+    );
+  checkpoint
+    .command('rm')
+    .description('delete every save of a step (or the one at --ts); the latest checkpoint is refused')
+    .argument('<base>', 'checkpoint base URI')
+    .argument('<step>', 'the step', step)
+    .option('--ts <ts>', 'only the save at this {ts}')
+    .action((base: string, at: number, opts, command: Command) =>
+      run(command, (ctx) => checkpointRemoveCommand(ctx, base, at, opts)),
+    );
 
   return program;
 }

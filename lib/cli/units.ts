@@ -63,6 +63,14 @@ export function parsePositiveInteger(text: string, option: string): number {
   return value;
 }
 
+/** A non-negative integer argument (a checkpoint step). */
+export function parseNonNegativeInteger(text: string, name: string): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value))
+    throw new CliUsageError(`invalid ${name} '${text}': expected a non-negative integer`);
+  return value;
+}
+
 /** A positive number option (`-d 2`, `-x 1.5`). */
 export function parseRatio(text: string, option: string): number {
   const value = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
