@@ -122,6 +122,7 @@ interface Addon {
   memoryKind(view: Uint8Array): MemoryKind;
   directIoInfo(path: string): Promise<DirectIoInfo>;
   crc32c(data: Uint8Array, seed: number): number;
+  crc32cAsync(data: Uint8Array, seed: number): Promise<number>;
   generateData(size: number, options: NativeDataGenOptions): Promise<ArrayBuffer>;
   fillData(target: Uint8Array, options: NativeDataGenOptions): Promise<void>;
   crc32cPortable(data: Uint8Array, seed: number): number;
@@ -334,6 +335,11 @@ export function directIoInfo(path: string): Promise<DirectIoInfo> {
 /** CRC32C of `data` continuing from `seed` (hardware instruction when available). */
 export function crc32c(data: Uint8Array, seed: number): number {
   return addon.crc32c(data, seed);
+}
+
+/** CRC32C of `data` on the libuv pool (in place for addon and shared memory, else from a copy). */
+export function crc32cAsync(data: Uint8Array, seed: number): Promise<number> {
+  return addon.crc32cAsync(data, seed);
 }
 
 /** CRC32C on the portable table path whatever the CPU (for cross-checks in tests). */

@@ -45,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memoryKind", Napi::Function::New(env, s3dlio::Guarded<s3dlio::MemoryKindJs>, "memoryKind"));
   exports.Set("directIoInfo", Napi::Function::New(env, s3dlio::Guarded<s3dlio::DirectIoInfo>, "directIoInfo"));
   exports.Set("crc32c", Napi::Function::New(env, s3dlio::Guarded<s3dlio::Crc32cJs>, "crc32c"));
+  exports.Set("crc32cAsync", Napi::Function::New(env, s3dlio::Guarded<s3dlio::Crc32cAsyncJs>, "crc32cAsync"));
   exports.Set("generateData", Napi::Function::New(env, s3dlio::Guarded<s3dlio::GenerateData>, "generateData"));
   exports.Set("fillData", Napi::Function::New(env, s3dlio::Guarded<s3dlio::FillData>, "fillData"));
   exports.Set("crc32cPortable", Napi::Function::New(env, s3dlio::Guarded<s3dlio::Crc32cPortableJs>, "crc32cPortable"));

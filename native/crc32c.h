@@ -16,6 +16,9 @@ bool Crc32cHardware();
 
 // crc32c(data: Uint8Array, seed: number) -> number
 Napi::Value Crc32cJs(const Napi::CallbackInfo& info);
+// crc32cAsync(data: Uint8Array, seed: number) -> Promise<number>, computed on the libuv pool: in
+// place for addon and shared memory, from a copy made now for any other memory.
+Napi::Value Crc32cAsyncJs(const Napi::CallbackInfo& info);
 // The same on the portable (table) path, whatever the CPU: lets tests cross-check both paths.
 Napi::Value Crc32cPortableJs(const Napi::CallbackInfo& info);
 

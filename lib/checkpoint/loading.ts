@@ -2,11 +2,11 @@
 import { S3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import { decompressFrames } from '../engine/zstd';
-import { crc32c } from '../native';
+import { crc32cInBackground } from '../checksum';
 import { invalidValue, optionalSignal } from '../validate';
 import { infoOf } from './catalog';
 import { type CheckpointId, type Manifest, manifestKey, parseManifest } from './layout';
-import { type CheckpointPlace, codeOf, incomplete, uriOf } from './place';
+import { type CheckpointPlace, codeOf, crc32cText, incomplete, uriOf } from './place';
 import type { CheckpointInfo, LoadedCheckpoint, ShardInfo } from './types';
 
 const READ_SHARD_KEYS = optionKeys<{ signal?: AbortSignal }>()({ signal: true });
@@ -68,7 +68,7 @@ async function readShardOf(
     });
   if (bytes.byteLength !== shard.size) throw mismatch(`has ${bytes.byteLength} bytes, the manifest says ${shard.size}`);
   if (shard.checksum !== null) {
-    const actual = `crc32c:${(crc32c(bytes, 0) >>> 0).toString(16).padStart(8, '0')}`;
+    const actual = crc32cText(await crc32cInBackground(bytes));
     if (actual !== shard.checksum)
       throw mismatch(`has CRC32C ${actual.slice(7)}, the manifest says ${shard.checksum.slice(7)}`);
   }

@@ -39,6 +39,11 @@ export function jsonBytes(value: unknown): Uint8Array {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** `crc32c:<8 hex digits>`, as manifests write a checksum. */
+export function crc32cText(crc: number): string {
+  return `crc32c:${(crc >>> 0).toString(16).padStart(8, '0')}`;
+}
+
 /** `code` of an error, if it has one. */
 export const codeOf = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
 

@@ -3,6 +3,7 @@
  * waiting on each other, and the publication of latest.
  */
 import { S3dlioError, toS3dlioError } from '../errors';
+import { crc32cInBackground } from '../checksum';
 import { manifestIds, readManifest } from './catalog';
 import {
   type CheckpointId,
@@ -16,7 +17,7 @@ import {
   shardKey,
 } from './layout';
 import { pollUntil } from './poll';
-import { type CheckpointPlace, codeOf, jsonBytes, uriOf } from './place';
+import { type CheckpointPlace, codeOf, crc32cText, jsonBytes, uriOf } from './place';
 import type { ShardInfo } from './types';
 
 /** Rank 0: the manifest, incomplete, create-only. */
@@ -46,7 +47,7 @@ export async function begin(
     });
 }
 
-/** This rank's shard through the streaming writer, create-only, with its CRC32C. */
+/** This rank's shard, create-only, with its CRC32C: one buffer through `put`, chunks through the streaming writer. */
 export async function writeShard(
   place: CheckpointPlace,
   id: CheckpointId,
@@ -56,12 +57,25 @@ export async function writeShard(
   const compressed = place.compression === 'zstd';
   const key = shardKey(id, place.rank, place.strategy, compressed);
   const uri = uriOf(place, key);
+  const sizes = {
+    ...(place.partSize !== undefined && { partSize: place.partSize }),
+    ...(place.concurrency !== undefined && { concurrency: place.concurrency }),
+  };
+  if (body instanceof Uint8Array && !compressed) {
+    // One buffer: `put` writes it as it is (in place for addon and shared memory, O_DIRECT on
+    // direct://) while its CRC32C is computed beside it; the caller keeps the buffer unchanged
+    // until `save` resolves.
+    const writing = place.store.put(uri, body, { overwrite: false, ...sizes, signal }).catch((error: unknown) => {
+      throw alreadySaving(place, error, id, `rank ${place.rank}'s shard`);
+    });
+    const [crc] = await Promise.all([crc32cInBackground(body), writing]);
+    return { rank: place.rank, uri, key, size: body.byteLength, etag: null, checksum: crc32cText(crc) };
+  }
   const writer = place.store.createWriter(uri, {
     overwrite: false,
     checksum: true,
     ...(compressed && { compression: 'zstd', compressionLevel: place.compressionLevel }),
-    ...(place.partSize !== undefined && { partSize: place.partSize }),
-    ...(place.concurrency !== undefined && { concurrency: place.concurrency }),
+    ...sizes,
     signal,
   });
   try {

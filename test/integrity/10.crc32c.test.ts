@@ -1,8 +1,13 @@
-/** crc32c(): known vectors, chaining, the hardware and portable paths agreeing, argument checks. */
+/**
+ * crc32c(): known vectors, chaining, the hardware and portable paths agreeing (on short inputs and
+ * around the blocks the hardware path splits into three streams), the background form on every
+ * kind of memory, argument checks.
+ */
 import { createHash, randomBytes } from 'crypto';
 
-import { buildInfo, crc32c } from '../../lib';
-import { crc32cPortable } from '../../lib/native';
+import { buildInfo, crc32c, generateData } from '../../lib';
+import { crc32cInBackground } from '../../lib/checksum';
+import { crc32cPortable, memoryKind } from '../../lib/native';
 
 test('known vectors (RFC 3720 and the classic check value)', () => {
   expect(crc32c('123456789')).toBe(0xe3069283);
@@ -30,6 +35,38 @@ test('the hardware and portable paths agree on every length and alignment 0–30
     }
   }
   expect(typeof buildInfo().crc32cHardware).toBe('boolean');
+});
+
+test('the hardware and portable paths agree around the three-stream blocks (24 KiB) and chain across them', () => {
+  const block = 3 * 8192;
+  const data = randomBytes(4 * block + 64);
+  for (const length of [block - 1, block, block + 1, block + 8, 2 * block - 3, 2 * block, 3 * block + 17, 4 * block]) {
+    for (const offset of [0, 1, 5]) {
+      const view = data.subarray(offset, offset + length);
+      expect(crc32c(view, 7)).toBe(crc32cPortable(view, 7));
+      const split = Math.floor(length / 3);
+      expect(crc32c(view.subarray(split), crc32c(view.subarray(0, split), 7))).toBe(crc32c(view, 7));
+    }
+  }
+});
+
+test('crc32cInBackground gives crc32c of addon, shared and ordinary memory, large and small', async () => {
+  const addon = await generateData(3 << 20, { seed: 9 });
+  expect(memoryKind(addon)).toBe('addon');
+  const shared = new Uint8Array(new SharedArrayBuffer(addon.byteLength));
+  shared.set(addon);
+  const ordinary = Uint8Array.from(addon);
+  const expected = crc32cPortable(addon, 0);
+  for (const view of [addon, shared, ordinary]) await expect(crc32cInBackground(view)).resolves.toBe(expected);
+  const odd = addon.subarray(3, addon.byteLength - 5);
+  await expect(crc32cInBackground(odd)).resolves.toBe(crc32cPortable(odd, 0));
+  await expect(crc32cInBackground(addon.subarray(0, 100))).resolves.toBe(crc32cPortable(addon.subarray(0, 100), 0));
+});
+
+test('crc32cInBackground refuses a detached buffer', async () => {
+  const bytes = new Uint8Array(2 << 20);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  await expect(crc32cInBackground(bytes)).rejects.toMatchObject({ code: 'ERR_BUFFER_DETACHED' });
 });
 
 test('accepts strings, ArrayBuffers and any view, and is not a hash of something else', () => {

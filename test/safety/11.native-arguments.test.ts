@@ -245,6 +245,9 @@ describe('data generation, memory, checksums, probes', () => {
     ['crc32c', [new Uint8Array(1), -1], RANGE(/`seed`/)],
     ['crc32c', [new Uint8Array(1), 2 ** 32], RANGE(/`seed`/)],
     ['crc32cPortable', [new Uint8Array(1)], TYPE(/2 arguments/)],
+    ['crc32cAsync', [new ArrayBuffer(4), 0], TYPE(/`data`/)],
+    ['crc32cAsync', [new Uint8Array(1), -1], RANGE(/`seed`/)],
+    ['crc32cAsync', [new Uint8Array(1)], TYPE(/2 arguments/)],
     ['memoryKind', [new ArrayBuffer(1)], TYPE(/`view`/)],
     ['directIoInfo', [''], VALUE(/`path`/)],
     ['directIoInfo', [], TYPE(/takes 1 argument but/)],
@@ -253,10 +256,11 @@ describe('data generation, memory, checksums, probes', () => {
     expectThrow(fn, args, expected);
   });
 
-  test('fillData and crc32c refuse a detached view (ERR_BUFFER_DETACHED), not treat it as empty', () => {
+  test('fillData, crc32c and crc32cAsync refuse a detached view (ERR_BUFFER_DETACHED), not treat it as empty', () => {
     const detached = { name: 'Error' as const, code: 'ERR_BUFFER_DETACHED' };
     expectThrow('fillData', [detachedView(), {}], detached);
     expectThrow('crc32c', [detachedView(), 0], detached);
+    expectThrow('crc32cAsync', [detachedView(), 0], detached);
   });
 
   test('memoryKind tells addon, shared and ordinary memory apart', () => {
