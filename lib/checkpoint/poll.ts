@@ -3,27 +3,13 @@
  * probe runs every `intervalMs` until it returns a value, the time is up, or the signal aborts.
  */
 import { type S3dlioError, abortError } from '../errors';
+import { sleep } from '../internal/abort';
 
 /** How long to wait, and how often to look. */
 export interface PollSettings {
   timeoutMs: number;
   intervalMs: number;
   signal?: AbortSignal;
-}
-
-/** A pause that ends early, rejecting, when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -46,7 +32,7 @@ export async function pollUntil<T>(
     const waited = Date.now() - started;
     if (waited >= settings.timeoutMs) throw timedOut(waited);
     try {
-      await pause(Math.min(settings.intervalMs, settings.timeoutMs - waited), signal);
+      await sleep(Math.min(settings.intervalMs, settings.timeoutMs - waited), signal);
     } catch {
       throw abortError(operation, uri, signal?.reason);
     }

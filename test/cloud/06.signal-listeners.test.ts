@@ -5,7 +5,7 @@
  */
 import { getEventListeners } from 'events';
 
-import { raceSignal, sleep } from '../../lib/backends/cloud/abort';
+import { raceSignal, sleep } from '../../lib/internal/abort';
 import { attemptSignal, DEFAULT_RETRY_POLICY } from '../../lib/backends/cloud/retry';
 import { readBody } from '../../lib/backends/cloud/body';
 import { rejectionOf } from '../helpers/local';

@@ -4,7 +4,7 @@
  * end against the servers.
  */
 import { envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/backends/cloud/config';
-import { raceSignal, sleep } from '../../lib/backends/cloud/abort';
+import { raceSignal, sleep } from '../../lib/internal/abort';
 import { type RetryPolicy, attemptSignal, withRetry } from '../../lib/backends/cloud/retry';
 import { rejectionOf, thrownBy } from '../helpers/local';
 

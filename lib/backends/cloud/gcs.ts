@@ -23,7 +23,7 @@ import { GcsDataPath } from './gcs-data-path';
 import { type CloudFailure, classifyStatus, redactSecrets } from './errors';
 import { checkKey, forbiddenCharacter, keyRule, maxUtf8Bytes } from './keys';
 import { S3dlioError } from '../../errors';
-import { raceSignal } from './abort';
+import { raceSignal } from '../../internal/abort';
 import { lengthFromContentRange, readBody, totalFromContentRange } from './body';
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';

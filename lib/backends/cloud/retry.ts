@@ -2,7 +2,7 @@
  * Retries with exponential backoff and full jitter, each attempt bounded by its own timeout and
  * cancelled by the operation's AbortSignal. Only steps marked idempotent are retried.
  */
-import { sleep } from './abort';
+import { sleep } from '../../internal/abort';
 
 /** How cloud operations are retried (options and environment variables in README.md). */
 export interface RetryPolicy {

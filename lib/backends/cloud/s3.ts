@@ -25,7 +25,7 @@ import { type CloudFailure, classifyStatus, rememberSecrets } from './errors';
 import { NOT_IN_XML, checkKey, maxUtf8Bytes } from './keys';
 import { crc32cBase64 } from '../../checksum';
 import { S3dlioError } from '../../errors';
-import { raceSignal } from './abort';
+import { raceSignal } from '../../internal/abort';
 import { lengthFromContentRange, placeBody, rangeHeader, readBody, totalFromContentRange } from './body';
 import { expectKnownOptions, optionKeys } from '../../internal/option-keys';
 import { parseUri } from '../../uri';

@@ -10,7 +10,7 @@ import { S3dlioError } from '../../../errors';
 import type { BodyPlacement, ByteRange, StoredChecksum } from '../../../object-store';
 import { parseUri } from '../../../uri';
 import { invalidValue, optionalPositiveInteger } from '../../../validate';
-import { sleep } from '../abort';
+import { sleep } from '../../../internal/abort';
 import { lengthFromContentRange, placeBody, readBody, totalFromContentRange } from '../body';
 import type { CloudDriver, CloudRef, CloudUpload, ListPage, ObjectHead, WriteRequest } from '../driver';
 import { type CloudFailure, classifyStatus, redactSecrets } from '../errors';
