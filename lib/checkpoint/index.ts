@@ -1,17 +1,6 @@
 /** Checkpoints across ranks, in s3dlio's layout, on every backend. */
 export { CheckpointStore } from './checkpoint-store';
-export type {
-  CheckpointEntry,
-  CheckpointInfo,
-  CheckpointReadOptions,
-  CheckpointStoreOptions,
-  FinalizeOptions,
-  LoadedCheckpoint,
-  SaveOptions,
-  SaveResult,
-  ShardData,
-  ShardInfo,
-} from './types';
+export type * from './types';
 export type { CheckpointStatus, CheckpointStrategy } from './layout';
 export {
   checkpointIO,
