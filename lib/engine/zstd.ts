@@ -23,6 +23,12 @@ function loadZstd(): Promise<ZstdModule> {
   return zstd;
 }
 
+/** One zstd frame holding `bytes` (its size declared in the header). */
+export async function compressFrame(bytes: Uint8Array, level: number): Promise<Uint8Array> {
+  const { compress } = await loadZstd();
+  return compress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), level);
+}
+
 /** Cuts the input into frames of `frameSize` and compresses each one (concatenated frames are a valid .zst). */
 export class ZstdFrames {
   private buffer: Uint8Array;
@@ -58,8 +64,7 @@ export class ZstdFrames {
   }
 
   private async frame(): Promise<Uint8Array> {
-    const { compress } = await loadZstd();
-    const compressed = compress(Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.filled), this.level);
+    const compressed = await compressFrame(this.buffer.subarray(0, this.filled), this.level);
     this.filled = 0;
     return compressed;
   }
@@ -70,69 +75,104 @@ const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 
-/** One frame of a .zst: where it is, and the size its header declares (undefined: not declared). */
-interface FrameSpan {
+/** One frame of a .zst: where it is, the size its header declares (undefined: not declared), and a bound on it. */
+export interface FrameSpan {
   start: number;
   end: number;
   contentSize: number | undefined;
+  /** What its blocks can hold at most (raw and RLE blocks exactly, compressed ones 128 KiB each). */
+  maxSize: number;
+  /** A skippable frame (no content). */
+  skippable: boolean;
 }
 
+/** The largest a compressed block decompresses to (RFC 8878 Block_Maximum_Size). */
+const MAX_BLOCK_SIZE = 128 * 1024;
+
 /**
- * The frames of a .zst, found from their headers and block headers (RFC 8878) without
- * decompressing: the codec's one-shot API needs each frame alone, with its size.
+ * The frame starting at `at`, found from its header and block headers (RFC 8878) without
+ * decompressing, or undefined when `bytes` ends inside it. What is not a frame throws `bad`.
  */
-function framesOf(bytes: Uint8Array, bad: (problem: string) => S3dlioError): FrameSpan[] {
+export function frameAt(bytes: Uint8Array, at: number, bad: (problem: string) => S3dlioError): FrameSpan | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (at: number, count: number): void => {
-    if (at + count > bytes.byteLength) throw bad(`it ends inside a frame (byte ${bytes.byteLength})`);
-  };
+  const has = (from: number, count: number): boolean => from + count <= bytes.byteLength;
+  const start = at;
+  if (!has(at, 4)) return undefined;
+  const magic = view.getUint32(at, true);
+  if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+    if (!has(at, 8)) return undefined;
+    const end = at + 8 + view.getUint32(at + 4, true);
+    return has(end, 0) ? { start, end, contentSize: 0, maxSize: 0, skippable: true } : undefined;
+  }
+  if (magic !== FRAME_MAGIC) throw bad(`no zstd frame at byte ${at}`);
+  if (!has(at + 4, 1)) return undefined;
+  const descriptor = bytes[at + 4];
+  const fcsFlag = descriptor >> 6;
+  const singleSegment = (descriptor & 0x20) !== 0;
+  const hasChecksum = (descriptor & 0x04) !== 0;
+  const dictionaryIdSize = [0, 1, 2, 4][descriptor & 0x03];
+  const fcsSize = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
+  at += 5 + (singleSegment ? 0 : 1) + dictionaryIdSize;
+  if (!has(at, fcsSize)) return undefined;
+  let contentSize: number | undefined;
+  if (fcsSize === 1) contentSize = bytes[at];
+  else if (fcsSize === 2) contentSize = view.getUint16(at, true) + 256;
+  else if (fcsSize === 4) contentSize = view.getUint32(at, true);
+  else if (fcsSize === 8) contentSize = Number(view.getBigUint64(at, true));
+  at += fcsSize;
+  let maxSize = 0;
+  for (let last = false; !last;) {
+    if (!has(at, 3)) return undefined;
+    const header = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
+    last = (header & 1) === 1;
+    const type = (header >> 1) & 3;
+    if (type === 3) throw bad(`a reserved block type at byte ${at}`);
+    const size = header >>> 3;
+    maxSize += type === 2 ? MAX_BLOCK_SIZE : size;
+    at += 3 + (type === 1 ? 1 : size); // an RLE block stores its one byte
+    if (!has(at, 0)) return undefined;
+  }
+  if (hasChecksum) at += 4;
+  return has(at, 0) ? { start, end: at, contentSize, maxSize, skippable: false } : undefined;
+}
+
+/** The frames of a whole .zst. */
+function framesOf(bytes: Uint8Array, bad: (problem: string) => S3dlioError): FrameSpan[] {
   const frames: FrameSpan[] = [];
-  let at = 0;
-  while (at < bytes.byteLength) {
-    need(at, 4);
-    const magic = view.getUint32(at, true);
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(at + 4, 4);
-      at += 8 + view.getUint32(at + 4, true);
-      need(at, 0);
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) throw bad(`no zstd frame at byte ${at}`);
-    const start = at;
-    need(at + 4, 1);
-    const descriptor = bytes[at + 4];
-    const fcsFlag = descriptor >> 6;
-    const singleSegment = (descriptor & 0x20) !== 0;
-    const hasChecksum = (descriptor & 0x04) !== 0;
-    const dictionaryIdSize = [0, 1, 2, 4][descriptor & 0x03];
-    const fcsSize = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
-    at += 5 + (singleSegment ? 0 : 1) + dictionaryIdSize;
-    need(at, fcsSize);
-    let contentSize: number | undefined;
-    if (fcsSize === 1) contentSize = bytes[at];
-    else if (fcsSize === 2) contentSize = view.getUint16(at, true) + 256;
-    else if (fcsSize === 4) contentSize = view.getUint32(at, true);
-    else if (fcsSize === 8) contentSize = Number(view.getBigUint64(at, true));
-    at += fcsSize;
-    for (let last = false; !last;) {
-      need(at, 3);
-      const header = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
-      last = (header & 1) === 1;
-      const type = (header >> 1) & 3;
-      if (type === 3) throw bad(`a reserved block type at byte ${at}`);
-      at += 3 + (type === 1 ? 1 : header >>> 3); // an RLE block stores its one byte
-      need(at, 0);
-    }
-    if (hasChecksum) at += 4;
-    need(at, 0);
-    frames.push({ start, end: at, contentSize });
+  for (let at = 0; at < bytes.byteLength;) {
+    const frame = frameAt(bytes, at, bad);
+    if (frame === undefined) throw bad(`it ends inside a frame (byte ${bytes.byteLength})`);
+    if (!frame.skippable) frames.push(frame);
+    at = frame.end;
   }
   return frames;
 }
 
 /**
- * The bytes a multi-frame .zst holds (as the writers make them), in one buffer. Every frame must
- * declare its size (ours do); anything else is ERR_BAD_FORMAT naming `uri`.
+ * The content of one frame (`frame.start` to `frame.end` of `bytes`): its declared size is
+ * checked; a frame that declares none (a streaming compressor's) is bounded by its blocks.
+ */
+export async function decompressFrame(
+  bytes: Uint8Array,
+  frame: FrameSpan,
+  bad: (problem: string, cause?: unknown) => S3dlioError,
+): Promise<Uint8Array> {
+  const { decompress } = await loadZstd();
+  const capacity = frame.contentSize ?? frame.maxSize;
+  let plain: Uint8Array;
+  try {
+    plain = decompress(bytes.subarray(frame.start, frame.end), { defaultHeapSize: Math.max(capacity, 1) });
+  } catch (error) {
+    throw bad(`the frame at byte ${frame.start} does not decompress`, error);
+  }
+  if (frame.contentSize !== undefined && plain.byteLength !== frame.contentSize)
+    throw bad(`the frame at byte ${frame.start} holds ${plain.byteLength} bytes, not ${frame.contentSize}`);
+  return plain;
+}
+
+/**
+ * The bytes a multi-frame .zst holds (as the writers make them, or any zstd stream), in one
+ * buffer; anything else is ERR_BAD_FORMAT naming `uri`.
  */
 export async function decompressFrames(bytes: Uint8Array, uri: string, operation: string): Promise<Uint8Array> {
   const bad = (problem: string, cause?: unknown): S3dlioError =>
@@ -142,36 +182,29 @@ export async function decompressFrames(bytes: Uint8Array, uri: string, operation
       cause,
     });
   const frames = framesOf(bytes, bad);
-  let total = 0;
-  for (const frame of frames) {
-    if (frame.contentSize === undefined) throw bad(`the frame at byte ${frame.start} does not declare its size`);
-    total += frame.contentSize;
-  }
-  if (total > bufferConstants.MAX_LENGTH) {
+  let bound = 0;
+  for (const frame of frames) bound += frame.contentSize ?? frame.maxSize;
+  if (bound > bufferConstants.MAX_LENGTH) {
     throw new S3dlioError(
       'ERR_OBJECT_TOO_LARGE',
-      `${operation} ${uri}: ${total} bytes decompressed do not fit one buffer`,
+      `${operation} ${uri}: ${bound} bytes decompressed do not fit one buffer`,
       {
         uri,
         operation,
       },
     );
   }
-  const { decompress } = await loadZstd();
-  const output = new Uint8Array(total);
-  let filled = 0;
-  for (const frame of frames) {
-    const size = frame.contentSize as number;
-    let plain: Uint8Array;
-    try {
-      plain = decompress(bytes.subarray(frame.start, frame.end), { defaultHeapSize: Math.max(size, 1) });
-    } catch (error) {
-      throw bad(`the frame at byte ${frame.start} does not decompress`, error);
+  if (frames.every((frame) => frame.contentSize !== undefined)) {
+    // Every size known (the writers' files): one buffer, each frame copied in as it is decompressed.
+    const output = new Uint8Array(bound);
+    let filled = 0;
+    for (const frame of frames) {
+      output.set(await decompressFrame(bytes, frame, bad), filled);
+      filled += frame.contentSize as number;
     }
-    if (plain.byteLength !== size)
-      throw bad(`the frame at byte ${frame.start} holds ${plain.byteLength} bytes, not ${size}`);
-    output.set(plain, filled);
-    filled += size;
+    return output;
   }
-  return output;
+  const parts: Uint8Array[] = [];
+  for (const frame of frames) parts.push(await decompressFrame(bytes, frame, bad));
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
