@@ -74,3 +74,9 @@ export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBu
 export * from './formats';
 export * from './loader';
 export * from './checkpoint';
+export { startOpLog, stopOpLog, type OpLogOptions } from './oplog/session';
+export { readOpLog, type ReadOpLogSourceOptions } from './oplog/source';
+export type { OpLogSummary } from './oplog/recorder';
+export type { OpLogEntry, ReadOpLogOptions } from './oplog/reader';
+export type { WallTime } from './oplog/format';
+export { summarizeOpLog, type OpLatency, type OpLogStats, type OpSummary } from './oplog/summary';

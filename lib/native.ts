@@ -47,7 +47,16 @@ export interface NativeReadOptions {
   maxLength?: number;
   /** readFiles only: worker threads (1 to MAX_NATIVE_THREADS). */
   threads?: number;
+  /** readFiles only: report each file's start, end and worker (`times` of the result). */
+  timing?: boolean;
 }
+
+/**
+ * What readFiles resolves to: per path, the read or its error; with `timing`, `times` holds
+ * three numbers per path: start and end (uv_hrtime nanoseconds, the clock of
+ * `process.hrtime`) and the index of the worker thread that read it.
+ */
+export type NativeReadManyResult = Array<NativeReadResult | Error> & { times?: Float64Array };
 
 /** Options of native atomic writes. */
 export interface NativeWriteOptions {
@@ -116,7 +125,7 @@ interface Addon {
   buildInfo(): NativeBuildInfo;
   allocAligned(size: number, alignment: number): ArrayBuffer;
   readFile(path: string, options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadResult>;
-  readFiles(paths: string[], options: NativeReadOptions, cancel?: CancelFlag): Promise<Array<NativeReadResult | Error>>;
+  readFiles(paths: string[], options: NativeReadOptions, cancel?: CancelFlag): Promise<NativeReadManyResult>;
   writeFile(path: string, data: Uint8Array, options: NativeWriteOptions, cancel?: CancelFlag): Promise<void>;
   copyFile(source: string, destination: string, options: NativeCopyOptions, cancel?: CancelFlag): Promise<void>;
   memoryKind(view: Uint8Array): MemoryKind;
@@ -292,7 +301,7 @@ export function readFiles(
   paths: string[],
   options: NativeReadOptions,
   cancel?: CancelFlag,
-): Promise<Array<NativeReadResult | Error>> {
+): Promise<NativeReadManyResult> {
   return addon.readFiles(paths, options, cancel);
 }
 

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <cstring>
@@ -324,6 +325,9 @@ struct ReadManyJob {
   std::vector<std::string> paths;
   ReadSpec common;
   unsigned threads = 16;
+  // Per file, when asked (the op-log): start and end (uv_hrtime, ns) and the worker that read it.
+  bool timing = false;
+  std::vector<double> times;
   CancelFlag cancel;
   std::vector<ReadResult> results;
   std::vector<NativeError> errors;
@@ -334,25 +338,32 @@ struct ReadManyJob {
     const size_t count = paths.size();
     results.resize(count);
     errors.resize(count);
+    if (timing) times.assign(count * 3, 0.0);
     std::atomic<size_t> next{0};
     SlabAllocator allocator(&slabs);
-    auto work = [&]() {
+    auto work = [&](size_t worker) {
       for (size_t index = next++; index < count; index = next++) {
         ReadSpec spec = common;
         spec.path = paths[index];
+        const uint64_t start = timing ? uv_hrtime() : 0;
         errors[index] = ReadRange(spec, cancel, &results[index], &allocator);
+        if (timing) {
+          times[index * 3] = static_cast<double>(start);
+          times[index * 3 + 1] = static_cast<double>(uv_hrtime());
+          times[index * 3 + 2] = static_cast<double>(worker);
+        }
       }
     };
     std::vector<std::thread> pool;
     const size_t extra = std::min<size_t>(threads, count) > 0 ? std::min<size_t>(threads, count) - 1 : 0;
     for (size_t i = 0; i < extra; ++i) {
       try {
-        pool.emplace_back(work);
+        pool.emplace_back(work, i + 1);
       } catch (const std::exception&) {
         break;  // fewer threads than asked: the remaining ones still drain the queue
       }
     }
-    work();
+    work(0);
     for (std::thread& thread : pool) thread.join();
     if (cancel.requested()) error = Cancelled(count > 0 ? paths[0] : std::string());
   }
@@ -383,6 +394,11 @@ struct ReadManyJob {
         array.Set(static_cast<uint32_t>(i), object);
       }
     }
+    if (timing) {
+      Napi::Float64Array list = Napi::Float64Array::New(env, times.size());
+      std::copy(times.begin(), times.end(), list.Data());
+      array.Set("times", list);
+    }
     return array;
   }
 };
@@ -411,7 +427,7 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
   if (!args.Count(2, 3) || !args.Paths(0, "paths", &job.paths) || !args.Object(1, "options", &options) ||
       !ReadSpecFromJs(options, &job.common) ||
       !Options(options, "options").Integer("threads", 1, kMaxThreads, &threads) ||
-      !args.Cancel(2, &job.cancel)) {
+      !Options(options, "options").Bool("timing", &job.timing) || !args.Cancel(2, &job.cancel)) {
     return {};
   }
   job.threads = static_cast<unsigned>(threads);

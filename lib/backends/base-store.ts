@@ -66,8 +66,10 @@ import {
   putSettings,
 } from '../object-store';
 import { OperationScope, runOperation } from '../operation';
+import { activeOpLog, isUnlogged } from '../oplog/active';
+import type { OpItem, OpPlace } from '../oplog/recorder';
 import type { StoreStats } from '../stats';
-import type { Scheme } from '../uri';
+import { type Scheme, parseUri } from '../uri';
 import {
   expectArray,
   expectNonNegativeInteger,
@@ -485,12 +487,37 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   /**
    * Every request of this store runs through here, once, the backends' fast paths included: the
-   * one place an I/O operation starts and ends (`op` in the op-log's names, `uri` the object, `objects`
-   * how many one request handles). It runs `request` as it is; recording hooks in here.
+   * one place an I/O operation starts and ends (`op` in the op-log's names, `uri` the object,
+   * `objects` how many one request handles). It counts the request for `stats()` and, while an
+   * op-log runs, records it.
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- what a recording writes
-  protected io<T>(_op: IoOp, _uri: string, request: () => Promise<T>, _objects = 1, bytesOut = 0): Promise<T> {
-    return this.ioCounters ? this.ioCounters.track(request, false, bytesOut) : request();
+  protected io<T>(
+    op: IoOp,
+    uri: string,
+    request: () => Promise<T>,
+    objects = 1,
+    bytesOut = 0,
+    itemize?: (result: T) => OpItem[] | undefined,
+  ): Promise<T> {
+    const counters = this.ioCounters;
+    const counted = counters ? () => counters.track(request, false, bytesOut) : request;
+    const log = activeOpLog();
+    if (log === undefined || isUnlogged(this)) return counted();
+    return log.track(op, () => this.opLogPlace(uri), counted, objects, bytesOut, itemize);
+  }
+
+  /** Whether this store's requests are being recorded in an op-log now. */
+  protected get logging(): boolean {
+    return activeOpLog() !== undefined && !isUnlogged(this);
+  }
+
+  /**
+   * The op-log's `endpoint` and `file` of a request on `uri`: the scheme and the URI's path by
+   * default; local stores log the absolute path, cloud stores the endpoint URL and `bucket/key`.
+   */
+  protected opLogPlace(uri: string): OpPlace {
+    const parsed = parseUri(uri, 'uri');
+    return { endpoint: `${this.scheme}://`, file: parsed.path ?? `${parsed.bucket}/${parsed.key}` };
   }
 
   /**

@@ -10,8 +10,17 @@ import { runBatch } from '../../internal/batch';
 import { privateCopy, sharedBuffer } from '../../internal/memory';
 import type { BodyPlacement, ByteRange, ObjectStat, PartSink, StoredChecksum, WriterOptions } from '../../object-store';
 import { OperationScope } from '../../operation';
+import { activeOpLog, isUnlogged } from '../../oplog/active';
+import type { OpPlace } from '../../oplog/recorder';
 import { optionalPositiveInteger } from '../../validate';
-import { BaseStore, DEFAULT_CONCURRENCY, type ListEntry, type RefKind, type WriteSettings } from '../base-store';
+import {
+  BaseStore,
+  DEFAULT_CONCURRENCY,
+  type IoOp,
+  type ListEntry,
+  type RefKind,
+  type WriteSettings,
+} from '../base-store';
 import type { CloudDriver, CloudRef, ListPage } from './driver';
 import { type Endpoint, EndpointSet, isNoHealthyEndpoint, noHealthyFailure } from './endpoints/endpoint-set';
 import { type CloudFailure, classifyNetworkError, cloudError, timeoutFailure } from './errors';
@@ -26,8 +35,19 @@ interface Route {
   bytesOut?: number;
 }
 
+/** What the op-log learns of a request while it runs: the endpoint its last attempt went to. */
+interface RouteNote {
+  endpoint?: Endpoint;
+}
+
 /** The store shared by the cloud backends: a ref is a bucket and key, each primitive a request. */
 export class CloudStore extends BaseStore<CloudRef> {
+  /**
+   * The note of the request `io` is starting: `request` takes it synchronously as it begins (a
+   * request started later, after an await, is logged with the URI's endpoint instead).
+   */
+  private startingNote: RouteNote | undefined;
+
   override readonly scheme: 's3' | 'az' | 'gs';
 
   private readonly multipartThreshold: number | undefined;
@@ -112,16 +132,21 @@ export class CloudStore extends BaseStore<CloudRef> {
     // comes, in a batch), for the same reason as the parts above.
     const body = this.driver.sendsCallerMemory ? bytes : privateCopy(bytes, settings.name);
     const ifAbsent = !settings.overwrite;
-    await this.io('PUT', uri, () =>
-      createOnly(
-        ifAbsent,
-        uri,
-        // A create-only PUT is not sent again after a failure that left its outcome unknown: the
-        // repeat would find the object the first one made and fail as if another writer had won.
-        this.request(scope, uri, !ifAbsent, (signal, driver) => driver.write(ref, body, signal, { ifAbsent }), {
-          bytesOut: body.byteLength,
-        }),
-      ),
+    await this.io(
+      'PUT',
+      uri,
+      () =>
+        createOnly(
+          ifAbsent,
+          uri,
+          // A create-only PUT is not sent again after a failure that left its outcome unknown: the
+          // repeat would find the object the first one made and fail as if another writer had won.
+          this.request(scope, uri, !ifAbsent, (signal, driver) => driver.write(ref, body, signal, { ifAbsent }), {
+            bytesOut: body.byteLength,
+          }),
+        ),
+      1,
+      body.byteLength,
     );
   }
 
@@ -289,6 +314,8 @@ export class CloudStore extends BaseStore<CloudRef> {
     run: (signal: AbortSignal | undefined, driver: CloudDriver) => Promise<T>,
     route: Route = {},
   ): Promise<T> {
+    const note = this.startingNote;
+    this.startingNote = undefined;
     let attemptSignal: AbortSignal | undefined;
     const failureOf = (error: unknown): CloudFailure => {
       if (attemptSignal?.aborted && !scope.signal?.aborted) return timeoutFailure(this.retryPolicy.attemptTimeoutMs);
@@ -318,6 +345,7 @@ export class CloudStore extends BaseStore<CloudRef> {
           // A retry goes to another healthy endpoint when there is one.
           const endpoint = fixed ?? this.endpoints.pick(previous);
           previous = endpoint;
+          if (note) note.endpoint = endpoint;
           try {
             const result = await endpoint.counters.track(
               () => run(signal, endpoint.driver),
@@ -339,6 +367,29 @@ export class CloudStore extends BaseStore<CloudRef> {
       if (error instanceof S3dlioError) throw error;
       throw cloudError(failureOf(error), scope.operation, uri, error);
     }
+  }
+
+  /** As every store's, with the endpoint each request's last attempt went to in the op-log. */
+  protected override io<T>(op: IoOp, uri: string, request: () => Promise<T>, objects = 1, bytesOut = 0): Promise<T> {
+    const log = activeOpLog();
+    if (log === undefined || isUnlogged(this)) return super.io(op, uri, request, objects, bytesOut);
+    const note: RouteNote = {};
+    const noted = (): Promise<T> => {
+      this.startingNote = note;
+      try {
+        return request();
+      } finally {
+        this.startingNote = undefined;
+      }
+    };
+    return log.track(op, () => this.opLogPlace(uri, note.endpoint), noted, objects, bytesOut);
+  }
+
+  /** The endpoint's URL (the service's own when it has no other) and `bucket/key`, as warp logs them. */
+  protected override opLogPlace(uri: string, endpoint = this.endpoints.forUri(uri)): OpPlace {
+    const ref = this.driver.parse(uri, 'uri');
+    const name = endpoint?.name ?? this.endpoints.first.name;
+    return { endpoint: name === 'default' ? this.driver.serviceUrlOf(ref) : name, file: `${ref.bucket}/${ref.key}` };
   }
 
   /** The store's request counters: totals and one entry per endpoint. */

@@ -86,6 +86,8 @@ export interface CloudDriver {
    * its requests go there whatever endpoints the store has.
    */
   inlineEndpointOf?(uri: string): string | undefined;
+  /** The URL of the service `ref` is on when no endpoint is named (the op-log's `endpoint`; no credentials). */
+  serviceUrlOf(ref: CloudRef): string;
   /**
    * GET of the object or a range of it. `placement.onHeaders` is called once the response headers
    * are in (size, length, etag) and may say where the body goes.

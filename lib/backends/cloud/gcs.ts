@@ -160,6 +160,8 @@ class GcsDriver implements CloudDriver {
   readonly scheme = 'gs' as const;
   private readonly storage: Gcs.Storage;
   private readonly pageSize: number;
+  /** The JSON API's root: the emulator or private endpoint, else Google's. */
+  private readonly serviceUrl: string;
   /** Object bodies on the library's HTTP path (undefined: the SDK's). */
   private readonly lean: GcsDataPath | undefined;
 
@@ -179,6 +181,7 @@ class GcsDriver implements CloudDriver {
           ? endpointRoot(fromEnv, 'process.env.STORAGE_EMULATOR_HOST')
           : undefined;
     this.pageSize = optionalPositiveInteger(options.pageSize, 'options.pageSize', 1000);
+    this.serviceUrl = endpoint ?? 'https://storage.googleapis.com';
     const { Storage } = loadSdk();
     this.storage = new Storage({
       projectId: options.projectId ?? envValue(env, 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'),
@@ -202,6 +205,10 @@ class GcsDriver implements CloudDriver {
       env,
     );
     if (transport) this.lean = new GcsDataPath(this.storage, transport);
+  }
+
+  serviceUrlOf(): string {
+    return this.serviceUrl;
   }
 
   parse(uri: string, name: string): CloudRef {

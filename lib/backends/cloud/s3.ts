@@ -239,6 +239,10 @@ class S3Driver implements CloudDriver {
     return this.endpoint ?? 'default';
   }
 
+  serviceUrlOf(): string {
+    return this.endpoint ?? `https://s3.${this.region}.amazonaws.com`;
+  }
+
   /** `s3://host:port/bucket/key` names its endpoint inline (`listBuckets('s3://host:port/')` too). */
   inlineEndpointOf(uri: string): string | undefined {
     return inlineEndpoint(uri.endsWith('/') ? uri : `${uri}/`);

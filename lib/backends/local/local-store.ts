@@ -18,6 +18,7 @@ import {
   type WriterOptions,
 } from '../../object-store';
 import { OperationScope, runOperation, warnOnce } from '../../operation';
+import { type OpItem, errorCodeOf } from '../../oplog/recorder';
 import { isLocalScheme, parseUri } from '../../uri';
 import { expectArray } from '../../validate';
 import {
@@ -269,12 +270,16 @@ export abstract class LocalStore extends BaseStore<string> {
       const list = expectArray(uris, 'uris');
       const concurrency = batchConcurrency(opts);
       const paths = list.map((uri, index) => this.pathOf(uri, `uris[${index}]`));
-      // One native call reads them all: one GET of `paths.length` objects through the seam.
+      // One native call reads them all: one request through the seam; an op-log gets one line
+      // per file, timed on the thread that read it.
+      const timing = this.logging;
       const results = await this.io(
         'GET',
         String(list[0] ?? ''),
-        () => scope.race(this.readMany(paths, concurrency, scope)),
+        () => scope.race(this.readMany(paths, concurrency, scope, timing)),
         paths.length,
+        0,
+        (read) => (timing ? itemsOf(paths, read) : undefined),
       );
       const errors: S3dlioError[] = [];
       const values = results.map((result, index) => {
@@ -337,12 +342,13 @@ export abstract class LocalStore extends BaseStore<string> {
     paths: string[],
     threads: number,
     scope: OperationScope,
-  ): Promise<Array<native.NativeReadResult | Error>> {
+    timing: boolean,
+  ): Promise<native.NativeReadManyResult> {
     // `concurrency` bounds the reads in flight; the addon starts at most MAX_NATIVE_THREADS threads.
     threads = Math.min(threads, native.MAX_NATIVE_THREADS);
     const results = await native.readFiles(
       paths,
-      { ...this.readOptions(this.settings.direct), threads },
+      { ...this.readOptions(this.settings.direct), threads, timing },
       scope.cancelFlag,
     );
     const refused = results.flatMap((result, index) => (isDirectIoRefusal(result) ? [index] : []));
@@ -350,10 +356,15 @@ export abstract class LocalStore extends BaseStore<string> {
     this.warnFallback(paths[refused[0]]);
     const retried = await native.readFiles(
       refused.map((index) => paths[index]),
-      { ...this.readOptions(false), threads },
+      { ...this.readOptions(false), threads, timing },
       scope.cancelFlag,
     );
-    refused.forEach((index, position) => (results[index] = retried[position]));
+    refused.forEach((index, position) => {
+      results[index] = retried[position];
+      // The time of a file read again is its second read's.
+      if (results.times && retried.times)
+        results.times.set(retried.times.subarray(position * 3, position * 3 + 3), index * 3);
+    });
     return results;
   }
 
@@ -444,4 +455,22 @@ function notAnObject(
   reason: string,
 ): S3dlioError {
   return new S3dlioError(code, `${operation} ${uri}: ${reason}, not an object`, { uri, operation });
+}
+
+/** getMany's files as op-log items, with the times and threads the native reads reported. */
+function itemsOf(paths: readonly string[], results: native.NativeReadManyResult): OpItem[] | undefined {
+  const { times } = results;
+  if (times === undefined) return undefined;
+  return paths.map((file, index) => {
+    const result = results[index];
+    const failed = result instanceof Error;
+    return {
+      file,
+      bytes: failed ? 0 : result.length,
+      error: failed ? errorCodeOf(result) : '',
+      startNs: times[index * 3],
+      endNs: times[index * 3 + 1],
+      thread: times[index * 3 + 2],
+    };
+  });
 }

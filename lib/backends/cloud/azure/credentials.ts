@@ -93,6 +93,8 @@ export class AzureClients {
   #defaultCredential?: AzIdentity.TokenCredential;
   /** The account a connection string names, once it was parsed. */
   #connectionStringAccount?: string;
+  /** The blob endpoint of the connection string in use, without its query (a SAS). */
+  #connectionStringUrl?: string;
   private readonly endpoint?: URL;
   /** `endpoint` came from the options: it wins over a connection string's own endpoint. */
   private readonly explicitEndpoint: boolean;
@@ -227,6 +229,11 @@ export class AzureClients {
     return client;
   }
 
+  /** Where requests of `account` go, as the op-log names it: no credentials, no SAS. */
+  requestUrl(account: string): string {
+    return this.#connectionStringUrl ?? this.serviceUrl(account);
+  }
+
   /** The blob service URL of an account (no credentials in it). */
   private serviceUrl(account: string): string {
     if (!this.endpoint) return `https://${account}.blob.core.windows.net`;
@@ -275,6 +282,8 @@ export class AzureClients {
         this.#connectionStringAccount =
           probe.credential instanceof StorageSharedKeyCredential ? probe.credential.accountName : probe.accountName;
         if (!this.explicitEndpoint) {
+          const { origin, pathname } = new URL(probe.url);
+          this.#connectionStringUrl = `${origin}${pathname}`.replace(/\/+$/, '');
           return BlobServiceClient.fromConnectionString(credential.source, this.pipelineOptions(probe.url));
         }
         // options.endpoint wins over the connection string's endpoint: its key or SAS is used there.

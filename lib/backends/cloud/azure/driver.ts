@@ -168,6 +168,10 @@ export class AzureDriver implements CloudDriver {
     checkKey(redactSecrets(uri), ref.key, OBJECT_RULES);
   }
 
+  serviceUrlOf(ref: CloudRef): string {
+    return this.#clients.requestUrl(accountOf(ref.base));
+  }
+
   /** `az://account/` or `https://account.blob.core.windows.net/`: where container URIs start. */
   accountBase(uri: string, account?: string): string {
     const name = account ?? this.checkAccount(uri, parseUri(uri, 'schemeUri').account ?? '');

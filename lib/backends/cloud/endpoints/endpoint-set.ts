@@ -104,6 +104,11 @@ export class EndpointSet {
     return name === undefined ? undefined : this.inlineEndpoint(name);
   }
 
+  /** The first endpoint of the store (its only one, for most stores). */
+  get first(): Endpoint {
+    return this.all[0];
+  }
+
   /** The driver for what does not depend on the endpoint (parsing, identities, classification). */
   get primary(): CloudDriver {
     return this.all[0].driver;
