@@ -76,6 +76,7 @@ export * from './loader';
 export * from './checkpoint';
 export { startOpLog, stopOpLog, type OpLogOptions } from './oplog/session';
 export { readOpLog, type ReadOpLogSourceOptions } from './oplog/source';
+export { replay, type ReplayLag, type ReplayOptions, type ReplayProgress, type ReplayReport } from './oplog/replay';
 export type { OpLogSummary } from './oplog/recorder';
 export type { OpLogEntry, ReadOpLogOptions } from './oplog/reader';
 export type { WallTime } from './oplog/format';

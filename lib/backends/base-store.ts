@@ -517,7 +517,9 @@ export abstract class BaseStore<R> implements ObjectStore {
    */
   protected opLogPlace(uri: string): OpPlace {
     const parsed = parseUri(uri, 'uri');
-    return { endpoint: `${this.scheme}://`, file: parsed.path ?? `${parsed.bucket}/${parsed.key}` };
+    const file = parsed.path ?? `${parsed.bucket}/${parsed.key}`;
+    // A directory, bucket or prefix keeps its trailing `/`: it is not an object.
+    return { endpoint: `${this.scheme}://`, file: uri.endsWith('/') && !file.endsWith('/') ? `${file}/` : file };
   }
 
   /**
@@ -555,8 +557,10 @@ export abstract class BaseStore<R> implements ObjectStore {
       // whole buffer written at once (a large put), never for a stream of chunks.
       sendsCallerMemory: wholeBuffer && sink.sendsCallerMemory,
       allocate: sink.allocate?.bind(sink),
+      // A part is a PUT of no whole object (n_objects 0 in the op-log); the completion is the
+      // PUT that makes the object, so a replay can rebuild the upload.
       uploadPart: (index, offset, bytes, signal) =>
-        this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal), 1, bytes.byteLength),
+        this.io('PUT', uri, () => sink.uploadPart(index, offset, bytes, signal), 0, bytes.byteLength),
       complete: (total, parts, signal) => this.io('PUT', uri, () => sink.complete(total, parts, signal)),
       putWhole: (bytes, signal) => this.io('PUT', uri, () => sink.putWhole(bytes, signal), 1, bytes.byteLength),
       abort: () => this.io('DELETE', uri, () => sink.abort()),

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { type CliContext, CliContext as Context, type GlobalOptions } from './context';
 import { checkpointListCommand, checkpointRemoveCommand, checkpointShowCommand } from './commands/checkpoint';
 import { getCommand } from './commands/get';
+import { oplogStatsCommand, replayCommand } from './commands/oplog';
 import {
   createBucketCommand,
   deleteBucketCommand,
@@ -30,6 +31,7 @@ import {
 } from './units';
 import { CliUsageError } from './usage-error';
 import { ENDPOINT_STRATEGIES } from '../backends/cloud/endpoints/endpoint-set';
+import { startOpLog, stopOpLog } from '../oplog/session';
 
 /** The streams the CLI writes to (the process's, or a test's). */
 export interface CliIo {
@@ -46,6 +48,14 @@ type Action = (ctx: CliContext) => Promise<void>;
 
 const jobs = (text: string): number => parsePositiveInteger(text, '--jobs');
 const regex = (text: string): RegExp => parseRegex(text, '--pattern');
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const speedOf = (text: string): number => {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new CliUsageError(`--speed ${text}: expected a number >= 0 (1 = as recorded, 0 = as fast as possible)`);
+  }
+  return value;
+};
 
 /** Builds the command tree; `run` receives each command's action with its context. */
 function buildProgram(io: CliIo, run: (command: Command, action: Action) => Promise<void>): Command {
@@ -65,7 +75,10 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('--io-threads <n>', 'worker threads that move cloud object bodies, each with its own sockets (default 0)')
     .option('--region <region>', 'S3 region')
     .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
-    .option('--op-log <file>', 'write a warp-compatible operation log (not available yet: errors)')
+    .option(
+      '--op-log <file>',
+      'record every storage request in a warp-compatible op-log (TSV; zstd when it ends in .zst)',
+    )
     .option('-v, --verbose', 'a line per object; -vv adds error causes and stacks', (_: string, n: number) => n + 1, 0)
     .option('--json', 'machine-readable output: one JSON object per line')
     .option('--no-progress', 'no progress bars (they are only drawn on a terminal anyway)')
@@ -196,6 +209,35 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .argument('[scheme-uri]', 's3://, az://<account>/ or gs://', 's3://')
     .action((uri: string, _opts, command: Command) => run(command, (ctx) => listBucketsCommand(ctx, uri)));
 
+  program
+    .command('replay')
+    .description("run the operations of an op-log (ours, s3dlio's or warp's) again against a target")
+    .argument('<log>', 'op-log file or URI (plain or .zst)')
+    .requiredOption('--target <uri>', 'prefix URI the operations go to (the recorded bucket becomes it)')
+    .option('--speed <x>', '1 = as recorded, 2 = twice as fast, 0.5 = half speed, 0 = as fast as possible', speedOf, 1)
+    .option(
+      '-j, --concurrency <n>',
+      'operations in flight at most',
+      (t) => parsePositiveInteger(t, '--concurrency'),
+      64,
+    )
+    .option('--op <ops>', 'only these ops (GET,PUT,STAT,LIST,DELETE); repeatable', collect)
+    .option(
+      '--remap <from=to>',
+      'recorded prefix (bucket/, endpoint/bucket/ or /path/) to a target prefix; repeatable',
+      collect,
+    )
+    .option('--continue-on-error', 'count failures and go on (default: stop at the first)')
+    .action((log: string, opts, command: Command) => run(command, (ctx) => replayCommand(ctx, log, opts)));
+
+  program
+    .command('oplog')
+    .description('op-logs')
+    .command('stats')
+    .description('ops/s, bytes, latency p50/p90/p99 per op type, and errors by code of an op-log')
+    .argument('<log>', "op-log file or URI (ours, s3dlio's or warp's; plain or .zst)")
+    .action((log: string, _opts, command: Command) => run(command, (ctx) => oplogStatsCommand(ctx, log)));
+
   const checkpoint = program
     .command('checkpoint')
     .description('the checkpoints saved under a base URI (CheckpointStore, s3dlio layout)');
@@ -245,9 +287,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   const program = buildProgram(io, async (command, action) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
-    if (globals.opLog !== undefined) {
+    const { opLog } = globals;
+    if (opLog !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(opLog) && !/^(file|direct):\/\//i.test(opLog)) {
       throw new CliUsageError(
-        `--op-log ${globals.opLog}: the operation log is not available in this version yet; run without --op-log`,
+        `--op-log ${opLog}: the log is written to a local file; copy it to a store afterwards (s3dlio cp)`,
       );
     }
     // The AWS SDK's notice that its 2027 releases need Node 22 would precede every s3:// command's
@@ -260,7 +303,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       ...io,
     });
     context = new Context(globals, reporter);
-    await action(context);
+    if (opLog === undefined) return action(context);
+    await startOpLog(opLog);
+    try {
+      await action(context);
+    } finally {
+      // The log is closed whatever the command did; a log that could not be written fails it.
+      try {
+        const written = await stopOpLog();
+        if (written)
+          reporter.detail(`op-log ${opLog}: ${written.lines} operations`, { type: 'oplog', log: opLog, ...written });
+      } catch (error) {
+        reporter.failure(opLog, error, 'op-log');
+      }
+    }
   });
 
   try {
