@@ -48,19 +48,17 @@ export function addNanos(t: WallTime, ns: number): WallTime {
   return { seconds: t.seconds + carry, nanos: total - carry * 1e9 };
 }
 
-let cachedMinute = Number.NaN;
+let cachedSecond = Number.NaN;
 let cachedPrefix = '';
 
-/** `2026-12-01T02:45:07.123456789Z`. The date and minute are formatted once a minute. */
+/** `2026-12-01T02:45:07.123456789Z`. The date and time to the second are formatted once a second. */
 export function formatWallTime(t: WallTime): string {
-  const minute = Math.floor(t.seconds / 60);
-  if (minute !== cachedMinute) {
-    cachedMinute = minute;
-    cachedPrefix = new Date(minute * 60_000).toISOString().slice(0, 17); // YYYY-MM-DDTHH:MM:
+  if (t.seconds !== cachedSecond) {
+    cachedSecond = t.seconds;
+    cachedPrefix = new Date(t.seconds * 1000).toISOString().slice(0, 20); // YYYY-MM-DDTHH:MM:SS.
   }
-  const second = t.seconds - minute * 60;
-  const nanos = Math.round(t.nanos);
-  return `${cachedPrefix}${second < 10 ? '0' : ''}${second}.${String(nanos).padStart(9, '0')}Z`;
+  // 1e9 + nanos has 10 digits: dropping the first pads to 9 without padStart.
+  return `${cachedPrefix}${String(1e9 + Math.min(999_999_999, Math.round(t.nanos))).slice(1)}Z`;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$/;

@@ -1,13 +1,23 @@
 /**
- * The op-log recorder: operations become lines on the main thread (a few hundred nanoseconds),
- * lines go to a bounded queue, and the queue is written in the background, one zstd frame (or
- * one plain block) at a time, whenever enough lines have gathered or a second has passed. No
- * operation waits on the disk; when the queue is full an operation waits for room (lossless,
- * the default) or its line is dropped and counted (`lossy`).
+ * The op-log recorder. An operation's record is a few numbers and strings put in columns (a
+ * batch); a batch goes to the formatter thread once it is full or a second old, and the lines (a
+ * zstd frame for a .zst log) come back to be written by the sink, in order, in the background.
+ * Recorded and not yet written lines form a bounded queue: when it is full an operation waits
+ * for room (lossless, the default) or its line is dropped and counted (`lossy`). No operation
+ * waits on the disk, and neither formatting nor compression runs on the thread of the I/O.
  */
+import { Worker } from 'worker_threads';
+
 import { S3dlioError, codeForErrno, toS3dlioError } from '../errors';
-import { compressFrame } from '../engine/zstd';
-import { type OpLogOp, type OpLogRecord, OPLOG_HEADER, type WallTime, addNanos, formatRecord } from './format';
+import { workerScript } from '../internal/worker-script';
+import {
+  ColumnsBuilder,
+  type FormatterReply,
+  type FormatterRequest,
+  type FormatterSettings,
+  transferList,
+} from './batch';
+import { type OpLogOp, OPLOG_HEADER, type WallTime, addNanos } from './format';
 
 /** Where the log's bytes go: a file, or an object written through a store. */
 export interface OpLogSink {
@@ -31,8 +41,8 @@ export interface RecorderSettings {
   queueLines: number;
   /** Write zstd frames (a `.zst` log) rather than plain text. */
   compress: boolean;
-  /** A frame is cut once this many bytes of lines have gathered ... */
-  frameBytes: number;
+  /** A batch (a frame) is cut once it holds this many lines ... */
+  frameLines: number;
   /** ... or this long after the first of them. */
   flushIntervalMs: number;
   /** The log's name in errors. */
@@ -86,18 +96,18 @@ export function errorCodeOf(error: unknown): string {
 const now = (): number => performance.now();
 
 export class OpLogRecorder {
-  private readonly origin: WallTime;
   /** `process.hrtime` nanoseconds / 1e6 minus `performance.now()`: the same clock, another zero. */
   private readonly hrtimeOffsetMs: number;
+  private readonly formatter: Worker;
+  private builder: ColumnsBuilder;
   private idx = 0;
+  private seq = 0;
   private dropped = 0;
-  /** Lines formatted and not yet handed to the sink. */
-  private batch: string[] = [];
-  private batchBytes = 0;
-  /** Of `batch`, the lines of operations (not the header or a comment). */
-  private batchCounted = 0;
-  /** Lines in `batch` plus those in the write under way. */
+  /** Lines recorded and not yet written. */
   private queued = 0;
+  /** Requests sent to the formatter and not yet answered (the worker holds the process meanwhile). */
+  private outstanding = 0;
+  private readonly replies = new Map<number, (reply: FormatterReply) => void>();
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters: Array<() => void> = [];
@@ -113,14 +123,40 @@ export class OpLogRecorder {
   ) {
     const originMs = performance.timeOrigin;
     const seconds = Math.floor(originMs / 1000);
-    this.origin = addNanos({ seconds, nanos: Math.round((originMs - seconds * 1000) * 1e6) }, settings.clockOffsetNs);
+    const origin: WallTime = addNanos(
+      { seconds, nanos: Math.round((originMs - seconds * 1000) * 1e6) },
+      settings.clockOffsetNs,
+    );
     this.hrtimeOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-    this.append(`${OPLOG_HEADER}\n`, false);
+    this.builder = new ColumnsBuilder(settings.frameLines);
+    const code = workerScript(__dirname, 'format-worker');
+    if (code === undefined) {
+      throw new S3dlioError(
+        'ERR_NOT_FOUND',
+        `startOpLog ${settings.name}: the op-log's formatter script format-worker.js is missing beside the library (a bundler must copy it)`,
+      );
+    }
+    const workerData: FormatterSettings = {
+      clientId: settings.clientId,
+      compress: settings.compress,
+      level: 3,
+      origin,
+    };
+    this.formatter = new Worker(code, { eval: true, workerData });
+    this.formatter.unref();
+    this.formatter.on('message', (reply: FormatterReply) => this.replies.get(reply.seq)?.(reply));
+    this.formatter.on('error', (error) => this.formatterGone(error));
+    this.formatter.on('exit', (exitCode) => {
+      if (!this.closed || this.replies.size > 0)
+        this.formatterGone(new Error(`the formatter thread exited (code ${exitCode})`));
+    });
+    this.send({ kind: 'text', seq: this.seq++, text: `${OPLOG_HEADER}\n` }, 0);
   }
 
-  /** The wall-clock time of `performance.now()` reading `ms`. */
-  wallTime(ms: number): WallTime {
-    return addNanos(this.origin, ms * 1e6);
+  /** Resolves once the formatter thread is up and the header written (or the log failed). */
+  async ready(): Promise<void> {
+    await this.writing;
+    if (this.failure) throw this.failure;
   }
 
   /**
@@ -128,7 +164,7 @@ export class OpLogRecorder {
    * length is the bytes of a read, `bytesOut` those of a write. `itemize` turns the result of a
    * request that served a batch into one line per item, with the item's own times.
    */
-  async track<T>(
+  track<T>(
     op: OpLogOp,
     place: () => OpPlace,
     run: () => Promise<T>,
@@ -138,49 +174,57 @@ export class OpLogRecorder {
   ): Promise<T> {
     const thread = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.slots++;
     const start = now();
-    let result: T;
-    try {
-      result = await run();
-    } catch (thrown) {
-      this.freeSlots.push(thread);
-      const { endpoint, file } = placeOf(place);
-      const waiting = this.line(thread, op, objects, bytesOut, endpoint, file, errorCodeOf(thrown), start, now());
-      if (waiting) await waiting;
-      throw thrown;
-    }
-    const end = now();
-    this.freeSlots.push(thread);
-    const { endpoint, file } = placeOf(place);
-    const items = itemize?.(result);
-    if (items === undefined) {
-      const bytes = result instanceof Uint8Array ? result.byteLength : bytesOut;
-      const waiting = this.line(thread, op, objects, bytes, endpoint, file, '', start, end);
-      if (waiting) await waiting; // lossless and the queue full: wait for room
-    } else {
-      const zero = this.hrtimeOffsetMs;
-      for (const item of items) {
-        const { startNs, endNs } = item;
-        const waiting = this.line(
-          item.thread,
-          op,
-          1,
-          item.bytes,
-          endpoint,
-          item.file,
-          item.error,
-          startNs / 1e6 - zero,
-          endNs / 1e6 - zero,
-        );
-        if (waiting) await waiting;
-      }
-    }
-    return result;
+    // Callbacks rather than async/await: no extra turn of the microtask queue per request.
+    return run().then(
+      (result) => {
+        const end = now();
+        this.freeSlots.push(thread);
+        const { endpoint, file } = placeOf(place);
+        const items = itemize?.(result);
+        if (items === undefined) {
+          const bytes = result instanceof Uint8Array ? result.byteLength : bytesOut;
+          const waiting = this.line(op, thread, objects, bytes, endpoint, file, '', start, end);
+          // Lossless and the queue full: the operation waits for room.
+          return waiting ? waiting.then(() => result) : result;
+        }
+        return this.lineItems(op, endpoint, items).then(() => result);
+      },
+      (thrown: unknown) => {
+        this.freeSlots.push(thread);
+        const { endpoint, file } = placeOf(place);
+        const waiting = this.line(op, thread, objects, bytesOut, endpoint, file, errorCodeOf(thrown), start, now());
+        return waiting ? waiting.then(() => Promise.reject(thrown)) : Promise.reject(thrown);
+      },
+    );
   }
 
-  /** Queues the line of one operation (times in `performance.now()` milliseconds). */
+  /** The lines of a batch's items, each with the times it reported. */
+  private async lineItems(op: OpLogOp, endpoint: string, items: OpItem[]): Promise<void> {
+    const zero = this.hrtimeOffsetMs;
+    for (const item of items) {
+      const { startNs, endNs } = item;
+      const waiting = this.line(
+        op,
+        item.thread,
+        1,
+        item.bytes,
+        endpoint,
+        item.file,
+        item.error,
+        startNs / 1e6 - zero,
+        endNs / 1e6 - zero,
+      );
+      if (waiting) await waiting;
+    }
+  }
+
+  /**
+   * Queues the line of one operation (times in `performance.now()` milliseconds). Returns a
+   * promise only when the queue is full and the log is lossless: the operation waits on it.
+   */
   private line(
-    thread: number,
     op: OpLogOp,
+    thread: number,
     objects: number,
     bytes: number,
     endpoint: string,
@@ -189,25 +233,6 @@ export class OpLogRecorder {
     start: number,
     end: number,
   ): Promise<void> | undefined {
-    return this.record({
-      thread,
-      op,
-      objects,
-      bytes,
-      endpoint,
-      file,
-      error,
-      start: this.wallTime(start),
-      firstByte: undefined,
-      end: this.wallTime(end),
-    });
-  }
-
-  /**
-   * Queues one line. Returns a promise only when the queue is full and the log is lossless: the
-   * operation waits on it for room.
-   */
-  record(record: OpLogRecord): Promise<void> | undefined {
     if (this.closed) {
       this.dropped++;
       return undefined;
@@ -217,53 +242,63 @@ export class OpLogRecorder {
         this.dropped++;
         return undefined;
       }
-      return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.record(record));
+      return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() =>
+        this.line(op, thread, objects, bytes, endpoint, file, error, start, end),
+      );
     }
-    this.append(formatRecord(this.idx++, this.settings.clientId, record), true);
+    this.idx++;
+    this.queued++;
+    this.builder.add(op, thread, objects, bytes, endpoint, file, error, start, end);
+    if (this.builder.full) this.cut();
+    else this.timer ??= setTimeout(() => this.cut(), this.settings.flushIntervalMs).unref();
     return undefined;
   }
 
-  private append(line: string, counted: boolean): void {
-    this.batch.push(line);
-    this.batchBytes += line.length;
-    if (counted) {
-      this.queued++;
-      this.batchCounted++;
-    }
-    if (this.batchBytes >= this.settings.frameBytes) this.cut();
-    else this.timer ??= setTimeout(() => this.cut(), this.settings.flushIntervalMs).unref();
-  }
-
-  /** Hands the batch to the sink, after the write before it. */
+  /** Sends the batch to the formatter. */
   private cut(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.batch.length === 0) return;
-    const lines = this.batch;
-    const counted = this.batchCounted;
-    this.batch = [];
-    this.batchBytes = 0;
-    this.batchCounted = 0;
+    const count = this.builder.count;
+    if (count === 0) return;
+    const columns = this.builder.take();
+    this.send({ kind: 'batch', seq: this.seq++, firstIdx: this.idx - count, columns }, count);
+  }
+
+  /** One request to the formatter; its bytes are written after those of the request before. */
+  private send(request: FormatterRequest, lines: number): void {
+    const reply = new Promise<FormatterReply>((resolve) => this.replies.set(request.seq, resolve));
+    if (this.outstanding++ === 0) this.formatter.ref();
+    if (this.failure) this.replies.get(request.seq)?.({ seq: request.seq, error: 'the log failed before' });
+    else this.formatter.postMessage(request, request.kind === 'batch' ? transferList(request.columns) : []);
     this.writing = this.writing.then(async () => {
+      const answer = await reply;
+      this.replies.delete(request.seq);
+      if (--this.outstanding === 0) this.formatter.unref();
       try {
         if (this.failure) return;
-        const text = Buffer.from(lines.join(''));
-        await this.sink.write(this.settings.compress ? await compressFrame(text, 3) : text);
+        if (answer.bytes === undefined) throw new Error(`the formatter thread failed: ${answer.error}`);
+        await this.sink.write(answer.bytes);
       } catch (error) {
-        if (!this.failure) {
-          const failure = toS3dlioError(error, 'opLog', this.settings.name) as S3dlioError;
-          this.failure = failure;
-          // Said now, not only at stopOpLog: a long run should know its log stopped.
-          process.emitWarning(
-            `the op-log ${this.settings.name} failed, no more lines are written: ${failure.message}`,
-            {
-              code: 'S3DLIO_OPLOG_FAILED',
-            },
-          );
-        }
+        this.fail(error);
       } finally {
-        this.release(counted);
+        this.release(lines);
       }
+    });
+  }
+
+  /** The formatter died: every request waiting on it is answered with the failure. */
+  private formatterGone(error: Error): void {
+    this.fail(error);
+    for (const [seq, resolve] of this.replies) resolve({ seq, error: error.message });
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    const failure = toS3dlioError(error, 'opLog', this.settings.name) as S3dlioError;
+    this.failure = failure;
+    // Said now, not only at stopOpLog: a long run should know its log stopped.
+    process.emitWarning(`the op-log ${this.settings.name} failed, no more lines are written: ${failure.message}`, {
+      code: 'S3DLIO_OPLOG_FAILED',
     });
   }
 
@@ -285,11 +320,13 @@ export class OpLogRecorder {
       await this.writing;
     }
     this.closed = true;
-    if (this.dropped > 0) {
-      this.append(`# ${this.dropped} operations not logged: the queue was full (lossy)\n`, false);
-    }
     this.cut();
+    if (this.dropped > 0) {
+      const comment = `# ${this.dropped} operations not logged: the queue was full (lossy)\n`;
+      this.send({ kind: 'text', seq: this.seq++, text: comment }, 0);
+    }
     await this.writing;
+    await this.formatter.terminate();
     if (this.failure) {
       await this.sink.abort().catch(() => undefined); // the write's error is the one to report
       throw this.failure;

@@ -47,8 +47,8 @@ const OPTION_KEYS = optionKeys<OpLogOptions>()({
   store: true,
 });
 
-/** A frame is cut at this many bytes of lines, or a second after its first line. */
-const FRAME_BYTES = 256 * 1024;
+/** A batch (one zstd frame) is cut at this many lines, or a second after its first line. */
+const FRAME_LINES = 2048;
 const FLUSH_INTERVAL_MS = 1000;
 
 let starting = false;
@@ -84,21 +84,54 @@ export async function startOpLog(target: string, options?: OpLogOptions): Promis
   starting = true;
   try {
     const sink = await openSink(name, opts.store);
-    setActiveOpLog(
-      new OpLogRecorder(sink, {
+    let recorder: OpLogRecorder;
+    try {
+      recorder = new OpLogRecorder(sink, {
         clientId,
         clockOffsetNs,
         lossy,
         queueLines,
         compress,
-        frameBytes: FRAME_BYTES,
+        frameLines: FRAME_LINES,
         flushIntervalMs: FLUSH_INTERVAL_MS,
         name,
-      }),
-    );
+      });
+    } catch (error) {
+      await sink.abort().catch(() => undefined); // the recorder's error is the one to report
+      throw error;
+    }
+    // Open when this resolves: the formatter thread is up and the header written.
+    try {
+      await recorder.ready();
+    } catch (error) {
+      await recorder.stop().catch(() => undefined); // the first error is the one to report
+      throw error;
+    }
+    setActiveOpLog(recorder);
+    flushOnExit();
   } finally {
     starting = false;
   }
+}
+
+let exitHookInstalled = false;
+
+/**
+ * A process whose work ends with a log still running writes it out when its event loop empties
+ * (`beforeExit`), as if it had called stopOpLog; `process.exit()` and signals do not wait: what was
+ * recorded in the last second is lost then, whole lines before it are kept.
+ */
+function flushOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('beforeExit', () => {
+    if (activeOpLog() === undefined) return;
+    stopOpLog().catch((error: unknown) => {
+      process.emitWarning(`the op-log could not be closed at exit: ${(error as Error).message}`, {
+        code: 'S3DLIO_OPLOG_FAILED',
+      });
+    });
+  });
 }
 
 /**

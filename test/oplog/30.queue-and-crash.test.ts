@@ -43,7 +43,7 @@ const settings = (overrides: Partial<RecorderSettings>): RecorderSettings => ({
   lossy: false,
   queueLines: 10,
   compress: false,
-  frameBytes: 1, // a frame per line: the queue fills as fast as possible
+  frameLines: 1, // a frame per line: the queue fills as fast as possible
   flushIntervalMs: 1000,
   name: 'test.log',
   ...overrides,
@@ -135,4 +135,27 @@ test('a process SIGKILLed while logging leaves a log whose whole frames read bac
   expect(entries.length).toBeGreaterThan(16);
   expect(entries.map((e) => e.idx)).toEqual(entries.map((_, i) => i));
   for (const entry of entries) expect(entry).toMatchObject({ op: 'GET', bytes: 4096, file: data, error: '' });
+});
+
+test('a process that ends without stopOpLog writes its log out when its work is done', async () => {
+  const log = path.join(tmp.path, 'unstopped.tsv');
+  const data = path.join(tmp.path, 'unstopped.bin');
+  const child = await runNodeScript(
+    `
+    const lib = require(LIB);
+    (async () => {
+      await lib.startOpLog(ARGS.log);
+      await lib.put('file://' + ARGS.data, 'abc');
+      await lib.get('file://' + ARGS.data);
+    })();
+    `,
+    { log, data },
+  );
+  expect(child.code).toBe(0);
+  const entries: OpLogEntry[] = [];
+  for await (const entry of readOpLog(log, { truncated: 'error' })) entries.push(entry);
+  expect(entries.map((e) => [e.op, e.bytes])).toEqual([
+    ['PUT', 3],
+    ['GET', 3],
+  ]);
 });

@@ -18,7 +18,7 @@ import {
   type WriterOptions,
 } from '../../object-store';
 import { OperationScope, runOperation, warnOnce } from '../../operation';
-import { type OpItem, errorCodeOf } from '../../oplog/recorder';
+import { type OpItem, type OpPlace, errorCodeOf } from '../../oplog/recorder';
 import { isLocalScheme, parseUri } from '../../uri';
 import { expectArray } from '../../validate';
 import {
@@ -290,6 +290,19 @@ export abstract class LocalStore extends BaseStore<string> {
       if (errors.length > 0) throw new BatchError('getMany', errors, values.length - errors.length);
       return values;
     });
+  }
+
+  /**
+   * The op-log's place of a request: the path of the URI as `pathOf` makes it (`//` collapsed),
+   * without parsing it again (the URI was checked when the request was made).
+   */
+  protected override opLogPlace(uri: string): OpPlace {
+    const file = uri.slice(uri.indexOf('://') + 3);
+    return { endpoint: this.opLogEndpoint, file: file.includes('//') ? file.replace(/\/{2,}/g, '/') : file };
+  }
+
+  private get opLogEndpoint(): string {
+    return `${this.scheme}://`;
   }
 
   // ---- internals ----

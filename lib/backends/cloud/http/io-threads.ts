@@ -6,12 +6,12 @@
  * before the request left (RangeEngine ranges, writer parts, getInto into shared memory), or a
  * buffer the thread allocated for it and hands over without a copy.
  */
-import { existsSync } from 'fs';
 import { join } from 'path';
 import { types } from 'util';
 import { Worker } from 'worker_threads';
 
 import { bufferDetached, isDetached, privateCopy } from '../../../internal/memory';
+import { workerScript } from '../../../internal/worker-script';
 import { badArgument } from '../../../validate';
 import type { IoThreadStats } from '../../../stats';
 import type { HttpResponse } from './connection';
@@ -37,25 +37,14 @@ function workerCode(): string {
 }
 
 function bootstrapCode(): string {
-  const compiled = join(__dirname, 'io-worker.js');
-  if (existsSync(compiled)) return `require(${JSON.stringify(compiled)})`;
-  const source = join(__dirname, 'io-worker.ts');
-  if (!existsSync(source)) {
+  const code = workerScript(__dirname, 'io-worker');
+  if (code === undefined) {
     // A bundle that left the worker's file behind: said when the store is made, not per request.
     throw badArgument(
-      `options.ioThreads needs the library's I/O thread script ${compiled}, which is missing (a bundler must copy it beside the library)`,
+      `options.ioThreads needs the library's I/O thread script ${join(__dirname, 'io-worker.js')}, which is missing (a bundler must copy it beside the library)`,
     );
   }
-  // Running from the sources (the test suite): compile them as they are loaded, like ts-jest.
-  const hook = `
-    const ts = require('typescript');
-    require.extensions['.ts'] = (module, filename) => {
-      const text = require('fs').readFileSync(filename, 'utf8');
-      const options = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true };
-      module._compile(ts.transpileModule(text, { fileName: filename, compilerOptions: options }).outputText, filename);
-    };
-    require(${JSON.stringify(source)});`;
-  return hook;
+  return code;
 }
 
 /** An error sent back by a thread, rebuilt with the fields the store classifies. */
