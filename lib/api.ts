@@ -31,6 +31,9 @@ import { batchLabel, runBatch } from './internal/batch';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { optionKeys } from './internal/option-keys';
 import { type OperationScope, runOperation } from './operation';
+import { liveStores } from './backends/live-stores';
+import { OpCounters } from './backends/op-counters';
+import type { StoreStats } from './stats';
 import { storeFor } from './stores';
 import { parseUri } from './uri';
 import { expectArray, optionalBoolean, optionalPositiveInteger } from './validate';
@@ -319,4 +322,31 @@ function inGroups<I, R>(
     const errors = batchFailures.flatMap((failure) => failure.errors);
     throw new BatchError(operation, errors, list.length - errors.length);
   });
+}
+
+/**
+ * The requests of every store of the library alive in the process, in the shape of
+ * `store.stats()` (`scheme` is `*`): counts and bytes summed, every endpoint listed, ops and
+ * error codes summed, and the latency of all requests by op merged. A store the program dropped
+ * and the garbage collector took is no longer counted.
+ */
+export function stats(): StoreStats {
+  const stores = liveStores();
+  const each = stores.map((store) => store.stats());
+  const ops = OpCounters.total(stores.map((store) => store.opCounters));
+  const sum = (field: 'requests' | 'retries' | 'errors' | 'bytesIn' | 'bytesOut' | 'inFlight'): number =>
+    each.reduce((total, one) => total + one[field], 0);
+  return {
+    scheme: '*',
+    requests: sum('requests'),
+    retries: sum('retries'),
+    errors: sum('errors'),
+    bytesIn: sum('bytesIn'),
+    bytesOut: sum('bytesOut'),
+    inFlight: sum('inFlight'),
+    latencyMs: ops.latency.snapshot(),
+    endpoints: each.flatMap((one) => one.endpoints),
+    ops: ops.ops,
+    errorsByCode: ops.errorsByCode,
+  };
 }

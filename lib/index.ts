@@ -29,6 +29,7 @@ export {
   putMany,
   rename,
   stat,
+  stats,
 } from './api';
 export type { CopyOptions } from './api';
 export { configureDefaultStore, storeFor, type StoreOptions, type StoreOptionsFor } from './stores';
@@ -67,7 +68,15 @@ export {
   type UploadOptions,
 } from './transfer';
 export { BatchError, S3dlioError, type ErrorCode, type S3dlioErrorDetails } from './errors';
-export type { EndpointHealth, EndpointStats, IoThreadStats, LatencyStats, RequestStats, StoreStats } from './stats';
+export type {
+  EndpointHealth,
+  EndpointStats,
+  IoThreadStats,
+  LatencyStats,
+  OpStats,
+  RequestStats,
+  StoreStats,
+} from './stats';
 export type { EndpointStrategy, HealthCheckOptions } from './backends/cloud/endpoints/endpoint-set';
 export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme, type StoreSchemes, type UriLayout } from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';

@@ -58,9 +58,28 @@ export interface IoThreadStats {
   copiedBytes: number;
 }
 
-/** `store.stats()`: the store's totals (the sum of its endpoints for a cloud store) and each endpoint. */
+/** One kind of operation (GET, PUT, DELETE, LIST, STAT, COPY, MOVE), each request counted once whatever its retries. */
+export interface OpStats {
+  requests: number;
+  /** Requests that failed in the end (after their retries). */
+  errors: number;
+  /** Body bytes read (GET) or written (PUT). */
+  bytes: number;
+  /** From the start of a request to its end, retries included. */
+  latencyMs: LatencyStats;
+}
+
+/**
+ * `store.stats()`: the store's totals (the sum of its endpoints for a cloud store), each endpoint,
+ * and each kind of operation. The module-level `stats()` has the same shape, summed over every
+ * store alive in the process (`scheme` is `*`).
+ */
 export interface StoreStats extends RequestStats {
   scheme: string;
+  /** By op, in the op-log's names. */
+  ops: Record<string, OpStats>;
+  /** Requests that failed in the end, by error code. */
+  errorsByCode: Record<string, number>;
   /** One entry per endpoint (cloud stores); empty for local and in-memory stores. */
   endpoints: EndpointStats[];
   /** The I/O threads of a cloud store that has them. */

@@ -31,6 +31,8 @@ import {
 } from '../internal/batch';
 import { bufferDetached, isDetached } from '../internal/memory';
 import { expectKnownOptions } from '../internal/option-keys';
+import { registerLiveStore } from './live-stores';
+import { OpCounters } from './op-counters';
 import { RequestCounters } from './request-counters';
 import {
   BATCH_KEYS,
@@ -144,6 +146,7 @@ export abstract class BaseStore<R> implements ObjectStore {
   ) {
     // Checked now, not at the first get that uses them.
     rangeOptionsFrom(rangeDefaults, {}, defaultRangeThreshold);
+    registerLiveStore(this);
   }
 
   // ---- the primitives a backend implements ----
@@ -501,9 +504,10 @@ export abstract class BaseStore<R> implements ObjectStore {
   ): Promise<T> {
     const counters = this.ioCounters;
     const counted = counters ? () => counters.track(request, false, bytesOut) : request;
+    const measured = (): Promise<T> => this.opCounters.track(op, counted, bytesOut);
     const log = activeOpLog();
-    if (log === undefined || isUnlogged(this)) return counted();
-    return log.track(op, () => this.opLogPlace(uri), counted, objects, bytesOut, itemize);
+    if (log === undefined || isUnlogged(this)) return measured();
+    return log.track(op, () => this.opLogPlace(uri), measured, objects, bytesOut, itemize);
   }
 
   /** Whether this store's requests are being recorded in an op-log now. */
@@ -530,8 +534,16 @@ export abstract class BaseStore<R> implements ObjectStore {
   /** Memory for a get split into ranges (default: a new buffer); shared memory for I/O threads. */
   protected splitMemory: ((size: number) => Uint8Array) | undefined;
 
+  /** Each request through `io`, by op, and the failures by code (`stats().ops`, `errorsByCode`). */
+  readonly opCounters = new OpCounters();
+
   stats(): StoreStats {
-    return { scheme: this.scheme, ...(this.ioCounters ?? new RequestCounters()).snapshot(), endpoints: [] };
+    return {
+      scheme: this.scheme,
+      ...(this.ioCounters ?? new RequestCounters()).snapshot(),
+      endpoints: [],
+      ...this.opCounters.snapshot(),
+    };
   }
 
   /**

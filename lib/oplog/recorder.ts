@@ -139,7 +139,7 @@ export class OpLogRecorder {
     const workerData: FormatterSettings = {
       clientId: settings.clientId,
       compress: settings.compress,
-      level: 3,
+      level: 1,
       origin,
     };
     this.formatter = new Worker(code, { eval: true, workerData });

@@ -382,7 +382,8 @@ export class CloudStore extends BaseStore<CloudRef> {
         this.startingNote = undefined;
       }
     };
-    return log.track(op, () => this.opLogPlace(uri, note.endpoint), noted, objects, bytesOut);
+    const measured = (): Promise<T> => this.opCounters.track(op, noted, bytesOut);
+    return log.track(op, () => this.opLogPlace(uri, note.endpoint), measured, objects, bytesOut);
   }
 
   /** The endpoint's URL (the service's own when it has no other) and `bucket/key`, as warp logs them. */
@@ -400,6 +401,7 @@ export class CloudStore extends BaseStore<CloudRef> {
       ...this.endpoints.totals(),
       endpoints: this.endpoints.stats(),
       ...(threads && { ioThreads: threads.stats() }),
+      ...this.opCounters.snapshot(),
     };
   }
 
