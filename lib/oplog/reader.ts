@@ -7,26 +7,16 @@
  */
 import { S3dlioError } from '../errors';
 import { type FrameSpan, decompressFrame, frameAt } from '../engine/zstd';
-import { type WallTime, nanosBetween, parseWallTime, splitFields } from './format';
+import { type OpLogRecord, type WallTime, nanosBetween, parseWallTime, splitFields } from './format';
 
-/** One operation read from a log. */
-export interface OpLogEntry {
+/** One operation read from a log: a record's fields, with its `op` as the log names it. */
+export interface OpLogEntry extends Omit<OpLogRecord, 'op'> {
   /** The line it was read from (1 is the header). */
   line: number;
   idx: number;
-  thread: number;
   /** GET, PUT, DELETE, LIST, STAT, COPY, MOVE (or another op a log names, as written). */
   op: string;
   clientId: string;
-  objects: number;
-  bytes: number;
-  endpoint: string;
-  file: string;
-  /** '' on success. */
-  error: string;
-  start: WallTime;
-  firstByte: WallTime | undefined;
-  end: WallTime;
   /** `duration_ns`, or end − start when the log has no such column. */
   durationNs: number;
 }
