@@ -15,6 +15,7 @@ class OpTally {
   readonly latency = new LatencyHistogram();
 }
 
+/** The per-op counters of one store. */
 export class OpCounters {
   private readonly ops = new Map<string, OpTally>();
   private readonly codes = new Map<string, number>();

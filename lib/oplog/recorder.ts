@@ -95,11 +95,12 @@ export function errorCodeOf(error: unknown): string {
 /** Milliseconds of `performance.now()` since the process's time origin. */
 const now = (): number => performance.now();
 
+/** The running op-log: what a store's `io` hands each request to, while `startOpLog` is in force. */
 export class OpLogRecorder {
   /** `process.hrtime` nanoseconds / 1e6 minus `performance.now()`: the same clock, another zero. */
   private readonly hrtimeOffsetMs: number;
   private readonly formatter: Worker;
-  private builder: ColumnsBuilder;
+  private readonly builder: ColumnsBuilder;
   private idx = 0;
   private seq = 0;
   private dropped = 0;
@@ -113,7 +114,7 @@ export class OpLogRecorder {
   private readonly waiters: Array<() => void> = [];
   private failure: S3dlioError | undefined;
   private closed = false;
-  /** Concurrency slots: `thread` is the lowest slot free when an operation starts, as warp's workers. */
+  /** Concurrency slots: `thread` is a slot free when an operation starts (reused, like warp's worker numbers). */
   private readonly freeSlots: number[] = [];
   private slots = 0;
 
