@@ -19,6 +19,8 @@ export interface Columns {
   /** `performance.now()` milliseconds of the recording thread. */
   starts: Float64Array;
   ends: Float64Array;
+  /** NaN where the first byte's time is not known. */
+  firstBytes: Float64Array;
   files: string[];
   /** Indices into `strings`. */
   endpoints: Uint16Array;
@@ -65,6 +67,7 @@ export class ColumnsBuilder {
       bytes: new Float64Array(capacity),
       starts: new Float64Array(capacity),
       ends: new Float64Array(capacity),
+      firstBytes: new Float64Array(capacity),
       files: [],
       endpoints: new Uint16Array(capacity),
       errors: new Uint16Array(capacity),
@@ -100,6 +103,7 @@ export class ColumnsBuilder {
     error: string,
     start: number,
     end: number,
+    firstByte: number,
   ): void {
     const c = this.columns;
     const i = c.count++;
@@ -109,6 +113,7 @@ export class ColumnsBuilder {
     c.bytes[i] = bytes;
     c.starts[i] = start;
     c.ends[i] = end;
+    c.firstBytes[i] = firstByte;
     c.files.push(file);
     c.endpoints[i] = this.intern(endpoint);
     c.errors[i] = this.intern(error);
@@ -132,6 +137,7 @@ export function transferList(columns: Columns): ArrayBuffer[] {
     columns.bytes,
     columns.starts,
     columns.ends,
+    columns.firstBytes,
     columns.endpoints,
     columns.errors,
   ].map((array) => array.buffer as ArrayBuffer);

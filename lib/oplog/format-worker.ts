@@ -29,7 +29,7 @@ function linesOf(request: FormatterRequest): string {
       file: c.files[i],
       error: c.strings[c.errors[i]],
       start: wallTime(c.starts[i]),
-      firstByte: undefined,
+      firstByte: Number.isNaN(c.firstBytes[i]) ? undefined : wallTime(c.firstBytes[i]),
       end: wallTime(c.ends[i]),
     });
   }

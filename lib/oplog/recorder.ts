@@ -57,10 +57,12 @@ export interface OpLogSummary {
   dropped: number;
 }
 
-/** Where an operation went, in the log's columns. */
+/** Where an operation went, in the log's columns, and when its answer began (if the store knows). */
 export interface OpPlace {
   endpoint: string;
   file: string;
+  /** `performance.now()` when the response headers of its last attempt arrived (cloud GETs). */
+  firstByte?: number;
 }
 
 /**
@@ -180,11 +182,11 @@ export class OpLogRecorder {
       (result) => {
         const end = now();
         this.freeSlots.push(thread);
-        const { endpoint, file } = placeOf(place);
+        const { endpoint, file, firstByte = Number.NaN } = placeOf(place);
         const items = itemize?.(result);
         if (items === undefined) {
           const bytes = result instanceof Uint8Array ? result.byteLength : bytesOut;
-          const waiting = this.line(op, thread, objects, bytes, endpoint, file, '', start, end);
+          const waiting = this.line(op, thread, objects, bytes, endpoint, file, '', start, end, firstByte);
           // Lossless and the queue full: the operation waits for room.
           return waiting ? waiting.then(() => result) : result;
         }
@@ -192,8 +194,19 @@ export class OpLogRecorder {
       },
       (thrown: unknown) => {
         this.freeSlots.push(thread);
-        const { endpoint, file } = placeOf(place);
-        const waiting = this.line(op, thread, objects, bytesOut, endpoint, file, errorCodeOf(thrown), start, now());
+        const { endpoint, file, firstByte = Number.NaN } = placeOf(place);
+        const waiting = this.line(
+          op,
+          thread,
+          objects,
+          bytesOut,
+          endpoint,
+          file,
+          errorCodeOf(thrown),
+          start,
+          now(),
+          firstByte,
+        );
         return waiting ? waiting.then(() => Promise.reject(thrown)) : Promise.reject(thrown);
       },
     );
@@ -233,6 +246,7 @@ export class OpLogRecorder {
     error: string,
     start: number,
     end: number,
+    firstByte = Number.NaN,
   ): Promise<void> | undefined {
     if (this.closed) {
       this.dropped++;
@@ -244,12 +258,12 @@ export class OpLogRecorder {
         return undefined;
       }
       return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() =>
-        this.line(op, thread, objects, bytes, endpoint, file, error, start, end),
+        this.line(op, thread, objects, bytes, endpoint, file, error, start, end, firstByte),
       );
     }
     this.idx++;
     this.queued++;
-    this.builder.add(op, thread, objects, bytes, endpoint, file, error, start, end);
+    this.builder.add(op, thread, objects, bytes, endpoint, file, error, start, end, firstByte);
     if (this.builder.full) this.cut();
     else this.timer ??= setTimeout(() => this.cut(), this.settings.flushIntervalMs).unref();
     return undefined;

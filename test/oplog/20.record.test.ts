@@ -9,7 +9,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 
 import { type ObjectStore, readOpLog, startOpLog, stopOpLog } from '../../lib';
-import { OPLOG_HEADER, nanosBetween } from '../../lib/oplog/format';
+import { OPLOG_HEADER, type WallTime, nanosBetween } from '../../lib/oplog/format';
 import type { OpLogEntry } from '../../lib/oplog/reader';
 import { newBucketName } from '../cloud/targets';
 import { storeTargets } from '../contract/targets';
@@ -109,6 +109,16 @@ describe.each(storeTargets())('%s: op-log', (_name, target) => {
       expect.objectContaining({ error: 'ERR_NOT_FOUND', bytes: 0 }),
     ]);
     expect(entries.filter((e) => e.error !== '').map((e) => e.file)).toEqual([fileOf(missing)]);
+    // first_byte: when a cloud GET's answer began, between its start and end; empty elsewhere.
+    for (const entry of entries) {
+      if (!local && target.scheme !== 'mem' && entry.op === 'GET' && entry.error === '') {
+        expect(entry.firstByte).toBeDefined();
+        expect(nanosBetween(entry.start, entry.firstByte as WallTime)).toBeGreaterThanOrEqual(0);
+        expect(nanosBetween(entry.firstByte as WallTime, entry.end)).toBeGreaterThanOrEqual(0);
+      } else if (entry.op !== 'GET' || local || target.scheme === 'mem') {
+        expect(entry.firstByte).toBeUndefined();
+      }
+    }
   });
 
   test('a log written to a store URI does not log its own writes, and reads back', async () => {

@@ -35,9 +35,11 @@ interface Route {
   bytesOut?: number;
 }
 
-/** What the op-log learns of a request while it runs: the endpoint its last attempt went to. */
+/** What the op-log learns of a request while it runs: its last attempt's endpoint and first byte. */
 interface RouteNote {
   endpoint?: Endpoint;
+  /** `performance.now()` when that attempt's response headers arrived. */
+  firstByte?: number;
 }
 
 /** The store shared by the cloud backends: a ref is a bucket and key, each primitive a request. */
@@ -99,7 +101,18 @@ export class CloudStore extends BaseStore<CloudRef> {
   ): Promise<Uint8Array> {
     // The whole object is one plain GET: no Range header (an empty object has no byte 0).
     const ranged = range.start === 0 && range.end === undefined ? undefined : range;
-    return this.request(scope, uri, true, (signal, driver) => driver.read(ref, ranged, signal, placement));
+    // Recorded in an op-log: the time the answer begins is its first_byte.
+    const note = this.startingNote;
+    const timed: BodyPlacement | undefined = note
+      ? {
+          ...placement,
+          onHeaders: (headers) => {
+            note.firstByte = performance.now();
+            return placement?.onHeaders(headers);
+          },
+        }
+      : placement;
+    return this.request(scope, uri, true, (signal, driver) => driver.read(ref, ranged, signal, timed));
   }
 
   protected async writeObject(
@@ -345,7 +358,10 @@ export class CloudStore extends BaseStore<CloudRef> {
           // A retry goes to another healthy endpoint when there is one.
           const endpoint = fixed ?? this.endpoints.pick(previous);
           previous = endpoint;
-          if (note) note.endpoint = endpoint;
+          if (note) {
+            note.endpoint = endpoint;
+            note.firstByte = undefined; // of the attempt that answers
+          }
           try {
             const result = await endpoint.counters.track(
               () => run(signal, endpoint.driver),
@@ -383,7 +399,8 @@ export class CloudStore extends BaseStore<CloudRef> {
       }
     };
     const measured = (): Promise<T> => this.opCounters.track(op, noted, bytesOut);
-    return log.track(op, () => this.opLogPlace(uri, note.endpoint), measured, objects, bytesOut);
+    const place = (): OpPlace => ({ ...this.opLogPlace(uri, note.endpoint), firstByte: note.firstByte });
+    return log.track(op, place, measured, objects, bytesOut);
   }
 
   /** The endpoint's URL (the service's own when it has no other) and `bucket/key`, as warp logs them. */
