@@ -6,34 +6,18 @@
 import { parentPort, workerData } from 'worker_threads';
 
 import { compressFrame } from '../engine/zstd';
-import { OPLOG_OPS, type FormatterSettings, type FormatterRequest, type FormatterReply } from './batch';
-import { type WallTime, addNanos, formatRecord } from './format';
+import type { FormatterReply, FormatterRequest, FormatterSettings } from './batch';
+import { LineEncoder } from './line-encoder';
 
 const settings = workerData as FormatterSettings;
 const port = parentPort;
+const encoder = new LineEncoder(settings.clientId, settings.origin);
 
-/** `performance.now()` milliseconds of the main thread as wall-clock time. */
-const wallTime = (ms: number): WallTime => addNanos(settings.origin, ms * 1e6);
-
-function linesOf(request: FormatterRequest): string {
-  if (request.kind === 'text') return request.text;
-  const { columns: c, firstIdx } = request;
-  let text = '';
-  for (let i = 0; i < c.count; i++) {
-    text += formatRecord(firstIdx + i, settings.clientId, {
-      thread: c.threads[i],
-      op: OPLOG_OPS[c.ops[i]],
-      objects: c.objects[i],
-      bytes: c.bytes[i],
-      endpoint: c.strings[c.endpoints[i]],
-      file: c.files[i],
-      error: c.strings[c.errors[i]],
-      start: wallTime(c.starts[i]),
-      firstByte: Number.isNaN(c.firstBytes[i]) ? undefined : wallTime(c.firstBytes[i]),
-      end: wallTime(c.ends[i]),
-    });
-  }
-  return text;
+/** The bytes of a request: a batch's lines, or its text. */
+function bytesOf(request: FormatterRequest): Uint8Array {
+  return request.kind === 'text'
+    ? new Uint8Array(Buffer.from(request.text))
+    : encoder.encode(request.columns, request.firstIdx);
 }
 
 /** Requests are answered in the order they came, one reply each. */
@@ -42,8 +26,8 @@ port?.on('message', (request: FormatterRequest) => {
   chain = chain.then(async () => {
     let reply: FormatterReply;
     try {
-      const text = Buffer.from(linesOf(request));
-      const bytes = settings.compress ? await compressFrame(text, settings.level) : new Uint8Array(text);
+      const text = bytesOf(request);
+      const bytes = settings.compress ? await compressFrame(text, settings.level) : text;
       reply = { seq: request.seq, bytes };
     } catch (error) {
       reply = { seq: request.seq, error: String((error as Error)?.stack ?? error) };

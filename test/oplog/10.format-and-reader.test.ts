@@ -5,8 +5,11 @@
 import { execFileSync } from 'child_process';
 
 import { readOpLogEntries } from '../../lib/oplog/reader';
+import { ColumnsBuilder } from '../../lib/oplog/batch';
+import { LineEncoder } from '../../lib/oplog/line-encoder';
 import {
   OPLOG_HEADER,
+  addNanos,
   formatRecord,
   formatWallTime,
   parseWallTime,
@@ -107,6 +110,47 @@ describe('format', () => {
       '2000',
     ]);
   });
+});
+
+test('the formatter thread writes exactly the lines formatRecord writes', () => {
+  const origin = { seconds: 1_796_093_011, nanos: 999_000_000 };
+  const builder = new ColumnsBuilder(8);
+  const rows = [
+    ['GET', 0, 1, 4096, 'http://127.0.0.1:9000', 'bucket/a b ü.bin', '', 0.5, 1.25, 0.75],
+    ['PUT', 17, 0, 5 * 2 ** 30, 'file://', 'tab\there "quoted"', '', 1000.000001, 1999.9999999, Number.NaN],
+    [
+      'STAT',
+      3,
+      1,
+      0,
+      'https://s3.us-east-1.amazonaws.com',
+      'x'.repeat(3000),
+      'ERR_NOT_FOUND',
+      86_400_000,
+      86_400_001,
+      Number.NaN,
+    ],
+    ['DELETE', 123456, 1, 0, 'mem://', 'two\nlines', 'ERR_ACCESS_DENIED', 5, 5, Number.NaN],
+  ] as const;
+  for (const row of rows) builder.add(...(row as unknown as Parameters<ColumnsBuilder['add']>));
+  const encoded = Buffer.from(new LineEncoder('host "a"', origin).encode(builder.take(), 40)).toString();
+  const expected = rows
+    .map(([op, thread, objects, bytes, endpoint, file, error, start, end, firstByte], i) =>
+      formatRecord(40 + i, 'host "a"', {
+        op,
+        thread,
+        objects,
+        bytes,
+        endpoint,
+        file,
+        error,
+        start: addNanos(origin, start * 1e6),
+        firstByte: Number.isNaN(firstByte) ? undefined : addNanos(origin, firstByte * 1e6),
+        end: addNanos(origin, end * 1e6),
+      }),
+    )
+    .join('');
+  expect(encoded).toBe(expected);
 });
 
 describe('reader', () => {
