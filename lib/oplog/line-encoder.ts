@@ -117,17 +117,45 @@ export class LineEncoder {
     this.at += this.buffer.write(value, this.at, 'utf8');
   }
 
-  /** A non-negative integer (below 2^53), in decimal. */
+  /** A non-negative integer (below 2^53), in decimal; 32-bit arithmetic for the usual sizes. */
   private int(value: number): void {
-    if (value < 10) {
-      this.buffer[this.at++] = ZERO + value;
+    const { buffer } = this;
+    if (value < 2 ** 31) {
+      let rest = value | 0;
+      let at =
+        this.at +
+        (rest < 10
+          ? 1
+          : rest < 100
+            ? 2
+            : rest < 1e3
+              ? 3
+              : rest < 1e4
+                ? 4
+                : rest < 1e5
+                  ? 5
+                  : rest < 1e6
+                    ? 6
+                    : rest < 1e7
+                      ? 7
+                      : rest < 1e8
+                        ? 8
+                        : rest < 1e9
+                          ? 9
+                          : 10);
+      this.at = at;
+      do {
+        const next = (rest / 10) | 0;
+        buffer[--at] = ZERO + rest - next * 10;
+        rest = next;
+      } while (rest > 0);
       return;
     }
     let digits = 0;
     for (let rest = value; rest >= 1; rest = Math.floor(rest / 10)) digits++;
     let at = this.at + digits;
     this.at = at;
-    for (let rest = value; rest >= 1; rest = Math.floor(rest / 10)) this.buffer[--at] = ZERO + (rest % 10);
+    for (let rest = value; rest >= 1; rest = Math.floor(rest / 10)) buffer[--at] = ZERO + (rest % 10);
   }
 
   /** `ms` milliseconds after the origin, as RFC 3339 with nanoseconds. */
@@ -140,10 +168,12 @@ export class LineEncoder {
       this.prefix = Buffer.from(new Date(seconds * 1000).toISOString().slice(0, 20)); // YYYY-MM-DDTHH:MM:SS.
     }
     this.bytes(this.prefix);
-    let nanos = Math.min(999_999_999, Math.round(total - carry * 1e9));
+    let nanos = Math.min(999_999_999, Math.round(total - carry * 1e9)) | 0;
+    const { buffer } = this;
     for (let at = this.at + 8; at >= this.at; at--) {
-      this.buffer[at] = ZERO + (nanos % 10);
-      nanos = Math.floor(nanos / 10);
+      const next = (nanos / 10) | 0;
+      buffer[at] = ZERO + nanos - next * 10;
+      nanos = next;
     }
     this.at += 9;
     this.buffer[this.at++] = 90; // Z
