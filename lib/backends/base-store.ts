@@ -69,7 +69,8 @@ import {
 } from '../object-store';
 import { OperationScope, runOperation } from '../operation';
 import { activeOpLog, isUnlogged } from '../oplog/active';
-import type { OpItem, OpPlace } from '../oplog/recorder';
+import type { OpLogOp } from '../oplog/format';
+import type { OpItem, OpLogRecorder, OpPlace } from '../oplog/recorder';
 import type { StoreStats } from '../stats';
 import { type Scheme, parseUri } from '../uri';
 import {
@@ -101,7 +102,7 @@ export type RefKind = 'create' | 'object' | 'read' | 'prefix' | 'bucket';
  * What one request does, in the op-log's names (warp's, plus MOVE for a local rename(2)): bucket
  * operations are PUT (create), DELETE and LIST.
  */
-export type IoOp = 'GET' | 'PUT' | 'DELETE' | 'LIST' | 'STAT' | 'COPY' | 'MOVE';
+export type IoOp = OpLogOp;
 
 /** One listed object (or, in a non-recursive listing, one "directory" ending with `/`). */
 export interface ListEntry<R> {
@@ -507,7 +508,23 @@ export abstract class BaseStore<R> implements ObjectStore {
     const measured = (): Promise<T> => this.opCounters.track(op, counted, bytesOut);
     const log = activeOpLog();
     if (log === undefined || isUnlogged(this)) return measured();
-    return log.track(op, () => this.opLogPlace(uri), measured, objects, bytesOut, itemize);
+    return this.logRequest(log, op, uri, measured, objects, bytesOut, itemize);
+  }
+
+  /**
+   * Runs a request recorded in the running op-log. A store that learns more of a request while it
+   * runs (a cloud store: the endpoint of its last attempt, its first byte) overrides this.
+   */
+  protected logRequest<T>(
+    log: OpLogRecorder,
+    op: IoOp,
+    uri: string,
+    run: () => Promise<T>,
+    objects: number,
+    bytesOut: number,
+    itemize?: (result: T) => OpItem[] | undefined,
+  ): Promise<T> {
+    return log.track(op, () => this.opLogPlace(uri), run, objects, bytesOut, itemize);
   }
 
   /** Whether this store's requests are being recorded in an op-log now. */

@@ -31,6 +31,7 @@ import {
 } from './units';
 import { CliUsageError } from './usage-error';
 import { ENDPOINT_STRATEGIES } from '../backends/cloud/endpoints/endpoint-set';
+import { localLogFile } from '../oplog/location';
 import { startOpLog, stopOpLog } from '../oplog/session';
 
 /** The streams the CLI writes to (the process's, or a test's). */
@@ -48,6 +49,14 @@ type Action = (ctx: CliContext) => Promise<void>;
 
 const jobs = (text: string): number => parsePositiveInteger(text, '--jobs');
 const regex = (text: string): RegExp => parseRegex(text, '--pattern');
+/** The file of a local --op-log; a malformed URI is a usage error. */
+const localFileOf = (log: string): string | undefined => {
+  try {
+    return localLogFile(log, '--op-log');
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+};
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const speedOf = (text: string): number => {
   const value = Number(text);
@@ -288,7 +297,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const program = buildProgram(io, async (command, action) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
     const { opLog } = globals;
-    if (opLog !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(opLog) && !/^(file|direct):\/\//i.test(opLog)) {
+    if (opLog !== undefined && localFileOf(opLog) === undefined) {
       throw new CliUsageError(
         `--op-log ${opLog}: the log is written to a local file; copy it to a store afterwards (s3dlio cp)`,
       );

@@ -48,39 +48,18 @@ export function addNanos(t: WallTime, ns: number): WallTime {
   return { seconds: t.seconds + carry, nanos: total - carry * 1e9 };
 }
 
-/**
- * Timestamps as the log writes them, `2026-12-01T02:45:07.123456789Z`, from milliseconds after
- * an origin (a thread's `performance.now()` clock): the date and time to the second are
- * formatted once a second, the nanoseconds every time.
- */
-export class TimeFormatter {
-  private second = Number.NaN;
-  private prefix = '';
-
-  constructor(private readonly origin: WallTime = { seconds: 0, nanos: 0 }) {}
-
-  /** The time `ms` milliseconds after the origin. */
-  after(ms: number): string {
-    const total = this.origin.nanos + ms * 1e6;
-    const carry = Math.floor(total / 1e9);
-    return this.format(this.origin.seconds + carry, total - carry * 1e9);
-  }
-
-  format(seconds: number, nanos: number): string {
-    if (seconds !== this.second) {
-      this.second = seconds;
-      this.prefix = new Date(seconds * 1000).toISOString().slice(0, 20); // YYYY-MM-DDTHH:MM:SS.
-    }
-    // 1e9 + nanos has 10 digits: dropping the first pads to 9 without padStart.
-    return `${this.prefix}${String(1e9 + Math.min(999_999_999, Math.round(nanos))).slice(1)}Z`;
-  }
-}
-
-const wallTimes = new TimeFormatter();
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
 
 /** `2026-12-01T02:45:07.123456789Z`. */
 export function formatWallTime(t: WallTime): string {
-  return wallTimes.format(t.seconds, t.nanos);
+  // The date and time to the second are formatted once a second.
+  if (t.seconds !== cachedSecond) {
+    cachedSecond = t.seconds;
+    cachedPrefix = new Date(t.seconds * 1000).toISOString().slice(0, 20); // YYYY-MM-DDTHH:MM:SS.
+  }
+  // 1e9 + nanos has 10 digits: dropping the first pads to 9 without padStart.
+  return `${cachedPrefix}${String(1e9 + Math.min(999_999_999, Math.round(t.nanos))).slice(1)}Z`;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$/;
@@ -126,44 +105,14 @@ export interface OpLogRecord {
   end: WallTime;
 }
 
-/**
- * One line (with its newline) from its fields, the strings already quoted and the times already
- * formatted: the one place the column order is written.
- */
-export function joinLine(
-  idx: number,
-  thread: number,
-  op: string,
-  clientId: string,
-  objects: number,
-  bytes: number,
-  endpoint: string,
-  file: string,
-  error: string,
-  start: string,
-  firstByte: string,
-  end: string,
-  durationNs: number,
-): string {
-  return `${idx}\t${thread}\t${op}\t${clientId}\t${objects}\t${bytes}\t${endpoint}\t${file}\t${error}\t${start}\t${firstByte}\t${end}\t${durationNs}\n`;
-}
-
 /** The line of record number `idx` (with its newline). */
 export function formatRecord(idx: number, clientId: string, r: OpLogRecord): string {
-  return joinLine(
-    idx,
-    r.thread,
-    r.op,
-    quoteField(clientId),
-    r.objects,
-    r.bytes,
-    quoteField(r.endpoint),
-    quoteField(r.file),
-    quoteField(r.error),
-    formatWallTime(r.start),
-    r.firstByte === undefined ? '' : formatWallTime(r.firstByte),
-    formatWallTime(r.end),
-    Math.max(0, Math.round(nanosBetween(r.start, r.end))),
+  const firstByte = r.firstByte === undefined ? '' : formatWallTime(r.firstByte);
+  const durationNs = Math.max(0, Math.round(nanosBetween(r.start, r.end)));
+  return (
+    `${idx}\t${r.thread}\t${r.op}\t${quoteField(clientId)}\t${r.objects}\t${r.bytes}\t${quoteField(r.endpoint)}\t` +
+    `${quoteField(r.file)}\t${quoteField(r.error)}\t${formatWallTime(r.start)}\t${firstByte}\t` +
+    `${formatWallTime(r.end)}\t${durationNs}\n`
   );
 }
 

@@ -9,6 +9,7 @@ import { S3dlioError, codeForErrno } from '../errors';
 import { generateData } from '../datagen';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import type { ObjectStore, ObjectWriter } from '../object-store';
+import { LatencyHistogram } from '../backends/request-counters';
 import { storeFor } from '../stores';
 import { parseUri } from '../uri';
 import {
@@ -63,7 +64,7 @@ export interface ReplayProgress {
   inFlight: number;
 }
 
-/** Lag of operations behind their schedule, in milliseconds. */
+/** Lag of operations behind their schedule, in milliseconds (percentiles within about 9 %). */
 export interface ReplayLag {
   p50: number;
   p99: number;
@@ -206,7 +207,8 @@ class Replay {
   /** The last operation started on each object, and when it ended in the recording. */
   private readonly lastOnObject = new Map<string, { done: Promise<void>; end: WallTime }>();
   private readonly writers = new Map<string, { writer: ObjectWriter; pending: Promise<void> }>();
-  private readonly lags: number[] = [];
+  /** Lag of each operation behind its due time: a histogram of bounded size, whatever the log's length. */
+  private readonly lags = new LatencyHistogram();
   private readonly controller = new AbortController();
   private failure: unknown;
   private lastEntry: OpLogEntry | undefined;
@@ -248,7 +250,7 @@ class Replay {
     if (wait > 1) await this.sleep(wait);
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     this.check();
-    this.lags.push(Math.max(0, performance.now() - this.started - dueMs));
+    this.lags.record(Math.max(0, performance.now() - this.started - dueMs));
     // An operation that followed another on the same object in the recording follows it here
     // too (a GET after its PUT, whatever the speed); overlapping ones overlap.
     const previous = this.lastOnObject.get(uri);
@@ -391,9 +393,6 @@ class Replay {
     this.progress();
     const durationSeconds = (performance.now() - this.started) / 1000;
     const span = this.first && this.lastEntry ? nanosBetween(this.first, this.lastEntry.start) / 1e9 : 0;
-    const sorted = Float64Array.from(this.lags).sort();
-    const at = (q: number): number =>
-      sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
     const rate = (value: number): number => (durationSeconds > 0 ? value / durationSeconds : Number.NaN);
     return {
       ...this.report,
@@ -401,7 +400,7 @@ class Replay {
       scheduledSeconds: this.speed === 0 ? Number.NaN : span / this.speed,
       opsPerSecond: rate(this.report.operations),
       bytesPerSecond: rate(this.report.bytes),
-      lagMs: { p50: at(0.5), p99: at(0.99), max: at(1) },
+      lagMs: this.lags.snapshot(),
     };
   }
 

@@ -10,9 +10,9 @@ import { S3dlioError, toS3dlioError } from '../errors';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import type { ObjectStore } from '../object-store';
 import { storeFor } from '../stores';
-import { isLocalScheme, parseUri } from '../uri';
 import { expectString, invalidType, optionalBoolean, optionalPositiveInteger, outOfRange } from '../validate';
 import { activeOpLog, markUnlogged, setActiveOpLog } from './active';
+import { localLogFile } from './location';
 import { type OpLogSink, type OpLogSummary, OpLogRecorder } from './recorder';
 
 /** Options of {@link startOpLog}. */
@@ -148,11 +148,8 @@ export async function stopOpLog(): Promise<OpLogSummary | undefined> {
 
 /** A local file (a path or a file:// / direct:// URI) or an object written through a store. */
 async function openSink(name: string, store: ObjectStore | undefined): Promise<OpLogSink> {
-  const isUri = /^[a-z][a-z0-9+.-]*:\/\//i.test(name);
-  if (!isUri || isLocalScheme(parseUri(name, 'target').scheme)) {
-    const file = isUri ? (parseUri(name, 'target').path as string) : path.resolve(name);
-    return fileSink(file, name);
-  }
+  const file = localLogFile(name, 'target');
+  if (file !== undefined) return fileSink(file, name);
   const through = store ?? storeFor(name, {});
   markUnlogged(through);
   const writer = through.createWriter(name);

@@ -1,11 +1,10 @@
 /** Opening an op-log for reading: a local path, or a URI of any store, read as a stream. */
 import { createReadStream } from 'fs';
-import * as path from 'path';
 
 import { toS3dlioError } from '../errors';
 import { storeFor } from '../stores';
-import { isLocalScheme, parseUri } from '../uri';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { localLogFile } from './location';
 import type { ObjectStore } from '../object-store';
 import { expectString, invalidValue } from '../validate';
 import { type OpLogEntry, type ReadOpLogOptions, readOpLogEntries } from './reader';
@@ -29,9 +28,7 @@ export function readOpLog(source: string, options?: ReadOpLogSourceOptions): Asy
   if (readOptions.truncated !== undefined && readOptions.truncated !== 'warn' && readOptions.truncated !== 'error') {
     throw invalidValue('options.truncated', "'warn' or 'error'", readOptions.truncated);
   }
-  const isUri = /^[a-z][a-z0-9+.-]*:\/\//i.test(name);
-  const local = !isUri || isLocalScheme(parseUri(name, 'source').scheme);
-  const file = local ? (isUri ? (parseUri(name, 'source').path as string) : path.resolve(name)) : undefined;
+  const file = localLogFile(name, 'source');
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
       if (file !== undefined) yield* createReadStream(file, { highWaterMark: 1 << 20 });

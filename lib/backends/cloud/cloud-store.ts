@@ -10,8 +10,7 @@ import { runBatch } from '../../internal/batch';
 import { privateCopy, sharedBuffer } from '../../internal/memory';
 import type { BodyPlacement, ByteRange, ObjectStat, PartSink, StoredChecksum, WriterOptions } from '../../object-store';
 import { OperationScope } from '../../operation';
-import { activeOpLog, isUnlogged } from '../../oplog/active';
-import type { OpPlace } from '../../oplog/recorder';
+import type { OpLogRecorder, OpPlace } from '../../oplog/recorder';
 import { optionalPositiveInteger } from '../../validate';
 import {
   BaseStore,
@@ -385,22 +384,27 @@ export class CloudStore extends BaseStore<CloudRef> {
     }
   }
 
-  /** As every store's, with the endpoint each request's last attempt went to in the op-log. */
-  protected override io<T>(op: IoOp, uri: string, request: () => Promise<T>, objects = 1, bytesOut = 0): Promise<T> {
-    const log = activeOpLog();
-    if (log === undefined || isUnlogged(this)) return super.io(op, uri, request, objects, bytesOut);
+  /** Logged with the endpoint its last attempt went to and when that attempt's answer began. */
+  protected override logRequest<T>(
+    log: OpLogRecorder,
+    op: IoOp,
+    uri: string,
+    run: () => Promise<T>,
+    objects: number,
+    bytesOut: number,
+  ): Promise<T> {
     const note: RouteNote = {};
+    // `run` starts its request synchronously: `request` takes the note as it begins.
     const noted = (): Promise<T> => {
       this.startingNote = note;
       try {
-        return request();
+        return run();
       } finally {
         this.startingNote = undefined;
       }
     };
-    const measured = (): Promise<T> => this.opCounters.track(op, noted, bytesOut);
     const place = (): OpPlace => ({ ...this.opLogPlace(uri, note.endpoint), firstByte: note.firstByte });
-    return log.track(op, place, measured, objects, bytesOut);
+    return log.track(op, place, noted, objects, bytesOut);
   }
 
   /** The endpoint's URL (the service's own when it has no other) and `bucket/key`, as warp logs them. */

@@ -1,4 +1,5 @@
 /** `s3dlio oplog stats LOG` and `s3dlio replay LOG --target URI`. */
+import { localLogFile } from '../../oplog/location';
 import { replay } from '../../oplog/replay';
 import type { OpLogEntry } from '../../oplog/reader';
 import { readOpLog } from '../../oplog/source';
@@ -12,7 +13,7 @@ const rate = (value: number): string => (Number.isNaN(value) ? '-' : value.toFix
 
 /** Local logs are files; a URI is read through its store (configured like any other). */
 function useLog(ctx: CliContext, log: string): void {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(log)) ctx.useUris(log);
+  if (localLogFile(log, 'log') === undefined) ctx.useUris(log);
 }
 
 /** Runs `oplog stats`: totals, then one line per op with its rate, bytes and latency percentiles. */
