@@ -5,7 +5,8 @@
 
 /**
  * Every code the library raises, each documented in the README's error table (a test checks it).
- * Errno names from syscalls (`EIO`, `EMFILE`, ...) pass through besides these.
+ * A syscall's errno name is mapped to one of these (`ENOENT` → `ERR_NOT_FOUND`, one without a
+ * meaning of its own → `ERR_IO`) and kept in the error's `errnoName`.
  */
 export const ERROR_CODES = [
   'ERR_INVALID_URI',
@@ -50,15 +51,27 @@ export const ERROR_CODES = [
   'ERR_ITEM_FAILED',
   'ERR_NATIVE',
   'ERR_NATIVE_STALE',
+  'ERR_NATIVE_LOAD',
+  'ERR_NATIVE_MISSING',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_IO',
   'ERR_BUFFER_DETACHED',
   'ERR_OUT_OF_MEMORY',
   'ERR_UNEXPECTED',
 ] as const;
 
-/** Stable error codes. Errno names the library does not translate (e.g. `EIO`) pass through. */
-export type ErrorCode = (typeof ERROR_CODES)[number] | (string & {});
+/**
+ * The stable, documented codes: an exact union, so that comparing `error.code` with a code the
+ * library never raises (`'ERR_NOTFOUND'`, `'EIO'`) does not compile.
+ */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const DOCUMENTED_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** Whether `code` is one of the library's documented codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && DOCUMENTED_CODES.has(code);
+}
 
 /** `ENOENT`, `EAI_AGAIN`, ...: an errno-style name (not one of Node's `ERR_*` codes). */
 function isErrnoName(code: string): boolean {
@@ -75,6 +88,8 @@ export interface S3dlioErrorDetails {
   cause?: unknown;
   /** errno number when the failure came from a syscall. */
   errno?: number;
+  /** errno name (`ENOENT`, `EIO`, `ECONNRESET`) when the failure came from a syscall. */
+  errnoName?: string;
   /** The failing syscall, when there is one. */
   syscall?: string;
 }
@@ -89,6 +104,11 @@ export class S3dlioError extends Error {
   declare readonly operation?: string;
   /** errno number when the failure came from a syscall. */
   declare readonly errno?: number;
+  /**
+   * errno name when the failure came from a syscall or the network (`ENOENT` behind
+   * `ERR_NOT_FOUND`, `EIO` behind `ERR_IO`, `ECONNRESET` behind `ERR_CONNECTION`).
+   */
+  declare readonly errnoName?: string;
   /** The failing syscall, when there is one. */
   declare readonly syscall?: string;
 
@@ -99,6 +119,7 @@ export class S3dlioError extends Error {
     if (details.uri !== undefined) this.uri = redactUri(details.uri);
     if (details.operation !== undefined) this.operation = details.operation;
     if (details.errno !== undefined) this.errno = details.errno;
+    if (details.errnoName !== undefined) this.errnoName = details.errnoName;
     if (details.syscall !== undefined) this.syscall = details.syscall;
   }
 
@@ -136,22 +157,45 @@ export class BatchError extends AggregateError {
   }
 }
 
-/** errno names with a portable meaning across backends. */
-const ERRNO_TO_CODE: Record<string, ErrorCode> = {
-  ENOENT: 'ERR_NOT_FOUND',
+/**
+ * errno names of a failed connection, DNS lookup or socket, whatever the scheme: `ERR_CONNECTION`
+ * (the cloud stores' classification uses the same list).
+ */
+export const NETWORK_ERRNO_NAMES = [
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ENOTCONN',
+] as const;
+
+/** errno names with a portable meaning across backends; any other is `ERR_IO`. */
+const ERRNO_TO_CODE = new Map<string, ErrorCode>([
+  ...NETWORK_ERRNO_NAMES.map((name): [string, ErrorCode] => [name, 'ERR_CONNECTION']),
+  ['ENOENT', 'ERR_NOT_FOUND'],
   // A path component that is a file: the object does not exist.
-  ENOTDIR: 'ERR_NOT_FOUND',
-  EEXIST: 'ERR_ALREADY_EXISTS',
-  EISDIR: 'ERR_IS_DIRECTORY',
-  EACCES: 'ERR_ACCESS_DENIED',
-  EPERM: 'ERR_ACCESS_DENIED',
-  EROFS: 'ERR_ACCESS_DENIED',
-  ENOSPC: 'ERR_NO_SPACE',
-  EDQUOT: 'ERR_NO_SPACE',
-  EXDEV: 'ERR_CROSS_DEVICE',
-  ECANCELED: 'ERR_ABORTED',
-  ENOMEM: 'ERR_OUT_OF_MEMORY',
-};
+  ['ENOTDIR', 'ERR_NOT_FOUND'],
+  ['EEXIST', 'ERR_ALREADY_EXISTS'],
+  ['EISDIR', 'ERR_IS_DIRECTORY'],
+  ['EACCES', 'ERR_ACCESS_DENIED'],
+  ['EPERM', 'ERR_ACCESS_DENIED'],
+  ['EROFS', 'ERR_ACCESS_DENIED'],
+  ['ENOSPC', 'ERR_NO_SPACE'],
+  ['EDQUOT', 'ERR_NO_SPACE'],
+  ['EXDEV', 'ERR_CROSS_DEVICE'],
+  ['ECANCELED', 'ERR_ABORTED'],
+  ['ENOMEM', 'ERR_OUT_OF_MEMORY'],
+]);
 
 interface ErrnoLike {
   code?: unknown;
@@ -162,13 +206,15 @@ interface ErrnoLike {
 
 /**
  * The public code for an errno name or ERR_* code coming from the native layer, `fs` or a
- * dependency: a library code or an errno name as it is, anything else (a Node or SDK code the
- * README does not document) `ERR_UNEXPECTED`.
+ * dependency: a library code as it is, an errno name its mapped code (`ERR_IO` when it has no
+ * meaning of its own), anything else (a Node or SDK code the README does not document)
+ * `ERR_UNEXPECTED`.
  */
 export function codeForErrno(name: string): ErrorCode {
-  const mapped = ERRNO_TO_CODE[name];
+  const mapped = ERRNO_TO_CODE.get(name);
   if (mapped !== undefined) return mapped;
-  return DOCUMENTED_CODES.has(name) || isErrnoName(name) ? name : 'ERR_UNEXPECTED';
+  if (isErrorCode(name)) return name;
+  return isErrnoName(name) ? 'ERR_IO' : 'ERR_UNEXPECTED';
 }
 
 /** Removes `user:password@` from a URI so credentials never reach a message. */
@@ -201,6 +247,7 @@ export function toS3dlioError(error: unknown, operation: string, uri: string): E
     operation,
     cause: error,
     errno: typeof errnoLike.errno === 'number' ? Math.abs(errnoLike.errno) : undefined,
+    errnoName: isErrnoName(rawCode) ? rawCode : undefined,
     syscall: typeof errnoLike.syscall === 'string' ? errnoLike.syscall : undefined,
   });
 }
@@ -268,6 +315,7 @@ export function relabel(error: unknown, operation: string, what: string): unknow
     operation,
     cause: error,
     errno: error.errno,
+    errnoName: error.errnoName,
     syscall: error.syscall,
   });
 }

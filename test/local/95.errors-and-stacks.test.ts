@@ -3,7 +3,7 @@
  * promises (never synchronous throws), call-site stack traces for failures that happen in native
  * code or after an await, and URIs with credentials never leaking into errors.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
 import * as s3dlio from '../../lib';
@@ -41,7 +41,14 @@ describe('failures carry code, uri, operation and the native cause', () => {
     const uri = tmp.uri('file', 'missing/object.bin');
     const error = await rejectionOf(s3dlio.get(uri));
     expect(error).toBeInstanceOf(S3dlioError);
-    expect(error).toMatchObject({ code: 'ERR_NOT_FOUND', uri, operation: 'get', errno: 2, syscall: 'open' });
+    expect(error).toMatchObject({
+      code: 'ERR_NOT_FOUND',
+      uri,
+      operation: 'get',
+      errno: 2,
+      errnoName: 'ENOENT',
+      syscall: 'open',
+    });
     expect(error.message.startsWith(`get ${uri}: `)).toBe(true);
     expect(error.cause).toMatchObject({
       code: 'ENOENT',
@@ -59,6 +66,24 @@ describe('failures carry code, uri, operation and the native cause', () => {
       operation: 'get',
       cause: { code: 'ENOENT' },
     });
+  });
+});
+
+describe('an errno without a code of its own is ERR_IO, its name in errnoName', () => {
+  test.each(['file', 'direct'])('%s: a symlink loop (ELOOP) read, stated and written', async (scheme) => {
+    const dir = path.join(tmp.path, `loop-${scheme}`);
+    mkdirSync(dir);
+    symlinkSync(path.join(dir, 'b'), path.join(dir, 'a'));
+    symlinkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+    const uri = `${scheme}://${dir}/a`;
+    const store = storeFor(`${scheme}:///`, scheme === 'direct' ? { allowBufferedFallback: true } : {});
+    const error = await rejectionOf(store.get(uri));
+    expect(error).toBeInstanceOf(S3dlioError);
+    expect(error).toMatchObject({ code: 'ERR_IO', errnoName: 'ELOOP', errno: 40, uri, operation: 'get' });
+    expect(error.syscall).toEqual(expect.any(String));
+    expect(error.cause).toMatchObject({ code: 'ELOOP' });
+    await expect(store.stat(uri)).rejects.toMatchObject({ code: 'ERR_IO', errnoName: 'ELOOP', operation: 'stat' });
+    await expect(s3dlio.get(uri)).rejects.toMatchObject({ code: 'ERR_IO', errnoName: 'ELOOP' });
   });
 });
 

@@ -39,7 +39,7 @@ const PRELUDE = `
   async function record(label, promise, dir, file) {
     let result;
     try { await promise; result = { ok: true }; }
-    catch (error) { result = { ok: false, code: error.code, name: error.name, uri: error.uri }; }
+    catch (error) { result = { ok: false, code: error.code, errnoName: error.errnoName, name: error.name, uri: error.uri }; }
     out.push({ label, ...result, temps: temps(dir), exists: file !== undefined && fs.existsSync(file) });
   }
 `;
@@ -138,7 +138,7 @@ onFullDisk('a full filesystem (ENOSPC)', () => {
   });
 });
 
-test('a write error without a code of its own (EFBIG, over the file-size limit) also cleans up', async () => {
+test('a write error without a code of its own (EFBIG, over the file-size limit) is ERR_IO and also cleans up', async () => {
   const dir = `${tmp.path}/limited`;
   mkdirSync(dir);
   const script = `${PRELUDE}
@@ -155,6 +155,13 @@ test('a write error without a code of its own (EFBIG, over the file-size limit) 
     wrapper: ['sh', '-c', 'ulimit -f 1024 && exec "$@"', 'sh'],
   });
   for (const outcome of outcomes) {
-    expect(outcome).toMatchObject({ ok: false, code: 'EFBIG', name: 'S3dlioError', temps: [], exists: false });
+    expect(outcome).toMatchObject({
+      ok: false,
+      code: 'ERR_IO',
+      errnoName: 'EFBIG',
+      name: 'S3dlioError',
+      temps: [],
+      exists: false,
+    });
   }
 });

@@ -258,7 +258,7 @@ describe('every error has a documented code', () => {
     expect([...documented].sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  test('codes from Node or dependencies the README does not list become ERR_UNEXPECTED; errno names stay', () => {
+  test('codes from Node or dependencies the README does not list become ERR_UNEXPECTED; errno names are mapped', () => {
     const codeOf = (code: unknown): string => {
       const error = code === undefined ? new Error('no code') : Object.assign(new Error('boom'), { code });
       return (toS3dlioError(error, 'get', 'file:///x') as s3dlio.S3dlioError).code;
@@ -267,8 +267,13 @@ describe('every error has a documented code', () => {
     expect(codeOf('REQUEST_SEND_ERROR')).toBe('ERR_UNEXPECTED');
     expect(codeOf(500)).toBe('ERR_UNEXPECTED');
     expect(codeOf(undefined)).toBe('ERR_UNEXPECTED');
-    expect(codeOf('EIO')).toBe('EIO');
-    expect(codeOf('EAI_AGAIN')).toBe('EAI_AGAIN');
+    // An errno without a meaning of its own is ERR_IO; the network ones are ERR_CONNECTION.
+    for (const errno of ['EIO', 'EMFILE', 'ELOOP', 'EFBIG', 'ENAMETOOLONG', 'EBUSY', 'EINVAL']) {
+      expect(codeOf(errno)).toBe('ERR_IO');
+    }
+    for (const errno of ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']) {
+      expect(codeOf(errno)).toBe('ERR_CONNECTION');
+    }
     expect(codeOf('ENOSPC')).toBe('ERR_NO_SPACE');
     expect(codeOf('ERR_BAD_FORMAT')).toBe('ERR_BAD_FORMAT');
   });

@@ -2,7 +2,7 @@
  * Turning SDK and network failures into S3dlioErrors with the library's codes, without letting a
  * credential, signature or SAS token reach a message, a log or the `cause` chain.
  */
-import { type ErrorCode, S3dlioError, redactUri } from '../../errors';
+import { type ErrorCode, NETWORK_ERRNO_NAMES, S3dlioError, redactUri } from '../../errors';
 
 /** What a failed cloud request means. */
 export interface CloudFailure {
@@ -73,16 +73,10 @@ export function redactSecrets(text: string): string {
   return SECRET_PATTERNS.reduce((current, [pattern, replacement]) => current.replace(pattern, replacement), result);
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
+// The network errno names every scheme maps to ERR_CONNECTION, and the HTTP clients' own codes for
+// a dropped connection.
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  ...NETWORK_ERRNO_NAMES,
   'UND_ERR_SOCKET',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
