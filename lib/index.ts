@@ -32,13 +32,26 @@ export {
   stats,
 } from './api';
 export type { CopyOptions } from './api';
-export { configureDefaultStore, storeFor, type StoreOptions, type StoreOptionsFor } from './stores';
+export {
+  configureDefaultStore,
+  storeFor,
+  type SchemeOf,
+  type StoreFor,
+  type StoreOptions,
+  type StoreOptionsFor,
+} from './stores';
 export { registerStore, type RegisterStoreOptions } from './registry';
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory';
 export { crc32c } from './checksum';
 export { DataGenerator, fillRandom, generateData, type DataGenOptions, type DataGeneratorOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/local/file';
 export { DirectStore, type DirectStoreOptions } from './backends/local/direct';
+export { S3Store, type S3StoreOptions } from './backends/cloud/s3';
+export { AzureStore, type AzureStoreOptions } from './backends/cloud/azure/store';
+export type { AzureTokenCredential } from './backends/cloud/azure/options';
+export { GcsStore, type GcsStoreOptions } from './backends/cloud/gcs';
+export type { CloudCommonOptions, Transport } from './backends/cloud/config';
+export type { MultiEndpointOptions } from './backends/cloud/endpoints/settings';
 export type {
   BatchOptions,
   DeleteBucketOptions,
@@ -78,7 +91,16 @@ export type {
   StoreStats,
 } from './stats';
 export type { EndpointStrategy, HealthCheckOptions } from './backends/cloud/endpoints/endpoint-set';
-export { ACCEPTED_SCHEMES, parseUri, type ParsedUri, type Scheme, type StoreSchemes, type UriLayout } from './uri';
+export {
+  ACCEPTED_SCHEMES,
+  parseUri,
+  type ParsedUri,
+  type Scheme,
+  type SchemeAliases,
+  type StoreClasses,
+  type StoreSchemes,
+  type UriLayout,
+} from './uri';
 export { allocAligned, buildInfo, directIoInfo, type DirectIoInfo, type NativeBuildInfo } from './public-native';
 export * from './formats';
 export * from './loader';

@@ -15,6 +15,26 @@ import { invalidType, invalidValue } from './validate';
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
 export interface StoreSchemes {}
 
+/**
+ * The store class of each scheme, by scheme: what `storeFor('s3://…')` returns. A backend adds its
+ * entry next to its `StoreSchemes` one; a scheme without an entry gives an `ObjectStore`.
+ *
+ * @example
+ * declare module 's3dlio' { interface StoreClasses { mine: MyStore } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
+export interface StoreClasses {}
+
+/**
+ * The other spellings of a scheme (`registerStore`'s `aliases`), alias to scheme, so that a URI
+ * written with an alias (`gcs://`) is typed as its scheme's.
+ *
+ * @example
+ * declare module 's3dlio' { interface SchemeAliases { mine2: 'mine' } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
+export interface SchemeAliases {}
+
 /** A registered backend scheme (`gcs://` is an alias of `gs://`; Azure https URLs map to `az`). */
 export type Scheme = keyof StoreSchemes & string;
 

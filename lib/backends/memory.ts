@@ -196,5 +196,8 @@ declare module '../uri' {
   interface StoreSchemes {
     mem: MemoryStoreOptions;
   }
+  interface StoreClasses {
+    mem: MemoryStore;
+  }
 }
 registerStore('mem', (options) => new MemoryStore(options));

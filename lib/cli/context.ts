@@ -4,11 +4,14 @@
  */
 import { setMaxListeners } from 'events';
 
-import { configureDefaultStore, type StoreOptions } from '../stores';
+import { configureDefaultStore } from '../stores';
 import { type Scheme, parseUri } from '../uri';
 import type { Reporter } from './reporter';
 import { CliUsageError } from './usage-error';
 import type { EndpointStrategy } from '../backends/cloud/endpoints/endpoint-set';
+import type { S3StoreOptions } from '../backends/cloud/s3';
+import type { AzureStoreOptions } from '../backends/cloud/azure/store';
+import type { GcsStoreOptions } from '../backends/cloud/gcs';
 
 /** Options that every command accepts. */
 export interface GlobalOptions {
@@ -109,7 +112,8 @@ export class CliContext {
       );
     }
     for (const scheme of cloud) {
-      const options: StoreOptions = {};
+      // Filled key by key for the scheme at hand; the store refuses a key that is not its own.
+      const options: S3StoreOptions & AzureStoreOptions & GcsStoreOptions = {};
       if (endpointUrl !== undefined) options.endpoint = endpointUrl;
       if (scheme === 's3' && region !== undefined) options.region = region;
       if (scheme === 's3' && endpoints !== undefined) options.endpoints = endpoints;

@@ -76,18 +76,8 @@ export type DatasetFormat = 'raw' | 'npy' | 'npz' | 'tfrecord';
 
 const DATASET_FORMATS: readonly DatasetFormat[] = ['raw', 'npy', 'npz', 'tfrecord'];
 
-/** Options of `Dataset.fromUris` and `Dataset.fromPrefix`. */
-export interface DatasetOptions {
-  /** How each object is parsed (default `raw`). */
-  format?: DatasetFormat;
-  /** TFRecord: check each record's CRCs (default true). */
-  verify?: boolean;
-  /**
-   * TFRecord: fail when a file has no `<file>.idx` index (DALI format, what `s3dlio put -o
-   * tfrecord` writes) instead of reading the whole file once to index it (default false; the
-   * fallback warns once).
-   */
-  requireIndex?: boolean;
+/** Options every dataset takes, whatever its format. */
+export interface DatasetCommonOptions {
   /**
    * The store to list and read with (e.g. `storeFor(uri, { endpoint })`); default: the shared
    * default store of each URI's scheme.
@@ -96,23 +86,78 @@ export interface DatasetOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `Dataset.fromPrefix`. */
-export interface PrefixDatasetOptions extends DatasetOptions {
+/** A dataset of whole objects, as bytes (`DatasetItem`). */
+export interface RawDatasetOptions extends DatasetCommonOptions {
+  /** How each object is parsed (default `raw`). */
+  format?: 'raw';
+}
+
+/** A dataset of `.npy` objects, each parsed as a NumPy array (`NpyItem`). */
+export interface NpyDatasetOptions extends DatasetCommonOptions {
+  format: 'npy';
+}
+
+/** A dataset of `.npz` objects, each parsed as its arrays by name (`NpzItem`). */
+export interface NpzDatasetOptions extends DatasetCommonOptions {
+  format: 'npz';
+}
+
+/** A dataset of TFRecord files, one item per record (`TfRecordItem`). */
+export interface TfRecordDatasetOptions extends DatasetCommonOptions {
+  format: 'tfrecord';
+  /** Check each record's CRCs (default true). */
+  verify?: boolean;
+  /**
+   * Fail when a file has no `<file>.idx` index (DALI format, what `s3dlio put -o tfrecord`
+   * writes) instead of reading the whole file once to index it (default false; the fallback warns
+   * once).
+   */
+  requireIndex?: boolean;
+}
+
+/** The options of each dataset format, by format. */
+interface FormatOptions {
+  raw: RawDatasetOptions;
+  npy: NpyDatasetOptions;
+  npz: NpzDatasetOptions;
+  tfrecord: TfRecordDatasetOptions;
+}
+
+/**
+ * Options of `Dataset.fromUris` (and, with the listing's, `Dataset.fromPrefix`): those of format
+ * `F`, each format's own (`verify` and `requireIndex` are TFRecord's: with another format they do
+ * not compile). Without `F`, the options of any one format.
+ */
+export type DatasetOptions<F extends DatasetFormat = DatasetFormat> = F extends DatasetFormat
+  ? FormatOptions[F]
+  : never;
+
+/** How `Dataset.fromPrefix` lists the objects below its prefix. */
+export interface PrefixListingOptions {
   /** Every object below the prefix (default true), or only its direct children. */
   recursive?: boolean;
   /** Only keys (relative to the prefix) that match. */
   pattern?: RegExp | string;
 }
 
+/** Options of `Dataset.fromPrefix`: the format's (see `DatasetOptions`) and the listing's. */
+export type PrefixDatasetOptions<F extends DatasetFormat = DatasetFormat> = DatasetOptions<F> & PrefixListingOptions;
+
+/** Every dataset option, whatever the format: what the implementation reads and checks. */
+type AnyDatasetOptions = DatasetCommonOptions &
+  Omit<TfRecordDatasetOptions, 'format'> & {
+    format?: DatasetFormat;
+  };
+
 const FETCH_KEYS = optionKeys<FetchOptions>()({ signal: true, rangeThreshold: true, chunkSize: true });
-const DATASET_KEYS = optionKeys<DatasetOptions>()({
+const DATASET_KEYS = optionKeys<AnyDatasetOptions>()({
   format: true,
   verify: true,
   requireIndex: true,
   store: true,
   signal: true,
 });
-const PREFIX_DATASET_KEYS = optionKeys<PrefixDatasetOptions>()({
+const PREFIX_DATASET_KEYS = optionKeys<AnyDatasetOptions & PrefixListingOptions>()({
   format: true,
   verify: true,
   requireIndex: true,
@@ -122,13 +167,16 @@ const PREFIX_DATASET_KEYS = optionKeys<PrefixDatasetOptions>()({
   pattern: true,
 });
 
-type ItemOf<F extends DatasetFormat | undefined> = F extends 'npy'
-  ? NpyItem
-  : F extends 'npz'
-    ? NpzItem
-    : F extends 'tfrecord'
-      ? TfRecordItem
-      : DatasetItem;
+/** The item of each dataset format, by format. */
+interface FormatItems {
+  raw: DatasetItem;
+  npy: NpyItem;
+  npz: NpzItem;
+  tfrecord: TfRecordItem;
+}
+
+/** The item of a dataset of format `F` (`DatasetItem` for `raw`, `NpyItem` for `npy`, ...). */
+export type DatasetItemOf<F extends DatasetFormat> = F extends DatasetFormat ? FormatItems[F] : never;
 
 /** A fixed, indexable list of items. Subclass it for other sources; `DataLoader` reads any. */
 export abstract class Dataset<T> implements AsyncIterable<T> {
@@ -155,25 +203,31 @@ export abstract class Dataset<T> implements AsyncIterable<T> {
     for (let index = 0; index < this.length; index++) yield await this.get(index);
   }
 
-  /** A dataset of the objects `uris` (in this order), parsed as `options.format`. */
-  static async fromUris<O extends DatasetOptions>(
+  /**
+   * A dataset of the objects `uris` (in this order), parsed as `options.format`: its items are of
+   * that format's type (`NpyItem` for `npy`, ...; `DatasetItem` without a format), and only that
+   * format's options compile. (`F` is inferred from `format`: the `{ format?: F }` part is what
+   * TypeScript infers it from, `DatasetOptions<F>` what the options are checked against.)
+   */
+  static async fromUris<F extends DatasetFormat = 'raw'>(
     uris: readonly string[],
-    options?: O,
-  ): Promise<Dataset<ItemOf<O['format']>>> {
+    options?: { format?: F } & DatasetOptions<F>,
+  ): Promise<Dataset<DatasetItemOf<F>>> {
     const list = expectArray(uris, 'uris').map((uri, i) => expectString(uri, `uris[${i}]`));
     const opts = expectKnownOptions(options, DATASET_KEYS, 'Dataset.fromUris');
     checkDatasetOptions(opts);
-    return datasetOf(list, opts, new Set()) as Promise<Dataset<ItemOf<O['format']>>>;
+    return datasetOf(list, opts, new Set()) as Promise<Dataset<DatasetItemOf<F>>>;
   }
 
   /**
    * A dataset of the objects below `prefixUri` (listed once, sorted by URI so every rank and run
-   * sees the same order), parsed as `options.format`. TFRecord index files (`.idx`) are not items.
+   * sees the same order), parsed as `options.format`, typed as `fromUris`. TFRecord index files
+   * (`.idx`) are not items.
    */
-  static async fromPrefix<O extends PrefixDatasetOptions>(
+  static async fromPrefix<F extends DatasetFormat = 'raw'>(
     prefixUri: string,
-    options?: O,
-  ): Promise<Dataset<ItemOf<O['format']>>> {
+    options?: { format?: F } & PrefixDatasetOptions<F>,
+  ): Promise<Dataset<DatasetItemOf<F>>> {
     const opts = expectKnownOptions(options, PREFIX_DATASET_KEYS, 'Dataset.fromPrefix');
     expectString(prefixUri, 'prefixUri');
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', true);
@@ -191,13 +245,13 @@ export abstract class Dataset<T> implements AsyncIterable<T> {
     listed.sort();
     const all = new Set(listed);
     const uris = opts.format === 'tfrecord' ? listed.filter((uri) => !isIndexOf(uri, all)) : listed;
-    return datasetOf(uris, opts, all) as Promise<Dataset<ItemOf<O['format']>>>;
+    return datasetOf(uris, opts, all) as Promise<Dataset<DatasetItemOf<F>>>;
   }
 }
 
 type Io = Pick<ObjectStore, 'get' | 'getRange' | 'getMany' | 'listStream'>;
 
-function storeOf(options: DatasetOptions): Io {
+function storeOf(options: AnyDatasetOptions): Io {
   const store = options.store;
   if (store === undefined) return api;
   if (typeof store !== 'object' || store === null || typeof store.get !== 'function') {
@@ -207,7 +261,7 @@ function storeOf(options: DatasetOptions): Io {
 }
 
 /** Every dataset option, whatever the format (`verify` of a raw dataset is still a boolean). */
-function checkDatasetOptions(options: DatasetOptions): void {
+function checkDatasetOptions(options: AnyDatasetOptions): void {
   optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
   optionalBoolean(options.verify, 'options.verify', true);
   optionalBoolean(options.requireIndex, 'options.requireIndex', false);
@@ -219,7 +273,7 @@ function isIndexOf(uri: string, all: Set<string>): boolean {
   return uri.endsWith('.idx') && all.has(uri.slice(0, -'.idx'.length));
 }
 
-async function datasetOf(uris: string[], options: DatasetOptions, listed: Set<string>): Promise<Dataset<unknown>> {
+async function datasetOf(uris: string[], options: AnyDatasetOptions, listed: Set<string>): Promise<Dataset<unknown>> {
   if (uris.length > MAX_DATASET_LENGTH) {
     throw outOfRange('uris', `at most ${MAX_DATASET_LENGTH} objects (a dataset's limit)`, uris.length);
   }
@@ -314,7 +368,12 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
     super();
   }
 
-  static async open(io: Io, files: string[], options: DatasetOptions, listed: Set<string>): Promise<TfRecordDataset> {
+  static async open(
+    io: Io,
+    files: string[],
+    options: AnyDatasetOptions,
+    listed: Set<string>,
+  ): Promise<TfRecordDataset> {
     const verify = optionalBoolean(options.verify, 'options.verify', true);
     const requireIndex = optionalBoolean(options.requireIndex, 'options.requireIndex', false);
     const withIndex = files.filter((uri) => listed.has(`${uri}.idx`));

@@ -80,7 +80,7 @@ describe('Dataset.fromPrefix / fromUris', () => {
     const dataset = await Dataset.fromPrefix(uri('raw/'));
     await expect(dataset.get(6)).rejects.toThrow(/an integer in \[0, 6\) for `index`/);
     await expect(dataset.get(-1)).rejects.toThrow(RangeError);
-    await expect(Dataset.fromPrefix(uri('raw/'), { format: 'parquet' as never })).rejects.toThrow(
+    await expect(Dataset.fromPrefix(uri('raw/'), { format: 'parquet' } as never)).rejects.toThrow(
       /one of raw, npy, npz, tfrecord for `options\.format`/,
     );
     await expect(Dataset.fromUris('file:///x' as never)).rejects.toThrow(TypeError);

@@ -172,12 +172,12 @@ describe('cloud: checks before the shortcut', () => {
     const missing = s3.bucketUri(newBucketName('nolist'));
     const store = s3.store();
     await expectArgumentError(
-      () => s3dlio.Dataset.fromPrefix(missing, { store, format: 'parquet' as never }),
+      () => s3dlio.Dataset.fromPrefix(missing, { store, format: 'parquet' } as never),
       'ERR_INVALID_ARG_VALUE',
       /options\.format/,
     );
     await expectArgumentError(
-      () => s3dlio.Dataset.fromPrefix(missing, { store, verify: 'no' as never }),
+      () => s3dlio.Dataset.fromPrefix(missing, { store, verify: 'no' } as never),
       'ERR_INVALID_ARG_TYPE',
       /options\.verify/,
     );
@@ -225,12 +225,12 @@ describe('other entry points', () => {
 
   test('datasets: every option is checked whatever the format, and fetch options on get', async () => {
     await expectArgumentError(
-      () => s3dlio.Dataset.fromUris([], { verify: 'no' as never }),
+      () => s3dlio.Dataset.fromUris([], { verify: 'no' } as never),
       'ERR_INVALID_ARG_TYPE',
       /options\.verify/,
     );
     await expectArgumentError(
-      () => s3dlio.Dataset.fromUris([], { requireIndex: 1 as never }),
+      () => s3dlio.Dataset.fromUris([], { requireIndex: 1 } as never),
       'ERR_INVALID_ARG_TYPE',
       /options\.requireIndex/,
     );

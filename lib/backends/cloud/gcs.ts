@@ -543,5 +543,11 @@ declare module '../../uri' {
   interface StoreSchemes {
     gs: GcsStoreOptions;
   }
+  interface StoreClasses {
+    gs: GcsStore;
+  }
+  interface SchemeAliases {
+    gcs: 'gs';
+  }
 }
 registerStore('gs', (options) => new GcsStore(options), { aliases: ['gcs'] });

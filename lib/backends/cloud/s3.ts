@@ -767,5 +767,8 @@ declare module '../../uri' {
   interface StoreSchemes {
     s3: S3StoreOptions;
   }
+  interface StoreClasses {
+    s3: S3Store;
+  }
 }
 registerStore('s3', (options) => new S3Store(options));

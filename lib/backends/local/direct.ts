@@ -64,5 +64,8 @@ declare module '../../uri' {
   interface StoreSchemes {
     direct: DirectStoreOptions;
   }
+  interface StoreClasses {
+    direct: DirectStore;
+  }
 }
 registerStore('direct', (options) => new DirectStore(options), { layout: 'path' });

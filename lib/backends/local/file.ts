@@ -53,5 +53,8 @@ declare module '../../uri' {
   interface StoreSchemes {
     file: FileStoreOptions;
   }
+  interface StoreClasses {
+    file: FileStore;
+  }
 }
 registerStore('file', (options) => new FileStore(options), { layout: 'path' });

@@ -29,5 +29,8 @@ declare module '../../../uri' {
   interface StoreSchemes {
     az: AzureStoreOptions;
   }
+  interface StoreClasses {
+    az: AzureStore;
+  }
 }
 registerStore('az', (options) => new AzureStore(options), { layout: 'account' });
