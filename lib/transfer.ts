@@ -414,6 +414,7 @@ function describedAs(error: unknown, placed: PlacedFile, uri: string): unknown {
     operation: error.operation,
     cause: error,
     errno: error.errno,
+    errnoName: error.errnoName,
     syscall: error.syscall,
   });
 }
