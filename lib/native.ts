@@ -245,7 +245,7 @@ function assertNotStale(builtHash: string): void {
   const error = new Error(
     `s3dlio: the native addon was built from other sources (hash ${builtHash}) than the ones in ` +
       `${PACKAGE_ROOT}/native (hash ${expected}). Rebuild it with \`npm run build:native\` ` +
-      '(and `npm run prebuild` before committing), or set S3DLIO_ALLOW_STALE_NATIVE=1.',
+      '(and `npm run build:prebuild` before committing), or set S3DLIO_ALLOW_STALE_NATIVE=1.',
   );
   Object.defineProperty(error, 'code', { value: 'ERR_NATIVE_STALE', enumerable: true });
   throw error;

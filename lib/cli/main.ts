@@ -303,8 +303,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       );
     }
     // The AWS SDK's notice that its 2027 releases need Node 22 would precede every s3:// command's
-    // output; it is shown with -v (the SDK's own switch, unless the user set it).
-    if (globals.verbose < 1) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    // output; it is shown with -v (the SDK's own switch, unless the user set it; the library would
+    // otherwise silence it too).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= globals.verbose < 1 ? 'true' : 'false';
     const reporter = new Reporter({
       json: globals.json === true,
       verbose: globals.verbose,

@@ -140,3 +140,17 @@ describe('s3:// over several endpoints (--endpoints)', () => {
     await runCliOk(args('delete-bucket', '-f', bucketUri), { env: cli.env });
   });
 });
+
+describe("s3://: the AWS SDK's notice that its 2027 releases need Node 22", () => {
+  const s3 = cloudClis().find((cli) => cli.scheme === 's3');
+  // The SDK prints it on Node < 22 only.
+  const maybe = s3 && Number(process.versions.node.split('.')[0]) < 22 ? test : test.skip;
+
+  maybe("is not printed before a command's output; -v shows it", async () => {
+    const cli = s3 as CloudCli;
+    const quiet = await runCliOk([...cli.args, 'list-buckets', 's3://'], { env: cli.env });
+    expect(quiet.stderr).not.toContain('NodeVersionSupportWarning');
+    const verbose = await runCliOk([...cli.args, '-v', 'list-buckets', 's3://'], { env: cli.env });
+    expect(verbose.stderr).toContain('NodeVersionSupportWarning');
+  });
+});

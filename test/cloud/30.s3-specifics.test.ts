@@ -12,6 +12,7 @@ import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { startMoto } from '../servers/moto';
 import { withTools } from '../helpers/tools';
+import { runNodeScript } from '../helpers/child';
 import { startFaultProxy } from '../servers/fault-proxy';
 import { newBucketName, s3StoreOptions, s3Target } from './targets';
 
@@ -126,6 +127,48 @@ s3.test('module functions configure s3:// from the environment (AWS_ENDPOINT_URL
   } finally {
     process.env = saved;
   }
+});
+
+s3.describe("the AWS SDK's notice that its 2027 releases need Node 22", () => {
+  const NOTICE = 'NodeVersionSupportWarning';
+  const SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  // The SDK prints it on Node < 22 only: on a later Node there is nothing to silence.
+  const printedHere = Number(process.versions.node.split('.')[0]) < 22;
+  /** A child process that puts and gets an object through the module functions; its stderr. */
+  async function useS3(value: string | undefined): Promise<{ stderr: string; switchAfter: string | null }> {
+    const script = `(async () => {
+      const s3dlio = require(LIB);
+      await s3dlio.put(ARGS.uri, 'x');
+      await s3dlio.get(ARGS.uri);
+      console.log('RESULT ' + JSON.stringify({ switchAfter: process.env[ARGS.name] ?? null }));
+    })().catch((error) => { console.error(error); process.exit(1); });`;
+    const env = {
+      AWS_ENDPOINT_URL: endpoint(),
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      [SWITCH]: value,
+    };
+    const result = await runNodeScript(script, { uri: `${base}notice/obj`, name: SWITCH }, [], { env });
+    const line = result.stdout.split('\n').find((text) => text.startsWith('RESULT '));
+    if (result.code !== 0 || !line) throw new Error(`child failed (exit ${result.code}):\n${result.stderr}`);
+    return { stderr: result.stderr, ...(JSON.parse(line.slice('RESULT '.length)) as { switchAfter: string | null }) };
+  }
+
+  test('is not printed by a program using s3://, and the switch is not left in its environment', async () => {
+    const { stderr, switchAfter } = await useS3(undefined);
+    expect(stderr).not.toContain(NOTICE);
+    expect(stderr).toBe('');
+    // Set for the first client's construction only: child processes of the program do not inherit it.
+    expect(switchAfter).toBeNull();
+  });
+
+  test("the user's own setting of the SDK's switch wins (false shows it)", async () => {
+    const shown = await useS3('false');
+    if (printedHere) expect(shown.stderr).toContain(NOTICE);
+    expect(shown.switchAfter).toBe('false');
+    expect((await useS3('true')).stderr).not.toContain(NOTICE);
+  });
 });
 
 s3.describe('authentication is enforced by a moto with IAM checks on', () => {

@@ -125,6 +125,20 @@ describe('credentials, against a GCS server that checks bearer tokens', () => {
     expectSameBytes(await store.get('gs://auth-bucket/w'), testBytes(600_000, 3));
   });
 
+  test('an authClient without the methods of a google-auth-library client is refused when the store is made', () => {
+    for (const authClient of [{}, 'token', null, { getRequestHeaders: () => ({}), getAccessToken: () => '' }]) {
+      expect(() =>
+        s3dlio.storeFor('gs://', { endpoint: server.url, authClient: authClient as unknown as OAuth2Client }),
+      ).toThrow(
+        expect.objectContaining({
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_TYPE',
+          message: expect.stringContaining('`options.authClient`'),
+        }),
+      );
+    }
+  });
+
   test('a wrong token → ERR_ACCESS_DENIED (not retried); the token appears nowhere in the error', async () => {
     const before = server.requests;
     const error = await rejectionOf(withToken(badToken).get('gs://auth-bucket/k'));

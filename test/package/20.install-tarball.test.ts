@@ -1,15 +1,34 @@
 /**
  * The package as users get it: `npm pack`, install the tarball into an empty project (offline,
- * no compiler needed thanks to the prebuild), then use it from require, import and TypeScript.
+ * no compiler needed thanks to the prebuild), then use it from require, import and TypeScript. The
+ * cloud SDKs are optional peer dependencies, so this is also the install of a local-only user: no
+ * SDK is there, file:// and direct:// work, and each cloud scheme says which command installs it.
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
 let work = '';
 let consumer = '';
+
+/** The cloud SDKs: this package's optional peer dependencies. */
+const peers = Object.keys(
+  (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> })
+    .peerDependencies,
+);
 
 function run(command: string, args: string[], cwd: string): string {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,10 +99,110 @@ test('works from import in an empty project and shares classes with require()', 
   expect(output).toEqual({ part: 'from', code: 'ERR_NOT_FOUND', same: true });
 });
 
-test('TypeScript users get complete declarations (strict type-check of a consumer file)', () => {
+test('a default install has no cloud SDK: they are optional peer dependencies', () => {
+  expect(peers.length).toBeGreaterThan(0);
+  const installed = peers.filter((name) => existsSync(path.join(consumer, 'node_modules', name)));
+  expect(installed).toEqual([]);
+});
+
+test('without the SDKs: loading the package loads none, and each cloud scheme is a one-line ERR_MODULE_NOT_FOUND with its install command', () => {
+  const script = `
+    const s3dlio = require('s3dlio');
+    (async () => {
+      const loaded = () => Object.keys(require.cache).filter((file) => /node_modules\\/(@aws-sdk|@azure|@google-cloud|@smithy)\\//.test(file));
+      const atLoad = loaded();
+      const errors = {};
+      for (const uri of ['s3://bucket/key', 'az://account/container/key', 'gs://bucket/key']) {
+        try { s3dlio.storeFor(uri); errors[uri] = 'no error'; } catch (e) {
+          errors[uri] = { name: e.name, code: e.code, message: e.message, cause: e.cause && e.cause.code };
+        }
+        // Through a module function too: a rejection with the same error.
+        const viaGet = await s3dlio.get(uri).then(() => 'no error', (e) => e.code);
+        if (viaGet !== 'ERR_MODULE_NOT_FOUND') errors[uri] = 'get: ' + viaGet;
+      }
+      console.log(JSON.stringify({ atLoad, errors }));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const output = JSON.parse(run(process.execPath, ['-e', script], consumer)) as {
+    atLoad: string[];
+    errors: Record<string, { name: string; code: string; message: string; cause: string }>;
+  };
+  expect(output.atLoad).toEqual([]);
+  const missing = (scheme: string, name: string, command: string): object => ({
+    name: 'S3dlioError',
+    code: 'ERR_MODULE_NOT_FOUND',
+    message: `${scheme}:// needs the package ${name}, which is not installed: run \`${command}\``,
+    cause: 'MODULE_NOT_FOUND',
+  });
+  expect(output.errors).toEqual({
+    's3://bucket/key': missing(
+      's3',
+      '@aws-sdk/client-s3',
+      'npm install @aws-sdk/client-s3 @smithy/node-http-handler @smithy/signature-v4',
+    ),
+    'az://account/container/key': missing(
+      'az',
+      '@azure/storage-blob',
+      'npm install @azure/storage-blob @azure/identity',
+    ),
+    'gs://bucket/key': missing('gs', '@google-cloud/storage', 'npm install @google-cloud/storage'),
+  });
+  // Every peer dependency is named by the command of one scheme.
+  const commands = Object.values(output.errors).map((error) => error.message.split('npm install ')[1]);
+  expect(commands.join(' ').replace(/`/g, '').split(' ').sort()).toEqual([...peers].sort());
+});
+
+test('each package is asked for when needed: with @azure/storage-blob alone, az:// works with a key and names @azure/identity for the default credential', () => {
+  // The repository's copy, linked in: its own dependencies resolve from the repository.
+  const link = path.join(consumer, 'node_modules', '@azure', 'storage-blob');
+  mkdirSync(path.dirname(link), { recursive: true });
+  symlinkSync(path.join(root, 'node_modules', '@azure', 'storage-blob'), link);
+  try {
+    const script = `
+      const s3dlio = require('s3dlio');
+      const outcome = (options) => { try { s3dlio.storeFor('az://account/container/', options); return 'made'; } catch (e) { return e.code + ': ' + e.message; } };
+      console.log(JSON.stringify({ withKey: outcome({ accountKey: 'a2V5' }), byDefault: outcome({}) }));`;
+    const env = {
+      ...process.env,
+      AZURE_STORAGE_CONNECTION_STRING: '',
+      AZURE_STORAGE_SAS_TOKEN: '',
+      AZURE_STORAGE_KEY: '',
+    };
+    const output = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8', env }),
+    ) as Record<string, string>;
+    expect(output).toEqual({
+      withKey: 'made',
+      byDefault:
+        'ERR_MODULE_NOT_FOUND: az:// needs the package @azure/identity, which is not installed: ' +
+        'run `npm install @azure/storage-blob @azure/identity`',
+    });
+  } finally {
+    // The link itself, then the scope directory it made (never the linked repository copy).
+    unlinkSync(link);
+    rmdirSync(path.dirname(link));
+  }
+});
+
+test('the s3dlio command without the SDKs: local commands work, an s3:// one fails in one line with the install command', () => {
+  const bin = path.join(consumer, 'node_modules', '.bin', 's3dlio');
+  expect(run(bin, ['ls', `file://${work}/`], consumer)).toContain('.tgz');
+  let failure: { status: number | null; stderr: string } = { status: 0, stderr: '' };
+  try {
+    run(bin, ['ls', 's3://bucket/'], consumer);
+  } catch (error) {
+    failure = error as { status: number | null; stderr: string };
+  }
+  expect(failure.status).toBe(1);
+  expect(failure.stderr.trim().split('\n')).toEqual([
+    's3dlio: ls failed: s3:// needs the package @aws-sdk/client-s3, which is not installed: ' +
+      'run `npm install @aws-sdk/client-s3 @smithy/node-http-handler @smithy/signature-v4` [ERR_MODULE_NOT_FOUND]',
+  ]);
+});
+
+test('TypeScript users get complete declarations: a strict check of a consumer file, the declarations included, with no SDK installed', () => {
   writeFileSync(
     path.join(consumer, 'use.ts'),
-    `import { get, storeFor, S3dlioError, type ObjectStore, type ObjectStat } from 's3dlio';
+    `import { get, storeFor, S3dlioError, type ObjectStore, type ObjectStat, type StoreSchemes } from 's3dlio';
      async function main(): Promise<number> {
        const store: ObjectStore = storeFor('direct:///tmp', { allowBufferedFallback: false, chunkSize: 1 << 20 });
        const stat: ObjectStat = await store.stat('direct:///tmp/x');
@@ -91,12 +210,25 @@ test('TypeScript users get complete declarations (strict type-check of a consume
        try { await store.delete('direct:///tmp/x'); } catch (e) { if (e instanceof S3dlioError) return e.code.length; }
        return stat.size + bytes.length;
      }
-     void main;`,
+     // Cloud credentials are plain objects and functions: no SDK type is needed to write them.
+     const s3: StoreSchemes['s3'] = { credentials: { accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't' } };
+     const s3Provider: StoreSchemes['s3'] = {
+       credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b', expiration: new Date() }),
+     };
+     const az: StoreSchemes['az'] = { credential: { getToken: async () => ({ token: 't', expiresOnTimestamp: 0 }) } };
+     const gs: StoreSchemes['gs'] = {
+       authClient: { getRequestHeaders: async () => ({}), getAccessToken: async () => ({ token: 't' }), request: async () => ({}) },
+     };
+     // @ts-expect-error: credentials are keys or a function giving them, not a string
+     const wrong: StoreSchemes['s3'] = { credentials: 'secret' };
+     void [main, s3, s3Provider, az, gs, wrong];`,
   );
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = [
     '--noEmit',
     '--strict',
+    '--skipLibCheck',
+    'false',
     '--module',
     'node16',
     '--moduleResolution',

@@ -51,11 +51,11 @@ export interface GcsStoreOptions extends CloudCommonOptions {
    */
   endpoint?: string;
   /**
-   * An auth client of `google-auth-library` (e.g. workload identity federation, impersonation).
-   * With a custom `endpoint` it is used too (requests to non-Google endpoints are otherwise sent
-   * without credentials, as emulators expect).
+   * An auth client of `google-auth-library` (an `AuthClient` such as `OAuth2Client`, `Impersonated`
+   * or workload identity federation's, or a `GoogleAuth`). With a custom `endpoint` it is used too
+   * (requests to non-Google endpoints are otherwise sent without credentials, as emulators expect).
    */
-  authClient?: Gcs.StorageOptions['authClient'];
+  authClient?: GcsAuthClient;
   /** Objects per list page (default 1000). */
   pageSize?: number;
   /**
@@ -68,9 +68,38 @@ export interface GcsStoreOptions extends CloudCommonOptions {
   transport?: Transport;
 }
 
+/**
+ * What a gs:// store takes as `authClient`: the methods every `google-auth-library` client (an
+ * `AuthClient` or a `GoogleAuth`) has, which the SDK and the store call. It is handed to the SDK.
+ */
+export interface GcsAuthClient {
+  /** The headers that authenticate a request (`Authorization: Bearer …`). */
+  getRequestHeaders(url?: string): Promise<unknown>;
+  /** A current access token. */
+  getAccessToken(): Promise<unknown>;
+  /** Sends an authenticated request (the SDK's resumable uploads use it). */
+  request(options: object): Promise<unknown>;
+}
+
+/** `options.authClient` when it has the methods of {@link GcsAuthClient}, else a TypeError. */
+function authClientFrom(value: unknown): Gcs.StorageOptions['authClient'] {
+  const given = value as Partial<Record<keyof GcsAuthClient, unknown>> | null;
+  const methods = ['getRequestHeaders', 'getAccessToken', 'request'] as const;
+  if (typeof given !== 'object' || given === null || !methods.every((name) => typeof given[name] === 'function')) {
+    throw Object.assign(
+      new TypeError(
+        'Expected an auth client of google-auth-library (an object with getRequestHeaders(), getAccessToken() and request()) for `options.authClient`',
+      ),
+      { code: 'ERR_INVALID_ARG_TYPE' },
+    );
+  }
+  // The SDK's type is google-auth-library's classes; the store asks only for their methods.
+  return given as Gcs.StorageOptions['authClient'];
+}
+
 type GcsSdk = typeof Gcs;
 
-const loadSdk = lazyPackage<GcsSdk>('@google-cloud/storage');
+const loadSdk = lazyPackage<GcsSdk>('gs', '@google-cloud/storage');
 
 // 3–63 characters (222 with dots) of lowercase letters, digits, '-', '_', '.', alphanumeric at both ends.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -187,7 +216,7 @@ class GcsDriver implements CloudDriver {
       projectId: options.projectId ?? envValue(env, 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'),
       ...(options.keyFilename !== undefined && { keyFilename: options.keyFilename }),
       ...(endpoint !== undefined && { apiEndpoint: endpoint }),
-      ...(options.authClient !== undefined && { authClient: options.authClient }),
+      ...(options.authClient !== undefined && { authClient: authClientFrom(options.authClient) }),
       // Credentials given here are sent to a custom endpoint too; the environment's are not. The
       // SDK takes any endpoint but the one it would pick as custom (unauthenticated): Google's own,
       // named explicitly (over STORAGE_EMULATOR_HOST), still gets credentials.

@@ -20,10 +20,11 @@ import { placeByAnswer, rangeHeader } from './body';
 import type { CloudRef, WriteRequest } from './driver';
 import { encodeKeyPath } from './keys';
 import { xmlFields } from './xml-error';
-import { lazyPackage } from './sdk';
 import { crc32cBase64 } from '../../checksum';
+import { lazyPackage } from './sdk';
 
-const loadSigner = lazyPackage<typeof SigV4>('@smithy/signature-v4');
+/** The SigV4 signer (the store loads it when it is made, so a missing package is found then). */
+export const loadSigner = lazyPackage<typeof SigV4>('s3', '@smithy/signature-v4');
 
 /** SHA-256 (and its HMAC) for the signer, from Node's crypto. */
 class NodeSha256 {

@@ -36,7 +36,7 @@ import type { BodyPlacement, ByteRange, StoredChecksum } from '../../object-stor
 import { registerStore } from '../../registry';
 import { lazyPackage, objectHead } from './sdk';
 import { proxyAwareAgents } from './http/proxy-agent';
-import { S3DataPath } from './s3-data-path';
+import { S3DataPath, loadSigner } from './s3-data-path';
 import { EndpointSet } from './endpoints/endpoint-set';
 import {
   MULTI_ENDPOINT_KEYS,
@@ -57,8 +57,11 @@ export interface S3StoreOptions extends CloudCommonOptions, MultiEndpointOptions
   endpoint?: string;
   /** Path-style addressing (`endpoint/bucket/key`); default true when an endpoint is set. */
   forcePathStyle?: boolean;
-  /** Static credentials or a provider; default: the SDK's chain (env, profile, SSO, IMDS, ...). */
-  credentials?: S3.S3ClientConfig['credentials'];
+  /**
+   * Static credentials, or a function that gives them (a provider of `@aws-sdk/credential-providers`
+   * such as `fromIni()` fits); default: the SDK's chain (env, profile, SSO, IMDS, ...).
+   */
+  credentials?: S3Credentials | S3CredentialProvider;
   /** PEM file of CA certificates to trust (env `AWS_CA_BUNDLE`). TLS verification stays on. */
   caBundle?: string;
   /**
@@ -79,9 +82,43 @@ export interface S3StoreOptions extends CloudCommonOptions, MultiEndpointOptions
   transport?: Transport;
 }
 
-type S3Sdk = typeof S3;
+/** AWS credentials: an access key pair, with the session token of temporary credentials. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The session token of temporary credentials (STS, SSO, an assumed role). */
+  sessionToken?: string;
+  /** When temporary credentials expire: a provider is called again before then. */
+  expiration?: Date;
+}
 
-const loadSdk = lazyPackage<S3Sdk>('@aws-sdk/client-s3');
+/** A function that gives AWS credentials, called when they are first needed and before they expire. */
+export type S3CredentialProvider = () => Promise<S3Credentials>;
+
+const loadSdk = lazyPackage<typeof S3>('s3', '@aws-sdk/client-s3');
+const loadHttpHandler = lazyPackage<typeof SmithyHttp>('s3', '@smithy/node-http-handler');
+
+/** The AWS SDK's own switch for its notice that its 2027 releases need Node 22. */
+const NODE_NOTICE_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+let nodeNoticeDecided = false;
+
+/**
+ * `make()`, the first S3 client's construction, with the SDK's Node-version notice switched off
+ * unless the user set the switch (`false` shows it). The SDK decides once per process, at the first
+ * client: the variable is set for that moment only, so child processes do not inherit it.
+ */
+function withoutNodeNotice<T>(make: () => T): T {
+  const env = process.env;
+  if (nodeNoticeDecided || env[NODE_NOTICE_SWITCH] !== undefined) return make();
+  env[NODE_NOTICE_SWITCH] = 'true';
+  try {
+    const made = make();
+    nodeNoticeDecided = true;
+    return made;
+  } finally {
+    delete env[NODE_NOTICE_SWITCH];
+  }
+}
 
 // 3–63 characters of lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -232,6 +269,10 @@ class S3Driver implements CloudDriver {
     this.connection = connectionSettingsFrom(options, env);
     const transport = transportFrom(options.transport, env, 'S3DLIO_S3_TRANSPORT');
     this.pool = leanTransport(this.connection, transport, this.ca, env, threadsOf);
+    // A missing SDK package is found when the store is made, not in the middle of a job.
+    loadSdk();
+    loadHttpHandler();
+    loadSigner();
   }
 
   /** Its endpoint's URL, or `default` (AWS's own, chosen by region). */
@@ -567,10 +608,9 @@ class S3Driver implements CloudDriver {
 
   private createClient(endpoint: string | undefined): S3.S3Client {
     const { S3Client } = loadSdk();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { NodeHttpHandler } = require('@smithy/node-http-handler') as typeof SmithyHttp;
+    const { NodeHttpHandler } = loadHttpHandler();
     const { connectTimeoutMs, maxSockets } = this.connection;
-    return new S3Client({
+    const config: S3.S3ClientConfig = {
       region: this.region,
       endpoint,
       forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
@@ -589,7 +629,8 @@ class S3Driver implements CloudDriver {
         connectionTimeout: connectTimeoutMs,
         ...proxyAwareAgents({ maxSockets, ...(this.ca !== undefined && { ca: this.ca }) }),
       }),
-    });
+    };
+    return withoutNodeNotice(() => new S3Client(config));
   }
 }
 

@@ -1,11 +1,64 @@
-/** The cloud SDKs, each loaded on first use: a program that never touches a cloud never pays for its SDK. */
+/**
+ * The cloud SDKs, each loaded on first use: a program that never touches a cloud never pays for its
+ * SDK, and a package installed without them (they are optional peer dependencies) still serves
+ * file:// and direct://. A missing SDK is one line naming the command that installs it.
+ */
 import type { ObjectHead } from './driver';
+import { S3dlioError } from '../../errors';
 
-/** A loader of the package `name`, which requires it at the first call and keeps it. */
-export function lazyPackage<T>(name: string): () => T {
+/**
+ * The packages each cloud scheme loads, all of them optional peer dependencies of this package (a
+ * test holds package.json to this table): the install command of a missing one names them all.
+ */
+export const SDK_PACKAGES = {
+  s3: ['@aws-sdk/client-s3', '@smithy/node-http-handler', '@smithy/signature-v4'],
+  az: ['@azure/storage-blob', '@azure/identity'],
+  gs: ['@google-cloud/storage'],
+} as const;
+
+/** A scheme served through a cloud SDK. */
+export type SdkScheme = keyof typeof SDK_PACKAGES;
+
+/** A package of {@link SDK_PACKAGES}. */
+export type SdkPackage = (typeof SDK_PACKAGES)[SdkScheme][number];
+
+/** The command that installs every package `scheme` needs. */
+export function installCommand(scheme: SdkScheme): string {
+  return `npm install ${SDK_PACKAGES[scheme].join(' ')}`;
+}
+
+/** Whether `error` says that `name` itself (not one of its own dependencies) is not installed. */
+function isMissing(error: unknown, name: string): boolean {
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  return (
+    code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.startsWith(`Cannot find module '${name}'`)
+  );
+}
+
+/**
+ * A loader of the package `name` of `scheme`, which requires it at the first call and keeps it. A
+ * package that is not installed is an S3dlioError `ERR_MODULE_NOT_FOUND` with the command that
+ * installs the scheme's packages (the require error as its cause); any other failure to load it
+ * (a broken install) is the loader's own error.
+ */
+export function lazyPackage<T>(scheme: SdkScheme, name: SdkPackage): () => T {
   let loaded: T | undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return () => (loaded ??= require(name) as T);
+  return () => {
+    if (loaded === undefined) {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        loaded = require(name) as T;
+      } catch (error) {
+        if (!isMissing(error, name)) throw error;
+        throw new S3dlioError(
+          'ERR_MODULE_NOT_FOUND',
+          `${scheme}:// needs the package ${name}, which is not installed: run \`${installCommand(scheme)}\``,
+          { cause: error },
+        );
+      }
+    }
+    return loaded;
+  };
 }
 
 /** An object's metadata from what a HEAD answered (size 0 and the epoch where it said nothing). */

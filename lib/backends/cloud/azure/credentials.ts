@@ -30,8 +30,8 @@ import { lazyPackage } from '../sdk';
 type BlobSdk = typeof AzBlob;
 type IdentitySdk = typeof AzIdentity;
 
-const loadSdk = lazyPackage<BlobSdk>('@azure/storage-blob');
-const loadIdentity = lazyPackage<IdentitySdk>('@azure/identity');
+const loadSdk = lazyPackage<BlobSdk>('az', '@azure/storage-blob');
+const loadIdentity = lazyPackage<IdentitySdk>('az', '@azure/identity');
 
 /** `https://account.blob.core.windows.net/` at the start of a URI. */
 export const HTTPS_FORM = /^https:\/\/([^/.]+)\.blob\.core\.windows\.net(?:\/|$)/i;
@@ -115,6 +115,9 @@ export class AzureClients {
     this.ca = caBundleFrom(options.caBundle);
     const transport = transportFrom(options.transport, env, 'S3DLIO_AZURE_TRANSPORT');
     this.pool = leanTransport(this.connection, transport, this.ca, env);
+    // A missing SDK package is found when the store is made, not in the middle of a job.
+    loadSdk();
+    if (this.#credential.kind === 'default') loadIdentity();
   }
 
   /** Whether blob bodies travel on the lean path (Put Blob and Put Block send the caller's memory). */
