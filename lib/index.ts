@@ -46,10 +46,10 @@ export { crc32c } from './checksum';
 export { DataGenerator, fillRandom, generateData, type DataGenOptions, type DataGeneratorOptions } from './datagen';
 export { FileStore, type FileStoreOptions, type PageCacheMode } from './backends/local/file';
 export { DirectStore, type DirectStoreOptions } from './backends/local/direct';
-export { S3Store, type S3StoreOptions } from './backends/cloud/s3';
+export { S3Store, type S3CredentialProvider, type S3Credentials, type S3StoreOptions } from './backends/cloud/s3';
 export { AzureStore, type AzureStoreOptions } from './backends/cloud/azure/store';
 export type { AzureTokenCredential } from './backends/cloud/azure/options';
-export { GcsStore, type GcsStoreOptions } from './backends/cloud/gcs';
+export { GcsStore, type GcsAuthClient, type GcsStoreOptions } from './backends/cloud/gcs';
 export type { CloudCommonOptions, Transport } from './backends/cloud/config';
 export type { MultiEndpointOptions } from './backends/cloud/endpoints/settings';
 export type {
