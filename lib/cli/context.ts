@@ -119,7 +119,13 @@ export class CliContext {
       const options: StoreOptions = {};
       if (endpointUrl !== undefined) options.endpoint = endpointUrl;
       if (scheme === 's3' && region !== undefined) options.region = region;
-      if (scheme === 's3' && profile !== undefined) options.profile = profile;
+      if (scheme === 's3' && profile !== undefined) {
+        options.profile = profile;
+        // The command line wins over the environment (as with `aws --profile`); the SDK uses the
+        // profile too, but warns on stderr when keys are also in the environment.
+        for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
+          delete process.env[name];
+      }
       if (scheme === 's3' && endpoints !== undefined) options.endpoints = endpoints;
       if (scheme === 's3' && endpointStrategy !== undefined) options.endpointStrategy = endpointStrategy;
       if ((scheme === 's3' || scheme === 'az') && caBundle !== undefined) options.caBundle = caBundle;

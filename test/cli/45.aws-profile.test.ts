@@ -60,6 +60,16 @@ describeWith(['moto'], '--profile on s3://', () => {
     await run(['rb', '--force', `s3://${bucket}/`]);
   });
 
+  test('--profile wins over keys in the environment, without the SDK warning about two sources', async () => {
+    // An absent bucket: the request is signed (with the profile) and answered NoSuchBucket.
+    const result = await runCli([...s3().args, '--profile', 'training', 'ls', `s3://${bucket}-absent/`], {
+      env: { ...env(), AWS_ACCESS_KEY_ID: 'from-env', AWS_SECRET_ACCESS_KEY: 'from-env-secret' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/\[ERR_BUCKET_NOT_FOUND\]\n$/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1); // no "Multiple credential sources" warning
+  });
+
   test('an unknown profile: exit 1, the profile and the files named, no secret', async () => {
     const result = await runCli([...s3().args, '--profile', 'no-such-profile', 'ls', `s3://${bucket}/`], {
       env: env(),
