@@ -20,11 +20,15 @@ export interface GlobalOptions {
   endpointStrategy?: EndpointStrategy;
   ioThreads?: string;
   region?: string;
+  /** `--profile`: a named profile of the shared AWS files (s3://). */
+  profile?: string;
   caBundle?: string;
   opLog?: string;
   verbose: number;
   json: boolean;
   progress: boolean;
+  /** `--quiet`: results and failures only. */
+  quiet?: boolean;
 }
 
 /** One run of the CLI. */
@@ -56,8 +60,8 @@ export class CliContext {
 
   /**
    * Checks the URIs a command names (a bad one is a usage error) and configures the default store
-   * of each cloud scheme among them from --endpoint-url, --endpoints, --endpoint-strategy, --region
-   * and --ca-bundle. An option that cannot apply is an error, never ignored.
+   * of each cloud scheme among them from --endpoint-url, --endpoints, --endpoint-strategy, --region,
+   * --profile and --ca-bundle. An option that cannot apply is an error, never ignored.
    */
   useUris(...uris: string[]): void {
     const schemes = new Set<Scheme>();
@@ -75,7 +79,7 @@ export class CliContext {
       schemes.add(scheme);
     }
     const cloud = [...schemes].filter((scheme) => CLOUD_SCHEMES.includes(scheme));
-    const { endpointUrl, endpoints, endpointStrategy, region, caBundle } = this.globals;
+    const { endpointUrl, endpoints, endpointStrategy, region, profile, caBundle } = this.globals;
     const ioThreads = ioThreadsFlag(this.globals.ioThreads);
     if (ioThreads !== undefined && cloud.length === 0) {
       throw new CliUsageError('--io-threads applies to s3://, az:// and gs:// URIs; this command names none');
@@ -102,6 +106,9 @@ export class CliContext {
       checkEndpoint(endpointUrl);
     }
     if (region !== undefined && !cloud.includes('s3')) throw new CliUsageError('--region applies to s3:// URIs only');
+    if (profile !== undefined && !cloud.includes('s3')) {
+      throw new CliUsageError('--profile (an AWS profile) applies to s3:// URIs only');
+    }
     // gs:// requests are partly the SDK's own, with no per-client CA: refused rather than half-applied.
     if (
       caBundle !== undefined &&
@@ -116,6 +123,13 @@ export class CliContext {
       const options: S3StoreOptions & AzureStoreOptions & GcsStoreOptions = {};
       if (endpointUrl !== undefined) options.endpoint = endpointUrl;
       if (scheme === 's3' && region !== undefined) options.region = region;
+      if (scheme === 's3' && profile !== undefined) {
+        options.profile = profile;
+        // The command line wins over the environment (as with `aws --profile`); the SDK uses the
+        // profile too, but warns on stderr when keys are also in the environment.
+        for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
+          delete process.env[name];
+      }
       if (scheme === 's3' && endpoints !== undefined) options.endpoints = endpoints;
       if (scheme === 's3' && endpointStrategy !== undefined) options.endpointStrategy = endpointStrategy;
       if ((scheme === 's3' || scheme === 'az') && caBundle !== undefined) options.caBundle = caBundle;

@@ -14,6 +14,7 @@ import {
   deleteBucketCommand,
   listBucketsCommand,
   listCommand,
+  sizeCommand,
   statCommand,
 } from './commands/inspect';
 import { putCommand } from './commands/put';
@@ -83,12 +84,14 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     )
     .option('--io-threads <n>', 'worker threads that move cloud object bodies, each with its own sockets (default 0)')
     .option('--region <region>', 'S3 region')
+    .option('--profile <name>', 'AWS profile of ~/.aws/credentials and ~/.aws/config for s3:// (as AWS_PROFILE)')
     .option('--ca-bundle <file>', 'PEM file of the CA certificates to trust (s3://, az://); TLS verification stays on')
     .option(
       '--op-log <file>',
       'record every storage request in a warp-compatible op-log (TSV; zstd when it ends in .zst)',
     )
     .option('-v, --verbose', 'a line per object; -vv adds error causes and stacks', (_: string, n: number) => n + 1, 0)
+    .option('-q, --quiet', 'no progress, per-object lines or summaries: only results (listings) and errors')
     .option('--json', 'machine-readable output: one JSON object per line')
     .option('--no-progress', 'no progress bars (they are only drawn on a terminal anyway)')
     .exitOverride()
@@ -107,7 +110,23 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('-r, --recursive', 'every object below the prefix, not only direct children')
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('-c, --count-only', 'print only the number of entries')
+    .option('-l, --long', 'size, modification time and etag of each object (a stat per object)')
+    .option('-h, --human-readable', 'with -l: sizes in KiB, MiB, GiB')
+    .option('-j, --jobs <n>', 'with -l: stats in flight', jobs, 32)
+    .helpOption('--help', 'display help for command')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => listCommand(ctx, uri, opts)));
+
+  program
+    .command('du')
+    .alias('size')
+    .description('number of objects and total bytes below a prefix (every depth by default)')
+    .argument('<uri>', 'prefix URI')
+    .option('--no-recursive', 'only the direct children of the prefix')
+    .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
+    .option('-h, --human-readable', 'the total in KiB, MiB, GiB')
+    .option('-j, --jobs <n>', 'stats in flight', jobs, 32)
+    .helpOption('--help', 'display help for command')
+    .action((uri: string, opts, command: Command) => run(command, (ctx) => sizeCommand(ctx, uri, opts)));
 
   program
     .command('stat')
@@ -120,19 +139,38 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .description('read objects (discarding the bytes: a read benchmark), or save them with -o')
     .argument('<uri>', 'object URI, or a prefix (ending in / or with -r)')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
-    .option('--offset <bytes>', 'first byte (one object)', parseSize)
+    .option('--offset <bytes>', 'first byte (one object; 4096, 4k, 1MiB)', (t) => parseSize(t, '--offset'))
     .option('--length <bytes>', 'bytes to read (one object)', (t) => parsePositiveSize(t, '--length'))
     .option('-r, --recursive', 'every object below the prefix')
     .option('-o, --output <dir>', 'save into this directory (- writes one object to stdout)')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => getCommand(ctx, uri, opts)));
 
   program
+    .command('cat')
+    .description('write one object to stdout (as get URI -o -)')
+    .argument('<uri>', 'object URI')
+    .option('--offset <bytes>', 'first byte', (t) => parseSize(t, '--offset'))
+    .option('--length <bytes>', 'bytes to write', (t) => parsePositiveSize(t, '--length'))
+    .action((uri: string, opts: { offset?: number; length?: number }, command: Command) =>
+      run(command, (ctx) => {
+        // The object is the output: no summary line after it, as `cat` prints none.
+        ctx.reporter.options.quiet = true;
+        return getCommand(ctx, uri, { ...opts, jobs: 1, output: '-' });
+      }),
+    );
+
+  program
     .command('put')
     .description('generate synthetic objects and write them below a prefix')
     .argument('<prefix>', 'destination prefix URI')
-    .requiredOption('-n, --objects <count>', 'number of objects (1k = 1000)', parseCount)
-    .requiredOption('-s, --size <bytes>', 'payload bytes per object (4KiB, 1MB, 2G)', parseSize)
-    .option('-t, --template <name>', "object names: first {} = index, second = count (default 'object_{}_of_{}.<ext>')")
+    .requiredOption('-n, --objects <count>', 'number of objects (1k = 1000)', (t) => parseCount(t, '--objects'))
+    .requiredOption('-s, --size <bytes>', 'payload bytes per object (4096, 4k = 4KiB = 4096, 1MiB, 2G)', (t) =>
+      parseSize(t, '--size'),
+    )
+    .option(
+      '-t, --template <name>',
+      "object names: first {} = index (zero-padded to the count's width), second = count (default 'object_{}_of_{}.<ext>')",
+    )
     .option('-o, --format <format>', 'raw, npz, tfrecord or hdf5', 'raw')
     .option(
       '-d, --dedup <n>',
@@ -142,6 +180,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     )
     .option('-x, --compress <n>', 'compression ratio a compressor reaches', (t) => parseRatio(t, '--compress'), 1)
     .option('--records <n>', 'tfrecord: records per object', (t) => parsePositiveInteger(t, '--records'))
+    .option('--classes <n>', 'npz, tfrecord, hdf5: class labels 0 … n-1, varied per record (default 10)', (t) =>
+      parsePositiveInteger(t, '--classes'),
+    )
+    .option('--seed <n>', 'reproducible payloads and labels (labels use seed 0 without it)', (t) =>
+      parseNonNegativeInteger(t, '--seed'),
+    )
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
     .option('-c, --create-bucket', 'create the bucket (directory) first')
     .action((prefix: string, opts, command: Command) => run(command, (ctx) => putCommand(ctx, prefix, opts)));
@@ -200,12 +244,14 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
 
   program
     .command('create-bucket')
+    .alias('mb')
     .description('create a bucket (container; a directory for file:// and direct://)')
     .argument('<uri>', 'bucket URI')
     .action((uri: string, _opts, command: Command) => run(command, (ctx) => createBucketCommand(ctx, uri)));
 
   program
     .command('delete-bucket')
+    .alias('rb')
     .description('delete an empty bucket (--force: its objects first)')
     .argument('<uri>', 'bucket URI')
     .option('-f, --force', 'delete the objects first')
@@ -297,6 +343,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const program = buildProgram(io, async (command, action) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
     const { opLog } = globals;
+    if (globals.quiet === true && globals.verbose > 0)
+      throw new CliUsageError('--quiet and --verbose exclude each other');
     if (opLog !== undefined && localFileOf(opLog) === undefined) {
       throw new CliUsageError(
         `--op-log ${opLog}: the log is written to a local file; copy it to a store afterwards (s3dlio cp)`,
@@ -309,6 +357,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const reporter = new Reporter({
       json: globals.json === true,
       verbose: globals.verbose,
+      quiet: globals.quiet === true,
       progress: globals.progress,
       ...io,
     });

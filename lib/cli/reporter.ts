@@ -6,13 +6,15 @@
 import { SingleBar } from 'cli-progress';
 
 import { BatchError, type S3dlioError, toS3dlioError } from '../errors';
-import { formatBytes, formatMBps } from './units';
+import { formatBytes, formatRate, mebibytesPerSecond } from './units';
 
 /** Where and how to print. */
 export interface ReporterOptions {
   json: boolean;
-  /** 0 quiet, 1 a line per object, 2 also each failure's cause chain and stack. */
+  /** 0 the summary only, 1 a line per object, 2 also each failure's cause chain and stack. */
   verbose: number;
+  /** `--quiet`: no progress, no per-object lines, no summaries or notices; results and failures only. */
+  quiet?: boolean;
   /** Draw progress bars (only ever on a TTY). */
   progress: boolean;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -26,12 +28,16 @@ export interface TaskSummary {
   bytes: number;
   failed: number;
   seconds: number;
+  /** False for tasks that move no bytes (`rm`, `ls`): no byte count, no byte rate. */
+  movesBytes: boolean;
 }
 
 /** Known totals make a bar; unknown ones a spinner with a running count. */
 export interface TaskTotals {
   objects?: number;
   bytes?: number;
+  /** False for tasks that move no bytes (`rm`, `ls`): their progress and summary count objects only. */
+  movesBytes?: boolean;
 }
 
 const FLUSH_AT = 64 * 1024;
@@ -52,8 +58,8 @@ export class Reporter {
 
   /** Whether progress is drawn: asked for, not JSON, and both stdout and stderr are terminals. */
   get interactive(): boolean {
-    const { progress, json, stdout, stderr } = this.options;
-    return progress && !json && stdout.isTTY === true && stderr.isTTY === true;
+    const { progress, json, quiet, stdout, stderr } = this.options;
+    return progress && !json && quiet !== true && stdout.isTTY === true && stderr.isTTY === true;
   }
 
   /** One result line: `text` normally, `record` under --json. Buffered; flushed by `flush()`. */
@@ -72,7 +78,7 @@ export class Reporter {
 
   /** A line for -v (stderr; JSON lines go to stdout under --json, as results). */
   detail(text: string, record: Record<string, unknown>): void {
-    if (this.options.verbose < 1) return;
+    if (this.options.verbose < 1 || this.options.quiet === true) return;
     if (this.options.json) return this.result(text, record);
     this.printErr(text);
   }
@@ -91,7 +97,7 @@ export class Reporter {
 
   /** An informational line on stderr (not under --json). */
   notice(text: string): void {
-    if (!this.options.json) this.printErr(text);
+    if (!this.options.json && this.options.quiet !== true) this.printErr(text);
   }
 
   /** One failed object (or operation): counted, printed to stderr at once. */
@@ -137,26 +143,34 @@ export class Reporter {
 
   /** Prints a task's summary: a line on stderr, or a `summary` JSON line on stdout. */
   summary(summary: TaskSummary): void {
-    const { operation, objects, bytes, failed, seconds } = summary;
+    const { operation, objects, bytes, failed, seconds, movesBytes } = summary;
+    this.flush();
+    if (this.options.quiet === true) return;
+    // Rates only where something was done: a rate of 0 objects or 0 bytes says nothing.
+    const objectRate = objects > 0 ? objects / Math.max(seconds, 1e-6) : undefined;
+    const byteRate = movesBytes && bytes > 0 ? mebibytesPerSecond(bytes, seconds) : undefined;
     if (this.options.json) {
       this.result('', {
         type: 'summary',
         operation,
         objects,
-        bytes,
+        ...(movesBytes && { bytes }),
         failed,
         seconds: round(seconds),
-        MBps: round(bytes / 1e6 / Math.max(seconds, 1e-6)),
-        objectsPerSecond: round(objects / Math.max(seconds, 1e-6)),
+        ...(byteRate !== undefined && { MiBps: round(byteRate) }),
+        ...(objectRate !== undefined && { objectsPerSecond: round(objectRate) }),
       });
       this.flush();
       return;
     }
-    this.flush();
+    const rates = [
+      ...(byteRate !== undefined ? [formatRate(bytes, seconds)] : []),
+      ...(objectRate !== undefined ? [`${objectRate.toFixed(1)} objects/s`] : []),
+    ];
     const failedText = failed > 0 ? `, ${failed} failed` : '';
     this.printErr(
-      `${operation}: ${plural(objects, 'object')}, ${formatBytes(bytes)} in ${seconds.toFixed(2)} s ` +
-        `(${formatMBps(bytes, seconds)}, ${(objects / Math.max(seconds, 1e-6)).toFixed(1)} objects/s)${failedText}`,
+      `${operation}: ${plural(objects, 'object')}${movesBytes ? `, ${formatBytes(bytes)}` : ''} in ${seconds.toFixed(2)} s` +
+        `${rates.length > 0 ? ` (${rates.join(', ')})` : ''}${failedText}`,
     );
   }
 
@@ -189,7 +203,7 @@ export class TaskProgress {
 
   /** Known totals (e.g. after a listing): turns a spinner into a bar. */
   setTotals(totals: TaskTotals): void {
-    this.totals = totals;
+    this.totals = { ...totals, movesBytes: this.totals.movesBytes };
     if (this.reporter.interactive && !this.stopped) {
       this.stopDrawing();
       this.draw();
@@ -230,6 +244,7 @@ export class TaskProgress {
       bytes: this.bytes,
       failed: this.reporter.failures - this.failedAtStart,
       seconds: this.seconds,
+      movesBytes: this.totals.movesBytes !== false,
     };
     this.reporter.summary(summary);
     return summary;
@@ -273,8 +288,10 @@ export class TaskProgress {
   private spin(): void {
     this.frame = (this.frame + 1) % SPINNER.length;
     const text =
-      `${SPINNER[this.frame]} ${this.operation}: ${this.objects} objects, ${formatBytes(this.bytes)}, ` +
-      `${formatMBps(this.bytes, this.seconds)}`;
+      this.totals.movesBytes === false
+        ? `${SPINNER[this.frame]} ${this.operation}: ${this.objects} objects`
+        : `${SPINNER[this.frame]} ${this.operation}: ${this.objects} objects, ${formatBytes(this.bytes)}, ` +
+          `${formatRate(this.bytes, this.seconds)}`;
     this.reporter.options.stderr.write(`\r\x1b[2K${text}`);
   }
 
@@ -283,7 +300,10 @@ export class TaskProgress {
       done: formatBytes(this.bytes),
       size: formatBytes(this.totals.bytes ?? 0),
       objects: this.objects,
-      rate: formatMBps(this.bytes, this.seconds),
+      rate:
+        this.totals.movesBytes === false
+          ? `${(this.objects / Math.max(this.seconds, 1e-6)).toFixed(1)} objects/s`
+          : formatRate(this.bytes, this.seconds),
     };
   }
 

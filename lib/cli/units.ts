@@ -1,55 +1,85 @@
 /** Parsing and printing of the CLI's sizes, counts and rates. */
 import { CliUsageError } from './usage-error';
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
+/**
+ * Size units, all binary (as rclone reads them): `k`, `K`, `Ki`, `KiB` are 1024 bytes, whatever
+ * the case; `B` (or none) is one byte. Keys are lower case.
+ */
+const SIZE_UNITS: Record<string, bigint> = { '': 1n, b: 1n };
+for (const [index, letter] of ['k', 'm', 'g', 't', 'p'].entries()) {
+  const factor = 1024n ** BigInt(index + 1);
+  for (const spelling of [letter, `${letter}i`, `${letter}ib`]) SIZE_UNITS[spelling] = factor;
+}
 
-const COUNT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
+/**
+ * Units that look like sizes but are refused: decimal bytes (`KB`, `kB`: 1000 or 1024 depending on
+ * who reads them) and bits (`Kb`, `kbit`). Lower-case `kb` is both; refused too.
+ */
+const REFUSED_SIZE_UNIT = /^([kmgtp])(b|bit|bits|bps)$/i;
 
-function parseScaled(text: string, units: Record<string, number>, what: string, example: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = match ? units[match[2].toLowerCase()] : undefined;
-  if (!match || unit === undefined) {
-    throw new CliUsageError(`invalid ${what} '${text}' (examples: ${example})`);
-  }
-  const value = Number(match[1]) * unit;
-  if (!Number.isSafeInteger(value)) {
+/** Counts are decimal: `1k` objects are 1000. */
+const COUNT_UNITS: Record<string, bigint> = { '': 1n, k: 1000n, m: 1000n ** 2n, g: 1000n ** 3n };
+
+const NUMBER_AND_UNIT = /^\s*(\d+)(?:\.(\d+))?\s*([a-zA-Z]*)\s*$/;
+
+/** `whole.fraction × factor`, exactly (no floating-point rounding); undefined when not whole. */
+function scaled(whole: string, fraction: string, factor: bigint): bigint | undefined {
+  const denominator = 10n ** BigInt(fraction.length);
+  const numerator = (BigInt(whole) * denominator + BigInt(fraction === '' ? '0' : fraction)) * factor;
+  return numerator % denominator === 0n ? numerator / denominator : undefined;
+}
+
+function parseScaled(
+  text: string,
+  units: Record<string, bigint>,
+  what: 'size' | 'count',
+  option: string,
+  example: string,
+): number {
+  const match = NUMBER_AND_UNIT.exec(text);
+  if (!match) throw new CliUsageError(`invalid ${option} '${text}' (examples: ${example})`);
+  const [, whole, fraction = '', unit] = match;
+  if (what === 'size' && REFUSED_SIZE_UNIT.test(unit)) {
+    const binary = `${whole}${fraction === '' ? '' : `.${fraction}`}${unit[0].toUpperCase()}iB`;
     throw new CliUsageError(
-      `invalid ${what} '${text}': it must be a whole number of ${what === 'size' ? 'bytes' : 'items'}`,
+      `invalid ${option} '${text}': '${unit}' is a decimal-byte or bit unit; sizes are binary bytes: ` +
+        `write ${binary} (or ${binary.slice(0, -2).toLowerCase()}), or the number of bytes`,
     );
   }
-  return value;
+  const factor = Object.hasOwn(units, unit.toLowerCase()) ? units[unit.toLowerCase()] : undefined;
+  if (factor === undefined)
+    throw new CliUsageError(`invalid ${option} '${text}': unknown unit '${unit}' (examples: ${example})`);
+  const value = scaled(whole, fraction, factor);
+  if (value === undefined) {
+    throw new CliUsageError(
+      `invalid ${option} '${text}': it must be a whole number of ${what === 'size' ? 'bytes' : 'items'}`,
+    );
+  }
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new CliUsageError(`invalid ${option} '${text}': more than ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`);
+  }
+  return Number(value);
 }
 
-/** `4096`, `4KiB`, `1MB`, `2G` (decimal k/M/G/T, binary KiB/MiB/GiB/TiB) → bytes. */
-export function parseSize(text: string): number {
-  return parseScaled(text, SIZE_UNITS, 'size', '4096, 4KiB, 1MB, 2G');
+/**
+ * A size in bytes: `4096`, `4k`, `4K`, `4KiB`, `1.5m`, `2G` (binary units, any case: `4k` is 4096).
+ * `KB`, `MB` (decimal bytes) and bit units (`Kb`, `kbit`) are usage errors that name the binary
+ * spelling. `option` names the flag in messages.
+ */
+export function parseSize(text: string, option = 'size'): number {
+  return parseScaled(text, SIZE_UNITS, 'size', option, '4096, 4k, 4KiB, 1.5MiB, 2G');
 }
 
-/** `10`, `1k`, `2M` → a count; 0 is refused (a command that would do nothing is a usage error). */
-export function parseCount(text: string): number {
-  const count = parseScaled(text, COUNT_UNITS, 'count', '10, 1k, 2M');
-  if (count === 0) throw new CliUsageError(`invalid count '${text}': expected at least 1`);
+/** `10`, `1k`, `2M` → a count (decimal: `1k` is 1000); 0 is refused (a command that would do nothing). */
+export function parseCount(text: string, option = 'count'): number {
+  const count = parseScaled(text, COUNT_UNITS, 'count', option, '10, 1k, 2M');
+  if (count === 0) throw new CliUsageError(`invalid ${option} '${text}': expected at least 1`);
   return count;
 }
 
 /** A size that must not be 0 (`--length`: reading zero bytes would do nothing). */
 export function parsePositiveSize(text: string, option: string): number {
-  const size = parseSize(text);
+  const size = parseSize(text, option);
   if (size === 0) throw new CliUsageError(`invalid ${option} '${text}': expected at least 1 byte`);
   return size;
 }
@@ -87,9 +117,9 @@ export function parseRegex(text: string, option: string): RegExp {
   }
 }
 
-/** Bytes in binary units: `1.5 MiB`. */
+/** Bytes in binary units: `512 B`, `1.5 MiB`. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -99,7 +129,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** A rate in decimal megabytes per second, as storage benchmarks quote it. */
-export function formatMBps(bytes: number, seconds: number): string {
-  return `${(bytes / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s`;
+/** Bytes per second in binary units (MiB/s), the unit family of every size the CLI prints. */
+export function mebibytesPerSecond(bytes: number, seconds: number): number {
+  return bytes / 2 ** 20 / Math.max(seconds, 1e-6);
+}
+
+/** A rate as printed: `339.9 MiB/s`. */
+export function formatRate(bytes: number, seconds: number): string {
+  return `${mebibytesPerSecond(bytes, seconds).toFixed(1)} MiB/s`;
 }

@@ -30,8 +30,12 @@ export const OBJECT_FORMATS: readonly ObjectFormat[] = Object.freeze(Object.keys
 export interface GenerateObjectOptions extends DataGenOptions {
   /** TFRecord: records per object (default 1); the payload is split evenly between them. */
   records?: number;
-  /** The int64 `label` stored with the payload (npz, tfrecord); default 0. */
-  label?: number;
+  /**
+   * The int64 `label` stored with the payload (npz, tfrecord, hdf5): one number for every record,
+   * or one per record (`records` of them for tfrecord, one for npz and hdf5), e.g. from
+   * {@link syntheticLabels}. Default 0 (npz, tfrecord); hdf5 has a `label` dataset only when given.
+   */
+  label?: number | readonly number[];
   /** Rejects with `ERR_ABORTED`, checked between the steps. */
   signal?: AbortSignal;
 }
@@ -76,7 +80,7 @@ function expectFormat(value: unknown): ObjectFormat {
  * - `npz`: arrays `data` (uint8, shape `(size,)`) and `label` (int64, shape `(1,)`).
  * - `tfrecord`: `records` `tf.train.Example`s, each with `data` (bytes: its share of the payload)
  *   and `label` (int64); sidecar `.idx`, the DALI index (`"<offset> <size>\n"` per record).
- * - `hdf5`: dataset `data`, uint8, shape `(size,)`.
+ * - `hdf5`: dataset `data`, uint8, shape `(size,)`, and with `label` a dataset `label`, int64, shape `(1,)`.
  *
  * The same `seed` gives the same bytes, in every format.
  */
@@ -100,9 +104,7 @@ export async function generateObject(
   if (kind === 'tfrecord' && bytes > 0 && records > bytes) {
     throw outOfRange('options.records', `a positive integer up to size (${bytes}): every record needs a byte`, records);
   }
-  const label = opts.label ?? 0;
-  if (typeof label !== 'number') throw invalidType('options.label', 'a safe integer', label);
-  if (!Number.isSafeInteger(label)) throw invalidValue('options.label', 'a safe integer', label);
+  const labels = labelsOf(opts.label, kind === 'tfrecord' ? records : 1);
   const generation: DataGenOptions = {
     dedup: opts.dedup,
     compress: opts.compress,
@@ -119,7 +121,7 @@ export async function generateObject(
       return { data: payload, sidecars: [] };
     case 'npz':
       return {
-        data: encodeNpz({ data: payload, label: BigInt64Array.of(BigInt(label)) }),
+        data: encodeNpz({ data: payload, label: BigInt64Array.of(BigInt(labels[0])) }),
         sidecars: [],
       };
     case 'tfrecord': {
@@ -131,14 +133,83 @@ export async function generateObject(
       for (let i = 0; i < records; i++) {
         const start = boundary(i);
         const end = boundary(i + 1);
-        examples.push(encodeExample({ data: payload.subarray(start, end), label: [label] }));
+        examples.push(encodeExample({ data: payload.subarray(start, end), label: [labels[i]] }));
       }
       const { data, index } = encodeTfRecords(examples);
       return { data, sidecars: [{ suffix: '.idx', data: Buffer.from(formatTfRecordIndex(index), 'utf8') }] };
     }
     case 'hdf5':
-      return { data: await encodeHdf5({ name: 'data', data: payload }, { signal }), sidecars: [] };
+      return {
+        data: await encodeHdf5(
+          [
+            { name: 'data', data: payload },
+            ...(opts.label === undefined ? [] : [{ name: 'label', data: BigInt64Array.of(BigInt(labels[0])) }]),
+          ],
+          { signal },
+        ),
+        sidecars: [],
+      };
   }
+}
+
+/** `label` as one label per record: a number repeated, or an array of exactly `count` safe integers. */
+function labelsOf(label: unknown, count: number): number[] {
+  const expected = `a safe integer, or an array of ${count} (one per record)`;
+  if (label === undefined) return new Array<number>(count).fill(0);
+  if (typeof label === 'number') {
+    if (!Number.isSafeInteger(label)) throw invalidValue('options.label', expected, label);
+    return new Array<number>(count).fill(label);
+  }
+  if (!Array.isArray(label)) throw invalidType('options.label', expected, label);
+  if (label.length !== count || !label.every((value) => Number.isSafeInteger(value))) {
+    throw invalidValue('options.label', expected, label);
+  }
+  return [...(label as number[])];
+}
+
+/** Options of {@link syntheticLabels}. */
+export interface SyntheticLabelOptions {
+  /** Labels are `0 … classes - 1` (a positive safe integer). */
+  classes: number;
+  /** The same seed (and object index) gives the same labels (a safe integer; default 0). */
+  seed?: number;
+  /** The object's index in its dataset. */
+  object: number;
+  /** How many labels: one per record (default 1). */
+  records?: number;
+}
+
+/**
+ * Class labels of the records of one generated object, for a classification dataset: spread
+ * evenly over `classes` (a hash of seed, object and record, not a cycle, so neighbours differ in no
+ * fixed pattern), and reproducible: the same options give the same labels, on every platform.
+ */
+export function syntheticLabels(options: SyntheticLabelOptions): number[] {
+  const { classes, seed = 0, object, records = 1 } = options;
+  for (const [name, value, min] of [
+    ['classes', classes, 1],
+    ['object', object, 0],
+    ['records', records, 1],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw outOfRange(`options.${name}`, min === 1 ? 'a positive integer' : 'a non-negative integer', value);
+    }
+  }
+  if (!Number.isSafeInteger(seed)) throw invalidValue('options.seed', 'a safe integer', seed);
+  const labels: number[] = [];
+  for (let record = 0; record < records; record++) {
+    const hash = splitmix64(BigInt.asUintN(64, BigInt(seed)) ^ (BigInt(object) * 0x100000001b3n) ^ BigInt(record));
+    labels.push(Number(hash % BigInt(classes)));
+  }
+  return labels;
+}
+
+/** SplitMix64's output function: a well-mixed 64-bit value of `x`. */
+function splitmix64(x: bigint): bigint {
+  let z = BigInt.asUintN(64, x + 0x9e3779b97f4a7c15n);
+  z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  return z ^ (z >> 31n);
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {

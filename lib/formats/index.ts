@@ -41,8 +41,10 @@ export {
   FORMAT_EXTENSIONS,
   generateObject,
   OBJECT_FORMATS,
+  syntheticLabels,
   type GeneratedObject,
   type GenerateObjectOptions,
   type ObjectFormat,
   type Sidecar,
+  type SyntheticLabelOptions,
 } from './generate';

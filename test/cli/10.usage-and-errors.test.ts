@@ -54,6 +54,10 @@ describe('the package bin', () => {
       'create-bucket',
       'delete-bucket',
       'list-buckets',
+      'du|size',
+      'cat',
+      'create-bucket|mb',
+      'delete-bucket|rb',
     ]) {
       expect(result.stdout).toContain(command);
     }
@@ -65,6 +69,8 @@ describe('the package bin', () => {
       '--verbose',
       '--json',
       '--no-progress',
+      '--quiet',
+      '--profile',
     ]) {
       expect(result.stdout).toContain(option);
     }
@@ -97,10 +103,14 @@ describe('bad input: exit 2 with one helpful line', () => {
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['a missing argument', ['stat'], /missing required argument 'uri'/],
     ['an unknown option', ['ls', '--bogus', 'file:///tmp/'], /unknown option '--bogus'/],
-    ['a bad size string', ['put', 'file:///tmp/x/', '-n', '1', '-s', '4XB'], /invalid size '4XB'.*4KiB/],
-    ['a negative size', ['put', 'file:///tmp/x/', '-n', '1', '-s', '-5'], /invalid size '-5'|unknown option/],
+    [
+      'a bad size string',
+      ['put', 'file:///tmp/x/', '-n', '1', '-s', '4XB'],
+      /invalid --size '4XB': unknown unit 'XB'.*4KiB/,
+    ],
+    ['a negative size', ['put', 'file:///tmp/x/', '-n', '1', '-s', '-5'], /invalid --size '-5'|unknown option/],
     ['a fractional byte count', ['put', 'file:///tmp/x/', '-n', '1', '-s', '1.5'], /whole number of bytes/],
-    ['a bad count', ['put', 'file:///tmp/x/', '-n', 'lots', '-s', '1KiB'], /invalid count 'lots'/],
+    ['a bad count', ['put', 'file:///tmp/x/', '-n', 'lots', '-s', '1KiB'], /invalid --objects 'lots'/],
     ['a missing required option', ['put', 'file:///tmp/x/', '-n', '2'], /required option '-s, --size/],
     [
       'an unknown format',

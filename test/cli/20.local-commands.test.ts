@@ -35,10 +35,10 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
     expect(summaryOf(result.stdout)).toMatchObject({ operation: 'put', objects: 5, bytes: 5 * 65536, failed: 0 });
   });
 
-  test('put -t names objects; counts accept 1k-style suffixes and sizes 1MB-style', async () => {
-    await runCliOk(['put', uri('named/'), '-n', '0.003k', '-s', '0.002MB', '-t', 'shard-{}-of-{}.dat']);
+  test('put -t names objects; counts accept 1k-style (decimal) suffixes and sizes binary ones', async () => {
+    await runCliOk(['put', uri('named/'), '-n', '0.003k', '-s', '2k', '-t', 'shard-{}-of-{}.dat']);
     expect(treeOf(path.join(root(), 'named'))).toEqual(['shard-0-of-3.dat', 'shard-1-of-3.dat', 'shard-2-of-3.dat']);
-    expect(statSync(path.join(root(), 'named', 'shard-2-of-3.dat')).size).toBe(2000);
+    expect(statSync(path.join(root(), 'named', 'shard-2-of-3.dat')).size).toBe(2048);
   });
 
   test.each([
@@ -81,7 +81,7 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
   test('get of a prefix reads every object (and keeps none); -v prints a line per object', async () => {
     const result = await runCliOk(['-v', 'get', '-j', '3', uri('gen/')]);
     expect(result.stderr.match(/^get .* 65536 B$/gm)).toHaveLength(5);
-    expect(result.stderr).toMatch(/get: 5 objects, 320\.0 KiB in [\d.]+ s \([\d.]+ MB\/s, [\d.]+ objects\/s\)/);
+    expect(result.stderr).toMatch(/get: 5 objects, 320\.0 KiB in [\d.]+ s \([\d.]+ MiB\/s, [\d.]+ objects\/s\)/);
   });
 
   test('get -o saves one object into a directory', async () => {

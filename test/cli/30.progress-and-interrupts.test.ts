@@ -21,10 +21,10 @@ describe('on a terminal', () => {
       tty: true,
     });
     expect(result.stdout).toMatch(
-      /put \[[█░]+\] \d+% \| [\d.]+ (KiB|MiB) \/ 40\.0 MiB \| \d+ objects \| [\d.]+ MB\/s \| ETA/,
+      /put \[[█░]+\] \d+% \| [\d.]+ (KiB|MiB) \/ 40\.0 MiB \| \d+ objects \| [\d.]+ MiB\/s \| ETA/,
     );
     expect(result.stdout).toMatch(/put \[█+\] 100% \| 40\.0 MiB \/ 40\.0 MiB \| 40 objects/);
-    expect(result.stdout).toMatch(/put: 40 objects, 40\.0 MiB in [\d.]+ s \([\d.]+ MB\/s, [\d.]+ objects\/s\)/);
+    expect(result.stdout).toMatch(/put: 40 objects, 40\.0 MiB in [\d.]+ s \([\d.]+ MiB\/s, [\d.]+ objects\/s\)/);
   });
 
   test('a listing of unknown length shows a spinner with a running count', async () => {
@@ -49,7 +49,7 @@ describe('piped', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(ESCAPES);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^put: 40 objects, 1000\.0 KiB in [\d.]+ s \([\d.]+ MB\/s, [\d.]+ objects\/s\)\n$/);
+    expect(result.stderr).toMatch(/^put: 40 objects, 1000\.0 KiB in [\d.]+ s \([\d.]+ MiB\/s, [\d.]+ objects\/s\)\n$/);
   });
 });
 

@@ -102,6 +102,9 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s://', (sc
     const refused = await runCli([...cli.args, 'delete-bucket', bucketUri], { env: cli.env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[ERR_BUCKET_NOT_EMPTY]');
+    // The CLI's flag, not the library's option, whatever words the service used.
+    expect(refused.stderr).toContain('pass --force (-f) to delete its objects first');
+    expect(refused.stderr).not.toContain('force: true');
     await run(['delete-bucket', '--force', bucketUri]);
     expect(lines((await run(['list-buckets', cli.schemeUri])).stdout)).not.toContain(bucketUri);
   });

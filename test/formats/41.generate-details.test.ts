@@ -2,7 +2,7 @@
  * generateObject details: its option errors name it, the records of a tfrecord object at their
  * limit, and an abort reported as its own, before and after the call starts.
  */
-import { decodeExample, deletePrefix, generateObject, readTfRecords } from '../../lib';
+import { decodeExample, deletePrefix, generateObject, readHdf5, readNpz, readTfRecords } from '../../lib';
 import { stopHdf5Worker } from '../../lib/formats/hdf5';
 import { rejectionOf } from '../helpers/local';
 
@@ -58,4 +58,28 @@ test.each([0.5, 2 ** 53, Number.NaN])('a label of %p is ERR_INVALID_ARG_VALUE na
     code: 'ERR_INVALID_ARG_VALUE',
     message: expect.stringContaining('`options.label`'),
   });
+});
+
+test('labels: one per tfrecord record from an array; npz and hdf5 take one; hdf5 has a label dataset only when given', async () => {
+  const object = await generateObject('tfrecord', 12, { records: 3, label: [4, 0, 9] });
+  const labels = [...readTfRecords(object.data)].map((record) => decodeExample(record).get('label')?.value);
+  expect(labels).toEqual([BigInt64Array.of(4n), BigInt64Array.of(0n), BigInt64Array.of(9n)]);
+  expect(readNpz((await generateObject('npz', 4, { label: [6] })).data).get('label')!.data).toEqual(
+    BigInt64Array.of(6n),
+  );
+  const labelled = await readHdf5((await generateObject('hdf5', 4, { label: [2] })).data);
+  expect([...labelled.keys()].sort()).toEqual(['data', 'label']);
+  expect(labelled.get('label')!.data).toEqual(BigInt64Array.of(2n));
+  expect([...(await readHdf5((await generateObject('hdf5', 4)).data)).keys()]).toEqual(['data']);
+});
+
+test.each<[string, unknown]>([
+  ['too few labels', [1, 2]],
+  ['too many labels', [1, 2, 3, 4]],
+  ['a fractional label', [1, 2.5, 3]],
+  ['a string', '1'],
+])('%s is a typed error naming options.label', async (_case, label) => {
+  const error = await rejectionOf(generateObject('tfrecord', 12, { records: 3, label: label as number[] }));
+  expect(error).toMatchObject({ code: expect.stringMatching(/^ERR_INVALID_ARG_(VALUE|TYPE)$/) });
+  expect((error as Error).message).toContain('`options.label`');
 });

@@ -273,15 +273,15 @@ describe('CLI: numbers that would make a command do nothing, or mean nothing, ar
   }
 
   test.each<[string[], RegExp]>([
-    [['-n', '0', '-s', '10'], /invalid count '0'/],
-    [['-n', '0k', '-s', '10'], /invalid count '0k'/],
-    [['-n', '-2', '-s', '10'], /invalid count '-2'/],
-    [['-n', '1.5', '-s', '10'], /invalid count '1\.5'/],
+    [['-n', '0', '-s', '10'], /invalid --objects '0'/],
+    [['-n', '0k', '-s', '10'], /invalid --objects '0k'/],
+    [['-n', '-2', '-s', '10'], /invalid --objects '-2'/],
+    [['-n', '1.5', '-s', '10'], /invalid --objects '1\.5'/],
     [['-n', '2', '-s', '10', '-j', '0'], /invalid --jobs '0'/],
     [['-n', '2', '-s', '10', '-j', '-1'], /invalid --jobs '-1'/],
     [['-n', '2', '-s', '10', '-j', '2.5'], /invalid --jobs '2\.5'/],
-    [['-n', '2', '-s', '-10'], /invalid size '-10'/],
-    [['-n', '2', '-s', '10.5'], /invalid size '10\.5'/],
+    [['-n', '2', '-s', '-10'], /invalid --size '-10'/],
+    [['-n', '2', '-s', '10.5'], /invalid --size '10\.5'/],
     [['-n', '2', '-s', '10', '-d', '0'], /invalid --dedup '0'/],
     [['-n', '2', '-s', '10', '-x', '0.5'], /invalid --compress '0\.5'/],
     [['-n', '2', '-s', '10', '-o', 'tfrecord', '--records', '0'], /invalid --records '0'/],
@@ -294,7 +294,7 @@ describe('CLI: numbers that would make a command do nothing, or mean nothing, ar
 
   test.each<[string[], RegExp]>([
     [['get', '__OBJ__', '--length', '0'], /invalid --length '0'/],
-    [['get', '__OBJ__', '--offset', '-1'], /invalid size '-1'/],
+    [['get', '__OBJ__', '--offset', '-1'], /invalid --offset '-1'/],
     [['get', '__DIR__', '-r', '-j', '0'], /invalid --jobs '0'/],
     [['cp', '-r', '__DIR__', '__DIR__copy/', '-j', '0'], /invalid --jobs '0'/],
     [['rm', '-r', '__DIR__', '-j', '0'], /invalid --jobs '0'/],

@@ -62,6 +62,12 @@ export interface S3StoreOptions extends CloudCommonOptions, MultiEndpointOptions
    * such as `fromIni()` fits); default: the SDK's chain (env, profile, SSO, IMDS, ...).
    */
   credentials?: S3Credentials | S3CredentialProvider;
+  /**
+   * Named profile of the shared AWS files (`~/.aws/credentials`, `~/.aws/config`, or
+   * `AWS_SHARED_CREDENTIALS_FILE`/`AWS_CONFIG_FILE`) whose credentials the SDK's chain uses, as
+   * `AWS_PROFILE` would (env `AWS_PROFILE`). Not with `credentials`.
+   */
+  profile?: string;
   /** PEM file of CA certificates to trust (env `AWS_CA_BUNDLE`). TLS verification stays on. */
   caBundle?: string;
   /**
@@ -245,6 +251,14 @@ class S3Driver implements CloudDriver {
       env.AWS_SECRET_ACCESS_KEY,
       env.AWS_SESSION_TOKEN,
     );
+    if (options.profile !== undefined) {
+      if (typeof options.profile !== 'string' || options.profile === '') {
+        throw invalidValue('options.profile', 'a profile name', options.profile);
+      }
+      if (options.credentials !== undefined) {
+        throw badArgument('options.profile and options.credentials both name the credentials: give one');
+      }
+    }
     this.region = options.region ?? envValue(env, 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
     // The SDK's own switch for ignoring endpoint variables is honoured as it would honour it.
     const envEndpoint = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')
@@ -562,7 +576,10 @@ class S3Driver implements CloudDriver {
       serviceCode === 'NotFound' && status === 404
         ? 'no such object'
         : serviceCode === 'CredentialsProviderError'
-          ? `no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or pass options.credentials): ${shape.message ?? ''}`
+          ? this.options.profile !== undefined
+            ? `no AWS credentials for profile "${this.options.profile}": is it a profile of ` +
+              `${process.env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials'} or ${process.env.AWS_CONFIG_FILE ?? '~/.aws/config'}, with a key? (${shape.message ?? ''})`
+            : `no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or pass options.credentials): ${shape.message ?? ''}`
           : (shape.message ?? String(error));
     return { ...base, status, serviceCode, requestId: shape.$metadata?.requestId, message };
   }
@@ -615,6 +632,7 @@ class S3Driver implements CloudDriver {
       endpoint,
       forcePathStyle: this.forcePathStyle ?? endpoint !== undefined,
       credentials: this.options.credentials,
+      ...(this.options.profile !== undefined && { profile: this.options.profile }),
       // Retries are ours (retry.ts): one policy for every backend, tested end to end.
       // 'standard': AWS_RETRY_MODE=adaptive would add the SDK's own client-side rate limiting.
       maxAttempts: 1,
@@ -763,6 +781,7 @@ const S3_STORE_KEYS = optionKeys<S3StoreOptions>()({
   endpoint: true,
   forcePathStyle: true,
   credentials: true,
+  profile: true,
   caBundle: true,
   checksums: true,
   pageSize: true,

@@ -1,30 +1,141 @@
-/** `s3dlio ls`, `stat` and the bucket commands. */
+/** `s3dlio ls`, `du`, `stat` and the bucket commands. */
 import { createBucket, deleteBucket, listBuckets, listStream, stat } from '../../api';
+import type { ObjectStat } from '../../object-store';
 import type { CliContext } from '../context';
+import { formatBytes } from '../units';
+import { CliUsageError } from '../usage-error';
 import { withCliOverride } from './remove';
 
+/** Options of `ls`. */
+export interface ListCommandOptions {
+  recursive?: boolean;
+  pattern?: RegExp;
+  countOnly?: boolean;
+  /** `-l`: size, modification time and etag per object. */
+  long?: boolean;
+  /** `-h` (with `-l`): sizes in binary units. */
+  humanReadable?: boolean;
+  /** Stats in flight for `-l`. */
+  jobs: number;
+}
+
 /** Runs `ls`: streams the listing (a million keys are never held in memory). */
-export async function listCommand(
-  ctx: CliContext,
-  uri: string,
-  options: { recursive?: boolean; pattern?: RegExp; countOnly?: boolean },
-): Promise<void> {
+export async function listCommand(ctx: CliContext, uri: string, options: ListCommandOptions): Promise<void> {
+  if (options.humanReadable === true && options.long !== true) {
+    throw new CliUsageError('ls: -h/--human-readable formats the sizes of -l; add -l (or use du -h for totals)');
+  }
+  if (options.long === true && options.countOnly === true) throw new CliUsageError('ls: -l and -c exclude each other');
   ctx.useUris(uri);
   const { signal, reporter } = ctx;
-  const task = reporter.startTask('ls');
-  for await (const entry of listStream(uri, {
-    recursive: options.recursive === true,
-    pattern: options.pattern,
-    signal,
-  })) {
-    task.add(1, 0);
-    if (options.countOnly !== true) reporter.result(entry, { type: 'object', uri: entry });
+  const task = reporter.startTask('ls', { movesBytes: false });
+  const entries = listStream(uri, { recursive: options.recursive === true, pattern: options.pattern, signal });
+  if (options.long === true) {
+    for await (const entry of detailed(ctx, entries, options.jobs)) {
+      task.add(1, 0);
+      if ('info' in entry)
+        reporter.result(longLine(entry.info, options.humanReadable === true), objectRecord(entry.info));
+      else if ('directory' in entry)
+        reporter.result(
+          `${'DIR'.padStart(SIZE_WIDTH)} ${'-'.padEnd(DATE_WIDTH)} ${'-'.padEnd(ETAG_WIDTH)} ${entry.directory}`,
+          {
+            type: 'directory',
+            uri: entry.directory,
+          },
+        );
+    }
+  } else {
+    for await (const entry of entries) {
+      task.add(1, 0);
+      if (options.countOnly !== true) reporter.result(entry, { type: 'object', uri: entry });
+    }
   }
   task.stop();
   if (options.countOnly === true) reporter.result(String(task.objects), { type: 'count', uri, count: task.objects });
   reporter.flush();
   // The listing is the output; the summary line only where a person watches, or with -v.
   if (reporter.interactive || reporter.options.verbose > 0) task.finish();
+}
+
+/** Options of `du`. */
+export interface SizeCommandOptions {
+  recursive: boolean;
+  pattern?: RegExp;
+  humanReadable?: boolean;
+  jobs: number;
+}
+
+/** Runs `du` (`size`): the number of objects and their bytes below a prefix. */
+export async function sizeCommand(ctx: CliContext, uri: string, options: SizeCommandOptions): Promise<void> {
+  ctx.useUris(uri);
+  const { signal, reporter } = ctx;
+  const task = reporter.startTask('du', { movesBytes: false });
+  let objects = 0;
+  let bytes = 0;
+  const entries = listStream(uri, { recursive: options.recursive, pattern: options.pattern, signal });
+  for await (const entry of detailed(ctx, entries, options.jobs)) {
+    if (!('info' in entry)) continue;
+    objects++;
+    bytes += entry.info.size;
+    task.add(1, 0);
+  }
+  task.stop();
+  const size = options.humanReadable === true ? formatBytes(bytes) : `${bytes} B`;
+  reporter.result(`${objects} object${objects === 1 ? '' : 's'}, ${size}  ${uri}`, {
+    type: 'size',
+    uri,
+    objects,
+    bytes,
+  });
+  reporter.flush();
+  if (reporter.interactive || reporter.options.verbose > 0) task.finish();
+}
+
+const SIZE_WIDTH = 12;
+const DATE_WIDTH = 20;
+const ETAG_WIDTH = 34;
+
+/** `-l`: `size date etag uri`, aligned; `-h` sizes in binary units. */
+function longLine(info: ObjectStat, human: boolean): string {
+  const size = human ? formatBytes(info.size) : String(info.size);
+  const date = `${info.lastModified.toISOString().slice(0, 19)}Z`;
+  return `${size.padStart(SIZE_WIDTH)} ${date} ${(info.etag ?? '-').padEnd(ETAG_WIDTH)} ${info.uri}`;
+}
+
+function objectRecord(info: ObjectStat): Record<string, unknown> {
+  return {
+    type: 'object',
+    uri: info.uri,
+    size: info.size,
+    lastModified: info.lastModified.toISOString(),
+    ...(info.etag !== undefined && { etag: info.etag }),
+  };
+}
+
+type DetailedEntry = { info: ObjectStat } | { directory: string } | { failed: string };
+
+/**
+ * The listing's entries with their details, in listing order: a stat per object, `jobs` in flight
+ * (the listings of every store return keys only). A failed stat (an object deleted since it was
+ * listed) is reported and skipped.
+ */
+async function* detailed(ctx: CliContext, uris: AsyncIterable<string>, jobs: number): AsyncGenerator<DetailedEntry> {
+  const { signal, reporter } = ctx;
+  const window: Array<Promise<DetailedEntry>> = [];
+  const detail = (uri: string): Promise<DetailedEntry> =>
+    uri.endsWith('/')
+      ? Promise.resolve({ directory: uri })
+      : stat(uri, { signal }).then(
+          (info) => ({ info }),
+          (error: unknown) => {
+            reporter.failure(uri, error, 'stat');
+            return { failed: uri };
+          },
+        );
+  for await (const uri of uris) {
+    window.push(detail(uri));
+    if (window.length >= jobs) yield await (window.shift() as Promise<DetailedEntry>);
+  }
+  while (window.length > 0) yield await (window.shift() as Promise<DetailedEntry>);
 }
 
 /** Runs `stat`. */

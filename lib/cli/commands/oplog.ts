@@ -6,10 +6,12 @@ import { readOpLog } from '../../oplog/source';
 import { summarizeOpLog } from '../../oplog/summary';
 import type { CliContext } from '../context';
 import { CliUsageError } from '../usage-error';
-import { formatBytes, formatMBps } from '../units';
+import { formatBytes, formatRate } from '../units';
 
 const ms = (value: number): string => (Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(3) : value.toFixed(1));
 const rate = (value: number): string => (Number.isNaN(value) ? '-' : value.toFixed(1));
+/** `, 12.3 MiB/s`, or nothing when no bytes moved (a log of deletes and lists has no byte rate). */
+const byteRate = (bytes: number, seconds: number): string => (bytes > 0 ? `, ${formatRate(bytes, seconds)}` : '');
 
 /** Local logs are files; a URI is read through its store (configured like any other). */
 function useLog(ctx: CliContext, log: string): void {
@@ -22,7 +24,7 @@ export async function oplogStatsCommand(ctx: CliContext, log: string): Promise<v
   const stats = await summarizeOpLog(readOpLog(log));
   const lines = [
     `${stats.operations} operations, ${formatBytes(stats.bytes)} in ${stats.durationSeconds.toFixed(3)} s: ` +
-      `${rate(stats.opsPerSecond)} ops/s, ${formatMBps(stats.bytes, stats.durationSeconds)}; ${stats.errors} errors`,
+      `${rate(stats.opsPerSecond)} ops/s${byteRate(stats.bytes, stats.durationSeconds)}; ${stats.errors} errors`,
     'op       count    ops/s        bytes   p50 ms   p90 ms   p99 ms   max ms  errors',
     ...Object.entries(stats.byOp).map(
       ([op, s]) =>
@@ -81,7 +83,7 @@ export async function replayCommand(ctx: CliContext, log: string, options: Repla
   const text = [
     `${report.operations} operations, ${formatBytes(report.bytes)} in ${report.durationSeconds.toFixed(3)} s ` +
       `(scheduled ${Number.isNaN(report.scheduledSeconds) ? 'as fast as possible' : `${report.scheduledSeconds.toFixed(3)} s`}): ` +
-      `${rate(report.opsPerSecond)} ops/s, ${formatMBps(report.bytes, report.durationSeconds)}`,
+      `${rate(report.opsPerSecond)} ops/s${byteRate(report.bytes, report.durationSeconds)}`,
     `lag behind schedule: p50 ${ms(report.lagMs.p50)} ms, p99 ${ms(report.lagMs.p99)} ms, max ${ms(report.lagMs.max)} ms`,
     `${report.errors} errors, ${report.expectedErrors} failed as recorded${skipped.length > 0 ? `, ${skipped.join(', ')}` : ''}`,
     ...Object.entries(report.errorsByCode).map(([code, count]) => `error ${code}: ${count}`),

@@ -19,7 +19,14 @@ export interface PutCommandOptions {
   createBucket?: boolean;
   /** TFRecord: records per object. */
   records?: number;
+  /** Class labels (npz, tfrecord, hdf5) are 0 … classes - 1 (default {@link DEFAULT_CLASSES}). */
+  classes?: number;
+  /** Reproducible payloads and labels (labels use 0 when not given). */
+  seed?: number;
 }
+
+/** Classes of the labels of a generated dataset when --classes is not given (as CIFAR-10's). */
+export const DEFAULT_CLASSES = 10;
 
 /** Raw objects larger than this are streamed through a writer (memory: a few parts per job). */
 const STREAM_ABOVE = 64 * 1024 * 1024;
@@ -28,13 +35,16 @@ const STREAM_ABOVE = 64 * 1024 * 1024;
 export async function putCommand(ctx: CliContext, prefix: string, options: PutCommandOptions): Promise<void> {
   ctx.useUris(prefix);
   // Loaded here: the format encoders (and HDF5's wasm) are not needed by the other commands.
-  const { FORMAT_EXTENSIONS, generateObject } = await import('../../formats');
+  const { FORMAT_EXTENSIONS, generateObject, syntheticLabels } = await import('../../formats');
   const format = checkFormat(options.format, FORMAT_EXTENSIONS);
   checkRecords(options.records, format, options.size);
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
   const template = options.template ?? `object_{}_of_{}.${FORMAT_EXTENSIONS[format]}`;
   checkTemplate(template, options.objects);
   const keys = keyNames(template, options.objects);
+  if (options.classes !== undefined && format === 'raw') {
+    throw new CliUsageError('--classes labels the records of -o npz, tfrecord or hdf5; raw objects hold no label');
+  }
   const { signal, reporter } = ctx;
   if (options.createBucket) await createBucket(bucketUriOf(base), { signal });
 
@@ -44,13 +54,30 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
     keys,
     options.jobs,
     signal,
-    async (key) => {
+    async ({ key, index }) => {
       const uri = `${base}${key}`;
+      // Each object its own seed: one seed for all would make every object the same bytes.
+      const seeded = { ...generation, ...(options.seed !== undefined && { seed: objectSeed(options.seed, index) }) };
       let written: number;
       if (format === 'raw' && options.size > STREAM_ABOVE) {
-        written = await streamRaw(uri, options.size, generation, signal, (bytes) => task.add(0, bytes));
+        written = await streamRaw(uri, options.size, seeded, signal, (bytes) => task.add(0, bytes));
       } else {
-        const object = await generateObject(format, options.size, { ...generation, records: options.records, signal });
+        const records = format === 'tfrecord' ? (options.records ?? 1) : 1;
+        const label =
+          format === 'raw'
+            ? undefined
+            : syntheticLabels({
+                classes: options.classes ?? DEFAULT_CLASSES,
+                seed: options.seed ?? 0,
+                object: index,
+                records,
+              });
+        const object = await generateObject(format, options.size, {
+          ...seeded,
+          records: options.records,
+          ...(label !== undefined && { label }),
+          signal,
+        });
         await put(uri, object.data, { signal });
         for (const sidecar of object.sidecars) await put(`${uri}${sidecar.suffix}`, sidecar.data, { signal });
         written = object.data.byteLength;
@@ -59,7 +86,7 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
       task.add(1, 0);
       reporter.objectDone('put', uri, written);
     },
-    (key, error) => reporter.failure(`${base}${key}`, error, 'put'),
+    ({ key }, error) => reporter.failure(`${base}${key}`, error, 'put'),
   );
   task.finish();
 }
@@ -67,7 +94,7 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
 async function streamRaw(
   uri: string,
   size: number,
-  generation: { dedup: number; compress: number },
+  generation: { dedup: number; compress: number; seed?: bigint },
   signal: AbortSignal,
   onBytes: (bytes: number) => void,
 ): Promise<number> {
@@ -114,10 +141,21 @@ function checkTemplate(template: string, count: number): void {
   }
 }
 
-/** Object names from the template (s3dlio's `object_{}_of_{}.dat`); lazy, for a million names. */
-function* keyNames(template: string, count: number): Generator<string> {
+/**
+ * Object names from the template (s3dlio's `object_{}_of_{}.dat`); lazy, for a million names. The
+ * index is zero-padded to the width of the count (`object_0042_of_1000`), so that names sort in
+ * numeric order, as listings return them.
+ */
+function* keyNames(template: string, count: number): Generator<{ key: string; index: number }> {
+  const width = String(count).length;
   for (let index = 0; index < count; index++) {
     let hole = 0;
-    yield template.replace(/\{\}/g, () => String(hole++ === 0 ? index : count));
+    const key = template.replace(/\{\}/g, () => (hole++ === 0 ? String(index).padStart(width, '0') : String(count)));
+    yield { key, index };
   }
+}
+
+/** The payload seed of object `index`: distinct per object, the same for the same --seed. */
+function objectSeed(seed: number, index: number): bigint {
+  return BigInt.asUintN(64, BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(index));
 }

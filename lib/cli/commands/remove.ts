@@ -11,7 +11,7 @@ export async function removeCommand(
 ): Promise<void> {
   ctx.useUris(uri);
   const { signal, reporter } = ctx;
-  const task = reporter.startTask('rm');
+  const task = reporter.startTask('rm', { movesBytes: false });
   if (options.recursive !== true) {
     try {
       await deleteObject(uri, { signal });
@@ -40,9 +40,21 @@ export async function removeCommand(
   task.finish(uri);
 }
 
-/** An ERR_PROTECTED_PATH refusal names the CLI's override instead of the library option. */
+/**
+ * A library error that names a JS option, rephrased with the CLI flag that does the same:
+ * ERR_PROTECTED_PATH names --allow-protected-paths, ERR_BUCKET_NOT_EMPTY names --force.
+ */
 export function withCliOverride(error: unknown): unknown {
-  if (!(error instanceof S3dlioError) || error.code !== 'ERR_PROTECTED_PATH') return error;
-  const message = error.message.replace('pass { allowProtectedPaths: true }', 'pass --allow-protected-paths');
+  if (!(error instanceof S3dlioError)) return error;
+  let message: string;
+  if (error.code === 'ERR_PROTECTED_PATH') {
+    message = error.message.replace('pass { allowProtectedPaths: true }', 'pass --allow-protected-paths');
+  } else if (error.code === 'ERR_BUCKET_NOT_EMPTY') {
+    // Each backend words it its own way (some quote the service); the CLI's hint is one.
+    const stripped = error.message.replace(/\s*\(pass \{ force: true \}[^)]*\)/, '');
+    message = `${stripped}; pass --force (-f) to delete its objects first`;
+  } else {
+    return error;
+  }
   return new S3dlioError(error.code, message, { uri: error.uri, operation: error.operation, cause: error });
 }
