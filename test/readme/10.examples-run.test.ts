@@ -21,7 +21,7 @@ interface Example {
 }
 
 /** The README's js/ts blocks, with the marker line above each (empty when there is none). */
-export function readmeExamples(readme: string): Example[] {
+function readmeExamples(readme: string): Example[] {
   const lines = readme.split('\n');
   const examples: Example[] = [];
   for (let i = 0; i < lines.length; i++) {
