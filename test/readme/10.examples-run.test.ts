@@ -2,7 +2,8 @@
  * Every js/ts code block of the README is marked: `<!-- example: run -->` blocks are run as written,
  * each as an ES module (`.mjs`; TypeScript has its types stripped first) in a temporary directory
  * where `s3dlio` is this checkout, and must exit 0 leaving nothing behind; `<!-- example: needs
- * … -->` blocks (cloud services) must at least parse as ES modules.
+ * … -->` blocks (cloud services) must at least parse as ES modules. Every block, run or not, also
+ * type-checks against the library's own types (a renamed function or option fails here).
  */
 import { spawnSync } from 'child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'fs';
@@ -102,3 +103,40 @@ test.each(fragments.map((example) => [example.line, example.marker, example] as 
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
   },
 );
+
+test('every example type-checks against the library (names, options, results)', () => {
+  const dir = path.join(tmp.path, 'typecheck');
+  mkdirSync(dir);
+  const files = examples.map((example) => {
+    const file = path.join(dir, `line-${example.line}.ts`);
+    // `export {}`: each block is a module of its own (top-level await, its own names).
+    writeFileSync(file, `${example.code}\nexport {};\n`);
+    return file;
+  });
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ES2022,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    // The JavaScript examples leave callback parameters untyped; everything else is checked.
+    strict: true,
+    noImplicitAny: false,
+    skipLibCheck: true,
+    types: ['node'],
+    typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')],
+    baseUrl: REPO_ROOT,
+    paths: {
+      s3dlio: [path.join(REPO_ROOT, 'lib', 'index.ts')],
+      '@tensorflow/tfjs': [path.join(REPO_ROOT, 'node_modules', '@tensorflow', 'tfjs')],
+    },
+    noEmit: true,
+  });
+  const problems = ts
+    .getPreEmitDiagnostics(program)
+    .filter((diagnostic) => diagnostic.file && files.includes(diagnostic.file.fileName))
+    .map((diagnostic) => {
+      const { line } = (diagnostic.file as ts.SourceFile).getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+      const block = path.basename((diagnostic.file as ts.SourceFile).fileName, '.ts');
+      return `README ${block}, its line ${line + 1}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`;
+    });
+  expect(problems).toEqual([]);
+});
