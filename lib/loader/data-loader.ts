@@ -161,16 +161,24 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
     this.signal = optionalSignal(opts.signal);
   }
 
-  /** Items this rank reads per epoch. */
+  /**
+   * Items this rank hands out per epoch: its shard, less the last partial batch with `dropLast`
+   * (those items are never read).
+   */
   get itemsPerEpoch(): number {
-    const { length } = this.dataset;
-    return Math.floor(length / this.worldSize) + (this.rank < length % this.worldSize ? 1 : 0);
+    const shard = this.shardLength;
+    return this.dropLast ? shard - (shard % this.batchSize) : shard;
   }
 
   /** Batches per epoch for this rank. */
   get length(): number {
-    const items = this.itemsPerEpoch;
-    return this.dropLast ? Math.floor(items / this.batchSize) : Math.ceil(items / this.batchSize);
+    return Math.ceil(this.itemsPerEpoch / this.batchSize);
+  }
+
+  /** Items in this rank's shard of the dataset (positions rank, rank + worldSize, …). */
+  private get shardLength(): number {
+    const { length } = this.dataset;
+    return Math.floor(length / this.worldSize) + (this.rank < length % this.worldSize ? 1 : 0);
   }
 
   /** The epoch the next iteration runs (then counts up by one per iteration). */
@@ -179,8 +187,17 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
     this.nextEpoch = epoch;
   }
 
-  /** Dataset indices this rank reads in `epoch`, in order (what the iteration fetches). */
+  /**
+   * Dataset indices this rank reads in `epoch`, in order (what the iteration fetches): its shard,
+   * less what `dropLast` drops. With `onError: 'skip'` and `dropLast`, each skipped item is
+   * replaced by the next item of the shard, so a failure does not shorten the epoch by a batch.
+   */
   indicesFor(epoch: number): number[] {
+    return this.shardFor(epoch).slice(0, this.itemsPerEpoch);
+  }
+
+  /** This rank's whole shard in `epoch`, in order. */
+  private shardFor(epoch: number): number[] {
     return shardOf(epochOrder(this.dataset.length, this.shuffle, this.seed, epoch), this.rank, this.worldSize);
   }
 
@@ -202,33 +219,36 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
     );
   }
 
-  /** One epoch of batches. Breaking out of the loop stops the fetches and waits for them. */
+  /**
+   * One epoch of batches. Its fetches start at the first `next()`; breaking out of the loop stops
+   * them and waits for them.
+   */
   [Symbol.asyncIterator](): AsyncIterator<T[]> {
     const epoch = this.nextEpoch++;
-    this.current = new EpochRun(this, epoch, this.indicesFor(epoch), this.fetchOptions, this.signal);
+    this.current = new EpochRun(this, epoch, this.shardFor(epoch), this.itemsPerEpoch, this.fetchOptions, this.signal);
     return this.current;
   }
 
-  /** An object-mode Readable of batches (one epoch); destroying it stops the loader. */
+  /**
+   * An object-mode Readable of batches (one epoch, from the first read on); destroying it stops
+   * the loader.
+   */
   toReadable(): Readable {
-    return Readable.from(this, { objectMode: true, highWaterMark: 1 });
+    return Readable.from(this.lazyEpoch(), { objectMode: true, highWaterMark: 1 });
   }
 
-  /** A web ReadableStream of batches (one epoch); cancelling it stops the loader. */
+  /** A web ReadableStream of batches (one epoch, from the first read on); cancelling it stops the loader. */
   toWebStream(): ReadableStream<T[]> {
-    let iterator: AsyncIterator<T[]> | undefined;
+    const batches = this.lazyEpoch();
     return new ReadableStream<T[]>(
       {
-        start: () => {
-          iterator = this[Symbol.asyncIterator]();
-        },
         pull: async (controller) => {
-          const next = await (iterator as AsyncIterator<T[]>).next();
+          const next = await batches.next();
           if (next.done) controller.close();
           else controller.enqueue(next.value);
         },
         cancel: async () => {
-          await iterator?.return?.();
+          await batches.return();
         },
       },
       { highWaterMark: 0 },
@@ -239,23 +259,54 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
    * For TensorFlow.js: `tf.data.generator(loader.toTfGenerator((batch) => ({ xs, ys })))`. Each
    * time tf.js starts an iteration it gets a new epoch; `toTensors` turns a batch into the
    * tensors (or any TensorContainer) the dataset yields.
+   *
+   * An iterator's epoch begins at its first `next()`: `model.fitDataset` asks for one more iterator
+   * after its last epoch and never reads it, which then costs no read, no epoch number and leaves
+   * `stats` on the last epoch trained.
    */
   toTfGenerator<U>(toTensors: (batch: T[]) => U): () => AsyncIterator<U> {
     if (typeof toTensors !== 'function') throw invalidType('toTensors', 'a function', toTensors);
     return () => {
-      const batches = this[Symbol.asyncIterator]();
+      const batches = this.lazyEpoch();
       return {
         next: async () => {
           const next = await batches.next();
           return next.done ? { done: true, value: undefined } : { done: false, value: toTensors(next.value) };
         },
-        return: async () => {
-          await batches.return?.();
-          return { done: true, value: undefined };
-        },
+        return: () => batches.return(),
       };
     };
   }
+
+  /**
+   * An epoch that begins (takes its epoch number, becomes `stats`) at the first `next()`: the
+   * adapters' consumers may create an iterator and never read it.
+   */
+  private lazyEpoch(): LazyEpoch<T> {
+    let batches: AsyncIterator<T[]> | undefined;
+    let ended = false;
+    const lazy: LazyEpoch<T> = {
+      next: async (): Promise<IteratorResult<T[]>> => {
+        if (ended) return { done: true, value: undefined };
+        batches ??= this[Symbol.asyncIterator]();
+        return batches.next();
+      },
+      return: async (): Promise<IteratorReturnResult<undefined>> => {
+        ended = true;
+        await batches?.return?.();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => lazy,
+    };
+    return lazy;
+  }
+}
+
+/** One epoch as an iterator that creates it at the first `next()`. */
+interface LazyEpoch<T> {
+  next(): Promise<IteratorResult<T[]>>;
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): LazyEpoch<T>;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: S3dlioError; index: number };
@@ -265,8 +316,14 @@ class EpochRun<T> implements AsyncIterator<T[]> {
   private readonly controller = new AbortController();
   /** What every fetch of this epoch is given (one object, not one per item). */
   private readonly fetch: FetchOptions;
-  private readonly started = performance.now();
+  /** When the first next() started the fetches (none start before: an iterator nobody reads costs nothing). */
+  private started = 0;
   private readonly window: number;
+  /**
+   * Positions of `indices` this epoch reads: the items it hands out; with `dropLast`, one more for
+   * each skipped item, while the shard has more (the dropped tail is never fetched otherwise).
+   */
+  private limit: number;
   private nextPosition = 0;
   private inFlight = 0;
   private completed = 0;
@@ -291,22 +348,29 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     private readonly loader: DataLoader<T>,
     private readonly epoch: number,
     private readonly indices: number[],
+    itemsToHandOut: number,
     fetchOptions: Omit<FetchOptions, 'signal'>,
     private readonly userSignal: AbortSignal | undefined,
   ) {
     this.window = (loader.prefetch + 1) * loader.batchSize;
+    this.limit = itemsToHandOut;
     this.fetch = { ...fetchOptions, signal: this.controller.signal };
     // Every fetch in flight listens to this signal: `concurrency` listeners are expected.
     setMaxListeners(0, this.controller.signal);
     this.onUserAbort = () => this.stop(abortError('DataLoader', '', userSignal?.reason));
-    if (userSignal?.aborted) this.onUserAbort();
-    else userSignal?.addEventListener('abort', this.onUserAbort, { once: true });
-    this.finished = indices.length === 0;
+    this.finished = itemsToHandOut === 0;
+  }
+
+  /** The first next(): listen to the user's signal and start the fetches. */
+  private start(): void {
+    this.started = performance.now();
+    if (this.userSignal?.aborted) this.onUserAbort();
+    else this.userSignal?.addEventListener('abort', this.onUserAbort, { once: true });
     this.pump();
   }
 
   stats(): LoaderStats {
-    const seconds = (performance.now() - this.started) / 1000;
+    const seconds = this.started === 0 ? 0 : (performance.now() - this.started) / 1000;
     return {
       epoch: this.epoch,
       ...this.counters,
@@ -318,6 +382,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
   }
 
   async next(): Promise<IteratorResult<T[]>> {
+    if (this.started === 0) this.start();
     for (;;) {
       if (this.failure) {
         await this.settle();
@@ -381,7 +446,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     while (
       !this.failure &&
       !this.closed &&
-      this.nextPosition < this.indices.length &&
+      this.nextPosition < this.limit &&
       this.inFlight < this.loader.concurrency &&
       this.outstanding < this.window
     ) {
@@ -431,6 +496,8 @@ class EpochRun<T> implements AsyncIterator<T[]> {
       }
       this.counters.skipped++;
       this.outstanding--;
+      // dropLast: the next item of the shard takes the skipped one's place in the epoch.
+      if (this.loader.dropLast) this.limit = Math.min(this.limit + 1, this.indices.length);
     }
     // A skipped item is named where the epoch reaches it: in epoch order when ordered (the same
     // list whatever order the fetches end in), in completion order otherwise.
@@ -446,7 +513,7 @@ class EpochRun<T> implements AsyncIterator<T[]> {
     } else {
       this.recordSkipped(result);
     }
-    if (this.completed === this.indices.length) {
+    if (this.completed === this.limit) {
       if (this.forming.length > 0) {
         if (this.loader.dropLast) this.outstanding -= this.forming.length;
         else this.ready.push(this.forming);

@@ -5,6 +5,8 @@
  * size, a multipart upload's parts go through a writer and its completion closes it. It reports how
  * closely the schedule was kept: each operation's lag behind its due time.
  */
+import { setMaxListeners } from 'events';
+
 import { S3dlioError, codeForErrno } from '../errors';
 import { generateData } from '../datagen';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
@@ -234,6 +236,8 @@ class Replay {
   ) {
     if (onProgress) this.progressTimer = setInterval(() => this.progress(), 500).unref();
     signal?.addEventListener('abort', () => this.controller.abort(signal.reason), { once: true });
+    // Every operation in flight listens to this signal: up to `concurrency` listeners are expected.
+    setMaxListeners(0, this.controller.signal);
   }
 
   skip(reason: string): void {
@@ -269,8 +273,11 @@ class Replay {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const signal = this.controller.signal;
+      const onAbort = (): void => (clearTimeout(timer), resolve());
+      // The listener goes when the timer fires: one per pause would pile up over a long log.
+      const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

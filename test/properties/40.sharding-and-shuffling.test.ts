@@ -1,8 +1,9 @@
 /**
  * Sharding and shuffling: for any dataset size (0–500), world size (1–8), batch size, dropLast,
  * seed and epoch, the ranks together read every item exactly once per epoch (less the documented
- * drop of each rank's last partial batch with dropLast), never the same item twice, in an order
- * that only (seed, epoch) decides; and with 8 or more items, the epochs do not all repeat one order.
+ * drop of each rank's last partial batch with dropLast, whose items are never read), never the
+ * same item twice, in an order that only (seed, epoch) decides; and with 8 or more items, the
+ * epochs do not all repeat one order.
  */
 import * as fc from 'fast-check';
 
@@ -63,8 +64,13 @@ describe('epochOrder and shardOf', () => {
   });
 });
 
-/** Item i is the number i, after `ticks(i)` turns of the event loop (so fetches complete out of order). */
+/**
+ * Item i is the number i, after `ticks(i)` turns of the event loop (so fetches complete out of
+ * order); `reads` counts the get() calls.
+ */
 class NumberDataset extends Dataset<number> {
+  reads = 0;
+
   constructor(
     readonly length: number,
     private readonly ticks: (index: number) => number,
@@ -77,6 +83,7 @@ class NumberDataset extends Dataset<number> {
   }
 
   async get(index: number): Promise<number> {
+    this.reads++;
     if (index < 0 || index >= this.length || !Number.isInteger(index)) throw new Error(`no item ${index}`);
     for (let tick = this.ticks(index); tick > 0; tick--) await new Promise((resolve) => setImmediate(resolve));
     return index;
@@ -104,22 +111,26 @@ describe('DataLoader over all ranks', () => {
     tickSeed: fc.nat(),
   });
 
-  test('every item once per epoch over the ranks (less each rank’s last partial batch with dropLast), ranks disjoint, same seed and epoch the same batches', async () => {
+  test('every item once per epoch over the ranks (less each rank’s last partial batch with dropLast, never read), ranks disjoint, same seed and epoch the same batches', async () => {
     await fc.assert(
       fc.asyncProperty(settings, async ({ length, worldSize: world, epoch: e, tickSeed, ...options }) => {
         const ticks = (index: number): number => ((index * 2654435761 + tickSeed) >>> 0) % 4;
-        const loaderFor = (rank: number): DataLoader<number> => {
-          const loader = new DataLoader(new NumberDataset(length, ticks), { ...options, rank, worldSize: world });
+        const loaderFor = (rank: number, dataset = new NumberDataset(length, ticks)): DataLoader<number> => {
+          const loader = new DataLoader(dataset, { ...options, rank, worldSize: world });
           loader.setEpoch(e);
           return loader;
         };
         const seen = new Set<number>();
         let expectedTotal = 0;
         for (let rank = 0; rank < world; rank++) {
-          const loader = loaderFor(rank);
-          const shard = loader.indicesFor(e);
+          const dataset = new NumberDataset(length, ticks);
+          const loader = loaderFor(rank, dataset);
+          const shard = shardOf(epochOrder(length, options.shuffle, options.seed, e), rank, world);
           const batches = await epochOf(loader);
           const kept = options.dropLast ? shard.length - (shard.length % options.batchSize) : shard.length;
+          expect(loader.itemsPerEpoch).toBe(kept);
+          expect(loader.indicesFor(e)).toEqual(shard.slice(0, kept));
+          expect(dataset.reads).toBe(kept); // the dropped items are not read
           expectedTotal += kept;
           // Full batches, then (without dropLast) one smaller one; as many as `length` says.
           expect(batches).toHaveLength(loader.length);
@@ -146,7 +157,11 @@ describe('DataLoader over all ranks', () => {
         if (!options.dropLast) expect(sorted(seen)).toEqual(range(length));
         // The ranks' shards together are the epoch's order.
         const order = epochOrder(length, options.shuffle, options.seed, e);
-        expect(sorted(range(world).flatMap((rank) => loaderFor(rank).indicesFor(e)))).toEqual(sorted(order));
+        const shards = range(world).map((rank) => shardOf(order, rank, world));
+        expect(sorted(shards.flat())).toEqual(sorted(order));
+        shards.forEach((shard, rank) =>
+          expect(shard.slice(0, loaderFor(rank).itemsPerEpoch)).toEqual(loaderFor(rank).indicesFor(e)),
+        );
       }),
       propertyRuns(40),
     );
