@@ -341,7 +341,7 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
       warnOnce(
         'S3DLIO_TFRECORD_NO_INDEX',
         `${without.length} TFRecord file(s) have no .idx index (e.g. ${without[0]}): each is read once ` +
-          'to index it. Write indexes (s3dlio put -o tfrecord does), or set requireIndex to forbid this.',
+          'to index it. Write indexes (s3dlio put --format tfrecord does), or set requireIndex to forbid this.',
       );
       for (const uri of without) {
         const bytes = await io.get(uri, { signal: options.signal });
