@@ -12,7 +12,7 @@ import { cloudTargets } from '../cloud/targets';
 import { REPO_ROOT } from '../helpers/child';
 import { expectSameBytes, tempFilesIn, testBytes, treeOf } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
-import { type CliResult, type CloudCli, cloudClis, jsonLines, runCli, runCliOk } from './cli';
+import { type CliResult, type CloudCli, cloudClis, completion, jsonLines, runCli, runCliOk, spawnCli } from './cli';
 
 const tmp = useTempDir('s3dlio-cli-copy-');
 
@@ -135,6 +135,20 @@ describe('cp: local paths and URIs on either side', () => {
       /is inside .*: the copies would be copied again/,
     );
     expect(treeOf(src)).toEqual(FILE_TREE);
+  });
+});
+
+describe('get -o: a file for one object, a directory for many', () => {
+  test('-o FILE writes that file (parents made); with -r, -o names a directory; -o - is stdout', async () => {
+    const src = sourceTree();
+    const file = path.join(place('out'), 'a', 'copy.bin');
+    await runCliOk(['get', `file://${src}/a.bin`, '-o', file]);
+    expectSameBytes(readFileSync(file), FILES['a.bin']);
+    const dir = place('many');
+    await runCliOk(['get', '-r', `file://${src}/sub dir/`, '-o', dir]);
+    expect(treeOf(dir)).toEqual(['deep/', 'deep/x.txt', 'ünï cödé.bin']);
+    const stdout = await runCliOk(['get', `file://${src}/notes.txt`, '-o', '-']);
+    expect(stdout.stdout).toBe('hello');
   });
 });
 
@@ -266,6 +280,32 @@ describe('mv: the source is deleted only once the copy succeeded', () => {
     expectUsage(await runCli(['mv', path.join(src, 'a.bin'), `file://${src}/`]), /the same object: nothing to move/);
     expectUsage(await runCli(['mv', '-r', src, `file://${src}/`]), /the same place: nothing to move/);
     expectSameTree(src);
+  });
+});
+
+describe('Ctrl-C during mv -r: exit 130, no partial file, no source deleted', () => {
+  test('SIGINT while objects stream to direct://', async () => {
+    const src = place('big');
+    await runCliOk(['put', `file://${src}/`, '-n', '40', '-s', '4MiB']);
+    const dst = place('dst');
+    const child = spawnCli(['-v', 'mv', '-r', '-j', '2', src, `direct://${dst}/`]);
+    const done = completion(child);
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        if (/^mv .* B$/m.test(seen)) resolve();
+      });
+      child.on('close', () => reject(new Error(`exited before the first object:\n${seen}`)));
+    });
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(treeOf(src)).toHaveLength(40); // every source is still there
+    const copied = treeOf(dst);
+    expect(copied.length).toBeLessThan(40);
+    for (const name of copied) expect([name, statSync(path.join(dst, name)).size]).toEqual([name, 4 * 1024 * 1024]);
+    expect(tempFilesIn(dst)).toEqual([]);
   });
 });
 
