@@ -35,7 +35,9 @@ export function locationOf(argument: string): Location {
     } catch (error) {
       throw new CliUsageError((error as Error).message);
     }
-    return { uri: argument, shown: argument, ...(isLocalScheme(parsed.scheme) && { path: parsed.path }) };
+    if (!isLocalScheme(parsed.scheme)) return { uri: argument, shown: argument };
+    // One spelling of a local path (`//` is `/`), the one its listing returns.
+    return { uri: `${parsed.scheme}://${parsed.path}`, shown: argument, path: parsed.path };
   }
   const absolute = path.resolve(argument);
   const directoryForm = argument.endsWith('/') || argument.endsWith(`${path.sep}.`) || argument === '.';

@@ -81,9 +81,11 @@ function dryRunBucket(ctx: CliContext, verb: string, uri: string): void {
 const SYNC_HELP = `
 What sync copies: every source object (below SRC, keyed by its path relative to it) that the
 destination lacks or holds in another version. An object is unchanged, and skipped, when:
-  default        it has the same size and its modification time is the source's or later
-                 (the copy is newer than what it copied, as aws s3 sync decides); one stat
-                 (HEAD) of each side per object the destination already has
+  default        it has the same size and its modification time is the source's or later,
+                 to the second (a copy is newer than what it copied); one stat (HEAD) of
+                 each side per object the destination already has. Unlike aws s3 sync, a
+                 download does not take the object's time: a local file changed after it
+                 keeps its change
   --size-only    it has the same size
   --checksum     it has the same size and the same content: equal MD5 etags (both S3-style,
                  single-part) are taken as equal without reading; otherwise both objects are
@@ -207,10 +209,20 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
       ),
     );
 
-  const transferArguments = (command: Command): Command =>
+  const transferArguments = (command: Command, trees = false): Command =>
     withFilters(withDryRun(command))
-      .argument('<src>', 'source: a URI of any scheme, or a local path (a file, or with -r a directory)')
-      .argument('<dst>', 'destination: a URI or a local path; ending in / (or an existing directory): into it')
+      .argument(
+        '<src>',
+        trees
+          ? 'source prefix or directory: a URI of any scheme, or a local path'
+          : 'source: a URI of any scheme, or a local path (a file, or with -r a directory)',
+      )
+      .argument(
+        '<dst>',
+        trees
+          ? 'destination prefix or directory: a URI or a local path'
+          : 'destination: a URI or a local path; ending in / (or an existing directory): into it',
+      )
       .option('-j, --jobs <n>', 'objects in flight', jobs, 8);
   const transferAction =
     (command: typeof copyCommand) =>
@@ -232,12 +244,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .addHelpText('after', FILTER_HELP)
     .action(transferAction(moveCommand));
 
-  transferArguments(program.command('sync'))
+  transferArguments(program.command('sync'), true)
     .description('copy what is new or changed below a prefix (directory) to another (any schemes, local paths)')
     .option('--delete', 'delete destination objects with no source counterpart (those the filters keep)')
     .option('--checksum', 'compare contents instead of size and time (reads both sides; see below)')
     .option('--size-only', 'compare sizes only')
-    .addHelpText('after', `${SYNC_HELP}${FILTER_HELP}`)
+    .addHelpText('after', `${SYNC_HELP}\n${FILTER_HELP}`)
     .action(transferAction(syncCommand));
 
   withFilters(withDryRun(program.command('rm')))

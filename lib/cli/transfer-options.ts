@@ -41,4 +41,6 @@ Filters (--exclude/--include, repeatable, as aws s3): every object is included u
 matches it; filters apply in the order given and the last one that matches decides. A pattern
 matches the whole path relative to the source prefix or directory (for one object: its name):
 * any characters, / and leading dots included (** is the same), ? one character, [abc] [a-z]
-one of a set, [!abc] one not in it; case-sensitive. Example: --exclude '*' --include '*.npz'.`;
+one of a set, [!abc] one not in it; case-sensitive (Python's fnmatch, as aws s3). Example:
+--exclude '*' --include '*.npz'. Unlike aws s3, rm -r and download match the path relative to
+the prefix as given (as -p does), and upload the path relative to each pattern's directory.`;

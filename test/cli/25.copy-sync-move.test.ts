@@ -112,6 +112,7 @@ describe('cp: local paths and URIs on either side', () => {
     expectUsage(await runCli(['cp', `file://${src}/`, dst]), /ends with \/\): add -r \(--recursive\)/);
     expectUsage(await runCli(['mv', src, dst]), /is a directory: add -r \(--recursive\) to move it/);
     expectUsage(await runCli(['cp', '-r', path.join(src, 'a.bin'), dst]), /is a file, not a directory: leave out -r/);
+    expectUsage(await runCli(['sync', path.join(src, 'a.bin'), dst]), /is a file: sync takes directories/);
     expect(() => statSync(dst)).toThrow();
   });
 
@@ -437,6 +438,14 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s:// round
     await run(['sync', `${bucketUri}mirror/`, down]);
     expectSameTree(down);
     expect((await run(['sync', '--checksum', src, `${bucketUri}mirror/`])).stderr).toMatch(/5 unchanged/);
+    if (scheme === 'gs') {
+      // gcs:// is another spelling of gs://: the paths below it are the same, nothing is deleted.
+      const spelled = `gcs://${bucketUri.slice('gs://'.length)}`;
+      await run(['sync', '--delete', `${spelled}mirror/`, `${spelled}spelled/`]);
+      expect((await run(['sync', '--delete', `${spelled}mirror/`, `${spelled}spelled/`])).stderr).toMatch(
+        /5 unchanged/,
+      );
+    }
     writeFileSync(path.join(src, 'notes.txt'), 'HELLO');
     const changed = await run(['-v', '--json', 'sync', '--checksum', '--delete', src, `${bucketUri}mirror/`]);
     expect(jsonLines(changed.stdout).filter((line) => line.type === 'object')).toEqual([

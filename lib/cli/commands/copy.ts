@@ -9,6 +9,7 @@ import { promises as fs } from 'fs';
 
 import { copy, deleteObject, getStream, list, listStream, rename, stat } from '../../api';
 import { crc32c } from '../../checksum';
+import { S3dlioError } from '../../errors';
 import { prefixLocation, recursiveCopyPlan, sameLocalFile } from '../../identity';
 import { keySegments } from '../../internal/local-root';
 import type { ObjectStat } from '../../object-store';
@@ -140,8 +141,14 @@ async function copySingle(
 /** How sync decides that a destination object already holds the source's content. */
 type Comparison = (source: ObjectStat, destination: ObjectStat, signal: AbortSignal) => Promise<boolean>;
 
+/**
+ * Times are compared to the second: HTTP dates (S3 and Azure HEADs) have no finer resolution, so a
+ * file uploaded in the second it was written would otherwise look newer than its copy.
+ */
 const bySizeAndTime: Comparison = async (source, destination) =>
-  source.size === destination.size && destination.lastModified.getTime() >= source.lastModified.getTime();
+  source.size === destination.size && seconds(destination.lastModified) >= seconds(source.lastModified);
+
+const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 const bySize: Comparison = async (source, destination) => source.size === destination.size;
 
@@ -164,6 +171,20 @@ async function crcOf(uri: string, signal: AbortSignal): Promise<number> {
   let crc = 0;
   for await (const chunk of getStream(uri, { signal })) crc = crc32c(chunk as Uint8Array, crc);
   return crc;
+}
+
+/**
+ * The path of a listed `uri` relative to the listed prefix. A listing in another spelling than the
+ * prefix's would give wrong paths (and `sync --delete` would then delete the wrong objects): it
+ * stops the command instead.
+ */
+function relativeTo(prefix: Location, uri: string): string {
+  if (!uri.startsWith(prefix.uri)) {
+    throw new S3dlioError('ERR_INVALID_URI', `listing ${prefix.uri} returned ${uri}, which is not spelled below it`, {
+      uri: prefix.uri,
+    });
+  }
+  return uri.slice(prefix.uri.length);
 }
 
 /** A destination that writes nothing (dry runs): local keys are still checked as a run would. */
@@ -200,13 +221,17 @@ async function copyTree(
     }
     if (!stats.isDirectory()) {
       throw new CliUsageError(
-        `${sourceArgument.shown} is a file, not a directory: leave out -r to ${verb === 'move' ? 'move' : 'copy'} one file`,
+        operation === 'sync'
+          ? `${sourceArgument.shown} is a file: sync takes directories (prefixes); cp copies one file`
+          : `${sourceArgument.shown} is a file, not a directory: leave out -r to ${operation === 'mv' ? 'move' : 'copy'} one file`,
       );
     }
   }
   try {
     await recursiveCopyPlan(source.uri, destination.uri);
-  } catch {
+  } catch (error) {
+    // The plan refuses a destination its source reaches with ERR_INVALID_ARG_VALUE; anything else is no usage error.
+    if ((error as { code?: unknown }).code !== 'ERR_INVALID_ARG_VALUE') throw error;
     throw new CliUsageError(`${destination.shown} is inside ${source.shown}: the copies would be copied again`);
   }
   if (operation === 'mv' && (await prefixLocation(source.uri)) === (await prefixLocation(destination.uri))) {
@@ -219,7 +244,7 @@ async function copyTree(
   const existing = new Map<string, string>();
   if (comparison) {
     for (const uri of await list(destination.uri, { recursive: true, signal })) {
-      if (!uri.endsWith('/')) existing.set(uri.slice(destination.uri.length), uri);
+      if (!uri.endsWith('/')) existing.set(relativeTo(destination, uri), uri);
     }
   }
   const seen = new Set<string>();
@@ -237,9 +262,7 @@ async function copyTree(
       options.jobs,
       signal,
       async (uri) => {
-        if (!uri.startsWith(source.uri))
-          throw new Error(`listing ${source.uri} returned ${uri}, which is not below it`);
-        const relative = uri.slice(source.uri.length);
+        const relative = relativeTo(source, uri);
         listed++;
         seen.add(relative);
         if (!filter.includes(relative)) return;
