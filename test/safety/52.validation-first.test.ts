@@ -330,7 +330,7 @@ test('the CLI still accepts the smallest meaningful numbers', async () => {
     '1',
     '-s',
     '3',
-    '-o',
+    '--format',
     'tfrecord',
     '--records',
     '3',
