@@ -7,7 +7,7 @@
 import { promises as fs, type Stats } from 'fs';
 import * as path from 'path';
 
-import { exists, listStream } from '../api';
+import { listStream, stat } from '../api';
 import { S3dlioError } from '../errors';
 import { isLocalScheme, parseUri } from '../uri';
 import { CliUsageError } from './usage-error';
@@ -97,9 +97,10 @@ export async function singleTarget(source: Location, destination: Location): Pro
 /**
  * Checks that `source` names one object, as a command without -r expects: a local directory or
  * a URI ending with `/` is a usage error with the -r hint; a missing object is an ERR_NOT_FOUND
- * naming it (exit 1), with the -r hint when objects exist below it as a prefix.
+ * naming it (exit 1), with the -r hint when objects exist below it as a prefix. Resolves to the
+ * object's size (the one stat a copy needs).
  */
-export async function checkSingleSource(source: Location, verb: string, signal: AbortSignal): Promise<void> {
+export async function checkSingleSource(source: Location, verb: string, signal: AbortSignal): Promise<number> {
   const hint = `add -r (--recursive) to ${verb} it`;
   if (source.uri.endsWith('/')) {
     throw new CliUsageError(`${source.shown} is a prefix (it ends with /): ${hint} with every object below it`);
@@ -108,9 +109,13 @@ export async function checkSingleSource(source: Location, verb: string, signal: 
     const stats = await localStats(source);
     if (stats?.isDirectory()) throw new CliUsageError(`${source.shown} is a directory: ${hint}`);
     if (stats === undefined) throw notFound(source, 'no such file');
-    return;
+    return stats.size;
   }
-  if (await exists(source.uri, { signal })) return;
+  try {
+    return (await stat(source.uri, { signal })).size;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_NOT_FOUND') throw error;
+  }
   const children = listStream(`${source.uri}/`, { recursive: true, signal })[Symbol.asyncIterator]();
   const first = await children.next();
   await children.return?.();

@@ -352,6 +352,7 @@ describe('--dryrun (--dry-run) prints what would be done and changes nothing', (
     const result = await runCli(['cp', '--dryrun', path.join(place('none'), 'x'), place('dst')]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
+    expectUsage(await runCli(['get', '--dryrun', 'file:///tmp/x']), /--dryrun applies to get -o/);
   });
 });
 

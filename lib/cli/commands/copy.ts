@@ -107,7 +107,7 @@ async function copySingle(
   const task = reporter.startTask(operation);
   const verb = verbOf(operation, source, destination);
   try {
-    await checkSingleSource(source, verb === 'move' ? 'move' : 'copy', signal);
+    const size = await checkSingleSource(source, verb === 'move' ? 'move' : 'copy', signal);
     const target = await singleTarget(source, destination);
     // As `aws s3 cp`, the filters of a single object apply to its name.
     const name = source.uri.slice(source.uri.lastIndexOf('/') + 1);
@@ -123,7 +123,6 @@ async function copySingle(
       reporter.flush();
       return void task.stop();
     }
-    const { size } = await stat(source.uri, { signal });
     if (operation === 'mv') await rename(source.uri, target.uri, { signal });
     else await copy(source.uri, target.uri, { signal });
     task.add(1, size);
