@@ -105,6 +105,7 @@ export async function checkSingleSource(source: Location, verb: string, signal: 
   if (source.uri.endsWith('/')) {
     throw new CliUsageError(`${source.shown} is a prefix (it ends with /): ${hint} with every object below it`);
   }
+  if (isBucketOnly(source.uri)) throw new CliUsageError(`${source.shown} is a bucket: ${hint} with every object in it`);
   if (source.path !== undefined) {
     const stats = await localStats(source);
     if (stats?.isDirectory()) throw new CliUsageError(`${source.shown} is a directory: ${hint}`);

@@ -394,6 +394,10 @@ describe('--include/--exclude on every command that picks objects', () => {
   test('filters with -p, or on rm without -r, are usage errors', async () => {
     expectUsage(await runCli(['rm', '-r', '-p', 'x', '--exclude', '*', 'file:///tmp/x/']), /give one or the other/);
     expectUsage(await runCli(['rm', '--exclude', '*', 'file:///tmp/x']), /need -r/);
+    expectUsage(
+      await runCli(['cp', '-r', '/tmp/a', '/tmp/b', '--include', '[z-a]']),
+      /--include \[z-a\]: not a valid pattern/,
+    );
   });
 });
 
@@ -422,6 +426,8 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s:// round
     expectSameBytes(readFileSync(path.join(one, 'ünï cödé.bin')), FILES['sub dir/ünï cödé.bin']);
     const prefix = await runCli([...cli.args, 'cp', `${bucketUri}tree`, one], { env: cli.env });
     expectUsage(prefix, /is a prefix, not an object: add -r/);
+    const bucketOnly = await runCli([...cli.args, 'cp', bucketUri.slice(0, -1), one], { env: cli.env });
+    expectUsage(bucketOnly, /is a bucket: add -r \(--recursive\) to copy it/);
     const missing = await runCli([...cli.args, 'cp', `${bucketUri}tree/nope`, one], { env: cli.env });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`${bucketUri}tree/nope`);
