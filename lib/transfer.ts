@@ -65,6 +65,8 @@ export interface UploadOptions extends TransferOptions {
    * target stays inside the directory are always followed.
    */
   followSymlinks?: boolean;
+  /** Only files whose path relative to their pattern's directory (their key below the prefix) matches. */
+  pattern?: RegExp | string;
 }
 
 /** Options of `download`. */
@@ -85,7 +87,12 @@ const TRANSFER_KEYS = {
   partSize: true,
 } as const;
 
-const UPLOAD_KEYS = optionKeys<UploadOptions>()({ ...TRANSFER_KEYS, createBucket: true, followSymlinks: true });
+const UPLOAD_KEYS = optionKeys<UploadOptions>()({
+  ...TRANSFER_KEYS,
+  createBucket: true,
+  followSymlinks: true,
+  pattern: true,
+});
 
 const DOWNLOAD_KEYS = optionKeys<DownloadOptions>()({ ...TRANSFER_KEYS, recursive: true, pattern: true });
 
@@ -201,30 +208,12 @@ export function upload(
     const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
     const store = storeFor(base);
     const { concurrency, continueOnError } = transferSettings(opts);
+    const followSymlinks = optionalBoolean(opts.followSymlinks, 'options.followSymlinks', false);
+    const matches = optionalMatcher(opts.pattern);
     if (optionalBoolean(opts.createBucket, 'options.createBucket', false))
       await store.createBucket(bucketUriOf(base), { signal: scope.signal });
 
-    const followSymlinks = optionalBoolean(opts.followSymlinks, 'options.followSymlinks', false);
-    const files = new Map<string, { file: string; refused?: S3dlioError }>(); // destination URI -> local file
-    for (const pattern of patterns) {
-      const root = path.resolve(patternBase(pattern));
-      const realRoot = await fs.realpath(root).catch(() => root);
-      for (const file of await glob(pattern, { absolute: true, onlyFiles: true, dot: true })) {
-        const relative = path.relative(root, file).split(path.sep).join('/');
-        const uri = `${base}${relative}`;
-        const previous = files.get(uri);
-        if (previous !== undefined && previous.file !== file) {
-          throw invalidValue(
-            'localPatterns',
-            `patterns that give each file its own key (${previous.file} and ${file} would both be written to ${uri})`,
-            patterns,
-          );
-        }
-        const refused = followSymlinks ? undefined : await leavesTree(file, realRoot, uri);
-        files.set(uri, { file, ...(refused && { refused }) });
-      }
-    }
-    const items = [...files].map(([uri, entry]) => ({ uri, ...entry }));
+    const items = await planUpload(patterns, base, { followSymlinks, matches });
     const sizes = await Promise.all(items.map(async (item) => (item.refused ? 0 : (await fs.stat(item.file)).size)));
     const progress = new Progress(
       items.length,
@@ -258,17 +247,64 @@ export function upload(
   });
 }
 
+/** One file of an upload: its destination URI, and the refusal when it may not be uploaded. */
+export interface UploadItem {
+  uri: string;
+  file: string;
+  refused?: S3dlioError;
+}
+
+/**
+ * The files `patterns` match and the URIs below `base` (ending with `/`) they go to, keyed by
+ * their path relative to each pattern's fixed leading directory (and kept when `matches` it).
+ * @internal also used by the CLI's `upload --dryrun`
+ */
+export async function planUpload(
+  patterns: readonly string[],
+  base: string,
+  options: { followSymlinks: boolean; matches?: (relative: string) => boolean },
+): Promise<UploadItem[]> {
+  const files = new Map<string, { file: string; refused?: S3dlioError }>(); // destination URI -> local file
+  for (const pattern of patterns) {
+    const root = path.resolve(patternBase(pattern));
+    const realRoot = await fs.realpath(root).catch(() => root);
+    for (const file of await glob(pattern, { absolute: true, onlyFiles: true, dot: true })) {
+      const relative = path.relative(root, file).split(path.sep).join('/');
+      if (options.matches && !options.matches(relative)) continue;
+      const uri = `${base}${relative}`;
+      const previous = files.get(uri);
+      if (previous !== undefined && previous.file !== file) {
+        throw invalidValue(
+          'localPatterns',
+          `patterns that give each file its own key (${previous.file} and ${file} would both be written to ${uri})`,
+          patterns,
+        );
+      }
+      const refused = options.followSymlinks ? undefined : await leavesTree(file, realRoot, uri);
+      files.set(uri, { file, ...(refused && { refused }) });
+    }
+  }
+  return [...files].map(([uri, entry]) => ({ uri, ...entry }));
+}
+
 /**
  * ERR_UNSAFE_PATH when `file` is reached through a symlink that leads out of `realRoot` (the
  * pattern's directory, resolved): uploading it would publish a file the user did not point at.
+ * @internal also used by the CLI's tree copies from a local directory (`operation`, `override`).
  */
-async function leavesTree(file: string, realRoot: string, uri: string): Promise<S3dlioError | undefined> {
+export async function leavesTree(
+  file: string,
+  realRoot: string,
+  uri: string,
+  operation = 'upload',
+  override = 'not uploaded (pass { followSymlinks: true } to upload it)',
+): Promise<S3dlioError | undefined> {
   const real = await fs.realpath(file);
   if (real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) return undefined;
   return new S3dlioError(
     'ERR_UNSAFE_PATH',
-    `upload ${file}: it is a symbolic link to ${real}, outside ${realRoot}; not uploaded (pass { followSymlinks: true } to upload it)`,
-    { uri, operation: 'upload' },
+    `${operation} ${file}: it is a symbolic link to ${real}, outside ${realRoot}; ${override}`,
+    { uri, operation },
   );
 }
 

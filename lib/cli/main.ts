@@ -19,7 +19,10 @@ import {
 } from './commands/inspect';
 import { putCommand } from './commands/put';
 import { removeCommand } from './commands/remove';
-import { copyCommand, downloadCommand, uploadCommand } from './commands/transfer';
+import { copyCommand, moveCommand, syncCommand } from './commands/copy';
+import { printDryRun } from './commands/dryrun';
+import { downloadCommand, uploadCommand } from './commands/transfer';
+import { locationOf } from './locations';
 import { Reporter, describe } from './reporter';
 import {
   parseCount,
@@ -31,6 +34,7 @@ import {
   parseSize,
 } from './units';
 import { CliUsageError } from './usage-error';
+import { FILTER_HELP, filtersOf, isDryRun, withDryRun, withFilters } from './transfer-options';
 import { ENDPOINT_STRATEGIES } from '../backends/cloud/endpoints/endpoint-set';
 import { localLogFile } from '../oplog/location';
 import { startOpLog, stopOpLog } from '../oplog/session';
@@ -66,6 +70,29 @@ const speedOf = (text: string): number => {
   }
   return value;
 };
+
+/** `create-bucket`/`delete-bucket --dryrun`: the URI is checked, the bucket left alone. */
+function dryRunBucket(ctx: CliContext, verb: string, uri: string): void {
+  ctx.useUris(uri);
+  printDryRun(ctx, verb, { uri, shown: uri });
+  ctx.reporter.flush();
+}
+
+/** How sync decides what to copy, for `s3dlio sync --help`. */
+const SYNC_HELP = `
+What sync copies: every source object (below SRC, keyed by its path relative to it) that the
+destination lacks or holds in another version. An object is unchanged, and skipped, when:
+  default        it has the same size and its modification time is the source's or later,
+                 to the second (a copy is newer than what it copied); one stat (HEAD) of
+                 each side per object the destination already has. Unlike aws s3 sync, a
+                 download does not take the object's time: a local file changed after it
+                 keeps its change
+  --size-only    it has the same size
+  --checksum     it has the same size and the same content: equal MD5 etags (both S3-style,
+                 single-part) are taken as equal without reading; otherwise both objects are
+                 read in full and their CRC32C compared (costs a read of both sides)
+--delete removes destination objects with no source counterpart, unless the filters exclude
+them; after any failed copy it deletes nothing. --dryrun prints what would be copied and deleted.`;
 
 /** Builds the command tree; `run` receives each command's action with its context. */
 function buildProgram(io: CliIo, run: (command: Command, action: Action) => Promise<void>): Command {
@@ -134,16 +161,20 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .argument('<uri>', 'object URI')
     .action((uri: string, _opts, command: Command) => run(command, (ctx) => statCommand(ctx, uri)));
 
-  program
-    .command('get')
+  withDryRun(program.command('get'))
     .description('read objects (discarding the bytes: a read benchmark), or save them with -o')
     .argument('<uri>', 'object URI, or a prefix (ending in / or with -r)')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
     .option('--offset <bytes>', 'first byte (one object; 4096, 4k, 1MiB)', (t) => parseSize(t, '--offset'))
     .option('--length <bytes>', 'bytes to read (one object)', (t) => parsePositiveSize(t, '--length'))
     .option('-r, --recursive', 'every object below the prefix')
-    .option('-o, --output <dir>', 'save into this directory (- writes one object to stdout)')
-    .action((uri: string, opts, command: Command) => run(command, (ctx) => getCommand(ctx, uri, opts)));
+    .option(
+      '-o, --output <path>',
+      'save: one object to this file (into it when it ends with / or is a directory); with -r or a prefix, into this directory; - writes one object to stdout',
+    )
+    .action((uri: string, opts, command: Command) =>
+      run(command, (ctx) => getCommand(ctx, uri, { ...opts, dryrun: isDryRun(opts) })),
+    );
 
   program
     .command('cat')
@@ -159,8 +190,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
       }),
     );
 
-  program
-    .command('put')
+  withDryRun(program.command('put'))
     .description('generate synthetic objects and write them below a prefix')
     .argument('<prefix>', 'destination prefix URI')
     .requiredOption('-n, --objects <count>', 'number of objects (1k = 1000)', (t) => parseCount(t, '--objects'))
@@ -171,7 +201,8 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
       '-t, --template <name>',
       "object names: first {} = index (zero-padded to the count's width), second = count (default 'object_{}_of_{}.<ext>')",
     )
-    .option('-o, --format <format>', 'raw, npz, tfrecord or hdf5', 'raw')
+    .option('--format <format>', 'raw, npz, tfrecord or hdf5', 'raw')
+    .addOption(new Option('-o, --output <value>').hideHelp())
     .option(
       '-d, --dedup <n>',
       'dedup ratio: about 1/n of the 4 KiB blocks are unique',
@@ -188,45 +219,84 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     )
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
     .option('-c, --create-bucket', 'create the bucket (directory) first')
-    .action((prefix: string, opts, command: Command) => run(command, (ctx) => putCommand(ctx, prefix, opts)));
+    .action((prefix: string, opts, command: Command) => {
+      // -o means an output path everywhere else; put's format was once -o: say where it went.
+      if (opts.output !== undefined) {
+        throw new CliUsageError(`put has no -o: the object format is --format (e.g. --format ${String(opts.output)})`);
+      }
+      return run(command, (ctx) => putCommand(ctx, prefix, { ...opts, dryrun: isDryRun(opts) }));
+    });
 
-  program
-    .command('upload')
+  withFilters(withDryRun(program.command('upload')))
     .description('upload local files (globs allowed; ** for any depth) below a prefix')
     .argument('<files...>', 'files or glob patterns, then the destination prefix URI last')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 8)
     .option('-c, --create-bucket', 'create the bucket (directory) first')
     .action((args: string[], opts, command: Command) => {
       if (args.length < 2) throw new CliUsageError('upload needs at least one file and a destination URI');
-      const destination = args[args.length - 1];
-      return run(command, (ctx) => uploadCommand(ctx, args.slice(0, -1), destination, opts));
+      const destination = locationOf(args[args.length - 1]).uri;
+      const settings = { ...opts, dryrun: isDryRun(opts), filters: filtersOf(opts) };
+      return run(command, (ctx) => uploadCommand(ctx, args.slice(0, -1), destination, settings));
     });
 
-  program
-    .command('download')
+  withFilters(withDryRun(program.command('download')))
     .description('download every object below a prefix into a directory')
     .argument('<uri>', 'source prefix URI')
     .argument('<dir>', 'local directory')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 8)
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('--no-recursive', 'only the direct children of the prefix')
+    .addHelpText('after', FILTER_HELP)
     .action((uri: string, dir: string, opts, command: Command) =>
-      run(command, (ctx) => downloadCommand(ctx, uri, dir, opts)),
+      run(command, (ctx) =>
+        downloadCommand(ctx, locationOf(uri).uri, dir, { ...opts, dryrun: isDryRun(opts), filters: filtersOf(opts) }),
+      ),
     );
 
-  program
-    .command('cp')
-    .description('copy an object, or with -r every object below a prefix (any schemes)')
-    .argument('<src>', 'source URI')
-    .argument('<dst>', 'destination URI')
-    .option('-r, --recursive', 'every object below the source prefix')
-    .option('-j, --jobs <n>', 'objects in flight', jobs, 8)
-    .action((src: string, dst: string, opts, command: Command) =>
-      run(command, (ctx) => copyCommand(ctx, src, dst, opts)),
-    );
+  const transferArguments = (command: Command, trees = false): Command =>
+    withFilters(withDryRun(command))
+      .argument(
+        '<src>',
+        trees
+          ? 'source prefix or directory: a URI of any scheme, or a local path'
+          : 'source: a URI of any scheme, or a local path (a file, or with -r a directory)',
+      )
+      .argument(
+        '<dst>',
+        trees
+          ? 'destination prefix or directory: a URI or a local path'
+          : 'destination: a URI or a local path; ending in / (or an existing directory): into it',
+      )
+      .option('-j, --jobs <n>', 'objects in flight', jobs, 8);
+  const transferAction =
+    (command: typeof copyCommand) =>
+    (src: string, dst: string, opts: Record<string, unknown>, self: Command): Promise<void> => {
+      const [from, to] = [locationOf(src), locationOf(dst)];
+      const settings = { ...opts, jobs: opts.jobs as number, dryrun: isDryRun(opts), filters: filtersOf(opts) };
+      return run(self, (ctx) => command(ctx, from, to, settings));
+    };
 
-  program
-    .command('rm')
+  transferArguments(program.command('cp'))
+    .description('copy an object, or with -r every object below a prefix or directory (any schemes, local paths)')
+    .option('-r, --recursive', 'every object below the source prefix (directory), keyed relative to it')
+    .addHelpText('after', FILTER_HELP)
+    .action(transferAction(copyCommand));
+
+  transferArguments(program.command('mv'))
+    .description('move: copy, then delete the source once the copy succeeded (with -r: once every copy did)')
+    .option('-r, --recursive', 'every object below the source prefix (directory), keyed relative to it')
+    .addHelpText('after', FILTER_HELP)
+    .action(transferAction(moveCommand));
+
+  transferArguments(program.command('sync'), true)
+    .description('copy what is new or changed below a prefix (directory) to another (any schemes, local paths)')
+    .option('--delete', 'delete destination objects with no source counterpart (those the filters keep)')
+    .option('--checksum', 'compare contents instead of size and time (reads both sides; see below)')
+    .option('--size-only', 'compare sizes only')
+    .addHelpText('after', `${SYNC_HELP}\n${FILTER_HELP}`)
+    .action(transferAction(syncCommand));
+
+  withFilters(withDryRun(program.command('rm')))
     .alias('delete')
     .description('delete an object, or with -r every object below a prefix')
     .argument('<uri>', 'object or prefix URI')
@@ -239,24 +309,32 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
       if (opts.allowProtectedPaths === true && opts.recursive !== true) {
         throw new CliUsageError('--allow-protected-paths needs -r');
       }
-      return run(command, (ctx) => removeCommand(ctx, uri, opts));
+      return run(command, (ctx) =>
+        removeCommand(ctx, uri, { ...opts, dryrun: isDryRun(opts), filters: filtersOf(opts) }),
+      );
     });
 
-  program
-    .command('create-bucket')
+  withDryRun(program.command('create-bucket'))
     .alias('mb')
     .description('create a bucket (container; a directory for file:// and direct://)')
     .argument('<uri>', 'bucket URI')
-    .action((uri: string, _opts, command: Command) => run(command, (ctx) => createBucketCommand(ctx, uri)));
+    .action((uri: string, opts, command: Command) =>
+      run(command, async (ctx) =>
+        isDryRun(opts) ? dryRunBucket(ctx, 'make_bucket', uri) : createBucketCommand(ctx, uri),
+      ),
+    );
 
-  program
-    .command('delete-bucket')
+  withDryRun(program.command('delete-bucket'))
     .alias('rb')
     .description('delete an empty bucket (--force: its objects first)')
     .argument('<uri>', 'bucket URI')
     .option('-f, --force', 'delete the objects first')
     .option('--allow-protected-paths', 'delete a protected local directory too (the root, a top-level directory, …)')
-    .action((uri: string, opts, command: Command) => run(command, (ctx) => deleteBucketCommand(ctx, uri, opts)));
+    .action((uri: string, opts, command: Command) =>
+      run(command, async (ctx) =>
+        isDryRun(opts) ? dryRunBucket(ctx, 'remove_bucket', uri) : deleteBucketCommand(ctx, uri, opts),
+      ),
+    );
 
   program
     .command('list-buckets')

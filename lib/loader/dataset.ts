@@ -108,7 +108,7 @@ export interface TfRecordDatasetOptions extends DatasetCommonOptions {
   /** Check each record's CRCs (default true). */
   verify?: boolean;
   /**
-   * Fail when a file has no `<file>.idx` index (DALI format, what `s3dlio put -o tfrecord`
+   * Fail when a file has no `<file>.idx` index (DALI format, what `s3dlio put --format tfrecord`
    * writes) instead of reading the whole file once to index it (default false; the fallback warns
    * once).
    */
@@ -400,7 +400,7 @@ class TfRecordDataset extends Dataset<TfRecordItem> {
       warnOnce(
         'S3DLIO_TFRECORD_NO_INDEX',
         `${without.length} TFRecord file(s) have no .idx index (e.g. ${without[0]}): each is read once ` +
-          'to index it. Write indexes (s3dlio put -o tfrecord does), or set requireIndex to forbid this.',
+          'to index it. Write indexes (s3dlio put --format tfrecord does), or set requireIndex to forbid this.',
       );
       for (const uri of without) {
         const bytes = await io.get(uri, { signal: options.signal });

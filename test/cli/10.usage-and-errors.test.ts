@@ -50,6 +50,8 @@ describe('the package bin', () => {
       'upload',
       'download',
       'cp',
+      'mv',
+      'sync',
       'rm|delete',
       'create-bucket',
       'delete-bucket',
@@ -114,8 +116,13 @@ describe('bad input: exit 2 with one helpful line', () => {
     ['a missing required option', ['put', 'file:///tmp/x/', '-n', '2'], /required option '-s, --size/],
     [
       'an unknown format',
-      ['put', 'file:///tmp/x/', '-n', '1', '-s', '1KiB', '-o', 'parquet'],
+      ['put', 'file:///tmp/x/', '-n', '1', '-s', '1KiB', '--format', 'parquet'],
       /unknown object format 'parquet'.*raw, npz, tfrecord, hdf5/,
+    ],
+    [
+      'put -o (the format is --format)',
+      ['put', 'file:///tmp/x/', '-n', '1', '-s', '1KiB', '-o', 'npz'],
+      /put has no -o: the object format is --format \(e\.g\. --format npz\)/,
     ],
     ['a dedup ratio below 1', ['put', 'file:///tmp/x/', '-n', '1', '-s', '1KiB', '-d', '0.5'], /invalid --dedup '0.5'/],
     ['zero jobs', ['get', '-j', '0', 'file:///tmp/x'], /invalid --jobs '0'/],

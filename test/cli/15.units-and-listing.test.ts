@@ -181,7 +181,7 @@ describe('ls -l, -h, --json; du', () => {
     [['du', '-j', 'x', '/'], /invalid --jobs 'x'/],
     [['--quiet', '-v', 'ls', '/'], /--quiet and --verbose exclude each other/],
     [['--profile', 'dev', 'ls', '/'], /--profile \(an AWS profile\) applies to s3:\/\/ URIs only/],
-    [['put', '/', '-n', '1', '-s', '1', '--classes', '3'], /--classes labels the records of -o npz/],
+    [['put', '/', '-n', '1', '-s', '1', '--classes', '3'], /--classes labels the records of --format npz/],
     [['put', '/', '-n', '1', '-s', '1', '-o', 'npz', '--classes', '0'], /invalid --classes '0'/],
     [['put', '/', '-n', '1', '-s', '1', '--seed', '-1'], /invalid --seed '-1'|unknown option '-1'/],
   ])('%j is a usage error', async (args, message) => {

@@ -84,11 +84,16 @@ describe.each(['file', 'direct'] as const)('%s://', (scheme) => {
     expect(result.stderr).toMatch(/get: 5 objects, 320\.0 KiB in [\d.]+ s \([\d.]+ MiB\/s, [\d.]+ objects\/s\)/);
   });
 
-  test('get -o saves one object into a directory', async () => {
+  test('get -o FILE saves one object to that file; -o DIR/ (or an existing directory) into it', async () => {
     const source = path.join(root(), 'gen', 'object_2_of_5.bin');
-    const out = path.join(tmp.path, `${scheme}-out`);
-    await runCliOk(['get', uri('gen/object_2_of_5.bin'), '-o', out]);
-    expectSameBytes(readFileSync(path.join(out, 'object_2_of_5.bin')), readFileSync(source));
+    const file = path.join(tmp.path, `${scheme}-out`, 'two.bin');
+    await runCliOk(['get', uri('gen/object_2_of_5.bin'), '-o', file]);
+    expectSameBytes(readFileSync(file), readFileSync(source));
+    const into = path.join(tmp.path, `${scheme}-into`);
+    await runCliOk(['get', uri('gen/object_2_of_5.bin'), '-o', `${into}/`]);
+    expectSameBytes(readFileSync(path.join(into, 'object_2_of_5.bin')), readFileSync(source));
+    await runCliOk(['get', uri('gen/object_3_of_5.bin'), '-o', into]); // exists: a directory
+    expect(treeOf(into)).toEqual(['object_2_of_5.bin', 'object_3_of_5.bin']);
   });
 
   test('cp -r copies a prefix to another; the copies are identical; cp of one object too', async () => {
@@ -219,9 +224,9 @@ describe('ls streams: 100,000 keys list in a heap far too small to hold them', (
   });
 });
 
-describeWith(['numpy', 'h5dump'], 'put -o: formats that other tools read', () => {
+describeWith(['numpy', 'h5dump'], 'put --format: formats that other tools read', () => {
   test('npz objects load in numpy with the payload size; hdf5 objects show their dataset in h5dump', async () => {
-    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '2', '-s', '10000', '-o', 'npz', '-x', '2']);
+    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '2', '-s', '10000', '--format', 'npz', '-x', '2']);
     const shapes = python<Array<[number[], string]>>(
       `print(json.dumps([[list(np.load(p)['data'].shape), str(np.load(p)['data'].dtype)] for p in ARGS]))`,
       path.join(tmp.path, 'fmt', 'object_0_of_2.npz'),
@@ -231,7 +236,7 @@ describeWith(['numpy', 'h5dump'], 'put -o: formats that other tools read', () =>
       [[10000], 'uint8'],
       [[10000], 'uint8'],
     ]);
-    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '1', '-s', '4KiB', '-o', 'hdf5']);
+    await runCliOk(['put', `file://${tmp.path}/fmt/`, '-n', '1', '-s', '4KiB', '--format', 'hdf5']);
     const header = hdf5Tool('h5dump', '-H', path.join(tmp.path, 'fmt', 'object_0_of_1.h5'));
     expect(header).toMatch(/DATASET "data"/);
     expect(header).toMatch(/DATASPACE\s+SIMPLE \{ \( 4096 \)/);

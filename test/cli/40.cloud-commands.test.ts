@@ -25,7 +25,7 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s://', (sc
     expect(lines(buckets.stdout)).toContain(bucketUri);
   });
 
-  test('put -o tfrecord writes objects and their .idx sidecars; ls -r lists them', async () => {
+  test('put --format tfrecord writes objects and their .idx sidecars; ls -r lists them', async () => {
     const put = await run([
       '--json',
       'put',
@@ -34,7 +34,7 @@ describe.each(cloudClis().map((cli) => [cli.scheme, cli] as const))('%s://', (sc
       '4',
       '-s',
       '100KiB',
-      '-o',
+      '--format',
       'tfrecord',
       '--records',
       '4',

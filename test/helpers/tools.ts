@@ -32,6 +32,7 @@ const TOOLS = {
     install: 'apt-get install -y hdf5-tools',
   },
   zstd: { probe: () => runs('zstd', ['--version']), install: 'apt-get install -y zstd' },
+  python3: { probe: () => runs('python3', ['--version']), install: 'apt-get install -y python3' },
   numpy: { probe: () => runs('python3', ['-c', 'import numpy']), install: 'pip install numpy' },
   aws: { probe: () => runs('aws', ['--version']), install: 'pip install awscli' },
   // The global setup starts moto when it can and says where; see test/global-setup.ts.

@@ -247,6 +247,6 @@ test('installs the s3dlio command (node_modules/.bin), which runs from the insta
   const version = (JSON.parse(run('npm', ['pkg', 'get', 'version'], root)) as string).trim();
   expect(run(bin, ['--version'], consumer).trim()).toBe(version);
   const prefix = `file://${work}/cli/`;
-  run(bin, ['put', prefix, '-n', '3', '-s', '2KiB', '-o', 'npz'], consumer);
+  run(bin, ['put', prefix, '-n', '3', '-s', '2KiB', '--format', 'npz'], consumer);
   expect(run(bin, ['ls', '-r', '-c', prefix], consumer).trim()).toBe('3');
 });

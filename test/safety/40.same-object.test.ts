@@ -149,12 +149,13 @@ describe('a recursive copy into its own source is refused; onto itself it change
     expect(treeOf(b.path('d/sub'))).toEqual(['a.bin', 'ab.bin', 'b.bin']);
   });
 
-  test('the CLI: cp -r into the source exits 1 and copies nothing', async () => {
+  test('the CLI: cp -r into the source is a usage error (exit 2) and copies nothing', async () => {
     assertDistFresh();
     const b = tree();
     const result = await runCli(['cp', '-r', b.uri('d/'), b.uri('d/copy/')]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('copy into itself');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is inside');
+    expect(result.stderr).toContain('the copies would be copied again');
     expect(treeOf(b.dir)).toEqual(['d/', 'd/a.bin', 'd/ab.bin', 'd/sub/', 'd/sub/b.bin']);
   });
 });

@@ -284,9 +284,12 @@ describe('CLI: numbers that would make a command do nothing, or mean nothing, ar
     [['-n', '2', '-s', '10.5'], /invalid --size '10\.5'/],
     [['-n', '2', '-s', '10', '-d', '0'], /invalid --dedup '0'/],
     [['-n', '2', '-s', '10', '-x', '0.5'], /invalid --compress '0\.5'/],
-    [['-n', '2', '-s', '10', '-o', 'tfrecord', '--records', '0'], /invalid --records '0'/],
-    [['-n', '2', '-s', '10', '--records', '2'], /--records applies to -o tfrecord/],
-    [['-n', '2', '-s', '10', '-o', 'tfrecord', '--records', '11'], /--records 11 is more than the 10 payload bytes/],
+    [['-n', '2', '-s', '10', '--format', 'tfrecord', '--records', '0'], /invalid --records '0'/],
+    [['-n', '2', '-s', '10', '--records', '2'], /--records applies to --format tfrecord/],
+    [
+      ['-n', '2', '-s', '10', '--format', 'tfrecord', '--records', '11'],
+      /--records 11 is more than the 10 payload bytes/,
+    ],
   ])('put %j', async (args, message) => {
     await expectUsageError(['put', target(), '-c', ...args], message);
     expect(existsSync(path.join(tmp.path, 'cli'))).toBe(false); // not even the bucket (-c)
@@ -327,7 +330,7 @@ test('the CLI still accepts the smallest meaningful numbers', async () => {
     '1',
     '-s',
     '3',
-    '-o',
+    '--format',
     'tfrecord',
     '--records',
     '3',

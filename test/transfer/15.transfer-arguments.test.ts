@@ -93,3 +93,16 @@ test('progress counts objects and bytes up to their totals', async () => {
   expect(down.at(-1)).toBe(3);
   expect(Math.min(...down)).toBeGreaterThanOrEqual(0);
 });
+
+test('upload { pattern } keeps only the keys it matches (relative to the pattern directory), as download does', async () => {
+  const source = tree('pattern', { 'a.bin': 'A', 'b.txt': 'B', 'd/c.bin': 'C', 'd/e.txt': 'E' });
+  const store = `file://${path.join(tmp.path, 'store-pattern')}/`;
+  const up = await upload([`${source}/**`], store, { pattern: /^d\/|\.txt$/ });
+  expect(up).toEqual({ objects: 3, bytes: 3, failed: [] });
+  expect(treeOf(path.join(tmp.path, 'store-pattern'))).toEqual(['b.txt', 'd/', 'd/c.bin', 'd/e.txt']);
+  const error = await rejectionOf(
+    upload([`${source}/**`], `file://${path.join(tmp.path, 'never')}/`, { pattern: 7 as never, createBucket: true }),
+  );
+  expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  expect(treeOf(tmp.path)).not.toContain('never/'); // checked before the bucket is made
+});

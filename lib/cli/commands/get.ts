@@ -1,8 +1,15 @@
-/** `s3dlio get`: read objects (and discard them, a read benchmark) or save them with `-o DIR`. */
-import { Transform } from 'stream';
+/**
+ * `s3dlio get`: read objects (and discard them, a read benchmark) or save them with `-o`: one
+ * object to a file (`-o FILE`), into a directory (`-o DIR/`, an existing directory, or any `-o`
+ * with -r or a prefix), or to stdout (`-o -`).
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { type Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 
-import { get, getRange, getStream, list } from '../../api';
+import { get, getRange, getStream, list, stat } from '../../api';
+import { printDryRun } from './dryrun';
 import { downloadTo } from './transfer';
 import { LocalRoot } from '../../internal/local-root';
 import { writePlaced } from '../../transfer';
@@ -16,8 +23,10 @@ export interface GetCommandOptions {
   offset?: number;
   length?: number;
   recursive?: boolean;
-  /** A directory, or `-` for stdout (one object). */
+  /** One object: a file, or a directory when it ends with `/` or exists; many: a directory; `-`: stdout. */
   output?: string;
+  /** With -o: print what would be written, write nothing. */
+  dryrun?: boolean;
 }
 
 /** Runs `get`. */
@@ -28,6 +37,11 @@ export async function getCommand(ctx: CliContext, uri: string, options: GetComma
   if (many && ranged) throw new CliUsageError('--offset/--length read one object; not with a prefix or -r');
   if (many && options.output === '-') throw new CliUsageError('-o - writes one object to stdout; not a prefix');
   if (options.output === '-' && ctx.globals.json) throw new CliUsageError('-o - and --json both write to stdout');
+  if (options.dryrun === true && (options.output === undefined || options.output === '-')) {
+    throw new CliUsageError(
+      '--dryrun applies to get -o FILE or DIR (what would be saved); get without it writes nothing',
+    );
+  }
   if (many) return options.output === undefined ? readPrefix(ctx, uri, options) : downloadPrefix(ctx, uri, options);
   return getOne(ctx, uri, options);
 }
@@ -45,15 +59,23 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
           : await getRange(uri, start, options.length, { signal });
       task.add(1, bytes.byteLength);
     } else {
-      const source = getStream(uri, { signal, start, ...(end !== undefined && { end }) });
+      const source = (): Readable => getStream(uri, { signal, start, ...(end !== undefined && { end }) });
       if (options.output === '-') {
-        await pipeline(source, countInto(task), ctx.reporter.options.stdout, { end: false });
+        await pipeline(source(), countInto(task), ctx.reporter.options.stdout, { end: false });
       } else {
-        // The directory named with -o is a destination root: nothing is written outside it.
-        const root = await LocalRoot.open(options.output);
+        // The file's directory is a destination root: nothing is written outside it, and the
+        // file appears whole or not at all (temp file + rename).
+        const file = await outputFile(uri, options.output);
+        if (options.dryrun === true) {
+          await stat(uri, { signal }); // a missing object fails the dry run as it would the run
+          printDryRun(ctx, 'download', { uri, shown: uri }, { uri: `file://${file}`, shown: file });
+          reporter.flush();
+          return void task.stop();
+        }
+        const root = await LocalRoot.open(path.dirname(file));
         try {
-          await root.withPlace(uri.slice(uri.lastIndexOf('/') + 1), uri, 'get', (placed) =>
-            writePlaced(source, placed, uri, { signal, onBytes: (count) => task.add(0, count) }),
+          await root.withPlace(path.basename(file), uri, 'get', (placed) =>
+            writePlaced(source(), placed, uri, { signal, onBytes: (count) => task.add(0, count) }),
           );
         } finally {
           await root.close();
@@ -66,6 +88,17 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
     reporter.failure(uri, error, 'get');
   }
   task.finish();
+}
+
+/** The file `-o` names for one object: `output` itself, or the object's name inside it when it is a directory. */
+async function outputFile(uri: string, output: string): Promise<string> {
+  const isDirectory =
+    output.endsWith('/') ||
+    (await fs.stat(output).then(
+      (stats) => stats.isDirectory(),
+      () => false,
+    ));
+  return isDirectory ? path.resolve(output, uri.slice(uri.lastIndexOf('/') + 1)) : path.resolve(output);
 }
 
 function countInto(task: { add(objects: number, bytes: number): void }): Transform {
@@ -102,5 +135,6 @@ async function downloadPrefix(ctx: CliContext, prefix: string, options: GetComma
   await downloadTo(ctx, 'get', prefix, options.output as string, {
     jobs: options.jobs,
     recursive: options.recursive === true,
+    dryrun: options.dryrun === true,
   });
 }

@@ -6,6 +6,7 @@ import { bucketUriOf } from '../../uri';
 import type { CliContext } from '../context';
 import { forEachConcurrent } from '../pool';
 import { CliUsageError } from '../usage-error';
+import { printDryRun } from './dryrun';
 
 /** Options of `put`. */
 export interface PutCommandOptions {
@@ -23,6 +24,8 @@ export interface PutCommandOptions {
   classes?: number;
   /** Reproducible payloads and labels (labels use 0 when not given). */
   seed?: number;
+  /** Print the objects that would be written; write nothing. */
+  dryrun?: boolean;
 }
 
 /** Classes of the labels of a generated dataset when --classes is not given (as CIFAR-10's). */
@@ -43,9 +46,14 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
   checkTemplate(template, options.objects);
   const keys = keyNames(template, options.objects);
   if (options.classes !== undefined && format === 'raw') {
-    throw new CliUsageError('--classes labels the records of -o npz, tfrecord or hdf5; raw objects hold no label');
+    throw new CliUsageError('--classes labels the records of --format npz, tfrecord or hdf5; raw objects hold no label');
   }
   const { signal, reporter } = ctx;
+  if (options.dryrun === true) {
+    if (options.createBucket) printDryRun(ctx, 'make_bucket', { uri: bucketUriOf(base), shown: bucketUriOf(base) });
+    for (const key of keys) printDryRun(ctx, 'put', { uri: `${base}${key}`, shown: `${base}${key}` });
+    return reporter.flush();
+  }
   if (options.createBucket) await createBucket(bucketUriOf(base), { signal });
 
   const task = reporter.startTask('put', { objects: options.objects, bytes: options.objects * options.size });
@@ -121,7 +129,7 @@ function checkFormat(name: string, extensions: Record<ObjectFormat, string>): Ob
 /** `--records` only means something for tfrecord, and every record needs a byte of the payload. */
 function checkRecords(records: number | undefined, format: ObjectFormat, size: number): void {
   if (records === undefined) return;
-  if (format !== 'tfrecord') throw new CliUsageError(`--records applies to -o tfrecord, not -o ${format}`);
+  if (format !== 'tfrecord') throw new CliUsageError(`--records applies to --format tfrecord, not --format ${format}`);
   if (size > 0 && records > size) {
     throw new CliUsageError(
       `--records ${records} is more than the ${size} payload bytes per object (-s): every record needs a byte`,

@@ -1,16 +1,37 @@
-/** `s3dlio rm`: one object, or with -r every object below a prefix (optionally matching -p). */
-import { deleteObject, deletePrefix } from '../../api';
+/**
+ * `s3dlio rm`: one object, or with -r every object below a prefix (optionally matching -p, or the
+ * --include/--exclude filters).
+ */
+import { deleteObject, deletePrefix, exists, listStream } from '../../api';
 import { S3dlioError } from '../../errors';
 import type { CliContext } from '../context';
+import { type FilterRule, PathFilter } from '../filters';
+import { CliUsageError } from '../usage-error';
+import { printDryRun } from './dryrun';
 
 /** Runs `rm`. */
 export async function removeCommand(
   ctx: CliContext,
   uri: string,
-  options: { recursive?: boolean; pattern?: RegExp; jobs: number; allowProtectedPaths?: boolean },
+  options: {
+    recursive?: boolean;
+    pattern?: RegExp;
+    jobs: number;
+    allowProtectedPaths?: boolean;
+    dryrun?: boolean;
+    filters?: FilterRule[];
+  },
 ): Promise<void> {
   ctx.useUris(uri);
   const { signal, reporter } = ctx;
+  const filter = new PathFilter(options.filters);
+  if (filter.active && options.recursive !== true) throw new CliUsageError('--include/--exclude need -r');
+  if (filter.active && options.pattern) {
+    throw new CliUsageError('-p/--pattern and --include/--exclude both choose objects: give one or the other');
+  }
+  // The filters apply to the path relative to the prefix, as -p does.
+  const pattern = filter.active ? filter.toRegExp() : options.pattern;
+  if (options.dryrun === true) return dryRunRemove(ctx, uri, options.recursive === true, pattern);
   const task = reporter.startTask('rm', { movesBytes: false });
   if (options.recursive !== true) {
     try {
@@ -27,7 +48,7 @@ export async function removeCommand(
     await deletePrefix(uri, {
       signal,
       concurrency: options.jobs,
-      pattern: options.pattern,
+      pattern,
       allowProtectedPaths: options.allowProtectedPaths === true,
       onDeleted: (deleted) => {
         task.add(1, 0);
@@ -38,6 +59,23 @@ export async function removeCommand(
     reporter.failure(uri, withCliOverride(error), 'rm');
   }
   task.finish(uri);
+}
+
+/** `rm --dryrun`: the objects that would be deleted (a missing single object fails, as rm would). */
+async function dryRunRemove(ctx: CliContext, uri: string, recursive: boolean, pattern?: RegExp): Promise<void> {
+  const { signal, reporter } = ctx;
+  if (!recursive) {
+    if (await exists(uri, { signal })) printDryRun(ctx, 'delete', { uri, shown: uri });
+    else reporter.failure(uri, new S3dlioError('ERR_NOT_FOUND', `rm ${uri}: no such object`, { uri }), 'rm');
+    return reporter.flush();
+  }
+  let found = 0;
+  for await (const object of listStream(uri, { recursive: true, pattern, signal })) {
+    found++;
+    printDryRun(ctx, 'delete', { uri: object, shown: object });
+  }
+  if (found === 0) reporter.notice(`s3dlio: rm: no objects below ${uri}`);
+  reporter.flush();
 }
 
 /**

@@ -1,9 +1,13 @@
-/** `s3dlio upload`, `download` and `cp`. */
-import { copy, listStream, stat } from '../../api';
-import { recursiveCopyPlan } from '../../identity';
-import { type TransferOptions, type TransferResult, download, openDestination, upload } from '../../transfer';
+/** `s3dlio upload` and `download` (`cp`, `mv` and `sync` are in copy.ts). */
+import * as path from 'path';
+
+import { list } from '../../api';
+import { keySegments } from '../../internal/local-root';
+import { type TransferOptions, type TransferResult, download, planUpload, upload } from '../../transfer';
 import type { CliContext } from '../context';
-import { forEachConcurrent } from '../pool';
+import { type FilterRule, PathFilter } from '../filters';
+import { CliUsageError } from '../usage-error';
+import { printDryRun } from './dryrun';
 
 /** The progress hooks `upload` and `download` take. */
 type TransferHooks = Pick<TransferOptions, 'signal' | 'continueOnError' | 'onProgress' | 'onObject'>;
@@ -43,12 +47,46 @@ export async function uploadCommand(
   ctx: CliContext,
   patterns: string[],
   destination: string,
-  options: { jobs: number; createBucket?: boolean },
+  options: { jobs: number; createBucket?: boolean; dryrun?: boolean; filters?: FilterRule[] },
 ): Promise<void> {
   ctx.useUris(destination);
+  const filter = new PathFilter(options.filters);
+  const pattern = filter.active ? { pattern: filter.toRegExp() } : {};
+  if (options.dryrun === true) {
+    const base = destination.endsWith('/') ? destination : `${destination}/`;
+    const items = await planUpload(patterns, base, {
+      followSymlinks: false,
+      ...(filter.active && { matches: (relative) => filter.includes(relative) }),
+    });
+    for (const item of items) {
+      if (item.refused) ctx.reporter.failure(item.uri, item.refused, 'upload');
+      else
+        printDryRun(
+          ctx,
+          'upload',
+          { uri: `file://${item.file}`, shown: item.file },
+          { uri: item.uri, shown: item.uri },
+        );
+    }
+    return ctx.reporter.flush();
+  }
   await runTransfer(ctx, 'upload', (hooks) =>
-    upload(patterns, destination, { ...hooks, concurrency: options.jobs, createBucket: options.createBucket === true }),
+    upload(patterns, destination, {
+      ...hooks,
+      ...pattern,
+      concurrency: options.jobs,
+      createBucket: options.createBucket === true,
+    }),
   );
+}
+
+/** Options of `download` (and `get -r -o DIR`). */
+export interface DownloadCommandOptions {
+  jobs: number;
+  recursive: boolean;
+  pattern?: RegExp;
+  dryrun?: boolean;
+  filters?: FilterRule[];
 }
 
 /** `download` and `get -o`: objects below a prefix into a directory, with progress. */
@@ -57,8 +95,14 @@ export async function downloadTo(
   operation: string,
   prefix: string,
   directory: string,
-  options: { jobs: number; recursive: boolean; pattern?: RegExp },
+  commandOptions: DownloadCommandOptions,
 ): Promise<void> {
+  const filter = new PathFilter(commandOptions.filters);
+  if (filter.active && commandOptions.pattern) {
+    throw new CliUsageError('-p/--pattern and --include/--exclude both choose objects: give one or the other');
+  }
+  const options = filter.active ? { ...commandOptions, pattern: filter.toRegExp() } : commandOptions;
+  if (commandOptions.dryrun === true) return dryRunDownload(ctx, operation, prefix, directory, options);
   await runTransfer(
     ctx,
     operation,
@@ -78,55 +122,34 @@ export async function downloadCommand(
   ctx: CliContext,
   source: string,
   directory: string,
-  options: { jobs: number; recursive: boolean; pattern?: RegExp },
+  options: DownloadCommandOptions,
 ): Promise<void> {
   ctx.useUris(source);
   await downloadTo(ctx, 'download', source, directory, options);
 }
 
-/**
- * Runs `cp`: one object, or with -r every object below a prefix, to the same relative keys below
- * the destination. Same-scheme copies are server-side (no bytes through this process), so the byte
- * count comes from a stat of each source.
- */
-export async function copyCommand(
+/** `download --dryrun`: the objects and the files they would become (unsafe keys reported). */
+async function dryRunDownload(
   ctx: CliContext,
-  source: string,
-  destination: string,
-  options: { jobs: number; recursive?: boolean },
+  operation: string,
+  prefix: string,
+  directory: string,
+  options: DownloadCommandOptions,
 ): Promise<void> {
-  ctx.useUris(source, destination);
   const { signal, reporter } = ctx;
-  const task = reporter.startTask('cp');
-  const copyOne = async (from: string, to: string, shownAs = to): Promise<void> => {
-    const { size } = await stat(from, { signal });
-    await copy(from, to, { signal });
-    task.add(1, size);
-    reporter.objectDone('cp', from, size, shownAs);
-  };
-  if (options.recursive !== true) {
+  const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+  const root = path.resolve(directory);
+  let found = 0;
+  for (const uri of await list(prefix, { recursive: options.recursive, pattern: options.pattern, signal })) {
+    if (uri.endsWith('/')) continue;
+    found++;
     try {
-      await copyOne(source, destination);
+      const file = path.join(root, ...keySegments(root, uri.slice(base.length), uri, operation));
+      printDryRun(ctx, 'download', { uri, shown: uri }, { uri: `file://${file}`, shown: file });
     } catch (error) {
-      reporter.failure(source, error, 'cp');
+      reporter.failure(uri, error, operation);
     }
-    return void task.finish();
   }
-  // Refuses a destination inside the source: the streamed listing would find the copies again.
-  // Keys keep their path relative to the prefix (to its parent when it has no trailing '/'). A
-  // local destination is a root: nothing is written outside it, through `..` or a symlink.
-  const { sourceBase, destinationBase } = await recursiveCopyPlan(source, destination);
-  const target = await openDestination(destinationBase, 'cp');
-  try {
-    await forEachConcurrent(
-      listStream(source, { recursive: true, signal }),
-      options.jobs,
-      signal,
-      (uri) => target.write(uri.slice(sourceBase.length), uri, (placed) => copyOne(uri, placed.uri, placed.displayUri)),
-      (uri, error) => reporter.failure(uri, error, 'cp'),
-    );
-  } finally {
-    await target.close();
-  }
-  task.finish(source);
+  if (found === 0) reporter.notice(`s3dlio: ${operation}: no objects below ${prefix}`);
+  reporter.flush();
 }
