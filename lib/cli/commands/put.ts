@@ -46,7 +46,9 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
   checkTemplate(template, options.objects);
   const keys = keyNames(template, options.objects);
   if (options.classes !== undefined && format === 'raw') {
-    throw new CliUsageError('--classes labels the records of --format npz, tfrecord or hdf5; raw objects hold no label');
+    throw new CliUsageError(
+      '--classes labels the records of --format npz, tfrecord or hdf5; raw objects hold no label',
+    );
   }
   const { signal, reporter } = ctx;
   if (options.dryrun === true) {
