@@ -182,7 +182,7 @@ describe('ls -l, -h, --json; du', () => {
     [['--quiet', '-v', 'ls', '/'], /--quiet and --verbose exclude each other/],
     [['--profile', 'dev', 'ls', '/'], /--profile \(an AWS profile\) applies to s3:\/\/ URIs only/],
     [['put', '/', '-n', '1', '-s', '1', '--classes', '3'], /--classes labels the records of --format npz/],
-    [['put', '/', '-n', '1', '-s', '1', '-o', 'npz', '--classes', '0'], /invalid --classes '0'/],
+    [['put', '/', '-n', '1', '-s', '1', '--format', 'npz', '--classes', '0'], /invalid --classes '0'/],
     [['put', '/', '-n', '1', '-s', '1', '--seed', '-1'], /invalid --seed '-1'|unknown option '-1'/],
   ])('%j is a usage error', async (args, message) => {
     const result = await runCli(args.map((arg) => (arg === '/' ? uri() : arg)));
@@ -297,8 +297,32 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
         .map((name) =>
           Number((readNpz(readFileSync(path.join(dir(sub), name))).get('label')!.data as BigInt64Array)[0]),
         );
-    await runCliOk(['put', `file://${dir('npz1')}/`, '-n', '40', '-s', '16', '-o', 'npz', '--classes', '4', '-c']);
-    await runCliOk(['put', `file://${dir('npz2')}/`, '-n', '40', '-s', '16', '-o', 'npz', '--classes', '4', '-c']);
+    await runCliOk([
+      'put',
+      `file://${dir('npz1')}/`,
+      '-n',
+      '40',
+      '-s',
+      '16',
+      '--format',
+      'npz',
+      '--classes',
+      '4',
+      '-c',
+    ]);
+    await runCliOk([
+      'put',
+      `file://${dir('npz2')}/`,
+      '-n',
+      '40',
+      '-s',
+      '16',
+      '--format',
+      'npz',
+      '--classes',
+      '4',
+      '-c',
+    ]);
     const first = labelsOf('npz1');
     expect(new Set(first)).toEqual(new Set([0, 1, 2, 3]));
     expect(labelsOf('npz2')).toEqual(first); // deterministic without --seed (seed 0)
@@ -309,7 +333,7 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
       '40',
       '-s',
       '16',
-      '-o',
+      '--format',
       'npz',
       '--classes',
       '4',
@@ -318,7 +342,7 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
     ]);
     expect(labelsOf('npz3')).not.toEqual(first);
     const defaultClasses = dir('npz10');
-    await runCliOk(['put', `file://${defaultClasses}/`, '-n', '60', '-s', '1', '-o', 'npz', '-c']);
+    await runCliOk(['put', `file://${defaultClasses}/`, '-n', '60', '-s', '1', '--format', 'npz', '-c']);
     const tens = readdirSync(defaultClasses).map((name) =>
       Number((readNpz(readFileSync(path.join(defaultClasses, name))).get('label')!.data as BigInt64Array)[0]),
     );
@@ -327,7 +351,19 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
   });
 
   test('tfrecord: each record its own label; hdf5: a label dataset', async () => {
-    await runCliOk(['put', `file://${dir('tf')}/`, '-n', '2', '-s', '64', '-o', 'tfrecord', '--records', '16', '-c']);
+    await runCliOk([
+      'put',
+      `file://${dir('tf')}/`,
+      '-n',
+      '2',
+      '-s',
+      '64',
+      '--format',
+      'tfrecord',
+      '--records',
+      '16',
+      '-c',
+    ]);
     const labels = readdirSync(dir('tf'))
       .filter((name) => name.endsWith('.tfrecord'))
       .sort()
@@ -339,7 +375,19 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
     expect(labels).toHaveLength(32);
     expect(new Set(labels).size).toBeGreaterThan(4);
     expect(labels).toEqual([0, 1].flatMap((object) => syntheticLabels({ classes: 10, object, records: 16 })));
-    await runCliOk(['put', `file://${dir('h5')}/`, '-n', '3', '-s', '8', '-o', 'hdf5', '--classes', '1000', '-c']);
+    await runCliOk([
+      'put',
+      `file://${dir('h5')}/`,
+      '-n',
+      '3',
+      '-s',
+      '8',
+      '--format',
+      'hdf5',
+      '--classes',
+      '1000',
+      '-c',
+    ]);
     const h5 = await Promise.all(
       readdirSync(dir('h5'))
         .sort()

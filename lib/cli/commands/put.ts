@@ -53,7 +53,7 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
   const { signal, reporter } = ctx;
   if (options.dryrun === true) {
     if (options.createBucket) printDryRun(ctx, 'make_bucket', { uri: bucketUriOf(base), shown: bucketUriOf(base) });
-    for (const key of keys) printDryRun(ctx, 'put', { uri: `${base}${key}`, shown: `${base}${key}` });
+    for (const { key } of keys) printDryRun(ctx, 'put', { uri: `${base}${key}`, shown: `${base}${key}` });
     return reporter.flush();
   }
   if (options.createBucket) await createBucket(bucketUriOf(base), { signal });
