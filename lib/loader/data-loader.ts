@@ -21,14 +21,28 @@ import {
   optionalSignal,
 } from '../validate';
 import { type Dataset, type FetchOptions, rangeFetchSettings } from './dataset';
-import { epochOrder, shardOf } from './sampling';
+import { type EvenShards, epochOrder, shardLength, shardOf } from './sampling';
 
 /** Options of `new DataLoader(dataset, options)`. */
 export interface DataLoaderOptions {
   /** Items per batch (default 32). */
   batchSize?: number;
-  /** Drop the last batch of an epoch when it is smaller than `batchSize` (default false). */
+  /**
+   * Drop the last batch of an epoch when it is smaller than `batchSize` (default false); with
+   * several ranks, the shards are trimmed to equal lengths first (see `evenShards`), so every rank
+   * gets ⌊⌊n/worldSize⌋/batchSize⌋ batches. Dropped items are never read.
+   */
   dropLast?: boolean;
+  /**
+   * How the ranks' shards are made the same length, so every rank takes the same number of steps
+   * per epoch (distributed data-parallel training hangs in its collective ops otherwise):
+   * `'trim'` leaves out the last `n mod worldSize` items of the epoch's (shuffled) order, `'pad'`
+   * reads the first items of that order again (fewer than `worldSize` reads more; PyTorch's
+   * DistributedSampler does both the same way), `false` leaves the shards uneven (each item read
+   * exactly once; ranks may take different numbers of steps). Default: `'trim'` with `dropLast`,
+   * else `'pad'`.
+   */
+  evenShards?: EvenShards;
   /** Shuffle each epoch (default false): deterministic for a given (seed, epoch). */
   shuffle?: boolean;
   /** Shuffle seed (default 0); the same on every rank. */
@@ -87,6 +101,7 @@ export interface LoaderStats {
 const LOADER_KEYS = optionKeys<DataLoaderOptions>()({
   batchSize: true,
   dropLast: true,
+  evenShards: true,
   shuffle: true,
   seed: true,
   prefetch: true,
@@ -102,6 +117,16 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions>()({
 
 const MAX_ERRORS_KEPT = 100;
 
+/** `evenShards`: `'pad'`, `'trim'` or `false`; by default `'trim'` with `dropLast` (it drops items anyway), else `'pad'`. */
+function evenShardsOption(value: unknown, dropLast: boolean): EvenShards {
+  if (value === undefined) return dropLast ? 'trim' : 'pad';
+  if (value === false || value === 'pad' || value === 'trim') return value;
+  const expected = "'pad', 'trim' or false";
+  throw typeof value === 'string' || typeof value === 'boolean'
+    ? invalidValue('options.evenShards', expected, value)
+    : invalidType('options.evenShards', expected, value);
+}
+
 function itemBytes(item: unknown): number {
   const size = (item as { size?: unknown } | null)?.size;
   return typeof size === 'number' ? size : 0;
@@ -115,6 +140,7 @@ function itemBytes(item: unknown): number {
 export class DataLoader<T> implements AsyncIterable<T[]> {
   readonly batchSize: number;
   readonly dropLast: boolean;
+  readonly evenShards: EvenShards;
   readonly shuffle: boolean;
   readonly seed: number;
   readonly prefetch: number;
@@ -143,6 +169,7 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
     const opts = expectKnownOptions(options, LOADER_KEYS, 'DataLoader');
     this.batchSize = optionalPositiveInteger(opts.batchSize, 'options.batchSize', 32);
     this.dropLast = optionalBoolean(opts.dropLast, 'options.dropLast', false);
+    this.evenShards = evenShardsOption(opts.evenShards, this.dropLast);
     this.shuffle = optionalBoolean(opts.shuffle, 'options.shuffle', false);
     this.seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(this.seed) || this.seed < 0) {
@@ -162,23 +189,22 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
   }
 
   /**
-   * Items this rank hands out per epoch: its shard, less the last partial batch with `dropLast`
-   * (those items are never read).
+   * Items this rank hands out per epoch: its shard (trimmed or padded as `evenShards` says), less
+   * the last partial batch with `dropLast` (those items are never read).
    */
   get itemsPerEpoch(): number {
     const shard = this.shardLength;
     return this.dropLast ? shard - (shard % this.batchSize) : shard;
   }
 
-  /** Batches per epoch for this rank. */
+  /** Batches per epoch for this rank: the same on every rank unless `evenShards` is false. */
   get length(): number {
     return Math.ceil(this.itemsPerEpoch / this.batchSize);
   }
 
-  /** Items in this rank's shard of the dataset (positions rank, rank + worldSize, …). */
+  /** Items in this rank's shard of the dataset (positions rank, rank + worldSize, … of the even order). */
   private get shardLength(): number {
-    const { length } = this.dataset;
-    return Math.floor(length / this.worldSize) + (this.rank < length % this.worldSize ? 1 : 0);
+    return shardLength(this.dataset.length, this.rank, this.worldSize, this.evenShards);
   }
 
   /** The epoch the next iteration runs (then counts up by one per iteration). */
@@ -198,7 +224,8 @@ export class DataLoader<T> implements AsyncIterable<T[]> {
 
   /** This rank's whole shard in `epoch`, in order. */
   private shardFor(epoch: number): number[] {
-    return shardOf(epochOrder(this.dataset.length, this.shuffle, this.seed, epoch), this.rank, this.worldSize);
+    const order = epochOrder(this.dataset.length, this.shuffle, this.seed, epoch);
+    return shardOf(order, this.rank, this.worldSize, this.evenShards);
   }
 
   /** Counters of the running (or last) epoch. */

@@ -18,3 +18,4 @@ export {
   type TfRecordItem,
 } from './dataset';
 export { DataLoader, type DataLoaderOptions, type LoaderStats, type SkippedItem } from './data-loader';
+export { type EvenShards } from './sampling';

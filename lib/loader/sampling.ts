@@ -1,7 +1,8 @@
 /**
  * Which dataset indices a rank reads in an epoch, in which order: a seeded shuffle that every rank
- * computes identically, then a round-robin split, so the ranks together cover the dataset exactly
- * once per epoch and never overlap.
+ * computes identically, then a round-robin split of that order, made even (every rank the same
+ * number of items, so the same number of steps) by trimming the order's tail or padding it with its
+ * head, as PyTorch's DistributedSampler does.
  */
 
 /** A small, fast 32-bit PRNG (sfc32): the same seed gives the same sequence on every machine. */
@@ -66,11 +67,33 @@ export function epochOrder(length: number, shuffle: boolean, seed: number, epoch
 }
 
 /**
- * The part of `order` that `rank` of `worldSize` reads: positions rank, rank + worldSize, … Ranks
- * get ⌈n/worldSize⌉ or ⌊n/worldSize⌋ items (no padding, so nothing is read twice).
+ * How the ranks' shards are made the same length: `trim` drops the last `n mod worldSize` items of
+ * the epoch's order (⌊n/worldSize⌋ items each), `pad` repeats the order from its start (⌈n/worldSize⌉
+ * items each, wrapping around as often as needed when n < worldSize), `false` leaves them uneven
+ * (⌈n/worldSize⌉ or ⌊n/worldSize⌋ items, each item read once).
  */
-export function shardOf(order: ArrayLike<number>, rank: number, worldSize: number): number[] {
+export type EvenShards = 'pad' | 'trim' | false;
+
+/** Positions of the (trimmed or padded) epoch order that the ranks read together. */
+function evenLength(length: number, worldSize: number, even: EvenShards): number {
+  if (even === 'trim') return length - (length % worldSize);
+  if (even === 'pad' && length > 0) return Math.ceil(length / worldSize) * worldSize;
+  return length;
+}
+
+/** The number of items of `rank`'s shard of a dataset of `length` items (what `shardOf` returns). */
+export function shardLength(length: number, rank: number, worldSize: number, even: EvenShards): number {
+  const total = evenLength(length, worldSize, even);
+  return Math.floor(total / worldSize) + (rank < total % worldSize ? 1 : 0);
+}
+
+/**
+ * The part of `order` that `rank` of `worldSize` reads: positions rank, rank + worldSize, … of the
+ * order trimmed or padded as `even` says (a padded position p reads `order[p mod n]`).
+ */
+export function shardOf(order: ArrayLike<number>, rank: number, worldSize: number, even: EvenShards): number[] {
+  const total = evenLength(order.length, worldSize, even);
   const shard: number[] = [];
-  for (let position = rank; position < order.length; position += worldSize) shard.push(order[position]);
+  for (let position = rank; position < total; position += worldSize) shard.push(order[position % order.length]);
   return shard;
 }

@@ -1,5 +1,8 @@
-/** Shuffles and shards: deterministic per (seed, epoch), different across epochs, exactly-once. */
-import { epochOrder, shardOf } from '../../lib/loader/sampling';
+/**
+ * Shuffles and shards: deterministic per (seed, epoch), different across epochs; shards exactly once
+ * each (uneven), or all of one length by trimming the order's tail or padding with its head.
+ */
+import { type EvenShards, epochOrder, shardLength, shardOf } from '../../lib/loader/sampling';
 import { runNodeJson } from '../helpers/child';
 import { modelEpochOrder } from '../helpers/sampling-model';
 
@@ -72,9 +75,104 @@ describe('shardOf', () => {
     [1000, 8],
   ])('%i items over %i ranks: disjoint, together exactly once, sizes differ by at most one', (n, worldSize) => {
     const order = epochOrder(n, true, 3, 1);
-    const shards = range(worldSize).map((rank) => shardOf(order, rank, worldSize));
+    const shards = range(worldSize).map((rank) => shardOf(order, rank, worldSize, false));
     expect(sorted(shards.flat())).toEqual(range(n));
     const sizes = shards.map((shard) => shard.length);
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    expect(sizes).toEqual(range(worldSize).map((rank) => shardLength(n, rank, worldSize, false)));
+  });
+
+  test.each<[number, number, EvenShards, number[][]]>([
+    // items, worldSize, evenShards, each rank's shard of the order 0..n-1
+    [
+      9,
+      2,
+      false,
+      [
+        [0, 2, 4, 6, 8],
+        [1, 3, 5, 7],
+      ],
+    ],
+    [
+      9,
+      2,
+      'trim',
+      [
+        [0, 2, 4, 6],
+        [1, 3, 5, 7],
+      ],
+    ], // the order's last item left out
+    [
+      9,
+      2,
+      'pad',
+      [
+        [0, 2, 4, 6, 8],
+        [1, 3, 5, 7, 0],
+      ],
+    ], // the order's first item read again
+    [
+      10,
+      3,
+      'trim',
+      [
+        [0, 3, 6],
+        [1, 4, 7],
+        [2, 5, 8],
+      ],
+    ],
+    [
+      10,
+      3,
+      'pad',
+      [
+        [0, 3, 6, 9],
+        [1, 4, 7, 0],
+        [2, 5, 8, 1],
+      ],
+    ],
+    [
+      8,
+      4,
+      'pad',
+      [
+        [0, 4],
+        [1, 5],
+        [2, 6],
+        [3, 7],
+      ],
+    ], // a multiple of worldSize: nothing to even
+    [
+      8,
+      4,
+      'trim',
+      [
+        [0, 4],
+        [1, 5],
+        [2, 6],
+        [3, 7],
+      ],
+    ],
+    [3, 5, 'trim', [[], [], [], [], []]], // fewer items than ranks
+    [3, 5, 'pad', [[0], [1], [2], [0], [1]]],
+    [2, 7, 'pad', [[0], [1], [0], [1], [0], [1], [0]]], // the order wraps around as often as needed
+    [1, 3, 'pad', [[0], [0], [0]]],
+    [0, 3, 'pad', [[], [], []]],
+    [0, 3, 'trim', [[], [], []]],
+  ])('%i items over %i ranks, evenShards %s: %j', (n, worldSize, even, expected) => {
+    const order = epochOrder(n, false, 0, 0);
+    expect(range(worldSize).map((rank) => shardOf(order, rank, worldSize, even))).toEqual(expected);
+    expect(range(worldSize).map((rank) => shardLength(n, rank, worldSize, even))).toEqual(
+      expected.map((shard) => shard.length),
+    );
+  });
+
+  test('of a shuffled order, trim leaves out its tail and pad repeats its head', () => {
+    const order = Array.from(epochOrder(11, true, 5, 2));
+    const trimmed = [0, 1, 2, 3].map((rank) => shardOf(order, rank, 4, 'trim'));
+    expect(sorted(trimmed.flat())).toEqual(sorted(order.slice(0, 8)));
+    const padded = [0, 1, 2, 3].map((rank) => shardOf(order, rank, 4, 'pad'));
+    expect(padded[3]).toEqual([order[3], order[7], order[0]]);
+    expect(sorted(padded.flat())).toEqual(sorted([...order, order[0]]));
   });
 });

@@ -2,7 +2,8 @@
  * DataLoader semantics on an in-memory dataset: batching and drop-last, order, shuffles and
  * shards, the memory window, cancellation, failures, stats and the stream adapters.
  */
-import { DataLoader } from '../../lib/loader/data-loader';
+import { DataLoader, type DataLoaderOptions } from '../../lib/loader/data-loader';
+import { epochOrder } from '../../lib/loader/sampling';
 import { rejectionOf } from '../helpers/local';
 import { SyntheticDataset, type SyntheticItem, sleep } from './synthetic';
 
@@ -73,7 +74,12 @@ describe('shuffles, epochs and ranks', () => {
     expect(a.stats.epoch).toBe(1);
   });
 
-  test('ranks see disjoint shards that together cover the dataset exactly once, every epoch', async () => {
+  test.each<[DataLoaderOptions['evenShards'], (order: number[]) => number[]]>([
+    // evenShards, what 50 items over 3 ranks give together each epoch, from the epoch's order
+    [false, (order) => order], // every item exactly once (17, 17 and 16 items)
+    ['pad', (order) => [...order, order[0]]], // 17 items each: the order's first item again
+    ['trim', (order) => order.slice(0, 48)], // 16 items each: all but the order's last two
+  ])('evenShards %s: the ranks together read the epoch order made even, every epoch', async (evenShards, expected) => {
     const worldSize = 3;
     for (const epoch of [0, 1, 2]) {
       const seen: number[] = [];
@@ -84,11 +90,12 @@ describe('shuffles, epochs and ranks', () => {
           seed: 11,
           rank,
           worldSize,
+          evenShards,
         });
         loader.setEpoch(epoch);
         seen.push(...(await epochOf(loader)).flat());
       }
-      expect(sorted(seen)).toEqual(range(50));
+      expect(sorted(seen)).toEqual(sorted(expected(Array.from(epochOrder(50, true, 11, epoch)))));
     }
   });
 
@@ -99,7 +106,7 @@ describe('shuffles, epochs and ranks', () => {
       process.env.WORLD_SIZE = '4';
       const loader = new DataLoader(new SyntheticDataset(10));
       expect([loader.rank, loader.worldSize]).toEqual([2, 4]);
-      expect(loader.itemsPerEpoch).toBe(2); // positions 2 and 6 of 10
+      expect(loader.itemsPerEpoch).toBe(3); // positions 2, 6 and (padding: 12 positions) 10, read as 0
       process.env.RANK = 'two';
       expect(() => new DataLoader(new SyntheticDataset(10))).toThrow(/env RANK/);
     } finally {

@@ -54,6 +54,14 @@ describe('construction', () => {
     ],
     ['ordered', { ordered: 'no' }, 'ERR_INVALID_ARG_TYPE', 'options.ordered'],
     ['onError', { onError: 'ignore' }, 'ERR_INVALID_ARG_VALUE', 'options.onError'],
+    ['evenShards', { evenShards: 'even' }, 'ERR_INVALID_ARG_VALUE', "'pad', 'trim' or false for `options.evenShards`"],
+    [
+      'evenShards true',
+      { evenShards: true },
+      'ERR_INVALID_ARG_VALUE',
+      "'pad', 'trim' or false for `options.evenShards`",
+    ],
+    ['evenShards 1', { evenShards: 1 }, 'ERR_INVALID_ARG_TYPE', 'options.evenShards'],
     ['rangeThreshold', { rangeThreshold: -1 }, 'ERR_OUT_OF_RANGE', 'options.rangeThreshold'],
     ['chunkSize', { chunkSize: 0 }, 'ERR_OUT_OF_RANGE', 'options.chunkSize'],
   ])('a bad %s is refused, named', (_what, options, code, named) => {

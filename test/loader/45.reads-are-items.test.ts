@@ -1,8 +1,9 @@
 /**
  * What the loader reads is what it hands out, counted as real GETs of a file:// store on a dataset
- * in a temporary directory: `dropLast` never fetches the items it drops (in every mode: sequential
- * or shuffled, ordered or not, any batch size, over epochs and ranks), and no iterator or adapter
- * reads anything before its first `next()`.
+ * in a temporary directory: `dropLast` never fetches the items it drops, nor `evenShards: 'trim'`
+ * the ones it trims (in every mode: sequential or shuffled, ordered or not, any batch size, over
+ * epochs and ranks), padding reads a repeated item once per time it is handed out, and no iterator
+ * or adapter reads anything before its first `next()`.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
@@ -63,7 +64,7 @@ describe('dropLast reads only the items it hands out', () => {
           worldSize,
           seed: 9,
         });
-        const shard = Math.floor(ITEMS / worldSize) + (rank < ITEMS % worldSize ? 1 : 0);
+        const shard = Math.floor(ITEMS / worldSize); // shards trimmed to one length (evenShards 'trim')
         const kept = shard - (shard % batchSize);
         expect(loader.itemsPerEpoch).toBe(kept);
         expect(loader.length).toBe(kept / batchSize);
@@ -87,6 +88,28 @@ describe('dropLast reads only the items it hands out', () => {
     expect(new Set(uris).size).toBe(ITEMS);
     expect(gets()).toBe(ITEMS);
   });
+
+  test.each([
+    // evenShards, worldSize, batchSize, dropLast: items (and GETs) of each rank
+    ['pad', 3, 5, false, [8, 8, 8]], // 24 positions: the order's first item read again, by rank 2
+    ['pad', 2, 5, true, [10, 10]], // 12 each, less the partial batch
+    ['trim', 3, 5, false, [7, 7, 7]], // the 2 last items of the order never read
+    [false, 2, 5, true, [10, 10]], // 12 and 11 items, less the partial batches
+    [false, 4, 3, true, [6, 6, 6, 3]], // shards of 6, 6, 6 and 5: uneven steps, as asked
+  ] as const)(
+    'evenShards %s, worldSize %i, batchSize %i, dropLast %s: each rank GETs the items it hands out, %j',
+    async (evenShards, worldSize, batchSize, dropLast, perRank) => {
+      for (let rank = 0; rank < worldSize; rank++) {
+        const { dataset, gets } = await countedDataset();
+        const loader = new DataLoader(dataset, { batchSize, dropLast, evenShards, shuffle: true, rank, worldSize });
+        expect(loader.itemsPerEpoch).toBe(perRank[rank]);
+        const uris = await itemsOf(loader);
+        expect(uris).toEqual(loader.indicesFor(0).map((index) => dataset.source(index)));
+        expect(uris).toHaveLength(perRank[rank]);
+        expect(gets()).toBe(perRank[rank]);
+      }
+    },
+  );
 
   test('onError skip: a skipped item is replaced by the next of the shard; reads = items + skipped', async () => {
     const dir = path.join(tmp.path, 'gaps');
