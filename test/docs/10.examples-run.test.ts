@@ -68,7 +68,6 @@ function serviceEnvironment(): NodeJS.ProcessEnv {
 }
 
 const tmp = useTempDir('s3dlio-docs-examples-');
-beforeAll(() => assertDistFresh());
 
 /** An example that talks to S3 needs moto (skipped loudly where it is missing, as the S3 suites). */
 const needsS3 = (file: string): boolean => /s3:\/\//.test(readFileSync(path.join(EXAMPLES, file), 'utf8'));
@@ -96,12 +95,16 @@ function run(file: string, cwd: string): Promise<{ status: number | null; stderr
   });
 }
 
-test.each(exampleFiles)('examples/%s runs as written and leaves nothing behind', async (file) => {
-  if (needsS3(file) && !toolsAvailable(['moto'], `examples/${file}`)) return;
-  const cwd = mkdtempSync(path.join(tmp.path, 'run-'));
-  const result = await run(path.join(EXAMPLES, file), cwd);
-  expect({ status: result.status, stderr: withoutTfjsAdvice(result.stderr) }).toEqual({ status: 0, stderr: '' });
-  expect(readdirSync(cwd)).toEqual([]);
+describe('running the examples (they import dist/)', () => {
+  beforeAll(() => assertDistFresh());
+
+  test.each(exampleFiles)('examples/%s runs as written and leaves nothing behind', async (file) => {
+    if (needsS3(file) && !toolsAvailable(['moto'], `examples/${file}`)) return;
+    const cwd = mkdtempSync(path.join(tmp.path, 'run-'));
+    const result = await run(path.join(EXAMPLES, file), cwd);
+    expect({ status: result.status, stderr: withoutTfjsAdvice(result.stderr) }).toEqual({ status: 0, stderr: '' });
+    expect(readdirSync(cwd)).toEqual([]);
+  });
 });
 
 test('every example type-checks against the library (names, options, results)', () => {
