@@ -1,6 +1,6 @@
 // One S3 storage behind several endpoints (MinIO, Ceph, Vast: one address per node or port).
 // S3_ENDPOINT_URIS lists them: 'http://10.0.0.{1...8}:9000', comma-separated URLs, or a file.
-import { putMany, storeFor } from 's3dlio';
+import { storeFor } from 's3dlio';
 
 const cluster = storeFor('s3://', {
   endpoints: process.env.S3_ENDPOINT_URIS ?? 'http://10.0.0.{1...8}:9000', // or an array of URLs
