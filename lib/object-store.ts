@@ -321,6 +321,7 @@ export interface ObjectStore {
   list(prefixUri: string, options?: ListOptions): Promise<string[]>;
   /** Like `list`, but streamed: never holds the whole listing in memory (order not guaranteed). */
   listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string>;
+  /** Size, modification time and (where the service gives them) ETag and content type of one object. */
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat>;
   /** Whether an object exists at `uri` (a directory/prefix is not an object). */
   exists(uri: string, options?: OperationOptions): Promise<boolean>;

@@ -380,6 +380,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     return this.entries('listStream', prefixUri, options);
   }
 
+  /** Size, modification time and (where the service gives them) ETag and content type of one object. */
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat> {
     return runOperation('stat', uri, options, OPERATION_KEYS, async (scope) => {
       const ref = this.refOf(uri, 'uri', 'object');

@@ -57,7 +57,9 @@ export interface TfjsSaveResult {
 
 /** tf.io.IOHandler: pass it to `model.save` and `tf.loadLayersModel`. */
 export interface TfjsIOHandler {
+  /** Saves the model as the next checkpoint step (or the `step` given to `checkpointIO`). */
   save(artifacts: TfjsModelArtifacts): Promise<TfjsSaveResult>;
+  /** Loads the latest checkpoint (or the `step` given to `checkpointIO`) as model artifacts. */
   load(): Promise<TfjsModelArtifacts>;
 }
 

@@ -21,7 +21,7 @@ export interface OpLogEntry extends Omit<OpLogRecord, 'op'> {
   durationNs: number;
 }
 
-/** Options of {@link readOpLogEntries}. */
+/** Options of `readOpLog` (and of the readers behind it). */
 export interface ReadOpLogOptions {
   /**
    * A log that ends inside a zstd frame or a line (its writer was killed): `'warn'` (default)

@@ -1,6 +1,6 @@
 /**
- * How a cloud store's settings are resolved from its options and the S3DLIO_* variables (README
- * "Retries and timeouts"), and which hosts count as this machine: pure functions, checked
+ * How a cloud store's settings are resolved from its options and the S3DLIO_* variables
+ * (docs/configuration.md, "Retries and timeouts"), and which hosts count as this machine: pure functions, checked
  * directly. test/safety/63 watches the same settings on the wire.
  */
 import { connectionSettingsFrom, envValue, isLoopbackHost, retryPolicyFrom } from '../../lib/backends/cloud/config';

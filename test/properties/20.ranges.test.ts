@@ -39,7 +39,7 @@ type Outcome =
   | { bytes: Uint8Array }
   | { error: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_RANGE_NOT_SATISFIABLE'; argument?: string };
 
-/** What getRange(offset, length) must give on `data`, by the README's "Ranges" rules. */
+/** What getRange(offset, length) must give on `data`, by the "Ranges" rules of docs/semantics.md. */
 function expected(data: Uint8Array, offset: unknown, length: unknown): Outcome {
   for (const [name, value] of [
     ['offset', offset],

@@ -95,7 +95,7 @@ describe('the decision: which deletes reach a protected path (pure, over an inje
     expect(protectedPathReached(reach, ENV)?.path).toBe(expected);
   });
 
-  // The system directories README.md ("Deletes") names, each protected with everything below it.
+  // The system directories docs/semantics.md ("Deleting") names, each protected with everything below it.
   test.each([
     '/bin',
     '/boot',

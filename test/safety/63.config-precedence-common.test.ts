@@ -1,5 +1,5 @@
 /**
- * The settings every cloud store shares (README "Retries and timeouts") and their S3DLIO_*
+ * The settings every cloud store shares (docs/configuration.md, "Retries and timeouts") and their S3DLIO_*
  * variables: the option wins, the variable applies alone, else the default — on s3://, az:// and
  * gs://. Attempts, timeouts and pool sizes are watched on the wire (a recording proxy that answers
  * 503, never answers, or counts connections); backoff and connect timeouts cannot be seen there

@@ -1,7 +1,7 @@
 /**
  * Settings every cloud backend shares (retries, timeouts, connection pool), from options first,
- * then environment variables, then defaults. Documented in README.md ("Retries and timeouts",
- * "Configuration precedence").
+ * then environment variables, then defaults. Documented in docs/configuration.md ("Retries and
+ * timeouts", "Configuration precedence").
  */
 import { readFileSync } from 'fs';
 

@@ -4,7 +4,7 @@
  */
 import { sleep } from '../../internal/abort';
 
-/** How cloud operations are retried (options and environment variables in README.md). */
+/** How cloud operations are retried (options and environment variables in docs/configuration.md). */
 export interface RetryPolicy {
   /** Total attempts, including the first (1 = no retry). */
   maxAttempts: number;

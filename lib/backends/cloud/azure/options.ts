@@ -54,6 +54,7 @@ export interface AzureStoreOptions extends CloudCommonOptions {
 
 /** What the library needs of an Azure token credential (`@azure/core-auth`'s `TokenCredential`). */
 export interface AzureTokenCredential {
+  /** A bearer token for `scopes` (`null`: none available), with when it expires (ms since the epoch). */
   getToken(
     scopes: string | string[],
     options?: { abortSignal?: AbortSignal },
