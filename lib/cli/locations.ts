@@ -124,6 +124,15 @@ export async function checkSingleSource(source: Location, verb: string, signal: 
   throw notFound(source, 'no such object');
 }
 
+/**
+ * A one-object command that met a directory (a local one: the store says ERR_IS_DIRECTORY) is a
+ * usage error with the -r hint, as checkSingleSource makes for cp and mv; other errors pass.
+ */
+export function withRecursiveHint(error: unknown, uri: string, verb: string): unknown {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_IS_DIRECTORY') return error;
+  return new CliUsageError(`${uri} is a directory: add -r (--recursive) to ${verb} it`);
+}
+
 /** A missing source: an error naming it (exit 1). */
 export function notFound(location: Location, what: string): S3dlioError {
   const named = location.shown === location.uri ? location.uri : `${location.shown} (${location.uri})`;

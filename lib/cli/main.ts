@@ -62,6 +62,8 @@ const localFileOf = (log: string): string | undefined => {
     throw new CliUsageError((error as Error).message);
   }
 };
+/** A command's URI argument: a URI of any scheme, or a local path (its file:// URI), as cp takes. */
+const place = (text: string): string => locationOf(text).uri;
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const speedOf = (text: string): number => {
   const value = Number(text);
@@ -133,7 +135,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .command('ls')
     .alias('list')
     .description('list objects below a prefix (streamed)')
-    .argument('<uri>', 'prefix URI')
+    .argument('<uri>', 'prefix URI, or a local path', place)
     .option('-r, --recursive', 'every object below the prefix, not only direct children')
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('-c, --count-only', 'print only the number of entries')
@@ -147,7 +149,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .command('du')
     .alias('size')
     .description('number of objects and total bytes below a prefix (every depth by default)')
-    .argument('<uri>', 'prefix URI')
+    .argument('<uri>', 'prefix URI, or a local path', place)
     .option('--no-recursive', 'only the direct children of the prefix')
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('-h, --human-readable', 'the total in KiB, MiB, GiB')
@@ -158,12 +160,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   program
     .command('stat')
     .description('size, modification time, etag and content type of one object')
-    .argument('<uri>', 'object URI')
+    .argument('<uri>', 'object URI, or a local path', place)
     .action((uri: string, _opts, command: Command) => run(command, (ctx) => statCommand(ctx, uri)));
 
   withDryRun(program.command('get'))
     .description('read objects (discarding the bytes: a read benchmark), or save them with -o')
-    .argument('<uri>', 'object URI, or a prefix (ending in / or with -r)')
+    .argument('<uri>', 'object URI, or a prefix (ending in / or with -r), or a local path', place)
     .option('-j, --jobs <n>', 'objects in flight', jobs, 32)
     .option('--offset <bytes>', 'first byte (one object; 4096, 4k, 1MiB)', (t) => parseSize(t, '--offset'))
     .option('--length <bytes>', 'bytes to read (one object)', (t) => parsePositiveSize(t, '--length'))
@@ -179,7 +181,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   program
     .command('cat')
     .description('write one object to stdout (as get URI -o -)')
-    .argument('<uri>', 'object URI')
+    .argument('<uri>', 'object URI, or a local path', place)
     .option('--offset <bytes>', 'first byte', (t) => parseSize(t, '--offset'))
     .option('--length <bytes>', 'bytes to write', (t) => parsePositiveSize(t, '--length'))
     .action((uri: string, opts: { offset?: number; length?: number }, command: Command) =>
@@ -192,7 +194,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
 
   withDryRun(program.command('put'))
     .description('generate synthetic objects and write them below a prefix')
-    .argument('<prefix>', 'destination prefix URI')
+    .argument('<prefix>', 'destination prefix URI, or a local path', place)
     .requiredOption('-n, --objects <count>', 'number of objects (1k = 1000)', (t) => parseCount(t, '--objects'))
     .requiredOption('-s, --size <bytes>', 'payload bytes per object (4096, 4k = 4KiB = 4096, 1MiB, 2G)', (t) =>
       parseSize(t, '--size'),
@@ -241,7 +243,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
 
   withFilters(withDryRun(program.command('download')))
     .description('download every object below a prefix into a directory')
-    .argument('<uri>', 'source prefix URI')
+    .argument('<uri>', 'source prefix URI, or a local path', place)
     .argument('<dir>', 'local directory')
     .option('-j, --jobs <n>', 'objects in flight', jobs, 8)
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
@@ -249,7 +251,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .addHelpText('after', FILTER_HELP)
     .action((uri: string, dir: string, opts, command: Command) =>
       run(command, (ctx) =>
-        downloadCommand(ctx, locationOf(uri).uri, dir, { ...opts, dryrun: isDryRun(opts), filters: filtersOf(opts) }),
+        downloadCommand(ctx, uri, dir, { ...opts, dryrun: isDryRun(opts), filters: filtersOf(opts) }),
       ),
     );
 
@@ -299,7 +301,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   withFilters(withDryRun(program.command('rm')))
     .alias('delete')
     .description('delete an object, or with -r every object below a prefix')
-    .argument('<uri>', 'object or prefix URI')
+    .argument('<uri>', 'object or prefix URI, or a local path', place)
     .option('-r, --recursive', 'every object below the prefix')
     .option('-p, --pattern <regex>', 'with -r: only keys (relative to the prefix) matching', regex)
     .option('-j, --jobs <n>', 'deletes in flight', jobs, 16)
@@ -317,7 +319,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   withDryRun(program.command('create-bucket'))
     .alias('mb')
     .description('create a bucket (container; a directory for file:// and direct://)')
-    .argument('<uri>', 'bucket URI')
+    .argument('<uri>', 'bucket URI, or a local path', place)
     .action((uri: string, opts, command: Command) =>
       run(command, async (ctx) =>
         isDryRun(opts) ? dryRunBucket(ctx, 'make_bucket', uri) : createBucketCommand(ctx, uri),
@@ -327,7 +329,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   withDryRun(program.command('delete-bucket'))
     .alias('rb')
     .description('delete an empty bucket (--force: its objects first)')
-    .argument('<uri>', 'bucket URI')
+    .argument('<uri>', 'bucket URI, or a local path', place)
     .option('-f, --force', 'delete the objects first')
     .option('--allow-protected-paths', 'delete a protected local directory too (the root, a top-level directory, …)')
     .action((uri: string, opts, command: Command) =>
@@ -346,7 +348,11 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .command('replay')
     .description("run the operations of an op-log (ours, s3dlio's or warp's) again against a target")
     .argument('<log>', 'op-log file or URI (plain or .zst)')
-    .requiredOption('--target <uri>', 'prefix URI the operations go to (the recorded bucket becomes it)')
+    .requiredOption(
+      '--target <uri>',
+      'prefix URI (or local path) the operations go to (the recorded bucket becomes it)',
+      place,
+    )
     .option('--speed <x>', '1 = as recorded, 2 = twice as fast, 0.5 = half speed, 0 = as fast as possible', speedOf, 1)
     .option(
       '-j, --concurrency <n>',
@@ -378,12 +384,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   checkpoint
     .command('ls')
     .description('every save, newest first: step, {ts}, status, size, ranks; * marks latest')
-    .argument('<base>', 'checkpoint base URI')
+    .argument('<base>', 'checkpoint base URI, or a local path', place)
     .action((base: string, _opts, command: Command) => run(command, (ctx) => checkpointListCommand(ctx, base)));
   checkpoint
     .command('show')
     .description("a checkpoint's manifest, shard by shard (default: the latest)")
-    .argument('<base>', 'checkpoint base URI')
+    .argument('<base>', 'checkpoint base URI, or a local path', place)
     .argument('[step]', 'the step (its newest complete save, or the one at --ts)', step)
     .option('--ts <ts>', 'one save of the step, by its {ts} (YYYYMMDD-HHMMSS)')
     .action((base: string, at: number | undefined, opts, command: Command) =>
@@ -392,7 +398,7 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
   checkpoint
     .command('rm')
     .description('delete every save of a step (or the one at --ts); the latest checkpoint is refused')
-    .argument('<base>', 'checkpoint base URI')
+    .argument('<base>', 'checkpoint base URI, or a local path', place)
     .argument('<step>', 'the step', step)
     .option('--ts <ts>', 'only the save at this {ts}')
     .action((base: string, at: number, opts, command: Command) =>

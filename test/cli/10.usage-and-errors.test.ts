@@ -99,7 +99,7 @@ describe('the package bin', () => {
 describe('bad input: exit 2 with one helpful line', () => {
   test.each([
     ['an unknown scheme', ['ls', 'foo://bucket/x'], /Invalid URI "foo:\/\/bucket\/x".*s3:\/\//],
-    ['a bare path', ['stat', '/etc/hostname'], /Invalid URI "\/etc\/hostname"/],
+    ['an empty path', ['stat', ''], /an empty path or URI/],
     ['a relative file:// path', ['ls', 'file://relative/dir'], /relative paths are not allowed/],
     ['a .. segment', ['get', 'file:///tmp/../etc/passwd'], /'\.' and '\.\.' are not allowed/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],

@@ -27,6 +27,8 @@ export interface CliRunOptions {
   tty?: boolean;
   /** Options for node itself (e.g. a heap limit). */
   nodeArgs?: string[];
+  /** The working directory (default: the repository), against which relative paths resolve. */
+  cwd?: string;
 }
 
 let checkedFresh = false;
@@ -79,13 +81,13 @@ export function spawnCli(args: readonly string[], options: CliRunOptions = {}): 
     // `script -q -e -f -c CMD /dev/null`: CMD on a new pty, exit code passed through, output unbuffered.
     const command = [process.execPath, ...(options.nodeArgs ?? []), BIN, ...args].map(shellQuote).join(' ');
     return spawn('script', ['-qefc', `stty cols 120; exec ${command}`, '/dev/null'], {
-      cwd: REPO_ROOT,
+      cwd: options.cwd ?? REPO_ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   }
   return spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,6 +10,7 @@ import { pipeline } from 'stream/promises';
 
 import { get, getRange, getStream, list, stat } from '../../api';
 import { printDryRun } from './dryrun';
+import { withRecursiveHint } from '../locations';
 import { downloadTo } from './transfer';
 import { LocalRoot } from '../../internal/local-root';
 import { writePlaced } from '../../transfer';
@@ -85,6 +86,8 @@ async function getOne(ctx: CliContext, uri: string, options: GetCommandOptions):
     }
     reporter.objectDone('get', uri, task.bytes);
   } catch (error) {
+    const hinted = withRecursiveHint(error, uri, 'get');
+    if (hinted instanceof CliUsageError) throw hinted;
     reporter.failure(uri, error, 'get');
   }
   task.finish();

@@ -7,6 +7,7 @@ import { S3dlioError } from '../../errors';
 import type { CliContext } from '../context';
 import { type FilterRule, PathFilter } from '../filters';
 import { CliUsageError } from '../usage-error';
+import { withRecursiveHint } from '../locations';
 import { printDryRun } from './dryrun';
 
 /** Runs `rm`. */
@@ -23,6 +24,11 @@ export async function removeCommand(
   },
 ): Promise<void> {
   ctx.useUris(uri);
+  if (options.recursive !== true && uri.endsWith('/')) {
+    throw new CliUsageError(
+      `${uri} is a prefix (it ends with /): add -r (--recursive) to delete every object below it`,
+    );
+  }
   const { signal, reporter } = ctx;
   const filter = new PathFilter(options.filters);
   if (filter.active && options.recursive !== true) throw new CliUsageError('--include/--exclude need -r');
@@ -39,6 +45,8 @@ export async function removeCommand(
       task.add(1, 0);
       reporter.objectDone('rm', uri);
     } catch (error) {
+      const hinted = withRecursiveHint(error, uri, 'delete');
+      if (hinted instanceof CliUsageError) throw hinted;
       reporter.failure(uri, error, 'rm');
     }
     return void task.finish();
