@@ -2,6 +2,7 @@
  * What a store reports of its requests (`store.stats()`): totals, and for cloud stores one entry
  * per endpoint. One shape for every store; counters only grow, except `inFlight`.
  */
+import type { ErrorCode } from './errors';
 
 /** Latency of completed requests, in milliseconds (NaN while none has completed). */
 export interface LatencyStats {
@@ -37,7 +38,7 @@ export interface EndpointStats extends RequestStats {
   endpoint: string;
   health: EndpointHealth;
   /** The last failure that counted against its health, if any (no credentials in it). */
-  lastFailure?: { code: string; message: string; at: Date };
+  lastFailure?: { code: ErrorCode; message: string; at: Date };
   /** Since when it is down (absent while up). */
   downSince?: Date;
 }
@@ -78,8 +79,8 @@ export interface StoreStats extends RequestStats {
   scheme: string;
   /** By op, in the op-log's names. */
   ops: Record<string, OpStats>;
-  /** Requests that failed in the end, by error code. */
-  errorsByCode: Record<string, number>;
+  /** Requests that failed in the end, by error code (the `code` their S3dlioError has); only codes seen. */
+  errorsByCode: Partial<Record<ErrorCode, number>>;
   /** One entry per endpoint (cloud stores); empty for local and in-memory stores. */
   endpoints: EndpointStats[];
   /** The I/O threads of a cloud store that has them. */

@@ -3,6 +3,7 @@
  * counted once whatever its retries, by op (GET, PUT, …) with its bytes and a latency histogram,
  * and failures by error code. Cheap enough to be always on (bench:oplog measures it).
  */
+import type { ErrorCode } from '../errors';
 import type { OpStats } from '../stats';
 import { errorCodeOf } from '../oplog/recorder';
 import { LatencyHistogram } from './request-counters';
@@ -18,7 +19,7 @@ class OpTally {
 /** The per-op counters of one store. */
 export class OpCounters {
   private readonly ops = new Map<string, OpTally>();
-  private readonly codes = new Map<string, number>();
+  private readonly codes = new Map<ErrorCode, number>();
 
   private tally(op: string): OpTally {
     let tally = this.ops.get(op);
@@ -51,7 +52,7 @@ export class OpCounters {
   }
 
   /** By op, what `stats().ops` reports. */
-  snapshot(): { ops: Record<string, OpStats>; errorsByCode: Record<string, number> } {
+  snapshot(): { ops: Record<string, OpStats>; errorsByCode: Partial<Record<ErrorCode, number>> } {
     const ops: Record<string, OpStats> = {};
     for (const [op, tally] of this.ops) {
       ops[op] = {
@@ -67,7 +68,7 @@ export class OpCounters {
   /** The sum of several stores' counters (the module-level `stats()`), latency of all ops merged. */
   static total(all: readonly OpCounters[]): {
     ops: Record<string, OpStats>;
-    errorsByCode: Record<string, number>;
+    errorsByCode: Partial<Record<ErrorCode, number>>;
     latency: LatencyHistogram;
   } {
     const sum = new OpCounters();

@@ -5,7 +5,7 @@
  */
 import { SingleBar } from 'cli-progress';
 
-import { BatchError, type S3dlioError, toS3dlioError } from '../errors';
+import { BatchError, type ErrorCode, isErrorCode, type S3dlioError, toS3dlioError } from '../errors';
 import { formatBytes, formatRate, mebibytesPerSecond } from './units';
 
 /** Where and how to print. */
@@ -107,7 +107,8 @@ export class Reporter {
       for (const item of err.errors) this.failure(item.uri ?? uri, item, operation);
       return;
     }
-    const { code, uri: errorUri } = err as Partial<S3dlioError>;
+    const { uri: errorUri } = err as Partial<S3dlioError>;
+    const code = documentedCode(err);
     if (this.interrupted && code === 'ERR_ABORTED') {
       this.cancelled++;
       return;
@@ -119,7 +120,7 @@ export class Reporter {
         type: 'error',
         operation,
         uri: errorUri ?? uri,
-        code: code ?? 'ERR_UNKNOWN',
+        code,
         message: err.message,
       };
       this.options.stderr.write(`${JSON.stringify(record)}\n`);
@@ -334,6 +335,15 @@ function plural(count: number, noun: string): string {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * The code of an error as `toS3dlioError` returns it (an S3dlioError, or an argument error with
+ * its Node code): always one the README documents, `ERR_UNEXPECTED` for anything else.
+ */
+function documentedCode(error: Error): ErrorCode {
+  const { code } = error as { code?: unknown };
+  return isErrorCode(code) ? code : 'ERR_UNEXPECTED';
 }
 
 /** `message [code]`, with the URI in front when the message lacks it. */

@@ -11,7 +11,8 @@
  *
  * h5wasm's Node build reads and writes real paths, so each call goes through a private temporary
  * file in `os.tmpdir()`, always removed afterwards. Its heap is limited to 2 GiB, so data is
- * limited to {@link HDF5_MAX_BYTES} per call.
+ * limited to {@link HDF5_MAX_BYTES} per call. h5wasm is an optional peer dependency, found at the
+ * first call (internal/optional-package).
  */
 import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
@@ -23,6 +24,7 @@ import { Worker } from 'worker_threads';
 
 import { S3dlioError, toS3dlioError } from '../errors';
 import { expectKnownKeys, expectKnownOptions, optionKeys } from '../internal/option-keys';
+import { packageRoot, type OptionalPackageUse } from '../internal/optional-package';
 import { expectArray, invalidType, invalidValue, optionalSignal, outOfRange } from '../validate';
 import { badFormat, copyBytes, expectBytes, formatCount, invalidArgument, type NumericArray } from './common';
 import { npyDtypeOf, npyView, type NpyDtype } from './npy';
@@ -108,23 +110,41 @@ let nextId = 1;
 const pending = new Map<number, Pending>();
 
 /**
+ * The package HDF5 runs on, an optional peer dependency (a test holds package.json to it): found
+ * at the first HDF5 call, so an install without it serves every other format.
+ */
+export const HDF5_PACKAGE = 'h5wasm';
+
+const HDF5_USE: OptionalPackageUse = { neededBy: 'HDF5', install: `npm install ${HDF5_PACKAGE}` };
+
+/**
  * The file URL of h5wasm's Node build. `require.resolve` cannot find it: the package exports
- * `./node` under the "import" condition only. So: Node's module search path, then the package's
- * own `exports` map.
+ * `./node` under the "import" condition only. So: the package's directory as `require` would find
+ * it (a missing package is `ERR_MODULE_NOT_FOUND` with its install command), then its own
+ * `exports` map.
  */
 function h5wasmEntry(): string {
-  for (const dir of require.resolve.paths('h5wasm') ?? []) {
-    const root = path.join(dir, 'h5wasm');
-    let manifest: { exports?: Record<string, { import?: unknown } | undefined> };
-    try {
-      manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as typeof manifest;
-    } catch {
-      continue;
-    }
-    const target = manifest.exports?.['./node']?.import;
-    if (typeof target === 'string') return pathToFileURL(path.join(root, target)).href;
+  const root = packageRoot(HDF5_PACKAGE, HDF5_USE);
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports?: Record<string, { import?: unknown } | undefined>;
+  };
+  const target = manifest.exports?.['./node']?.import;
+  if (typeof target !== 'string') {
+    throw new S3dlioError(
+      'ERR_NATIVE',
+      `HDF5: the ${HDF5_PACKAGE} package in ${root} has no Node build (no "./node" export): run \`${HDF5_USE.install}\``,
+    );
   }
-  throw new S3dlioError('ERR_NATIVE', 'HDF5 support needs the h5wasm package (a dependency), not found');
+  return pathToFileURL(path.join(root, target)).href;
+}
+
+/**
+ * Throws now, before any work, what the first HDF5 call would throw if h5wasm is not installed
+ * (`ERR_MODULE_NOT_FOUND`): for a run of many calls (the CLI's `put --format hdf5`), one error
+ * instead of one per call.
+ */
+export function expectHdf5Installed(): void {
+  h5wasmEntry();
 }
 
 function startWorker(): Worker {
@@ -368,7 +388,8 @@ async function readHdf5Now(
  *
  * @param datasets one dataset or several (distinct names).
  * @throws S3dlioError `ERR_OBJECT_TOO_LARGE` over {@link HDF5_MAX_BYTES}; `ERR_NATIVE` when HDF5
- *   fails (its own message quoted); `ERR_ABORTED`.
+ *   fails (its own message quoted); `ERR_ABORTED`; `ERR_MODULE_NOT_FOUND` when h5wasm (an optional
+ *   peer dependency) is not installed.
  */
 export async function encodeHdf5(
   datasets: Hdf5DatasetInput | readonly Hdf5DatasetInput[],
@@ -383,7 +404,8 @@ export async function encodeHdf5(
  *
  * @throws S3dlioError `ERR_BAD_FORMAT` when the bytes are not an HDF5 file, a named dataset is
  *   missing, or a dataset has another type (strings, compounds, big-endian, …);
- *   `ERR_OBJECT_TOO_LARGE` for a dataset over {@link HDF5_MAX_BYTES}; `ERR_ABORTED`.
+ *   `ERR_OBJECT_TOO_LARGE` for a dataset over {@link HDF5_MAX_BYTES}; `ERR_ABORTED`;
+ *   `ERR_MODULE_NOT_FOUND` when h5wasm (an optional peer dependency) is not installed.
  */
 export async function readHdf5(
   bytes: Uint8Array | ArrayBufferView | ArrayBuffer,

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'worker_threads';
 
-import { S3dlioError, codeForErrno, toS3dlioError } from '../errors';
+import { S3dlioError, codeForErrno, toS3dlioError, type ErrorCode } from '../errors';
 import { workerScript } from '../internal/worker-script';
 import {
   ColumnsBuilder,
@@ -89,7 +89,7 @@ function placeOf(place: () => OpPlace): OpPlace {
 }
 
 /** The code an error is logged with: the library's public code (what the caller will see). */
-export function errorCodeOf(error: unknown): string {
+export function errorCodeOf(error: unknown): ErrorCode {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? codeForErrno(code) : 'ERR_UNEXPECTED';
 }

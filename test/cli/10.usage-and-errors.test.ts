@@ -4,7 +4,10 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
+import { PassThrough } from 'stream';
 
+import { Reporter } from '../../lib/cli/reporter';
+import { isErrorCode } from '../../lib/errors';
 import { REPO_ROOT } from '../helpers/child';
 import { useTempDir } from '../helpers/temp';
 import { cloudClis, jsonLines, runCli } from './cli';
@@ -250,6 +253,23 @@ describe('failed operations: exit 1, the URI and the error code on stderr', () =
     expect(failure).toMatchObject({ type: 'error', operation: 'get', uri, code: 'ERR_NOT_FOUND' });
     const summary = jsonLines(result.stdout).find((line) => line.type === 'summary');
     expect(summary).toMatchObject({ operation: 'get', objects: 0, failed: 1 });
+  });
+
+  test('with --json, a failure that is no S3dlioError (a thrown non-Error, a foreign code) has a documented code', () => {
+    const stderr = new PassThrough();
+    const reporter = new Reporter({ json: true, verbose: 0, progress: false, stdout: new PassThrough(), stderr });
+    const uri = 'file:///tmp/x';
+    const foreign = Object.assign(new Error('from a dependency'), { code: 'ERR_SOMETHING_ELSE' });
+    for (const thrown of ['a string', 42, undefined, { code: 7 }, new TypeError('no code'), foreign]) {
+      reporter.failure(uri, thrown, 'get');
+    }
+    const records = jsonLines(String(stderr.read()));
+    expect(records.map((record) => [record.code, record.uri])).toEqual(Array(6).fill(['ERR_UNEXPECTED', uri]));
+    expect(records.every((record) => isErrorCode(record.code))).toBe(true);
+    expect(records[0]!.message).toBe('get file:///tmp/x: a string');
+    // An argument error keeps its own (documented) code.
+    reporter.failure(uri, Object.assign(new RangeError('bad'), { code: 'ERR_OUT_OF_RANGE' }), 'get');
+    expect(jsonLines(String(stderr.read()))).toMatchObject([{ code: 'ERR_OUT_OF_RANGE' }]);
   });
 
   test.each(cloudClis().map((cli) => [cli.scheme, cli] as const))(

@@ -220,6 +220,9 @@ s3.describe('failover and recovery', () => {
     for (let i = 0; i < 6; i++) await store.put(`${base}nohc/${i}`, 'z');
     const dead = byEndpoint(store)[proxies[0].url];
     expect(dead).toMatchObject({ health: 'up', lastFailure: { code: 'ERR_CONNECTION' } });
+    // Typed as a documented code: the ErrorCode union, not any string.
+    const lastCode: s3dlio.ErrorCode | undefined = dead.lastFailure?.code;
+    expect(lastCode).toBe('ERR_CONNECTION');
     // Still chosen in its turn: more than once in six puts, each failure retried elsewhere.
     expect(dead.errors).toBeGreaterThanOrEqual(2);
     expect(store.stats().errors).toBe(dead.errors);

@@ -3,6 +3,7 @@
  * over every store alive.
  */
 import { stats } from '../../lib';
+import { isErrorCode, type ErrorCode } from '../../lib/errors';
 import { newBucketName } from '../cloud/targets';
 import { storeTargets } from '../contract/targets';
 import { rejectionOf, testBytes } from '../helpers/local';
@@ -42,5 +43,27 @@ describe.each(storeTargets())('%s: stats', (_name, target) => {
     expect(processAfter.ops.GET.requests - (processBefore.ops.GET?.requests ?? 0)).toBeGreaterThanOrEqual(3);
     expect(processAfter.errorsByCode.ERR_NOT_FOUND).toBeGreaterThanOrEqual(1);
     expect(processAfter.requests).toBeGreaterThanOrEqual(after.requests);
+  });
+
+  test('errorsByCode counts the codes the callers saw, each a documented ErrorCode (typed as one)', async () => {
+    await store.put(`${bucket}exists`, 'x');
+    const before = store.stats().errorsByCode;
+    const seen: ErrorCode[] = [
+      await rejectionOf(store.get(`${bucket}nothing`)),
+      await rejectionOf(store.put(`${bucket}exists`, 'y', { overwrite: false })),
+      await rejectionOf(store.stat(`${bucket}nothing`)),
+    ].map((error: { code: ErrorCode }) => error.code);
+    const after = store.stats().errorsByCode;
+    const counted: Partial<Record<ErrorCode, number>> = {};
+    for (const code of Object.keys(after).filter(isErrorCode)) {
+      const delta = (after[code] ?? 0) - (before[code] ?? 0);
+      if (delta > 0) counted[code] = delta;
+    }
+    const expected: Partial<Record<ErrorCode, number>> = {};
+    for (const code of seen) expected[code] = (expected[code] ?? 0) + 1;
+    expect(counted).toEqual(expected);
+    expect(Object.keys(after).filter((code) => !isErrorCode(code))).toEqual([]);
+    // @ts-expect-error: keyed by the documented codes, not by any string
+    expect(after.ERR_UNKNOWN).toBeUndefined();
   });
 });

@@ -1,12 +1,13 @@
 /**
- * The cloud SDKs are optional: each is an optional peer dependency, named by the scheme that loads
- * it, and lib/ imports them for their types only, so loading the package loads none of them (the
- * installed package is checked without them in 20.install-tarball).
+ * The cloud SDKs and h5wasm (HDF5) are optional: each is an optional peer dependency, named by the
+ * scheme or format that loads it, and lib/ imports them for their types only, so loading the
+ * package loads none of them (the installed package is checked without them in 20.install-tarball).
  */
 import { readFileSync, readdirSync } from 'fs';
 import * as path from 'path';
 
 import { SDK_PACKAGES } from '../../lib/backends/cloud/sdk';
+import { HDF5_PACKAGE } from '../../lib/formats/hdf5';
 import { REPO_ROOT } from '../helpers/child';
 
 interface Manifest {
@@ -18,25 +19,28 @@ interface Manifest {
 
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
 
-/** Packages of the clouds: the SDKs, their scopes, and the auth library of the GCS one. */
-const CLOUD_PACKAGE = /^(@aws-sdk|@azure|@google-cloud|@smithy)\/|^google-auth-library$/;
+/**
+ * The optional packages: the clouds' (the SDKs, their scopes, the auth library of the GCS one) and
+ * h5wasm (with its subpaths, such as `h5wasm/node`).
+ */
+const OPTIONAL_PACKAGE = /^(@aws-sdk|@azure|@google-cloud|@smithy)\/|^google-auth-library$|^h5wasm(\/|$)/;
 
-test('every package a cloud scheme loads is an optional peer dependency, and a dev dependency for the tests', () => {
-  const loaded = Object.values(SDK_PACKAGES).flat().sort();
+test('every package a cloud scheme or HDF5 loads is an optional peer dependency, and a dev dependency for the tests', () => {
+  const loaded = [...Object.values(SDK_PACKAGES).flat(), HDF5_PACKAGE].sort();
   expect(Object.keys(manifest.peerDependencies).sort()).toEqual(loaded);
   for (const name of loaded) {
     expect({ name, meta: manifest.peerDependenciesMeta[name] }).toEqual({ name, meta: { optional: true } });
     expect({ name, dev: manifest.devDependencies[name] }).toEqual({ name, dev: manifest.peerDependencies[name] });
   }
-  expect(Object.keys(manifest.dependencies).filter((name) => CLOUD_PACKAGE.test(name))).toEqual([]);
+  expect(Object.keys(manifest.dependencies).filter((name) => OPTIONAL_PACKAGE.test(name))).toEqual([]);
 });
 
-/** Every .ts file under `dir`. */
+/** Every .ts and .mjs file under `dir` (the HDF5 worker is plain JavaScript). */
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) return sources(file);
-    return entry.name.endsWith('.ts') ? [file] : [];
+    return /\.(ts|mjs)$/.test(entry.name) ? [file] : [];
   });
 }
 
@@ -51,10 +55,10 @@ function references(text: string): Array<{ name: string; typeOnly: boolean }> {
   }));
 }
 
-test('lib/ imports cloud packages for their types only (they are required through the lazy loader)', () => {
+test('lib/ imports the optional packages for their types only (they are found through the lazy loader)', () => {
   const found = sources(path.join(REPO_ROOT, 'lib')).flatMap((file) =>
     references(readFileSync(file, 'utf8'))
-      .filter(({ name, typeOnly }) => CLOUD_PACKAGE.test(name) && !typeOnly)
+      .filter(({ name, typeOnly }) => OPTIONAL_PACKAGE.test(name) && !typeOnly)
       .map(({ name }) => `${path.relative(REPO_ROOT, file)}: ${name}`),
   );
   expect(found).toEqual([]);
@@ -76,5 +80,12 @@ test('the rule above sees each kind of reference (it is not vacuous)', () => {
     { name: '@azure/identity', typeOnly: false },
     { name: '@smithy/signature-v4', typeOnly: false },
     { name: 'google-auth-library', typeOnly: false },
+  ]);
+  const names = ['@smithy/signature-v4', 'google-auth-library', 'h5wasm', 'h5wasm/node', 'h5wasmx', 'commander'];
+  expect(names.filter((name) => OPTIONAL_PACKAGE.test(name))).toEqual([
+    '@smithy/signature-v4',
+    'google-auth-library',
+    'h5wasm',
+    'h5wasm/node',
   ]);
 });

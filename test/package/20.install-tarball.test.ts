@@ -1,8 +1,9 @@
 /**
  * The package as users get it: `npm pack`, install the tarball into an empty project (offline,
  * no compiler needed thanks to the prebuild), then use it from require, import and TypeScript. The
- * cloud SDKs are optional peer dependencies, so this is also the install of a local-only user: no
- * SDK is there, file:// and direct:// work, and each cloud scheme says which command installs it.
+ * cloud SDKs and h5wasm (HDF5) are optional peer dependencies, so this is also the install of a
+ * local-only user: no SDK is there, file:// and direct:// work, every format but HDF5 works, and
+ * each cloud scheme and HDF5 says which command installs what it needs.
  */
 import { execFileSync } from 'child_process';
 import {
@@ -24,7 +25,7 @@ const root = path.resolve(__dirname, '..', '..');
 let work = '';
 let consumer = '';
 
-/** The cloud SDKs: this package's optional peer dependencies. */
+/** The cloud SDKs and h5wasm: this package's optional peer dependencies. */
 const peers = Object.keys(
   (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> })
     .peerDependencies,
@@ -99,7 +100,7 @@ test('works from import in an empty project and shares classes with require()', 
   expect(output).toEqual({ part: 'from', code: 'ERR_NOT_FOUND', same: true });
 });
 
-test('a default install has no cloud SDK: they are optional peer dependencies', () => {
+test('a default install has no cloud SDK and no h5wasm: they are optional peer dependencies', () => {
   expect(peers.length).toBeGreaterThan(0);
   const installed = peers.filter((name) => existsSync(path.join(consumer, 'node_modules', name)));
   expect(installed).toEqual([]);
@@ -146,9 +147,62 @@ test('without the SDKs: loading the package loads none, and each cloud scheme is
     ),
     'gs://bucket/key': missing('gs', '@google-cloud/storage', 'npm install @google-cloud/storage'),
   });
-  // Every peer dependency is named by the command of one scheme.
+  // Every peer dependency but HDF5's (the next test) is named by the command of one scheme.
   const commands = Object.values(output.errors).map((error) => error.message.split('npm install ')[1]);
-  expect(commands.join(' ').replace(/`/g, '').split(' ').sort()).toEqual([...peers].sort());
+  expect(commands.join(' ').replace(/`/g, '').split(' ').sort()).toEqual(
+    peers.filter((name) => name !== 'h5wasm').sort(),
+  );
+});
+
+test('without h5wasm: every HDF5 call is a one-line ERR_MODULE_NOT_FOUND naming `npm install h5wasm`; the other formats work', () => {
+  const script = `
+    const s3dlio = require('s3dlio');
+    const outcome = (promise) => promise.then(
+      () => 'no error',
+      (e) => ({ name: e.name, code: e.code, message: e.message, cause: e.cause && e.cause.code }),
+    );
+    (async () => {
+      const hdf5 = {
+        encodeHdf5: await outcome(s3dlio.encodeHdf5({ name: 'data', data: Uint8Array.of(1, 2) })),
+        readHdf5: await outcome(s3dlio.readHdf5(Uint8Array.of(1, 2))),
+        generateObject: await outcome(s3dlio.generateObject('hdf5', 64)),
+      };
+      const floats = Float32Array.of(1.5, -2);
+      const npy = Array.from(s3dlio.parseNpy(s3dlio.encodeNpy(floats)).data);
+      const npz = Array.from(s3dlio.readNpz(s3dlio.encodeNpz({ x: floats })).get('x').data);
+      const records = [...s3dlio.readTfRecords(s3dlio.encodeTfRecords([Uint8Array.of(7, 8)]).data)].map((r) => Array.from(r));
+      const generated = {};
+      for (const format of ['raw', 'npz', 'tfrecord']) generated[format] = (await s3dlio.generateObject(format, 4096)).data.byteLength > 0;
+      console.log(JSON.stringify({ hdf5, npy, npz, records, generated }));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const output = JSON.parse(run(process.execPath, ['-e', script], consumer)) as Record<string, unknown>;
+  const missing = {
+    name: 'S3dlioError',
+    code: 'ERR_MODULE_NOT_FOUND',
+    message: 'HDF5 needs the package h5wasm, which is not installed: run `npm install h5wasm`',
+    cause: 'MODULE_NOT_FOUND',
+  };
+  expect(output).toEqual({
+    hdf5: { encodeHdf5: missing, readHdf5: missing, generateObject: missing },
+    npy: [1.5, -2],
+    npz: [1.5, -2],
+    records: [[7, 8]],
+    generated: { raw: true, npz: true, tfrecord: true },
+  });
+  // The CLI: one line on stderr, exit 1, and nothing written.
+  const bin = path.join(consumer, 'node_modules', '.bin', 's3dlio');
+  const prefix = `file://${work}/hdf5/`;
+  let failure: { status: number | null; stderr: string } = { status: 0, stderr: '' };
+  try {
+    run(bin, ['put', prefix, '-n', '2', '-s', '1KiB', '--format', 'hdf5'], consumer);
+  } catch (error) {
+    failure = error as { status: number | null; stderr: string };
+  }
+  expect(failure.status).toBe(1);
+  expect(failure.stderr.trim().split('\n')).toEqual([
+    's3dlio: put failed: HDF5 needs the package h5wasm, which is not installed: run `npm install h5wasm` [ERR_MODULE_NOT_FOUND]',
+  ]);
+  expect(existsSync(path.join(work, 'hdf5'))).toBe(false);
 });
 
 test('each package is asked for when needed: with @azure/storage-blob alone, az:// works with a key and names @azure/identity for the default credential', () => {

@@ -1,10 +1,11 @@
 /**
- * The cloud SDKs, each loaded on first use: a program that never touches a cloud never pays for its
- * SDK, and a package installed without them (they are optional peer dependencies) still serves
- * file:// and direct://. A missing SDK is one line naming the command that installs it.
+ * The cloud SDKs, each loaded on first use (through internal/optional-package): a program that
+ * never touches a cloud never pays for its SDK, and a package installed without them (they are
+ * optional peer dependencies) still serves file:// and direct://. A missing SDK is one line naming
+ * the command that installs it.
  */
 import type { ObjectHead } from './driver';
-import { S3dlioError } from '../../errors';
+import { lazyRequire } from '../../internal/optional-package';
 
 /**
  * The packages each cloud scheme loads, all of them optional peer dependencies of this package (a
@@ -27,14 +28,6 @@ export function installCommand(scheme: SdkScheme): string {
   return `npm install ${SDK_PACKAGES[scheme].join(' ')}`;
 }
 
-/** Whether `error` says that `name` itself (not one of its own dependencies) is not installed. */
-function isMissing(error: unknown, name: string): boolean {
-  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  return (
-    code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.startsWith(`Cannot find module '${name}'`)
-  );
-}
-
 /**
  * A loader of the package `name` of `scheme`, which requires it at the first call and keeps it. A
  * package that is not installed is an S3dlioError `ERR_MODULE_NOT_FOUND` with the command that
@@ -42,23 +35,7 @@ function isMissing(error: unknown, name: string): boolean {
  * (a broken install) is the loader's own error.
  */
 export function lazyPackage<T>(scheme: SdkScheme, name: SdkPackage): () => T {
-  let loaded: T | undefined;
-  return () => {
-    if (loaded === undefined) {
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        loaded = require(name) as T;
-      } catch (error) {
-        if (!isMissing(error, name)) throw error;
-        throw new S3dlioError(
-          'ERR_MODULE_NOT_FOUND',
-          `${scheme}:// needs the package ${name}, which is not installed: run \`${installCommand(scheme)}\``,
-          { cause: error },
-        );
-      }
-    }
-    return loaded;
-  };
+  return lazyRequire<T>(name, { neededBy: `${scheme}://`, install: installCommand(scheme) });
 }
 
 /** An object's metadata from what a HEAD answered (size 0 and the epoch where it said nothing). */

@@ -56,6 +56,8 @@ export async function putCommand(ctx: CliContext, prefix: string, options: PutCo
     for (const { key } of keys) printDryRun(ctx, 'put', { uri: `${base}${key}`, shown: `${base}${key}` });
     return reporter.flush();
   }
+  // A missing h5wasm is one error for the run, not one per object.
+  if (format === 'hdf5') (await import('../../formats/hdf5')).expectHdf5Installed();
   if (options.createBucket) await createBucket(bucketUriOf(base), { signal });
 
   const task = reporter.startTask('put', { objects: options.objects, bytes: options.objects * options.size });

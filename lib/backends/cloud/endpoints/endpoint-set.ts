@@ -8,6 +8,7 @@
  */
 import { RequestCounters } from '../../request-counters';
 import type { EndpointStats, RequestStats } from '../../../stats';
+import type { ErrorCode } from '../../../errors';
 import type { CloudDriver } from '../driver';
 import { type CloudFailure, classifyNetworkError } from '../errors';
 
@@ -50,7 +51,7 @@ const FATAL_MESSAGE = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUN
 export class Endpoint {
   readonly counters = new RequestCounters();
   health: 'up' | 'down' = 'up';
-  lastFailure: { code: string; message: string; at: Date } | undefined;
+  lastFailure: { code: ErrorCode; message: string; at: Date } | undefined;
   downSince: Date | undefined;
   consecutiveFailures = 0;
   /** Wait before the next probe of a down endpoint (doubles after each failed probe). */
