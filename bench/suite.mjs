@@ -19,7 +19,7 @@ import { Lifecycle } from './suite/lifecycle.mjs';
 import { createProgress } from './suite/progress.mjs';
 import { RESULTS_SCHEMA, addRatios, machineFacts, resultRow } from './suite/results.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
-import { Servers, describeTarget, targetsFor } from './suite/servers.mjs';
+import { PACED_MIB_PER_SECOND, Servers, describeTarget, targetsFor } from './suite/servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const started = process.hrtime.bigint();
@@ -54,13 +54,21 @@ const { tools, skipped } = detectTools();
 const plan = targets.map((target) => ({ target, cases: planCases(target, p, { quick: args.quick, tools }) }));
 const total = plan.reduce((sum, { cases }) => sum + cases.length, 0);
 
+// CI installs every baseline tool (S3DLIO_REQUIRE_TOOLS=1, as for the tests): there a missing one
+// fails the run instead of being skipped. rclone is optional everywhere.
+const required = skipped.filter((skip) => !skip.what.startsWith('rclone'));
+if (process.env.S3DLIO_REQUIRE_TOOLS === '1' && required.length > 0) {
+  for (const skip of required) process.stderr.write(`bench: ${skip.why}: install it with \`${skip.install}\`\n`);
+  process.exit(1);
+}
 const progress = createProgress(total);
 const log = (message) => progress.log(message);
 for (const skip of skipped) log(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
 const lifecycle = new Lifecycle({ tempParent: args.dir, log });
 lifecycle.onChild = (child) => log(`  child pid ${child.pid}`);
 log(`temporary directory ${lifecycle.tempDir}`);
-const servers = new Servers(lifecycle, log);
+const pacedMiBs = PACED_MIB_PER_SECOND[args.quick ? 'quick' : 'full'];
+const servers = new Servers(lifecycle, log, { pacedMiBs });
 
 /** Runs the case-child with `spec`; its JSON answer. */
 async function child(spec) {
@@ -77,6 +85,10 @@ async function child(spec) {
 
 const rows = [];
 try {
+  // Every server of the run starts first, together: a run that cannot start one fails at once.
+  const needed = new Set(plan.map(({ target }) => target.serverName).filter((name) => name !== 'disk'));
+  if (plan.some(({ cases }) => cases.some((c) => c.variant === 'paced'))) needed.add('nginx-paced');
+  await Promise.all([...needed].map((name) => servers.get(name)));
   for (const { target, cases } of plan) {
     log(`${target.id}: starting its server and writing its objects`);
     const described = await describeTarget(target, servers, lifecycle.tempDir);
@@ -84,16 +96,18 @@ try {
       target.backend === 's3'
         ? p.sizes.map((size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }))
         : [];
-    await child({ task: 'seed', target: described, objects: seedObjects(p), files });
+    await child({ task: 'seed', target: described, objects: seedObjects(cases), files });
     for (const c of cases) {
       const name = `${c.target} ${c.kind} ${c.op} ${fmtSize(c.size)} ×${c.concurrency} ${c.client}${c.variant ? ` ${c.variant}` : ''}`;
       progress.start(name);
       const where =
         c.variant === 'paced' ? await describeTarget(target, servers, lifecycle.tempDir, { paced: true }) : described;
+      const caseStart = process.hrtime.bigint();
       const measured =
         c.runner === 'child'
           ? await child({ ...c, task: 'run', target: where, reps: args.reps })
           : await runTool(c, where, { lifecycle, tempDir: lifecycle.tempDir, reps: args.reps });
+      measured.caseSeconds = Number(process.hrtime.bigint() - caseStart) / 1e9;
       rows.push(resultRow(c, measured));
       progress.finish();
     }

@@ -9,7 +9,7 @@ export function profile(quick) {
     ? {
         sizes: [MiB, 16 * MiB],
         parallel: { size: 16 * MiB, concurrency: 16 },
-        latency: { sizes: [4 * KiB, 64 * KiB, MiB], keys: 20, ops: 100 },
+        latency: { sizes: [4 * KiB, 64 * KiB, MiB], keys: 20, ops: 50 },
         scaling: { size: MiB, levels: [1, 4, 16], ops: 64 },
         loader: { count: 256, size: 64 * KiB, batch: 32, concurrency: 16 },
         rangeThreshold: 4 * MiB,
@@ -28,16 +28,11 @@ export const objectKey = (size) => `obj-${size}`;
 export const latencyKey = (size, i) => `lat-${size}-${i}`;
 export const loaderKey = (i) => `ld-${i}`;
 
-/** The objects a target needs before its cases run. */
-export function seedObjects(p) {
-  const sizes = new Set([...p.sizes, p.parallel.size]);
-  return [
-    ...[...sizes].map((size) => ({ key: objectKey(size), size })),
-    ...p.latency.sizes.flatMap((size) =>
-      Array.from({ length: p.latency.keys }, (_, i) => ({ key: latencyKey(size, i), size })),
-    ),
-    ...Array.from({ length: p.loader.count }, (_, i) => ({ key: loaderKey(i), size: p.loader.size })),
-  ];
+/** The objects `cases` read, each once with its size: what a target needs before they run. */
+export function seedObjects(cases) {
+  const objects = new Map();
+  for (const c of cases) if (c.op === 'GET') for (const key of c.keys) objects.set(key, c.size);
+  return [...objects].map(([key, size]) => ({ key, size }));
 }
 
 /** The in-process baseline of a backend: node:fs locally, the plain SDK call for clouds. */
@@ -69,7 +64,9 @@ export function planCases(target, p, { quick, tools }) {
       const shared = { kind: 'throughput', op, size, concurrency: 1, ops: 1, keys: [objectKey(size)] };
       add({ ...shared, client: 'ours', role: 'ours' });
       add({ ...shared, client: sdk, role: 'baseline' });
-      for (const tool of outside()) add({ ...shared, client: tool, role: 'baseline', runner: tool });
+      // The Python AWS CLI takes ~0.5 s to start: a quick run measures it on the largest size only.
+      const toolCases = outside().filter((tool) => !(quick && tool === 'aws-cli' && size !== Math.max(...p.sizes)));
+      for (const tool of toolCases) add({ ...shared, client: tool, role: 'baseline', runner: tool });
     }
   }
   if (!(quick && emulator)) {

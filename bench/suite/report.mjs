@@ -10,7 +10,8 @@ const esc = (text) =>
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch],
   );
 
-const fmtValue = (value) => (Math.abs(value) >= 100 ? fmtNumber(value) : fmtNumber(value, value >= 10 ? 1 : 2));
+const fmtValue = (value) =>
+  value === 0 ? '0' : Math.abs(value) >= 100 ? fmtNumber(value) : fmtNumber(value, value >= 10 ? 1 : 2);
 
 function ticks(min, max, log) {
   if (log) {
@@ -258,6 +259,7 @@ export function textSummary(results) {
     }
   }
   if (rows.some((row) => /emulator/.test(row.server))) lines.push('', EMULATOR_NOTE);
+  for (const note of results.notes ?? []) if (rows.some((row) => row.variant === 'paced')) lines.push(note);
   for (const skip of results.skipped ?? [])
     lines.push(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
   return lines.join('\n');
@@ -291,6 +293,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 <ul><li>CPU: ${esc(m.cpuModel)} (${m.cores} cores), memory ${esc(fmtNumber(m.memoryBytes / 2 ** 30, 1))} GiB</li>
 <li>Bench directory: ${esc(m.benchDir)} on ${esc(m.disk.mount)} (device ${esc(m.disk.device)}, model ${esc(m.disk.model)})</li>
 <li>Kernel ${esc(m.kernel)}, Node ${esc(m.node)}, s3dlio ${esc(m.packageVersion)} at ${esc(m.gitCommit)}${m.gitDirty ? ' (with uncommitted changes)' : ''}</li></ul>
+${(results.notes ?? []).map((note) => `<p>${esc(note)}</p>`).join('\n')}
 ${(results.skipped ?? []).map((s) => `<p class="note">Skipped ${esc(s.what)}: ${esc(s.why)}; install it with <code>${esc(s.install)}</code></p>`).join('\n')}
 ${[...sections.entries()].map(([title, svgs]) => `<h2>${esc(title)}</h2>\n${svgs.join('\n')}`).join('\n')}
 <h2>Every case</h2>

@@ -35,7 +35,9 @@ export function machineFacts(benchDir) {
     device &&
     (tryText(() => readFileSync(`/sys/class/block/${device}/device/model`, 'utf8')) ??
       tryText(() => readFileSync(`/sys/class/block/${device}/../device/model`, 'utf8')) ??
-      tryText(() => readFileSync(`/sys/class/block/${device.replace(/\d+$/, '')}/device/vendor`, 'utf8')));
+      tryText(
+        () => `vendor ${readFileSync(`/sys/class/block/${device}/device/vendor`, 'utf8').trim()}, no model reported`,
+      ));
   const git = (args) =>
     tryText(() =>
       execFileSync('git', args, { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
@@ -89,6 +91,7 @@ export function resultRow(c, measured) {
   };
   if (c.kind === 'latency') row.p99us = median(measured.reps.map((rep) => rep.p99us));
   if (measured.command) row.command = measured.command;
+  if (measured.caseSeconds !== undefined) row.caseSeconds = measured.caseSeconds;
   return row;
 }
 

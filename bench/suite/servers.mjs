@@ -20,8 +20,12 @@ export const SERVER_LABELS = {
   gcs: 'gcs-server (emulator)',
 };
 
-/** Per-connection rate of the paced nginx: the regime where one stream cannot fill the link. */
-export const PACED_RATE = '50m';
+/**
+ * Per-connection rate of the paced server (MiB/s; quick run, full run): the regime of real object
+ * stores, where one stream cannot fill the link. A throttling proxy in front of nginx paces each
+ * response (nginx's own limit_rate lets the first second's worth through at once).
+ */
+export const PACED_MIB_PER_SECOND = { quick: 25, full: 100 };
 
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench-secret-key' };
 const BUCKET = 'bench-bucket';
@@ -33,13 +37,15 @@ function testServers() {
     moto: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'moto.ts')),
     azurite: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'azurite.ts')),
     gcs: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'gcs-server.ts')),
+    faultProxy: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'fault-proxy.ts')),
   };
 }
 
 /** Starts servers on demand (once each); the lifecycle stops them. */
 export class Servers {
-  constructor(lifecycle, log) {
+  constructor(lifecycle, log, { pacedMiBs = PACED_MIB_PER_SECOND.full } = {}) {
     this.lifecycle = lifecycle;
+    this.pacedMiBs = pacedMiBs;
     this.log = log;
     this.started = new Map();
   }
@@ -57,7 +63,9 @@ export class Servers {
       server.bucket(BUCKET, { writable: true });
     } else if (name === 'nginx-paced') {
       const nginx = await this.get('nginx');
-      server = await startNginx({ tls: false, root: nginx.root, limitRate: PACED_RATE });
+      server = await testServers().faultProxy.startFaultProxy({ target: nginx.url });
+      server.setRules([{ method: 'GET', action: { type: 'throttle', bytesPerSecond: this.pacedMiBs * 2 ** 20 } }]);
+      server.root = nginx.root;
     } else {
       const modules = testServers();
       if (name === 'moto') server = await modules.moto.startMoto();
@@ -67,7 +75,7 @@ export class Servers {
       if (name === 'azurite') server.connectionString = modules.azurite.azuriteConnectionString(server.url);
     }
     this.lifecycle.own(() => server.stop());
-    this.log(`${name} listening on ${server.url}`);
+    this.log(`${name} listening on ${server.url}${server.root ? ` (files in ${path.dirname(server.root)})` : ''}`);
     return server;
   }
 }
