@@ -65,7 +65,7 @@ const progress = createProgress(total);
 const log = (message) => progress.log(message);
 for (const skip of skipped) log(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
 const lifecycle = new Lifecycle({ tempParent: args.dir, log });
-lifecycle.onChild = (child) => log(`  child pid ${child.pid}`);
+lifecycle.onChild = (child) => progress.detail(`child pid ${child.pid}`);
 log(`temporary directory ${lifecycle.tempDir}`);
 const pacedMiBs = PACED_MIB_PER_SECOND[args.quick ? 'quick' : 'full'];
 const servers = new Servers(lifecycle, log, { pacedMiBs });
@@ -121,7 +121,15 @@ try {
     machine: machineFacts(args.dir),
     skipped,
     notes: [
-      `Paced: nginx limit_rate per connection (the RangeEngine's regime); the library has no client-side pacing option.`,
+      "peakRssBytes: the peak RSS of the case's own process (VmHWM); maxRssBytes: process.resourceUsage().maxRSS, which Linux carries over from the parent across exec (an upper bound).",
+      ...(args.quick && rows.some((row) => /emulator/.test(row.server))
+        ? ['--quick: emulators (moto, Azurite, gcs-server) run the throughput and latency cases only.']
+        : []),
+      ...(rows.some((row) => row.variant === 'paced')
+        ? [
+            `range (paced): every GET response paced at ${pacedMiBs} MiB/s per connection by a throttling proxy in front of nginx (the RangeEngine's regime); the library has no client-side pacing option.`,
+          ]
+        : []),
     ],
     wallSeconds: Number(process.hrtime.bigint() - started) / 1e9,
     cases: addRatios(rows),

@@ -19,6 +19,7 @@ export function createProgress(total, { stream = process.stderr, tty = stream.is
         stream.write(`\r\x1b[K${message}\n`);
         bar.render?.();
       },
+      detail: () => {}, // child pids and such: for logs, not for a person watching the bar
       stop: () => bar.stop(),
     };
   }
@@ -26,6 +27,7 @@ export function createProgress(total, { stream = process.stderr, tty = stream.is
     start: (name) => stream.write(`[bench] ${done + 1}/${total} ${name}\n`),
     finish: () => done++,
     log: (message) => stream.write(`[bench] ${message}\n`),
+    detail: (message) => stream.write(`[bench]   ${message}\n`),
     stop: () => {},
   };
 }

@@ -259,7 +259,7 @@ export function textSummary(results) {
     }
   }
   if (rows.some((row) => /emulator/.test(row.server))) lines.push('', EMULATOR_NOTE);
-  for (const note of results.notes ?? []) if (rows.some((row) => row.variant === 'paced')) lines.push(note);
+  for (const note of results.notes ?? []) lines.push(note);
   for (const skip of results.skipped ?? [])
     lines.push(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
   return lines.join('\n');
