@@ -93,7 +93,7 @@ try {
     log(`${target.id}: starting its server and writing its objects`);
     const described = await describeTarget(target, servers, lifecycle.tempDir);
     const files =
-      target.backend === 's3'
+      target.backend === 's3' || target.serverName === 'nginx'
         ? p.sizes.map((size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }))
         : [];
     await child({ task: 'seed', target: described, objects: seedObjects(cases), files });

@@ -3,6 +3,7 @@
 // is fio's own runtime, and the wall time of the command for the others (which includes starting
 // the tool: ~10 ms for curl, ~0.5 s for the Python AWS CLI).
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { objectKey } from './cases.mjs';
@@ -42,7 +43,7 @@ function fioSeconds(stdout) {
 }
 
 /** The command line of one repetition of `c` on `target` (plain data from describeTarget). */
-function command(c, target, tempDir) {
+function command(c, target, tempDir, rep) {
   const key = objectKey(c.size);
   if (c.runner === 'fio') {
     const file = c.op === 'GET' ? path.join(target.dir, key) : path.join(target.dir, `fio-put-${c.size}`);
@@ -65,7 +66,19 @@ function command(c, target, tempDir) {
     const url = `${target.endpoint}/${target.bucket}`;
     return c.op === 'GET'
       ? { command: 'curl', args: ['-sSf', '-o', '/dev/null', `${url}/${key}`] }
-      : { command: 'curl', args: ['-sSf', '-o', '/dev/null', '-T', source, `${url}/curl-put-${c.size}`] };
+      : {
+          command: 'curl',
+          // A fresh key each time (Azure's PUT needs its blob type header).
+          args: [
+            '-sSf',
+            '-o',
+            '/dev/null',
+            ...(target.backend === 'az' ? ['-H', 'x-ms-blob-type: BlockBlob'] : []),
+            '-T',
+            source,
+            `${url}/curl-put-${c.size}-${rep}`,
+          ],
+        };
   }
   if (c.runner === 'aws-cli') {
     const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : `aws-put-${c.size}`}`;
@@ -109,18 +122,23 @@ function command(c, target, tempDir) {
 
 /** Runs `c` with its tool `reps` times after one warm-up; returns the repetitions. */
 export async function runTool(c, target, { lifecycle, tempDir, reps }) {
-  const { command: cmd, args, env, stdout } = command(c, target, tempDir);
+  let round = 0;
   const once = async () => {
+    const { command: cmd, args, env, stdout } = command(c, target, tempDir, round++);
     const result = await lifecycle.run(cmd, args, { env, stdout });
     if (result.status !== 0)
       throw new Error(
         `${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr.trim().slice(0, 1000)}`,
       );
     if (c.runner === 'fio') return fioSeconds(result.stdout);
+    // nginx keeps objects in memory: the upload goes once measured.
+    if (c.runner === 'curl' && c.op === 'PUT' && target.nginxDir)
+      rmSync(path.join(target.nginxDir, `curl-put-${c.size}-${round - 1}`), { force: true });
     return { seconds: result.seconds, bytes: c.size };
   };
   await once();
   const out = [];
   for (let r = 0; r < reps; r++) out.push({ ...(await once()), ops: 1 });
+  const { command: cmd, args } = command(c, target, tempDir, 0);
   return { reps: out, command: [cmd, ...args].join(' ') };
 }

@@ -29,6 +29,7 @@ export const PACED_MIB_PER_SECOND = { quick: 25, full: 100 };
 
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench-secret-key' };
 const BUCKET = 'bench-bucket';
+const AZURE_ACCOUNT = 'devstoreaccount1';
 
 /** The test suite's TypeScript server modules, compiled on load (as `npm run bench:cloud` does). */
 function testServers() {
@@ -61,6 +62,8 @@ export class Servers {
     if (name === 'nginx') {
       server = await startNginx({ tls: false });
       server.bucket(BUCKET, { writable: true });
+      // Azure's path-style blob URLs: /<account>/<container>/<blob>.
+      server.bucket(`${AZURE_ACCOUNT}/${BUCKET}`, { writable: true });
     } else if (name === 'nginx-paced') {
       const nginx = await this.get('nginx');
       server = await testServers().faultProxy.startFaultProxy({ target: nginx.url });
@@ -95,7 +98,10 @@ export function targetsFor(backend) {
         { id: 's3@moto', backend, serverName: 'moto', server: SERVER_LABELS.moto },
       ];
     case 'az':
-      return [{ id: 'az@azurite', backend, serverName: 'azurite', server: SERVER_LABELS.azurite }];
+      return [
+        { id: 'az@nginx', backend, serverName: 'nginx', server: SERVER_LABELS.nginx },
+        { id: 'az@azurite', backend, serverName: 'azurite', server: SERVER_LABELS.azurite },
+      ];
     case 'gs':
       return [{ id: 'gs@gcs', backend, serverName: 'gcs', server: SERVER_LABELS.gcs }];
     default:
@@ -128,14 +134,22 @@ export async function describeTarget(target, servers, tempDir, { paced = false }
     };
   }
   if (backend === 'az') {
+    const onNginx = target.serverName === 'nginx';
+    // Azurite's well-known development account, on either server (nginx ignores the signature).
+    const connectionString = onNginx
+      ? testServers().azurite.azuriteConnectionString(server.url)
+      : server.connectionString;
     return {
       backend,
-      base: `az://devstoreaccount1/${BUCKET}/`,
+      base: `az://${AZURE_ACCOUNT}/${BUCKET}/`,
       bucket: BUCKET,
-      connectionString: server.connectionString,
-      storeOptions: { connectionString: server.connectionString },
-      putOptions: {},
-      createBucket: true,
+      endpoint: `${server.url}/${AZURE_ACCOUNT}`,
+      connectionString,
+      storeOptions: { connectionString },
+      // nginx takes single-request PUTs only (no block API).
+      putOptions: onNginx ? { multipartThreshold: 2 ** 40 } : {},
+      nginxDir: onNginx ? path.join(server.root, AZURE_ACCOUNT, BUCKET) : undefined,
+      createBucket: !onNginx,
     };
   }
   return {
