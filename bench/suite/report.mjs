@@ -41,9 +41,9 @@ export function lineChart({
   xFormat = fmtValue,
   yFormat = fmtValue,
 }) {
-  const width = 640;
+  const width = 660;
   const height = 340;
-  const m = { left: 70, right: 170, top: 30, bottom: 50 };
+  const m = { left: 64, right: 200, top: 30, bottom: 50 };
   const points = series.flatMap((s) => s.points);
   const xs = points.map((p) => p[0]).filter((v) => !xLog || v > 0);
   const ys = points
@@ -182,6 +182,7 @@ function charts(results) {
           xLabel: 'latency (µs, log scale)',
           yLabel: 'percentile',
           xLog: true,
+          yFormat: (v) => `${v}%`,
           series: list.map((row) => {
             // The repetition with the median p50 stands for the case.
             const rep = [...row.reps].sort((a, b) => a.p50us - b.p50us)[row.reps.length >> 1];
