@@ -40,7 +40,11 @@ try {
   process.exit(2);
 }
 
-const backends = args.backends.split(',').filter(Boolean);
+const backends = [...new Set(args.backends.split(',').filter(Boolean))];
+if (backends.length === 0) {
+  process.stderr.write('bench: --backends names none (known: file, direct, s3, az, gs)\n');
+  process.exit(2);
+}
 const targets = backends.flatMap((backend) => {
   try {
     return targetsFor(backend);
