@@ -1,6 +1,6 @@
 /**
  * Tools from outside npm that some tests use as independent checks (h5dump, the zstd CLI, NumPy,
- * moto, the AWS CLI). A test that needs one runs only where it is installed: elsewhere it is
+ * moto, the AWS CLI, Chromium). A test that needs one runs only where it is installed: elsewhere it is
  * skipped, and the run ends with a loud list of what was skipped and the command that installs it
  * (test/summary-reporter.js). With `S3DLIO_REQUIRE_TOOLS=1` (set by .ci/run, which installs them)
  * a missing tool fails the test instead, so CI never skips silently.
@@ -35,6 +35,8 @@ const TOOLS = {
   python3: { probe: () => runs('python3', ['--version']), install: 'apt-get install -y python3' },
   numpy: { probe: () => runs('python3', ['-c', 'import numpy']), install: 'pip install numpy' },
   aws: { probe: () => runs('aws', ['--version']), install: 'pip install awscli' },
+  // The headless browser that renders the benchmark report (driven by playwright-core).
+  chromium: { probe: () => runs('/usr/bin/chromium', ['--version']), install: 'apt-get install -y chromium' },
   // The global setup starts moto when it can and says where; see test/global-setup.ts.
   moto: {
     probe: () => process.env.S3DLIO_TEST_S3_ENDPOINT !== undefined,

@@ -1,0 +1,35 @@
+// Renders the report of a bench suite results file again (e.g. one from another machine):
+//
+//   npm run bench:report -- results.json [--out DIR]
+//
+// Writes DIR/report.html (default: beside the results file) and prints the text summary.
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { parseArgs } from './lib/util.mjs';
+import { RESULTS_SCHEMA } from './suite/results.mjs';
+import { renderHtml, textSummary } from './suite/report.mjs';
+
+const [file, ...rest] = process.argv.slice(2);
+let args;
+try {
+  if (!file || file.startsWith('-')) throw new Error('name a results.json file');
+  args = parseArgs(rest, { out: { type: 'string', default: path.dirname(file) } });
+} catch (error) {
+  process.stderr.write(`bench:report: ${error.message}\nusage: npm run bench:report -- results.json [--out DIR]\n`);
+  process.exit(2);
+}
+let results;
+try {
+  results = JSON.parse(readFileSync(file, 'utf8'));
+} catch (error) {
+  process.stderr.write(`bench:report: ${error.message}\n`);
+  process.exit(2);
+}
+if (results?.schema !== RESULTS_SCHEMA || !Array.isArray(results.cases)) {
+  process.stderr.write(`bench:report: ${file} is not a bench suite results file (schema ${RESULTS_SCHEMA})\n`);
+  process.exit(2);
+}
+const html = path.join(args.out, 'report.html');
+writeFileSync(html, renderHtml(results));
+process.stdout.write(`${textSummary(results)}\n\nReport: ${html}\n`);

@@ -1,0 +1,144 @@
+// The outside tools measured beside the library in the same run: fio (local disk), curl (nginx),
+// the AWS CLI (moto) and rclone (moto, when installed). One invocation per repetition; the figure
+// is fio's own runtime, and the wall time of the command for the others (which includes starting
+// the tool: ~10 ms for curl, ~0.5 s for the Python AWS CLI).
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { objectKey } from './cases.mjs';
+
+/** Which tools are installed, and for each missing one why it is skipped and how to install it. */
+export function detectTools() {
+  const has = (command, args = ['--version']) => {
+    const result = spawnSync(command, args, { stdio: 'ignore' });
+    return !result.error && result.status === 0;
+  };
+  const tools = { fio: has('fio'), curl: has('curl'), aws: has('aws'), rclone: has('rclone', ['version']) };
+  const install = {
+    fio: 'apt-get install -y fio',
+    curl: 'apt-get install -y curl',
+    aws: 'pip install awscli',
+    rclone: 'apt-get install -y rclone',
+  };
+  const skipped = Object.keys(tools)
+    .filter((tool) => !tools[tool])
+    .map((tool) => ({ what: `${tool} baseline`, why: `${tool} is not installed`, install: install[tool] }));
+  return { tools, skipped };
+}
+
+/** fio's throughput figure from its JSON output (its runtime excludes its own start and setup). */
+function fioSeconds(stdout) {
+  const start = stdout.indexOf('{');
+  if (start < 0) throw new Error(`fio printed no JSON: ${stdout.slice(0, 500)}`);
+  const job = JSON.parse(stdout.slice(start)).jobs?.[0];
+  if (!job || job.error) throw new Error(`fio job failed (error ${job?.error})`);
+  const side = job.read.io_bytes > 0 ? job.read : job.write;
+  if (!(side.io_bytes > 0)) throw new Error('fio moved no bytes');
+  // fio's runtime counts milliseconds: for short jobs, the sum of its per-I/O latencies (ns) is
+  // the precise figure (sequential, one I/O at a time).
+  const seconds =
+    side.runtime < 100 && side.lat_ns?.mean > 0 ? (side.lat_ns.mean * side.total_ios) / 1e9 : side.runtime / 1000;
+  return { seconds, bytes: side.io_bytes };
+}
+
+/** The command line of one repetition of `c` on `target` (plain data from describeTarget). */
+function command(c, target, tempDir, rep) {
+  const key = objectKey(c.size);
+  if (c.runner === 'fio') {
+    const file = c.op === 'GET' ? path.join(target.dir, key) : path.join(target.dir, `fio-put-${c.size}`);
+    return {
+      command: 'fio',
+      args: [
+        `--name=${c.op === 'GET' ? 'get' : 'put'}`,
+        `--filename=${file}`,
+        `--rw=${c.op === 'GET' ? 'read' : 'write'}`,
+        '--bs=1M',
+        `--size=${c.size}`,
+        '--ioengine=psync',
+        `--direct=${target.backend === 'direct' ? 1 : 0}`,
+        '--output-format=json',
+      ],
+    };
+  }
+  const source = path.join(tempDir, `src-${c.size}`);
+  if (c.runner === 'curl') {
+    const url = `${target.endpoint}/${target.bucket}`;
+    return c.op === 'GET'
+      ? { command: 'curl', args: ['-sSf', '-o', '/dev/null', `${url}/${key}`] }
+      : {
+          command: 'curl',
+          // A fresh key each time (Azure's PUT needs its blob type header).
+          args: [
+            '-sSf',
+            '-o',
+            '/dev/null',
+            ...(target.backend === 'az' ? ['-H', 'x-ms-blob-type: BlockBlob'] : []),
+            '-T',
+            source,
+            `${url}/curl-put-${c.size}-${rep}`,
+          ],
+        };
+  }
+  if (c.runner === 'aws-cli') {
+    const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : `aws-put-${c.size}`}`;
+    return {
+      command: 'aws',
+      args: [
+        '--endpoint-url',
+        target.endpoint,
+        's3',
+        'cp',
+        '--only-show-errors',
+        ...(c.op === 'GET' ? [remote, '/dev/null'] : [source, remote]),
+      ],
+      env: {
+        AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+      },
+    };
+  }
+  if (c.runner === 'rclone') {
+    const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : `rclone-put-${c.size}`}`;
+    return {
+      command: 'rclone',
+      args: c.op === 'GET' ? ['cat', remote] : ['copyto', source, remote],
+      stdout: 'ignore',
+      env: {
+        // rclone refuses plain-HTTP endpoints when a CA bundle is set.
+        AWS_CA_BUNDLE: '',
+        RCLONE_CONFIG_BENCH_TYPE: 's3',
+        RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+        RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: target.credentials.accessKeyId,
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+      },
+    };
+  }
+  throw new Error(`unknown outside tool ${c.runner}`);
+}
+
+/** Runs `c` with its tool `reps` times after one warm-up; returns the repetitions. */
+export async function runTool(c, target, { lifecycle, tempDir, reps }) {
+  let round = 0;
+  const once = async () => {
+    const { command: cmd, args, env, stdout } = command(c, target, tempDir, round++);
+    const result = await lifecycle.run(cmd, args, { env, stdout });
+    if (result.status !== 0)
+      throw new Error(
+        `${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr.trim().slice(0, 1000)}`,
+      );
+    if (c.runner === 'fio') return fioSeconds(result.stdout);
+    // nginx keeps objects in memory: the upload goes once measured.
+    if (c.runner === 'curl' && c.op === 'PUT' && target.nginxDir)
+      rmSync(path.join(target.nginxDir, `curl-put-${c.size}-${round - 1}`), { force: true });
+    return { seconds: result.seconds, bytes: c.size };
+  };
+  await once();
+  const out = [];
+  for (let r = 0; r < reps; r++) out.push({ ...(await once()), ops: 1 });
+  const { command: cmd, args } = command(c, target, tempDir, 0);
+  return { reps: out, command: [cmd, ...args].join(' ') };
+}

@@ -1,0 +1,164 @@
+// The servers a run needs, started once each and stopped by the run's Lifecycle: moto (S3),
+// Azurite (Azure Blob), the test suite's in-process GCS server, and nginx (kernel-speed HTTP, and
+// a second nginx on the same files that paces each connection). Also the targets: where each
+// backend's objects live, as plain data a case's child process can rebuild a store from.
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { PACKAGE_ROOT } from '../lib/load.mjs';
+import { startNginx } from '../lib/nginx.mjs';
+
+const require = createRequire(import.meta.url);
+
+/** Where every figure comes from, named beside it in results and the report. */
+export const SERVER_LABELS = {
+  disk: 'local disk',
+  nginx: 'nginx (kernel-speed HTTP)',
+  moto: 'moto (emulator)',
+  azurite: 'Azurite (emulator)',
+  gcs: 'gcs-server (emulator)',
+};
+
+/**
+ * Per-connection rate of the paced server (MiB/s; quick run, full run): the regime of real object
+ * stores, where one stream cannot fill the link. A throttling proxy in front of nginx paces each
+ * response (nginx's own limit_rate lets the first second's worth through at once).
+ */
+export const PACED_MIB_PER_SECOND = { quick: 25, full: 100 };
+
+const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench-secret-key' };
+const BUCKET = 'bench-bucket';
+const AZURE_ACCOUNT = 'devstoreaccount1';
+
+/** The test suite's TypeScript server modules, compiled on load (as `npm run bench:cloud` does). */
+function testServers() {
+  require(path.join(PACKAGE_ROOT, 'test', 'helpers', 'register-ts.js'));
+  return {
+    moto: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'moto.ts')),
+    azurite: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'azurite.ts')),
+    gcs: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'gcs-server.ts')),
+    faultProxy: require(path.join(PACKAGE_ROOT, 'test', 'servers', 'fault-proxy.ts')),
+  };
+}
+
+/** Starts servers on demand (once each); the lifecycle stops them. */
+export class Servers {
+  constructor(lifecycle, log, { pacedMiBs = PACED_MIB_PER_SECOND.full } = {}) {
+    this.lifecycle = lifecycle;
+    this.pacedMiBs = pacedMiBs;
+    this.log = log;
+    this.started = new Map();
+  }
+
+  get(name) {
+    if (!this.started.has(name)) this.started.set(name, this.start(name));
+    return this.started.get(name);
+  }
+
+  async start(name) {
+    if (this.lifecycle.closed) throw new Error('the run is stopping');
+    let server;
+    if (name === 'nginx') {
+      server = await startNginx({ tls: false });
+      server.bucket(BUCKET, { writable: true });
+      // Azure's path-style blob URLs: /<account>/<container>/<blob>.
+      server.bucket(`${AZURE_ACCOUNT}/${BUCKET}`, { writable: true });
+    } else if (name === 'nginx-paced') {
+      const nginx = await this.get('nginx');
+      server = await testServers().faultProxy.startFaultProxy({ target: nginx.url });
+      server.setRules([{ method: 'GET', action: { type: 'throttle', bytesPerSecond: this.pacedMiBs * 2 ** 20 } }]);
+      server.root = nginx.root;
+    } else {
+      const modules = testServers();
+      if (name === 'moto') server = await modules.moto.startMoto();
+      else if (name === 'azurite') server = await modules.azurite.startAzurite();
+      else if (name === 'gcs') server = await modules.gcs.startGcsServer();
+      else throw new Error(`unknown server ${name}`);
+      if (name === 'azurite') server.connectionString = modules.azurite.azuriteConnectionString(server.url);
+    }
+    this.lifecycle.own(() => server.stop());
+    this.log(`${name} listening on ${server.url}${server.root ? ` (files in ${path.dirname(server.root)})` : ''}`);
+    return server;
+  }
+}
+
+/**
+ * The targets of `backend`: each a store on one server. `describe` gives the plain-data target a
+ * case's child process uses (URIs, store and put options, the SDK's endpoint, local paths).
+ */
+export function targetsFor(backend) {
+  switch (backend) {
+    case 'file':
+    case 'direct':
+      return [{ id: backend, backend, serverName: 'disk', server: SERVER_LABELS.disk }];
+    case 's3':
+      return [
+        { id: 's3@nginx', backend, serverName: 'nginx', server: SERVER_LABELS.nginx },
+        { id: 's3@moto', backend, serverName: 'moto', server: SERVER_LABELS.moto },
+      ];
+    case 'az':
+      return [
+        { id: 'az@nginx', backend, serverName: 'nginx', server: SERVER_LABELS.nginx },
+        { id: 'az@azurite', backend, serverName: 'azurite', server: SERVER_LABELS.azurite },
+      ];
+    case 'gs':
+      return [{ id: 'gs@gcs', backend, serverName: 'gcs', server: SERVER_LABELS.gcs }];
+    default:
+      throw new Error(`unknown backend ${JSON.stringify(backend)} (known: file, direct, s3, az, gs)`);
+  }
+}
+
+/** The child-process view of `target` (servers started as needed); `paced`: through the paced nginx. */
+export async function describeTarget(target, servers, tempDir, { paced = false } = {}) {
+  const { backend } = target;
+  if (backend === 'file' || backend === 'direct') {
+    const dir = path.join(tempDir, 'data');
+    mkdirSync(dir, { recursive: true });
+    return { backend, base: `${backend}://${dir}/`, dir, storeOptions: {}, putOptions: {} };
+  }
+  const server = await servers.get(paced ? 'nginx-paced' : target.serverName);
+  if (backend === 's3') {
+    const onNginx = target.serverName === 'nginx';
+    return {
+      backend,
+      base: `s3://${BUCKET}/`,
+      bucket: BUCKET,
+      endpoint: server.url,
+      credentials: CREDENTIALS,
+      storeOptions: { endpoint: server.url, region: 'us-east-1', credentials: CREDENTIALS },
+      // nginx takes single-request PUTs only (no multipart API).
+      putOptions: onNginx ? { multipartThreshold: 2 ** 40 } : {},
+      nginxDir: onNginx ? path.join(server.root, BUCKET) : undefined,
+      createBucket: !onNginx,
+    };
+  }
+  if (backend === 'az') {
+    const onNginx = target.serverName === 'nginx';
+    // Azurite's well-known development account, on either server (nginx ignores the signature).
+    const connectionString = onNginx
+      ? testServers().azurite.azuriteConnectionString(server.url)
+      : server.connectionString;
+    return {
+      backend,
+      base: `az://${AZURE_ACCOUNT}/${BUCKET}/`,
+      bucket: BUCKET,
+      endpoint: `${server.url}/${AZURE_ACCOUNT}`,
+      connectionString,
+      storeOptions: { connectionString },
+      // nginx takes single-request PUTs only (no block API).
+      putOptions: onNginx ? { multipartThreshold: 2 ** 40 } : {},
+      nginxDir: onNginx ? path.join(server.root, AZURE_ACCOUNT, BUCKET) : undefined,
+      createBucket: !onNginx,
+    };
+  }
+  return {
+    backend,
+    base: `gs://${BUCKET}/`,
+    bucket: BUCKET,
+    endpoint: server.url,
+    storeOptions: { endpoint: server.url, projectId: 'bench' },
+    putOptions: {},
+    createBucket: true,
+  };
+}

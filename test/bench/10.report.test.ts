@@ -1,0 +1,222 @@
+/**
+ * The benchmark suite's outputs and its manners: the HTML report of a real run renders in a real
+ * browser with data in every graph; bench:compare marks a change only beyond the spread of the
+ * repetitions; Ctrl-C (SIGINT) leaves no server, child process or temporary file behind.
+ */
+import { spawn, spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+
+import { REPO_ROOT } from '../helpers/child';
+import { testWith } from '../helpers/tools';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'file-quick.json');
+
+let work = '';
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 's3dlio-bench-test-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function node(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, script), ...args], { encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the report', () => {
+  testWith(
+    ['chromium'],
+    'a real run (file://, --quick) renders in headless Chromium, every graph with data points',
+    async () => {
+      const rendered = node('bench/report.mjs', [FIXTURE, '--out', work]);
+      expect(rendered.stderr).toBe('');
+      expect(rendered.status).toBe(0);
+      expect(rendered.stdout).toMatch(/GET 16 MiB × 16 in flight: [\d,.]+ MiB\/s/);
+      const html = readFileSync(path.join(work, 'report.html'), 'utf8');
+      // Self-contained: no script, nothing fetched from anywhere.
+      expect(html).not.toMatch(/<script|<link|src=|@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        page.on('requestfailed', (request) => errors.push(`request ${request.url()}`));
+        await page.goto(`file://${path.join(work, 'report.html')}`);
+        const graphs = await page.$$eval('svg', (svgs) =>
+          svgs.map((svg) => ({
+            title: svg.getAttribute('aria-label') ?? '',
+            data: svg.querySelectorAll('.datum').length,
+            series: svg.querySelectorAll('path.series').length,
+            height: svg.getBoundingClientRect().height,
+          })),
+        );
+        const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cases: { kind: string; size: number }[] };
+        const latencySizes = new Set(fixture.cases.filter((c) => c.kind === 'latency').map((c) => c.size)).size;
+        // GET and PUT by size, one latency CDF per size, scaling, and the bar chart.
+        expect(graphs).toHaveLength(2 + latencySizes + 1 + 1);
+        for (const graph of graphs) {
+          expect({ title: graph.title, hasData: graph.data > 0 }).toEqual({ title: graph.title, hasData: true });
+          expect(graph.height).toBeGreaterThan(100);
+        }
+        for (const graph of graphs.filter((g) => !/in-flight transfers/.test(g.title)))
+          expect({ title: graph.title, lines: graph.series > 1 }).toEqual({ title: graph.title, lines: true });
+        expect(await page.textContent('body')).toContain('local disk');
+        const shot = path.join(work, 'report.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    120_000,
+  );
+});
+
+describe('bench:compare', () => {
+  /** A results file with one throughput case and one latency case, of these repetitions. */
+  function results(throughput: number[], latency: number[]): string {
+    const row = (kind: string, values: number[]) => ({
+      id: `file|${kind}|GET|4096|1|ours|`,
+      kind,
+      metric: kind === 'latency' ? 'p50 µs' : 'MiB/s',
+      higherIsBetter: kind !== 'latency',
+      values,
+      median: [...values].sort((a, b) => a - b)[values.length >> 1],
+      min: Math.min(...values),
+      max: Math.max(...values),
+    });
+    const file = path.join(work, `r-${throughput.join('-')}-${latency.join('-')}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        schema: 1,
+        date: '2026-01-01',
+        machine: { gitCommit: 'abc' },
+        cases: [row('throughput', throughput), row('latency', latency)],
+      }),
+    );
+    return file;
+  }
+  const verdicts = (a: string, b: string) => {
+    const { status, stdout, stderr } = node('bench/compare.mjs', [a, b]);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const of = (kind: string) => new RegExp(`^file\\|${kind}\\|.*?(BETTER|WORSE|~)$`, 'm').exec(stdout)?.[1];
+    return { throughput: of('throughput'), latency: of('latency') };
+  };
+
+  test('a change beyond both spreads is marked, by the direction of its metric', () => {
+    const before = results([100, 110, 120], [50, 55, 60]);
+    // Throughput up past 120, latency down below 50: both better.
+    expect(verdicts(before, results([125, 130, 140], [40, 42, 45]))).toEqual({
+      throughput: 'BETTER',
+      latency: 'BETTER',
+    });
+    // The opposite: both worse.
+    expect(verdicts(before, results([80, 90, 99], [61, 70, 75]))).toEqual({ throughput: 'WORSE', latency: 'WORSE' });
+  });
+
+  test('a change whose spread overlaps the other run is within the noise, however large the medians move', () => {
+    const before = results([100, 110, 120], [50, 55, 60]);
+    // Medians +18% and -16%, but 118 <= 120 and 59 >= 50: the spreads touch.
+    expect(verdicts(before, results([118, 130, 200], [30, 46, 59]))).toEqual({ throughput: '~', latency: '~' });
+  });
+
+  test('a file that is not suite results is a usage error (exit 2)', () => {
+    const other = path.join(work, 'other.json');
+    writeFileSync(other, '{"hello": 1}');
+    const { status, stderr } = node('bench/compare.mjs', [other, other]);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/not a bench suite results file/);
+    expect(node('bench/compare.mjs', [other]).status).toBe(2);
+  });
+});
+
+describe('Ctrl-C', () => {
+  /** The command line of process `pid`, or undefined when there is none. */
+  function cmdline(pid: number | string): string | undefined {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      return undefined; // gone
+    }
+  }
+  /** A running process whose command line matches `pattern` (as `pid: cmdline`), if any. */
+  function processMatching(pattern: RegExp): string | undefined {
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      const line = cmdline(pid);
+      if (line !== undefined && pattern.test(line)) return `${pid}: ${line}`;
+    }
+    return undefined;
+  }
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const refuses = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+
+  testWith(
+    ['moto'],
+    'SIGINT mid-run stops every server and child process and removes the temporary files',
+    async () => {
+      const out = path.join(work, 'interrupted');
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'bench/suite.mjs'),
+          '--backends',
+          'file,s3,az,gs',
+          '--quick',
+          '--out',
+          out,
+          '--dir',
+          work,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      // Every server starts before the first case: interrupt while a case's child is running.
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (/^\[bench\] 1\/\d+ .*\n\[bench\] {3}child pid \d+/m.test(stderr)) resolve();
+        });
+        child.once('exit', () => reject(new Error(`the suite ended before its first case:\n${stderr}`)));
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+
+      const ports = [...stderr.matchAll(/listening on http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+      const pids = [...stderr.matchAll(/child pid (\d+)/g)].map((m) => Number(m[1]));
+      const tempDir = /temporary directory (\S+)/.exec(stderr)?.[1];
+      const serverDirs = [...stderr.matchAll(/\(files in (\S+)\)/g)].map((m) => m[1]);
+      // nginx, moto, Azurite, the GCS server and the pacing proxy.
+      expect(ports.length).toBeGreaterThanOrEqual(5);
+      expect(pids.length).toBeGreaterThan(0);
+      expect(tempDir).toBeDefined();
+      expect(serverDirs.length).toBeGreaterThan(0);
+      for (const port of ports) expect({ port, closed: await refuses(port) }).toEqual({ port, closed: true });
+      // moto `-p PORT`, Azurite `--blobPort PORT`; nginx names its directory.
+      for (const port of ports) expect(processMatching(new RegExp(`(-p|Port) ${port}\\b`))).toBeUndefined();
+      // A case's child (a pid the system may since have given to something else).
+      for (const pid of pids) expect(cmdline(pid) ?? '').not.toMatch(/case-child\.mjs|fio|curl|aws/);
+      for (const dir of [tempDir!, ...serverDirs]) {
+        expect({ dir, exists: existsSync(dir) }).toEqual({ dir, exists: false });
+        expect(processMatching(new RegExp(escape(dir)))).toBeUndefined();
+      }
+      expect(existsSync(path.join(out, 'results.json'))).toBe(false);
+    },
+    120_000,
+  );
+});
