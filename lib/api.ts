@@ -11,6 +11,7 @@ import {
   type GetOptions,
   type GetRangeOptions,
   type ListOptions,
+  type ListedEntry,
   type ObjectStat,
   type ObjectStore,
   type OperationOptions,
@@ -98,6 +99,14 @@ export function list(prefixUri: string, options?: ListOptions): Promise<string[]
 /** Streams the URIs below `prefixUri` without holding the listing in memory. */
 export function listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
   return storeFor(prefixUri).listStream(prefixUri, options);
+}
+
+/**
+ * Streams the entries below `prefixUri` with each object's size, modification time and etag,
+ * taken from the listing pages (no request per object); prefixes have `isPrefix: true`.
+ */
+export function listDetailed(prefixUri: string, options?: ListOptions): AsyncIterable<ListedEntry> {
+  return storeFor(prefixUri).listDetailed(prefixUri, options);
 }
 
 /** Size, modification time and (where the backend has them) etag and content type. */

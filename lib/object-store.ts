@@ -120,6 +120,20 @@ export interface ObjectStat {
   contentType?: string;
 }
 
+/** An object of `listDetailed`, with the metadata its listing page carried. */
+export interface ListedObject extends ObjectStat {
+  isPrefix: false;
+}
+
+/** A "directory" of a non-recursive `listDetailed` (a common prefix): its URI ends with `/`. */
+export interface ListedPrefix {
+  uri: string;
+  isPrefix: true;
+}
+
+/** One entry of `listDetailed`: test `isPrefix` before reading `size`. */
+export type ListedEntry = ListedObject | ListedPrefix;
+
 /** Bytes accepted by `put`: strings are written as UTF-8. */
 export type PutData = Uint8Array | ArrayBuffer | ArrayBufferView | string;
 
@@ -321,6 +335,12 @@ export interface ObjectStore {
   list(prefixUri: string, options?: ListOptions): Promise<string[]>;
   /** Like `list`, but streamed: never holds the whole listing in memory (order not guaranteed). */
   listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string>;
+  /**
+   * Like `listStream`, with each object's size, modification time and etag (as `stat` reports
+   * them) taken from the listing pages themselves: no request per object. Prefixes of a
+   * non-recursive listing come as `{ uri, isPrefix: true }`.
+   */
+  listDetailed(prefixUri: string, options?: ListOptions): AsyncIterable<ListedEntry>;
   /** Size, modification time and (where the service gives them) ETag and content type of one object. */
   stat(uri: string, options?: OperationOptions): Promise<ObjectStat>;
   /** Whether an object exists at `uri` (a directory/prefix is not an object). */

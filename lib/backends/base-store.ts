@@ -49,6 +49,7 @@ import {
   type GetRangeOptions,
   LIST_KEYS,
   type ListOptions,
+  type ListedEntry,
   OPERATION_KEYS,
   type ObjectStat,
   type ObjectStore,
@@ -108,6 +109,13 @@ export type IoOp = OpLogOp;
 export interface ListEntry<R> {
   uri: string;
   ref: R;
+  /** A common prefix of a non-recursive listing, not an object. */
+  prefix?: boolean;
+  /**
+   * The object's metadata as the listing gave it, with the values `head` reports. Required of
+   * every object entry when `listPages` is asked for `details`.
+   */
+  meta?: Omit<ObjectStat, 'uri'>;
 }
 
 /** How `put` and `putMany` write one object. */
@@ -187,14 +195,16 @@ export abstract class BaseStore<R> implements ObjectStore {
   protected abstract openUpload(ref: R, uri: string, options: WriterOptions): PartSink;
 
   /**
-   * The entries below a prefix, page by page; directories end with `/` unless `recursive`. Each
-   * page's request passes through `io` as one LIST.
+   * The entries below a prefix, page by page; directories end with `/` (and are marked `prefix`)
+   * unless `recursive`. Each page's request passes through `io` as one LIST. With `details`,
+   * every object entry carries its `meta` (cloud listings always have it; a filesystem stats).
    */
   protected abstract listPages(
     ref: R,
     uri: string,
     recursive: boolean,
     scope: OperationScope,
+    details: boolean,
   ): AsyncIterable<Array<ListEntry<R>>>;
 
   /** Metadata of one object; ERR_NOT_FOUND when there is none. */
@@ -372,12 +382,16 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   async list(prefixUri: string, options?: ListOptions): Promise<string[]> {
     const uris: string[] = [];
-    for await (const uri of this.entries('list', prefixUri, options)) uris.push(uri);
+    for await (const uri of this.entries('list', prefixUri, options, false, uriOfItem)) uris.push(uri);
     return uris.sort();
   }
 
   listStream(prefixUri: string, options?: ListOptions): AsyncIterable<string> {
-    return this.entries('listStream', prefixUri, options);
+    return this.entries('listStream', prefixUri, options, false, uriOfItem);
+  }
+
+  listDetailed(prefixUri: string, options?: ListOptions): AsyncIterable<ListedEntry> {
+    return this.entries('listDetailed', prefixUri, options, true, listedEntry);
   }
 
   /** Size, modification time and (where the service gives them) ETag and content type of one object. */
@@ -654,7 +668,7 @@ export abstract class BaseStore<R> implements ObjectStore {
   ): Promise<number> {
     const { matches } = settings;
     const base = this.uriOf(ref);
-    const pages = this.listPages(ref, uri, true, scope);
+    const pages = this.listPages(ref, uri, true, scope, false);
     const entries = (async function* () {
       for await (const page of pages) {
         for (const entry of page) if (!matches || matches(entry.uri.slice(base.length))) yield entry;
@@ -679,8 +693,17 @@ export abstract class BaseStore<R> implements ObjectStore {
 
   // ---- internals ----
 
-  /** The listing behind `list` and `listStream`, checked now and named after the caller's method. */
-  private entries(operation: string, prefixUri: string, options?: ListOptions): AsyncIterable<string> {
+  /**
+   * The listing behind `list`, `listStream` and `listDetailed`, checked now and named after the
+   * caller's method; `details` asks the pages for each object's metadata, `output` shapes an entry.
+   */
+  private entries<T>(
+    operation: string,
+    prefixUri: string,
+    options: ListOptions | undefined,
+    details: boolean,
+    output: (entry: ListEntry<R>) => T,
+  ): AsyncIterable<T> {
     // Validate and capture the caller's stack now, not at the first iteration.
     const callSite = new CallSite();
     const opts = expectKnownOptions(options, LIST_KEYS, operation);
@@ -689,7 +712,7 @@ export abstract class BaseStore<R> implements ObjectStore {
     const matches = optionalMatcher(opts.pattern);
     const ref = this.refOf(prefixUri, 'prefixUri', 'prefix');
     const base = this.uriOf(ref);
-    const pages = (scope: OperationScope) => this.listPages(ref, prefixUri, recursive, scope);
+    const pages = (scope: OperationScope) => this.listPages(ref, prefixUri, recursive, scope, details);
     return (async function* () {
       // One scope for the whole iteration: abort and per-request retries apply to every page.
       const scope = new OperationScope(operation, prefixUri, signal);
@@ -698,7 +721,7 @@ export abstract class BaseStore<R> implements ObjectStore {
         for await (const page of pages(scope)) {
           for (const entry of page) {
             scope.throwIfAborted();
-            if (!matches || matches(entry.uri.slice(base.length))) yield entry.uri;
+            if (!matches || matches(entry.uri.slice(base.length))) yield output(entry);
           }
         }
       } catch (error) {
@@ -821,4 +844,16 @@ function identity(uri: string): string {
 
 function uriOfItem(item: { uri: string }): string {
   return item.uri;
+}
+
+/** An entry of `listDetailed`; an object entry without the metadata it was asked for is a backend bug. */
+function listedEntry<R>(entry: ListEntry<R>): ListedEntry {
+  if (entry.prefix === true) return { uri: entry.uri, isPrefix: true };
+  if (entry.meta === undefined) {
+    throw new S3dlioError('ERR_UNEXPECTED', `listDetailed ${entry.uri}: the listing page carried no metadata for it`, {
+      uri: entry.uri,
+      operation: 'listDetailed',
+    });
+  }
+  return { uri: entry.uri, ...entry.meta, isPrefix: false };
 }

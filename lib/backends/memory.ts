@@ -94,15 +94,20 @@ export class MemoryStore extends BaseStore<Ref> {
 
   protected async *listPages(ref: Ref, uri: string, recursive: boolean, scope: OperationScope) {
     yield await this.io('LIST', uri, async () => {
-      const seen = new Set<string>();
-      for (const key of this.bucket(ref, uri, scope).keys()) {
+      const seen = new Map<string, Stored | undefined>();
+      for (const [key, stored] of this.bucket(ref, uri, scope)) {
         if (!key.startsWith(ref.key)) continue;
         const slash = recursive ? -1 : key.indexOf('/', ref.key.length);
-        seen.add(slash === -1 ? key : key.slice(0, slash + 1));
+        if (slash === -1) seen.set(key, stored);
+        else seen.set(key.slice(0, slash + 1), undefined);
       }
-      return [...seen].map((key) => ({
+      // Metadata costs nothing here: every entry carries it, as a cloud listing's do.
+      return [...seen].map(([key, stored]) => ({
         uri: this.uriOf({ bucket: ref.bucket, key }),
         ref: { bucket: ref.bucket, key },
+        ...(stored
+          ? { meta: { size: stored.size, lastModified: stored.lastModified, etag: stored.etag } }
+          : { prefix: true }),
       }));
     });
   }

@@ -139,9 +139,8 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('-r, --recursive', 'every object below the prefix, not only direct children')
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('-c, --count-only', 'print only the number of entries')
-    .option('-l, --long', 'size, modification time and etag of each object (a stat per object)')
+    .option('-l, --long', 'size, modification time and etag of each object (from the listing pages)')
     .option('-h, --human-readable', 'with -l: sizes in KiB, MiB, GiB')
-    .option('-j, --jobs <n>', 'with -l: stats in flight', jobs, 32)
     .helpOption('--help', 'display help for command')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => listCommand(ctx, uri, opts)));
 
@@ -153,7 +152,6 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('--no-recursive', 'only the direct children of the prefix')
     .option('-p, --pattern <regex>', 'only keys (relative to the prefix) matching', regex)
     .option('-h, --human-readable', 'the total in KiB, MiB, GiB')
-    .option('-j, --jobs <n>', 'stats in flight', jobs, 32)
     .helpOption('--help', 'display help for command')
     .action((uri: string, opts, command: Command) => run(command, (ctx) => sizeCommand(ctx, uri, opts)));
 

@@ -116,6 +116,13 @@ describe.each(cases.map((c) => [c.name, c] as [string, Case]))('%s', (_name, c) 
       ['stat', () => store.stat(`${base}a`), ['STAT 1']],
       ['exists', () => store.exists(`${base}none`), ['STAT 1']],
       ['list', () => store.list(base), ['LIST 1']],
+      [
+        'listDetailed: sizes from the page, no stat',
+        async () => {
+          for await (const entry of store.listDetailed(base)) expect(entry.isPrefix).toBe(false);
+        },
+        ['LIST 1'],
+      ],
       ['getMany', () => store.getMany([`${base}a`, `${base}b`]), c.getMany],
       ['copy', () => store.copy(`${base}a`, `${base}c`), ['COPY 1']],
       ['rename', () => store.rename(`${base}c`, `${base}d`), c.rename],

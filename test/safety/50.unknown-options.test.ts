@@ -59,6 +59,7 @@ function objectStoreCalls(api: Api, base: string, schemeUri: string): OptionCall
     ['put', (o) => api.put(at('p'), 'bytes', o)],
     ['list', (o) => api.list(base, o)],
     ['listStream', (o) => api.listStream(base, o)],
+    ['listDetailed', (o) => api.listDetailed(base, o)],
     ['stat', (o) => api.stat(at('a'), o)],
     ['exists', (o) => api.exists(at('a'), o)],
     ['delete', (o) => api.delete(at('a'), o)],

@@ -227,8 +227,13 @@ export class CloudStore extends BaseStore<CloudRef> {
     recursive: boolean,
     scope: OperationScope,
   ): AsyncIterable<Array<ListEntry<CloudRef>>> {
+    // Every page carries the objects' metadata: `details` costs nothing more here.
     for await (const page of this.pages(scope, uri, ref, recursive ? undefined : '/')) {
-      yield [...page.keys, ...page.prefixes].map((key) => ({ uri: `${ref.base}${key}`, ref: { ...ref, key } }));
+      const entry = (key: string) => ({ uri: `${ref.base}${key}`, ref: { ...ref, key } });
+      yield [
+        ...page.keys.map((key, index) => ({ ...entry(key), meta: page.heads[index] })),
+        ...page.prefixes.map((key) => ({ ...entry(key), prefix: true })),
+      ];
     }
   }
 

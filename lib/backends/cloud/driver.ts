@@ -25,6 +25,11 @@ export interface ObjectHead {
 /** One page of a listing. */
 export interface ListPage {
   keys: string[];
+  /**
+   * The metadata of each key, in the order of `keys`, as the page gives it, normalised to the
+   * values `head` reports for the same object (every cloud's listing carries size, time and etag).
+   */
+  heads: ObjectHead[];
   /** Common prefixes (delimiter mode), each ending with the delimiter. */
   prefixes: string[];
   nextToken?: string;

@@ -352,14 +352,7 @@ class GcsDriver implements CloudDriver {
 
   async head(ref: CloudRef, signal?: AbortSignal): Promise<ObjectHead> {
     const [metadata] = await raceSignal(this.file(ref).getMetadata(), signal);
-    const modified = metadata.updated ?? metadata.timeCreated;
-    const size = metadata.size === undefined ? undefined : Number(metadata.size);
-    return objectHead(
-      size,
-      modified === undefined ? undefined : new Date(modified),
-      metadata.etag,
-      metadata.contentType,
-    );
+    return headOf(metadata);
   }
 
   async storedChecksum(ref: CloudRef, signal?: AbortSignal): Promise<StoredChecksum | undefined> {
@@ -384,6 +377,8 @@ class GcsDriver implements CloudDriver {
     const prefixes = (response as { prefixes?: string[] } | undefined)?.prefixes ?? [];
     return {
       keys: files.map((file) => file.name),
+      // objects.list returns each object's resource, the same one `head` reads.
+      heads: files.map((file) => headOf(file.metadata)),
       prefixes,
       nextToken: (nextQuery as { pageToken?: string } | null | undefined)?.pageToken,
     };
@@ -580,3 +575,10 @@ declare module '../../uri' {
   }
 }
 registerStore('gs', (options) => new GcsStore(options), { aliases: ['gcs'] });
+
+/** An object's metadata from its resource (what objects.get and each item of objects.list return). */
+function headOf(metadata: Gcs.FileMetadata): ObjectHead {
+  const modified = metadata.updated ?? metadata.timeCreated;
+  const size = metadata.size === undefined ? undefined : Number(metadata.size);
+  return objectHead(size, modified === undefined ? undefined : new Date(modified), metadata.etag, metadata.contentType);
+}

@@ -453,8 +453,11 @@ class S3Driver implements CloudDriver {
     }
     // Decoded only when the server says it encoded (a server that ignores the parameter does not).
     const decode = output.EncodingType === 'url' ? decodeListedKey : (value: string) => value;
+    const objects = (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [item]));
     return {
-      keys: (output.Contents ?? []).flatMap((item) => (item.Key === undefined ? [] : [decode(item.Key)])),
+      keys: objects.map((item) => decode(item.Key as string)),
+      // ListObjectsV2 gives no content type; size, time and the (quoted) ETag are HEAD's.
+      heads: objects.map((item) => objectHead(item.Size, item.LastModified, item.ETag, undefined)),
       prefixes: (output.CommonPrefixes ?? []).flatMap((item) =>
         item.Prefix === undefined ? [] : [decode(item.Prefix)],
       ),

@@ -146,20 +146,23 @@ export abstract class LocalStore extends BaseStore<string> {
     prefixPath: string,
     uri: string,
     recursive: boolean,
+    _scope: OperationScope,
+    details: boolean,
   ): AsyncIterable<Array<ListEntry<string>>> {
     const entries = walkPrefix(prefixPath, recursive)[Symbol.asyncIterator]();
     for (;;) {
-      // One page of the walk is one LIST request through the seam.
-      const page = await this.io('LIST', uri, async () => {
+      // One page of the walk is one LIST request through the seam (with its stats, when asked).
+      const walked = await this.io('LIST', uri, async () => {
         const taken: Array<ListEntry<string>> = [];
         for (let next = await entries.next(); !next.done; next = await entries.next()) {
-          taken.push({ uri: this.uriOf(next.value.path), ref: next.value.path });
+          const { path, directory } = next.value;
+          taken.push({ uri: this.uriOf(path), ref: path, ...(directory && { prefix: true }) });
           if (taken.length === LIST_PAGE) break;
         }
-        return taken;
+        return details ? { taken, page: await withMetadata(taken) } : { taken, page: taken };
       });
-      if (page.length > 0) yield page;
-      if (page.length < LIST_PAGE) return;
+      if (walked.page.length > 0) yield walked.page;
+      if (walked.taken.length < LIST_PAGE) return;
     }
   }
 
@@ -167,8 +170,7 @@ export abstract class LocalStore extends BaseStore<string> {
     const stats = await fs.stat(path);
     if (stats.isDirectory()) throw notAnObject(uri, scope.operation, 'ERR_IS_DIRECTORY', 'it is a directory');
     if (!stats.isFile()) throw notAnObject(uri, scope.operation, 'ERR_NOT_A_FILE', 'it is not a regular file');
-    // A Date of this realm (fs makes its own: a test runner's instanceof Date would fail on it).
-    return { size: stats.size, lastModified: new Date(stats.mtimeMs) };
+    return metadataOf(stats);
   }
 
   protected remove(path: string): Promise<void> {
@@ -486,4 +488,30 @@ function itemsOf(paths: readonly string[], results: native.NativeReadManyResult)
       thread: times[index * 3 + 2],
     };
   });
+}
+
+/** What `head` and a detailed listing report of a file's stats. */
+function metadataOf(stats: { size: number; mtimeMs: number }): Omit<ObjectStat, 'uri'> {
+  // A Date of this realm (fs makes its own: a test runner's instanceof Date would fail on it).
+  return { size: stats.size, lastModified: new Date(stats.mtimeMs) };
+}
+
+/**
+ * The page's files with their metadata: one stat(2) each (following a symlink, as `head` does),
+ * all in flight at once on libuv's pool. A file deleted since the directory was read is no longer
+ * below the prefix, and is left out as a listing made a moment later would leave it out.
+ */
+async function withMetadata(page: Array<ListEntry<string>>): Promise<Array<ListEntry<string>>> {
+  const detailed = await Promise.all(
+    page.map(async (entry) => {
+      if (entry.prefix === true) return entry;
+      try {
+        return { ...entry, meta: metadataOf(await fs.stat(entry.ref)) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    }),
+  );
+  return detailed.filter((entry): entry is ListEntry<string> => entry !== undefined);
 }

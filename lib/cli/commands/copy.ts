@@ -7,12 +7,12 @@
  */
 import { promises as fs } from 'fs';
 
-import { copy, deleteObject, getStream, list, listStream, rename, stat } from '../../api';
+import { copy, deleteObject, getStream, listDetailed, rename } from '../../api';
 import { crc32c } from '../../checksum';
 import { S3dlioError } from '../../errors';
 import { prefixLocation, recursiveCopyPlan, sameLocalFile } from '../../identity';
 import { keySegments } from '../../internal/local-root';
-import type { ObjectStat } from '../../object-store';
+import type { ListedEntry, ListedObject, ObjectStat } from '../../object-store';
 import { type Destination, leavesTree, openDestination } from '../../transfer';
 import { isLocalScheme, parseUri } from '../../uri';
 import type { CliContext } from '../context';
@@ -239,11 +239,12 @@ async function copyTree(
 
   const comparison =
     operation !== 'sync' ? undefined : options.checksum ? byContent : options.sizeOnly ? bySize : bySizeAndTime;
-  // sync: what the destination holds, by path relative to it.
-  const existing = new Map<string, string>();
+  // sync: what the destination holds, by path relative to it, with the sizes and times the
+  // comparisons need (from the listing pages: no stat per object on either side).
+  const existing = new Map<string, ListedObject>();
   if (comparison) {
-    for (const uri of await list(destination.uri, { recursive: true, signal })) {
-      if (!uri.endsWith('/')) existing.set(relativeTo(destination, uri), uri);
+    for await (const entry of listDetailed(destination.uri, { recursive: true, signal })) {
+      if (!entry.isPrefix) existing.set(relativeTo(destination, entry.uri), entry);
     }
   }
   const seen = new Set<string>();
@@ -257,10 +258,11 @@ async function copyTree(
   const target = dryrun ? dryDestination(destination, operation) : await openDestination(destination.uri, operation);
   try {
     await forEachConcurrent(
-      listStream(source.uri, { recursive: true, signal }),
+      objectsOf(listDetailed(source.uri, { recursive: true, signal })),
       options.jobs,
       signal,
-      async (uri) => {
+      async (sourceStat) => {
+        const { uri } = sourceStat;
         const relative = relativeTo(source, uri);
         listed++;
         seen.add(relative);
@@ -275,13 +277,11 @@ async function copyTree(
           );
           if (escapes) throw escapes;
         }
-        const sourceStat = await stat(uri, { signal });
         const there = existing.get(relative);
         if (comparison && there !== undefined) {
-          const destinationStat = await stat(there, { signal });
-          if (await comparison(sourceStat, destinationStat, signal)) {
+          if (await comparison(sourceStat, there, signal)) {
             unchanged++;
-            reporter.detail(`${operation} ${uri}: unchanged`, { type: 'unchanged', operation, uri, to: there });
+            reporter.detail(`${operation} ${uri}: unchanged`, { type: 'unchanged', operation, uri, to: there.uri });
             return;
           }
         }
@@ -297,7 +297,7 @@ async function copyTree(
           reporter.objectDone(operation, uri, sourceStat.size, placed.displayUri);
         });
       },
-      (uri, error) => reporter.failure(uri, error, operation),
+      (entry, error) => reporter.failure(entry.uri, error, operation),
     );
   } finally {
     await target.close();
@@ -305,13 +305,20 @@ async function copyTree(
   const failed = reporter.failures > failuresBefore || signal.aborted;
   if (operation === 'mv' && !dryrun) await deleteSources(ctx, moved, failed);
   if (operation === 'sync' && options.delete === true) {
-    const extra = [...existing].filter(([relative]) => !seen.has(relative) && filter.includes(relative));
+    const extra = [...existing]
+      .filter(([relative]) => !seen.has(relative) && filter.includes(relative))
+      .map(([relative, entry]): [string, string] => [relative, entry.uri]);
     await deleteExtra(ctx, destinationArgument, extra, failed, dryrun, options.jobs);
   }
   if (comparison && unchanged > 0) reporter.notice(`s3dlio: sync: ${unchanged} unchanged, not copied`);
   task.stop();
   if (dryrun) return reporter.flush();
   task.finish(listed === 0 ? source.shown : undefined);
+}
+
+/** The objects of a listing (a recursive one has no prefixes: this only narrows the type). */
+async function* objectsOf(entries: AsyncIterable<ListedEntry>): AsyncGenerator<ListedObject> {
+  for await (const entry of entries) if (!entry.isPrefix) yield entry;
 }
 
 /** mv: deletes the sources once every copy succeeded; after any failure, none. */

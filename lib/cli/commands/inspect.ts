@@ -1,6 +1,6 @@
 /** `s3dlio ls`, `du`, `stat` and the bucket commands. */
-import { createBucket, deleteBucket, listBuckets, listStream, stat } from '../../api';
-import type { ObjectStat } from '../../object-store';
+import { createBucket, deleteBucket, listBuckets, listDetailed, listStream, stat } from '../../api';
+import type { ListedObject } from '../../object-store';
 import type { CliContext } from '../context';
 import { formatBytes } from '../units';
 import { CliUsageError } from '../usage-error';
@@ -15,8 +15,6 @@ export interface ListCommandOptions {
   long?: boolean;
   /** `-h` (with `-l`): sizes in binary units. */
   humanReadable?: boolean;
-  /** Stats in flight for `-l`. */
-  jobs: number;
 }
 
 /** Runs `ls`: streams the listing (a million keys are never held in memory). */
@@ -28,23 +26,23 @@ export async function listCommand(ctx: CliContext, uri: string, options: ListCom
   ctx.useUris(uri);
   const { signal, reporter } = ctx;
   const task = reporter.startTask('ls', { movesBytes: false });
-  const entries = listStream(uri, { recursive: options.recursive === true, pattern: options.pattern, signal });
+  const listing = { recursive: options.recursive === true, pattern: options.pattern, signal };
   if (options.long === true) {
-    for await (const entry of detailed(ctx, entries, options.jobs)) {
+    // The details come with the listing pages: no request per object.
+    for await (const entry of listDetailed(uri, listing)) {
       task.add(1, 0);
-      if ('info' in entry)
-        reporter.result(longLine(entry.info, options.humanReadable === true), objectRecord(entry.info));
-      else if ('directory' in entry)
+      if (!entry.isPrefix) reporter.result(longLine(entry, options.humanReadable === true), objectRecord(entry));
+      else
         reporter.result(
-          `${'DIR'.padStart(SIZE_WIDTH)} ${'-'.padEnd(DATE_WIDTH)} ${'-'.padEnd(ETAG_WIDTH)} ${entry.directory}`,
+          `${'DIR'.padStart(SIZE_WIDTH)} ${'-'.padEnd(DATE_WIDTH)} ${'-'.padEnd(ETAG_WIDTH)} ${entry.uri}`,
           {
             type: 'directory',
-            uri: entry.directory,
+            uri: entry.uri,
           },
         );
     }
   } else {
-    for await (const entry of entries) {
+    for await (const entry of listStream(uri, listing)) {
       task.add(1, 0);
       if (options.countOnly !== true) reporter.result(entry, { type: 'object', uri: entry });
     }
@@ -61,7 +59,6 @@ export interface SizeCommandOptions {
   recursive: boolean;
   pattern?: RegExp;
   humanReadable?: boolean;
-  jobs: number;
 }
 
 /** Runs `du` (`size`): the number of objects and their bytes below a prefix. */
@@ -71,11 +68,11 @@ export async function sizeCommand(ctx: CliContext, uri: string, options: SizeCom
   const task = reporter.startTask('du', { movesBytes: false });
   let objects = 0;
   let bytes = 0;
-  const entries = listStream(uri, { recursive: options.recursive, pattern: options.pattern, signal });
-  for await (const entry of detailed(ctx, entries, options.jobs)) {
-    if (!('info' in entry)) continue;
+  // Sizes from the listing pages: a thousand objects cost one LIST request, not a thousand stats.
+  for await (const entry of listDetailed(uri, { recursive: options.recursive, pattern: options.pattern, signal })) {
+    if (entry.isPrefix) continue;
     objects++;
-    bytes += entry.info.size;
+    bytes += entry.size;
     task.add(1, 0);
   }
   task.stop();
@@ -95,13 +92,13 @@ const DATE_WIDTH = 20;
 const ETAG_WIDTH = 34;
 
 /** `-l`: `size date etag uri`, aligned; `-h` sizes in binary units. */
-function longLine(info: ObjectStat, human: boolean): string {
+function longLine(info: ListedObject, human: boolean): string {
   const size = human ? formatBytes(info.size) : String(info.size);
   const date = `${info.lastModified.toISOString().slice(0, 19)}Z`;
   return `${size.padStart(SIZE_WIDTH)} ${date} ${(info.etag ?? '-').padEnd(ETAG_WIDTH)} ${info.uri}`;
 }
 
-function objectRecord(info: ObjectStat): Record<string, unknown> {
+function objectRecord(info: ListedObject): Record<string, unknown> {
   return {
     type: 'object',
     uri: info.uri,
@@ -109,33 +106,6 @@ function objectRecord(info: ObjectStat): Record<string, unknown> {
     lastModified: info.lastModified.toISOString(),
     ...(info.etag !== undefined && { etag: info.etag }),
   };
-}
-
-type DetailedEntry = { info: ObjectStat } | { directory: string } | { failed: string };
-
-/**
- * The listing's entries with their details, in listing order: a stat per object, `jobs` in flight
- * (the listings of every store return keys only). A failed stat (an object deleted since it was
- * listed) is reported and skipped.
- */
-async function* detailed(ctx: CliContext, uris: AsyncIterable<string>, jobs: number): AsyncGenerator<DetailedEntry> {
-  const { signal, reporter } = ctx;
-  const window: Array<Promise<DetailedEntry>> = [];
-  const detail = (uri: string): Promise<DetailedEntry> =>
-    uri.endsWith('/')
-      ? Promise.resolve({ directory: uri })
-      : stat(uri, { signal }).then(
-          (info) => ({ info }),
-          (error: unknown) => {
-            reporter.failure(uri, error, 'stat');
-            return { failed: uri };
-          },
-        );
-  for await (const uri of uris) {
-    window.push(detail(uri));
-    if (window.length >= jobs) yield await (window.shift() as Promise<DetailedEntry>);
-  }
-  while (window.length > 0) yield await (window.shift() as Promise<DetailedEntry>);
 }
 
 /** Runs `stat`. */

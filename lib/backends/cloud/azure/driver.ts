@@ -308,6 +308,7 @@ export class AzureDriver implements CloudDriver {
       };
       return {
         keys: page ? page.segment.blobItems.map((item) => item.name) : [],
+        heads: page ? page.segment.blobItems.map(headOf) : [],
         prefixes: [],
         nextToken: page?.continuationToken || undefined,
       };
@@ -317,6 +318,7 @@ export class AzureDriver implements CloudDriver {
     };
     return {
       keys: page ? page.segment.blobItems.map((item) => item.name) : [],
+      heads: page ? page.segment.blobItems.map(headOf) : [],
       prefixes: page ? (page.segment.blobPrefixes ?? []).map((item) => item.name) : [],
       nextToken: page?.continuationToken || undefined,
     };
@@ -433,4 +435,12 @@ export class AzureDriver implements CloudDriver {
   }
 
   // ---- clients ----
+}
+
+/** A listed blob's metadata, as `head` reports it (the listing's properties are Get Blob Properties'). */
+function headOf(item: AzBlob.BlobItem): ObjectHead {
+  const { contentLength, lastModified, etag, contentType } = item.properties;
+  // The listing's XML gives the etag bare (0x8D…); the ETag header, and so `head`, quotes it.
+  const quoted = etag === undefined || /^(W\/)?"/.test(etag) ? etag : `"${etag}"`;
+  return objectHead(contentLength, lastModified, quoted, contentType);
 }
