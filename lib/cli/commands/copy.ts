@@ -51,29 +51,28 @@ function verbOf(operation: Operation, source: Location, destination: Location): 
   return 'copy';
 }
 
-/** Runs `cp`: one object, or with -r every object below a prefix (directory). */
-export async function copyCommand(
-  ctx: CliContext,
-  source: Location,
-  destination: Location,
-  options: CopyCommandOptions,
-): Promise<void> {
-  ctx.useUris(source.uri, destination.uri);
-  if (options.recursive === true) return copyTree(ctx, 'cp', source, destination, options);
-  return copySingle(ctx, 'cp', source, destination, options);
+/**
+ * A runner of `cp`, or of `mv` (copy, then delete the sources: nothing is deleted unless every
+ * copy succeeded): one object, or with -r every object below a prefix (directory).
+ */
+function copyOrMove(verb: 'cp' | 'mv') {
+  return async (
+    ctx: CliContext,
+    source: Location,
+    destination: Location,
+    options: CopyCommandOptions,
+  ): Promise<void> => {
+    ctx.useUris(source.uri, destination.uri);
+    if (options.recursive === true) return copyTree(ctx, verb, source, destination, options);
+    return copySingle(ctx, verb, source, destination, options);
+  };
 }
 
-/** Runs `mv`: copy, then delete the source; nothing is deleted unless every copy succeeded. */
-export async function moveCommand(
-  ctx: CliContext,
-  source: Location,
-  destination: Location,
-  options: CopyCommandOptions,
-): Promise<void> {
-  ctx.useUris(source.uri, destination.uri);
-  if (options.recursive === true) return copyTree(ctx, 'mv', source, destination, options);
-  return copySingle(ctx, 'mv', source, destination, options);
-}
+/** Runs `cp`. */
+export const copyCommand = copyOrMove('cp');
+
+/** Runs `mv`. */
+export const moveCommand = copyOrMove('mv');
 
 /** Runs `sync`: copies what is new or changed below the source; `--delete` removes the rest. */
 export async function syncCommand(
