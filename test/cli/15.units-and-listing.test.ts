@@ -298,55 +298,18 @@ describe('generated datasets: names sort numerically, labels vary and are reprod
         .map((name) =>
           Number((readNpz(readFileSync(path.join(dir(sub), name))).get('label')!.data as BigInt64Array)[0]),
         );
-    await runCliOk([
-      'put',
-      `file://${dir('npz1')}/`,
-      '-n',
-      '40',
-      '-s',
-      '16',
-      '--format',
-      'npz',
-      '--classes',
-      '4',
-      '-c',
-    ]);
-    await runCliOk([
-      'put',
-      `file://${dir('npz2')}/`,
-      '-n',
-      '40',
-      '-s',
-      '16',
-      '--format',
-      'npz',
-      '--classes',
-      '4',
-      '-c',
-    ]);
+    // 40 npz objects below `sub`, 4 classes.
+    const putNpz = (sub: string, ...extra: string[]) =>
+      runCliOk(['put', `file://${dir(sub)}/`, '-n', '40', '-s', '16', '--format', 'npz', '--classes', '4', ...extra]);
+    await putNpz('npz1', '-c');
+    await putNpz('npz2', '-c');
     const first = labelsOf('npz1');
     expect(new Set(first)).toEqual(new Set([0, 1, 2, 3]));
     expect(labelsOf('npz2')).toEqual(first); // deterministic without --seed (seed 0)
-    await runCliOk([
-      'put',
-      `file://${dir('npz3')}/`,
-      '-n',
-      '40',
-      '-s',
-      '16',
-      '--format',
-      'npz',
-      '--classes',
-      '4',
-      '--seed',
-      '7',
-    ]);
+    await putNpz('npz3', '--seed', '7');
     expect(labelsOf('npz3')).not.toEqual(first);
-    const defaultClasses = dir('npz10');
-    await runCliOk(['put', `file://${defaultClasses}/`, '-n', '60', '-s', '1', '--format', 'npz', '-c']);
-    const tens = readdirSync(defaultClasses).map((name) =>
-      Number((readNpz(readFileSync(path.join(defaultClasses, name))).get('label')!.data as BigInt64Array)[0]),
-    );
+    await runCliOk(['put', `file://${dir('npz10')}/`, '-n', '60', '-s', '1', '--format', 'npz', '-c']);
+    const tens = labelsOf('npz10');
     expect(Math.max(...tens)).toBe(9);
     expect(new Set(tens).size).toBeGreaterThan(5);
   });
