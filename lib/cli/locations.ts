@@ -101,10 +101,8 @@ export async function singleTarget(source: Location, destination: Location): Pro
  * object's size (the one stat a copy needs).
  */
 export async function checkSingleSource(source: Location, verb: string, signal: AbortSignal): Promise<number> {
-  const hint = `add -r (--recursive) to ${verb} it`;
-  if (source.uri.endsWith('/')) {
-    throw new CliUsageError(`${source.shown} is a prefix (it ends with /): ${hint} with every object below it`);
-  }
+  const hint = recursiveHint(verb);
+  if (source.uri.endsWith('/')) throw endsWithSlash(source.shown, verb);
   if (isBucketOnly(source.uri)) throw new CliUsageError(`${source.shown} is a bucket: ${hint} with every object in it`);
   if (source.path !== undefined) {
     const stats = await localStats(source);
@@ -130,7 +128,17 @@ export async function checkSingleSource(source: Location, verb: string, signal: 
  */
 export function withRecursiveHint(error: unknown, uri: string, verb: string): unknown {
   if ((error as { code?: unknown } | null)?.code !== 'ERR_IS_DIRECTORY') return error;
-  return new CliUsageError(`${uri} is a directory: add -r (--recursive) to ${verb} it`);
+  return new CliUsageError(`${uri} is a directory: ${recursiveHint(verb)}`);
+}
+
+/** A one-object command given a prefix ending in `/`: the usage error with the -r hint. */
+export function endsWithSlash(shown: string, verb: string): CliUsageError {
+  return new CliUsageError(`${shown} is a prefix (it ends with /): ${recursiveHint(verb)} with every object below it`);
+}
+
+/** What a one-object command says when it met a tree: how to take the whole tree. */
+function recursiveHint(verb: string): string {
+  return `add -r (--recursive) to ${verb} it`;
 }
 
 /** A missing source: an error naming it (exit 1). */

@@ -7,7 +7,7 @@ import { S3dlioError } from '../../errors';
 import type { CliContext } from '../context';
 import { type FilterRule, PathFilter } from '../filters';
 import { CliUsageError } from '../usage-error';
-import { withRecursiveHint } from '../locations';
+import { endsWithSlash, withRecursiveHint } from '../locations';
 import { printDryRun } from './dryrun';
 
 /** Runs `rm`. */
@@ -24,11 +24,7 @@ export async function removeCommand(
   },
 ): Promise<void> {
   ctx.useUris(uri);
-  if (options.recursive !== true && uri.endsWith('/')) {
-    throw new CliUsageError(
-      `${uri} is a prefix (it ends with /): add -r (--recursive) to delete every object below it`,
-    );
-  }
+  if (options.recursive !== true && uri.endsWith('/')) throw endsWithSlash(uri, 'delete');
   const { signal, reporter } = ctx;
   const filter = new PathFilter(options.filters);
   if (filter.active && options.recursive !== true) throw new CliUsageError('--include/--exclude need -r');
