@@ -116,6 +116,10 @@ export async function startNginx({
   if (tls) chmodSync(key, 0o644);
   const [port, tlsPort] = [fixedPort ?? (await freePort()), tls ? await freePort() : undefined];
   const config = path.join(dir, 'nginx.conf');
+  const hashes = path.join(dir, 'gcs-hashes.conf');
+  const writeHashes = (entries) =>
+    writeFileSync(hashes, entries.map(([uri, hash]) => `"${uri}" "${hash}";\n`).join(''));
+  writeHashes(Object.entries(gcsHashes));
   const server = (listen) => `
     server {
       listen ${listen};
@@ -158,9 +162,7 @@ http {
   # The CRC32C GCS sends with an object (x-goog-hash), by decoded media path: clients check it.
   map $uri $goog_hash {
     default "";
-    ${Object.entries(gcsHashes)
-      .map(([uri, hash]) => `"${uri}" "${hash}";`)
-      .join('\n    ')}
+    include ${hashes};
   }
   ${server(`127.0.0.1:${port}`)}
   ${tls ? server(`127.0.0.1:${tlsPort} ssl`) : ''}
@@ -184,6 +186,24 @@ http {
       return bucketDir;
     },
     port,
+    /**
+     * Serves these `x-goog-hash` values (by decoded media path) from now on, beside the ones it
+     * had: rewrites the map and reloads the configuration; resolves once the workers serve it.
+     */
+    async addGcsHashes(more) {
+      Object.assign(gcsHashes, more);
+      writeHashes(Object.entries(gcsHashes));
+      process.kill(Number(readFileSync(path.join(dir, 'nginx.pid'), 'utf8')), 'SIGHUP');
+      const deadline = Date.now() + 10_000;
+      // A reload replaces the workers in the background: poll one of the new paths until it answers.
+      const [probe, hash] = Object.entries(more)[0] ?? [];
+      while (probe) {
+        const response = await globalThis.fetch(`http://127.0.0.1:${port}${encodeURI(probe)}`, { method: 'HEAD' });
+        if (response.headers.get('x-goog-hash') === hash) break;
+        if (Date.now() > deadline) throw new Error('nginx did not reload its GCS hashes within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     /** Kills the server (its connections drop) and removes its directory; resolves once its port is closed. */
     async stop() {
       try {

@@ -1,9 +1,9 @@
 // The outside tools measured beside the library in the same run: fio (local disk), curl (nginx),
-// the AWS CLI (moto) and rclone (moto, when installed). One invocation per repetition; the figure
+// the AWS CLI and rclone (S3 on moto and nginx). One invocation per repetition; the figure
 // is fio's own runtime, and the wall time of the command for the others (which includes starting
 // the tool: ~10 ms for curl, ~0.5 s for the Python AWS CLI).
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { objectKey } from './cases.mjs';
@@ -42,6 +42,22 @@ function fioSeconds(stdout) {
   return { seconds, bytes: side.io_bytes };
 }
 
+/** Where rclone's GETs land: a file on /dev/shm when there is one (memory, as curl's /dev/null). */
+const rcloneSink = (tempDir) =>
+  existsSync('/dev/shm')
+    ? path.join('/dev/shm', `s3dlio-bench-rclone-${process.pid}`)
+    : path.join(tempDir, 'rclone-get');
+
+/**
+ * An AWS CLI config that keeps uploads in one request: nginx has no multipart API (our client and
+ * the SDK's are held to single PUTs there too).
+ */
+function awsSinglePutConfig(tempDir) {
+  const file = path.join(tempDir, 'aws-single-put.cfg');
+  if (!existsSync(file)) writeFileSync(file, '[default]\ns3 =\n  multipart_threshold = 5GB\n');
+  return file;
+}
+
 /** The command line of one repetition of `c` on `target` (plain data from describeTarget). */
 function command(c, target, tempDir, rep) {
   const key = objectKey(c.size);
@@ -64,8 +80,13 @@ function command(c, target, tempDir, rep) {
   const source = path.join(tempDir, `src-${c.size}`);
   if (c.runner === 'curl') {
     const url = `${target.endpoint}/${target.bucket}`;
+    // GCS downloads go to the JSON API's media URL.
+    const getUrl =
+      target.backend === 'gs'
+        ? `${target.endpoint}/storage/v1/b/${target.bucket}/o/${encodeURIComponent(key)}?alt=media`
+        : `${url}/${key}`;
     return c.op === 'GET'
-      ? { command: 'curl', args: ['-sSf', '-o', '/dev/null', `${url}/${key}`] }
+      ? { command: 'curl', args: ['-sSf', '-o', '/dev/null', getUrl] }
       : {
           command: 'curl',
           // A fresh key each time (Azure's PUT needs its blob type header).
@@ -93,6 +114,7 @@ function command(c, target, tempDir, rep) {
         ...(c.op === 'GET' ? [remote, '/dev/null'] : [source, remote]),
       ],
       env: {
+        ...(target.nginxDir ? { AWS_CONFIG_FILE: awsSinglePutConfig(tempDir) } : {}),
         AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
         AWS_DEFAULT_REGION: 'us-east-1',
@@ -101,10 +123,19 @@ function command(c, target, tempDir, rep) {
   }
   if (c.runner === 'rclone') {
     const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : `rclone-put-${c.size}`}`;
+    // GETs land in a file in memory (`cat` lists the bucket, which nginx refuses; and rclone
+    // replaces a destination such as /dev/null with a regular file). No bucket check: nginx has
+    // no bucket API, and the bucket exists on moto.
     return {
       command: 'rclone',
-      args: c.op === 'GET' ? ['cat', remote] : ['copyto', source, remote],
-      stdout: 'ignore',
+      args: [
+        'copyto',
+        '--s3-no-check-bucket',
+        '--retries=1',
+        // Single-request uploads on nginx, as for every client there (5 GiB is rclone's limit).
+        ...(target.nginxDir ? ['--s3-upload-cutoff=5G'] : []),
+        ...(c.op === 'GET' ? [remote, rcloneSink(tempDir)] : [source, remote]),
+      ],
       env: {
         // rclone refuses plain-HTTP endpoints when a CA bundle is set.
         AWS_CA_BUNDLE: '',
@@ -122,6 +153,7 @@ function command(c, target, tempDir, rep) {
 
 /** Runs `c` with its tool `reps` times after one warm-up; returns the repetitions. */
 export async function runTool(c, target, { lifecycle, tempDir, reps }) {
+  if (c.runner === 'rclone') lifecycle.own(() => rmSync(rcloneSink(tempDir), { force: true }));
   let round = 0;
   const once = async () => {
     const { command: cmd, args, env, stdout } = command(c, target, tempDir, round++);
@@ -131,6 +163,7 @@ export async function runTool(c, target, { lifecycle, tempDir, reps }) {
         `${cmd} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr.trim().slice(0, 1000)}`,
       );
     if (c.runner === 'fio') return fioSeconds(result.stdout);
+    if (c.runner === 'rclone' && c.op === 'GET') rmSync(rcloneSink(tempDir), { force: true });
     // nginx keeps objects in memory: the upload goes once measured.
     if (c.runner === 'curl' && c.op === 'PUT' && target.nginxDir)
       rmSync(path.join(target.nginxDir, `curl-put-${c.size}-${round - 1}`), { force: true });

@@ -54,12 +54,14 @@ export function planCases(target, p, { quick, tools }) {
     const list = [];
     if (local && tools.fio) list.push('fio');
     if (target.serverName === 'nginx' && tools.curl) list.push('curl');
-    if (target.serverName === 'moto' && tools.aws) list.push('aws-cli');
-    if (target.backend === 's3' && target.serverName === 'moto' && tools.rclone) list.push('rclone');
+    // The S3 command-line tools, on the emulator and on nginx (path-style GETs and PUTs).
+    if (target.backend === 's3' && tools.aws) list.push('aws-cli');
+    if (target.backend === 's3' && tools.rclone) list.push('rclone');
     return list;
   };
 
-  for (const op of ['GET', 'PUT']) {
+  const ops = target.uploads === false ? ['GET'] : ['GET', 'PUT'];
+  for (const op of ops) {
     for (const size of p.sizes) {
       const shared = { kind: 'throughput', op, size, concurrency: 1, ops: 1, keys: [objectKey(size)] };
       add({ ...shared, client: 'ours', role: 'ours' });
@@ -71,7 +73,7 @@ export function planCases(target, p, { quick, tools }) {
   }
   if (!(quick && emulator)) {
     const { size, concurrency } = p.parallel;
-    for (const op of ['GET', 'PUT']) {
+    for (const op of ops) {
       const shared = { kind: 'parallel', op, size, concurrency, ops: concurrency, keys: [objectKey(size)] };
       add({ ...shared, client: 'ours', role: 'ours' });
       add({ ...shared, client: sdk, role: 'baseline' });

@@ -103,7 +103,11 @@ export function targetsFor(backend) {
         { id: 'az@azurite', backend, serverName: 'azurite', server: SERVER_LABELS.azurite },
       ];
     case 'gs':
-      return [{ id: 'gs@gcs', backend, serverName: 'gcs', server: SERVER_LABELS.gcs }];
+      return [
+        // GETs only: GCS uploads are POSTs naming the object in the query, which nginx cannot take.
+        { id: 'gs@nginx', backend, serverName: 'nginx', server: SERVER_LABELS.nginx, uploads: false },
+        { id: 'gs@gcs', backend, serverName: 'gcs', server: SERVER_LABELS.gcs },
+      ];
     default:
       throw new Error(`unknown backend ${JSON.stringify(backend)} (known: file, direct, s3, az, gs)`);
   }
@@ -152,6 +156,7 @@ export async function describeTarget(target, servers, tempDir, { paced = false }
       createBucket: !onNginx,
     };
   }
+  const onNginx = target.serverName === 'nginx';
   return {
     backend,
     base: `gs://${BUCKET}/`,
@@ -159,6 +164,9 @@ export async function describeTarget(target, servers, tempDir, { paced = false }
     endpoint: server.url,
     storeOptions: { endpoint: server.url, projectId: 'bench' },
     putOptions: {},
-    createBucket: true,
+    // On nginx the objects are written as files, with the CRC32C each GCS download carries.
+    nginxDir: onNginx ? path.join(server.root, BUCKET) : undefined,
+    seedAsFiles: onNginx,
+    createBucket: !onNginx,
   };
 }
