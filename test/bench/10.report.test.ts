@@ -1,5 +1,6 @@
 /**
- * The benchmark suite's outputs and its manners: the HTML report of a real run renders in a real
+ * The benchmark suite's plan, outputs and manners: every figure of ours has a baseline beside it
+ * and a full run covers the sizes and levels it promises; the HTML report of a real run renders in a real
  * browser with data in every graph; bench:compare marks a change only beyond the spread of the
  * repetitions; Ctrl-C (SIGINT) leaves no server, child process or temporary file behind.
  */
@@ -75,6 +76,66 @@ describe('the report', () => {
     },
     120_000,
   );
+});
+
+describe('the plan', () => {
+  /** The cases the suite plans for `backends`, every outside tool present (planCases, run in node). */
+  function plan(backends: string[], quick: boolean): Array<Record<string, unknown>> {
+    const script = `
+      const { planCases, profile } = await import('./bench/suite/cases.mjs');
+      const { targetsFor } = await import('./bench/suite/servers.mjs');
+      const tools = { fio: true, curl: true, aws: true, rclone: true };
+      const cases = ${JSON.stringify(backends)}.flatMap((b) => targetsFor(b))
+        .flatMap((t) => planCases(t, profile(${quick}), { quick: ${quick}, tools }).map((c) => ({ ...c, uploads: t.uploads })));
+      process.stdout.write(JSON.stringify(cases));`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+  }
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    ['target', 'kind', 'op', 'size', 'concurrency', 'variant'].every((field) => a[field] === b[field]);
+
+  test.each([false, true])('every figure of ours has a baseline beside it (quick: %s)', (quick) => {
+    const cases = plan(['file', 'direct', 's3', 'az', 'gs'], quick);
+    const ours = cases.filter((c) => c.role === 'ours');
+    expect(ours.length).toBeGreaterThan(50);
+    for (const c of ours)
+      expect([c, cases.filter((b) => b.role === 'baseline' && same(b, c)).length > 0]).toEqual([c, true]);
+  });
+
+  test('a full run measures the sizes, latencies and levels of concurrency users ask about', () => {
+    const cases = plan(['s3'], false).filter((c) => c.target === 's3@nginx' && c.client === 'ours');
+    const sizesOf = (kind: string) => [...new Set(cases.filter((c) => c.kind === kind).map((c) => c.size))];
+    expect(sizesOf('throughput')).toEqual([2 ** 20, 100 * 2 ** 20, 2 ** 30]);
+    expect(sizesOf('latency')).toEqual([4096, 65536, 2 ** 20]);
+    expect(cases.filter((c) => c.kind === 'scaling').map((c) => c.concurrency)).toEqual([1, 2, 4, 8, 16, 32, 64]);
+    expect(new Set(cases.filter((c) => c.kind === 'parallel').map((c) => `${c.op} ${c.concurrency}`))).toEqual(
+      new Set(['GET 16', 'PUT 16']),
+    );
+  });
+
+  test('the S3 command-line tools run beside us on the emulator and on nginx, curl on nginx', () => {
+    const cases = plan(['s3'], false);
+    for (const target of ['s3@nginx', 's3@moto'])
+      for (const op of ['GET', 'PUT'])
+        expect(
+          new Set(
+            cases.filter((c) => c.target === target && c.op === op && c.kind === 'throughput').map((c) => c.client),
+          ),
+        ).toEqual(new Set(['ours', 'sdk', 'aws-cli', 'rclone', ...(target === 's3@nginx' ? ['curl'] : [])]));
+  });
+
+  test('gs:// on nginx measures GETs only (nginx takes no GCS upload), with curl beside them', () => {
+    const gs = plan(['gs'], false);
+    const onNginx = gs.filter((c) => c.target === 'gs@nginx');
+    expect(onNginx.length).toBeGreaterThan(10);
+    expect(onNginx.filter((c) => c.op !== 'GET')).toEqual([]);
+    expect(onNginx.some((c) => c.client === 'curl' && c.kind === 'throughput')).toBe(true);
+    expect(gs.some((c) => c.target === 'gs@gcs' && c.op === 'PUT')).toBe(true);
+  });
 });
 
 describe('bench:compare', () => {
