@@ -2,12 +2,14 @@
 //
 //   npm run bench:report -- results.json [--out DIR]
 //
-// Writes DIR/report.html (default: beside the results file) and prints the text summary.
+// Writes DIR/report.html and DIR/summary.md (default: beside the results file) and prints the
+// text summary.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { parseArgs } from './lib/util.mjs';
 import { RESULTS_SCHEMA } from './suite/results.mjs';
+import { markdownSummary } from './suite/markdown.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
 
 const [file, ...rest] = process.argv.slice(2);
@@ -32,4 +34,5 @@ if (results?.schema !== RESULTS_SCHEMA || !Array.isArray(results.cases)) {
 }
 const html = path.join(args.out, 'report.html');
 writeFileSync(html, renderHtml(results));
+writeFileSync(path.join(args.out, 'summary.md'), markdownSummary(results));
 process.stdout.write(`${textSummary(results)}\n\nReport: ${html}\n`);

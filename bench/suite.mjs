@@ -5,7 +5,8 @@
 //
 // It starts and stops the servers it needs (nginx, moto, Azurite, the GCS test server), runs each
 // case in a child process of its own, and writes DIR/results.json (machine facts, every
-// repetition, medians), DIR/report.html (self-contained, inline SVG) and DIR/summary.txt.
+// repetition, medians), DIR/report.html (self-contained, inline SVG), DIR/summary.txt and
+// DIR/summary.md (every figure in tables).
 // Ctrl-C stops it cleanly: no server, child process or temporary file is left behind.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +17,7 @@ import { parseArgs, fmtSize } from './lib/util.mjs';
 import { runTool, detectTools } from './suite/baselines.mjs';
 import { planCases, profile, seedObjects } from './suite/cases.mjs';
 import { Lifecycle } from './suite/lifecycle.mjs';
+import { markdownSummary } from './suite/markdown.mjs';
 import { createProgress } from './suite/progress.mjs';
 import { RESULTS_SCHEMA, addRatios, machineFacts, resultRow } from './suite/results.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
@@ -149,6 +151,7 @@ try {
   writeFileSync(path.join(args.out, 'report.html'), renderHtml(results));
   const summary = textSummary(results);
   writeFileSync(path.join(args.out, 'summary.txt'), `${summary}\n`);
+  writeFileSync(path.join(args.out, 'summary.md'), markdownSummary(results));
   process.stdout.write(
     `${summary}\n\nResults: ${path.join(args.out, 'results.json')}\nReport: ${path.join(args.out, 'report.html')}\n`,
   );

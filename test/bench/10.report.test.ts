@@ -76,6 +76,24 @@ describe('the report', () => {
     },
     120_000,
   );
+
+  test('summary.md quotes every figure of the run in tables, ours beside each baseline with the ratio', () => {
+    const out = mkdtempSync(path.join(work, 'md-'));
+    expect(node('bench/report.mjs', [FIXTURE, '--out', out]).status).toBe(0);
+    const markdown = readFileSync(path.join(out, 'summary.md'), 'utf8');
+    const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
+      command: string;
+      cases: { op: string; role: string; ratios: Record<string, number> }[];
+    };
+    expect(markdown).toContain(`\`${fixture.command}\``);
+    const rows = markdown.split('\n').filter((line) => /^\| (GET|PUT) /.test(line));
+    // One table row per group of the run: every ours row, each with its ratios to the baselines.
+    const ours = fixture.cases.filter((c) => c.role === 'ours');
+    expect(rows).toHaveLength(ours.length);
+    for (const c of ours)
+      for (const client of Object.keys(c.ratios))
+        expect(rows.some((row) => row.includes(`× ${client}`) && row.startsWith(`| ${c.op} `))).toBe(true);
+  });
 });
 
 describe('the plan', () => {
