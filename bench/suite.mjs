@@ -2,12 +2,16 @@
 // DataLoader figures beside baselines measured in the same run, in one command:
 //
 //   npm run bench -- [--backends file,direct,s3,az,gs] [--quick] [--out DIR] [--reps N] [--dir DIR]
+//   npm run bench -- --target s3://bucket/prefix/[,az://account/container/prefix/,gs://bucket/prefix/]
 //
+// The second form measures real services instead of the local servers: credentials and endpoints
+// come from the environment, and the run deletes what it wrote.
 // It starts and stops the servers it needs (nginx, moto, Azurite, the GCS test server), runs each
 // case in a child process of its own, and writes DIR/results.json (machine facts, every
 // repetition, medians), DIR/report.html (self-contained, inline SVG), DIR/summary.txt and
 // DIR/summary.md (every figure in tables).
 // Ctrl-C stops it cleanly: no server, child process or temporary file is left behind.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,10 +25,18 @@ import { markdownSummary } from './suite/markdown.mjs';
 import { createProgress } from './suite/progress.mjs';
 import { RESULTS_SCHEMA, addRatios, machineFacts, resultRow } from './suite/results.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
-import { PACED_MIB_PER_SECOND, Servers, describeTarget, targetsFor } from './suite/servers.mjs';
+import { PACED_MIB_PER_SECOND, Servers, describeTarget, serviceTarget, targetsFor } from './suite/servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const started = process.hrtime.bigint();
+/** A usage error: the message and the usage line, exit 2. */
+function usage(message) {
+  process.stderr.write(
+    `bench: ${message}\nusage: npm run bench -- [--backends file,direct,s3,az,gs | --target URI[,URI]] [--quick] [--out DIR] [--reps N] [--dir DIR]\n`,
+  );
+  process.exit(2);
+}
+
 let args;
 try {
   args = parseArgs(process.argv.slice(2), {
@@ -33,26 +45,23 @@ try {
     out: { type: 'string', default: path.join(here, 'results', 'suite') },
     reps: { type: 'int', default: 3 },
     dir: { type: 'string', default: os.tmpdir() },
+    target: { type: 'string', default: '' },
   });
   if (args.reps < 3) throw new Error('--reps must be at least 3 (medians and spreads need them)');
 } catch (error) {
-  process.stderr.write(
-    `bench: ${error.message}\nusage: npm run bench -- [--backends file,direct,s3,az,gs] [--quick] [--out DIR] [--reps N] [--dir DIR]\n`,
-  );
-  process.exit(2);
+  usage(error.message);
 }
 
+if (args.target && process.argv.some((arg) => arg === '--backends' || arg.startsWith('--backends=')))
+  usage('--target and --backends exclude each other: --target measures only the services it names');
 const backends = [...new Set(args.backends.split(',').filter(Boolean))];
-if (backends.length === 0) {
-  process.stderr.write('bench: --backends names none (known: file, direct, s3, az, gs)\n');
-  process.exit(2);
-}
-const targets = backends.flatMap((backend) => {
+if (backends.length === 0) usage('--backends names none (known: file, direct, s3, az, gs)');
+// --target names real services: the run measures them (and no local server) instead.
+const targets = (args.target ? args.target.split(',').filter(Boolean) : backends).flatMap((name) => {
   try {
-    return targetsFor(backend);
+    return args.target ? [serviceTarget(name)] : targetsFor(name);
   } catch (error) {
-    process.stderr.write(`bench: ${error.message}\n`);
-    process.exit(2);
+    return usage(error.message);
   }
 });
 const p = profile(args.quick);
@@ -91,7 +100,9 @@ async function child(spec) {
 const rows = [];
 try {
   // Every server of the run starts first, together: a run that cannot start one fails at once.
-  const needed = new Set(plan.map(({ target }) => target.serverName).filter((name) => name !== 'disk'));
+  const needed = new Set(
+    plan.map(({ target }) => target.serverName).filter((name) => name !== 'disk' && name !== 'service'),
+  );
   if (plan.some(({ cases }) => cases.some((c) => c.variant === 'paced'))) needed.add('nginx-paced');
   await Promise.all([...needed].map((name) => servers.get(name)));
   for (const { target, cases } of plan) {
@@ -101,6 +112,16 @@ try {
       (target.backend === 's3' || target.serverName === 'nginx') && target.uploads !== false
         ? p.sizes.map((size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }))
         : [];
+    // A service target's objects are deleted at the end, however the run ends (Ctrl-C too).
+    if (target.serverName === 'service')
+      lifecycle.own(() => {
+        log(`${target.id}: deleting ${described.base}`);
+        const result = spawnSync(process.execPath, [
+          path.join(here, 'suite', 'case-child.mjs'),
+          JSON.stringify({ task: 'cleanup', target: described }),
+        ]);
+        if (result.status !== 0) throw new Error(`deleting ${described.base} failed: ${result.stderr}`);
+      });
     const seeded = await child({ task: 'seed', target: described, objects: seedObjects(cases), files });
     if (Object.keys(seeded.gcsHashes).length > 0) await (await servers.get('nginx')).addGcsHashes(seeded.gcsHashes);
     for (const c of cases) {
@@ -128,8 +149,10 @@ try {
     skipped,
     notes: [
       "peakRssBytes: the peak RSS of the case's own process (VmHWM); maxRssBytes: process.resourceUsage().maxRSS, which Linux carries over from the parent across exec (an upper bound).",
-      ...(args.quick && rows.some((row) => /emulator/.test(row.server))
-        ? ['--quick: emulators (moto, Azurite, gcs-server) run the throughput and latency cases only.']
+      ...(args.quick && rows.some((row) => /emulator|real service/.test(row.server))
+        ? [
+            '--quick: emulators (moto, Azurite, gcs-server) and real services run the throughput and latency cases only.',
+          ]
         : []),
       ...plan
         .filter(({ target }) => target.uploads === false)

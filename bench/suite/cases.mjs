@@ -41,13 +41,14 @@ export const inProcessBaseline = (backend) => (backend === 'file' || backend ===
 /**
  * The cases of `target` (see servers.mjs targetsFor). `tools` says which outside baselines exist
  * (fio, curl, aws, rclone). Emulators skip the heavy cases in a quick run: they are ~100 MB/s
- * servers, measured for correctness and relative comparison.
+ * servers, measured for correctness and relative comparison. So does a real service named by
+ * `--target` (a quick look there should not move gigabytes).
  */
 export function planCases(target, p, { quick, tools }) {
   const cases = [];
   const base = { target: target.id, backend: target.backend, server: target.server };
   const local = target.backend === 'file' || target.backend === 'direct';
-  const emulator = !local && target.serverName !== 'nginx';
+  const emulator = !local && target.serverName !== 'nginx'; // or a real service
   const sdk = inProcessBaseline(target.backend);
   const add = (fields) => cases.push({ ...base, runner: 'child', variant: '', ...fields });
   const outside = () => {
