@@ -184,6 +184,9 @@ export async function runTool(c, target, { lifecycle, tempDir, reps }) {
   await once();
   const out = [];
   for (let r = 0; r < reps; r++) out.push({ ...(await once()), ops: 1 });
+  // The upload stays in nginx's memory otherwise (a full run would pile up gigabytes there).
+  if (c.op === 'PUT' && target.nginxDir && (c.runner === 'aws-cli' || c.runner === 'rclone'))
+    rmSync(path.join(target.nginxDir, `${c.runner === 'aws-cli' ? 'aws' : 'rclone'}-put-${c.size}`), { force: true });
   const { command: cmd, args } = command(c, target, tempDir, 0);
   return { reps: out, command: [cmd, ...args].join(' ') };
 }

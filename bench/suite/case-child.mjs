@@ -149,11 +149,15 @@ async function runCase() {
     let round = 0;
     const keyOf = (r, i) => `put-${spec.kind}-${spec.client.replace(/\W/g, '-')}-${size}-${r}-${i}`;
     const once = (r) => (i) => client.put(keyOf(r, i), data).then(() => size);
-    const rep = async (latencies) => {
+    const removeLast = async () => {
       if (round > 0) for (let i = 0; i < ops; i++) await remove(keyOf(round - 1, i));
+    };
+    const rep = async (latencies) => {
+      await removeLast();
       return pool(ops, concurrency, once(round++), latencies);
     };
-    return { warm: () => rep(), rep, ops };
+    // The last repetition's objects go too: a full run leaves nothing behind case after case.
+    return { warm: () => rep(), rep, ops, cleanup: removeLast };
   }
   const once = async (i) => length(await client.get(keys[i % keys.length]));
   // The warm-up is a whole repetition: a first round pays for thread pools, sockets and the
@@ -212,6 +216,7 @@ async function main() {
     }
     reps.push(rep);
   }
+  await work.cleanup?.();
   return { reps, peakRssBytes: vmHwmBytes(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
