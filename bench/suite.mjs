@@ -108,10 +108,10 @@ try {
   for (const { target, cases } of plan) {
     log(`${target.id}: starting its server and writing its objects`);
     const described = await describeTarget(target, servers, lifecycle.tempDir);
-    const files =
-      (target.backend === 's3' || target.serverName === 'nginx') && target.uploads !== false
-        ? p.sizes.map((size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }))
-        : [];
+    // The local files the outside tools upload, one per size they PUT.
+    const files = [...new Set(cases.filter((c) => c.op === 'PUT' && c.runner !== 'child').map((c) => c.size))].map(
+      (size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }),
+    );
     // A service target's objects are deleted at the end, however the run ends (Ctrl-C too).
     if (target.serverName === 'service')
       lifecycle.own(() => {
@@ -149,6 +149,11 @@ try {
     skipped,
     notes: [
       "peakRssBytes: the peak RSS of the case's own process (VmHWM); maxRssBytes: process.resourceUsage().maxRSS, which Linux carries over from the parent across exec (an upper bound).",
+      ...(!args.quick && rows.some((row) => /emulator/.test(row.server))
+        ? [
+            'Emulators in a full run: objects up to 100 MiB, and 16 MiB objects 16 at a time (moto answers a range request in time proportional to the whole object: a 1 GiB object read as ranges takes minutes there).',
+          ]
+        : []),
       ...(args.quick && rows.some((row) => /emulator|real service/.test(row.server))
         ? [
             '--quick: emulators (moto, Azurite, gcs-server) and real services run the throughput and latency cases only.',
