@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import { parseArgs, fmtSize } from './lib/util.mjs';
 import { runTool, detectTools } from './suite/baselines.mjs';
-import { planCases, profile, seedObjects } from './suite/cases.mjs';
+import { caseId, planCases, profile, seedObjects } from './suite/cases.mjs';
 import { Lifecycle } from './suite/lifecycle.mjs';
 import { markdownSummary } from './suite/markdown.mjs';
 import { createProgress } from './suite/progress.mjs';
@@ -98,6 +98,7 @@ async function child(spec) {
 }
 
 const rows = [];
+const failures = [];
 try {
   // Every server of the run starts first, together: a run that cannot start one fails at once.
   const needed = new Set(
@@ -130,12 +131,25 @@ try {
       const where =
         c.variant === 'paced' ? await describeTarget(target, servers, lifecycle.tempDir, { paced: true }) : described;
       const caseStart = process.hrtime.bigint();
-      const measured =
-        c.runner === 'child'
-          ? await child({ ...c, task: 'run', target: where, reps: args.reps })
-          : await runTool(c, where, { lifecycle, tempDir: lifecycle.tempDir, reps: args.reps });
-      measured.caseSeconds = Number(process.hrtime.bigint() - caseStart) / 1e9;
-      rows.push(resultRow(c, measured));
+      try {
+        const measured =
+          c.runner === 'child'
+            ? await child({ ...c, task: 'run', target: where, reps: args.reps })
+            : await runTool(c, where, { lifecycle, tempDir: lifecycle.tempDir, reps: args.reps });
+        measured.caseSeconds = Number(process.hrtime.bigint() - caseStart) / 1e9;
+        rows.push(resultRow(c, measured));
+      } catch (error) {
+        // One failed case does not cost the others of a long run: it is reported with its error,
+        // and the run exits 1 at the end. Ctrl-C stops everything.
+        if (lifecycle.closed) throw error;
+        failures.push({ case: name, id: caseId(c), error: String(error?.message ?? error).slice(0, 4000) });
+        log(
+          `FAILED ${name}: ${String(error?.message ?? error)
+            .split('\n')
+            .slice(0, 3)
+            .join(' | ')}`,
+        );
+      }
       progress.finish();
     }
   }
@@ -147,6 +161,7 @@ try {
     options: { ...args, backends },
     machine: machineFacts(args.dir),
     skipped,
+    failures,
     notes: [
       "peakRssBytes: the peak RSS of the case's own process (VmHWM); maxRssBytes: process.resourceUsage().maxRSS, which Linux carries over from the parent across exec (an upper bound).",
       ...(!args.quick && rows.some((row) => /emulator/.test(row.server))
@@ -183,6 +198,12 @@ try {
   process.stdout.write(
     `${summary}\n\nResults: ${path.join(args.out, 'results.json')}\nReport: ${path.join(args.out, 'report.html')}\n`,
   );
+  if (failures.length > 0) {
+    process.stderr.write(
+      `bench: ${failures.length} case(s) failed:\n${failures.map((f) => `  ${f.case}: ${f.error.split('\n')[0]}`).join('\n')}\n`,
+    );
+    process.exitCode = 1;
+  }
 } catch (error) {
   progress.stop();
   process.stderr.write(`bench: ${error?.stack ?? error}\n`);

@@ -150,7 +150,9 @@ export async function startNginx({
 worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
+# The Azure SDK's downloadToBuffer leaves a connection open per range it read: four 1 GiB
+# downloads exhaust 1,024 connections, and nginx then drops the requests of the next one.
+events { worker_connections 8192; }
 http {
   access_log off;
   default_type application/octet-stream;

@@ -75,5 +75,7 @@ export function markdownSummary(results) {
   for (const note of results.notes ?? []) lines.push(`- ${note}`);
   for (const skip of results.skipped ?? [])
     lines.push(`- SKIPPED ${skip.what}: ${skip.why}; install it with: \`${skip.install}\``);
+  for (const failure of results.failures ?? [])
+    lines.push(`- FAILED ${failure.case}: ${escapeCell(failure.error.split('\n')[0])}`);
   return `${lines.join('\n')}\n`;
 }

@@ -263,6 +263,7 @@ export function textSummary(results) {
   for (const note of results.notes ?? []) lines.push(note);
   for (const skip of results.skipped ?? [])
     lines.push(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
+  for (const failure of results.failures ?? []) lines.push(`FAILED ${failure.case}: ${failure.error.split('\n')[0]}`);
   return lines.join('\n');
 }
 
@@ -296,6 +297,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 <li>Kernel ${esc(m.kernel)}, Node ${esc(m.node)}, s3dlio ${esc(m.packageVersion)} at ${esc(m.gitCommit)}${m.gitDirty ? ' (with uncommitted changes)' : ''}</li></ul>
 ${(results.notes ?? []).map((note) => `<p>${esc(note)}</p>`).join('\n')}
 ${(results.skipped ?? []).map((s) => `<p class="note">Skipped ${esc(s.what)}: ${esc(s.why)}; install it with <code>${esc(s.install)}</code></p>`).join('\n')}
+${(results.failures ?? []).map((f) => `<p class="note failed">FAILED ${esc(f.case)}: <code>${esc(f.error.split('\n')[0])}</code></p>`).join('\n')}
 ${[...sections.entries()].map(([title, svgs]) => `<h2>${esc(title)}</h2>\n${svgs.join('\n')}`).join('\n')}
 <h2>Every case</h2>
 <p>Figure: median over the repetitions (MiB/s, or p50 latency in µs); spread: min..max; ratio above 1: the row is better than the other. Peak RSS: the case's own process (VmHWM).</p>

@@ -160,6 +160,43 @@ describe('the plan', () => {
   });
 });
 
+describe('a failed case', () => {
+  test('is reported with its error and the run goes on: every other case measured, exit 1 at the end', () => {
+    // An fio that answers --version (so it is found) and fails every job.
+    const bin = mkdtempSync(path.join(work, 'bin-'));
+    writeFileSync(
+      path.join(bin, 'fio'),
+      '#!/bin/sh\n[ "$1" = --version ] && { echo fio-3.33; exit 0; }\necho "fio: job failed on purpose" >&2; exit 1\n',
+      { mode: 0o755 },
+    );
+    const out = mkdtempSync(path.join(work, 'failed-'));
+    const result = spawnSync(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bench', 'suite.mjs'), '--backends', 'file', '--quick', '--out', out],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, S3DLIO_REQUIRE_TOOLS: '' },
+        timeout: 300_000,
+      },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /case\(s\) failed:\n(?: {2}file throughput \w+ [\d.]+ MiB ×1 fio: .*job failed on purpose.*\n)+$/,
+    );
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      failures: { case: string; error: string }[];
+      cases: { client: string }[];
+    };
+    expect(results.failures.length).toBeGreaterThan(0);
+    for (const failure of results.failures) expect(failure.case).toMatch(/ fio$/);
+    expect(results.cases.some((c) => c.client === 'fio')).toBe(false);
+    expect(new Set(results.cases.map((c) => c.client))).toEqual(
+      new Set(['ours', 'fs', 'ours (one request)', 'ours (RangeEngine)', 'DataLoader']),
+    );
+    expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/^- FAILED file throughput GET .* fio: /m);
+  });
+});
+
 describe('--target: a real service', () => {
   /** `npm run bench` with `args` and `env`; its exit status and output. */
   function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
