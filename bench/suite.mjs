@@ -64,6 +64,8 @@ const targets = (args.target ? args.target.split(',').filter(Boolean) : backends
     return usage(error.message);
   }
 });
+for (const [index, target] of targets.entries())
+  if (targets.findIndex((other) => other.id === target.id) !== index) usage(`two targets are ${target.id}`);
 const p = profile(args.quick);
 const { tools, skipped } = detectTools();
 const plan = targets.map((target) => ({ target, cases: planCases(target, p, { quick: args.quick, tools }) }));

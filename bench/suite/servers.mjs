@@ -134,7 +134,7 @@ export function serviceTarget(uri) {
   const prefix = `${inBucket}${inBucket && !inBucket.endsWith('/') ? '/' : ''}s3dlio-bench-${Date.now()}-${process.pid}/`;
   const root = backend === 'az' ? `az://${first}/${bucket}/` : `${backend}://${bucket}/`;
   return {
-    id: `${backend}@service`,
+    id: `${backend}@${bucket}`,
     backend,
     serverName: 'service',
     server: `${root}${inBucket} (a real service, named by --target)`,

@@ -213,6 +213,7 @@ describe('--target: a real service', () => {
     ['http://example.com/bucket/', /names no bucket/],
     ['az://account/', /names no bucket/],
     ['az://account/container/', /AZURE_STORAGE_CONNECTION_STRING/],
+    ['s3://bucket/a/,s3://bucket/b/', /two targets are s3@bucket/],
   ])('%s is a usage error (exit 2) before anything runs', (uri, message) => {
     const { status, stderr } = bench(['--target', uri, '--quick'], { AZURE_STORAGE_CONNECTION_STRING: '' });
     expect(stderr).toMatch(message);
@@ -256,7 +257,7 @@ describe('--target: a real service', () => {
       const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
         cases: { target: string; server: string; kind: string; op: string; client: string; values: number[] }[];
       };
-      expect(new Set(results.cases.map((c) => c.target))).toEqual(new Set(['s3@service']));
+      expect(new Set(results.cases.map((c) => c.target))).toEqual(new Set([`s3@${bucket}`]));
       expect(results.cases[0].server).toMatch(/^s3:\/\/[^ ]+\/runs\/ \(a real service/);
       for (const op of ['GET', 'PUT'])
         expect(
