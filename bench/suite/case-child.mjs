@@ -53,7 +53,11 @@ async function sdkClient() {
     const container = BlobServiceClient.fromConnectionString(target.connectionString).getContainerClient(target.bucket);
     return {
       get: (key) => container.getBlobClient(nameOf(key)).downloadToBuffer(),
-      put: (key, data) => container.getBlockBlobClient(nameOf(key)).uploadData(data),
+      // nginx takes single-request PUTs only: no block staging above the SDK's 256 MiB default.
+      put: (key, data) =>
+        container
+          .getBlockBlobClient(nameOf(key))
+          .uploadData(data, target.nginxDir ? { maxSingleShotSize: 5000 * 2 ** 20 } : {}),
     };
   }
   if (target.backend === 'gs') {
