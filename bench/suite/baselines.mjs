@@ -135,6 +135,8 @@ function command(c, target, tempDir, rep) {
         'copyto',
         '--s3-no-check-bucket',
         '--retries=1',
+        // Every repetition transfers: rclone skips a destination of the same size and time.
+        '--ignore-times',
         // Single-request uploads on nginx, as for every client there (5 GiB is rclone's limit).
         ...(target.nginxDir ? ['--s3-upload-cutoff=5G'] : []),
         ...(c.op === 'GET' ? [remote, rcloneSink(tempDir)] : [source, remote]),
