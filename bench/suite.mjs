@@ -23,7 +23,7 @@ import { caseId, planCases, profile, seedObjects } from './suite/cases.mjs';
 import { Lifecycle } from './suite/lifecycle.mjs';
 import { markdownSummary } from './suite/markdown.mjs';
 import { createProgress } from './suite/progress.mjs';
-import { RESULTS_SCHEMA, addRatios, machineFacts, resultRow } from './suite/results.mjs';
+import { RESULTS_SCHEMA, addRatios, failureLine, machineFacts, resultRow } from './suite/results.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
 import { PACED_MIB_PER_SECOND, Servers, describeTarget, serviceTarget, targetsFor } from './suite/servers.mjs';
 
@@ -145,12 +145,7 @@ try {
         // and the run exits 1 at the end. Ctrl-C stops everything.
         if (lifecycle.closed) throw error;
         failures.push({ case: name, id: caseId(c), error: String(error?.message ?? error).slice(0, 4000) });
-        log(
-          `FAILED ${name}: ${String(error?.message ?? error)
-            .split('\n')
-            .slice(0, 3)
-            .join(' | ')}`,
-        );
+        log(`FAILED ${name}: ${failureLine(error?.message ?? error)}`);
       }
       progress.finish();
     }
@@ -202,7 +197,7 @@ try {
   );
   if (failures.length > 0) {
     process.stderr.write(
-      `bench: ${failures.length} case(s) failed:\n${failures.map((f) => `  ${f.case}: ${f.error.split('\n')[0]}`).join('\n')}\n`,
+      `bench: ${failures.length} case(s) failed:\n${failures.map((f) => `  ${f.case}: ${failureLine(f.error)}`).join('\n')}\n`,
     );
     process.exitCode = 1;
   }

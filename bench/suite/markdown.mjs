@@ -2,7 +2,7 @@
 // client a column, ours first, then the ratio of ours to every baseline and our peak RSS. Like the
 // HTML report it reads only the results JSON, so docs can quote a run as it was measured.
 import { fmtNumber, fmtSize } from '../lib/util.mjs';
-import { EMULATOR_NOTE, groupKey } from './results.mjs';
+import { EMULATOR_NOTE, failureLine, groupKey } from './results.mjs';
 
 const KIND_TITLES = {
   throughput: 'throughput by object size, one at a time (MiB/s)',
@@ -76,6 +76,6 @@ export function markdownSummary(results) {
   for (const skip of results.skipped ?? [])
     lines.push(`- SKIPPED ${skip.what}: ${skip.why}; install it with: \`${skip.install}\``);
   for (const failure of results.failures ?? [])
-    lines.push(`- FAILED ${failure.case}: ${escapeCell(failure.error.split('\n')[0])}`);
+    lines.push(`- FAILED ${failure.case}: ${escapeCell(failureLine(failure.error))}`);
   return `${lines.join('\n')}\n`;
 }

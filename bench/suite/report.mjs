@@ -1,7 +1,7 @@
 // The report of a run: a self-contained HTML page (inline SVG graphs, no script, no network) and
 // a plain-text summary. Both read only the results JSON, so an old run can be re-rendered.
 import { fmtNumber, fmtSize } from '../lib/util.mjs';
-import { EMULATOR_NOTE, groupKey } from './results.mjs';
+import { EMULATOR_NOTE, failureLine, groupKey } from './results.mjs';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const esc = (text) =>
@@ -18,7 +18,8 @@ function ticks(min, max, log) {
     const base = max / min > 4096 ? 10 : 2;
     const out = [];
     for (let v = base ** Math.floor(Math.log(min) / Math.log(base)); v <= max * 1.0001; v *= base) out.push(v);
-    return out.length > 12 ? out.filter((_, i) => i % Math.ceil(out.length / 10) === 0) : out;
+    // Labels of binary sizes are wide: about six fit an axis without running into each other.
+    return out.length > 7 ? out.filter((_, i) => i % Math.ceil(out.length / 6) === 0) : out;
   }
   const step = 10 ** Math.floor(Math.log10((max - min) / 5 || 1));
   const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => (max - min) / s <= 8) ?? step * 10;
@@ -263,7 +264,7 @@ export function textSummary(results) {
   for (const note of results.notes ?? []) lines.push(note);
   for (const skip of results.skipped ?? [])
     lines.push(`SKIPPED ${skip.what}: ${skip.why}; install it with: ${skip.install}`);
-  for (const failure of results.failures ?? []) lines.push(`FAILED ${failure.case}: ${failure.error.split('\n')[0]}`);
+  for (const failure of results.failures ?? []) lines.push(`FAILED ${failure.case}: ${failureLine(failure.error)}`);
   return lines.join('\n');
 }
 
@@ -297,7 +298,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 <li>Kernel ${esc(m.kernel)}, Node ${esc(m.node)}, s3dlio ${esc(m.packageVersion)} at ${esc(m.gitCommit)}${m.gitDirty ? ' (with uncommitted changes)' : ''}</li></ul>
 ${(results.notes ?? []).map((note) => `<p>${esc(note)}</p>`).join('\n')}
 ${(results.skipped ?? []).map((s) => `<p class="note">Skipped ${esc(s.what)}: ${esc(s.why)}; install it with <code>${esc(s.install)}</code></p>`).join('\n')}
-${(results.failures ?? []).map((f) => `<p class="note failed">FAILED ${esc(f.case)}: <code>${esc(f.error.split('\n')[0])}</code></p>`).join('\n')}
+${(results.failures ?? []).map((f) => `<p class="note failed">FAILED ${esc(f.case)}: <code>${esc(failureLine(f.error))}</code></p>`).join('\n')}
 ${[...sections.entries()].map(([title, svgs]) => `<h2>${esc(title)}</h2>\n${svgs.join('\n')}`).join('\n')}
 <h2>Every case</h2>
 <p>Figure: median over the repetitions (MiB/s, or p50 latency in µs); spread: min..max; ratio above 1: the row is better than the other. Peak RSS: the case's own process (VmHWM).</p>

@@ -9,6 +9,16 @@ import { PACKAGE_ROOT } from '../lib/load.mjs';
 import { blockDeviceStats, median } from '../lib/util.mjs';
 import { caseId } from './cases.mjs';
 
+/** A failed case's error in one line: its first lines (the child's own message among them). */
+export const failureLine = (error) =>
+  String(error)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(0, 3)
+    .join(' | ')
+    .slice(0, 400);
+
 /** Results format version (bench:compare refuses others). */
 export const RESULTS_SCHEMA = 1;
 
