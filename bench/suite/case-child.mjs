@@ -53,11 +53,12 @@ async function sdkClient() {
     const container = BlobServiceClient.fromConnectionString(target.connectionString).getContainerClient(target.bucket);
     return {
       get: (key) => container.getBlobClient(nameOf(key)).downloadToBuffer(),
-      // nginx takes single-request PUTs only: no block staging above the SDK's 256 MiB default.
+      // nginx takes single-request PUTs only: there the SDK's Put Blob call (`upload`), which
+      // takes up to 5,000 MiB; `uploadData` stages blocks above 256 MiB.
       put: (key, data) =>
-        container
-          .getBlockBlobClient(nameOf(key))
-          .uploadData(data, target.nginxDir ? { maxSingleShotSize: 5000 * 2 ** 20 } : {}),
+        target.nginxDir
+          ? container.getBlockBlobClient(nameOf(key)).upload(data, data.byteLength)
+          : container.getBlockBlobClient(nameOf(key)).uploadData(data),
     };
   }
   if (target.backend === 'gs') {
