@@ -101,31 +101,28 @@ function command(c, target, tempDir, rep) {
           ],
         };
   }
-  const prefix = target.keyPrefix ?? '';
   if (c.runner === 'aws-cli') {
-    const remote = `s3://${target.bucket}/${prefix}${c.op === 'GET' ? key : `aws-put-${c.size}`}`;
+    const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : `aws-put-${c.size}`}`;
     return {
       command: 'aws',
       args: [
-        // A real service: the CLI's own configuration (environment, profile, instance role).
-        ...(target.service ? [] : ['--endpoint-url', target.endpoint]),
+        '--endpoint-url',
+        target.endpoint,
         's3',
         'cp',
         '--only-show-errors',
         ...(c.op === 'GET' ? [remote, '/dev/null'] : [source, remote]),
       ],
-      env: target.service
-        ? {}
-        : {
-            ...(target.nginxDir ? { AWS_CONFIG_FILE: awsSinglePutConfig(tempDir) } : {}),
-            AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-            AWS_DEFAULT_REGION: 'us-east-1',
-          },
+      env: {
+        ...(target.nginxDir ? { AWS_CONFIG_FILE: awsSinglePutConfig(tempDir) } : {}),
+        AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+      },
     };
   }
   if (c.runner === 'rclone') {
-    const remote = `bench:${target.bucket}/${prefix}${c.op === 'GET' ? key : `rclone-put-${c.size}`}`;
+    const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : `rclone-put-${c.size}`}`;
     // GETs land in a file in memory (`cat` lists the bucket, which nginx refuses; and rclone
     // replaces a destination such as /dev/null with a regular file). No bucket check: nginx has
     // no bucket API, and the bucket exists on moto.
@@ -141,25 +138,16 @@ function command(c, target, tempDir, rep) {
         ...(target.nginxDir ? ['--s3-upload-cutoff=5G'] : []),
         ...(c.op === 'GET' ? [remote, rcloneSink(tempDir)] : [source, remote]),
       ],
-      env: target.service
-        ? {
-            // A real service: the AWS environment and profile (env_auth), as the SDK and the CLI.
-            RCLONE_CONFIG_BENCH_TYPE: 's3',
-            RCLONE_CONFIG_BENCH_ENV_AUTH: 'true',
-            RCLONE_CONFIG_BENCH_PROVIDER: process.env.AWS_ENDPOINT_URL ? 'Other' : 'AWS',
-            RCLONE_CONFIG_BENCH_ENDPOINT: process.env.AWS_ENDPOINT_URL ?? '',
-            RCLONE_CONFIG_BENCH_REGION: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '',
-          }
-        : {
-            // rclone refuses plain-HTTP endpoints when a CA bundle is set.
-            AWS_CA_BUNDLE: '',
-            RCLONE_CONFIG_BENCH_TYPE: 's3',
-            RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
-            RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint,
-            RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: target.credentials.accessKeyId,
-            RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-            RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
-          },
+      env: {
+        // rclone refuses plain-HTTP endpoints when a CA bundle is set.
+        AWS_CA_BUNDLE: '',
+        RCLONE_CONFIG_BENCH_TYPE: 's3',
+        RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+        RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: target.credentials.accessKeyId,
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+      },
     };
   }
   throw new Error(`unknown outside tool ${c.runner}`);

@@ -53,8 +53,7 @@ export const inProcessBaseline = (backend) => (backend === 'file' || backend ===
 /**
  * The cases of `target` (see servers.mjs targetsFor). `tools` says which outside baselines exist
  * (fio, curl, aws, rclone). Emulators skip the heavy cases in a quick run: they are ~100 MB/s
- * servers, measured for correctness and relative comparison. So does a real service named by
- * `--target` (a quick look there should not move gigabytes).
+ * servers, measured for correctness and relative comparison.
  */
 export function planCases(target, profileOfRun, { quick, tools }) {
   const cases = [];
@@ -62,8 +61,7 @@ export function planCases(target, profileOfRun, { quick, tools }) {
   const local = target.backend === 'file' || target.backend === 'direct';
   const emulator = EMULATORS.has(target.serverName);
   const p = emulator && !quick ? emulatorProfile(profileOfRun) : profileOfRun;
-  // What a quick run skips on an emulator, it skips on a real service too.
-  const slow = emulator || target.serverName === 'service';
+  const slow = emulator;
   const sdk = inProcessBaseline(target.backend);
   const add = (fields) => cases.push({ ...base, runner: 'child', variant: '', ...fields });
   const outside = () => {

@@ -10,7 +10,6 @@ import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
-import * as s3dlio from '../../lib';
 import { REPO_ROOT } from '../helpers/child';
 import { testWith } from '../helpers/tools';
 
@@ -195,84 +194,6 @@ describe('a failed case', () => {
     );
     expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/^- FAILED file throughput GET .* fio: /m);
   });
-});
-
-describe('--target: a real service', () => {
-  /** `npm run bench` with `args` and `env`; its exit status and output. */
-  function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
-    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bench', 'suite.mjs'), ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-      timeout: 300_000,
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
-  test.each([
-    ['s3://', /names no bucket/],
-    ['http://example.com/bucket/', /names no bucket/],
-    ['az://account/', /names no bucket/],
-    ['az://account/container/', /AZURE_STORAGE_CONNECTION_STRING/],
-    ['s3://bucket/a/,s3://bucket/b/', /two targets are s3@bucket/],
-  ])('%s is a usage error (exit 2) before anything runs', (uri, message) => {
-    const { status, stderr } = bench(['--target', uri, '--quick'], { AZURE_STORAGE_CONNECTION_STRING: '' });
-    expect(stderr).toMatch(message);
-    expect(stderr).toMatch(/usage: npm run bench/);
-    expect(status).toBe(2);
-  });
-
-  test('--target with --backends is a usage error: one names services, the other local servers', () => {
-    const { status, stderr } = bench(['--backends', 's3', '--target', 's3://bucket/prefix/']);
-    const message = /--target and --backends exclude each other/;
-    expect(stderr).toMatch(message);
-    expect(stderr).toMatch(/usage: npm run bench/);
-    expect(status).toBe(2);
-  });
-
-  testWith(
-    ['moto', 'aws', 'rclone'],
-    "measures a bucket named by URI (the environment's endpoint and credentials) beside the SDK, the AWS CLI and rclone, then deletes only what it wrote",
-    async () => {
-      const endpoint = process.env.S3DLIO_TEST_S3_ENDPOINT as string;
-      const env = {
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: process.env.S3DLIO_TEST_S3_ACCESS_KEY ?? 'test',
-        AWS_SECRET_ACCESS_KEY: process.env.S3DLIO_TEST_S3_SECRET_KEY ?? 'test',
-      };
-      const store = s3dlio.storeFor('s3://', {
-        endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-      });
-      const bucket = `bench-target-${process.pid}`;
-      await store.createBucket(`s3://${bucket}`);
-      // Objects beside the run's prefix, and one under the same prefix: none may be touched.
-      for (const key of ['runs/keep.bin', 'runs-sibling.bin', 'other/keep.bin'])
-        await store.put(`s3://${bucket}/${key}`, new Uint8Array([1, 2, 3]));
-      const out = mkdtempSync(path.join(work, 'target-'));
-      const { status, stderr } = bench(['--target', `s3://${bucket}/runs/`, '--quick', '--out', out], env);
-      expect(stderr).not.toMatch(/SKIPPED/);
-      expect(status).toBe(0);
-      const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
-        cases: { target: string; server: string; kind: string; op: string; client: string; values: number[] }[];
-      };
-      expect(new Set(results.cases.map((c) => c.target))).toEqual(new Set([`s3@${bucket}`]));
-      expect(results.cases[0].server).toMatch(/^s3:\/\/[^ ]+\/runs\/ \(a real service/);
-      for (const op of ['GET', 'PUT'])
-        expect(
-          new Set(results.cases.filter((c) => c.kind === 'throughput' && c.op === op).map((c) => c.client)),
-        ).toEqual(new Set(['ours', 'sdk', 'aws-cli', 'rclone']));
-      for (const c of results.cases) expect(c.values.every((v) => v > 0)).toBe(true);
-      const left = await store.list(`s3://${bucket}/`, { recursive: true });
-      expect(left.sort()).toEqual(
-        ['other/keep.bin', 'runs-sibling.bin', 'runs/keep.bin'].map((key) => `s3://${bucket}/${key}`),
-      );
-      await store.deletePrefix(`s3://${bucket}/`);
-      await store.deleteBucket(`s3://${bucket}`);
-    },
-    300_000,
-  );
 });
 
 describe('bench:compare', () => {
