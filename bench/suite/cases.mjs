@@ -9,8 +9,8 @@ export function profile(quick) {
     ? {
         sizes: [MiB, 16 * MiB],
         parallel: { size: 16 * MiB, concurrency: 16 },
-        latency: { sizes: [4 * KiB, 64 * KiB, MiB], keys: 20, ops: 50 },
-        scaling: { size: MiB, levels: [1, 4, 16], ops: 64 },
+        latency: { sizes: [4 * KiB, MiB], keys: 20, ops: 50 },
+        scaling: { size: MiB, levels: [1, 16], ops: 64 },
         loader: { count: 256, size: 64 * KiB, batch: 32, concurrency: 16 },
         rangeThreshold: 4 * MiB,
       }
@@ -61,7 +61,6 @@ export function planCases(target, profileOfRun, { quick, tools }) {
   const local = target.backend === 'file' || target.backend === 'direct';
   const emulator = EMULATORS.has(target.serverName);
   const p = emulator && !quick ? emulatorProfile(profileOfRun) : profileOfRun;
-  const slow = emulator;
   const sdk = inProcessBaseline(target.backend);
   const add = (fields) => cases.push({ ...base, runner: 'child', variant: '', ...fields });
   const outside = () => {
@@ -80,12 +79,15 @@ export function planCases(target, profileOfRun, { quick, tools }) {
       const shared = { kind: 'throughput', op, size, concurrency: 1, ops: 1, keys: [objectKey(size)] };
       add({ ...shared, client: 'ours', role: 'ours' });
       add({ ...shared, client: sdk, role: 'baseline' });
-      // The Python AWS CLI takes ~0.5 s to start: a quick run measures it on the largest size only.
-      const toolCases = outside().filter((tool) => !(quick && tool === 'aws-cli' && size !== Math.max(...p.sizes)));
+      // The Python AWS CLI takes ~0.5 s to start: a quick run measures it on the largest size on
+      // the emulator only.
+      const toolCases = outside().filter(
+        (tool) => !(quick && tool === 'aws-cli' && (size !== Math.max(...p.sizes) || !emulator)),
+      );
       for (const tool of toolCases) add({ ...shared, client: tool, role: 'baseline', runner: tool });
     }
   }
-  if (!(quick && slow)) {
+  if (!(quick && emulator)) {
     const { size, concurrency } = p.parallel;
     for (const op of ops) {
       const shared = { kind: 'parallel', op, size, concurrency, ops: concurrency, keys: [objectKey(size)] };
@@ -99,7 +101,7 @@ export function planCases(target, profileOfRun, { quick, tools }) {
     add({ ...shared, client: 'ours', role: 'ours' });
     add({ ...shared, client: sdk, role: 'baseline' });
   }
-  if (!(quick && slow)) {
+  if (!(quick && emulator)) {
     const keys = Array.from({ length: p.latency.keys }, (_, i) => latencyKey(p.scaling.size, i));
     for (const concurrency of p.scaling.levels) {
       const shared = { kind: 'scaling', op: 'GET', size: p.scaling.size, concurrency, ops: p.scaling.ops, keys };

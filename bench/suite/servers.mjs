@@ -25,7 +25,7 @@ export const SERVER_LABELS = {
  * stores, where one stream cannot fill the link. A throttling proxy in front of nginx paces each
  * response (nginx's own limit_rate lets the first second's worth through at once).
  */
-export const PACED_MIB_PER_SECOND = { quick: 25, full: 100 };
+export const PACED_MIB_PER_SECOND = { quick: 50, full: 100 };
 
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench-secret-key' };
 const BUCKET = 'bench-bucket';
