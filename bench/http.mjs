@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 
 import { MiB, GiB, median, parseArgs, renderTable } from './lib/util.mjs';
 import { loadLibrary } from './lib/load.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { gcsHashEntry, startNginx } from './lib/nginx.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -142,14 +142,9 @@ const smallKeys = Array.from({ length: args.small }, (_, i) => `small/k-${String
 const smallData = block.subarray(0, 64 * 1024);
 // GCS sends every object's CRC32C, and its clients check whole downloads against it.
 const { crc32c } = await loadLibrary();
-const crcHeader = (data) => {
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32c(data));
-  return `crc32c=${crc.toString('base64')}`;
-};
 const gcsHashes = Object.fromEntries([
-  ...objects.map(({ key, data }) => [`/storage/v1/b/${bucket}/o/${key}`, crcHeader(data)]),
-  ...smallKeys.map((key) => [`/storage/v1/b/${bucket}/o/${key}`, crcHeader(smallData)]),
+  ...objects.map(({ key, data }) => gcsHashEntry(bucket, key, crc32c(data))),
+  ...smallKeys.map((key) => gcsHashEntry(bucket, key, crc32c(smallData))),
 ]);
 
 const nginx = await startNginx({ gcsHashes });

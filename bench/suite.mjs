@@ -121,8 +121,9 @@ try {
         // One failed case does not cost the others of a long run: it is reported with its error,
         // and the run exits 1 at the end. Ctrl-C stops everything.
         if (lifecycle.closed) throw error;
-        failures.push({ case: name, id: caseId(c), error: String(error?.message ?? error).slice(0, 4000) });
-        log(`FAILED ${name}: ${failureLine(error?.message ?? error)}`);
+        const message = String(error?.message ?? error);
+        failures.push({ case: name, id: caseId(c), error: message.slice(0, 4000) });
+        log(`FAILED ${name}: ${failureLine(message)}`);
       }
       progress.finish();
     }

@@ -37,6 +37,16 @@ function freePort() {
   });
 }
 
+/**
+ * The `gcsHashes` entry of one object: its decoded media path, and the `x-goog-hash` value GCS
+ * sends with it (`crc32c=` and the big-endian CRC32C in base64), given the object's CRC32C.
+ */
+export function gcsHashEntry(bucket, key, crc32c) {
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32c);
+  return [`/storage/v1/b/${bucket}/o/${key}`, `crc32c=${crc.toString('base64')}`];
+}
+
 /** Whether something accepts connections on `port` (loopback). */
 function listening(port) {
   return new Promise((resolve) => {
@@ -119,7 +129,8 @@ export async function startNginx({
   const hashes = path.join(dir, 'gcs-hashes.conf');
   const writeHashes = (entries) =>
     writeFileSync(hashes, entries.map(([uri, hash]) => `"${uri}" "${hash}";\n`).join(''));
-  writeHashes(Object.entries(gcsHashes));
+  const served = { ...gcsHashes }; // addGcsHashes adds to it, never to the caller's object
+  writeHashes(Object.entries(served));
   const server = (listen) => `
     server {
       listen ${listen};
@@ -193,8 +204,8 @@ http {
      * had: rewrites the map and reloads the configuration; resolves once the workers serve it.
      */
     async addGcsHashes(more) {
-      Object.assign(gcsHashes, more);
-      writeHashes(Object.entries(gcsHashes));
+      Object.assign(served, more);
+      writeHashes(Object.entries(served));
       process.kill(Number(readFileSync(path.join(dir, 'nginx.pid'), 'utf8')), 'SIGHUP');
       const deadline = Date.now() + 10_000;
       // A reload replaces the workers in the background: poll one of the new paths until it answers.

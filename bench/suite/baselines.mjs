@@ -58,6 +58,16 @@ function awsSinglePutConfig(tempDir) {
   return file;
 }
 
+/**
+ * The key a tool's upload of `c` goes to in repetition `rep`: curl's a fresh one every time, the
+ * AWS CLI's and rclone's one per case, replaced by each repetition.
+ */
+const uploadKey = (c, rep) =>
+  c.runner === 'curl' ? `curl-put-${c.size}-${rep}` : `${c.runner === 'aws-cli' ? 'aws' : 'rclone'}-put-${c.size}`;
+
+/** The runs whose rclone GET sink is already removed at their end (one stopper a run). */
+const sinkOwners = new WeakSet();
+
 /** The command line of one repetition of `c` on `target` (plain data from describeTarget). */
 function command(c, target, tempDir, rep) {
   const key = objectKey(c.size);
@@ -97,12 +107,12 @@ function command(c, target, tempDir, rep) {
             ...(target.backend === 'az' ? ['-H', 'x-ms-blob-type: BlockBlob'] : []),
             '-T',
             source,
-            `${url}/curl-put-${c.size}-${rep}`,
+            `${url}/${uploadKey(c, rep)}`,
           ],
         };
   }
   if (c.runner === 'aws-cli') {
-    const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : `aws-put-${c.size}`}`;
+    const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : uploadKey(c, rep)}`;
     return {
       command: 'aws',
       args: [
@@ -122,7 +132,7 @@ function command(c, target, tempDir, rep) {
     };
   }
   if (c.runner === 'rclone') {
-    const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : `rclone-put-${c.size}`}`;
+    const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : uploadKey(c, rep)}`;
     // GETs land in a file in memory (`cat` lists the bucket, which nginx refuses; and rclone
     // replaces a destination such as /dev/null with a regular file). No bucket check: nginx has
     // no bucket API, and the bucket exists on moto.
@@ -155,7 +165,10 @@ function command(c, target, tempDir, rep) {
 
 /** Runs `c` with its tool `reps` times after one warm-up; returns the repetitions. */
 export async function runTool(c, target, { lifecycle, tempDir, reps }) {
-  if (c.runner === 'rclone') lifecycle.own(() => rmSync(rcloneSink(tempDir), { force: true }));
+  if (c.runner === 'rclone' && !sinkOwners.has(lifecycle)) {
+    sinkOwners.add(lifecycle);
+    lifecycle.own(() => rmSync(rcloneSink(tempDir), { force: true }));
+  }
   let round = 0;
   const once = async () => {
     const { command: cmd, args, env, stdout } = command(c, target, tempDir, round++);
@@ -168,7 +181,7 @@ export async function runTool(c, target, { lifecycle, tempDir, reps }) {
     if (c.runner === 'rclone' && c.op === 'GET') rmSync(rcloneSink(tempDir), { force: true });
     // nginx keeps objects in memory: the upload goes once measured.
     if (c.runner === 'curl' && c.op === 'PUT' && target.nginxDir)
-      rmSync(path.join(target.nginxDir, `curl-put-${c.size}-${round - 1}`), { force: true });
+      rmSync(path.join(target.nginxDir, uploadKey(c, round - 1)), { force: true });
     return { seconds: result.seconds, bytes: c.size };
   };
   await once();
@@ -176,7 +189,7 @@ export async function runTool(c, target, { lifecycle, tempDir, reps }) {
   for (let r = 0; r < reps; r++) out.push({ ...(await once()), ops: 1 });
   // The upload stays in nginx's memory otherwise (a full run would pile up gigabytes there).
   if (c.op === 'PUT' && target.nginxDir && (c.runner === 'aws-cli' || c.runner === 'rclone'))
-    rmSync(path.join(target.nginxDir, `${c.runner === 'aws-cli' ? 'aws' : 'rclone'}-put-${c.size}`), { force: true });
+    rmSync(path.join(target.nginxDir, uploadKey(c, 0)), { force: true });
   const { command: cmd, args } = command(c, target, tempDir, 0);
   return { reps: out, command: [cmd, ...args].join(' ') };
 }

@@ -11,6 +11,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { loadLibrary } from '../lib/load.mjs';
+import { gcsHashEntry } from '../lib/nginx.mjs';
 import { fillRandomish, gc } from '../lib/util.mjs';
 
 const spec = JSON.parse(process.argv[2]);
@@ -178,9 +179,8 @@ async function seed() {
     if (target.seedAsFiles) {
       // GCS on nginx: a file per object, and the x-goog-hash header nginx is to send with it.
       await fsp.writeFile(path.join(target.nginxDir, key), data, { mode: 0o644 });
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(s3dlio.crc32c(data));
-      gcsHashes[`/storage/v1/b/${target.bucket}/o/${key}`] = `crc32c=${crc.toString('base64')}`;
+      const [mediaPath, hash] = gcsHashEntry(target.bucket, key, s3dlio.crc32c(data));
+      gcsHashes[mediaPath] = hash;
     } else await store.put(uriOf(key), data, target.putOptions);
   }
   for (const { path: file, size } of spec.files ?? []) {

@@ -2,7 +2,8 @@
 // client a column, ours first, then the ratio of ours to every baseline and our peak RSS. Like the
 // HTML report it reads only the results JSON, so docs can quote a run as it was measured.
 import { fmtNumber, fmtSize } from '../lib/util.mjs';
-import { EMULATOR_NOTE, failureLine, groupKey } from './results.mjs';
+import { fmtValue } from './report.mjs';
+import { EMULATOR_NOTE, failureLine, groupRows } from './results.mjs';
 
 const KIND_TITLES = {
   throughput: 'throughput by object size, one at a time (MiB/s)',
@@ -13,8 +14,7 @@ const KIND_TITLES = {
   loader: 'DataLoader against a pool of gets (MiB/s)',
 };
 
-const num = (value) =>
-  !Number.isFinite(value) ? '-' : value >= 100 ? fmtNumber(value) : fmtNumber(value, value >= 10 ? 1 : 2);
+const num = (value) => (Number.isFinite(value) ? fmtValue(value) : '-');
 
 /** A row's cell: the median (and p99 for latency). */
 const cell = (row) => (row.kind === 'latency' ? `${num(row.median)} / ${num(row.p99us)}` : num(row.median));
@@ -55,9 +55,7 @@ export function markdownSummary(results) {
         `| case | ${clients.map(escapeCell).join(' | ')} | ours ÷ baseline | ours: peak RSS |`,
         `| --- | ${clients.map(() => '---:').join(' | ')} | --- | ---: |`,
       );
-      const groups = new Map();
-      for (const row of of) groups.set(groupKey(row), [...(groups.get(groupKey(row)) ?? []), row]);
-      for (const group of groups.values()) {
+      for (const group of groupRows(of)) {
         const byClient = new Map(group.map((row) => [row.client, row]));
         const mine = group.find((row) => row.role === 'ours');
         const ratios = Object.entries(mine?.ratios ?? {})

@@ -10,7 +10,8 @@ const esc = (text) =>
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch],
   );
 
-const fmtValue = (value) =>
+/** A figure with three or so significant digits (thousands grouped). */
+export const fmtValue = (value) =>
   value === 0 ? '0' : Math.abs(value) >= 100 ? fmtNumber(value) : fmtNumber(value, value >= 10 ? 1 : 2);
 
 function ticks(min, max, log) {

@@ -108,14 +108,19 @@ export function resultRow(c, measured) {
 /** The rows measured against each other: one target, kind, op, size, concurrency and variant. */
 export const groupKey = (row) => [row.target, row.kind, row.op, row.size, row.concurrency, row.variant].join('|');
 
+/** `rows` in their groups (see groupKey), in the order each group first appears. */
+export function groupRows(rows) {
+  const groups = new Map();
+  for (const row of rows) groups.set(groupKey(row), [...(groups.get(groupKey(row)) ?? []), row]);
+  return [...groups.values()];
+}
+
 /**
  * Adds each row's ratios: ours to every baseline of its group, a baseline to ours. A ratio above
  * 1 means the row is better (faster, or lower latency).
  */
 export function addRatios(rows) {
-  const groups = new Map();
-  for (const row of rows) groups.set(groupKey(row), [...(groups.get(groupKey(row)) ?? []), row]);
-  for (const group of groups.values()) {
+  for (const group of groupRows(rows)) {
     for (const row of group) {
       const others = group.filter((other) => other !== row && other.role !== row.role);
       row.ratios = Object.fromEntries(
