@@ -4,7 +4,7 @@
 //
 // Writes DIR/report.html and DIR/summary.md (default: beside the results file) and prints the
 // text summary.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { parseArgs } from './lib/util.mjs';
@@ -32,6 +32,7 @@ if (results?.schema !== RESULTS_SCHEMA || !Array.isArray(results.cases)) {
   process.stderr.write(`bench:report: ${file} is not a bench suite results file (schema ${RESULTS_SCHEMA})\n`);
   process.exit(2);
 }
+mkdirSync(args.out, { recursive: true }); // as the suite does with its --out
 const html = path.join(args.out, 'report.html');
 writeFileSync(html, renderHtml(results));
 writeFileSync(path.join(args.out, 'summary.md'), markdownSummary(results));
