@@ -2,29 +2,43 @@
 // DataLoader figures beside baselines measured in the same run, in one command:
 //
 //   npm run bench -- [--backends file,direct,s3,az,gs] [--quick] [--out DIR] [--reps N] [--dir DIR]
+//   npm run bench -- --target s3://bucket/prefix/[,az://account/container/prefix/,gs://bucket/prefix/]
 //
+// The second form measures real services instead of the local servers: credentials and endpoints
+// come from the environment, and the run deletes what it wrote.
 // It starts and stops the servers it needs (nginx, moto, Azurite, the GCS test server), runs each
 // case in a child process of its own, and writes DIR/results.json (machine facts, every
 // repetition, medians), DIR/report.html (self-contained, inline SVG), DIR/summary.txt and
 // DIR/summary.md (every figure in tables).
 // Ctrl-C stops it cleanly: no server, child process or temporary file is left behind.
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { parseArgs, fmtSize } from './lib/util.mjs';
 import { runTool, detectTools } from './suite/baselines.mjs';
-import { caseId, planCases, profile, seedObjects } from './suite/cases.mjs';
+import { EMULATORS, caseId, planCases, profile, seedObjects } from './suite/cases.mjs';
 import { Lifecycle } from './suite/lifecycle.mjs';
 import { markdownSummary } from './suite/markdown.mjs';
 import { createProgress } from './suite/progress.mjs';
 import { RESULTS_SCHEMA, addRatios, failureLine, machineFacts, resultRow } from './suite/results.mjs';
 import { renderHtml, textSummary } from './suite/report.mjs';
-import { PACED_MIB_PER_SECOND, Servers, describeTarget, targetsFor } from './suite/servers.mjs';
+import { PACED_MIB_PER_SECOND, Servers, describeTarget, serviceTarget, targetsFor } from './suite/servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const started = process.hrtime.bigint();
+const execFileAsync = promisify(execFile);
+/** A usage error: the message and the usage line, exit 2. */
+function usage(message) {
+  process.stderr.write(
+    `bench: ${message}\nusage: npm run bench -- [--backends file,direct,s3,az,gs | --target URI[,URI]] [--quick] [--out DIR] [--reps N] [--dir DIR]\n`,
+  );
+  process.exit(2);
+}
+
 let args;
 try {
   args = parseArgs(process.argv.slice(2), {
@@ -33,28 +47,27 @@ try {
     out: { type: 'string', default: path.join(here, 'results', 'suite') },
     reps: { type: 'int', default: 3 },
     dir: { type: 'string', default: os.tmpdir() },
+    target: { type: 'string', default: '' },
   });
   if (args.reps < 3) throw new Error('--reps must be at least 3 (medians and spreads need them)');
 } catch (error) {
-  process.stderr.write(
-    `bench: ${error.message}\nusage: npm run bench -- [--backends file,direct,s3,az,gs] [--quick] [--out DIR] [--reps N] [--dir DIR]\n`,
-  );
-  process.exit(2);
+  usage(error.message);
 }
 
+if (args.target && process.argv.some((arg) => arg === '--backends' || arg.startsWith('--backends=')))
+  usage('--target and --backends exclude each other: --target measures only the services it names');
 const backends = [...new Set(args.backends.split(',').filter(Boolean))];
-if (backends.length === 0) {
-  process.stderr.write('bench: --backends names none (known: file, direct, s3, az, gs)\n');
-  process.exit(2);
-}
-const targets = backends.flatMap((backend) => {
+if (backends.length === 0) usage('--backends names none (known: file, direct, s3, az, gs)');
+// --target names real services: the run measures them (and no local server) instead.
+const targets = (args.target ? args.target.split(',').filter(Boolean) : backends).flatMap((name) => {
   try {
-    return targetsFor(backend);
+    return args.target ? [serviceTarget(name)] : targetsFor(name);
   } catch (error) {
-    process.stderr.write(`bench: ${error.message}\n`);
-    process.exit(2);
+    return usage(error.message);
   }
 });
+for (const [index, target] of targets.entries())
+  if (targets.findIndex((other) => other.id === target.id) !== index) usage(`two targets are ${target.id}`);
 const p = profile(args.quick);
 const { tools, skipped } = detectTools();
 const plan = targets.map((target) => ({ target, cases: planCases(target, p, { quick: args.quick, tools }) }));
@@ -92,16 +105,43 @@ const rows = [];
 const failures = [];
 try {
   // Every server of the run starts first, together: a run that cannot start one fails at once.
-  const needed = new Set(plan.map(({ target }) => target.serverName).filter((name) => name !== 'disk'));
+  const needed = new Set(
+    plan.map(({ target }) => target.serverName).filter((name) => name !== 'disk' && name !== 'service'),
+  );
   if (plan.some(({ cases }) => cases.some((c) => c.variant === 'paced'))) needed.add('nginx-paced');
   await Promise.all([...needed].map((name) => servers.get(name)));
   for (const { target, cases } of plan) {
-    log(`${target.id}: starting its server and writing its objects`);
+    log(
+      `${target.id}: ${target.serverName === 'service' ? 'checking the bucket' : 'starting its server'}, writing its objects`,
+    );
     const described = await describeTarget(target, servers, lifecycle.tempDir);
     // The local files the outside tools upload, one per size they PUT.
     const files = [...new Set(cases.filter((c) => c.op === 'PUT' && c.runner !== 'child').map((c) => c.size))].map(
       (size) => ({ path: path.join(lifecycle.tempDir, `src-${size}`), size }),
     );
+    // A service target's objects are deleted at the end, however the run ends (Ctrl-C too).
+    if (target.serverName === 'service') {
+      // The bucket and the credentials first: a run that cannot list there writes nothing.
+      await child({ task: 'check', target: described }).catch((error) => {
+        throw new Error(
+          `${target.id}: cannot list ${described.base} (the bucket must exist, reachable with the environment's credentials): ${error.message.split('\n')[1] ?? error.message}`,
+          { cause: error },
+        );
+      });
+      lifecycle.own(async () => {
+        log(`${target.id}: deleting what the run wrote, ${described.base}`);
+        const spec = JSON.stringify({ task: 'cleanup', target: described });
+        try {
+          const { stdout } = await execFileAsync(process.execPath, [path.join(here, 'suite', 'case-child.mjs'), spec]);
+          log(`${target.id}: deleted ${JSON.parse(stdout.trim().split('\n').pop()).deleted} object(s)`);
+        } catch (error) {
+          throw new Error(
+            `deleting ${described.base} failed; remove it with \`npx s3dlio rm -r ${described.base}\`: ${error.stderr || error.message}`,
+            { cause: error },
+          );
+        }
+      });
+    }
     const seeded = await child({ task: 'seed', target: described, objects: seedObjects(cases), files });
     if (Object.keys(seeded.gcsHashes).length > 0) await (await servers.get('nginx')).addGcsHashes(seeded.gcsHashes);
     for (const c of cases) {
@@ -133,19 +173,21 @@ try {
     schema: RESULTS_SCHEMA,
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-    options: { ...args, backends },
+    options: { ...args, backends: args.target ? [] : backends },
     machine: machineFacts(args.dir),
     skipped,
     failures,
     notes: [
       "peakRssBytes: the peak RSS of the case's own process (VmHWM); maxRssBytes: process.resourceUsage().maxRSS, which Linux carries over from the parent across exec (an upper bound).",
-      ...(!args.quick && rows.some((row) => /emulator/.test(row.server))
+      ...(!args.quick && plan.some(({ target }) => EMULATORS.has(target.serverName))
         ? [
             'Emulators in a full run: objects up to 100 MiB, and 16 MiB objects 16 at a time (moto answers a range request in time proportional to the whole object: a 1 GiB object read as ranges takes minutes there).',
           ]
         : []),
-      ...(args.quick && rows.some((row) => /emulator/.test(row.server))
-        ? ['--quick: emulators (moto, Azurite, gcs-server) run the throughput and latency cases only.']
+      ...(args.quick && plan.some(({ target }) => EMULATORS.has(target.serverName) || target.serverName === 'service')
+        ? [
+            '--quick: emulators (moto, Azurite, gcs-server) and real services run the throughput and latency cases only.',
+          ]
         : []),
       ...plan
         .filter(({ target }) => target.uploads === false)
@@ -179,7 +221,8 @@ try {
   }
 } catch (error) {
   progress.stop();
-  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  // After Ctrl-C the children fail because they were stopped: that is no news.
+  if (!lifecycle.signalled) process.stderr.write(`bench: ${error?.stack ?? error}\n`);
   process.exitCode = 1;
 } finally {
   await lifecycle.close();

@@ -111,28 +111,32 @@ function command(c, target, tempDir, rep) {
           ],
         };
   }
+  const prefix = target.keyPrefix ?? '';
   if (c.runner === 'aws-cli') {
-    const remote = `s3://${target.bucket}/${c.op === 'GET' ? key : uploadKey(c, rep)}`;
+    const remote = `s3://${target.bucket}/${prefix}${c.op === 'GET' ? key : uploadKey(c, rep)}`;
     return {
       command: 'aws',
       args: [
-        '--endpoint-url',
-        target.endpoint,
+        // A real service: the CLI's own configuration (environment, profile, instance role), and
+        // the endpoint the environment names for every client of the run.
+        ...(target.endpoint ? ['--endpoint-url', target.endpoint] : []),
         's3',
         'cp',
         '--only-show-errors',
         ...(c.op === 'GET' ? [remote, '/dev/null'] : [source, remote]),
       ],
-      env: {
-        ...(target.nginxDir ? { AWS_CONFIG_FILE: awsSinglePutConfig(tempDir) } : {}),
-        AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-        AWS_DEFAULT_REGION: 'us-east-1',
-      },
+      env: target.service
+        ? {}
+        : {
+            ...(target.nginxDir ? { AWS_CONFIG_FILE: awsSinglePutConfig(tempDir) } : {}),
+            AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+            AWS_DEFAULT_REGION: 'us-east-1',
+          },
     };
   }
   if (c.runner === 'rclone') {
-    const remote = `bench:${target.bucket}/${c.op === 'GET' ? key : uploadKey(c, rep)}`;
+    const remote = `bench:${target.bucket}/${prefix}${c.op === 'GET' ? key : uploadKey(c, rep)}`;
     // GETs land in a file in memory (`cat` lists the bucket, which nginx refuses; and rclone
     // replaces a destination such as /dev/null with a regular file). No bucket check: nginx has
     // no bucket API, and the bucket exists on moto.
@@ -146,17 +150,29 @@ function command(c, target, tempDir, rep) {
         '--ignore-times',
         // Single-request uploads on nginx, as for every client there (5 GiB is rclone's limit).
         ...(target.nginxDir ? ['--s3-upload-cutoff=5G'] : []),
+        ...(target.service && process.env.AWS_CA_BUNDLE ? [`--ca-cert=${process.env.AWS_CA_BUNDLE}`] : []),
         ...(c.op === 'GET' ? [remote, rcloneSink(tempDir)] : [source, remote]),
       ],
       env: {
-        // rclone refuses plain-HTTP endpoints when a CA bundle is set.
+        // rclone's S3 backend cannot load AWS_CA_BUNDLE itself ("unsupported transport"): the
+        // bundle goes to --ca-cert, and on the local servers (plain HTTP) it is not needed.
         AWS_CA_BUNDLE: '',
         RCLONE_CONFIG_BENCH_TYPE: 's3',
-        RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
-        RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint,
-        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: target.credentials.accessKeyId,
-        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
-        RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+        ...(target.service
+          ? {
+              // A real service: the AWS environment and profile (env_auth), as the SDK and the CLI.
+              RCLONE_CONFIG_BENCH_ENV_AUTH: 'true',
+              RCLONE_CONFIG_BENCH_PROVIDER: target.endpoint ? 'Other' : 'AWS',
+              RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint ?? '',
+              RCLONE_CONFIG_BENCH_REGION: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '',
+            }
+          : {
+              RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+              RCLONE_CONFIG_BENCH_ENDPOINT: target.endpoint,
+              RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: target.credentials.accessKeyId,
+              RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
+              RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+            }),
       },
     };
   }

@@ -2,6 +2,8 @@
 // bench/suite.mjs:  node case-child.mjs '<json>'
 //   task seed: creates the bucket and writes `objects` through the library (and `files`, local
 //              sources for the baseline tools' uploads)
+//   task check: lists a service target's run prefix (the bucket exists, the credentials reach it)
+//   task cleanup: deletes a service target's objects (everything under its run's prefix)
 //   task run:  one client (ours: the library; loader: its DataLoader; fs: node:fs; sdk: the plain
 //              cloud SDK call) doing one kind of work `reps` times after a warm-up
 // Prints one JSON line: per repetition the wall seconds, bytes, operations and (latency cases)
@@ -23,6 +25,8 @@ function vmHwmBytes() {
 }
 
 const uriOf = (key) => `${target.base}${key}`;
+/** A key's name in its bucket or container (a service target's objects live under a prefix). */
+const nameOf = (key) => `${target.keyPrefix ?? ''}${key}`;
 
 async function ourStore() {
   const s3dlio = await loadLibrary();
@@ -33,37 +37,39 @@ async function ourStore() {
 async function sdkClient() {
   if (target.backend === 's3') {
     const { S3Client, GetObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
-    const s3 = new S3Client({
-      endpoint: target.endpoint,
-      region: 'us-east-1',
-      credentials: target.credentials,
-      forcePathStyle: true,
-    });
+    // A real service: the SDK's own configuration (environment, profile, instance role).
+    const s3 = new S3Client(
+      target.service
+        ? // Path-style addressing with an endpoint from the environment, as our store's default.
+          { forcePathStyle: Boolean(target.endpoint) }
+        : { endpoint: target.endpoint, region: 'us-east-1', credentials: target.credentials, forcePathStyle: true },
+    );
     return {
       get: async (key) =>
-        (await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }))).Body.transformToByteArray(),
-      put: (key, data) => s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: data })),
+        (await s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: nameOf(key) }))).Body.transformToByteArray(),
+      put: (key, data) => s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: nameOf(key), Body: data })),
     };
   }
   if (target.backend === 'az') {
     const { BlobServiceClient } = await import('@azure/storage-blob');
     const container = BlobServiceClient.fromConnectionString(target.connectionString).getContainerClient(target.bucket);
     return {
-      get: (key) => container.getBlobClient(key).downloadToBuffer(),
+      get: (key) => container.getBlobClient(nameOf(key)).downloadToBuffer(),
       // nginx takes single-request PUTs only: there the SDK's Put Blob call (`upload`), which
       // takes up to 5,000 MiB; `uploadData` stages blocks above 256 MiB.
       put: (key, data) =>
         target.nginxDir
-          ? container.getBlockBlobClient(key).upload(data, data.byteLength)
-          : container.getBlockBlobClient(key).uploadData(data),
+          ? container.getBlockBlobClient(nameOf(key)).upload(data, data.byteLength)
+          : container.getBlockBlobClient(nameOf(key)).uploadData(data),
     };
   }
   if (target.backend === 'gs') {
     const { Storage } = await import('@google-cloud/storage');
-    const bucket = new Storage({ apiEndpoint: target.endpoint, projectId: 'bench' }).bucket(target.bucket);
+    const storage = new Storage(target.service ? {} : { apiEndpoint: target.endpoint, projectId: 'bench' });
+    const bucket = storage.bucket(target.bucket);
     return {
-      get: async (key) => (await bucket.file(key).download())[0],
-      put: (key, data) => bucket.file(key).save(data, { resumable: false }),
+      get: async (key) => (await bucket.file(nameOf(key)).download())[0],
+      put: (key, data) => bucket.file(nameOf(key)).save(data, { resumable: false }),
     };
   }
   throw new Error(`no SDK for ${target.backend}`);
@@ -189,8 +195,23 @@ async function seed() {
   return { seeded: spec.objects.length, gcsHashes };
 }
 
+/** Lists a service target's run prefix: the bucket exists and the credentials reach it. */
+async function check() {
+  const { store } = await ourStore();
+  for await (const uri of store.listStream(target.base)) return { found: uri };
+  return { found: null };
+}
+
+/** Removes every object a run wrote under a service target's prefix. */
+async function cleanup() {
+  const { store } = await ourStore();
+  return { deleted: await store.deletePrefix(target.base) };
+}
+
 async function main() {
   if (spec.task === 'seed') return seed();
+  if (spec.task === 'check') return check();
+  if (spec.task === 'cleanup') return cleanup();
   const work = await runCase();
   await work.warm();
   const reps = [];

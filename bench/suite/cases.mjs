@@ -53,7 +53,8 @@ export const inProcessBaseline = (backend) => (backend === 'file' || backend ===
 /**
  * The cases of `target` (see servers.mjs targetsFor). `tools` says which outside baselines exist
  * (fio, curl, aws, rclone). Emulators skip the heavy cases in a quick run: they are ~100 MB/s
- * servers, measured for correctness and relative comparison.
+ * servers, measured for correctness and relative comparison. So does a real service named by
+ * `--target` (a quick look there should not move gigabytes).
  */
 export function planCases(target, profileOfRun, { quick, tools }) {
   const cases = [];
@@ -61,6 +62,8 @@ export function planCases(target, profileOfRun, { quick, tools }) {
   const local = target.backend === 'file' || target.backend === 'direct';
   const emulator = EMULATORS.has(target.serverName);
   const p = emulator && !quick ? emulatorProfile(profileOfRun) : profileOfRun;
+  // What a quick run skips on an emulator, it skips on a real service too.
+  const slow = emulator || target.serverName === 'service';
   const sdk = inProcessBaseline(target.backend);
   const add = (fields) => cases.push({ ...base, runner: 'child', variant: '', ...fields });
   const outside = () => {
@@ -82,12 +85,12 @@ export function planCases(target, profileOfRun, { quick, tools }) {
       // The Python AWS CLI takes ~0.5 s to start: a quick run measures it on the largest size on
       // the emulator only.
       const toolCases = outside().filter(
-        (tool) => !(quick && tool === 'aws-cli' && (size !== Math.max(...p.sizes) || !emulator)),
+        (tool) => !(quick && tool === 'aws-cli' && (size !== Math.max(...p.sizes) || !slow)),
       );
       for (const tool of toolCases) add({ ...shared, client: tool, role: 'baseline', runner: tool });
     }
   }
-  if (!(quick && emulator)) {
+  if (!(quick && slow)) {
     const { size, concurrency } = p.parallel;
     for (const op of ops) {
       const shared = { kind: 'parallel', op, size, concurrency, ops: concurrency, keys: [objectKey(size)] };
@@ -101,7 +104,7 @@ export function planCases(target, profileOfRun, { quick, tools }) {
     add({ ...shared, client: 'ours', role: 'ours' });
     add({ ...shared, client: sdk, role: 'baseline' });
   }
-  if (!(quick && emulator)) {
+  if (!(quick && slow)) {
     const keys = Array.from({ length: p.latency.keys }, (_, i) => latencyKey(p.scaling.size, i));
     for (const concurrency of p.scaling.levels) {
       const shared = { kind: 'scaling', op: 'GET', size: p.scaling.size, concurrency, ops: p.scaling.ops, keys };

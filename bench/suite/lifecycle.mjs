@@ -14,6 +14,9 @@ export class Lifecycle {
     this.closed = false;
     this.tempDir = mkdtempSync(path.join(tempParent, 's3dlio-bench-'));
     this.onSignal = (signal) => {
+      // Once: a second Ctrl-C must not cut short the clean-up the first one started.
+      if (this.signalled) return;
+      this.signalled = signal;
       this.log(`${signal}: stopping every child process and server, removing ${this.tempDir}`);
       this.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
@@ -21,7 +24,7 @@ export class Lifecycle {
     process.on('SIGTERM', this.onSignal);
   }
 
-  /** Registers `stop` (async) to run at close, most recent first. */
+  /** Registers `stop` (async) to run at close, most recent first (a server's stop, a service's clean-up). */
   own(stop) {
     this.stoppers.push(stop);
   }
@@ -53,7 +56,10 @@ export class Lifecycle {
     });
   }
 
-  /** Kills the children, stops the servers and removes the temporary directory (once). */
+  /**
+   * Kills the children, runs every stopper (servers, a service's objects) and removes the
+   * temporary directory (once). A stopper that fails sets exit status 1.
+   */
   async close() {
     if (this.closed) return this.closing;
     this.closed = true;
@@ -63,7 +69,9 @@ export class Lifecycle {
         try {
           await stop();
         } catch (error) {
-          this.log(`stopping a server failed: ${error?.message ?? error}`);
+          // A server left running or objects left on a service: the run has failed.
+          this.log(`cleaning up failed: ${error?.message ?? error}`);
+          process.exitCode = 1;
         }
       }
       rmSync(this.tempDir, { recursive: true, force: true });

@@ -113,9 +113,52 @@ export function targetsFor(backend) {
   }
 }
 
+/**
+ * A target on a real service, named by `--target`: `s3://bucket/prefix/`, `az://account/container/prefix/`
+ * or `gs://bucket/prefix/`. The run writes under a prefix of its own below it and deletes it at the
+ * end; credentials and endpoints come from the environment, as for any store and SDK client.
+ */
+export function serviceTarget(uri) {
+  const match = /^(s3|az|gs):\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match || (match[1] === 'az' && !/^[^/]+\/[^/]+/.test(`${match[2]}/${match[3]}`)))
+    throw new Error(
+      `--target ${JSON.stringify(uri)} names no bucket (s3://bucket/prefix/, az://account/container/prefix/, gs://bucket/prefix/)`,
+    );
+  const [, backend, first, rest] = match;
+  if (backend === 'az' && !process.env.AZURE_STORAGE_CONNECTION_STRING)
+    throw new Error(
+      '--target az://…: set AZURE_STORAGE_CONNECTION_STRING (the plain SDK baseline beside ours needs a connection string)',
+    );
+  const [bucket, inBucket] =
+    backend === 'az' ? [rest.split('/')[0], rest.split('/').slice(1).join('/')] : [first, rest];
+  const prefix = `${inBucket}${inBucket && !inBucket.endsWith('/') ? '/' : ''}s3dlio-bench-${Date.now()}-${process.pid}/`;
+  const root = backend === 'az' ? `az://${first}/${bucket}/` : `${backend}://${bucket}/`;
+  return {
+    id: `${backend}@${bucket}`,
+    backend,
+    serverName: 'service',
+    server: `${root}${inBucket} (a real service, named by --target)`,
+    described: {
+      backend,
+      base: `${root}${prefix}`,
+      bucket,
+      keyPrefix: prefix,
+      service: true,
+      // The S3 endpoint the environment names (an S3-compatible service), for every client.
+      ...(backend === 's3'
+        ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined }
+        : {}),
+      storeOptions: {},
+      putOptions: {},
+    },
+  };
+}
+
 /** The child-process view of `target` (servers started as needed); `paced`: through the paced nginx. */
 export async function describeTarget(target, servers, tempDir, { paced = false } = {}) {
   const { backend } = target;
+  if (target.serverName === 'service')
+    return { ...target.described, connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING };
   if (backend === 'file' || backend === 'direct') {
     const dir = path.join(tempDir, 'data');
     mkdirSync(dir, { recursive: true });

@@ -4,14 +4,16 @@
  * browser with data in every graph; bench:compare marks a change only beyond the spread of the
  * repetitions; Ctrl-C (SIGINT) leaves no server, child process or temporary file behind.
  */
-import { spawn, spawnSync } from 'child_process';
+import { type ChildProcess, spawn, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
+import * as s3dlio from '../../lib';
 import { REPO_ROOT } from '../helpers/child';
-import { testWith } from '../helpers/tools';
+import { withEnv } from '../helpers/env';
+import { type ToolName, testWith } from '../helpers/tools';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'file-quick.json');
 
@@ -98,13 +100,16 @@ describe('the report', () => {
 });
 
 describe('the plan', () => {
-  /** The cases the suite plans for `backends`, every outside tool present (planCases, run in node). */
+  /**
+   * The cases the suite plans for `backends` (or `--target` URIs), every outside tool present
+   * (planCases, run in node).
+   */
   function plan(backends: string[], quick: boolean): Array<Record<string, unknown>> {
     const script = `
       const { planCases, profile } = await import('./bench/suite/cases.mjs');
-      const { targetsFor } = await import('./bench/suite/servers.mjs');
+      const { serviceTarget, targetsFor } = await import('./bench/suite/servers.mjs');
       const tools = { fio: true, curl: true, aws: true, rclone: true };
-      const cases = ${JSON.stringify(backends)}.flatMap((b) => targetsFor(b))
+      const cases = ${JSON.stringify(backends)}.flatMap((b) => (b.includes('://') ? [serviceTarget(b)] : targetsFor(b)))
         .flatMap((t) => planCases(t, profile(${quick}), { quick: ${quick}, tools }).map((c) => ({ ...c, uploads: t.uploads })));
       process.stdout.write(JSON.stringify(cases));`;
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -137,6 +142,14 @@ describe('the plan', () => {
     // Emulators stop at 100 MiB: moto's ranges cost the whole object each.
     const moto = plan(['s3'], false).filter((c) => c.target === 's3@moto' && c.kind === 'throughput');
     expect([...new Set(moto.map((c) => c.size))]).toEqual([2 ** 20, 16 * 2 ** 20, 100 * 2 ** 20]);
+  });
+
+  test("a full run on a real service measures what it does on nginx, 1 GiB objects included (not an emulator's limits)", () => {
+    const shape = (c: Record<string, unknown>) => [c.kind, c.op, c.size, c.concurrency, c.client].join(' ');
+    const service = plan(['s3://bucket/prefix/'], false);
+    const nginx = plan(['s3'], false).filter((c) => c.target === 's3@nginx' && c.client !== 'curl' && c.variant === '');
+    expect(new Set(service.map((c) => c.target))).toEqual(new Set(['s3@bucket']));
+    expect(service.map(shape).sort()).toEqual(nginx.map(shape).sort());
   });
 
   test('the S3 command-line tools run beside us on the emulator and on nginx, curl on nginx', () => {
@@ -195,6 +208,170 @@ describe('a failed case', () => {
     );
     expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/^- FAILED file throughput GET .* fio: /m);
   });
+});
+
+describe('--target: a real service', () => {
+  /**
+   * `npm run bench` with `args` in this environment; its exit status and output (`onStderr` sees it
+   * as it grows). Asynchronous: the test
+   * servers (moto) belong to this process, which must keep reading their output meanwhile (a
+   * synchronous wait fills moto's log pipe and stalls it).
+   */
+  function bench(
+    args: string[],
+    onStderr: (text: string, child: ChildProcess) => void = () => undefined,
+  ): Promise<{ status: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bench', 'suite.mjs'), ...args], {
+        // This file's own environment (a child otherwise gets the worker's).
+        env: { ...process.env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        onStderr(stderr, child);
+      });
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+  }
+
+  test.each([
+    ['s3://', /names no bucket/],
+    ['http://example.com/bucket/', /names no bucket/],
+    ['az://account/', /names no bucket/],
+    ['az://account/container/', /AZURE_STORAGE_CONNECTION_STRING/],
+    ['s3://bucket/a/,s3://bucket/b/', /two targets are s3@bucket/],
+  ])('%s is a usage error (exit 2) before anything runs', async (uri, message) => {
+    const { status, stderr } = await withEnv({}, () => bench(['--target', uri, '--quick']));
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: npm run bench/);
+    expect(status).toBe(2);
+  });
+
+  test('--target with --backends is a usage error: one names services, the other local servers', async () => {
+    const { status, stderr } = await bench(['--backends', 's3', '--target', 's3://bucket/prefix/']);
+    const message = /--target and --backends exclude each other/;
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: npm run bench/);
+    expect(status).toBe(2);
+  });
+
+  /** A service as a user names it: the environment configures every client; `root` is a bucket's URI. */
+  interface Service {
+    name: string;
+    tools: ToolName[];
+    env: () => Record<string, string>;
+    root: (bucket: string) => string;
+    /** The clients of a throughput case: ours, the SDK call and the outside tools. */
+    clients: string[];
+  }
+  const services: Service[] = [
+    {
+      name: 's3:// (moto as the service)',
+      tools: ['moto', 'aws', 'rclone'],
+      env: () => ({
+        AWS_ENDPOINT_URL: process.env.S3DLIO_TEST_S3_ENDPOINT as string,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: process.env.S3DLIO_TEST_S3_ACCESS_KEY ?? 'test',
+        AWS_SECRET_ACCESS_KEY: process.env.S3DLIO_TEST_S3_SECRET_KEY ?? 'test',
+      }),
+      root: (bucket) => `s3://${bucket}/`,
+      clients: ['ours', 'sdk', 'aws-cli', 'rclone'],
+    },
+    {
+      name: 'az:// (Azurite as the service)',
+      tools: [],
+      env: () => ({ AZURE_STORAGE_CONNECTION_STRING: process.env.S3DLIO_TEST_AZURE_CONNECTION_STRING as string }),
+      root: (bucket) => `az://devstoreaccount1/${bucket}/`,
+      clients: ['ours', 'sdk'],
+    },
+    {
+      name: 'gs:// (the GCS test server as the service)',
+      tools: [],
+      env: () => ({
+        STORAGE_EMULATOR_HOST: process.env.S3DLIO_TEST_GCS_ENDPOINT as string,
+        GOOGLE_CLOUD_PROJECT: 'bench',
+      }),
+      root: (bucket) => `gs://${bucket}/`,
+      clients: ['ours', 'sdk'],
+    },
+  ];
+  /** Objects beside the run's prefix `runs/`, and one under it: a run may touch none of them. */
+  const KEPT = ['other/keep.bin', 'runs-sibling.bin', 'runs/keep.bin'];
+
+  /** Runs `fn` with a bucket of `service` holding KEPT (configured by its environment only), then removes it. */
+  async function withBucket(service: Service, fn: (store: s3dlio.ObjectStore, root: string) => Promise<void>) {
+    await withEnv(service.env(), async () => {
+      const root = service.root(`bench-target-${process.pid}-${Date.now()}`);
+      const store = s3dlio.storeFor(root);
+      await store.createBucket(root);
+      for (const key of KEPT) await store.put(`${root}${key}`, new Uint8Array([1, 2, 3]));
+      try {
+        await fn(store, root);
+      } finally {
+        await store.deletePrefix(root);
+        await store.deleteBucket(root);
+      }
+    });
+  }
+
+  for (const service of services)
+    testWith(
+      service.tools,
+      `${service.name}: measures the bucket a URI names with the environment's endpoint and credentials, beside ${service.clients.slice(1).join(', ')}, then deletes only what it wrote`,
+      () =>
+        withBucket(service, async (store, root) => {
+          const out = mkdtempSync(path.join(work, 'target-'));
+          const { status, stderr } = await bench(['--target', `${root}runs/`, '--quick', '--out', out]);
+          expect(stderr).not.toMatch(/SKIPPED|FAILED/);
+          if (status !== 0) throw new Error(`the run exited ${status}:\n${stderr}`);
+          const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+            cases: { target: string; server: string; kind: string; op: string; client: string; values: number[] }[];
+          };
+          const bucket = root.split('/').at(-2);
+          expect(new Set(results.cases.map((c) => c.target))).toEqual(new Set([`${root.slice(0, 2)}@${bucket}`]));
+          expect(results.cases[0].server).toBe(`${root}runs/ (a real service, named by --target)`);
+          for (const op of ['GET', 'PUT'])
+            expect(
+              new Set(results.cases.filter((c) => c.kind === 'throughput' && c.op === op).map((c) => c.client)),
+            ).toEqual(new Set(service.clients));
+          expect(new Set(results.cases.map((c) => c.kind))).toEqual(new Set(['throughput', 'latency']));
+          for (const c of results.cases) expect(c.values.every((v) => v > 0)).toBe(true);
+          expect((await store.list(root, { recursive: true })).sort()).toEqual(KEPT.map((key) => `${root}${key}`));
+        }),
+      300_000,
+    );
+
+  testWith(['moto'], 'a bucket that does not exist fails the run before it writes anything (exit 1)', () =>
+    withEnv(services[0].env(), async () => {
+      const root = `s3://bench-missing-${process.pid}/`;
+      const { status, stderr } = await bench(['--target', `${root}runs/`, '--quick', '--out', work]);
+      expect(stderr).toMatch(/cannot list s3:\/\/bench-missing-\d+\/runs\/s3dlio-bench-.*NoSuchBucket/);
+      expect(stderr).not.toMatch(/throughput|deleting/);
+      expect(status).toBe(1);
+    }),
+  );
+
+  testWith(
+    ['moto'],
+    'Ctrl-C in the middle of a run still deletes what it wrote, and only that',
+    () =>
+      withBucket(services[0], async (store, root) => {
+        const { status, stderr } = await bench(
+          ['--target', `${root}runs/`, '--quick', '--out', mkdtempSync(path.join(work, 'target-'))],
+          // Interrupted once the objects are seeded and a PUT case has written more.
+          (text, child) => /throughput PUT .* sdk/.test(text) && !child.killed && child.kill('SIGINT'),
+        );
+        expect(stderr).toMatch(/deleting what the run wrote, s3:\/\/.*\/runs\/s3dlio-bench-.*\n.*deleted \d+ object/);
+        // The children it killed are not reported as failures of their own.
+        expect(stderr).not.toMatch(/case .* failed/);
+        expect(status).not.toBe(0);
+        expect((await store.list(root, { recursive: true })).sort()).toEqual(KEPT.map((key) => `${root}${key}`));
+      }),
+    300_000,
+  );
 });
 
 describe('bench:compare', () => {

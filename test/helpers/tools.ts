@@ -35,6 +35,7 @@ const TOOLS = {
   python3: { probe: () => runs('python3', ['--version']), install: 'apt-get install -y python3' },
   numpy: { probe: () => runs('python3', ['-c', 'import numpy']), install: 'pip install numpy' },
   aws: { probe: () => runs('aws', ['--version']), install: 'pip install awscli' },
+  rclone: { probe: () => runs('rclone', ['version']), install: 'apt-get install -y rclone' },
   // The headless browser that renders the benchmark report (driven by playwright-core).
   chromium: { probe: () => runs('/usr/bin/chromium', ['--version']), install: 'apt-get install -y chromium' },
   // The global setup starts moto when it can and says where; see test/global-setup.ts.
