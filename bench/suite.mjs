@@ -186,7 +186,7 @@ try {
         : []),
       ...(args.quick && plan.some(({ target }) => EMULATORS.has(target.serverName) || target.serverName === 'service')
         ? [
-            '--quick: emulators (moto, Azurite, gcs-server) and real services run the throughput and latency cases only.',
+            '--quick: emulators (moto, Azurite, gcs-server) and real services run the throughput and latency cases only (emulators at the smallest size).',
           ]
         : []),
       ...plan
