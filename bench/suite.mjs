@@ -12,7 +12,7 @@
 // DIR/summary.md (every figure in tables).
 // Ctrl-C stops it cleanly: no server, child process or temporary file is left behind.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,13 @@ const targets = (args.target ? args.target.split(',').filter(Boolean) : backends
 });
 for (const [index, target] of targets.entries())
   if (targets.findIndex((other) => other.id === target.id) !== index) usage(`two targets are ${target.id}`);
+// Where the results go is checked first: a run of minutes must not end unable to write them.
+try {
+  mkdirSync(args.out, { recursive: true });
+  accessSync(args.out, constants.W_OK);
+} catch (error) {
+  usage(`--out ${args.out}: ${error.message}`);
+}
 const p = profile(args.quick);
 const { tools, skipped } = detectTools();
 const plan = targets.map((target) => ({ target, cases: planCases(target, p, { quick: args.quick, tools }) }));
@@ -204,7 +211,6 @@ try {
     wallSeconds: Number(process.hrtime.bigint() - started) / 1e9,
     cases: addRatios(rows),
   };
-  mkdirSync(args.out, { recursive: true });
   writeFileSync(path.join(args.out, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(path.join(args.out, 'report.html'), renderHtml(results));
   const summary = textSummary(results);

@@ -15,6 +15,7 @@ export const GiB = 1024 * MiB;
 export function parseArgs(argv, spec) {
   const options = {};
   for (const [name, def] of Object.entries(spec)) options[name] = def.default;
+  const given = new Set();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
@@ -26,13 +27,17 @@ export function parseArgs(argv, spec) {
           .map((n) => `--${n}`)
           .join(', ')})`,
       );
+    // Given twice, one would silently lose (`--target a --target b` measuring only b).
+    if (given.has(name)) throw new Error(`--${name} is given twice`);
+    given.add(name);
     if (def.type === 'boolean') {
       options[name] = value === undefined ? true : !/^(0|false|no)$/i.test(value);
       continue;
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
+      // `--out --quick` is a missing value, not a directory named "--quick".
+      if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
     }
     if (def.type === 'int') {
       const number = Number(value);

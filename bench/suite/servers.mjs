@@ -119,6 +119,10 @@ export function targetsFor(backend) {
  * end; credentials and endpoints come from the environment, as for any store and SDK client.
  */
 export function serviceTarget(uri) {
+  if (/^(file|direct):/.test(uri))
+    throw new Error(
+      `--target ${JSON.stringify(uri)}: --target names a cloud service; local disks are measured by --backends file,direct (with --dir DIR for where)`,
+    );
   const match = /^(s3|az|gs):\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!match || (match[1] === 'az' && !/^[^/]+\/[^/]+/.test(`${match[2]}/${match[3]}`)))
     throw new Error(

@@ -243,12 +243,28 @@ describe('--target: a real service', () => {
     ['az://account/', /names no bucket/],
     ['az://account/container/', /AZURE_STORAGE_CONNECTION_STRING/],
     ['s3://bucket/a/,s3://bucket/b/', /two targets are s3@bucket/],
+    ['file:///tmp/data/', /names a cloud service; local disks are measured by --backends file,direct/],
   ])('%s is a usage error (exit 2) before anything runs', async (uri, message) => {
     const { status, stderr } = await withEnv({}, () => bench(['--target', uri, '--quick']));
     expect(stderr).toMatch(message);
     expect(stderr).toMatch(/usage: npm run bench/);
     expect(status).toBe(2);
   });
+
+  test.each([
+    [['--target', 's3://bucket/a/', '--target', 's3://other/b/'], /--target is given twice/],
+    [['--quick', '--quick'], /--quick is given twice/],
+    [['--out', '--quick'], /--out needs a value/],
+    [['--quick', '--out', path.join(REPO_ROOT, 'package.json')], /--out .*package\.json: EEXIST/],
+  ])(
+    '%j is a usage error (exit 2): an option given twice, a value missing, results that cannot be written',
+    async (args, message) => {
+      const { status, stderr } = await bench(args as string[]);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/listening|starting/);
+      expect(status).toBe(2);
+    },
+  );
 
   test('--target with --backends is a usage error: one names services, the other local servers', async () => {
     const { status, stderr } = await bench(['--backends', 's3', '--target', 's3://bucket/prefix/']);
