@@ -298,9 +298,10 @@ export abstract class BaseStore<R> implements ObjectStore {
       const placeOf = (size: number): Uint8Array | undefined =>
         size <= window.byteLength ? window.subarray(0, size) : undefined;
       let stored: StoredChecksum | undefined;
+      // As get: the call's settings (rangeThreshold 0 is one request), the engine on only for
+      // verify, whose first request reads the stored checksum.
       const plan: RangeOptions = {
-        ...ranges,
-        rangeThreshold: ranges.rangeThreshold || this.defaultRangeThreshold,
+        ...(verify ? this.withEngine(ranges) : ranges),
         allocate,
         placeOf,
         wantsChecksum: verify,

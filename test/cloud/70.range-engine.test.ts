@@ -125,6 +125,36 @@ withTools(['moto'], 's3 (moto) behind the fault proxy').describe(
       await direct.delete(big);
     });
 
+    test.each([
+      ['get', (at: string, options: object) => store.get(at, options)],
+      [
+        'getInto',
+        async (at: string, options: object) => {
+          const target = new Uint8Array(40 * MiB);
+          await store.getInto(at, target, 0, options);
+          return target;
+        },
+      ],
+    ])(
+      "%s obeys the range settings: they split the read, and the call's rangeThreshold 0 is one request",
+      async (name, read) => {
+        // Larger than the default threshold (32 MiB): 0 must not fall back to it.
+        const big = `s3://${bucket}/settings-${name}.bin`;
+        const content = testBytes(40 * MiB, 79);
+        await direct.put(big, content);
+        proxy.setRules([
+          { name: 'get', method: 'GET', path: new RegExp(`^/${bucket}/settings-`), action: { type: 'delay', ms: 0 } },
+        ]);
+        // The store's threshold with the call's chunk size (few ranges: moto reads the whole object for each).
+        expectSameBytes(await read(big, { chunkSize: 8 * MiB }), content);
+        expect(proxy.stats.byRule.get).toBe(1 + Math.ceil((40 * MiB - ranges.rangeThreshold) / (8 * MiB)));
+        proxy.resetStats();
+        expectSameBytes(await read(big, { rangeThreshold: 0 }), content);
+        expect(proxy.stats.byRule.get).toBe(1);
+        await direct.delete(big);
+      },
+    );
+
     test('an object below the threshold costs exactly one request', async () => {
       expectSameBytes(await store.get(`s3://${bucket}/small.bin`), bytes.subarray(0, 1000));
       expect(proxy.stats.requests).toBe(1);
