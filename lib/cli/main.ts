@@ -18,7 +18,7 @@ import {
   statCommand,
 } from './commands/inspect';
 import { putCommand } from './commands/put';
-import { removeCommand } from './commands/remove';
+import { guardLocalDelete, removeCommand } from './commands/remove';
 import { copyCommand, moveCommand, syncCommand } from './commands/copy';
 import { printDryRun } from './commands/dryrun';
 import { downloadCommand, uploadCommand } from './commands/transfer';
@@ -331,9 +331,12 @@ function buildProgram(io: CliIo, run: (command: Command, action: Action) => Prom
     .option('-f, --force', 'delete the objects first')
     .option('--allow-protected-paths', 'delete a protected local directory too (the root, a top-level directory, …)')
     .action((uri: string, opts, command: Command) =>
-      run(command, async (ctx) =>
-        isDryRun(opts) ? dryRunBucket(ctx, 'remove_bucket', uri) : deleteBucketCommand(ctx, uri, opts),
-      ),
+      run(command, async (ctx) => {
+        if (!isDryRun(opts)) return deleteBucketCommand(ctx, uri, opts);
+        // The dry run refuses what the run would: a protected local directory.
+        await guardLocalDelete(uri, 'tree', opts.allowProtectedPaths === true);
+        dryRunBucket(ctx, 'remove_bucket', uri);
+      }),
     );
 
   program

@@ -346,6 +346,31 @@ describe('deletes the guard allows, in a test directory', () => {
     expect(treeOf(dir)).toEqual(locked.flatMap((name) => [`${name}/`, `${name}/x`]));
   }, 120_000);
 
+  test.each([
+    [['rm', '-r', '--dryrun', 'file:///'], 'deletePrefix file:///: refused'],
+    [['rm', '-r', '--dryrun', 'file:///usr/'], 'deletePrefix file:///usr/: refused'],
+    [['rm', '-r', '--dryrun', 'file:///etc/hostnam'], 'deletePrefix file:///etc/hostnam: refused'],
+    [['delete-bucket', '--dryrun', 'file:///etc/'], 'deleteBucket file:///etc/: refused'],
+    [['rb', '--dryrun', '-f', '/usr'], 'deleteBucket file:///usr: refused'],
+  ])(
+    'the CLI: a dry run refuses what the run would (%j): ERR_PROTECTED_PATH, nothing listed',
+    async (args, message) => {
+      assertDistFresh();
+      const run = await runCli(args);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toMatch(/--allow-protected-paths.*\[ERR_PROTECTED_PATH\]/);
+      expect(run.stdout).not.toContain('(dryrun)');
+      expect(run.code).toBe(1);
+    },
+  );
+
+  test('the CLI: with --allow-protected-paths the dry run lists what the run would delete', async () => {
+    assertDistFresh();
+    const run = await runCli(['rm', '-r', '--dryrun', '--allow-protected-paths', 'file:///etc/hostnam']);
+    expect(run.stdout).toContain('(dryrun) delete: file:///etc/hostname');
+    expect(run.code).toBe(0);
+  });
+
   test('the CLI: --allow-protected-paths needs -r on rm (usage error, nothing deleted)', async () => {
     assertDistFresh();
     const usage = await runCli(['rm', '--allow-protected-paths', `file://${tmp.path}/nothing`]);

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { S3dlioError } from '../../errors';
-import { resolvePath } from './paths';
+import { resolvePath, splitPrefix } from './paths';
 
 /**
  * What a delete removes, as resolved paths (no symlinks left):
@@ -209,6 +209,20 @@ export async function guardDelete(reach: DeleteReach, options: GuardOptions): Pr
       'Name a path below it, or pass { allowProtectedPaths: true } to delete it anyway.',
     { uri: options.uri, operation: options.operation },
   );
+}
+
+/** deletePrefix's guard: the entries below the local `prefixPath` (see `splitPrefix`). */
+export function guardPrefixDelete(prefixPath: string, uri: string, allowProtectedPaths: boolean): Promise<void> {
+  const { directory, namePrefix } = splitPrefix(prefixPath);
+  return guardDelete(
+    { kind: 'entries', directory, namePrefix },
+    { operation: 'deletePrefix', uri, allowProtectedPaths },
+  );
+}
+
+/** deleteBucket's guard: the local directory `directory` and everything in it. */
+export function guardTreeDelete(directory: string, uri: string, allowProtectedPaths: boolean): Promise<void> {
+  return guardDelete({ kind: 'tree', path: directory }, { operation: 'deleteBucket', uri, allowProtectedPaths });
 }
 
 // ---- internals ----

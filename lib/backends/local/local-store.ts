@@ -29,9 +29,9 @@ import {
   type RefKind,
   type WriteSettings,
 } from '../base-store';
-import { guardDelete } from './delete-guard';
+import { guardPrefixDelete, guardTreeDelete } from './delete-guard';
 import { LocalPartSink } from './local-writer';
-import { ensureParent, pruneEmptyDirectories, sameFile, splitPrefix, walkPrefix } from './paths';
+import { ensureParent, pruneEmptyDirectories, sameFile, walkPrefix } from './paths';
 
 /** How the local store moves bytes; set by the file:// and direct:// subclasses. */
 export interface LocalIoSettings {
@@ -228,7 +228,7 @@ export abstract class LocalStore extends BaseStore<string> {
         operation: 'deleteBucket',
       });
     }
-    await guardDelete({ kind: 'tree', path }, { operation: 'deleteBucket', uri, allowProtectedPaths });
+    await guardTreeDelete(path, uri, allowProtectedPaths);
     if (force) return this.io('DELETE', uri, () => fs.rm(path, { recursive: true }));
     await this.io('DELETE', uri, () => fs.rmdir(path)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
@@ -253,11 +253,7 @@ export abstract class LocalStore extends BaseStore<string> {
     uri: string,
     settings: DeletePrefixSettings,
   ): Promise<void> {
-    const { directory, namePrefix } = splitPrefix(prefixPath);
-    await guardDelete(
-      { kind: 'entries', directory, namePrefix },
-      { operation: 'deletePrefix', uri, allowProtectedPaths: settings.allowProtectedPaths },
-    );
+    await guardPrefixDelete(prefixPath, uri, settings.allowProtectedPaths);
   }
 
   protected override afterDeletePrefix(prefixPath: string): Promise<void> {

@@ -3,7 +3,9 @@
  * --include/--exclude filters).
  */
 import { deleteObject, deletePrefix, exists, listStream } from '../../api';
+import { guardPrefixDelete, guardTreeDelete } from '../../backends/local/delete-guard';
 import { S3dlioError } from '../../errors';
+import { parseUri } from '../../uri';
 import type { CliContext } from '../context';
 import { type FilterRule, PathFilter } from '../filters';
 import { CliUsageError } from '../usage-error';
@@ -33,7 +35,9 @@ export async function removeCommand(
   }
   // The filters apply to the path relative to the prefix, as -p does.
   const pattern = filter.active ? filter.toRegExp() : options.pattern;
-  if (options.dryrun === true) return dryRunRemove(ctx, uri, options.recursive === true, pattern);
+  if (options.dryrun === true) {
+    return dryRunRemove(ctx, uri, options.recursive === true, pattern, options.allowProtectedPaths === true);
+  }
   const task = reporter.startTask('rm', { movesBytes: false });
   if (options.recursive !== true) {
     try {
@@ -65,12 +69,27 @@ export async function removeCommand(
   task.finish(uri);
 }
 
-/** `rm --dryrun`: the objects that would be deleted (a missing single object fails, as rm would). */
-async function dryRunRemove(ctx: CliContext, uri: string, recursive: boolean, pattern?: RegExp): Promise<void> {
+/**
+ * `rm --dryrun`: the objects that would be deleted (a missing single object fails, as rm would;
+ * so does a local prefix reaching a protected path).
+ */
+async function dryRunRemove(
+  ctx: CliContext,
+  uri: string,
+  recursive: boolean,
+  pattern: RegExp | undefined,
+  allowProtectedPaths: boolean,
+): Promise<void> {
   const { signal, reporter } = ctx;
   if (!recursive) {
     if (await exists(uri, { signal })) printDryRun(ctx, 'delete', { uri, shown: uri });
     else reporter.failure(uri, new S3dlioError('ERR_NOT_FOUND', `rm ${uri}: no such object`, { uri }), 'rm');
+    return reporter.flush();
+  }
+  try {
+    await guardLocalDelete(uri, 'prefix', allowProtectedPaths);
+  } catch (error) {
+    reporter.failure(uri, error, 'rm');
     return reporter.flush();
   }
   let found = 0;
@@ -80,6 +99,24 @@ async function dryRunRemove(ctx: CliContext, uri: string, recursive: boolean, pa
   }
   if (found === 0) reporter.notice(`s3dlio: rm: no objects below ${uri}`);
   reporter.flush();
+}
+
+/**
+ * The refusal a dry run shares with the delete it previews: a local prefix (`rm -r`) or directory
+ * (`rb`) that reaches a protected path fails as the real run would (ERR_PROTECTED_PATH, naming
+ * --allow-protected-paths). Other schemes have no such guard.
+ */
+export async function guardLocalDelete(
+  uri: string,
+  reach: 'prefix' | 'tree',
+  allowProtectedPaths: boolean,
+): Promise<void> {
+  const { path } = parseUri(uri);
+  if (path === undefined || allowProtectedPaths) return;
+  const guard = reach === 'prefix' ? guardPrefixDelete : guardTreeDelete;
+  await guard(path, uri, false).catch((error: unknown) => {
+    throw withCliOverride(error);
+  });
 }
 
 /**
