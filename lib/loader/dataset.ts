@@ -18,6 +18,7 @@ import {
 import { warnOnce } from '../operation';
 import { expectKnownOptions, optionKeys } from '../internal/option-keys';
 import {
+  badArgument,
   expectArray,
   expectString,
   invalidType,
@@ -260,11 +261,19 @@ function storeOf(options: AnyDatasetOptions): Io {
   return store;
 }
 
-/** Every dataset option, whatever the format (`verify` of a raw dataset is still a boolean). */
+/**
+ * Every dataset option, whatever the format. TFRecord's own options with another format are
+ * refused: from JavaScript (where types do not stop them) they would be silently ignored.
+ */
 function checkDatasetOptions(options: AnyDatasetOptions): void {
-  optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
+  const format = optionalEnum(options.format, 'options.format', DATASET_FORMATS, 'raw');
   optionalBoolean(options.verify, 'options.verify', true);
   optionalBoolean(options.requireIndex, 'options.requireIndex', false);
+  for (const key of ['verify', 'requireIndex'] as const) {
+    if (format !== 'tfrecord' && options[key] !== undefined) {
+      throw badArgument(`\`options.${key}\` applies to format 'tfrecord' only; this dataset's format is '${format}'`);
+    }
+  }
   optionalSignal(options.signal);
   storeOf(options);
 }

@@ -55,6 +55,19 @@ test.each<[string, () => Promise<unknown>, string, string]>([
     'ERR_INVALID_ARG_TYPE',
     'options.requireIndex',
   ],
+  // TFRecord's own options with another format (JavaScript callers: the types stop TypeScript's).
+  [
+    'verify of a raw dataset',
+    () => Dataset.fromUris([], { verify: false } as never),
+    'ERR_INVALID_ARG_VALUE',
+    "`options.verify` applies to format 'tfrecord' only; this dataset's format is 'raw'",
+  ],
+  [
+    'requireIndex of an npy dataset',
+    () => Dataset.fromPrefix(uriOf(''), { format: 'npy', requireIndex: true } as never),
+    'ERR_INVALID_ARG_VALUE',
+    "`options.requireIndex` applies to format 'tfrecord' only; this dataset's format is 'npy'",
+  ],
   ['a store without get', () => Dataset.fromUris([], { store: {} as never }), 'ERR_INVALID_ARG_TYPE', 'options.store'],
   ['a null store', () => Dataset.fromUris([], { store: null as never }), 'ERR_INVALID_ARG_TYPE', 'options.store'],
 ])('%s: refused, named, before any read', async (_what, call, code, named) => {
