@@ -419,7 +419,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!context || context.interruptedBy) process.exit(EXIT[signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT']);
     context.reporter.stopDrawing();
-    context.reporter.notice(`s3dlio: ${signal}: cancelling the work in flight (again to quit at once)`);
+    context.reporter.interruption(`s3dlio: ${signal}: cancelling the work in flight (again to quit at once)`);
     context.interrupt(signal);
   };
   process.on('SIGINT', onSignal);
@@ -482,7 +482,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   if (context?.interruptedBy) {
     context.reporter.flush();
-    context.reporter.notice(`s3dlio: interrupted; ${context.reporter.cancelled} objects cancelled, none left partial`);
+    const { cancelled } = context.reporter;
+    context.reporter.interruption(`s3dlio: interrupted; ${cancelled} objects cancelled, none left partial`, {
+      signal: context.interruptedBy,
+      cancelled,
+    });
     return EXIT[context.interruptedBy === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'];
   }
   return context !== undefined && context.reporter.failures > 0 ? EXIT.failed : EXIT.ok;

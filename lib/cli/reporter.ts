@@ -100,6 +100,17 @@ export class Reporter {
     if (!this.options.json && this.options.quiet !== true) this.printErr(text);
   }
 
+  /**
+   * An interruption (Ctrl-C, SIGTERM): said even under --quiet, as a failure is, since the work
+   * stops short. Under --json, `record` (when given) is an `interrupted` line on stderr.
+   */
+  interruption(text: string, record?: Record<string, unknown>): void {
+    if (!this.options.json) return this.printErr(text);
+    if (!record) return;
+    this.flush();
+    this.options.stderr.write(`${JSON.stringify({ type: 'interrupted', ...record })}\n`);
+  }
+
   /** One failed object (or operation): counted, printed to stderr at once. */
   failure(uri: string, error: unknown, operation: string): void {
     const err = toS3dlioError(error, operation, uri);

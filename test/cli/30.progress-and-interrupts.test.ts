@@ -2,7 +2,7 @@
  * What a person at a terminal sees (progress bars, spinners, summaries) against what a pipe gets,
  * and Ctrl-C: in-flight work is aborted, exit 130, and no partial object is left anywhere.
  */
-import { readdirSync, statSync } from 'fs';
+import { existsSync, readdirSync, statSync } from 'fs';
 import * as path from 'path';
 
 import { stagedUploads } from '../cloud/targets';
@@ -88,6 +88,30 @@ describe('Ctrl-C aborts the work in flight: exit 130, no partial object', () => 
     expect(written.size).toBeGreaterThan(0);
     expect(written.size).toBeLessThan(200);
     for (const [name, size] of written) expect([name, size]).toEqual([name, 8 * 1024 * 1024]);
+    expect(tempFilesIn(dir)).toEqual([]);
+  });
+
+  /** Resolves once `dir` holds a file (a quiet command prints nothing to wait for). */
+  async function firstFileIn(dir: string): Promise<void> {
+    for (;;) {
+      if (existsSync(dir) && readdirSync(dir).length > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  test.each([
+    ['--quiet', /SIGINT: cancelling[^]*interrupted; \d+ objects cancelled, none left partial/],
+    ['--json', /^\{"type":"interrupted","signal":"SIGINT","cancelled":\d+\}$/m],
+  ])('%s still reports the interruption (the work stopped short), and exits 130', async (flag, said) => {
+    const dir = path.join(tmp.path, `interrupted${flag}`);
+    const child = spawnCli([flag, 'put', `file://${dir}/`, '-n', '200', '-s', '8MiB', '-j', '4']);
+    const done = completion(child);
+    await firstFileIn(dir);
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.stderr).toMatch(said);
+    expect(result.code).toBe(130);
+    expect(sizes(dir).size).toBeLessThan(200);
     expect(tempFilesIn(dir)).toEqual([]);
   });
 
