@@ -220,7 +220,9 @@ export interface WriterOptions {
   verify?: boolean;
   /**
    * `zstd`: store the bytes zstd-compressed, one frame per part (a valid multi-frame .zst that
-   * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. Default `none`.
+   * `zstd -d` reads); `.zst` is appended to the key unless it ends with it. The parts are
+   * compressed on a thread of the library's, two at a time at most, so the event loop runs on.
+   * Default `none`.
    */
   compression?: 'none' | 'zstd';
   /** zstd level, 1 (fast) to 19 (small); default 3. Checked even without `compression: 'zstd'`. */

@@ -2,7 +2,8 @@
  * Streaming writers: `createWriter(uri)` cuts what is written into parts and hands them to a
  * backend sink (S3 multipart upload, Azure staged blocks, GCS resumable upload, a temporary file for
  * local schemes) with at most `concurrency` parts in flight. Memory stays within
- * `partSize × (concurrency + 1)`: `write` waits while the window is full. Nothing is visible until
+ * `partSize × (concurrency + 1)` (with zstd, 2 parts more in compression, on a thread of its own):
+ * `write` waits while the window is full. Nothing is visible until
  * `close` completes; any failure or `abort` cancels the upload and removes what was staged.
  */
 import { constants as bufferConstants } from 'buffer';
@@ -208,7 +209,7 @@ export class PartWriter implements ObjectWriter {
     await this.assertOpen('close');
     this.state = 'closing';
     try {
-      if (this.compressor) await this.append(await this.compressor.flush());
+      if (this.compressor) for (const frame of await this.compressor.flush()) await this.append(frame);
       let etag: string | undefined;
       const multipart = this.parts > 0;
       if (!multipart) {

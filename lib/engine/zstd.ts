@@ -9,6 +9,7 @@ import { constants as bufferConstants } from 'buffer';
 
 import { S3dlioError } from '../errors';
 import { assertAttached } from '../internal/memory';
+import { compressOffThread } from './zstd-thread';
 
 type ZstdModule = typeof ZstdWasm;
 let zstd: Promise<ZstdModule> | undefined;
@@ -29,10 +30,18 @@ export async function compressFrame(bytes: Uint8Array, level: number): Promise<U
   return compress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), level);
 }
 
-/** Cuts the input into frames of `frameSize` and compresses each one (concatenated frames are a valid .zst). */
+/** Frames compressing at once: the next one fills (and the last one uploads) while one compresses. */
+const FRAMES_IN_FLIGHT = 2;
+
+/**
+ * Cuts the input into frames of `frameSize` and compresses each one on the compression thread
+ * (concatenated frames are a valid .zst), in order. Memory: the frame being filled and up to
+ * FRAMES_IN_FLIGHT copies in compression.
+ */
 export class ZstdFrames {
   private buffer: Uint8Array;
   private filled = 0;
+  private readonly compressing: Array<Promise<Uint8Array>> = [];
 
   constructor(
     private readonly frameSize: number,
@@ -41,6 +50,7 @@ export class ZstdFrames {
     this.buffer = new Uint8Array(frameSize);
   }
 
+  /** Takes `bytes`; the frames whose compression is done, in order. */
   async push(bytes: Uint8Array): Promise<Uint8Array[]> {
     const frames: Uint8Array[] = [];
     const length = bytes.byteLength;
@@ -51,22 +61,32 @@ export class ZstdFrames {
       this.filled += take;
       rest = rest.subarray(take);
       if (this.filled === this.frameSize) {
-        const pending = rest.byteLength; // read now: a detached view reads as 0 bytes
-        frames.push(await this.frame());
-        if (pending > 0) assertAttached(bytes, length, 'chunk');
+        this.startFrame();
+        if (this.compressing.length >= FRAMES_IN_FLIGHT) {
+          const pending = rest.byteLength; // read now: a detached view reads as 0 bytes
+          frames.push(await (this.compressing.shift() as Promise<Uint8Array>));
+          if (pending > 0) assertAttached(bytes, length, 'chunk');
+        }
       }
     }
     return frames;
   }
 
-  async flush(): Promise<Uint8Array> {
-    return this.filled > 0 ? this.frame() : new Uint8Array(0);
+  /** Every frame still owed, the last (short) one included, in order. */
+  async flush(): Promise<Uint8Array[]> {
+    if (this.filled > 0) this.startFrame();
+    const frames: Uint8Array[] = [];
+    while (this.compressing.length > 0) frames.push(await (this.compressing.shift() as Promise<Uint8Array>));
+    return frames;
   }
 
-  private async frame(): Promise<Uint8Array> {
-    const compressed = await compressFrame(this.buffer.subarray(0, this.filled), this.level);
+  private startFrame(): void {
+    // A copy goes to the compression thread (transferred): this thread's event loop runs on.
+    const frame = compressOffThread(this.buffer.slice(0, this.filled), this.level);
+    // Awaited in order later, where a failure surfaces; until then it must not count as unhandled.
+    frame.catch(() => undefined);
+    this.compressing.push(frame);
     this.filled = 0;
-    return compressed;
   }
 }
 

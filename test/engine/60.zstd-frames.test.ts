@@ -8,6 +8,7 @@ import { writeFileSync } from 'fs';
 import * as path from 'path';
 
 import { storeFor } from '../../lib';
+import { runNodeScript } from '../helpers/child';
 import { decompressFrames } from '../../lib/engine/zstd';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
 import { useTempDir } from '../helpers/temp';
@@ -69,4 +70,46 @@ testWith(['zstd'], 'zstd -d reads what the writer makes; what zstd makes of a fi
       Buffer.concat([input, input]),
     );
   }
+});
+
+describe('compression runs on a thread of its own', () => {
+  test("the caller's event loop turns while a part is compressed (level 19: half a second a part)", async () => {
+    const partSize = 8 * 1024 * 1024;
+    const bytes = testBytes(partSize, 5);
+    // The codec loaded first (its start is asynchronous wherever it runs).
+    await compressed(testBytes(1000, 6), 65536);
+    const writer = store.createWriter('mem://zstd/off-thread', { compression: 'zstd', compressionLevel: 19, partSize });
+    let done = false;
+    const writing = (async () => {
+      await writer.write(bytes);
+      const result = await writer.close();
+      done = true;
+      return result;
+    })();
+    // On the caller's thread the compression would run between two turns: one turn, then done.
+    let turns = 0;
+    while (!done) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns++;
+    }
+    const { uri } = await writing;
+    expect(turns).toBeGreaterThan(10);
+    expectSameBytes(await decompressFrames(await store.get(uri), uri, 'test'), bytes);
+  });
+
+  test('a process that wrote compressed objects exits on its own: the idle thread holds nothing open', async () => {
+    const child = await runNodeScript(
+      `const s = require(LIB);
+       (async () => {
+         const writer = s.storeFor(ARGS.uri).createWriter(ARGS.uri, { compression: 'zstd', partSize: 1 << 20 });
+         await writer.write(new Uint8Array(3 << 20).fill(7));
+         console.log(JSON.stringify(await writer.close()));
+       })();`,
+      { uri: `file://${tmp.path}/exits.bin` },
+      [],
+      { killAfterMs: 60_000 },
+    );
+    expect(child).toMatchObject({ code: 0, signal: null });
+    expect(JSON.parse(child.stdout)).toMatchObject({ uri: `file://${tmp.path}/exits.bin.zst` });
+  });
 });
