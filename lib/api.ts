@@ -17,6 +17,8 @@ import {
   type OperationOptions,
   type PutData,
   type PutItem,
+  PUT_MANY_KEYS,
+  type PutManyOptions,
   type PutOptions,
   RENAME_KEYS,
   type RenameOptions,
@@ -30,7 +32,7 @@ import type { ReadableStream } from 'stream/web';
 import { openDestination } from './transfer';
 import { batchLabel, runBatch } from './internal/batch';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
-import { optionKeys } from './internal/option-keys';
+import { type OptionKeys, optionKeys } from './internal/option-keys';
 import { type OperationScope, runOperation } from './operation';
 import { liveStores } from './backends/live-stores';
 import { OpCounters } from './backends/op-counters';
@@ -247,17 +249,19 @@ export function getMany(uris: readonly string[], options?: BatchOptions): Promis
     'getMany',
     uris,
     options,
+    BATCH_KEYS,
     (uri) => uri,
     (store, group, groupOptions) => store.getMany(group, groupOptions),
   );
 }
 
-/** Writes many objects (any mix of schemes). */
-export async function putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
+/** Writes many objects (any mix of schemes); `overwrite: false` creates only. */
+export async function putMany(items: readonly PutItem[], options?: PutManyOptions): Promise<void> {
   await inGroups(
     'putMany',
     items,
     options,
+    PUT_MANY_KEYS,
     (item) => item?.uri,
     async (store, group, groupOptions) => {
       await store.putMany(group, groupOptions);
@@ -272,6 +276,7 @@ export async function deleteMany(uris: readonly string[], options?: BatchOptions
     'deleteMany',
     uris,
     options,
+    BATCH_KEYS,
     (uri) => uri,
     async (store, group, groupOptions) => {
       await store.deleteMany(group, groupOptions);
@@ -294,17 +299,19 @@ function sameScheme(a: string, b: string): boolean {
  * Failures of all groups are merged into one BatchError. The options are checked before anything
  * else, an empty batch included.
  */
-function inGroups<I, R>(
+function inGroups<I, R, O extends BatchOptions>(
   operation: string,
   items: readonly I[],
-  options: BatchOptions | undefined,
+  options: O | undefined,
+  keys: OptionKeys<O>,
   uriOf: (item: I) => unknown,
-  run: (store: ObjectStore, group: I[], options: BatchOptions) => Promise<R[]>,
+  run: (store: ObjectStore, group: I[], options: O) => Promise<R[]>,
 ): Promise<R[]> {
-  return runOperation(operation, batchLabel(items), options, BATCH_KEYS, async (scope, opts) => {
+  return runOperation(operation, batchLabel(items), options, keys, async (scope, opts) => {
     const list = expectArray(items, operation === 'putMany' ? 'items' : 'uris') as I[];
     optionalPositiveInteger(opts.concurrency, 'options.concurrency', 1);
-    const groupOptions: BatchOptions = { signal: scope.signal, concurrency: opts.concurrency };
+    // Every group gets the call's options (each store checks them), with the call's signal.
+    const groupOptions = { ...opts, signal: scope.signal } as O;
     const groups = new Map<ObjectStore, { items: I[]; indexes: number[] }>();
     list.forEach((item, index) => {
       const store = storeFor(uriOf(item) as string);

@@ -69,6 +69,7 @@ export type {
   OperationOptions,
   PutData,
   PutItem,
+  PutManyOptions,
   PutOptions,
   RenameOptions,
   StreamOptions,

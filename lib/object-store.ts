@@ -75,6 +75,16 @@ export interface BatchOptions extends OperationOptions {
   concurrency?: number;
 }
 
+/** Options of `putMany`. */
+export interface PutManyOptions extends BatchOptions {
+  /**
+   * `false`: create only, as `PutOptions.overwrite`. An item whose object exists is left as it is
+   * and fails with `ERR_ALREADY_EXISTS` (listed in the `BatchError`); the other items are written.
+   * Default `true`.
+   */
+  overwrite?: boolean;
+}
+
 /** Options of `rename`. */
 export interface RenameOptions extends OperationOptions {
   /**
@@ -373,7 +383,7 @@ export interface ObjectStore {
   /** Many whole objects, results in input order; rejects with `BatchError` listing each failure. */
   getMany(uris: readonly string[], options?: BatchOptions): Promise<Uint8Array[]>;
   /** Writes many objects; rejects with `BatchError` listing each failure. */
-  putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void>;
+  putMany(items: readonly PutItem[], options?: PutManyOptions): Promise<void>;
   /**
    * What this store has sent to storage so far: requests (retries included), errors, bytes,
    * requests in flight, latency percentiles, and for a cloud store the same per endpoint with
@@ -413,6 +423,8 @@ export const PUT_KEYS = optionKeys<PutOptions>()({
 export const LIST_KEYS = optionKeys<ListOptions>()({ signal: true, recursive: true, pattern: true });
 /** Keys of {@link BatchOptions}. */
 export const BATCH_KEYS = optionKeys<BatchOptions>()({ signal: true, concurrency: true });
+/** Keys of {@link PutManyOptions}. */
+export const PUT_MANY_KEYS = optionKeys<PutManyOptions>()({ signal: true, concurrency: true, overwrite: true });
 /** Keys of {@link RenameOptions}. */
 export const RENAME_KEYS = optionKeys<RenameOptions>()({ signal: true, requireAtomic: true });
 /** Keys of {@link DeleteBucketOptions}. */

@@ -56,9 +56,11 @@ import {
   type ObjectWriter,
   type OperationOptions,
   PUT_KEYS,
+  PUT_MANY_KEYS,
   type PartSink,
   type PutData,
   type PutItem,
+  type PutManyOptions,
   type PutOptions,
   RENAME_KEYS,
   type RenameOptions,
@@ -358,10 +360,11 @@ export abstract class BaseStore<R> implements ObjectStore {
     });
   }
 
-  putMany(items: readonly PutItem[], options?: BatchOptions): Promise<void> {
-    return runOperation('putMany', batchLabel(items), options, BATCH_KEYS, async (scope, opts) => {
+  putMany(items: readonly PutItem[], options?: PutManyOptions): Promise<void> {
+    return runOperation('putMany', batchLabel(items), options, PUT_MANY_KEYS, async (scope, opts) => {
       const list = expectArray(items, 'items') as PutItem[];
       const concurrency = batchConcurrency(opts);
+      const overwrite = optionalBoolean(opts.overwrite, 'options.overwrite', true);
       const prepared = list.map((item, index) => {
         if (typeof item !== 'object' || item === null)
           throw invalidValue(`items[${index}]`, 'an object { uri, data }', item);
@@ -374,7 +377,7 @@ export abstract class BaseStore<R> implements ObjectStore {
         };
       });
       await runBatch(scope, prepared, uriOfItem, concurrency, (item) =>
-        this.writeObject(item.ref, item.uri, item.bytes, scope, { overwrite: true, inBatch: true, name: item.name }),
+        this.writeObject(item.ref, item.uri, item.bytes, scope, { overwrite, inBatch: true, name: item.name }),
       );
     });
   }

@@ -4,7 +4,9 @@
  * multipart upload, a streaming writer), and of writers racing to create one object exactly one
  * wins, its bytes whole.
  */
+import * as s3dlio from '../../lib';
 import { expectSameBytes, rejectionOf, testBytes } from '../helpers/local';
+import { useTempDir } from '../helpers/temp';
 import { newBucketName } from '../cloud/targets';
 import { storeTargets } from './targets';
 
@@ -31,6 +33,27 @@ describe.each(storeTargets())('%s: create-only writes', (_name, target) => {
     // The default still replaces.
     await store.put(uri, 'replaced');
     expect(Buffer.from(await store.get(uri)).toString()).toBe('replaced');
+  });
+
+  test('putMany with overwrite false writes the absent items and fails the present ones, each left as it was', async () => {
+    const present = `${base}many/present.bin`;
+    await store.put(present, original);
+    const items = [0, 1, 2].map((index) => ({ uri: `${base}many/new-${index}.bin`, data: testBytes(500, 20 + index) }));
+    const error = await rejectionOf(
+      store.putMany([...items, { uri: present, data: testBytes(700, 30) }], { overwrite: false }),
+    );
+    expect(error).toMatchObject({ code: 'ERR_BATCH_FAILED', operation: 'putMany' });
+    expect((error as unknown as { errors: unknown[] }).errors).toEqual([
+      expect.objectContaining({ code: 'ERR_ALREADY_EXISTS', uri: present }),
+    ]);
+    expectSameBytes(await store.get(present), original);
+    for (const item of items) expectSameBytes(await store.get(item.uri), item.data);
+    // The default replaces; a wrong type is refused before anything is written.
+    await store.putMany([{ uri: present, data: 'replaced' }]);
+    expect(Buffer.from(await store.get(present)).toString()).toBe('replaced');
+    expect(await rejectionOf(store.putMany(items, { overwrite: 'no' as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
   });
 
   test('a put large enough to go up in parts is create-only too', async () => {
@@ -89,5 +112,31 @@ describe.each(storeTargets())('%s: create-only writes', (_name, target) => {
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
     expect(await store.exists(uri)).toBe(false);
+  });
+});
+
+describe('the module-level putMany', () => {
+  const tmp = useTempDir('s3dlio-create-only-');
+
+  test('passes overwrite false to the store of every scheme in the batch', async () => {
+    const present = [`file://${tmp.path}/a.bin`, `direct://${tmp.path}/b.bin`];
+    for (const uri of present) await s3dlio.put(uri, 'kept');
+    const fresh = `file://${tmp.path}/c.bin`;
+    const error = await rejectionOf(
+      s3dlio.putMany(
+        [...present, fresh].map((uri) => ({ uri, data: 'new' })),
+        { overwrite: false },
+      ),
+    );
+    expect(error).toMatchObject({ code: 'ERR_BATCH_FAILED', operation: 'putMany' });
+    expect(
+      (error as unknown as { errors: Array<{ code: string; uri: string }> }).errors.map((e) => [e.code, e.uri]).sort(),
+    ).toEqual(present.map((uri) => ['ERR_ALREADY_EXISTS', uri]).sort());
+    for (const uri of present) expect(Buffer.from(await s3dlio.get(uri)).toString()).toBe('kept');
+    expect(Buffer.from(await s3dlio.get(fresh)).toString()).toBe('new');
+    expect(await rejectionOf(s3dlio.putMany([], { overwrit: false } as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringContaining('did you mean `overwrite`'),
+    });
   });
 });
