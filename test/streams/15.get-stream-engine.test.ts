@@ -24,12 +24,18 @@ function memoryStore(bytes: Uint8Array, delayMs = 2): MemoryStore {
     state.signals.push(options.signal);
     state.peak = Math.max(state.peak, ++inFlight);
     try {
+      // The stream's reads share one signal: each read removes its listener when it is done, as
+      // the stores do (leaving them would pile up past Node's MaxListeners warning).
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, delayMs);
-        options.signal.addEventListener('abort', () => {
+        const onAbort = (): void => {
           clearTimeout(timer);
           reject(options.signal.reason);
-        });
+        };
+        const timer = setTimeout(() => {
+          options.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, delayMs);
+        options.signal.addEventListener('abort', onAbort, { once: true });
       });
       return bytes.slice(offset, offset + length);
     } finally {
