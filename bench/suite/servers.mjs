@@ -133,6 +133,12 @@ export function serviceTarget(uri) {
     throw new Error(
       '--target az://…: set AZURE_STORAGE_CONNECTION_STRING (the plain SDK baseline beside ours needs a connection string)',
     );
+  // Our store would spread over the listed endpoints while the SDK, the AWS CLI and rclone each
+  // go to one: no fair comparison (npm run bench:endpoints measures several endpoints).
+  if (backend === 's3' && process.env.S3_ENDPOINT_URIS)
+    throw new Error(
+      '--target s3://…: S3_ENDPOINT_URIS is set, which only our store follows (the baselines use one endpoint): unset it and name the endpoint in AWS_ENDPOINT_URL; `npm run bench:endpoints` measures several',
+    );
   const [bucket, inBucket] =
     backend === 'az' ? [rest.split('/')[0], rest.split('/').slice(1).join('/')] : [first, rest];
   const prefix = `${inBucket}${inBucket && !inBucket.endsWith('/') ? '/' : ''}s3dlio-bench-${Date.now()}-${process.pid}/`;
