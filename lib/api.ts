@@ -31,6 +31,7 @@ import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import { openDestination } from './transfer';
 import { batchLabel, runBatch } from './internal/batch';
+import { isFolderMarker, keyNamesDirectory } from './internal/folder-markers';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { type OptionKeys, optionKeys } from './internal/option-keys';
 import { type OperationScope, runOperation } from './operation';
@@ -197,7 +198,12 @@ async function copyPrefix(
   // Keys keep their path relative to the prefix (to its parent when it has no trailing '/'); a
   // destination the source prefix itself reaches is refused (it would copy into itself).
   const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
-  const uris = await source.list(srcPrefix, { recursive: true, signal: scope.signal });
+  // Folder markers (empty objects whose key ends with '/') are directories, not objects: skipped.
+  const uris: string[] = [];
+  for await (const entry of source.listDetailed(srcPrefix, { recursive: true, signal: scope.signal })) {
+    if (!entry.isPrefix && !isFolderMarker(entry)) uris.push(entry.uri);
+  }
+  uris.sort();
   // A local destination is a root: nothing is written outside it, through `..` or a symlink.
   const destination = await openDestination(destinationBase, 'copy');
   try {
@@ -206,10 +212,12 @@ async function copyPrefix(
       uris,
       (uri) => uri,
       concurrency,
-      (uri) =>
-        destination.write(uri.slice(sourceBase.length), uri, (target) =>
+      async (uri) => {
+        if (uri.endsWith('/')) throw keyNamesDirectory(uri, 'copy');
+        await destination.write(uri.slice(sourceBase.length), uri, (target) =>
           copy(uri, target.uri, { signal: scope.signal }),
-        ),
+        );
+      },
     );
   } finally {
     await destination.close();

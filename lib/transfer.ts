@@ -18,6 +18,7 @@ import type { OperationOptions } from './object-store';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { openRegularFile } from './backends/local/paths';
+import { isFolderMarker, keyNamesDirectory } from './internal/folder-markers';
 import { LocalRoot, type PlacedFile } from './internal/local-root';
 import { bucketUriOf, isLocalScheme, parseUri } from './uri';
 import {
@@ -323,9 +324,13 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
     const recursive = optionalBoolean(opts.recursive, 'options.recursive', true);
     optionalMatcher(opts.pattern); // validated here; the store applies it
     const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    const uris = (await store.list(prefix, { recursive, pattern: opts.pattern, signal: scope.signal })).filter(
-      (uri) => !uri.endsWith('/'),
-    );
+    // Subdirectories (not recursive) and folder markers are no files; an object holding bytes
+    // under a key ending with '/' is reported below rather than lost unseen.
+    const uris: string[] = [];
+    for await (const entry of store.listDetailed(prefix, { recursive, pattern: opts.pattern, signal: scope.signal })) {
+      if (!entry.isPrefix && !isFolderMarker(entry)) uris.push(entry.uri);
+    }
+    uris.sort();
     const items = uris.map((uri) => ({ uri, relative: uri.slice(base.length) }));
     const progress = new Progress(items.length, undefined, opts.onProgress);
     const root = await LocalRoot.open(directory);
@@ -335,6 +340,7 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
         items,
         concurrency,
         async (item) => {
+          if (item.uri.endsWith('/')) throw keyNamesDirectory(item.uri, 'download');
           const received = await root.withPlace(item.relative, item.uri, 'download', (placed) =>
             writePlaced(store.getStream(item.uri, { signal: scope.signal }), placed, item.uri, {
               signal: scope.signal,

@@ -11,6 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 
 import { BatchError, type TransferProgress, download, parseUri, storeFor, upload } from '../../lib';
 import { cloudTargets, newBucketName, s3Client, s3Target } from '../cloud/targets';
+import { type CloudCli, assertDistFresh, cloudClis, runCli } from '../cli/cli';
 import { withTools } from '../helpers/tools';
 import { expectSameBytes, rejectionOf, testBytes, treeOf } from '../helpers/local';
 
@@ -156,8 +157,10 @@ s3.describe('download of a prefix holding folder markers (the zero-byte `dir/` o
     const s3 = s3Client();
     const name = parseUri(bucket).bucket;
     for (const key of ['p/', 'p/dir/']) await s3.send(new PutObjectCommand({ Bucket: name, Key: key, Body: '' }));
+    await s3.send(new PutObjectCommand({ Bucket: name, Key: 'q/odd/', Body: 'bytes under a folder name' }));
     s3.destroy();
     await store.put(`${bucket}p/dir/f.txt`, 'inside');
+    await store.put(`${bucket}q/odd/g.txt`, 'beside');
   });
   afterAll(() => store.deleteBucket(bucket, { force: true }));
 
@@ -169,6 +172,59 @@ s3.describe('download of a prefix holding folder markers (the zero-byte `dir/` o
     expect(result.failed).toEqual([]);
     expect(treeOf(into)).toEqual(['dir/', 'dir/f.txt']);
     expect(readFileSync(path.join(into, 'dir', 'f.txt'), 'utf8')).toBe('inside');
+  });
+
+  test('a key ending with / that holds bytes is a reported failure (ERR_IS_DIRECTORY), never dropped unseen', async () => {
+    configure();
+    const into = path.join(scratch, 'odd-marker');
+    const error = await rejectionOf(download(`${bucket}q/`, into));
+    expect(error).toBeInstanceOf(BatchError);
+    expect(error.errors).toEqual([
+      expect.objectContaining({ code: 'ERR_IS_DIRECTORY', uri: `${bucket}q/odd/`, operation: 'download' }),
+    ]);
+    expect(treeOf(into)).toEqual(['odd/', 'odd/g.txt']);
+    // The CLI's dry run says the same before anything is written.
+    assertDistFresh();
+    const s3 = cloudClis().find((cli) => cli.scheme === 's3') as CloudCli;
+    const dry = await runCli([...s3.args, 'download', '--dryrun', `${bucket}q/`, path.join(scratch, 'dry')], {
+      env: s3.env,
+    });
+    expect(dry.stdout).toMatch(/^\(dryrun\) download: .*q\/odd\/g\.txt to /m);
+    expect(dry.stderr).toContain(`${bucket}q/odd/: its key ends with '/'`);
+    expect(dry.stderr).toContain('[ERR_IS_DIRECTORY]');
+    expect(dry.code).toBe(1);
+    const lenient = await download(`${bucket}q/`, path.join(scratch, 'odd-marker-2'), { continueOnError: true });
+    expect(lenient.objects).toBe(1);
+    expect(lenient.failed.map((failure) => [failure.uri, failure.error.code])).toEqual([
+      [`${bucket}q/odd/`, 'ERR_IS_DIRECTORY'],
+    ]);
+  });
+  test('recursive copies skip the markers and report the one holding bytes: copy, cp -r, sync', async () => {
+    configure();
+    const { copy } = await import('../../lib');
+    await copy(`${bucket}p/`, `file://${scratch}/copied-markers/`, { recursive: true });
+    expect(treeOf(path.join(scratch, 'copied-markers'))).toEqual(['dir/', 'dir/f.txt']);
+    await copy(`${bucket}p/`, `${bucket}p-copy/`, { recursive: true });
+    expect(await store.list(`${bucket}p-copy/`, { recursive: true })).toEqual([`${bucket}p-copy/dir/f.txt`]);
+    const error = await rejectionOf(copy(`${bucket}q/`, `file://${scratch}/copied-odd/`, { recursive: true }));
+    expect(error.errors).toEqual([expect.objectContaining({ code: 'ERR_IS_DIRECTORY', uri: `${bucket}q/odd/` })]);
+    expect(treeOf(path.join(scratch, 'copied-odd'))).toEqual(['odd/', 'odd/g.txt']);
+
+    assertDistFresh();
+    const cli = cloudClis().find((one) => one.scheme === 's3') as CloudCli;
+    for (const args of [
+      ['cp', '-r', `${bucket}p/`, path.join(scratch, 'cli-cp')],
+      ['sync', '--delete', `${bucket}p/`, `${bucket}p-copy/`],
+    ]) {
+      const run = await runCli([...cli.args, ...args], { env: cli.env });
+      expect(run.stderr).not.toMatch(/failed/);
+      expect(run.code).toBe(0);
+    }
+    expect(treeOf(path.join(scratch, 'cli-cp'))).toEqual(['dir/', 'dir/f.txt']);
+    const odd = await runCli([...cli.args, 'cp', '-r', `${bucket}q/`, path.join(scratch, 'cli-odd')], { env: cli.env });
+    expect(odd.stderr).toContain(`${bucket}q/odd/: its key ends with '/'`);
+    expect(odd.stderr).toContain('[ERR_IS_DIRECTORY]');
+    expect(odd.code).toBe(1);
   });
 });
 

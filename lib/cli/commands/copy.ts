@@ -11,6 +11,7 @@ import { copy, deleteObject, getStream, listDetailed, rename } from '../../api';
 import { crc32c } from '../../checksum';
 import { S3dlioError } from '../../errors';
 import { prefixLocation, recursiveCopyPlan, sameLocalFile } from '../../identity';
+import { isFolderMarker, keyNamesDirectory } from '../../internal/folder-markers';
 import { keySegments } from '../../internal/local-root';
 import type { ListedEntry, ListedObject, ObjectStat } from '../../object-store';
 import { type Destination, leavesTree, openDestination } from '../../transfer';
@@ -243,7 +244,7 @@ async function copyTree(
   const existing = new Map<string, ListedObject>();
   if (comparison) {
     for await (const entry of listDetailed(destination.uri, { recursive: true, signal })) {
-      if (!entry.isPrefix) existing.set(relativeTo(destination, entry.uri), entry);
+      if (!entry.isPrefix && !isFolderMarker(entry)) existing.set(relativeTo(destination, entry.uri), entry);
     }
   }
   const seen = new Set<string>();
@@ -262,6 +263,7 @@ async function copyTree(
       signal,
       async (sourceStat) => {
         const { uri } = sourceStat;
+        if (uri.endsWith('/')) throw keyNamesDirectory(uri, operation);
         const relative = relativeTo(source, uri);
         listed++;
         seen.add(relative);
@@ -315,9 +317,12 @@ async function copyTree(
   task.finish(listed === 0 ? source.shown : undefined);
 }
 
-/** The objects of a listing (a recursive one has no prefixes: this only narrows the type). */
+/**
+ * The objects of a recursive listing (it has no prefixes: that only narrows the type), without
+ * folder markers, which are directories.
+ */
 async function* objectsOf(entries: AsyncIterable<ListedEntry>): AsyncGenerator<ListedObject> {
-  for await (const entry of entries) if (!entry.isPrefix) yield entry;
+  for await (const entry of entries) if (!entry.isPrefix && !isFolderMarker(entry)) yield entry;
 }
 
 /** mv: deletes the sources once every copy succeeded; after any failure, none. */

@@ -1,8 +1,9 @@
 /** `s3dlio upload` and `download` (`cp`, `mv` and `sync` are in copy.ts). */
 import * as path from 'path';
 
-import { list } from '../../api';
+import { listDetailed } from '../../api';
 import { keySegments } from '../../internal/local-root';
+import { isFolderMarker, keyNamesDirectory } from '../../internal/folder-markers';
 import { type TransferOptions, type TransferResult, download, planUpload, upload } from '../../transfer';
 import type { CliContext } from '../context';
 import { type FilterRule, PathFilter } from '../filters';
@@ -140,8 +141,15 @@ async function dryRunDownload(
   const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
   const root = path.resolve(directory);
   let found = 0;
-  for (const uri of await list(prefix, { recursive: options.recursive, pattern: options.pattern, signal })) {
-    if (uri.endsWith('/')) continue;
+  for await (const entry of listDetailed(prefix, { recursive: options.recursive, pattern: options.pattern, signal })) {
+    const { uri } = entry;
+    // As the download: subdirectories and folder markers are skipped, an object holding bytes
+    // under a key ending with '/' fails.
+    if (entry.isPrefix || isFolderMarker(entry)) continue;
+    if (uri.endsWith('/')) {
+      reporter.failure(uri, keyNamesDirectory(uri, operation), operation);
+      continue;
+    }
     found++;
     try {
       const file = path.join(root, ...keySegments(root, uri.slice(base.length), uri, operation));

@@ -1,0 +1,21 @@
+/**
+ * Objects whose key ends with '/': consoles and other tools make them, empty, as "folders". To this
+ * library a key ending with '/' names a directory, never an object, so a recursive transfer skips
+ * an empty one (a recursive listing has no directories) and reports one holding bytes instead of
+ * dropping it unseen.
+ */
+import { S3dlioError } from '../errors';
+
+/** An empty object whose key ends with '/' (a listing's entry): a folder marker, skipped by recursive transfers. */
+export function isFolderMarker(entry: { uri: string; isPrefix: boolean; size?: number }): boolean {
+  return !entry.isPrefix && entry.uri.endsWith('/') && entry.size === 0;
+}
+
+/** The failure of an object whose key ends with '/' and holds bytes: it cannot be transferred. */
+export function keyNamesDirectory(uri: string, operation: string): S3dlioError {
+  return new S3dlioError(
+    'ERR_IS_DIRECTORY',
+    `${operation} ${uri}: its key ends with '/', which names a directory, not an object; its bytes were not transferred`,
+    { uri, operation },
+  );
+}
