@@ -95,6 +95,9 @@ log(`temporary directory ${lifecycle.tempDir}`);
 const pacedMiBs = PACED_MIB_PER_SECOND[args.quick ? 'quick' : 'full'];
 const servers = new Servers(lifecycle, log, { pacedMiBs });
 
+/** A case child's answer: the JSON of its last line of output. */
+const answerOf = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
+
 /** Runs the case-child with `spec`; its JSON answer. */
 async function child(spec) {
   const result = await lifecycle.run(process.execPath, [
@@ -105,7 +108,7 @@ async function child(spec) {
     throw new Error(
       `case ${spec.client ?? spec.task} failed (exit ${result.status ?? result.signal}):\n${result.stderr}`,
     );
-  return JSON.parse(result.stdout.trim().split('\n').pop());
+  return answerOf(result.stdout);
 }
 
 const rows = [];
@@ -140,7 +143,7 @@ try {
         const spec = JSON.stringify({ task: 'cleanup', target: described });
         try {
           const { stdout } = await execFileAsync(process.execPath, [path.join(here, 'suite', 'case-child.mjs'), spec]);
-          log(`${target.id}: deleted ${JSON.parse(stdout.trim().split('\n').pop()).deleted} object(s)`);
+          log(`${target.id}: deleted ${answerOf(stdout).deleted} object(s)`);
         } catch (error) {
           throw new Error(
             `deleting ${described.base} failed; remove it with \`npx s3dlio rm -r ${described.base}\`: ${error.stderr || error.message}`,

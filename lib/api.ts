@@ -31,7 +31,7 @@ import { pipeline } from 'stream/promises';
 import type { ReadableStream } from 'stream/web';
 import { openDestination } from './transfer';
 import { batchLabel, runBatch } from './internal/batch';
-import { isFolderMarker, keyNamesDirectory } from './internal/folder-markers';
+import { keyNamesDirectory, objectsToTransfer } from './internal/folder-markers';
 import { recursiveCopyPlan, sameLocalFile } from './identity';
 import { type OptionKeys, optionKeys } from './internal/option-keys';
 import { type OperationScope, runOperation } from './operation';
@@ -199,11 +199,7 @@ async function copyPrefix(
   // destination the source prefix itself reaches is refused (it would copy into itself).
   const { sourceBase, destinationBase } = await recursiveCopyPlan(srcPrefix, dstPrefix);
   // Folder markers (empty objects whose key ends with '/') are directories, not objects: skipped.
-  const uris: string[] = [];
-  for await (const entry of source.listDetailed(srcPrefix, { recursive: true, signal: scope.signal })) {
-    if (!entry.isPrefix && !isFolderMarker(entry)) uris.push(entry.uri);
-  }
-  uris.sort();
+  const uris = await objectsToTransfer(source.listDetailed(srcPrefix, { recursive: true, signal: scope.signal }));
   // A local destination is a root: nothing is written outside it, through `..` or a symlink.
   const destination = await openDestination(destinationBase, 'copy');
   try {

@@ -18,7 +18,7 @@ import type { OperationOptions } from './object-store';
 import { runOperation } from './operation';
 import { storeFor } from './stores';
 import { openRegularFile } from './backends/local/paths';
-import { isFolderMarker, keyNamesDirectory } from './internal/folder-markers';
+import { keyNamesDirectory, objectsToTransfer } from './internal/folder-markers';
 import { LocalRoot, type PlacedFile } from './internal/local-root';
 import { bucketUriOf, isLocalScheme, parseUri } from './uri';
 import {
@@ -326,11 +326,9 @@ export function download(srcPrefixUri: string, localDir: string, options?: Downl
     const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     // Subdirectories (not recursive) and folder markers are no files; an object holding bytes
     // under a key ending with '/' is reported below rather than lost unseen.
-    const uris: string[] = [];
-    for await (const entry of store.listDetailed(prefix, { recursive, pattern: opts.pattern, signal: scope.signal })) {
-      if (!entry.isPrefix && !isFolderMarker(entry)) uris.push(entry.uri);
-    }
-    uris.sort();
+    const uris = await objectsToTransfer(
+      store.listDetailed(prefix, { recursive, pattern: opts.pattern, signal: scope.signal }),
+    );
     const items = uris.map((uri) => ({ uri, relative: uri.slice(base.length) }));
     const progress = new Progress(items.length, undefined, opts.onProgress);
     const root = await LocalRoot.open(directory);

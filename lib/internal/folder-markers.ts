@@ -6,9 +6,27 @@
  */
 import { S3dlioError } from '../errors';
 
+/** A listing's entry, as far as this module reads it. */
+interface Entry {
+  uri: string;
+  isPrefix: boolean;
+  size?: number;
+}
+
 /** An empty object whose key ends with '/' (a listing's entry): a folder marker, skipped by recursive transfers. */
-export function isFolderMarker(entry: { uri: string; isPrefix: boolean; size?: number }): boolean {
+export function isFolderMarker(entry: Entry): boolean {
   return !entry.isPrefix && entry.uri.endsWith('/') && entry.size === 0;
+}
+
+/**
+ * The objects of a detailed listing that a transfer takes, sorted (as `list`): no subdirectory,
+ * no folder marker. An object holding bytes under a key ending with '/' stays, for its transfer
+ * to report (`keyNamesDirectory`).
+ */
+export async function objectsToTransfer(entries: AsyncIterable<Entry>): Promise<string[]> {
+  const uris: string[] = [];
+  for await (const entry of entries) if (!entry.isPrefix && !isFolderMarker(entry)) uris.push(entry.uri);
+  return uris.sort();
 }
 
 /** The failure of an object whose key ends with '/' and holds bytes: it cannot be transferred. */
